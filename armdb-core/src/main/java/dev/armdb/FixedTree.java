@@ -1,0 +1,194 @@
+package dev.armdb;
+
+import dev.armdb.store.KeyListener;
+import dev.armdb.store.Store;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.NavigableSet;
+import java.util.NoSuchElementException;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentSkipListSet;
+
+/**
+ * A {@link FixedMap} that also keeps its keys in order (unsigned lexicographic byte order): ranges, prefixes,
+ * first/last, floor/ceiling.
+ *
+ * <p>Point operations go through the same hash index as {@link FixedMap} ({@code get} and updates of existing
+ * keys allocate nothing); the order lives in a concurrent skip list of the keys, rebuilt at open, to which an
+ * insert adds one key copy and one node. Navigation is weakly consistent: it never fails under concurrent writes,
+ * sees every key that stays live throughout, and skips keys deleted meanwhile.
+ *
+ * <p>Thread-safe; see {@link FixedStore} for the contract of the shared operations. Navigation bounds may have
+ * any length (a shorter array sorts before every key it prefixes).
+ */
+public final class FixedTree extends FixedStore {
+    private final NavigableSet<byte[]> keys = new ConcurrentSkipListSet<>(Arrays::compareUnsigned);
+
+    private FixedTree(Store store) {
+        super(store);
+        KeyListener listener = new KeyListener() {
+            @Override
+            public void inserted(byte[] key) {
+                keys.add(key.clone());
+            }
+
+            @Override
+            public void removed(byte[] key) {
+                keys.remove(key);
+            }
+        };
+        try {
+            for (int i = 0; i < store.shardCount(); i++) {
+                store.shard(i).attachKeyListener(listener, keys::add);
+            }
+        } catch (RuntimeException e) {
+            store.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Opens the collection in {@code dir}, creating it if it does not exist; see {@link FixedMap#open(Path,
+     * FixedConfig)}.
+     */
+    public static FixedTree open(Path dir, FixedConfig config) {
+        return new FixedTree(Store.open(dir, Objects.requireNonNull(config, "config")));
+    }
+
+    /** Opens an existing collection with its stored sizes; see {@link FixedMap#open(Path)}. */
+    public static FixedTree open(Path dir) {
+        return new FixedTree(Store.open(dir, null));
+    }
+
+    /** A key and its value, in arrays owned by the receiver. */
+    public record Entry(byte[] key, byte[] value) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Entry e && Arrays.equals(key, e.key) && Arrays.equals(value, e.value);
+        }
+
+        @Override
+        public int hashCode() {
+            return Arrays.hashCode(key) * 31 + Arrays.hashCode(value);
+        }
+
+        @Override
+        public String toString() {
+            return "Entry[key=" + java.util.HexFormat.of().formatHex(key) + ", value="
+                    + java.util.HexFormat.of().formatHex(value) + "]";
+        }
+    }
+
+    /**
+     * Entries with {@code fromInclusive <= key < toExclusive} in ascending key order; a null bound is open.
+     */
+    public Iterator<Entry> range(byte[] fromInclusive, byte[] toExclusive) {
+        store.checkOpen();
+        NavigableSet<byte[]> view;
+        if (fromInclusive == null && toExclusive == null) {
+            view = keys;
+        } else if (fromInclusive == null) {
+            view = keys.headSet(toExclusive, false);
+        } else if (toExclusive == null) {
+            view = keys.tailSet(fromInclusive, true);
+        } else if (Arrays.compareUnsigned(fromInclusive, toExclusive) >= 0) {
+            return new EntryIterator(java.util.Collections.emptyIterator());
+        } else {
+            view = keys.subSet(fromInclusive, true, toExclusive, false);
+        }
+        return new EntryIterator(view.iterator());
+    }
+
+    /** Entries in descending key order, from the last key down. */
+    public Iterator<Entry> descending() {
+        store.checkOpen();
+        return new EntryIterator(keys.descendingIterator());
+    }
+
+    /** Entries whose key starts with {@code prefix}, in ascending key order. */
+    public Iterator<Entry> prefix(byte[] prefix) {
+        Objects.requireNonNull(prefix, "prefix");
+        return range(prefix, successor(prefix));
+    }
+
+    /** The smallest array greater than every array starting with {@code prefix}, or null if none exists. */
+    static byte[] successor(byte[] prefix) {
+        for (int i = prefix.length - 1; i >= 0; i--) {
+            if (prefix[i] != (byte) 0xFF) {
+                byte[] s = Arrays.copyOf(prefix, i + 1);
+                s[i]++;
+                return s;
+            }
+        }
+        return null;
+    }
+
+    /** The entry with the smallest key, or null if empty. */
+    public Entry first() {
+        return firstLive(keys.iterator());
+    }
+
+    /** The entry with the largest key, or null if empty. */
+    public Entry last() {
+        return firstLive(keys.descendingIterator());
+    }
+
+    /** The entry with the largest key {@code <= key}, or null. */
+    public Entry floor(byte[] key) {
+        return firstLive(keys.headSet(key, true).descendingIterator());
+    }
+
+    /** The entry with the smallest key {@code >= key}, or null. */
+    public Entry ceiling(byte[] key) {
+        return firstLive(keys.tailSet(key, true).iterator());
+    }
+
+    /** The entry with the largest key {@code < key}, or null. */
+    public Entry lower(byte[] key) {
+        return firstLive(keys.headSet(key, false).descendingIterator());
+    }
+
+    /** The entry with the smallest key {@code > key}, or null. */
+    public Entry higher(byte[] key) {
+        return firstLive(keys.tailSet(key, false).iterator());
+    }
+
+    private Entry firstLive(Iterator<byte[]> it) {
+        store.checkOpen();
+        EntryIterator e = new EntryIterator(it);
+        return e.hasNext() ? e.next() : null;
+    }
+
+    /** Walks keys of the ordered set and looks each value up, skipping keys deleted meanwhile. */
+    private final class EntryIterator implements Iterator<Entry> {
+        private final Iterator<byte[]> keyIt;
+        private Entry next;
+
+        EntryIterator(Iterator<byte[]> keyIt) {
+            this.keyIt = keyIt;
+        }
+
+        @Override
+        public boolean hasNext() {
+            while (next == null && keyIt.hasNext()) {
+                byte[] k = keyIt.next();
+                byte[] v = get(k);
+                if (v != null) {
+                    next = new Entry(k.clone(), v);
+                }
+            }
+            return next != null;
+        }
+
+        @Override
+        public Entry next() {
+            if (!hasNext()) {
+                throw new NoSuchElementException();
+            }
+            Entry e = next;
+            next = null;
+            return e;
+        }
+    }
+}

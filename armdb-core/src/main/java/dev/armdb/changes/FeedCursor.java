@@ -1,0 +1,125 @@
+package dev.armdb.changes;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * One reader's position in a {@link ChangeFeed}: the next LSN it will read. Each cursor is used by one thread at
+ * a time (its owner); the feed's writer only unparks it.
+ */
+public final class FeedCursor implements AutoCloseable {
+    /** {@link #poll()} result: the next entry is not published yet. */
+    public static final int NOT_YET = -1;
+    /** {@link #poll()} result: the next entry was overwritten; the reader must catch up another way (scan). */
+    public static final int LAPPED = -2;
+
+    private static final VarHandle WAITER;
+
+    static {
+        try {
+            WAITER = MethodHandles.lookup().findVarHandle(FeedCursor.class, "waiter", Thread.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final ChangeFeed feed;
+    private long next;
+    private boolean closed;
+
+    @SuppressWarnings("unused") // accessed through WAITER
+    private volatile Thread waiter;
+
+    FeedCursor(ChangeFeed feed, long next) {
+        this.feed = feed;
+        this.next = next;
+    }
+
+    /** The LSN the next successful {@link #poll()} returns the slot of. */
+    public long nextLsn() {
+        return next;
+    }
+
+    /**
+     * The slot changed by {@link #nextLsn()} (and advances), or {@link #NOT_YET}, or {@link #LAPPED}.
+     * Allocation-free.
+     */
+    public int poll() {
+        long lsn = next;
+        if (lsn > feed.lastLsn()) {
+            return NOT_YET;
+        }
+        if (lsn < feed.oldestLsn()) {
+            return LAPPED;
+        }
+        long e = feed.readEntry(lsn);
+        if ((int) (e >>> 32) != (int) lsn) {
+            return LAPPED;
+        }
+        // re-check after reading: the writer may have lapped us between the bound check and the read
+        if (lsn < feed.oldestLsn()) {
+            return LAPPED;
+        }
+        next = lsn + 1;
+        return (int) e;
+    }
+
+    /** Moves the cursor so its next entry is {@code afterLsn + 1} (after a scan caught the reader up). */
+    public void resetAfter(long afterLsn) {
+        next = afterLsn + 1;
+    }
+
+    /** Entries published and not yet read. */
+    public long backlog() {
+        return Math.max(0, feed.lastLsn() - next + 1);
+    }
+
+    /**
+     * Waits until an entry is published past this cursor's position, at most {@code timeoutNanos}. Spins briefly,
+     * then parks; the feed's writer unparks it. Returns true if an entry is available.
+     */
+    public boolean await(long timeoutNanos) {
+        for (int spin = 0; spin < 100; spin++) {
+            if (next <= feed.lastLsn()) {
+                return true;
+            }
+            Thread.onSpinWait();
+        }
+        Thread me = Thread.currentThread();
+        WAITER.setVolatile(this, me);
+        feed.parked(1);
+        try {
+            // re-check after announcing the wait: a publish before the announcement is seen here
+            if (next <= feed.lastLsn()) {
+                return true;
+            }
+            ChangeFeed.park(timeoutNanos);
+            return next <= feed.lastLsn();
+        } finally {
+            WAITER.setVolatile(this, null);
+            feed.parked(-1);
+        }
+    }
+
+    /** Wakes the owner if it is parked in {@link #await}. Any thread. */
+    public void wakeUp() {
+        unparkIfParked();
+    }
+
+    void unparkIfParked() {
+        Thread t = (Thread) WAITER.getVolatile(this);
+        if (t != null) {
+            LockSupport.unpark(t);
+        }
+    }
+
+    /** Unregisters the cursor from its feed. */
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            feed.unregister(this);
+        }
+    }
+}

@@ -1,0 +1,221 @@
+package dev.armdb.index;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.function.IntConsumer;
+
+/**
+ * Per-shard hash index from key to slot id: open addressing with linear probing over one {@code long[]}, each
+ * entry {@code tag << 32 | slot} where the tag is the low 32 bits of the key's {@link KeyHash}. Keys themselves
+ * live only in the slots, so the index costs 8 bytes per entry and no object per key; at the load factors kept
+ * here (0.55 after a rebuild, at most 0.8) that is 10 to 15 bytes per live key.
+ *
+ * <p>Threading: one writer (the shard's writer, under its lock) calls the mutators; any number of readers call
+ * {@link #find} concurrently without locks. The writer publishes entries with release stores and never moves an
+ * entry (deletions leave tombstones); a rebuild fills a new array and publishes it through a volatile field.
+ * A reader that finds a tag whose slot holds another key re-checks the entry and the table and restarts if
+ * either changed, so a slot reused under it never turns a present key into a miss.
+ */
+public final class HashIndex {
+    private static final long EMPTY = 0L;
+    private static final long TOMBSTONE = -1L;
+    private static final int MIN_CAPACITY = 16;
+    private static final int MAX_CAPACITY = Integer.MAX_VALUE - 8;
+    private static final double MAX_LOAD = 0.8;
+    private static final double REBUILD_LOAD = 0.55;
+    private static final VarHandle ENTRY = MethodHandles.arrayElementVarHandle(long[].class);
+
+    private final SlotKeys keys;
+    private volatile long[] table;
+    private int live;
+    private int used;
+
+    /** An empty index over the slots {@code keys} describes. */
+    public HashIndex(SlotKeys keys) {
+        this(keys, 0);
+    }
+
+    /** An empty index sized for about {@code expectedKeys} keys. */
+    public HashIndex(SlotKeys keys, int expectedKeys) {
+        this.keys = keys;
+        this.table = new long[capacityFor(expectedKeys)];
+    }
+
+    private static int capacityFor(long liveKeys) {
+        long cap = (long) Math.ceil(liveKeys / REBUILD_LOAD);
+        return (int) Math.max(MIN_CAPACITY, Math.min(MAX_CAPACITY, cap));
+    }
+
+    private static int tag(long hash) {
+        int t = (int) hash;
+        return t == 0 ? 1 : t;
+    }
+
+    private static int home(int tag, int capacity) {
+        return (int) (((tag & 0xFFFF_FFFFL) * capacity) >>> 32);
+    }
+
+    private static long entry(int tag, int slot) {
+        return ((long) tag << 32) | (slot & 0xFFFF_FFFFL);
+    }
+
+    /**
+     * The slot holding {@code key}, or -1. Lock-free; safe concurrently with the writer. The answer is a hint
+     * that the caller validates against the slot (its status and key under the slot's version check).
+     */
+    public int find(long hash, byte[] key) {
+        int tg = tag(hash);
+        restart:
+        for (; ; ) {
+            long[] t = table;
+            int cap = t.length;
+            int i = home(tg, cap);
+            for (int probes = 0; probes < cap; probes++) {
+                // acquire: pairs with the writer's release of the entry, published after the slot's bytes
+                long e = (long) ENTRY.getAcquire(t, i);
+                if (e == EMPTY) {
+                    return -1;
+                }
+                if (e != TOMBSTONE && (int) (e >>> 32) == tg) {
+                    int slot = (int) e;
+                    if (keys.keyEquals(slot, key)) {
+                        return slot;
+                    }
+                    if ((long) ENTRY.getAcquire(t, i) != e || t != table) {
+                        continue restart;
+                    }
+                }
+                if (++i == cap) {
+                    i = 0;
+                }
+            }
+            return -1;
+        }
+    }
+
+    /** The slot already indexed with the same key as {@code slot} (whose key hashes to {@code hash}), or -1. Writer only. */
+    public int findSameKey(long hash, int slot) {
+        int tg = tag(hash);
+        long[] t = table;
+        int cap = t.length;
+        int i = home(tg, cap);
+        for (int probes = 0; probes < cap; probes++) {
+            long e = t[i];
+            if (e == EMPTY) {
+                return -1;
+            }
+            if (e != TOMBSTONE && (int) (e >>> 32) == tg && keys.keysEqual((int) e, slot)) {
+                return (int) e;
+            }
+            if (++i == cap) {
+                i = 0;
+            }
+        }
+        return -1;
+    }
+
+    /** Adds a key known to be absent. Writer only. */
+    public void insert(long hash, int slot) {
+        if (used + 1 > table.length * MAX_LOAD) {
+            rebuild(live + 1);
+        }
+        int tg = tag(hash);
+        long[] t = table;
+        int cap = t.length;
+        int i = home(tg, cap);
+        for (; ; ) {
+            long e = t[i];
+            if (e == EMPTY || e == TOMBSTONE) {
+                if (e == EMPTY) {
+                    used++;
+                }
+                live++;
+                // release: the slot's bytes are visible before a reader can find it
+                ENTRY.setRelease(t, i, entry(tg, slot));
+                return;
+            }
+            if (++i == cap) {
+                i = 0;
+            }
+        }
+    }
+
+    /** Points the key now at {@code oldSlot} to {@code newSlot}. Writer only. */
+    public void replace(long hash, int oldSlot, int newSlot) {
+        int tg = tag(hash);
+        long[] t = table;
+        int i = position(t, tg, oldSlot);
+        // release: the new slot's bytes are visible before readers are sent there
+        ENTRY.setRelease(t, i, entry(tg, newSlot));
+    }
+
+    /** Removes the key held at {@code slot}. Writer only. */
+    public void remove(long hash, int slot) {
+        int tg = tag(hash);
+        long[] t = table;
+        int i = position(t, tg, slot);
+        ENTRY.setRelease(t, i, TOMBSTONE);
+        live--;
+        if (t.length > 1024 && live < t.length / 4) {
+            rebuild(live);
+        }
+    }
+
+    private static int position(long[] t, int tg, int slot) {
+        long wanted = entry(tg, slot);
+        int cap = t.length;
+        int i = home(tg, cap);
+        for (int probes = 0; probes < cap; probes++) {
+            long e = t[i];
+            if (e == wanted) {
+                return i;
+            }
+            if (e == EMPTY) {
+                break;
+            }
+            if (++i == cap) {
+                i = 0;
+            }
+        }
+        throw new IllegalStateException("index has no entry for slot " + slot + " (tag " + tg + ")");
+    }
+
+    private void rebuild(int expectedLive) {
+        long[] old = table;
+        long[] t = new long[capacityFor(expectedLive)];
+        int cap = t.length;
+        for (long e : old) {
+            if (e != EMPTY && e != TOMBSTONE) {
+                int i = home((int) (e >>> 32), cap);
+                while (t[i] != EMPTY) {
+                    if (++i == cap) {
+                        i = 0;
+                    }
+                }
+                t[i] = e;
+            }
+        }
+        used = live;
+        // volatile write publishes the filled array to readers
+        table = t;
+    }
+
+    /** Number of keys indexed. Writer's view; readers may see a slightly stale value. */
+    public int size() {
+        return live;
+    }
+
+    /** Bytes of memory the index uses. */
+    public long memoryBytes() {
+        return 8L * table.length + 16;
+    }
+
+    /** Calls {@code action} with every indexed slot, in table order. Writer only (or with the writer stopped). */
+    public void forEachSlot(IntConsumer action) {
+        for (long e : table) {
+            if (e != EMPTY && e != TOMBSTONE) {
+                action.accept((int) e);
+            }
+        }
+    }
+}

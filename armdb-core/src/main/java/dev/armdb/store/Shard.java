@@ -1,0 +1,735 @@
+package dev.armdb.store;
+
+import static dev.armdb.store.SlotLayout.*;
+
+import dev.armdb.ArmDbClosedException;
+import dev.armdb.ArmDbFullException;
+import dev.armdb.Durability;
+import dev.armdb.FixedConfig;
+import dev.armdb.changes.ChangeFeed;
+import dev.armdb.changes.ShardView;
+import dev.armdb.index.HashIndex;
+import dev.armdb.index.KeyHash;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One shard: a slot file, its hash index, its change feed, and the rules that keep them crash-safe.
+ *
+ * <p><b>Writes</b> are serialised by the shard's write lock. An update never touches the key's current slot: it
+ * writes the new value into a free slot, points the index there, and only then <em>retires</em> the old slot.
+ * In {@link Durability#NONE} the old slot is released at once; otherwise it waits in a queue until a force
+ * covers the new slot, is then marked FREE, and becomes reusable only after a further force covers that mark
+ * (a tombstone likewise waits for every release queued before it), so a power loss can never leave an older
+ * value of a key alive while its newer value or tombstone is gone. Every slot change takes the next LSN and is
+ * published to the {@link ChangeFeed}.
+ *
+ * <p><b>Reads</b> take no lock: they find the slot through the index and copy it under a version check (a
+ * seqlock on the slot's state word), retrying if a writer touched it meanwhile; after a few retries they read
+ * under the write lock, so progress is guaranteed.
+ *
+ * <p>Hot paths ({@code get} into a caller's buffer, {@code put}, {@code delete}) allocate nothing.
+ */
+public final class Shard implements ShardView {
+    private static final Logger LOG = LoggerFactory.getLogger(Shard.class);
+    private static final VarHandle LAST_LSN;
+    private static final VarHandle HIGH_WATER;
+    private static final long TOMBSTONE_FLAG = 1L << 32;
+    private static final int LOCK_FREE_ATTEMPTS = 64;
+    private static final ThreadLocal<CRC32C> CRC = ThreadLocal.withInitial(CRC32C::new);
+    private static final VarHandle INT_LE_ARRAY =
+            MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            LAST_LSN = l.findVarHandle(Shard.class, "lastLsn", long.class);
+            HIGH_WATER = l.findVarHandle(Shard.class, "highWater", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final int id;
+    private final int keySize;
+    private final int valueSize;
+    private final int slotSize;
+    private final int valueOffset;
+    private final Durability durability;
+    private final int maxSlots;
+    private final ShardFile file;
+    private final FileSlotKeys slotKeys;
+    private final HashIndex index;
+    private final ChangeFeed feed;
+    private final ReentrantLock writeLock = new ReentrantLock();
+    private final ReentrantLock syncLock = new ReentrantLock();
+    private final byte[] scratch;
+    private final MemorySegment scratchSeg;
+    private final CRC32C crc = new CRC32C();
+    private final IntStack free = new IntStack();
+    private final LongPairQueue releases = new LongPairQueue();
+    private final LongPairQueue reusable = new LongPairQueue();
+    private final int corruptAtOpen;
+    private final int[] corruptSlotsAtOpen;
+    private final int incompleteAtOpen;
+    private final Runnable growthHint;
+    private KeyListener listener;
+
+    @SuppressWarnings("unused") // accessed through LAST_LSN
+    private long lastLsn;
+
+    @SuppressWarnings("unused") // accessed through HIGH_WATER
+    private int highWater;
+
+    private volatile long durableLsn;
+    private volatile boolean closed;
+    private int deletedSlots;
+    private int pendingSlots;
+
+    private Shard(int id, DbMeta meta, FixedConfig cfg, ShardFile file, ShardRecovery rec, Runnable growthHint) {
+        this.id = id;
+        this.keySize = meta.keySize();
+        this.valueSize = meta.valueSize();
+        this.slotSize = meta.slotSize();
+        this.valueOffset = SlotLayout.valueOffset(keySize);
+        this.durability = cfg.durability();
+        this.maxSlots = cfg.maxSlotsPerShard();
+        this.file = file;
+        this.slotKeys = new FileSlotKeys(file, keySize);
+        this.index = rec.index;
+        this.scratch = new byte[slotSize];
+        this.scratchSeg = MemorySegment.ofArray(scratch);
+        this.growthHint = growthHint;
+        this.corruptAtOpen = rec.corrupt.length;
+        this.corruptSlotsAtOpen = rec.corrupt;
+        this.incompleteAtOpen = rec.incomplete;
+        this.deletedSlots = rec.deletedSlots;
+        HIGH_WATER.setRelease(this, rec.highWater);
+        LAST_LSN.setRelease(this, rec.maxLsn);
+        settleRecovery(rec);
+        this.durableLsn = lastLsn();
+        this.feed = new ChangeFeed(cfg.changeFeedCapacity(), lastLsn());
+    }
+
+    /**
+     * Opens shard {@code id} of the collection in {@code dir}, creating its file if needed, and recovers it.
+     *
+     * @param growthHint run (on the writer's thread) when the file is close to full, to grow it in the background
+     */
+    static Shard open(Path dir, DbMeta meta, FixedConfig cfg, int id, Runnable growthHint) {
+        int shift = ShardFile.chunkShiftFor(cfg.growthStepBytes(), meta.slotSize());
+        ShardFile file = ShardFile.open(dir, meta, id, shift, cfg.maxSlotsPerShard(), false);
+        try {
+            ShardRecovery rec = ShardRecovery.scan(file, meta.keySize(), meta.slotSize());
+            Shard shard = new Shard(id, meta, cfg, file, rec, growthHint);
+            shard.logRecovery(rec);
+            return shard;
+        } catch (RuntimeException | Error e) {
+            file.close();
+            throw e;
+        }
+    }
+
+    private void settleRecovery(ShardRecovery rec) {
+        long lsn = rec.maxLsn;
+        for (int loser : rec.losers) {
+            lsn++;
+            rewriteStatus(loser, FREE, lsn);
+        }
+        LAST_LSN.setRelease(this, lsn);
+        // releases of superseded slots must be durable before tombstones that hid them become reusable
+        file.forceAll();
+        for (int i = rec.reusable.length - 1; i >= 0; i--) {
+            free.push(rec.reusable[i]);
+        }
+        for (int i = rec.losers.length - 1; i >= 0; i--) {
+            free.push(rec.losers[i]);
+        }
+    }
+
+    private void logRecovery(ShardRecovery rec) {
+        if (rec.corrupt.length > 0) {
+            LOG.warn(
+                    "shard {}: {} corrupt slot(s) found and freed (first: slot {}); {} slots checked",
+                    id,
+                    rec.corrupt.length,
+                    rec.corrupt[0],
+                    rec.slotsChecked);
+        }
+        if (rec.incomplete > 0) {
+            LOG.info("shard {}: {} interrupted write(s) discarded", id, rec.incomplete);
+        }
+        if (rec.losers.length > rec.incomplete) {
+            LOG.info("shard {}: {} superseded slot(s) released", id, rec.losers.length - rec.incomplete);
+        }
+    }
+
+    /**
+     * Sets the listener told of keys entering and leaving, and hands every key live now to {@code existing}
+     * (fresh arrays), atomically with respect to writers.
+     */
+    public void attachKeyListener(KeyListener l, java.util.function.Consumer<byte[]> existing) {
+        writeLock.lock();
+        try {
+            checkOpen();
+            index.forEachSlot(slot -> {
+                byte[] key = new byte[keySize];
+                MemorySegment.copy(
+                        file.segment(slot), ValueLayout.JAVA_BYTE, file.offset(slot) + KEY_OFFSET, key, 0, keySize);
+                existing.accept(key);
+            });
+            this.listener = l;
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    /** The hash index (for building other indexes at open). */
+    HashIndex index() {
+        return index;
+    }
+
+    // ---------------------------------------------------------------- writes
+
+    /** Stores {@code value} under {@code key}; returns the LSN of the write. */
+    public long put(byte[] key, long hash, byte[] value) {
+        long lsn;
+        writeLock.lock();
+        try {
+            beforeMutation();
+            lsn = writeValue(key, hash, value, index.find(hash, key));
+        } finally {
+            writeLock.unlock();
+        }
+        afterMutation(lsn);
+        return lsn;
+    }
+
+    /** Stores {@code value} only if {@code key} is absent; returns the LSN, or 0 if the key was present. */
+    public long putIfAbsent(byte[] key, long hash, byte[] value) {
+        long lsn;
+        writeLock.lock();
+        try {
+            beforeMutation();
+            if (index.find(hash, key) >= 0) {
+                return 0;
+            }
+            lsn = writeValue(key, hash, value, -1);
+        } finally {
+            writeLock.unlock();
+        }
+        afterMutation(lsn);
+        return lsn;
+    }
+
+    /** Replaces the value only if it equals {@code expected}; returns the LSN, or 0 if not replaced. */
+    public long compareAndSet(byte[] key, long hash, byte[] expected, byte[] update) {
+        long lsn;
+        writeLock.lock();
+        try {
+            beforeMutation();
+            int slot = index.find(hash, key);
+            if (slot < 0 || !valueEquals(slot, expected)) {
+                return 0;
+            }
+            lsn = writeValue(key, hash, update, slot);
+        } finally {
+            writeLock.unlock();
+        }
+        afterMutation(lsn);
+        return lsn;
+    }
+
+    /** Deletes {@code key}; returns the LSN of the tombstone, or 0 if the key was absent. */
+    public long delete(byte[] key, long hash) {
+        long lsn;
+        writeLock.lock();
+        try {
+            beforeMutation();
+            int slot = index.find(hash, key);
+            if (slot < 0) {
+                return 0;
+            }
+            // unlink first: a reader that already holds the slot still reads the old value, a consistent past
+            index.remove(hash, slot);
+            lsn = nextLsn();
+            rewriteStatus(slot, DELETED, lsn);
+            deletedSlots++;
+            if (listener != null) {
+                listener.removed(key);
+            }
+            publish(lsn, slot);
+            if (durability == Durability.NONE) {
+                free.push(slot);
+            } else {
+                releases.add(lsn, TOMBSTONE_FLAG | slot);
+                pendingSlots++;
+            }
+        } finally {
+            writeLock.unlock();
+        }
+        afterMutation(lsn);
+        return lsn;
+    }
+
+    private long writeValue(byte[] key, long hash, byte[] value, int oldSlot) {
+        int slot = allocate();
+        long lsn = nextLsn();
+        writeImage(slot, LIVE, lsn, key, value);
+        if (oldSlot < 0) {
+            index.insert(hash, slot);
+            if (listener != null) {
+                listener.inserted(key);
+            }
+        } else {
+            index.replace(hash, oldSlot, slot);
+        }
+        publish(lsn, slot);
+        if (oldSlot >= 0) {
+            retire(oldSlot, lsn);
+        }
+        return lsn;
+    }
+
+    private void retire(int slot, long supersededAt) {
+        if (durability == Durability.NONE) {
+            long lsn = nextLsn();
+            rewriteStatus(slot, FREE, lsn);
+            publish(lsn, slot);
+            free.push(slot);
+        } else {
+            releases.add(supersededAt, slot);
+            pendingSlots++;
+        }
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new ArmDbClosedException("shard " + id + " of " + file.path().getParent() + " is closed");
+        }
+    }
+
+    private void beforeMutation() {
+        checkOpen();
+        if (pendingSlots > 0) {
+            drainPending();
+        }
+    }
+
+    private void afterMutation(long lsn) {
+        if (durability == Durability.SYNC) {
+            syncTo(lsn);
+        }
+    }
+
+    private long nextLsn() {
+        return lastLsn() + 1;
+    }
+
+    private void publish(long lsn, int slot) {
+        file.markDirty(slot);
+        // release: the slot image and dirty mark are visible before the LSN that covers them
+        LAST_LSN.setRelease(this, lsn);
+        feed.publish(lsn, slot);
+    }
+
+    private int allocate() {
+        if (!free.isEmpty()) {
+            int slot = free.pop();
+            if (status(file.segment(slot).get(INT_LE, file.offset(slot))) == DELETED) {
+                deletedSlots--;
+            }
+            return slot;
+        }
+        int hw = (int) HIGH_WATER.get(this);
+        if (hw >= maxSlots) {
+            throw new ArmDbFullException("shard " + id + " of " + file.path().getParent() + " is full: " + hw
+                    + " slots in use, limit " + maxSlots + " slots per shard");
+        }
+        if (hw >= file.capacity()) {
+            file.grow();
+        }
+        // release: readers scanning up to the high-water mark see the mapping that holds it
+        HIGH_WATER.setRelease(this, hw + 1);
+        if (file.capacity() - hw < file.slotsPerChunk() / 4 && growthHint != null) {
+            growthHint.run();
+        }
+        return hw;
+    }
+
+    /** Drains retirements a force has made safe: releases become FREE, released slots become reusable. */
+    private void drainPending() {
+        long durable = durableLsn;
+        while (!reusable.isEmpty() && reusable.peekFirst() <= durable) {
+            free.push((int) reusable.peekSecond());
+            reusable.remove();
+            pendingSlots--;
+        }
+        while (!releases.isEmpty() && releases.peekFirst() <= durable) {
+            long v = releases.peekSecond();
+            releases.remove();
+            int slot = (int) v;
+            if ((v & TOMBSTONE_FLAG) == 0) {
+                long lsn = nextLsn();
+                rewriteStatus(slot, FREE, lsn);
+                publish(lsn, slot);
+                reusable.add(lsn, slot);
+            } else {
+                // a tombstone is reusable once every release queued before it is durable
+                reusable.add(lastLsn(), slot);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- slot images
+
+    private void writeImage(int slot, int status, long lsn, byte[] key, byte[] value) {
+        MemorySegment seg = file.segment(slot);
+        long off = file.offset(slot);
+        int oldWord = seg.get(INT_LE, off);
+        System.arraycopy(key, 0, scratch, KEY_OFFSET, keySize);
+        System.arraycopy(value, 0, scratch, valueOffset, valueSize);
+        for (int i = valueOffset + valueSize; i < slotSize; i++) {
+            scratch[i] = 0;
+        }
+        finishImage(status, lsn, oldWord);
+        publishImage(seg, off, oldWord);
+    }
+
+    private void rewriteStatus(int slot, int status, long lsn) {
+        MemorySegment seg = file.segment(slot);
+        long off = file.offset(slot);
+        int oldWord = seg.get(INT_LE, off);
+        MemorySegment.copy(seg, off, scratchSeg, 0, slotSize);
+        finishImage(status, lsn, oldWord);
+        publishImage(seg, off, oldWord);
+        file.markDirty(slot);
+    }
+
+    private void finishImage(int status, long lsn, int oldWord) {
+        int version = ((version(oldWord) | 1) + 1) & 0xFFFF;
+        scratchSeg.set(INT_LE_UNALIGNED, STATE_OFFSET, stateWord(status, version));
+        scratchSeg.set(LONG_LE_UNALIGNED, LSN_OFFSET, lsn);
+        crc.reset();
+        crc.update(scratch, 0, CRC_OFFSET);
+        crc.update(scratch, LSN_OFFSET, slotSize - LSN_OFFSET);
+        scratchSeg.set(INT_LE_UNALIGNED, CRC_OFFSET, (int) crc.getValue());
+    }
+
+    private void publishImage(MemorySegment seg, long off, int oldWord) {
+        STATE_WORD.setOpaque(seg, off, stateWord(status(oldWord), version(oldWord) | 1));
+        // the odd version must reach memory before any byte of the new image (readers and crash recovery)
+        VarHandle.storeStoreFence();
+        MemorySegment.copy(scratchSeg, CRC_OFFSET, seg, off + CRC_OFFSET, slotSize - CRC_OFFSET);
+        // release: every byte of the image is visible before the even version that validates it
+        STATE_WORD.setRelease(seg, off, scratchSeg.get(INT_LE_UNALIGNED, STATE_OFFSET));
+    }
+
+    private boolean valueEquals(int slot, byte[] expected) {
+        MemorySegment seg = file.segment(slot);
+        long base = file.offset(slot) + valueOffset;
+        for (int i = 0; i < valueSize; i++) {
+            if (seg.get(ValueLayout.JAVA_BYTE, base + i) != expected[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    /** Copies the value of {@code key} into {@code out}; false if absent. Lock-free, allocation-free. */
+    public boolean get(byte[] key, long hash, byte[] out) {
+        for (int attempt = 0; attempt < LOCK_FREE_ATTEMPTS; attempt++) {
+            int slot = index.find(hash, key);
+            if (slot < 0) {
+                return false;
+            }
+            MemorySegment seg = file.segment(slot);
+            long off = file.offset(slot);
+            int w1 = acquireStateWord(seg, off);
+            if (inProgress(w1) || status(w1) != LIVE) {
+                Thread.onSpinWait();
+                continue;
+            }
+            long lsn1 = seg.get(LONG_LE, off + LSN_OFFSET);
+            if (!FileSlotKeys.keyEqualsAt(seg, off, key, keySize)) {
+                continue;
+            }
+            MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, off + valueOffset, out, 0, valueSize);
+            // the copy must complete before the re-check of the version
+            VarHandle.loadLoadFence();
+            if (seg.get(INT_LE, off) == w1 && seg.get(LONG_LE, off + LSN_OFFSET) == lsn1) {
+                return true;
+            }
+        }
+        return getLocked(key, hash, out);
+    }
+
+    private boolean getLocked(byte[] key, long hash, byte[] out) {
+        writeLock.lock();
+        try {
+            checkOpen();
+            int slot = index.find(hash, key);
+            if (slot < 0) {
+                return false;
+            }
+            MemorySegment.copy(
+                    file.segment(slot), ValueLayout.JAVA_BYTE, file.offset(slot) + valueOffset, out, 0, valueSize);
+            return true;
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    /** True if {@code key} is present. Lock-free, allocation-free. */
+    public boolean containsKey(byte[] key, long hash) {
+        for (int attempt = 0; attempt < LOCK_FREE_ATTEMPTS; attempt++) {
+            int slot = index.find(hash, key);
+            if (slot < 0) {
+                return false;
+            }
+            MemorySegment seg = file.segment(slot);
+            long off = file.offset(slot);
+            int w1 = acquireStateWord(seg, off);
+            if (!inProgress(w1) && status(w1) == LIVE && FileSlotKeys.keyEqualsAt(seg, off, key, keySize)) {
+                VarHandle.loadLoadFence();
+                if (seg.get(INT_LE, off) == w1) {
+                    return true;
+                }
+            }
+            Thread.onSpinWait();
+        }
+        writeLock.lock();
+        try {
+            checkOpen();
+            return index.find(hash, key) >= 0;
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    @Override
+    public long readSlotImage(int slot, byte[] out, int offset) {
+        MemorySegment seg = file.segment(slot);
+        long off = file.offset(slot);
+        int w1 = 0;
+        long lsn1 = 0;
+        boolean stable = false;
+        for (int attempt = 0; attempt < LOCK_FREE_ATTEMPTS * 16 && !stable; attempt++) {
+            w1 = acquireStateWord(seg, off);
+            if (inProgress(w1)) {
+                Thread.onSpinWait();
+                continue;
+            }
+            lsn1 = seg.get(LONG_LE, off + LSN_OFFSET);
+            MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, off, out, offset, slotSize);
+            // the copy must complete before the re-check of the version
+            VarHandle.loadLoadFence();
+            stable = seg.get(INT_LE, off) == w1 && seg.get(LONG_LE, off + LSN_OFFSET) == lsn1;
+        }
+        if (!stable) {
+            writeLock.lock();
+            try {
+                checkOpen();
+                MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, off, out, offset, slotSize);
+                w1 = seg.get(INT_LE, off);
+                lsn1 = seg.get(LONG_LE, off + LSN_OFFSET);
+            } finally {
+                writeLock.unlock();
+            }
+        }
+        if (w1 == 0 && lsn1 == 0) {
+            return 0;
+        }
+        return !inProgress(w1) && crcMatches(out, offset) ? lsn1 : -1;
+    }
+
+    private boolean crcMatches(byte[] image, int offset) {
+        CRC32C c = CRC.get();
+        c.reset();
+        c.update(image, offset, CRC_OFFSET);
+        c.update(image, offset + LSN_OFFSET, slotSize - LSN_OFFSET);
+        return (int) c.getValue() == (int) INT_LE_ARRAY.get(image, offset + CRC_OFFSET);
+    }
+
+    /** The slot the index points {@code key} at (the key's current value), or -1. Lock-free. */
+    public int currentSlotOf(byte[] key) {
+        return index.find(KeyHash.hash(key), key);
+    }
+
+    // ---------------------------------------------------------------- durability
+
+    /**
+     * Makes every mutation up to {@code lsn} durable: forces dirty chunks unless an earlier force already covered
+     * it; concurrent callers share one force.
+     */
+    public void syncTo(long lsn) {
+        if (durableLsn >= lsn) {
+            return;
+        }
+        syncLock.lock();
+        try {
+            if (durableLsn >= lsn) {
+                return;
+            }
+            long target = lastLsn();
+            file.force();
+            durableLsn = target;
+        } finally {
+            syncLock.unlock();
+        }
+        if (pendingSlots > 0 && writeLock.tryLock()) {
+            try {
+                if (!closed) {
+                    drainPending();
+                }
+            } finally {
+                writeLock.unlock();
+            }
+        }
+    }
+
+    /** Forces everything written so far (background group commit). No-op when nothing is new. */
+    void forceIfDirty() {
+        long last = lastLsn();
+        if (last > durableLsn || pendingSlots > 0) {
+            syncTo(last);
+        }
+    }
+
+    /** Forces everything and settles all retirements (two rounds: release marks need their own force). */
+    public void flush() {
+        for (int round = 0; round < 3; round++) {
+            syncTo(lastLsn());
+            writeLock.lock();
+            try {
+                checkOpen();
+                drainPending();
+            } finally {
+                writeLock.unlock();
+            }
+        }
+        syncTo(lastLsn());
+    }
+
+    /** Grows the file ahead of the writer if it is nearly full. Any thread. */
+    void growIfNeeded() {
+        if (closed) {
+            return;
+        }
+        int hw = slotCount();
+        if (file.capacity() - hw < file.slotsPerChunk() / 4 && file.capacity() < maxSlots) {
+            try {
+                file.grow();
+            } catch (ArmDbFullException e) {
+                LOG.warn("shard {}: background growth failed: {}", id, e.getMessage());
+            }
+        }
+    }
+
+    /** Flushes and closes the shard; later calls fail with {@link ArmDbClosedException}. */
+    void close() {
+        if (closed) {
+            return;
+        }
+        try {
+            flush();
+        } finally {
+            writeLock.lock();
+            try {
+                closed = true;
+                file.close();
+            } finally {
+                writeLock.unlock();
+            }
+        }
+    }
+
+    /** Closes without flushing or settling, as a crash would leave the files (page cache kept). */
+    void abandon() {
+        writeLock.lock();
+        try {
+            closed = true;
+            file.close();
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------- views
+
+    @Override
+    public int shardId() {
+        return id;
+    }
+
+    @Override
+    public int slotSize() {
+        return slotSize;
+    }
+
+    @Override
+    public int slotCount() {
+        return (int) HIGH_WATER.getAcquire(this);
+    }
+
+    @Override
+    public long lastLsn() {
+        return (long) LAST_LSN.getAcquire(this);
+    }
+
+    @Override
+    public ChangeFeed feed() {
+        return feed;
+    }
+
+    /** True once closed. */
+    boolean isClosed() {
+        return closed;
+    }
+
+    /** A snapshot of this shard's counters; may be a moment stale while writes run. */
+    public ShardStatsSnapshot stats() {
+        int hw = slotCount();
+        int capacity = file.capacity();
+        return new ShardStatsSnapshot(
+                id,
+                index.size(),
+                free.size() + (capacity - hw),
+                deletedSlots,
+                pendingSlots,
+                corruptAtOpen,
+                corruptSlotsAtOpen.clone(),
+                incompleteAtOpen,
+                lastLsn(),
+                durableLsn,
+                capacity,
+                file.fileBytes(),
+                index.memoryBytes());
+    }
+
+    /** Raw counters of one shard, as the engine sees them. Immutable. */
+    public record ShardStatsSnapshot(
+            int shard,
+            long live,
+            long free,
+            long deleted,
+            long pending,
+            long corrupt,
+            int[] corruptSlots,
+            long incomplete,
+            long maxLsn,
+            long durableLsn,
+            long capacity,
+            long fileBytes,
+            long indexBytes) {}
+}

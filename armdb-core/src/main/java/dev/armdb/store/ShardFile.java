@@ -1,0 +1,318 @@
+package dev.armdb.store;
+
+import static dev.armdb.store.ShardFileLayout.*;
+
+import dev.armdb.ArmDbCorruptException;
+import dev.armdb.ArmDbException;
+import dev.armdb.ArmDbFullException;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.zip.CRC32C;
+
+/**
+ * One shard's slot file, memory-mapped in chunks of a power-of-two number of slots. Owns the file channel and
+ * the shared {@link Arena} of its mappings; closing it unmaps everything.
+ *
+ * <p>The file grows by whole chunks written with zeros (never sparse, so a full disk fails the write that grows
+ * the file, not a later store into a mapped hole). Slot {@code s} lives in chunk {@code s >>> chunkShift}.
+ *
+ * <p>Threading: {@link #segment(int)} and {@link #offset(int)} are lock-free and safe for any thread while the
+ * file is open; {@link #grow()} and {@link #force()} serialise on this object.
+ */
+public final class ShardFile implements AutoCloseable {
+    private static final int ZERO_BLOCK = 1 << 20;
+    private static final VarHandle DIRTY = MethodHandles.arrayElementVarHandle(long[].class);
+
+    private final Path path;
+    private final int shardId;
+    private final int slotSize;
+    private final int chunkShift;
+    private final int chunkMask;
+    private final long chunkBytes;
+    private final int maxSlots;
+    private final FileChannel channel;
+    private final Arena arena;
+    private final boolean readOnly;
+    private final long[] dirtyChunks;
+    private volatile MemorySegment[] chunks;
+    private volatile int capacitySlots;
+
+    private ShardFile(
+            Path path, int shardId, int slotSize, int chunkShift, int maxSlots, FileChannel channel, boolean readOnly) {
+        this.path = path;
+        this.shardId = shardId;
+        this.slotSize = slotSize;
+        this.chunkShift = chunkShift;
+        this.chunkMask = (1 << chunkShift) - 1;
+        this.chunkBytes = (long) slotSize << chunkShift;
+        this.maxSlots = maxSlots;
+        this.channel = channel;
+        this.readOnly = readOnly;
+        this.arena = Arena.ofShared();
+        this.chunks = new MemorySegment[0];
+        int maxChunks = ((maxSlots - 1) >>> chunkShift) + 1;
+        this.dirtyChunks = new long[(maxChunks + 63) >>> 6];
+    }
+
+    /** The chunk shift giving chunks of about {@code growthStepBytes} (at least 64 slots). */
+    public static int chunkShiftFor(long growthStepBytes, int slotSize) {
+        long slots = Math.max(64, growthStepBytes / slotSize);
+        return 63 - Long.numberOfLeadingZeros(slots);
+    }
+
+    /**
+     * Opens (creating it with its header if absent) the file of {@code shardId} in {@code dir} and maps every
+     * whole chunk it holds; creates the first chunk of a new file.
+     *
+     * @throws ArmDbCorruptException if the header does not match the collection
+     */
+    public static ShardFile open(Path dir, DbMeta meta, int shardId, int chunkShift, int maxSlots, boolean readOnly) {
+        Path path = dir.resolve(fileName(shardId));
+        FileChannel ch = null;
+        try {
+            boolean exists = Files.exists(path);
+            if (!exists && readOnly) {
+                throw new ArmDbCorruptException("shard file " + path + " is missing");
+            }
+            ch = readOnly
+                    ? FileChannel.open(path, StandardOpenOption.READ)
+                    : FileChannel.open(
+                            path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            if (!exists || ch.size() == 0) {
+                writeHeader(ch, meta, shardId);
+            } else {
+                checkHeader(ch, meta, shardId, path);
+            }
+            ShardFile f = new ShardFile(path, shardId, meta.slotSize(), chunkShift, maxSlots, ch, readOnly);
+            f.mapExisting();
+            if (f.capacity() == 0 && !readOnly) {
+                f.grow();
+            }
+            return f;
+        } catch (IOException e) {
+            closeQuietly(ch);
+            throw new ArmDbException("cannot open shard file " + path + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            closeQuietly(ch);
+            throw e;
+        }
+    }
+
+    private static void closeQuietly(FileChannel ch) {
+        if (ch != null) {
+            try {
+                ch.close();
+            } catch (IOException ignored) {
+                // the original error matters more
+            }
+        }
+    }
+
+    static byte[] encodeHeader(DbMeta meta, int shardId) {
+        ByteBuffer b = ByteBuffer.allocate(HEADER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+        b.put(MAGIC_OFFSET, MAGIC);
+        b.putInt(FORMAT_VERSION_OFFSET, DbMetaLayout.FORMAT_VERSION);
+        b.putInt(SHARD_ID_OFFSET, shardId);
+        b.put(DATABASE_ID_OFFSET, meta.databaseId());
+        b.putInt(SLOT_SIZE_OFFSET, meta.slotSize());
+        b.putInt(KEY_SIZE_OFFSET, meta.keySize());
+        b.putInt(VALUE_SIZE_OFFSET, meta.valueSize());
+        CRC32C crc = new CRC32C();
+        crc.update(b.array(), 0, CRC_OFFSET);
+        b.putInt(CRC_OFFSET, (int) crc.getValue());
+        return b.array();
+    }
+
+    private static void writeHeader(FileChannel ch, DbMeta meta, int shardId) throws IOException {
+        ByteBuffer b = ByteBuffer.wrap(encodeHeader(meta, shardId));
+        while (b.hasRemaining()) {
+            ch.write(b, b.position());
+        }
+        ch.force(true);
+    }
+
+    private static void checkHeader(FileChannel ch, DbMeta meta, int shardId, Path path) throws IOException {
+        if (ch.size() < HEADER_SIZE) {
+            throw new ArmDbCorruptException("shard file " + path + " is truncated: expected at least " + HEADER_SIZE
+                    + " bytes, found " + ch.size());
+        }
+        ByteBuffer b = ByteBuffer.allocate(HEADER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+        while (b.hasRemaining() && ch.read(b, b.position()) >= 0) {
+            // read the whole header
+        }
+        byte[] expected = encodeHeader(meta, shardId);
+        if (!Arrays.equals(b.array(), expected)) {
+            throw new ArmDbCorruptException(
+                    "shard file " + path + " does not belong to this collection: expected header "
+                            + HexFormat.of().formatHex(expected) + ", found "
+                            + HexFormat.of().formatHex(b.array()));
+        }
+    }
+
+    private void mapExisting() throws IOException {
+        long size = channel.size();
+        long wholeChunks = (size - HEADER_SIZE) / chunkBytes;
+        long tail = size - HEADER_SIZE - wholeChunks * chunkBytes;
+        long tailSlots = tail / slotSize;
+        boolean mapTail = readOnly && tailSlots > 0;
+        MemorySegment[] segs = new MemorySegment[(int) wholeChunks + (mapTail ? 1 : 0)];
+        for (int c = 0; c < wholeChunks; c++) {
+            segs[c] = mapChunk(c, chunkBytes);
+        }
+        if (mapTail) {
+            // read-only (verification) of a file grown in other steps: map the last, partial chunk as it is
+            segs[(int) wholeChunks] = mapChunk((int) wholeChunks, tailSlots * slotSize);
+        }
+        chunks = segs;
+        capacitySlots = (int) ((wholeChunks << chunkShift) + (mapTail ? tailSlots : 0));
+        if (tail > 0 && !readOnly) {
+            // a partial chunk (an interrupted growth, or another growth step): complete it so it can be mapped
+            zeroFill(size, HEADER_SIZE + (wholeChunks + 1) * chunkBytes - size);
+            growMapping();
+        }
+    }
+
+    private MemorySegment mapChunk(int c, long bytes) throws IOException {
+        FileChannel.MapMode mode = readOnly ? FileChannel.MapMode.READ_ONLY : FileChannel.MapMode.READ_WRITE;
+        return channel.map(mode, HEADER_SIZE + c * chunkBytes, bytes, arena);
+    }
+
+    /** Slots the mapped chunks hold. Any thread. */
+    public int capacity() {
+        return capacitySlots;
+    }
+
+    /** Bytes of the file. */
+    public long fileBytes() {
+        return HEADER_SIZE + (long) capacitySlots * slotSize;
+    }
+
+    /** The mapping holding {@code slot}. Any thread. */
+    public MemorySegment segment(int slot) {
+        return chunks[slot >>> chunkShift];
+    }
+
+    /** The offset of {@code slot} inside {@link #segment(int)}. */
+    public long offset(int slot) {
+        return (long) (slot & chunkMask) * slotSize;
+    }
+
+    /** Every mapped chunk, in order. */
+    public MemorySegment[] chunks() {
+        return chunks;
+    }
+
+    /** Slots per chunk. */
+    public int slotsPerChunk() {
+        return 1 << chunkShift;
+    }
+
+    /**
+     * Notes that {@code slot}'s chunk holds unforced changes. Writer only: a plain read-modify-write, which the
+     * forcer's atomic read-and-clear can only make spuriously dirty, never lose.
+     */
+    public void markDirty(int slot) {
+        int c = slot >>> chunkShift;
+        dirtyChunks[c >>> 6] |= 1L << c;
+    }
+
+    /**
+     * Adds one zero-filled chunk and maps it.
+     *
+     * @throws ArmDbFullException if the shard reached its slot limit or the disk is full
+     */
+    public synchronized void grow() {
+        int cap = capacity();
+        if (cap >= maxSlots) {
+            throw new ArmDbFullException(
+                    "shard " + shardId + " is full: " + cap + " slots, limit " + maxSlots + " slots per shard");
+        }
+        long end = fileBytes();
+        try {
+            long have = Math.max(end, channel.size());
+            if (have < end + chunkBytes) {
+                zeroFill(have, end + chunkBytes - have);
+            }
+            growMapping();
+        } catch (IOException e) {
+            try {
+                channel.truncate(end);
+            } catch (IOException ignored) {
+                // keep the first error; a partial chunk is completed on the next open
+            }
+            throw new ArmDbFullException(
+                    "cannot grow shard file " + path + " by " + chunkBytes + " bytes: " + e.getMessage(), e);
+        }
+    }
+
+    private void growMapping() throws IOException {
+        MemorySegment[] old = chunks;
+        MemorySegment[] next = Arrays.copyOf(old, old.length + 1);
+        next[old.length] = mapChunk(old.length, chunkBytes);
+        // volatile writes: the new mapping is complete before a reader can reach a slot in it
+        chunks = next;
+        capacitySlots = next.length << chunkShift;
+    }
+
+    private void zeroFill(long from, long length) throws IOException {
+        ByteBuffer zeros = ByteBuffer.allocateDirect((int) Math.min(ZERO_BLOCK, length));
+        long pos = from;
+        long end = from + length;
+        while (pos < end) {
+            zeros.clear().limit((int) Math.min(zeros.capacity(), end - pos));
+            while (zeros.hasRemaining()) {
+                pos += channel.write(zeros, pos);
+            }
+        }
+        // the new length is file metadata: force it so growth survives power loss before slots rely on it
+        channel.force(true);
+    }
+
+    /** Forces every chunk written since the last force. Serialised; called by whoever makes data durable. */
+    public synchronized void force() {
+        MemorySegment[] segs = chunks;
+        for (int w = 0; w < dirtyChunks.length; w++) {
+            long bits = (long) DIRTY.getAndSet(dirtyChunks, w, 0L);
+            while (bits != 0) {
+                int c = (w << 6) + Long.numberOfTrailingZeros(bits);
+                bits &= bits - 1;
+                if (c < segs.length) {
+                    segs[c].force();
+                }
+            }
+        }
+    }
+
+    /** Forces every chunk. */
+    public synchronized void forceAll() {
+        for (MemorySegment s : chunks) {
+            s.force();
+        }
+    }
+
+    /** The file's path. */
+    public Path path() {
+        return path;
+    }
+
+    /** Unmaps every chunk and closes the file. Callers make sure no thread still reads it. */
+    @Override
+    public synchronized void close() {
+        try {
+            arena.close();
+        } finally {
+            closeQuietly(channel);
+        }
+    }
+}

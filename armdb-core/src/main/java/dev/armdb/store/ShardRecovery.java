@@ -1,0 +1,139 @@
+package dev.armdb.store;
+
+import static dev.armdb.store.SlotLayout.KEY_OFFSET;
+
+import dev.armdb.index.HashIndex;
+import dev.armdb.index.KeyHash;
+import java.util.Arrays;
+
+/**
+ * Rebuilds one shard's in-memory state from its file: reads every slot once, checks its CRC, indexes the newest
+ * live slot of each key (by LSN), lets a newer tombstone hide older live slots, and collects everything
+ * reusable. Writes nothing; {@link Shard} applies the result. Used by one thread.
+ */
+final class ShardRecovery {
+    final HashIndex index;
+    final int[] reusable;
+    final int[] losers;
+    final int[] corrupt;
+    final int incomplete;
+    final int deletedSlots;
+    final int highWater;
+    final long maxLsn;
+    final int slotsChecked;
+
+    private ShardRecovery(Builder b) {
+        this.index = b.index;
+        this.reusable = Arrays.copyOf(b.reusable, b.reusableCount);
+        this.losers = Arrays.copyOf(b.losers, b.loserCount);
+        this.corrupt = Arrays.copyOf(b.corrupt, b.corruptCount);
+        this.incomplete = b.incompleteCount;
+        this.deletedSlots = b.deletedCount;
+        this.highWater = b.highWater;
+        this.maxLsn = b.maxLsn;
+        this.slotsChecked = b.checked;
+    }
+
+    /** Scans {@code file} (slots of {@code keySize}-byte keys) and returns what it holds. */
+    static ShardRecovery scan(ShardFile file, int keySize, int slotSize) {
+        Builder b = new Builder(file, keySize, slotSize);
+        b.run();
+        return new ShardRecovery(b);
+    }
+
+    private static final class Builder {
+        private final ShardFile file;
+        private final int keySize;
+        private final SlotScanner scanner;
+        private final HashIndex index;
+        private int[] reusable = new int[64];
+        private int reusableCount;
+        private int[] losers = new int[16];
+        private int loserCount;
+        private int[] corrupt = new int[16];
+        private int corruptCount;
+        private int[] deleted = new int[64];
+        private int deletedCount;
+        private int incompleteCount;
+        private int highWater;
+        private long maxLsn;
+        private int checked;
+
+        Builder(ShardFile file, int keySize, int slotSize) {
+            this.file = file;
+            this.keySize = keySize;
+            this.scanner = new SlotScanner(file, slotSize);
+            this.index = new HashIndex(new FileSlotKeys(file, keySize));
+        }
+
+        void run() {
+            int cap = file.capacity();
+            for (int slot = 0; slot < cap; slot++) {
+                checked++;
+                int kind = scanner.classify(slot);
+                if (kind == SlotScanner.S_EMPTY) {
+                    continue;
+                }
+                highWater = slot + 1;
+                switch (kind) {
+                    case SlotScanner.S_LIVE -> live(slot);
+                    case SlotScanner.S_DELETED -> {
+                        maxLsn = Math.max(maxLsn, scanner.lsn(slot));
+                        deleted = add(deleted, deletedCount++, slot);
+                    }
+                    case SlotScanner.S_FREE -> {
+                        maxLsn = Math.max(maxLsn, scanner.lsn(slot));
+                        reusable = add(reusable, reusableCount++, slot);
+                    }
+                    case SlotScanner.S_INCOMPLETE -> {
+                        incompleteCount++;
+                        losers = add(losers, loserCount++, slot);
+                    }
+                    default -> {
+                        corrupt = add(corrupt, corruptCount++, slot);
+                        reusable = add(reusable, reusableCount++, slot);
+                    }
+                }
+            }
+            applyTombstones();
+        }
+
+        private void live(int slot) {
+            long lsn = scanner.lsn(slot);
+            maxLsn = Math.max(maxLsn, lsn);
+            long h = hashOf(slot);
+            int other = index.findSameKey(h, slot);
+            if (other < 0) {
+                index.insert(h, slot);
+            } else if (lsn > scanner.lsn(other)) {
+                index.replace(h, other, slot);
+                losers = add(losers, loserCount++, other);
+            } else {
+                losers = add(losers, loserCount++, slot);
+            }
+        }
+
+        private void applyTombstones() {
+            for (int i = 0; i < deletedCount; i++) {
+                int d = deleted[i];
+                long h = hashOf(d);
+                int other = index.findSameKey(h, d);
+                if (other >= 0 && scanner.lsn(other) < scanner.lsn(d)) {
+                    index.remove(h, other);
+                    losers = add(losers, loserCount++, other);
+                }
+                reusable = add(reusable, reusableCount++, d);
+            }
+        }
+
+        private long hashOf(int slot) {
+            return KeyHash.hash(file.segment(slot), file.offset(slot) + KEY_OFFSET, keySize);
+        }
+
+        private static int[] add(int[] a, int at, int v) {
+            int[] r = at == a.length ? Arrays.copyOf(a, a.length * 2) : a;
+            r[at] = v;
+            return r;
+        }
+    }
+}

@@ -1,0 +1,372 @@
+package dev.armdb.store;
+
+import dev.armdb.ArmDbClosedException;
+import dev.armdb.ArmDbCorruptException;
+import dev.armdb.ArmDbException;
+import dev.armdb.Durability;
+import dev.armdb.FixedConfig;
+import dev.armdb.ShardRouting;
+import dev.armdb.changes.ShardView;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * An open collection: its directory lock, {@code db.meta}, shards, and the background maintenance thread (group
+ * forces, file growth ahead of writers). The engine object behind {@code FixedMap} and {@code FixedTree}, and
+ * what replication builds on; it knows nothing of the network.
+ *
+ * <p>Thread-safe: any number of threads may read and write; each shard serialises its own writers.
+ */
+public final class Store implements AutoCloseable {
+    /** Name of the lock file in the collection directory. */
+    public static final String LOCK_FILE = "db.lock";
+
+    private static final Logger LOG = LoggerFactory.getLogger(Store.class);
+
+    private final Path dir;
+    private final DbMeta meta;
+    private final FixedConfig config;
+    private final FileChannel lockChannel;
+    private final FileLock lock;
+    private final Shard[] shards;
+    private final Thread maintenance;
+    private final AtomicLong backgroundErrors = new AtomicLong();
+    private volatile boolean closed;
+
+    private Store(Path dir, DbMeta meta, FixedConfig config, FileChannel lockChannel, FileLock lock) {
+        this.dir = dir;
+        this.meta = meta;
+        this.config = config;
+        this.lockChannel = lockChannel;
+        this.lock = lock;
+        this.shards = new Shard[meta.shardCount()];
+        this.maintenance = Thread.ofPlatform()
+                .daemon()
+                .name("armdb-maintenance-" + dir.getFileName())
+                .unstarted(this::maintenanceLoop);
+    }
+
+    /**
+     * Opens the collection in {@code dir}, creating it from {@code config} if it does not exist. With a null
+     * config the collection must exist and opens with its stored sizes and default run-time settings.
+     *
+     * @throws dev.armdb.ArmDbConfigMismatchException if {@code config} disagrees with {@code db.meta}
+     * @throws ArmDbCorruptException if {@code db.meta} or a shard header is damaged
+     * @throws ArmDbException if the directory is open elsewhere or cannot be read
+     */
+    public static Store open(Path dir, FixedConfig config) {
+        Path abs = dir.toAbsolutePath();
+        FileChannel lockChannel = null;
+        try {
+            if (config == null && !Files.exists(abs.resolve(DbMetaLayout.FILE_NAME))) {
+                throw new ArmDbException("no collection at " + abs + ": " + DbMetaLayout.FILE_NAME
+                        + " is missing (pass a FixedConfig to create one)");
+            }
+            Files.createDirectories(abs);
+            lockChannel = FileChannel.open(abs.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            FileLock lock = tryLock(lockChannel, abs);
+            DbMeta meta = readOrCreateMeta(abs, config);
+            FixedConfig effective = config != null ? config : meta.toConfig().build();
+            Store store = new Store(abs, meta, effective, lockChannel, lock);
+            store.openShards();
+            store.maintenance.start();
+            return store;
+        } catch (IOException e) {
+            closeQuietly(lockChannel);
+            throw new ArmDbException("cannot open collection at " + abs + ": " + e, e);
+        } catch (RuntimeException e) {
+            closeQuietly(lockChannel);
+            throw e;
+        }
+    }
+
+    private static FileLock tryLock(FileChannel ch, Path dir) throws IOException {
+        try {
+            FileLock l = ch.tryLock();
+            if (l == null) {
+                throw new ArmDbException(
+                        "collection at " + dir + " is already open in another process (" + LOCK_FILE + " is locked)");
+            }
+            return l;
+        } catch (OverlappingFileLockException e) {
+            throw new ArmDbException("collection at " + dir + " is already open in this JVM; close it first");
+        }
+    }
+
+    private static DbMeta readOrCreateMeta(Path dir, FixedConfig config) throws IOException {
+        if (Files.exists(dir.resolve(DbMetaLayout.FILE_NAME))) {
+            DbMeta meta = DbMeta.read(dir);
+            if (config != null) {
+                meta.checkMatches(config, dir);
+            }
+            return meta;
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            List<Path> strays = files.filter(p -> p.getFileName().toString().endsWith(".slots"))
+                    .toList();
+            if (!strays.isEmpty()) {
+                throw new ArmDbCorruptException("collection at " + dir + " has shard files but no "
+                        + DbMetaLayout.FILE_NAME + " (found "
+                        + strays.getFirst().getFileName() + "); refusing to"
+                        + " create a new collection over them");
+            }
+        }
+        DbMeta meta = DbMeta.create(config);
+        meta.write(dir);
+        LOG.info("created collection {} at {}", meta.databaseIdHex(), dir);
+        return meta;
+    }
+
+    private void openShards() {
+        int threads = Math.max(1, Math.min(shards.length, Runtime.getRuntime().availableProcessors()));
+        ExecutorService pool = Executors.newFixedThreadPool(
+                threads, Thread.ofPlatform().daemon().name("armdb-recovery-", 0).factory());
+        try {
+            List<Future<Shard>> futures = new ArrayList<>();
+            for (int i = 0; i < shards.length; i++) {
+                int id = i;
+                futures.add(pool.submit(() -> Shard.open(dir, meta, config, id, this::wakeMaintenance)));
+            }
+            RuntimeException failure = null;
+            for (int i = 0; i < futures.size(); i++) {
+                try {
+                    shards[i] = futures.get(i).get();
+                } catch (ExecutionException e) {
+                    Throwable c = e.getCause();
+                    RuntimeException r = c instanceof RuntimeException re
+                            ? re
+                            : new ArmDbException("cannot open shard " + i + " of " + dir + ": " + c, c);
+                    if (failure == null) {
+                        failure = r;
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    failure = new ArmDbException("interrupted while opening " + dir, e);
+                }
+            }
+            if (failure != null) {
+                for (Shard s : shards) {
+                    if (s != null) {
+                        s.abandon();
+                    }
+                }
+                throw failure;
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private void wakeMaintenance() {
+        LockSupport.unpark(maintenance);
+    }
+
+    private void maintenanceLoop() {
+        long intervalNanos = config.durability() == Durability.GROUP
+                ? config.groupInterval().toNanos()
+                : TimeUnit.MILLISECONDS.toNanos(100);
+        while (!closed) {
+            LockSupport.parkNanos(intervalNanos);
+            for (Shard s : shards) {
+                if (closed) {
+                    return;
+                }
+                try {
+                    s.growIfNeeded();
+                    if (config.durability() == Durability.GROUP) {
+                        s.forceIfDirty();
+                    }
+                } catch (ArmDbClosedException e) {
+                    return;
+                } catch (RuntimeException e) {
+                    backgroundErrors.incrementAndGet();
+                    LOG.error("shard {} of {}: background maintenance failed", s.shardId(), dir, e);
+                }
+            }
+        }
+    }
+
+    private static void closeQuietly(FileChannel ch) {
+        if (ch != null) {
+            try {
+                ch.close();
+            } catch (IOException ignored) {
+                // the original error matters more
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- routing and checks
+
+    /** The shard that holds {@code key}, whose {@code KeyHash} is {@code hash}. */
+    public int shardOf(byte[] key, long hash) {
+        int n = shards.length;
+        if (meta.routing() == ShardRouting.KEY_PREFIX) {
+            long prefix = 0;
+            for (int i = 0; i < 4; i++) {
+                prefix = (prefix << 8) | (i < key.length ? key[i] & 0xFF : 0);
+            }
+            return (int) ((prefix * n) >>> 32);
+        }
+        return (int) ((((hash >>> 16) & 0xFFFF_FFFFL) * n) >>> 32);
+    }
+
+    /**
+     * Checks a key's length.
+     *
+     * @throws IllegalArgumentException naming the expected and given sizes
+     */
+    public void checkKey(byte[] key) {
+        if (key == null) {
+            throw new IllegalArgumentException("key must be " + meta.keySize() + " bytes, got null");
+        }
+        if (key.length != meta.keySize()) {
+            throw new IllegalArgumentException("key must be exactly " + meta.keySize() + " bytes, got " + key.length);
+        }
+    }
+
+    /**
+     * Checks a value's (or value buffer's) length.
+     *
+     * @throws IllegalArgumentException naming the expected and given sizes
+     */
+    public void checkValue(byte[] value) {
+        if (value == null) {
+            throw new IllegalArgumentException("value must be " + meta.valueSize() + " bytes, got null");
+        }
+        if (value.length != meta.valueSize()) {
+            throw new IllegalArgumentException(
+                    "value must be exactly " + meta.valueSize() + " bytes, got " + value.length);
+        }
+    }
+
+    /**
+     * Throws {@link ArmDbClosedException} if closed.
+     *
+     * @throws ArmDbClosedException naming the collection
+     */
+    public void checkOpen() {
+        if (closed) {
+            throw closedException();
+        }
+    }
+
+    /** The exception for an operation on this closed collection. */
+    public ArmDbClosedException closedException() {
+        return new ArmDbClosedException("collection at " + dir + " is closed");
+    }
+
+    // ---------------------------------------------------------------- accessors
+
+    /** The collection's directory (absolute). */
+    public Path dir() {
+        return dir;
+    }
+
+    /** The collection's identity. */
+    public DbMeta meta() {
+        return meta;
+    }
+
+    /** The effective config (stored sizes, run-time settings of this open). */
+    public FixedConfig config() {
+        return config;
+    }
+
+    /** Number of shards. */
+    public int shardCount() {
+        return shards.length;
+    }
+
+    /** Shard {@code id}. */
+    public Shard shard(int id) {
+        return shards[id];
+    }
+
+    /** What replication sees of shard {@code id}. */
+    public ShardView view(int id) {
+        return shards[id];
+    }
+
+    /** Errors the background thread met (each also logged). */
+    public long backgroundErrors() {
+        return backgroundErrors.get();
+    }
+
+    /** True once closed. */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /** Forces every shard and settles retired slots. */
+    public void flush() {
+        checkOpen();
+        for (Shard s : shards) {
+            s.flush();
+        }
+    }
+
+    /** Flushes, stops the background thread, unmaps every file and releases the directory lock. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        LockSupport.unpark(maintenance);
+        try {
+            maintenance.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        RuntimeException failure = null;
+        for (Shard s : shards) {
+            try {
+                s.close();
+            } catch (RuntimeException e) {
+                failure = failure == null ? e : failure;
+            }
+        }
+        try {
+            lock.release();
+        } catch (IOException e) {
+            LOG.warn("cannot release lock of {}: {}", dir, e.toString());
+        }
+        closeQuietly(lockChannel);
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    /** Closes without flushing, leaving files as a process crash would (for crash tests). */
+    public synchronized void abandonForTest() {
+        closed = true;
+        LockSupport.unpark(maintenance);
+        for (Shard s : shards) {
+            s.abandon();
+        }
+        try {
+            lock.release();
+        } catch (IOException ignored) {
+            // best effort
+        }
+        closeQuietly(lockChannel);
+    }
+}
