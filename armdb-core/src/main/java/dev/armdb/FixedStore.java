@@ -48,6 +48,7 @@ public abstract sealed class FixedStore implements AutoCloseable permits FixedMa
     public boolean get(byte[] key, byte[] valueOut) {
         store.checkKey(key);
         store.checkValue(valueOut);
+        store.checkOpen();
         long h = KeyHash.hash(key);
         try {
             return store.shard(store.shardOf(key, h)).get(key, h, valueOut);
@@ -127,6 +128,7 @@ public abstract sealed class FixedStore implements AutoCloseable permits FixedMa
     /** True if {@code key} is present. Lock-free and allocation-free. */
     public boolean containsKey(byte[] key) {
         store.checkKey(key);
+        store.checkOpen();
         long h = KeyHash.hash(key);
         try {
             return store.shard(store.shardOf(key, h)).containsKey(key, h);
@@ -251,6 +253,7 @@ public abstract sealed class FixedStore implements AutoCloseable permits FixedMa
     }
 
     Shard writable(int shard) {
+        store.checkWritable();
         return store.shard(shard);
     }
 

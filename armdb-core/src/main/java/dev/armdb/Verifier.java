@@ -1,12 +1,12 @@
 package dev.armdb;
 
 import dev.armdb.store.DbMeta;
+import dev.armdb.store.ShardFileLayout;
 import dev.armdb.store.ShardVerification;
 import dev.armdb.store.Store;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -30,31 +30,32 @@ public final class Verifier {
      * @throws ArmDbCorruptException if {@code db.meta} or a shard header is damaged
      */
     public static VerifyReport verify(Path dir) {
-        Path abs = dir.toAbsolutePath();
+        Path abs = dir.toAbsolutePath().normalize();
         DbMeta meta = DbMeta.read(abs);
+        Store.claim(abs);
         try (FileChannel lockChannel =
                 FileChannel.open(abs.resolve(Store.LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
-            FileLock lock;
-            try {
-                lock = lockChannel.tryLock();
-            } catch (OverlappingFileLockException e) {
-                lock = null;
-            }
+            FileLock lock = lockChannel.tryLock();
             if (lock == null) {
                 throw new ArmDbException("collection at " + abs + " is open; close it before verifying");
             }
-            List<VerifyReport.ShardReport> shards = new ArrayList<>();
-            for (int i = 0; i < meta.shardCount(); i++) {
-                if (!Files.exists(abs.resolve(dev.armdb.store.ShardFileLayout.fileName(i)))) {
-                    shards.add(new VerifyReport.ShardReport(i, 0, 0, 0, 0, 0, 0, 0, List.of(), 0));
-                    continue;
+            try {
+                List<VerifyReport.ShardReport> shards = new ArrayList<>();
+                for (int i = 0; i < meta.shardCount(); i++) {
+                    if (!Files.exists(abs.resolve(ShardFileLayout.fileName(i)))) {
+                        shards.add(new VerifyReport.ShardReport(i, 0, 0, 0, 0, 0, 0, 0, List.of(), 0));
+                        continue;
+                    }
+                    shards.add(ShardVerification.verify(abs, meta, i).toReport());
                 }
-                shards.add(ShardVerification.verify(abs, meta, i).toReport());
+                return new VerifyReport(abs, meta.databaseIdHex(), shards);
+            } finally {
+                lock.release();
             }
-            lock.release();
-            return new VerifyReport(abs, meta.databaseIdHex(), shards);
         } catch (IOException e) {
             throw new ArmDbException("cannot verify " + abs + ": " + e, e);
+        } finally {
+            Store.unclaim(abs);
         }
     }
 }

@@ -28,4 +28,12 @@ public interface ShardView {
      * or left incomplete by a crash) and must not be shipped.
      */
     long readSlotImage(int slot, byte[] out, int offset);
+
+    /**
+     * True if the image (read from {@code slot} by {@link #readSlotImage}) is a LIVE slot that is no longer its
+     * key's current value: an old copy waiting for release after an update or a delete. A scan must not ship
+     * such images: applied out of LSN order after the newer tombstone they would resurrect a deleted key. Their
+     * release reaches followers through the change feed.
+     */
+    boolean isSuperseded(int slot, byte[] image, int offset);
 }

@@ -45,8 +45,11 @@ public final class Shard implements ShardView {
     private static final long TOMBSTONE_FLAG = 1L << 32;
     private static final int LOCK_FREE_ATTEMPTS = 64;
     private static final ThreadLocal<CRC32C> CRC = ThreadLocal.withInitial(CRC32C::new);
+    private static final ThreadLocal<byte[]> KEY_SCRATCH = ThreadLocal.withInitial(() -> new byte[0]);
     private static final VarHandle INT_LE_ARRAY =
             MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle LONG_LE_ARRAY =
+            MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     static {
         try {
@@ -92,6 +95,7 @@ public final class Shard implements ShardView {
     private volatile long durableLsn;
     private volatile boolean closed;
     private int deletedSlots;
+    private int indexedTombstones;
     private int pendingSlots;
 
     private Shard(int id, DbMeta meta, FixedConfig cfg, ShardFile file, ShardRecovery rec, Runnable growthHint) {
@@ -389,6 +393,135 @@ public final class Shard implements ShardView {
         }
     }
 
+    // ---------------------------------------------------------------- replication (follower side)
+
+    /**
+     * Applies a slot image shipped by a leader ({@link #slotSize()} bytes at {@code offset}, header included) to
+     * {@code slot}, if its LSN is newer than the local slot's. Idempotent, and correct in any order of images:
+     * the index maps each key to its newest known slot, LIVE or DELETED, so a tombstone applied before an older
+     * live copy of its key (images are current images, read out of LSN order) still hides that copy. Reads treat
+     * a key indexed at a tombstone as absent. Never publishes to the change feed (a follower's LSNs are the
+     * leader's, not contiguous). Called by the replication applier only.
+     *
+     * @return true if applied, false if the local slot was already as new
+     * @throws IllegalArgumentException if the slot id is out of range or the image fails its CRC
+     */
+    public boolean applyImage(int slot, byte[] image, int offset) {
+        if (slot < 0 || slot >= maxSlots) {
+            throw new IllegalArgumentException(
+                    "slot id must be in 0.." + (maxSlots - 1) + " for shard " + id + ", got " + slot);
+        }
+        if (!crcMatches(image, offset)) {
+            throw new IllegalArgumentException("slot image for shard " + id + " slot " + slot + " fails its CRC");
+        }
+        int word = (int) INT_LE_ARRAY.get(image, offset + STATE_OFFSET);
+        long lsn = (long) LONG_LE_ARRAY.get(image, offset + LSN_OFFSET);
+        writeLock.lock();
+        try {
+            checkOpen();
+            while (slot >= file.capacity()) {
+                file.grow();
+            }
+            MemorySegment seg = file.segment(slot);
+            long off = file.offset(slot);
+            int oldWord = seg.get(INT_LE, off);
+            boolean oldValid = oldWord != 0 && !inProgress(oldWord) && localSlotValid(seg, off);
+            if (oldValid && seg.get(LONG_LE, off + LSN_OFFSET) >= lsn) {
+                return false;
+            }
+            int oldStatus = oldValid ? status(oldWord) : EMPTY;
+            byte[] oldKey = oldStatus == LIVE || oldStatus == DELETED ? keyAt(slot) : null;
+            boolean oldIndexed = oldKey != null && index.find(KeyHash.hash(oldKey), oldKey) == slot;
+            System.arraycopy(image, offset, scratch, 0, slotSize);
+            publishImage(seg, off, oldWord);
+            file.markDirty(slot);
+            if (oldStatus == DELETED) {
+                deletedSlots--;
+            }
+            int newStatus = status(word);
+            if (newStatus == DELETED) {
+                deletedSlots++;
+            }
+            relink(slot, lsn, oldStatus, oldIndexed ? oldKey : null, newStatus);
+            if (slot >= slotCount()) {
+                HIGH_WATER.setRelease(this, slot + 1);
+            }
+            if (lsn > lastLsn()) {
+                LAST_LSN.setRelease(this, lsn);
+            }
+            return true;
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    private boolean localSlotValid(MemorySegment seg, long off) {
+        MemorySegment.copy(seg, off, scratchSeg, 0, slotSize);
+        return crcMatches(scratch, 0);
+    }
+
+    private void relink(int slot, long lsn, int oldStatus, byte[] oldIndexedKey, int newStatus) {
+        boolean newKeyed = newStatus == LIVE || newStatus == DELETED;
+        byte[] newKey = newKeyed ? keyAt(slot) : null;
+        if (oldIndexedKey != null) {
+            if (newKeyed && java.util.Arrays.equals(oldIndexedKey, newKey)) {
+                indexedStatusChanged(newKey, oldStatus, newStatus);
+                return;
+            }
+            index.remove(KeyHash.hash(oldIndexedKey), slot);
+            indexedStatusChanged(oldIndexedKey, oldStatus, EMPTY);
+        }
+        if (!newKeyed) {
+            return;
+        }
+        long h = KeyHash.hash(newKey);
+        int current = index.find(h, newKey);
+        if (current < 0) {
+            index.insert(h, slot);
+            indexedStatusChanged(newKey, EMPTY, newStatus);
+        } else if (current != slot && slotLsn(current) < lsn) {
+            int currentStatus = status(file.segment(current).get(INT_LE, file.offset(current)));
+            index.replace(h, current, slot);
+            indexedStatusChanged(newKey, currentStatus, newStatus);
+        }
+    }
+
+    /** Keeps the tombstone count and the key listener right when the indexed state of a key changes. */
+    private void indexedStatusChanged(byte[] key, int from, int to) {
+        if (from == to) {
+            return;
+        }
+        if (from == DELETED) {
+            indexedTombstones--;
+        }
+        if (to == DELETED) {
+            indexedTombstones++;
+        }
+        if (listener != null) {
+            if (from == LIVE) {
+                listener.removed(key);
+            }
+            if (to == LIVE) {
+                listener.inserted(key);
+            }
+        }
+    }
+
+    private byte[] keyAt(int slot) {
+        byte[] key = new byte[keySize];
+        MemorySegment.copy(file.segment(slot), ValueLayout.JAVA_BYTE, file.offset(slot) + KEY_OFFSET, key, 0, keySize);
+        return key;
+    }
+
+    private long slotLsn(int slot) {
+        return file.segment(slot).get(LONG_LE, file.offset(slot) + LSN_OFFSET);
+    }
+
+    /** Forces the shard's dirty chunks up to its current last LSN (a follower before it acks). */
+    public void forceApplied() {
+        syncTo(lastLsn());
+    }
+
     // ---------------------------------------------------------------- slot images
 
     private void writeImage(int slot, int status, long lsn, byte[] key, byte[] value) {
@@ -456,12 +589,21 @@ public final class Shard implements ShardView {
             MemorySegment seg = file.segment(slot);
             long off = file.offset(slot);
             int w1 = acquireStateWord(seg, off);
-            if (inProgress(w1) || status(w1) != LIVE) {
+            int st = status(w1);
+            if (inProgress(w1) || (st != LIVE && st != DELETED)) {
                 Thread.onSpinWait();
                 continue;
             }
             long lsn1 = seg.get(LONG_LE, off + LSN_OFFSET);
             if (!FileSlotKeys.keyEqualsAt(seg, off, key, keySize)) {
+                continue;
+            }
+            if (st == DELETED) {
+                // a replica indexes tombstones: the key is absent if the slot held still
+                VarHandle.loadLoadFence();
+                if (seg.get(INT_LE, off) == w1 && seg.get(LONG_LE, off + LSN_OFFSET) == lsn1) {
+                    return false;
+                }
                 continue;
             }
             MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, off + valueOffset, out, 0, valueSize);
@@ -479,7 +621,7 @@ public final class Shard implements ShardView {
         try {
             checkOpen();
             int slot = index.find(hash, key);
-            if (slot < 0) {
+            if (slot < 0 || status(file.segment(slot).get(INT_LE, file.offset(slot))) != LIVE) {
                 return false;
             }
             MemorySegment.copy(
@@ -500,10 +642,11 @@ public final class Shard implements ShardView {
             MemorySegment seg = file.segment(slot);
             long off = file.offset(slot);
             int w1 = acquireStateWord(seg, off);
-            if (!inProgress(w1) && status(w1) == LIVE && FileSlotKeys.keyEqualsAt(seg, off, key, keySize)) {
+            int st = status(w1);
+            if (!inProgress(w1) && (st == LIVE || st == DELETED) && FileSlotKeys.keyEqualsAt(seg, off, key, keySize)) {
                 VarHandle.loadLoadFence();
                 if (seg.get(INT_LE, off) == w1) {
-                    return true;
+                    return st == LIVE;
                 }
             }
             Thread.onSpinWait();
@@ -511,7 +654,8 @@ public final class Shard implements ShardView {
         writeLock.lock();
         try {
             checkOpen();
-            return index.find(hash, key) >= 0;
+            int slot = index.find(hash, key);
+            return slot >= 0 && status(file.segment(slot).get(INT_LE, file.offset(slot))) == LIVE;
         } finally {
             writeLock.unlock();
         }
@@ -559,6 +703,20 @@ public final class Shard implements ShardView {
         c.update(image, offset, CRC_OFFSET);
         c.update(image, offset + LSN_OFFSET, slotSize - LSN_OFFSET);
         return (int) c.getValue() == (int) INT_LE_ARRAY.get(image, offset + CRC_OFFSET);
+    }
+
+    @Override
+    public boolean isSuperseded(int slot, byte[] image, int offset) {
+        if (status(image[offset + STATE_OFFSET]) != LIVE) {
+            return false;
+        }
+        byte[] key = KEY_SCRATCH.get();
+        if (key.length != keySize) {
+            key = new byte[keySize];
+            KEY_SCRATCH.set(key);
+        }
+        System.arraycopy(image, offset + KEY_OFFSET, key, 0, keySize);
+        return index.find(KeyHash.hash(key), key) != slot;
     }
 
     /** The slot the index points {@code key} at (the key's current value), or -1. Lock-free. */
@@ -703,7 +861,7 @@ public final class Shard implements ShardView {
         int capacity = file.capacity();
         return new ShardStatsSnapshot(
                 id,
-                index.size(),
+                index.size() - indexedTombstones,
                 free.size() + (capacity - hw),
                 deletedSlots,
                 pendingSlots,

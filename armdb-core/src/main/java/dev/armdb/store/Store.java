@@ -40,6 +40,12 @@ public final class Store implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(Store.class);
 
+    /**
+     * Directories claimed by this JVM. OS file locks belong to the whole process and closing any channel on the
+     * lock file drops them, so a second open in the same JVM must be refused before it touches the lock file.
+     */
+    private static final java.util.Set<Path> CLAIMED = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     private final Path dir;
     private final DbMeta meta;
     private final FixedConfig config;
@@ -49,6 +55,7 @@ public final class Store implements AutoCloseable {
     private final Thread maintenance;
     private final AtomicLong backgroundErrors = new AtomicLong();
     private volatile boolean closed;
+    private volatile boolean replica;
 
     private Store(Path dir, DbMeta meta, FixedConfig config, FileChannel lockChannel, FileLock lock) {
         this.dir = dir;
@@ -72,14 +79,17 @@ public final class Store implements AutoCloseable {
      * @throws ArmDbException if the directory is open elsewhere or cannot be read
      */
     public static Store open(Path dir, FixedConfig config) {
-        Path abs = dir.toAbsolutePath();
+        Path abs = dir.toAbsolutePath().normalize();
         FileChannel lockChannel = null;
+        Path claimed = null;
         try {
             if (config == null && !Files.exists(abs.resolve(DbMetaLayout.FILE_NAME))) {
                 throw new ArmDbException("no collection at " + abs + ": " + DbMetaLayout.FILE_NAME
                         + " is missing (pass a FixedConfig to create one)");
             }
             Files.createDirectories(abs);
+            claim(abs);
+            claimed = abs;
             lockChannel = FileChannel.open(abs.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
             FileLock lock = tryLock(lockChannel, abs);
             DbMeta meta = readOrCreateMeta(abs, config);
@@ -90,10 +100,38 @@ public final class Store implements AutoCloseable {
             return store;
         } catch (IOException e) {
             closeQuietly(lockChannel);
+            unclaim(claimed);
             throw new ArmDbException("cannot open collection at " + abs + ": " + e, e);
         } catch (RuntimeException e) {
             closeQuietly(lockChannel);
+            unclaim(claimed);
             throw e;
+        }
+    }
+
+    /**
+     * Claims {@code dir} for this JVM (the collection, or the verifier).
+     *
+     * @throws ArmDbException if it is already claimed in this JVM
+     */
+    public static void claim(Path dir) {
+        if (!CLAIMED.add(canonical(dir))) {
+            throw new ArmDbException("collection at " + dir + " is already open in this JVM; close it first");
+        }
+    }
+
+    /** Releases a claim made with {@link #claim}; null is ignored. */
+    public static void unclaim(Path dir) {
+        if (dir != null) {
+            CLAIMED.remove(canonical(dir));
+        }
+    }
+
+    private static Path canonical(Path dir) {
+        try {
+            return dir.toRealPath();
+        } catch (IOException e) {
+            return dir.toAbsolutePath().normalize();
         }
     }
 
@@ -106,7 +144,7 @@ public final class Store implements AutoCloseable {
             }
             return l;
         } catch (OverlappingFileLockException e) {
-            throw new ArmDbException("collection at " + dir + " is already open in this JVM; close it first");
+            throw new ArmDbException("collection at " + dir + " is already open in this JVM; close it first", e);
         }
     }
 
@@ -310,6 +348,31 @@ public final class Store implements AutoCloseable {
         return backgroundErrors.get();
     }
 
+    /**
+     * Marks the collection a read-only replica (true) or writable (false). While a replica, user writes fail
+     * with {@link ArmDbException}; only the replication applier writes (through {@link Shard#applyImage}).
+     */
+    public void replica(boolean isReplica) {
+        this.replica = isReplica;
+    }
+
+    /** True while the collection is a read-only replica. */
+    public boolean isReplica() {
+        return replica;
+    }
+
+    /**
+     * Throws if the collection is a read-only replica.
+     *
+     * @throws ArmDbException saying the collection is a read-only replica
+     */
+    public void checkWritable() {
+        if (replica) {
+            throw new ArmDbException(
+                    "collection at " + dir + " is a read-only replica; writes are refused until it" + " is promoted");
+        }
+    }
+
     /** True once closed. */
     public boolean isClosed() {
         return closed;
@@ -350,6 +413,7 @@ public final class Store implements AutoCloseable {
             LOG.warn("cannot release lock of {}: {}", dir, e.toString());
         }
         closeQuietly(lockChannel);
+        unclaim(dir);
         if (failure != null) {
             throw failure;
         }
@@ -368,5 +432,6 @@ public final class Store implements AutoCloseable {
             // best effort
         }
         closeQuietly(lockChannel);
+        unclaim(dir);
     }
 }

@@ -1,0 +1,79 @@
+package dev.armdb;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * get into a caller buffer, put (insert and update) and delete allocate nothing once compiled. Measured with the
+ * JVM's per-thread allocation counter over many operations after a warm-up; JMH with -prof gc measures the same
+ * in the benchmarks module.
+ */
+class AllocationFreeHotPathTest {
+    private static final int KEYS = 20_000;
+
+    @TempDir
+    Path dir;
+
+    private static long allocatedBytes() {
+        return ((com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean()).getCurrentThreadAllocatedBytes();
+    }
+
+    private static void key(byte[] k, int i) {
+        k[0] = (byte) i;
+        k[1] = (byte) (i >>> 8);
+        k[2] = (byte) (i >>> 16);
+        k[3] = (byte) (i >>> 24);
+    }
+
+    private static long round(FixedStore map, byte[] k, byte[] v, byte[] out) {
+        long sink = 0;
+        for (int i = 0; i < KEYS; i++) {
+            key(k, i);
+            v[0] = (byte) i;
+            sink += map.put(k, v);
+        }
+        for (int i = 0; i < KEYS; i++) {
+            key(k, i);
+            sink += map.get(k, out) ? out[0] : 0;
+        }
+        for (int i = 0; i < KEYS; i += 2) {
+            key(k, i);
+            sink += map.delete(k) ? 1 : 0;
+        }
+        return sink;
+    }
+
+    private void assertAllocationFree(FixedStore map) {
+        byte[] k = new byte[16];
+        byte[] v = new byte[32];
+        byte[] out = new byte[32];
+        long sink = 0;
+        for (int warm = 0; warm < 30; warm++) {
+            sink += round(map, k, v, out);
+        }
+        long before = allocatedBytes();
+        for (int r = 0; r < 5; r++) {
+            sink += round(map, k, v, out);
+        }
+        long perOp = (allocatedBytes() - before) / (5L * (KEYS * 2 + KEYS / 2));
+        assertThat(sink).isNotZero();
+        assertThat(perOp).as("bytes allocated per put/get/delete").isZero();
+    }
+
+    @Test
+    void fixedMapHotPathsAllocateNothing() {
+        FixedConfig cfg = FixedConfig.builder()
+                .keySize(16)
+                .valueSize(32)
+                .shards(4)
+                .durability(Durability.NONE)
+                .build();
+        try (FixedMap map = FixedMap.open(dir, cfg)) {
+            assertAllocationFree(map);
+        }
+    }
+}

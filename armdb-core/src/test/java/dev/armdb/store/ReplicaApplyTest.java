@@ -1,0 +1,170 @@
+package dev.armdb.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.armdb.ArmDbException;
+import dev.armdb.Durability;
+import dev.armdb.FixedConfig;
+import dev.armdb.FixedMap;
+import dev.armdb.FixedStore;
+import dev.armdb.changes.FeedCursor;
+import dev.armdb.changes.ShardView;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The engine half of replication: slot images read from a leader's shards (scan, then change feed) and applied
+ * to a follower, in any order and more than once, make the follower equal to the leader.
+ */
+class ReplicaApplyTest {
+    @TempDir
+    Path leaderDir;
+
+    @TempDir
+    Path followerDir;
+
+    private static FixedConfig config(Durability d) {
+        return FixedConfig.builder()
+                .keySize(8)
+                .valueSize(24)
+                .shards(3)
+                .durability(d)
+                .growthStepBytes(4096)
+                .build();
+    }
+
+    private static Map<String, String> contents(FixedStore s) {
+        Map<String, String> m = new TreeMap<>();
+        s.forEach((k, v) -> m.put(HexFormat.of().formatHex(k), HexFormat.of().formatHex(v)));
+        return m;
+    }
+
+    private static String diff(Map<String, String> expected, Map<String, String> actual) {
+        StringBuilder sb = new StringBuilder();
+        expected.forEach((k, v) -> {
+            if (!v.equals(actual.get(k))) {
+                sb.append(" key ")
+                        .append(k)
+                        .append(" leader ")
+                        .append(v)
+                        .append(" follower ")
+                        .append(actual.get(k));
+            }
+        });
+        actual.keySet().stream()
+                .filter(k -> !expected.containsKey(k))
+                .forEach(k -> sb.append(" extra key ").append(k));
+        return sb.length() > 600 ? sb.substring(0, 600) : sb.toString();
+    }
+
+    private static void randomOps(FixedMap map, Random rnd, int ops) {
+        byte[] k = new byte[8];
+        byte[] v = new byte[24];
+        for (int i = 0; i < ops; i++) {
+            k[0] = (byte) rnd.nextInt(200);
+            k[1] = (byte) rnd.nextInt(3);
+            if (rnd.nextInt(5) == 0) {
+                map.delete(k);
+            } else {
+                rnd.nextBytes(v);
+                map.put(k, v);
+            }
+        }
+    }
+
+    @Test
+    void scanThenFeedMakesTheFollowerEqualToTheLeader() {
+        long seed = Long.getLong("armdb.seed", System.nanoTime());
+        System.out.println("ReplicaApplyTest seed " + seed);
+        Random rnd = new Random(seed);
+        for (Durability d : Durability.values()) {
+            Path ld = leaderDir.resolve(d.name());
+            Path fd = followerDir.resolve(d.name());
+            try (FixedMap leader = FixedMap.open(ld, config(d));
+                    FixedMap follower = FixedMap.open(fd, config(d))) {
+                follower.engine().replica(true);
+                randomOps(leader, rnd, 3000);
+                Store ls = leader.engine();
+                List<FeedCursor> cursors = new ArrayList<>();
+                byte[] image = new byte[ls.meta().slotSize()];
+                for (int s = 0; s < ls.shardCount(); s++) {
+                    ShardView view = ls.view(s);
+                    // register the feed position before looking at any slot
+                    cursors.add(view.feed().openCursor(view.lastLsn()));
+                    List<Integer> order = new ArrayList<>();
+                    for (int slot = 0; slot < view.slotCount(); slot++) {
+                        order.add(slot);
+                        order.add(slot);
+                    }
+                    Collections.shuffle(order, rnd);
+                    for (int slot : order) {
+                        if (view.readSlotImage(slot, image, 0) > 0 && !view.isSuperseded(slot, image, 0)) {
+                            follower.engine().shard(s).applyImage(slot, image, 0);
+                        }
+                    }
+                }
+                assertThat(diff(contents(leader), contents(follower)))
+                        .as("seed %d %s after scan", seed, d)
+                        .isEmpty();
+
+                randomOps(leader, rnd, 3000);
+                for (int s = 0; s < ls.shardCount(); s++) {
+                    FeedCursor c = cursors.get(s);
+                    for (int slot = c.poll(); slot >= 0; slot = c.poll()) {
+                        if (ls.view(s).readSlotImage(slot, image, 0) > 0) {
+                            follower.engine().shard(s).applyImage(slot, image, 0);
+                        }
+                    }
+                    assertThat(c.poll()).isEqualTo(FeedCursor.NOT_YET);
+                    c.close();
+                }
+                assertThat(diff(contents(leader), contents(follower)))
+                        .as("seed %d %s after feed", seed, d)
+                        .isEmpty();
+                assertThat(follower.size()).isEqualTo(leader.size());
+                assertThatThrownBy(() -> follower.put(new byte[8], new byte[24]))
+                        .isInstanceOf(ArmDbException.class)
+                        .hasMessageContaining("read-only replica");
+            }
+            try (FixedMap leader = FixedMap.open(ld);
+                    FixedMap follower = FixedMap.open(fd)) {
+                assertThat(diff(contents(leader), contents(follower)))
+                        .as("seed %d %s after reopen", seed, d)
+                        .isEmpty();
+                for (int s = 0; s < 3; s++) {
+                    assertThat(follower.stats().shards().get(s).maxLsn())
+                            .isGreaterThanOrEqualTo(
+                                    leader.stats().shards().get(s).maxLsn() - 2);
+                }
+            }
+        }
+    }
+
+    @Test
+    void imagesFailingTheirCrcAreRefused() {
+        try (FixedMap leader = FixedMap.open(leaderDir, config(Durability.NONE));
+                FixedMap follower = FixedMap.open(followerDir, config(Durability.NONE))) {
+            leader.put(new byte[8], new byte[24]);
+            int shard = leader.engine().shardOf(new byte[8], dev.armdb.index.KeyHash.hash(new byte[8]));
+            byte[] image = new byte[leader.engine().meta().slotSize()];
+            assertThat(leader.engine().view(shard).readSlotImage(0, image, 0)).isEqualTo(1);
+            image[20] ^= 1;
+            assertThatThrownBy(() -> follower.engine().shard(shard).applyImage(0, image, 0))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("CRC");
+            assertThatThrownBy(() -> follower.engine().shard(shard).applyImage(-1, image, 0))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("got -1");
+            assertThat(follower.size()).isZero();
+        }
+    }
+}
