@@ -200,6 +200,13 @@ public final class HashIndex {
         table = t;
     }
 
+    /** Removes every entry. Writer only. */
+    public void clear() {
+        live = 0;
+        used = 0;
+        table = new long[MIN_CAPACITY];
+    }
+
     /** Number of keys indexed. Writer's view; readers may see a slightly stale value. */
     public int size() {
         return live;

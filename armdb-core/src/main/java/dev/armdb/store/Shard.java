@@ -44,7 +44,6 @@ public final class Shard implements ShardView {
     private static final VarHandle HIGH_WATER;
     private static final long TOMBSTONE_FLAG = 1L << 32;
     private static final int LOCK_FREE_ATTEMPTS = 64;
-    private static final ThreadLocal<CRC32C> CRC = ThreadLocal.withInitial(CRC32C::new);
     private static final ThreadLocal<byte[]> KEY_SCRATCH = ThreadLocal.withInitial(() -> new byte[0]);
     private static final VarHandle INT_LE_ARRAY =
             MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
@@ -70,8 +69,8 @@ public final class Shard implements ShardView {
     private final int maxSlots;
     private final ShardFile file;
     private final FileSlotKeys slotKeys;
-    private final HashIndex index;
-    private final ChangeFeed feed;
+    private volatile HashIndex index;
+    private volatile ChangeFeed feed;
     private final ReentrantLock writeLock = new ReentrantLock();
     private final ReentrantLock syncLock = new ReentrantLock();
     private final byte[] scratch;
@@ -83,6 +82,7 @@ public final class Shard implements ShardView {
     private final int corruptAtOpen;
     private final int[] corruptSlotsAtOpen;
     private final int incompleteAtOpen;
+    private final int changeFeedCapacity;
     private final Runnable growthHint;
     private KeyListener listener;
 
@@ -120,7 +120,8 @@ public final class Shard implements ShardView {
         LAST_LSN.setRelease(this, rec.maxLsn);
         settleRecovery(rec);
         this.durableLsn = lastLsn();
-        this.feed = new ChangeFeed(cfg.changeFeedCapacity(), lastLsn());
+        this.changeFeedCapacity = cfg.changeFeedCapacity();
+        this.feed = new ChangeFeed(changeFeedCapacity, lastLsn());
     }
 
     /**
@@ -143,7 +144,11 @@ public final class Shard implements ShardView {
     }
 
     private void settleRecovery(ShardRecovery rec) {
-        long lsn = rec.maxLsn;
+        settleRecovery(rec, rec.maxLsn);
+    }
+
+    private void settleRecovery(ShardRecovery rec, long lastLsn) {
+        long lsn = lastLsn;
         for (int loser : rec.losers) {
             lsn++;
             rewriteStatus(loser, FREE, lsn);
@@ -455,6 +460,70 @@ public final class Shard implements ShardView {
         }
     }
 
+    /**
+     * Turns a replica shard into a writable one: rebuilds index, free list and counters from the slots exactly as
+     * an open does (resolving duplicate keys by LSN, releasing superseded slots), and restarts the change feed
+     * after the last applied LSN, so new writes continue the LSN sequence.
+     */
+    public void promote() {
+        writeLock.lock();
+        try {
+            checkOpen();
+            ShardRecovery rec = ShardRecovery.scan(file, keySize, slotSize);
+            free.clear();
+            releases.clear();
+            reusable.clear();
+            pendingSlots = 0;
+            indexedTombstones = 0;
+            deletedSlots = rec.deletedSlots;
+            HIGH_WATER.setRelease(this, rec.highWater);
+            LAST_LSN.setRelease(this, Math.max(rec.maxLsn, lastLsn()));
+            index = rec.index;
+            settleRecovery(rec, lastLsn());
+            durableLsn = lastLsn();
+            feed = new ChangeFeed(changeFeedCapacity, lastLsn());
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    /**
+     * Empties the shard for a full resync from a leader: every slot zeroed, index and counters reset, LSN back to
+     * 0. Called by the replication applier only, on a replica.
+     */
+    public void wipe() {
+        writeLock.lock();
+        try {
+            checkOpen();
+            if (listener != null) {
+                index.forEachSlot(slot -> {
+                    if (status(file.segment(slot).get(INT_LE, file.offset(slot))) == LIVE) {
+                        listener.removed(keyAt(slot));
+                    }
+                });
+            }
+            index.clear();
+            int hw = slotCount();
+            for (int slot = 0; slot < hw; slot += file.slotsPerChunk()) {
+                file.segment(slot).fill((byte) 0);
+                file.markDirty(slot);
+            }
+            free.clear();
+            releases.clear();
+            reusable.clear();
+            deletedSlots = 0;
+            indexedTombstones = 0;
+            pendingSlots = 0;
+            HIGH_WATER.setRelease(this, 0);
+            LAST_LSN.setRelease(this, 0L);
+            durableLsn = 0;
+        } finally {
+            writeLock.unlock();
+        }
+        syncTo(0);
+        file.force();
+    }
+
     private boolean localSlotValid(MemorySegment seg, long off) {
         MemorySegment.copy(seg, off, scratchSeg, 0, slotSize);
         return crcMatches(scratch, 0);
@@ -698,11 +767,7 @@ public final class Shard implements ShardView {
     }
 
     private boolean crcMatches(byte[] image, int offset) {
-        CRC32C c = CRC.get();
-        c.reset();
-        c.update(image, offset, CRC_OFFSET);
-        c.update(image, offset + LSN_OFFSET, slotSize - LSN_OFFSET);
-        return (int) c.getValue() == (int) INT_LE_ARRAY.get(image, offset + CRC_OFFSET);
+        return SlotLayout.imageCrcMatches(image, offset, slotSize);
     }
 
     @Override

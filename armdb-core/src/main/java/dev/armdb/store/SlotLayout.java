@@ -97,6 +97,21 @@ public final class SlotLayout {
         return (int) STATE_WORD.getAcquire(seg, slotOffset + STATE_OFFSET);
     }
 
+    private static final ThreadLocal<java.util.zip.CRC32C> CRC = ThreadLocal.withInitial(java.util.zip.CRC32C::new);
+
+    /** True if the slot image of {@code slotSize} bytes at {@code offset} matches its CRC. Allocation-free. */
+    public static boolean imageCrcMatches(byte[] image, int offset, int slotSize) {
+        java.util.zip.CRC32C c = CRC.get();
+        c.reset();
+        c.update(image, offset, CRC_OFFSET);
+        c.update(image, offset + LSN_OFFSET, slotSize - LSN_OFFSET);
+        int stored = (image[offset + CRC_OFFSET] & 0xFF)
+                | (image[offset + CRC_OFFSET + 1] & 0xFF) << 8
+                | (image[offset + CRC_OFFSET + 2] & 0xFF) << 16
+                | (image[offset + CRC_OFFSET + 3] & 0xFF) << 24;
+        return (int) c.getValue() == stored;
+    }
+
     /** A readable name of a status, for reports and messages. */
     public static String statusName(int status) {
         return switch (status) {

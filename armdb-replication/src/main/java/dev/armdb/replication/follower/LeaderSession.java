@@ -1,0 +1,363 @@
+package dev.armdb.replication.follower;
+
+import dev.armdb.Durability;
+import dev.armdb.replication.ReplicationMetrics;
+import dev.armdb.replication.protocol.Ack;
+import dev.armdb.replication.protocol.CaughtUp;
+import dev.armdb.replication.protocol.ErrorCode;
+import dev.armdb.replication.protocol.ErrorMessage;
+import dev.armdb.replication.protocol.FrameChannel;
+import dev.armdb.replication.protocol.Heartbeat;
+import dev.armdb.replication.protocol.MessageType;
+import dev.armdb.replication.protocol.ProtocolException;
+import dev.armdb.replication.protocol.ProtocolVersion;
+import dev.armdb.replication.protocol.ShardInfo;
+import dev.armdb.replication.protocol.SlotBatchLayout;
+import dev.armdb.replication.protocol.SyncRequest;
+import dev.armdb.store.Shard;
+import dev.armdb.store.SlotLayout;
+import dev.armdb.store.Store;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One shard's replication on the follower: connects to the leader, handshakes, applies slot batches, records
+ * and acknowledges the applied LSN, and reconnects with capped, jittered exponential backoff. Runs on its own
+ * thread; status is readable from any thread.
+ */
+final class LeaderSession implements Runnable {
+    private static final Logger LOG = LoggerFactory.getLogger(LeaderSession.class);
+
+    /** Where the session is. */
+    enum State {
+        CONNECTING,
+        CATCHING_UP,
+        STREAMING,
+        BACKING_OFF,
+        FAILED,
+        STOPPED
+    }
+
+    private final ReplicationClient client;
+    private final Store store;
+    private final Shard shard;
+    private final int shardId;
+    private final InetSocketAddress leader;
+    private final ReplicationClientConfig config;
+    private final ReplicaState replicaState;
+    private final ReplicationMetrics metrics;
+    private final long followerId;
+    private final LongAdder bytesIn = new LongAdder();
+    private final LongAdder bytesOut = new LongAdder();
+
+    private volatile State state = State.CONNECTING;
+    private volatile long leaderLsn;
+    private volatile long behindSinceNanos;
+    private volatile String lastError = "";
+    private volatile FrameChannel channel;
+    private volatile Thread thread;
+
+    private long applied;
+    private long lastBatchSeq;
+    private long lastForceNanos;
+    private boolean caughtUp;
+
+    LeaderSession(
+            ReplicationClient client,
+            Store store,
+            int shardId,
+            InetSocketAddress leader,
+            ReplicationClientConfig config,
+            ReplicaState replicaState,
+            ReplicationMetrics metrics,
+            long followerId) {
+        this.client = client;
+        this.store = store;
+        this.shard = store.shard(shardId);
+        this.shardId = shardId;
+        this.leader = leader;
+        this.config = config;
+        this.replicaState = replicaState;
+        this.metrics = metrics;
+        this.followerId = followerId;
+    }
+
+    @Override
+    public void run() {
+        thread = Thread.currentThread();
+        long backoff = config.initialBackoff().toNanos();
+        while (!client.isClosed()) {
+            state = State.CONNECTING;
+            try (Socket socket = new Socket()) {
+                socket.connect(leader, (int) config.connectTimeout().toMillis());
+                FrameChannel ch = new FrameChannel(socket, bytesIn, bytesOut);
+                channel = ch;
+                backoff = config.initialBackoff().toNanos();
+                follow(ch);
+            } catch (ProtocolException e) {
+                lastError = e.code() + ": " + e.getMessage();
+                if (e.code().permanent()) {
+                    state = State.FAILED;
+                    LOG.error("shard {}: replication from {} stopped: {}", shardId, leader, e.getMessage());
+                    return;
+                }
+                LOG.warn("shard {}: replication from {} interrupted: {}", shardId, leader, e.getMessage());
+            } catch (IOException | RuntimeException e) {
+                if (client.isClosed()) {
+                    break;
+                }
+                lastError = e.toString();
+                LOG.info("shard {}: connection to {} lost: {}", shardId, leader, e.toString());
+            } finally {
+                channel = null;
+            }
+            if (client.isClosed()) {
+                break;
+            }
+            state = State.BACKING_OFF;
+            long jittered = backoff / 2 + ThreadLocalRandom.current().nextLong(backoff / 2 + 1);
+            LockSupport.parkNanos(this, jittered);
+            backoff = Math.min(backoff * 2, config.maxBackoff().toNanos());
+        }
+        state = State.STOPPED;
+    }
+
+    private void follow(FrameChannel ch) throws IOException {
+        int heartbeatMillis = (int) Math.max(1, config.heartbeatInterval().toMillis());
+        ch.readTimeoutMillis(heartbeatMillis);
+        applied = replicaState.appliedLsn(shardId);
+        lastBatchSeq = 0;
+        caughtUp = false;
+        SyncRequest req = new SyncRequest(
+                ProtocolVersion.CURRENT, shardId, replicaState.leaderDatabaseId(shardId), applied, followerId);
+        ch.send(MessageType.SYNC_REQUEST, SyncRequest.LENGTH, req::encode);
+        long lastHeard = System.nanoTime();
+        ShardInfo info = null;
+        while (!client.isClosed()) {
+            MessageType type;
+            try {
+                type = ch.receive();
+            } catch (SocketTimeoutException e) {
+                if (System.nanoTime() - lastHeard > config.peerTimeout().toNanos()) {
+                    throw new ProtocolException(
+                            ErrorCode.TIMEOUT,
+                            "leader silent for more than "
+                                    + config.peerTimeout().toMillis() + " ms");
+                }
+                if (info != null) {
+                    maybeForceAndAck(ch, true);
+                }
+                continue;
+            }
+            lastHeard = System.nanoTime();
+            if (info == null) {
+                info = expectShardInfo(type, ch);
+                continue;
+            }
+            switch (type) {
+                case SLOT_BATCH -> applyBatch(ch);
+                case CAUGHT_UP -> caughtUp(ch, CaughtUp.decode(ch.payload()));
+                case HEARTBEAT -> {
+                    leaderLsn = Heartbeat.decode(ch.payload()).leaderLsn();
+                    trackLag();
+                    maybeForceAndAck(ch, true);
+                }
+                case ERROR -> throw leaderError(ch);
+                default ->
+                    throw new ProtocolException(
+                            ErrorCode.MALFORMED, "unexpected " + type + " from the leader after the handshake");
+            }
+        }
+    }
+
+    private ShardInfo expectShardInfo(MessageType type, FrameChannel ch) {
+        if (type == MessageType.ERROR) {
+            throw leaderError(ch);
+        }
+        if (type != MessageType.SHARD_INFO) {
+            throw new ProtocolException(ErrorCode.MALFORMED, "expected SHARD_INFO, got " + type);
+        }
+        ShardInfo info = ShardInfo.decode(ch.payload());
+        checkShape(info);
+        leaderLsn = info.leaderLsn();
+        boolean otherDb = !Arrays.equals(info.databaseId(), replicaState.leaderDatabaseId(shardId));
+        boolean full = info.mode() == ShardInfo.CatchUpMode.FULL || (applied == 0 && shard.slotCount() > 0);
+        if (full) {
+            LOG.info(
+                    "shard {}: full resync from {} (leader database {}, leader LSN {}, local LSN {})",
+                    shardId,
+                    leader,
+                    java.util.HexFormat.of().formatHex(info.databaseId()),
+                    info.leaderLsn(),
+                    applied);
+            shard.wipe();
+            metrics.resyncsFull.increment();
+        }
+        if (full || otherDb) {
+            replicaState.resetTo(shardId, info.databaseId());
+            applied = 0;
+        }
+        state = State.CATCHING_UP;
+        trackLag();
+        return info;
+    }
+
+    private void checkShape(ShardInfo info) {
+        var meta = store.meta();
+        mismatch("shard count", info.shardCount(), meta.shardCount());
+        mismatch("key size", info.keySize(), meta.keySize());
+        mismatch("value size", info.valueSize(), meta.valueSize());
+        mismatch("slot size", info.slotSize(), meta.slotSize());
+        mismatch("shard routing", info.routing(), meta.routing().code());
+    }
+
+    private static void mismatch(String what, int leaderValue, int followerValue) {
+        if (leaderValue != followerValue) {
+            throw new ProtocolException(
+                    ErrorCode.MISMATCH,
+                    what + " mismatch: leader " + leaderValue + ", follower " + followerValue
+                            + "; this follower cannot replicate that leader");
+        }
+    }
+
+    private ProtocolException leaderError(FrameChannel ch) {
+        ErrorMessage err = ErrorMessage.decode(ch.payload());
+        return new ProtocolException(err.code(), "leader refused: " + err.message());
+    }
+
+    private void applyBatch(FrameChannel ch) throws IOException {
+        ByteBuffer p = ch.payload();
+        byte[] bytes = ch.payloadArray();
+        int slotSize = store.meta().slotSize();
+        int entry = SlotBatchLayout.entrySize(slotSize);
+        if (p.remaining() < SlotBatchLayout.HEADER_SIZE) {
+            throw new ProtocolException(
+                    ErrorCode.MALFORMED,
+                    "SLOT_BATCH payload must be at least " + SlotBatchLayout.HEADER_SIZE + " bytes, got "
+                            + p.remaining());
+        }
+        long seq = p.getLong(SlotBatchLayout.SEQ_OFFSET);
+        long upTo = p.getLong(SlotBatchLayout.UP_TO_LSN_OFFSET);
+        int count = p.getInt(SlotBatchLayout.COUNT_OFFSET);
+        long expected = SlotBatchLayout.HEADER_SIZE + (long) count * entry;
+        if (count < 0 || expected != p.remaining()) {
+            throw new ProtocolException(
+                    ErrorCode.MALFORMED,
+                    "SLOT_BATCH count " + count + " needs " + expected + " payload bytes, got " + p.remaining());
+        }
+        int maxSlots = store.config().maxSlotsPerShard();
+        for (int i = 0, at = SlotBatchLayout.HEADER_SIZE; i < count; i++, at += entry) {
+            int slot = p.getInt(at);
+            if (slot < 0 || slot >= maxSlots) {
+                throw new ProtocolException(
+                        ErrorCode.MALFORMED,
+                        "SLOT_BATCH entry " + i + ": slot id must be in 0.." + (maxSlots - 1) + ", got " + slot);
+            }
+            if (!SlotLayout.imageCrcMatches(bytes, at + SlotBatchLayout.ENTRY_HEADER_SIZE, slotSize)) {
+                throw new ProtocolException(
+                        ErrorCode.MALFORMED, "SLOT_BATCH entry " + i + " (slot " + slot + ") fails its CRC");
+            }
+        }
+        for (int i = 0, at = SlotBatchLayout.HEADER_SIZE; i < count; i++, at += entry) {
+            shard.applyImage(p.getInt(at), bytes, at + SlotBatchLayout.ENTRY_HEADER_SIZE);
+        }
+        metrics.slotsApplied.add(count);
+        lastBatchSeq = seq;
+        if (caughtUp && upTo > applied) {
+            applied = upTo;
+            leaderLsn = Math.max(leaderLsn, upTo);
+        }
+        trackLag();
+        maybeForceAndAck(ch, false);
+    }
+
+    private void caughtUp(FrameChannel ch, CaughtUp c) throws IOException {
+        applied = c.lsn();
+        caughtUp = true;
+        leaderLsn = Math.max(leaderLsn, c.lsn());
+        state = State.STREAMING;
+        LOG.info(
+                "shard {}: caught up to LSN {} ({} slots scanned, {} sent)",
+                shardId,
+                c.lsn(),
+                c.slotsScanned(),
+                c.slotsSent());
+        trackLag();
+        maybeForceAndAck(ch, false);
+    }
+
+    /**
+     * Records and acknowledges the applied LSN once it is as durable as the collection's mode promises: SYNC
+     * forces now; GROUP forces at most once per group interval (or when idle); NONE records at once.
+     */
+    private void maybeForceAndAck(FrameChannel ch, boolean idle) throws IOException {
+        Durability d = store.config().durability();
+        long recorded = replicaState.appliedLsn(shardId);
+        if (d == Durability.SYNC) {
+            shard.forceApplied();
+            if (applied != recorded) {
+                replicaState.appliedLsn(shardId, applied, true);
+            }
+        } else if (d == Durability.GROUP) {
+            long now = System.nanoTime();
+            if (applied != recorded
+                    && (idle
+                            || now - lastForceNanos
+                                    >= store.config().groupInterval().toNanos())) {
+                shard.forceApplied();
+                replicaState.appliedLsn(shardId, applied, true);
+                lastForceNanos = now;
+            }
+        } else if (applied != recorded) {
+            replicaState.appliedLsn(shardId, applied, false);
+        }
+        long ackLsn = caughtUp ? replicaState.appliedLsn(shardId) : 0;
+        ch.send(MessageType.ACK, Ack.LENGTH, new Ack(ackLsn, lastBatchSeq)::encode);
+    }
+
+    private void trackLag() {
+        if (applied >= leaderLsn) {
+            behindSinceNanos = 0;
+        } else if (behindSinceNanos == 0) {
+            behindSinceNanos = System.nanoTime();
+        }
+    }
+
+    /** A snapshot of this shard's replication. Any thread. */
+    ShardStatus status() {
+        long appliedNow = replicaState.appliedLsn(shardId);
+        long lead = Math.max(leaderLsn, appliedNow);
+        long since = behindSinceNanos;
+        long lagMillis =
+                since == 0 || appliedNow >= lead ? 0 : TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - since);
+        return new ShardStatus(
+                shardId, state.name(), appliedNow, lead, lead - appliedNow, lagMillis, bytesIn.sum(), lastError);
+    }
+
+    /** Ends the current connection; the thread notices the client is closed and stops. */
+    void stop() {
+        FrameChannel ch = channel;
+        if (ch != null) {
+            ch.sendErrorQuietly(ErrorCode.SHUTDOWN, "follower stopping");
+            ch.close();
+        }
+        Thread t = thread;
+        if (t != null) {
+            LockSupport.unpark(t);
+        }
+    }
+
+    long bytesReceived() {
+        return bytesIn.sum();
+    }
+}

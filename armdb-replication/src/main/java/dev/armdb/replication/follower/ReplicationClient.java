@@ -1,0 +1,139 @@
+package dev.armdb.replication.follower;
+
+import dev.armdb.ArmDbException;
+import dev.armdb.FixedStore;
+import dev.armdb.replication.ReplicationMetrics;
+import dev.armdb.store.Store;
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The follower side of replication: keeps a local collection in step with a leader, one connection and one
+ * {@link LeaderSession} per shard. While it runs the collection is a read-only replica; {@link #promote()}
+ * stops replication and makes it writable, continuing each shard's LSN sequence.
+ *
+ * <p>Thread-safe. Owns one thread per shard.
+ */
+public final class ReplicationClient implements AutoCloseable {
+    private final Store store;
+    private final ReplicaState replicaState;
+    private final List<LeaderSession> sessions = new ArrayList<>();
+    private final List<Thread> threads = new ArrayList<>();
+    private final ReplicationMetrics metrics = new ReplicationMetrics();
+    private volatile boolean closed;
+
+    private ReplicationClient(Store store, ReplicaState replicaState) {
+        this.store = store;
+        this.replicaState = replicaState;
+    }
+
+    /**
+     * Starts following {@code leader} (its replication server's address) into {@code follower}, which must have
+     * the leader's key size, value size, shard count and routing (checked on every handshake).
+     */
+    public static ReplicationClient start(
+            FixedStore follower, InetSocketAddress leader, ReplicationClientConfig config) {
+        Store store = follower.engine();
+        store.checkOpen();
+        ReplicaState state = ReplicaState.open(store.dir(), store.shardCount());
+        store.replica(true);
+        ReplicationClient c = new ReplicationClient(store, state);
+        long followerId = new SecureRandom().nextLong();
+        for (int s = 0; s < store.shardCount(); s++) {
+            LeaderSession session = new LeaderSession(c, store, s, leader, config, state, c.metrics, followerId);
+            c.sessions.add(session);
+            c.threads.add(Thread.ofPlatform()
+                    .daemon()
+                    .name("armdb-repl-follow-" + s + "-" + leader)
+                    .start(session));
+        }
+        return c;
+    }
+
+    /** Per-shard status. */
+    public List<ShardStatus> status() {
+        List<ShardStatus> list = new ArrayList<>();
+        for (LeaderSession s : sessions) {
+            list.add(s.status());
+        }
+        return list;
+    }
+
+    /** The client's counters (bytes received is the sum of all shards). */
+    public ReplicationMetrics metrics() {
+        return metrics;
+    }
+
+    /** Bytes received from the leader so far, all shards. */
+    public long bytesReceived() {
+        long n = 0;
+        for (LeaderSession s : sessions) {
+            n += s.bytesReceived();
+        }
+        return n;
+    }
+
+    /** The LSN shard {@code shard} has fully applied and recorded. */
+    public long appliedLsn(int shard) {
+        return replicaState.appliedLsn(shard);
+    }
+
+    /**
+     * Waits until shard {@code shard} has applied {@code lsn}.
+     *
+     * @return true if it did within {@code timeout}
+     */
+    public boolean awaitApplied(int shard, long lsn, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (replicaState.appliedLsn(shard) < lsn) {
+            if (System.nanoTime() > deadline || closed) {
+                return false;
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+        }
+        return true;
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+
+    /** Stops replication; the collection stays a read-only replica (until {@link #promote()}). Idempotent. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (LeaderSession s : sessions) {
+            s.stop();
+        }
+        for (Thread t : threads) {
+            try {
+                t.join(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        replicaState.close();
+    }
+
+    /**
+     * Stops replication and makes the collection writable: every shard rebuilds its allocator from its slots and
+     * continues its LSN sequence after the last applied LSN.
+     */
+    public void promote() {
+        close();
+        try {
+            for (int s = 0; s < store.shardCount(); s++) {
+                store.shard(s).promote();
+            }
+        } catch (RuntimeException e) {
+            throw new ArmDbException("promotion of " + store.dir() + " failed: " + e.getMessage(), e);
+        }
+        store.replica(false);
+    }
+}

@@ -1,0 +1,405 @@
+package dev.armdb.replication.leader;
+
+import dev.armdb.changes.FeedCursor;
+import dev.armdb.changes.ShardView;
+import dev.armdb.replication.ReplicationMetrics;
+import dev.armdb.replication.protocol.Ack;
+import dev.armdb.replication.protocol.CaughtUp;
+import dev.armdb.replication.protocol.ErrorCode;
+import dev.armdb.replication.protocol.ErrorMessage;
+import dev.armdb.replication.protocol.FrameChannel;
+import dev.armdb.replication.protocol.Heartbeat;
+import dev.armdb.replication.protocol.MessageType;
+import dev.armdb.replication.protocol.ProtocolException;
+import dev.armdb.replication.protocol.ProtocolVersion;
+import dev.armdb.replication.protocol.ShardInfo;
+import dev.armdb.replication.protocol.ShardInfo.CatchUpMode;
+import dev.armdb.replication.protocol.SlotBatchLayout;
+import dev.armdb.replication.protocol.SyncRequest;
+import dev.armdb.store.Store;
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.SocketException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One follower's replication of one shard, on the leader: handshake, catch-up (backlog or scan), then live
+ * streaming from the shard's change feed. Runs on its own thread (the sender); a second thread reads the
+ * follower's acks and heartbeats.
+ *
+ * <p>Design note: the session registers its change-feed cursor before it looks at any slot, so every mutation
+ * after that point reaches the follower through the feed; the scan only has to cover what happened before.
+ * A follower too slow for the feed is lapped, and the session falls back to a partial scan from the last LSN
+ * it sent, never to a silent gap.
+ */
+final class FollowerSession implements Runnable {
+    private static final Logger LOG = LoggerFactory.getLogger(FollowerSession.class);
+
+    /** Where the session is. */
+    enum State {
+        AWAIT_SYNC_REQUEST,
+        CATCHING_UP,
+        STREAMING,
+        CLOSED
+    }
+
+    private final ReplicationServer server;
+    private final Store store;
+    private final FrameChannel channel;
+    private final ReplicationServerConfig config;
+    private final ReplicationMetrics metrics;
+    private final long heartbeatNanos;
+    private final long timeoutNanos;
+
+    private volatile State state = State.AWAIT_SYNC_REQUEST;
+    private volatile int shard = -1;
+    private volatile long followerId;
+    private volatile long ackedLsn;
+    private volatile long ackedSeq;
+    private volatile long lastHeardNanos = System.nanoTime();
+    private volatile long sentUpTo;
+    private volatile Thread sender;
+    private volatile String closeReason = "";
+
+    private ShardView view;
+    private byte[] batch;
+    private ByteBuffer batchView;
+    private int slotSize;
+    private int maxEntries;
+    private int entries;
+    private int batchPos;
+    private long seq;
+    private long lastSendNanos;
+
+    FollowerSession(ReplicationServer server, Store store, FrameChannel channel, ReplicationServerConfig config) {
+        this.server = server;
+        this.store = store;
+        this.channel = channel;
+        this.config = config;
+        this.metrics = server.metrics();
+        this.heartbeatNanos = config.heartbeatInterval().toNanos();
+        this.timeoutNanos = config.peerTimeout().toNanos();
+    }
+
+    @Override
+    public void run() {
+        sender = Thread.currentThread();
+        try {
+            SyncRequest req = awaitSyncRequest();
+            ShardInfo info = handshake(req);
+            Thread.ofPlatform()
+                    .daemon()
+                    .name("armdb-repl-ack-" + shard + "-" + channel.remote())
+                    .start(this::readAcks);
+            catchUpAndStream(req, info);
+        } catch (ProtocolException e) {
+            metrics.protocolErrors.increment();
+            closeReason = e.code() + ": " + e.getMessage();
+            LOG.warn("replication session from {} (shard {}) refused: {}", channel.remote(), shard, e.getMessage());
+            channel.sendErrorQuietly(e.code(), e.getMessage());
+        } catch (EOFException | SocketException e) {
+            closeReason = "connection closed: " + e.getMessage();
+            LOG.debug("replication session from {} (shard {}) ended: {}", channel.remote(), shard, e.toString());
+        } catch (IOException e) {
+            closeReason = "I/O error: " + e.getMessage();
+            LOG.info("replication session from {} (shard {}) failed: {}", channel.remote(), shard, e.toString());
+        } catch (RuntimeException e) {
+            closeReason = "internal error: " + e;
+            if (!server.isClosed() && !store.isClosed()) {
+                LOG.error("replication session from {} (shard {}) failed", channel.remote(), shard, e);
+                channel.sendErrorQuietly(ErrorCode.INTERNAL, e.toString());
+            }
+        } finally {
+            state = State.CLOSED;
+            channel.close();
+            server.sessionEnded(this);
+        }
+    }
+
+    private SyncRequest awaitSyncRequest() throws IOException {
+        channel.readTimeoutMillis((int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(timeoutNanos)));
+        MessageType type = channel.receive();
+        if (type != MessageType.SYNC_REQUEST) {
+            throw new ProtocolException(ErrorCode.MALFORMED, "expected SYNC_REQUEST as first frame, got " + type);
+        }
+        return SyncRequest.decode(channel.payload());
+    }
+
+    private ShardInfo handshake(SyncRequest req) throws IOException {
+        followerId = req.followerId();
+        if (req.protocolVersion() != ProtocolVersion.CURRENT) {
+            throw new ProtocolException(
+                    ErrorCode.PROTOCOL_VERSION,
+                    "protocol version mismatch: leader " + ProtocolVersion.CURRENT + ", follower "
+                            + req.protocolVersion());
+        }
+        if (req.shard() < 0 || req.shard() >= store.shardCount()) {
+            throw new ProtocolException(
+                    ErrorCode.INVALID_SHARD,
+                    "invalid shard id " + req.shard() + ": the leader has shards 0.." + (store.shardCount() - 1));
+        }
+        shard = req.shard();
+        view = store.view(shard);
+        slotSize = view.slotSize();
+        maxEntries = SlotBatchLayout.maxEntries(slotSize, config.batchBytes());
+        int bytes = SlotBatchLayout.HEADER_SIZE + maxEntries * SlotBatchLayout.entrySize(slotSize);
+        batch = new byte[bytes];
+        batchView = ByteBuffer.wrap(batch).order(ByteOrder.LITTLE_ENDIAN);
+        long leaderLsn = view.lastLsn();
+        boolean sameDb = Arrays.equals(req.leaderDatabaseId(), store.meta().databaseId());
+        CatchUpMode mode;
+        if (req.fromLsn() > 0 && (!sameDb || req.fromLsn() > leaderLsn)) {
+            mode = CatchUpMode.FULL;
+        } else if (req.fromLsn() > 0 && view.feed().covers(req.fromLsn())) {
+            mode = CatchUpMode.BACKLOG;
+        } else {
+            mode = CatchUpMode.PARTIAL_SCAN;
+        }
+        ShardInfo info = new ShardInfo(
+                store.shardCount(),
+                store.meta().keySize(),
+                store.meta().valueSize(),
+                slotSize,
+                store.meta().routing().code(),
+                view.slotCount(),
+                store.meta().databaseId(),
+                leaderLsn,
+                mode);
+        channel.send(MessageType.SHARD_INFO, ShardInfo.LENGTH, info::encode);
+        channel.readTimeoutMillis(0);
+        lastHeardNanos = System.nanoTime();
+        LOG.info(
+                "follower {} ({}) syncing shard {} from LSN {}: {}",
+                Long.toHexString(followerId),
+                channel.remote(),
+                shard,
+                req.fromLsn(),
+                mode);
+        return info;
+    }
+
+    private void catchUpAndStream(SyncRequest req, ShardInfo info) throws IOException {
+        state = State.CATCHING_UP;
+        long from = info.mode() == CatchUpMode.FULL ? 0 : req.fromLsn();
+        FeedCursor cursor;
+        if (info.mode() == CatchUpMode.BACKLOG) {
+            cursor = view.feed().openCursor(from);
+            metrics.resyncsBacklog.increment();
+            sentUpTo = from;
+            sendCaughtUp(0, 0, from);
+        } else {
+            // register the feed position before looking at any slot: later changes all reach the cursor
+            cursor = view.feed().openCursor(view.lastLsn());
+            if (info.mode() == CatchUpMode.FULL) {
+                metrics.resyncsFull.increment();
+            } else if (from > 0) {
+                metrics.resyncsPartial.increment();
+            }
+            sentUpTo = from;
+            scan(from, cursor.nextLsn() - 1);
+        }
+        try (cursor) {
+            state = State.STREAMING;
+            stream(cursor);
+        }
+    }
+
+    private void scan(long from, long upTo) throws IOException {
+        long scanned = 0;
+        long sent = 0;
+        int count = view.slotCount();
+        resetBatch();
+        for (int slot = 0; slot < count; slot++) {
+            checkAlive();
+            int at = batchPos + SlotBatchLayout.ENTRY_HEADER_SIZE;
+            long lsn = view.readSlotImage(slot, batch, at);
+            scanned++;
+            if (lsn > from && !view.isSuperseded(slot, batch, at)) {
+                batchView.putInt(batchPos, slot);
+                batchPos += SlotBatchLayout.entrySize(slotSize);
+                entries++;
+                sent++;
+                if (entries == maxEntries) {
+                    flushBatch(from);
+                }
+            }
+        }
+        if (entries > 0) {
+            flushBatch(from);
+        }
+        metrics.catchupSlotsScanned.add(scanned);
+        metrics.catchupSlotsSent.add(sent);
+        sendCaughtUp(scanned, sent, upTo);
+    }
+
+    private void sendCaughtUp(long scanned, long sent, long lsn) throws IOException {
+        sentUpTo = lsn;
+        channel.send(MessageType.CAUGHT_UP, CaughtUp.LENGTH, new CaughtUp(scanned, sent, lsn)::encode);
+        lastSendNanos = System.nanoTime();
+    }
+
+    private void stream(FeedCursor cursor) throws IOException {
+        resetBatch();
+        lastSendNanos = System.nanoTime();
+        while (!server.isClosed()) {
+            checkAlive();
+            int slot = cursor.poll();
+            if (slot >= 0) {
+                addFeedEntry(slot);
+                if (entries == maxEntries) {
+                    flushBatch(cursor.nextLsn() - 1);
+                }
+            } else if (slot == FeedCursor.LAPPED) {
+                if (entries > 0) {
+                    flushBatch(sentUpTo);
+                }
+                LOG.info("follower {} lapped on shard {}; partial scan from LSN {}", followerId, shard, sentUpTo);
+                long from = sentUpTo;
+                cursor.resetAfter(view.lastLsn());
+                metrics.resyncsPartial.increment();
+                state = State.CATCHING_UP;
+                scan(from, cursor.nextLsn() - 1);
+                state = State.STREAMING;
+                resetBatch();
+            } else if (entries > 0 || cursor.nextLsn() - 1 > sentUpTo) {
+                flushBatch(cursor.nextLsn() - 1);
+            } else {
+                long idle = System.nanoTime() - lastSendNanos;
+                if (idle >= heartbeatNanos) {
+                    channel.send(
+                            MessageType.HEARTBEAT,
+                            Heartbeat.LENGTH,
+                            new Heartbeat(view.lastLsn(), System.nanoTime())::encode);
+                    lastSendNanos = System.nanoTime();
+                } else {
+                    cursor.await(heartbeatNanos - idle);
+                }
+            }
+        }
+        channel.sendErrorQuietly(ErrorCode.SHUTDOWN, "leader shutting down");
+    }
+
+    private void addFeedEntry(int slot) {
+        int at = batchPos + SlotBatchLayout.ENTRY_HEADER_SIZE;
+        if (view.readSlotImage(slot, batch, at) > 0) {
+            batchView.putInt(batchPos, slot);
+            batchPos += SlotBatchLayout.entrySize(slotSize);
+            entries++;
+            metrics.streamingEventsSent.increment();
+        }
+    }
+
+    private void resetBatch() {
+        entries = 0;
+        batchPos = SlotBatchLayout.HEADER_SIZE;
+    }
+
+    private void flushBatch(long upTo) throws IOException {
+        awaitWindow();
+        seq++;
+        batchView.putLong(SlotBatchLayout.SEQ_OFFSET, seq);
+        batchView.putLong(SlotBatchLayout.UP_TO_LSN_OFFSET, upTo);
+        batchView.putInt(SlotBatchLayout.COUNT_OFFSET, entries);
+        channel.send(MessageType.SLOT_BATCH, batch, 0, batchPos);
+        sentUpTo = upTo;
+        lastSendNanos = System.nanoTime();
+        resetBatch();
+    }
+
+    private void awaitWindow() throws IOException {
+        while (seq - ackedSeq >= config.window()) {
+            checkAlive();
+            LockSupport.parkNanos(this, heartbeatNanos);
+        }
+    }
+
+    private void checkAlive() throws IOException {
+        if (server.isClosed()) {
+            throw new SocketException("server closed");
+        }
+        if (System.nanoTime() - lastHeardNanos > timeoutNanos) {
+            throw new ProtocolException(
+                    ErrorCode.TIMEOUT,
+                    "follower silent for more than " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms");
+        }
+    }
+
+    private void readAcks() {
+        try {
+            while (state != State.CLOSED) {
+                MessageType type = channel.receive();
+                lastHeardNanos = System.nanoTime();
+                switch (type) {
+                    case ACK -> {
+                        Ack ack = Ack.decode(channel.payload());
+                        if (ack.appliedLsn() > ackedLsn) {
+                            ackedLsn = ack.appliedLsn();
+                        }
+                        ackedSeq = Math.max(ackedSeq, ack.batchSeq());
+                        server.acked();
+                        LockSupport.unpark(sender);
+                    }
+                    case HEARTBEAT -> Heartbeat.decode(channel.payload());
+                    case ERROR -> {
+                        ErrorMessage err = ErrorMessage.decode(channel.payload());
+                        LOG.info("follower on shard {} ended the session: {} {}", shard, err.code(), err.message());
+                        channel.close();
+                        return;
+                    }
+                    default ->
+                        throw new ProtocolException(
+                                ErrorCode.MALFORMED, "unexpected " + type + " from a follower after the handshake");
+                }
+            }
+        } catch (ProtocolException e) {
+            metrics.protocolErrors.increment();
+            LOG.warn("follower on shard {} sent a bad frame: {}", shard, e.getMessage());
+            channel.sendErrorQuietly(e.code(), e.getMessage());
+            channel.close();
+        } catch (IOException e) {
+            channel.close();
+        }
+    }
+
+    /** Closes the connection; the session thread ends. */
+    void close() {
+        channel.close();
+        Thread t = sender;
+        if (t != null) {
+            LockSupport.unpark(t);
+        }
+    }
+
+    /** A snapshot of this session for status reports. */
+    FollowerStatus status() {
+        ShardView v = view;
+        long leaderLsn = v == null ? 0 : v.lastLsn();
+        return new FollowerStatus(
+                shard,
+                Long.toHexString(followerId),
+                channel.remote(),
+                state.name(),
+                ackedLsn,
+                Math.max(0, leaderLsn - ackedLsn),
+                channel.bytesOut(),
+                closeReason);
+    }
+
+    int shard() {
+        return shard;
+    }
+
+    long ackedLsn() {
+        return ackedLsn;
+    }
+
+    State state() {
+        return state;
+    }
+}

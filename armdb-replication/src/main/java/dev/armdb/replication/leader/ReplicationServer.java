@@ -1,0 +1,179 @@
+package dev.armdb.replication.leader;
+
+import dev.armdb.ArmDbException;
+import dev.armdb.FixedStore;
+import dev.armdb.replication.ReplicationMetrics;
+import dev.armdb.replication.protocol.FrameChannel;
+import dev.armdb.store.Store;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The leader side of replication: accepts follower connections (one per follower per shard) and runs a {@link
+ * FollowerSession} for each. Any number of followers per shard; each session has its own feed position, so a
+ * slow follower slows neither the leader's writers nor other followers.
+ *
+ * <p>Thread-safe. Owns an acceptor thread and two threads per session; {@link #close()} stops them all. Binds to
+ * loopback unless told otherwise.
+ */
+public final class ReplicationServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ReplicationServer.class);
+
+    private final Store store;
+    private final ReplicationServerConfig config;
+    private final ServerSocket serverSocket;
+    private final Thread acceptor;
+    private final Set<FollowerSession> sessions = ConcurrentHashMap.newKeySet();
+    private final ReplicationMetrics metrics = new ReplicationMetrics();
+    private final Object ackMonitor = new Object();
+    private volatile boolean closed;
+
+    private ReplicationServer(Store store, ReplicationServerConfig config) throws IOException {
+        this.store = store;
+        this.config = config;
+        this.serverSocket = new ServerSocket();
+        serverSocket.setReuseAddress(true);
+        serverSocket.bind(config.bind());
+        this.acceptor = Thread.ofPlatform()
+                .daemon()
+                .name("armdb-repl-accept-" + serverSocket.getLocalPort())
+                .unstarted(this::acceptLoop);
+    }
+
+    /**
+     * Starts serving {@code leader}'s shards.
+     *
+     * @throws ArmDbException if the address cannot be bound
+     */
+    public static ReplicationServer start(FixedStore leader, ReplicationServerConfig config) {
+        try {
+            ReplicationServer s = new ReplicationServer(leader.engine(), config);
+            s.acceptor.start();
+            LOG.info("replication server for {} listening on {}", leader.path(), s.address());
+            return s;
+        } catch (IOException e) {
+            throw new ArmDbException("cannot listen for followers on " + config.bind() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void acceptLoop() {
+        while (!closed) {
+            try {
+                Socket socket = serverSocket.accept();
+                FrameChannel channel = new FrameChannel(socket, metrics.bytesReceived, metrics.bytesSent);
+                FollowerSession session = new FollowerSession(this, store, channel, config);
+                sessions.add(session);
+                Thread.ofPlatform()
+                        .daemon()
+                        .name("armdb-repl-session-" + socket.getRemoteSocketAddress())
+                        .start(session);
+            } catch (IOException e) {
+                if (!closed) {
+                    LOG.warn("accepting a follower failed: {}", e.toString());
+                }
+            }
+        }
+    }
+
+    /** The address the server listens on (with the real port when bound to port 0). */
+    public InetSocketAddress address() {
+        return (InetSocketAddress) serverSocket.getLocalSocketAddress();
+    }
+
+    /** The server's counters. */
+    public ReplicationMetrics metrics() {
+        return metrics;
+    }
+
+    /** Every open session's status. */
+    public List<FollowerStatus> status() {
+        List<FollowerStatus> list = new ArrayList<>();
+        for (FollowerSession s : sessions) {
+            list.add(s.status());
+        }
+        return list;
+    }
+
+    /**
+     * Waits until at least {@code followers} followers of {@code shard} have acknowledged applying {@code lsn}
+     * (opt-in semi-synchronous writes: call it with the LSN a put returned).
+     *
+     * @return true if enough followers acknowledged in time, false on timeout
+     */
+    public boolean awaitReplicated(int shard, long lsn, int followers, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (ackMonitor) {
+            while (countAcked(shard, lsn) < followers) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0 || closed) {
+                    return false;
+                }
+                try {
+                    ackMonitor.wait(Math.max(1, left / 1_000_000));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
+    /** Followers of {@code shard} whose acknowledged LSN is at least {@code lsn}. */
+    public int countAcked(int shard, long lsn) {
+        int n = 0;
+        for (FollowerSession s : sessions) {
+            if (s.shard() == shard && s.ackedLsn() >= lsn && s.state() != FollowerSession.State.CLOSED) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    void acked() {
+        synchronized (ackMonitor) {
+            ackMonitor.notifyAll();
+        }
+    }
+
+    void sessionEnded(FollowerSession s) {
+        sessions.remove(s);
+        acked();
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+
+    /** Stops accepting, ends every session (followers get a SHUTDOWN error), and waits briefly for threads. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            serverSocket.close();
+        } catch (IOException ignored) {
+            // closing
+        }
+        for (FollowerSession s : sessions) {
+            s.close();
+        }
+        try {
+            acceptor.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        acked();
+    }
+}

@@ -1,0 +1,149 @@
+package dev.armdb.replication.protocol;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.Closeable;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Frames over one TCP connection (see {@link FrameLayout}): reads whole frames, validating type and length
+ * before reading the payload, and writes frames. Reads honour the socket's read timeout.
+ *
+ * <p>Threading: one thread reads ({@link #receive}) and any threads write ({@link #send} is synchronised), so a
+ * session may read acks on one thread while it streams on another.
+ */
+public final class FrameChannel implements Closeable {
+    private static final int IO_BUFFER = 256 << 10;
+
+    private final Socket socket;
+    private final DataInputStream in;
+    private final OutputStream out;
+    private final byte[] header = new byte[FrameLayout.HEADER_SIZE];
+    private final ByteBuffer headerView = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
+    private final byte[] sendHeader = new byte[FrameLayout.HEADER_SIZE];
+    private final ByteBuffer sendHeaderView = ByteBuffer.wrap(sendHeader).order(ByteOrder.LITTLE_ENDIAN);
+    private final LongAdder bytesIn = new LongAdder();
+    private final LongAdder bytesOut = new LongAdder();
+    private final LongAdder totalIn;
+    private final LongAdder totalOut;
+    private byte[] payload = new byte[4096];
+    private ByteBuffer payloadView = ByteBuffer.wrap(payload).order(ByteOrder.LITTLE_ENDIAN);
+
+    /**
+     * Wraps a connected socket (TCP_NODELAY on); bytes are also added to {@code totalIn} and {@code totalOut}.
+     */
+    public FrameChannel(Socket socket, LongAdder totalIn, LongAdder totalOut) throws IOException {
+        this.socket = socket;
+        this.totalIn = totalIn;
+        this.totalOut = totalOut;
+        socket.setTcpNoDelay(true);
+        this.in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), IO_BUFFER));
+        this.out = new BufferedOutputStream(socket.getOutputStream(), IO_BUFFER);
+    }
+
+    /**
+     * Reads the next frame and returns its type; its payload is then {@link #payload()}.
+     *
+     * @throws ProtocolException for an unknown type or a length over {@link FrameLayout#MAX_PAYLOAD}
+     * @throws java.net.SocketTimeoutException if the read timeout passes with no byte
+     * @throws java.io.EOFException if the peer closed the connection
+     */
+    public MessageType receive() throws IOException {
+        in.readFully(header);
+        MessageType type = MessageType.ofCode(header[FrameLayout.TYPE_OFFSET] & 0xFF);
+        if (type == null) {
+            throw new ProtocolException(
+                    ErrorCode.MALFORMED, "unknown frame type " + (header[FrameLayout.TYPE_OFFSET] & 0xFF));
+        }
+        int length = headerView.getInt(FrameLayout.LENGTH_OFFSET);
+        if (length < 0 || length > FrameLayout.MAX_PAYLOAD) {
+            throw new ProtocolException(
+                    ErrorCode.MALFORMED,
+                    type + " frame length must be 0.." + FrameLayout.MAX_PAYLOAD + ", got "
+                            + Integer.toUnsignedString(length));
+        }
+        if (length > payload.length) {
+            payload = new byte[Math.max(length, Math.min(FrameLayout.MAX_PAYLOAD, payload.length * 2))];
+            payloadView = ByteBuffer.wrap(payload).order(ByteOrder.LITTLE_ENDIAN);
+        }
+        in.readFully(payload, 0, length);
+        payloadView.clear().limit(length);
+        bytesIn.add(FrameLayout.HEADER_SIZE + length);
+        totalIn.add(FrameLayout.HEADER_SIZE + length);
+        return type;
+    }
+
+    /** The payload of the last frame received: position 0, limit its length, little-endian. Reader thread only. */
+    public ByteBuffer payload() {
+        return payloadView;
+    }
+
+    /** The backing array of {@link #payload()}. */
+    public byte[] payloadArray() {
+        return payload;
+    }
+
+    /** Sends one frame whose payload is {@code length} bytes of {@code bytes} from {@code offset}, and flushes. */
+    public synchronized void send(MessageType type, byte[] bytes, int offset, int length) throws IOException {
+        sendHeader[FrameLayout.TYPE_OFFSET] = (byte) type.code();
+        sendHeaderView.putInt(FrameLayout.LENGTH_OFFSET, length);
+        out.write(sendHeader);
+        out.write(bytes, offset, length);
+        out.flush();
+        bytesOut.add(FrameLayout.HEADER_SIZE + length);
+        totalOut.add(FrameLayout.HEADER_SIZE + length);
+    }
+
+    /** Sends a frame with a small fixed payload built by {@code encoder}. */
+    public void send(MessageType type, int length, java.util.function.Consumer<ByteBuffer> encoder) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(length).order(ByteOrder.LITTLE_ENDIAN);
+        encoder.accept(b);
+        send(type, b.array(), 0, length);
+    }
+
+    /** Sends an Error frame, ignoring failures (the connection is ending anyway). */
+    public void sendErrorQuietly(ErrorCode code, String message) {
+        try {
+            byte[] p = new ErrorMessage(code, message).encode();
+            send(MessageType.ERROR, p, 0, p.length);
+        } catch (IOException | RuntimeException ignored) {
+            // the peer may already be gone
+        }
+    }
+
+    /** Sets the read timeout in milliseconds (0 = none). */
+    public void readTimeoutMillis(int millis) throws IOException {
+        socket.setSoTimeout(millis);
+    }
+
+    /** Bytes received so far, frame headers included. */
+    public long bytesIn() {
+        return bytesIn.sum();
+    }
+
+    /** Bytes sent so far, frame headers included. */
+    public long bytesOut() {
+        return bytesOut.sum();
+    }
+
+    /** The remote address, for logs. */
+    public String remote() {
+        return String.valueOf(socket.getRemoteSocketAddress());
+    }
+
+    /** Closes the connection; a blocked reader gets an exception. */
+    @Override
+    public void close() {
+        try {
+            socket.close();
+        } catch (IOException ignored) {
+            // closing
+        }
+    }
+}

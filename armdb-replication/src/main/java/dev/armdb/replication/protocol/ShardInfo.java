@@ -1,0 +1,109 @@
+package dev.armdb.replication.protocol;
+
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+
+/**
+ * Leader → follower, the answer to a good SyncRequest: the leader's collection shape, and how catch-up will run.
+ *
+ * <pre>
+ *  0               4               8               12              16
+ *  +---------------+---------------+---------------+---------------+
+ *  |  shard count  |   key size    |  value size   |   slot size   |
+ *  +---------------+---------------+---------------+---------------+
+ *  16              20              24
+ *  |    routing    |  slot count   |  database id (16 bytes) ...
+ *  +---------------+---------------+-------------------------------+
+ *  40                              48      49                      56
+ *  |          leader LSN           | mode  |      zero padding     |
+ *  +-------------------------------+-------+-----------------------+
+ * </pre>
+ *
+ * Immutable.
+ *
+ * @param shardCount leader's shard count
+ * @param keySize key size
+ * @param valueSize value size
+ * @param slotSize slot size
+ * @param routing routing code
+ * @param slotCount slots in use in this shard on the leader
+ * @param databaseId the leader's database id
+ * @param leaderLsn the shard's last LSN on the leader when the session started
+ * @param mode how the follower is caught up
+ */
+public record ShardInfo(
+        int shardCount,
+        int keySize,
+        int valueSize,
+        int slotSize,
+        int routing,
+        int slotCount,
+        byte[] databaseId,
+        long leaderLsn,
+        CatchUpMode mode) {
+    /** Payload length. */
+    public static final int LENGTH = 56;
+
+    /** How a session catches the follower up. */
+    public enum CatchUpMode {
+        /** Only the change feed: it still holds every change after the follower's LSN. */
+        BACKLOG,
+        /** A scan of slots newer than the follower's LSN, then the feed. */
+        PARTIAL_SCAN,
+        /** The follower wipes the shard; a scan of every slot, then the feed. */
+        FULL
+    }
+
+    /** Writes the payload at the buffer's position. */
+    public void encode(ByteBuffer out) {
+        out.putInt(shardCount)
+                .putInt(keySize)
+                .putInt(valueSize)
+                .putInt(slotSize)
+                .putInt(routing);
+        out.putInt(slotCount).put(databaseId).putLong(leaderLsn);
+        out.put((byte) mode.ordinal()).put(new byte[7]);
+    }
+
+    /**
+     * Reads a payload.
+     *
+     * @throws ProtocolException if the length or the mode is wrong
+     */
+    public static ShardInfo decode(ByteBuffer in) {
+        Codec.expectLength(MessageType.SHARD_INFO, in, LENGTH);
+        int shards = in.getInt();
+        int key = in.getInt();
+        int value = in.getInt();
+        int slot = in.getInt();
+        int routing = in.getInt();
+        int count = in.getInt();
+        byte[] id = new byte[16];
+        in.get(id);
+        long lsn = in.getLong();
+        int mode = in.get();
+        if (mode < 0 || mode >= CatchUpMode.values().length) {
+            throw new ProtocolException(ErrorCode.MALFORMED, "ShardInfo mode must be 0..2, got " + mode);
+        }
+        return new ShardInfo(shards, key, value, slot, routing, count, id, lsn, CatchUpMode.values()[mode]);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof ShardInfo s
+                && s.shardCount == shardCount
+                && s.keySize == keySize
+                && s.valueSize == valueSize
+                && s.slotSize == slotSize
+                && s.routing == routing
+                && s.slotCount == slotCount
+                && Arrays.equals(s.databaseId, databaseId)
+                && s.leaderLsn == leaderLsn
+                && s.mode == mode;
+    }
+
+    @Override
+    public int hashCode() {
+        return Long.hashCode(leaderLsn) * 31 + slotCount;
+    }
+}
