@@ -1,0 +1,114 @@
+package dev.armdb.replication.protocol;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HexFormat;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Pins the wire format of every fixed message. A change here is a protocol change: bump {@link
+ * ProtocolVersion} and update docs/protocol.md. Regenerate with {@code -Darmdb.golden.write=true} from the
+ * module directory after a deliberate change.
+ */
+class ProtocolGoldenTest {
+    private static final boolean WRITE = Boolean.getBoolean("armdb.golden.write");
+
+    private static byte[] id() {
+        byte[] id = new byte[16];
+        for (int i = 0; i < 16; i++) {
+            id[i] = (byte) (0xC0 + i);
+        }
+        return id;
+    }
+
+    private static ByteBuffer buf(int n) {
+        return ByteBuffer.allocate(n).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    private static String hex(ByteBuffer b) {
+        return HexFormat.of().formatHex(b.array()) + "\n";
+    }
+
+    @Test
+    void messagesMatchTheGoldenBytesAndRoundTrip() throws IOException {
+        StringBuilder sb = new StringBuilder();
+        SyncRequest req = new SyncRequest(1, 3, id(), 0x1122334455L, 0x0102030405060708L);
+        ByteBuffer b = buf(SyncRequest.LENGTH);
+        req.encode(b);
+        sb.append("SYNC_REQUEST ").append(hex(b));
+        assertThat(SyncRequest.decode(b.flip())).isEqualTo(req);
+
+        ShardInfo info = new ShardInfo(4, 16, 32, 64, 0, 1000, id(), 77, ShardInfo.CatchUpMode.PARTIAL_SCAN);
+        b = buf(ShardInfo.LENGTH);
+        info.encode(b);
+        sb.append("SHARD_INFO ").append(hex(b));
+        assertThat(ShardInfo.decode(b.flip())).isEqualTo(info);
+
+        CaughtUp cu = new CaughtUp(10, 9, 8);
+        b = buf(CaughtUp.LENGTH);
+        cu.encode(b);
+        sb.append("CAUGHT_UP ").append(hex(b));
+        assertThat(CaughtUp.decode(b.flip())).isEqualTo(cu);
+
+        Ack ack = new Ack(500, 7);
+        b = buf(Ack.LENGTH);
+        ack.encode(b);
+        sb.append("ACK ").append(hex(b));
+        assertThat(Ack.decode(b.flip())).isEqualTo(ack);
+
+        Heartbeat hb = new Heartbeat(42, 123456789L);
+        b = buf(Heartbeat.LENGTH);
+        hb.encode(b);
+        sb.append("HEARTBEAT ").append(hex(b));
+        assertThat(Heartbeat.decode(b.flip())).isEqualTo(hb);
+
+        ErrorMessage err = new ErrorMessage(ErrorCode.INVALID_SHARD, "invalid shard id 9");
+        byte[] e = err.encode();
+        sb.append("ERROR ").append(HexFormat.of().formatHex(e)).append('\n');
+        assertThat(ErrorMessage.decode(ByteBuffer.wrap(e).order(ByteOrder.LITTLE_ENDIAN)))
+                .isEqualTo(err);
+
+        sb.append("TYPES");
+        for (MessageType t : MessageType.values()) {
+            sb.append(' ').append(t).append('=').append(t.code());
+        }
+        sb.append('\n');
+        assertGolden("protocol-v1.txt", sb.toString());
+    }
+
+    @Test
+    void wrongLengthsAndModesAreRejected() {
+        assertThatThrownBy(() -> SyncRequest.decode(buf(39)))
+                .isInstanceOf(ProtocolException.class)
+                .hasMessageContaining("40")
+                .hasMessageContaining("39");
+        ByteBuffer info = buf(ShardInfo.LENGTH);
+        info.put(48, (byte) 9);
+        assertThatThrownBy(() -> ShardInfo.decode(info)).hasMessageContaining("mode");
+        ByteBuffer err = buf(6).putShort((short) 4).putShort((short) 100);
+        assertThatThrownBy(() -> ErrorMessage.decode(err.flip())).isInstanceOf(ProtocolException.class);
+        assertThat(MessageType.ofCode(0)).isNull();
+        assertThat(MessageType.ofCode(200)).isNull();
+    }
+
+    private static void assertGolden(String name, String actual) throws IOException {
+        if (WRITE) {
+            Path p = Path.of("src/test/resources/golden", name);
+            Files.createDirectories(p.getParent());
+            Files.writeString(p, actual);
+            return;
+        }
+        try (InputStream in = ProtocolGoldenTest.class.getResourceAsStream("/golden/" + name)) {
+            assertThat(in).as("golden file %s", name).isNotNull();
+            assertThat(actual).isEqualTo(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+        }
+    }
+}
