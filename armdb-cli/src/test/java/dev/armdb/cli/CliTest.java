@@ -1,0 +1,85 @@
+package dev.armdb.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.armdb.Digest;
+import dev.armdb.Durability;
+import dev.armdb.FixedConfig;
+import dev.armdb.FixedMap;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CliTest {
+    @TempDir
+    Path dir;
+
+    private static String capture(Runnable r, int[] status) {
+        PrintStream old = System.out;
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
+        try {
+            r.run();
+        } finally {
+            System.setOut(old);
+        }
+        return buf.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void demoReplicatesAndReportsAMatch() {
+        int[] status = {-1};
+        String out = capture(
+                () -> status[0] = Main.run("demo", "--records", "20000", "--shards", "3", "--live-ops", "5000"),
+                status);
+        assertThat(status[0]).as(out).isZero();
+        assertThat(out).contains("follower caught up").contains("lag").contains("follower matches leader (");
+    }
+
+    @Test
+    void verifyStatsDumpAndDigestDescribeACollection() {
+        FixedConfig cfg = FixedConfig.builder()
+                .keySize(8)
+                .valueSize(8)
+                .shards(2)
+                .durability(Durability.NONE)
+                .build();
+        Digest expected;
+        try (FixedMap map = FixedMap.open(dir, cfg)) {
+            for (int i = 0; i < 100; i++) {
+                byte[] k = ("key" + (10000 + i)).substring(0, 8).getBytes(StandardCharsets.US_ASCII);
+                map.put(k, "value-00".getBytes(StandardCharsets.US_ASCII));
+            }
+            expected = Digest.of(map);
+        }
+        int[] status = {-1};
+        String verify = capture(() -> status[0] = Main.run("verify", "--dir", dir.toString()), status);
+        assertThat(status[0]).isZero();
+        assertThat(verify).contains("clean").contains("100 live keys");
+
+        String digest = capture(() -> status[0] = Main.run("digest", "--dir", dir.toString()), status);
+        assertThat(status[0]).isZero();
+        assertThat(digest).contains("total " + expected.hex());
+
+        String stats = capture(() -> status[0] = Main.run("stats", "--dir", dir.toString(), "--json"), status);
+        assertThat(status[0]).isZero();
+        assertThat(stats).contains("\"live\":100").contains("\"keySize\":8");
+
+        String dump = capture(() -> status[0] = Main.run("dump", "--dir", dir.toString(), "--limit", "5"), status);
+        assertThat(status[0]).isZero();
+        assertThat(dump.lines()).hasSize(5).allMatch(l -> l.startsWith("key1") && l.endsWith("\tvalue-00"));
+    }
+
+    @Test
+    void verifyOfAMissingCollectionFailsWithAReason() {
+        int[] status = {-1};
+        capture(
+                () -> status[0] =
+                        Main.run("verify", "--dir", dir.resolve("nothing").toString()),
+                status);
+        assertThat(status[0]).isEqualTo(2);
+    }
+}
