@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
         description = "armdb: embedded fixed-slot key-value store with leader/follower replication.",
         subcommands = {
             DemoCommand.class,
+            ServeCommand.class,
             VerifyCommand.class,
             StatsCommand.class,
             DumpCommand.class,

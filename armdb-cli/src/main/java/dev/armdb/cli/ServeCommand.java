@@ -1,0 +1,100 @@
+package dev.armdb.cli;
+
+import dev.armdb.Durability;
+import dev.armdb.FixedConfig;
+import dev.armdb.server.Node;
+import dev.armdb.server.NodeConfig;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code armdb serve}: runs a node (leader, or follower with {@code --follow}) until SIGTERM/SIGINT, then flushes,
+ * closes and exits 0.
+ */
+@Command(
+        name = "serve",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Run a node: the collection in --dir, a RESP (Redis protocol) front-end on --port, a replication",
+            "server on --repl-port. With --follow HOST:PORT (a leader's replication port) it is a read-only",
+            "follower. Binds 127.0.0.1 unless --bind says otherwise. SIGTERM/SIGINT: flush, close, exit 0."
+        })
+final class ServeCommand implements Callable<Integer> {
+    @Option(names = "--dir", required = true, description = "Collection directory (created if missing).")
+    Path dir;
+
+    @Option(names = "--port", defaultValue = "6380", description = "RESP port (default ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--bind", defaultValue = "127.0.0.1", description = "Address to bind (default ${DEFAULT-VALUE}).")
+    String bind;
+
+    @Option(names = "--repl-port", defaultValue = "0", description = "Replication port (default: ephemeral).")
+    int replPort;
+
+    @Option(names = "--key-size", description = "Key size in bytes (required to create a collection).")
+    Integer keySize;
+
+    @Option(names = "--value-size", description = "Value size in bytes (required to create a collection).")
+    Integer valueSize;
+
+    @Option(names = "--shards", defaultValue = "16", description = "Shards when creating (default ${DEFAULT-VALUE}).")
+    int shards;
+
+    @Option(
+            names = "--durability",
+            defaultValue = "group",
+            description = "none, group or sync (default ${DEFAULT-VALUE}).")
+    String durability;
+
+    @Option(names = "--follow", description = "HOST:PORT of a leader's replication server to follow.")
+    String follow;
+
+    @Override
+    public Integer call() throws Exception {
+        FixedConfig cfg = null;
+        if (!Files.exists(dir.resolve("db.meta")) || keySize != null || valueSize != null) {
+            if (keySize == null || valueSize == null) {
+                throw new IllegalArgumentException(
+                        "creating a collection in " + dir + " needs --key-size and --value-size");
+            }
+            cfg = FixedConfig.builder()
+                    .keySize(keySize)
+                    .valueSize(valueSize)
+                    .shards(shards)
+                    .durability(Durability.valueOf(durability.toUpperCase(Locale.ROOT)))
+                    .build();
+        }
+        InetSocketAddress followAddr = follow == null ? null : parse(follow);
+        Node node = Node.start(new NodeConfig(
+                dir, cfg, new InetSocketAddress(bind, port), new InetSocketAddress(bind, replPort), followAddr));
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            node.close();
+            stopped.countDown();
+        }));
+        System.out.printf(
+                "armdb node: RESP on %s, %s%n",
+                node.respAddress(),
+                node.isFollower()
+                        ? "following " + followAddr
+                        : "replication on " + node.replicationServer().address());
+        System.out.flush();
+        stopped.await();
+        return 0;
+    }
+
+    static InetSocketAddress parse(String hostPort) {
+        int colon = hostPort.lastIndexOf(':');
+        if (colon <= 0) {
+            throw new IllegalArgumentException("expected HOST:PORT, got '" + hostPort + "'");
+        }
+        return new InetSocketAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1)));
+    }
+}

@@ -1,0 +1,139 @@
+package dev.armdb.server;
+
+import dev.armdb.ArmDbException;
+import dev.armdb.FixedMap;
+import dev.armdb.replication.follower.ReplicationClient;
+import dev.armdb.replication.follower.ReplicationClientConfig;
+import dev.armdb.replication.leader.ReplicationServer;
+import dev.armdb.replication.leader.ReplicationServerConfig;
+import java.net.InetSocketAddress;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running armdb node: one collection, a RESP front-end, and either a replication server (leader) or a
+ * replication client (follower). {@link #replicaOf} and {@link #promote} switch roles at run time.
+ *
+ * <p>Thread-safe: role changes are serialised; RESP connections read the current role.
+ */
+public final class Node implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Node.class);
+
+    private final NodeConfig config;
+    private final FixedMap map;
+    private final RespServer resp;
+    private volatile ReplicationServer replicationServer;
+    private volatile ReplicationClient replicationClient;
+    private volatile InetSocketAddress leader;
+    private volatile boolean closed;
+
+    private Node(NodeConfig config, FixedMap map) {
+        this.config = config;
+        this.map = map;
+        this.resp = new RespServer(this, config.resp());
+    }
+
+    /** Opens (or creates) the collection and starts serving. */
+    public static Node start(NodeConfig config) {
+        FixedMap map =
+                config.config() == null ? FixedMap.open(config.dir()) : FixedMap.open(config.dir(), config.config());
+        Node node = new Node(config, map);
+        try {
+            if (config.follow() != null) {
+                node.replicaOf(config.follow());
+            } else {
+                node.lead();
+            }
+            node.resp.start();
+            return node;
+        } catch (RuntimeException e) {
+            node.close();
+            throw e;
+        }
+    }
+
+    private void lead() {
+        replicationServer =
+                ReplicationServer.start(map, ReplicationServerConfig.defaults().withBind(config.replication()));
+    }
+
+    /** Starts following the leader whose replication server is at {@code address}; writes become refused. */
+    public synchronized void replicaOf(InetSocketAddress address) {
+        stopReplication();
+        leader = address;
+        replicationClient = ReplicationClient.start(map, address, ReplicationClientConfig.defaults());
+        LOG.info("following {}", address);
+    }
+
+    /** Stops following and becomes a writable leader (LSNs continue). No-op on a leader. */
+    public synchronized void promote() {
+        ReplicationClient c = replicationClient;
+        if (c != null) {
+            c.promote();
+            replicationClient = null;
+            leader = null;
+            lead();
+            LOG.info("promoted to leader");
+        }
+    }
+
+    private void stopReplication() {
+        if (replicationServer != null) {
+            replicationServer.close();
+            replicationServer = null;
+        }
+        if (replicationClient != null) {
+            replicationClient.close();
+            replicationClient = null;
+        }
+    }
+
+    /** The collection. */
+    public FixedMap map() {
+        return map;
+    }
+
+    /** The replication server while leading, else null. */
+    public ReplicationServer replicationServer() {
+        return replicationServer;
+    }
+
+    /** The replication client while following, else null. */
+    public ReplicationClient replicationClient() {
+        return replicationClient;
+    }
+
+    /** The leader followed, or null. */
+    public InetSocketAddress leader() {
+        return leader;
+    }
+
+    /** The RESP address actually bound. */
+    public InetSocketAddress respAddress() {
+        return resp.address();
+    }
+
+    /** True while following. */
+    public boolean isFollower() {
+        return replicationClient != null;
+    }
+
+    /** Stops serving, stops replication, flushes and closes the collection. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        resp.close();
+        try {
+            stopReplication();
+        } finally {
+            try {
+                map.close();
+            } catch (ArmDbException e) {
+                LOG.warn("closing {} failed: {}", config.dir(), e.getMessage());
+            }
+        }
+    }
+}

@@ -1,0 +1,21 @@
+package dev.armdb.server;
+
+import dev.armdb.FixedConfig;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+
+/**
+ * How to run a {@link Node}. Immutable.
+ *
+ * @param dir the collection directory
+ * @param config sizes and durability used to create the collection (null: it must exist)
+ * @param resp address of the RESP front-end
+ * @param replication address of the replication server (port 0 = ephemeral)
+ * @param follow the leader's replication address to follow at start, or null to lead
+ */
+public record NodeConfig(
+        Path dir,
+        FixedConfig config,
+        InetSocketAddress resp,
+        InetSocketAddress replication,
+        InetSocketAddress follow) {}
