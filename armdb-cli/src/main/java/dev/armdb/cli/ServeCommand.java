@@ -75,10 +75,10 @@ final class ServeCommand implements Callable<Integer> {
         Node node = Node.start(new NodeConfig(
                 dir, cfg, new InetSocketAddress(bind, port), new InetSocketAddress(bind, replPort), followAddr));
         CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            node.close();
-            stopped.countDown();
-        }));
+        // handle TERM/INT ourselves so a clean stop exits 0 (the JVM's default handler exits 143/130)
+        sun.misc.SignalHandler stop = sig -> stopped.countDown();
+        sun.misc.Signal.handle(new sun.misc.Signal("TERM"), stop);
+        sun.misc.Signal.handle(new sun.misc.Signal("INT"), stop);
         System.out.printf(
                 "armdb node: RESP on %s, %s%n",
                 node.respAddress(),
@@ -87,6 +87,8 @@ final class ServeCommand implements Callable<Integer> {
                         : "replication on " + node.replicationServer().address());
         System.out.flush();
         stopped.await();
+        node.close();
+        System.out.println("armdb node: stopped cleanly");
         return 0;
     }
 

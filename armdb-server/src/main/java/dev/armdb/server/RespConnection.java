@@ -43,7 +43,7 @@ final class RespConnection {
     }
 
     void serve() {
-        try (socket) {
+        try {
             in = new RespReader(new BufferedInputStream(socket.getInputStream(), 64 << 10));
             out = new RespWriter(new BufferedOutputStream(socket.getOutputStream(), 64 << 10));
             while (true) {
@@ -75,6 +75,12 @@ final class RespConnection {
             LOG.debug("client {} disconnected mid-request", socket.getRemoteSocketAddress());
         } catch (IOException e) {
             LOG.debug("client {} connection error: {}", socket.getRemoteSocketAddress(), e.toString());
+        } finally {
+            try {
+                socket.close();
+            } catch (IOException ignored) {
+                // closing
+            }
         }
     }
 

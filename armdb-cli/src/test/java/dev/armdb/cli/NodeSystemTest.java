@@ -1,0 +1,202 @@
+package dev.armdb.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Multi-process: a leader and a follower started with {@code armdb serve} in child JVMs on 127.0.0.1, driven by
+ * Debian's real {@code redis-cli} and {@code redis-benchmark} (installed by .ci/run). Also the README
+ * quickstart's commands.
+ */
+class NodeSystemTest {
+    private static final String VALUE = "abcdefghijklmnopqrstuvwxyz012345";
+
+    @TempDir
+    Path tmp;
+
+    private final List<Process> processes = new ArrayList<>();
+
+    @AfterEach
+    void stopAll() {
+        for (Process p : processes) {
+            p.destroyForcibly();
+        }
+    }
+
+    private static boolean onPath(String tool) {
+        for (String dir : System.getenv("PATH").split(":")) {
+            if (Files.isExecutable(Path.of(dir, tool))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    private Process serve(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(
+                ProcessHandle.current().info().command().orElseThrow(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                "dev.armdb.cli.Main",
+                "serve"));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        processes.add(p);
+        BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        String line;
+        while ((line = r.readLine()) != null) {
+            if (line.startsWith("armdb node: RESP on")) {
+                Thread.ofPlatform().daemon().start(() -> drain(r));
+                return p;
+            }
+            assertThat(System.nanoTime()).as("node start, last line: %s", line).isLessThan(deadline);
+        }
+        throw new AssertionError("node exited before it started serving: " + p.waitFor());
+    }
+
+    private static void drain(BufferedReader r) {
+        try {
+            while (r.readLine() != null) {
+                // keep the pipe flowing
+            }
+        } catch (IOException ignored) {
+            // process ended
+        }
+    }
+
+    private static String run(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(120, TimeUnit.SECONDS))
+                .as("%s finished", List.of(cmd))
+                .isTrue();
+        return out.trim();
+    }
+
+    private static String cli(int port, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("redis-cli", "-h", "127.0.0.1", "-p", Integer.toString(port)));
+        cmd.addAll(List.of(args));
+        return run(cmd.toArray(String[]::new));
+    }
+
+    private static void awaitSameDigest(int leaderPort, int followerPort) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        String l = cli(leaderPort, "DEBUG", "DIGEST");
+        String f = cli(followerPort, "DEBUG", "DIGEST");
+        while (!l.equals(f) && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+            l = cli(leaderPort, "DEBUG", "DIGEST");
+            f = cli(followerPort, "DEBUG", "DIGEST");
+        }
+        assertThat(f).as("follower digest").isEqualTo(l).isNotEmpty();
+    }
+
+    @Test
+    void leaderAndFollowerServeRedisClientsAndConverge() throws Exception {
+        assumeTrue(onPath("redis-cli") && onPath("redis-benchmark"), "redis-tools not installed");
+        int lp = freePort();
+        int lr = freePort();
+        int fp = freePort();
+        Path ldir = tmp.resolve("leader");
+        Path fdir = tmp.resolve("follower");
+        String[] sizes = {"--key-size", "16", "--value-size", "32", "--shards", "4"};
+        Process leader = serve(
+                concat(new String[] {"--dir", ldir.toString(), "--port", "" + lp, "--repl-port", "" + lr}, sizes));
+        Process follower = serve(concat(
+                new String[] {"--dir", fdir.toString(), "--port", "" + fp, "--follow", "127.0.0.1:" + lr}, sizes));
+
+        assertThat(cli(lp, "PING")).isEqualTo("PONG");
+        assertThat(cli(lp, "SET", "key:000000000001", VALUE)).isEqualTo("OK");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!cli(fp, "GET", "key:000000000001").equals(VALUE) && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertThat(cli(fp, "GET", "key:000000000001")).isEqualTo(VALUE);
+        assertThat(cli(lp, "WAIT", "1", "5000")).isEqualTo("1");
+
+        String bench = run(
+                "redis-benchmark",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                "" + lp,
+                "-t",
+                "set,get",
+                "-r",
+                "100000",
+                "-d",
+                "32",
+                "-n",
+                "20000",
+                "-q");
+        assertThat(bench).contains("SET:").contains("GET:").doesNotContainIgnoringCase("error");
+        assertThat(Long.parseLong(cli(lp, "DBSIZE"))).isGreaterThan(1000);
+        awaitSameDigest(lp, fp);
+
+        assertThat(cli(lp, "SET", "short", VALUE)).isEqualTo("ERR key must be exactly 16 bytes (got 5)");
+        assertThat(cli(lp, "SET", "key:000000000002", "tiny")).isEqualTo("ERR value must be exactly 32 bytes (got 4)");
+        assertThat(cli(fp, "SET", "key:000000000002", VALUE))
+                .isEqualTo("READONLY You can't write against a read only replica.");
+        assertThat(cli(lp, "FLUSHALL")).startsWith("ERR unknown command 'flushall'");
+        assertThat(malformed(lp)).startsWith("-ERR Protocol error");
+        assertThat(cli(lp, "PING")).isEqualTo("PONG");
+        assertThat(cli(lp, "INFO", "replication")).contains("role:master").contains("connected_slaves:1");
+        assertThat(cli(fp, "INFO", "replication")).contains("role:slave").contains("master_link_status:up");
+
+        follower.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+        assertThat(cli(lp, "MSET", "key:000000000003", VALUE, "key:000000000004", VALUE))
+                .isEqualTo("OK");
+        assertThat(cli(lp, "DEL", "key:000000000001")).isEqualTo("1");
+        serve(new String[] {"--dir", fdir.toString(), "--port", "" + fp, "--follow", "127.0.0.1:" + lr});
+        awaitSameDigest(lp, fp);
+        assertThat(cli(fp, "EXISTS", "key:000000000001", "key:000000000003")).isEqualTo("1");
+
+        leader.destroy();
+        assertThat(leader.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(leader.exitValue()).isZero();
+    }
+
+    private static String malformed(int port) throws IOException {
+        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            s.setSoTimeout(10_000);
+            OutputStream out = s.getOutputStream();
+            out.write("*1\r\n$abc\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            InputStream in = s.getInputStream();
+            String reply = new String(in.readAllBytes(), StandardCharsets.US_ASCII);
+            return reply;
+        }
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] r = new String[a.length + b.length];
+        System.arraycopy(a, 0, r, 0, a.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
+    }
+}
