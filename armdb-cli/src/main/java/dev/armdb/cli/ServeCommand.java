@@ -56,6 +56,9 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--follow", description = "HOST:PORT of a leader's replication server to follow.")
     String follow;
 
+    @Option(names = "--metrics-port", description = "Serve Prometheus text at /metrics on this port (--bind address).")
+    Integer metricsPort;
+
     @Override
     public Integer call() throws Exception {
         FixedConfig cfg = null;
@@ -73,7 +76,12 @@ final class ServeCommand implements Callable<Integer> {
         }
         InetSocketAddress followAddr = follow == null ? null : parse(follow);
         Node node = Node.start(new NodeConfig(
-                dir, cfg, new InetSocketAddress(bind, port), new InetSocketAddress(bind, replPort), followAddr));
+                dir,
+                cfg,
+                new InetSocketAddress(bind, port),
+                new InetSocketAddress(bind, replPort),
+                followAddr,
+                metricsPort == null ? null : new InetSocketAddress(bind, metricsPort)));
         CountDownLatch stopped = new CountDownLatch(1);
         // handle TERM/INT ourselves so a clean stop exits 0 (the JVM's default handler exits 143/130)
         sun.misc.SignalHandler stop = sig -> stopped.countDown();

@@ -127,11 +127,15 @@ class NodeSystemTest {
         int lp = freePort();
         int lr = freePort();
         int fp = freePort();
+        int mp = freePort();
         Path ldir = tmp.resolve("leader");
         Path fdir = tmp.resolve("follower");
         String[] sizes = {"--key-size", "16", "--value-size", "32", "--shards", "4"};
-        Process leader = serve(
-                concat(new String[] {"--dir", ldir.toString(), "--port", "" + lp, "--repl-port", "" + lr}, sizes));
+        Process leader = serve(concat(
+                new String[] {
+                    "--dir", ldir.toString(), "--port", "" + lp, "--repl-port", "" + lr, "--metrics-port", "" + mp
+                },
+                sizes));
         Process follower = serve(concat(
                 new String[] {"--dir", fdir.toString(), "--port", "" + fp, "--follow", "127.0.0.1:" + lr}, sizes));
 
@@ -172,6 +176,17 @@ class NodeSystemTest {
         assertThat(cli(lp, "PING")).isEqualTo("PONG");
         assertThat(cli(lp, "INFO", "replication")).contains("role:master").contains("connected_slaves:1");
         assertThat(cli(fp, "INFO", "replication")).contains("role:slave").contains("master_link_status:up");
+
+        String metrics = java.net.http.HttpClient.newHttpClient()
+                .send(
+                        java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + mp + "/metrics"))
+                                .build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString())
+                .body();
+        assertThat(metrics)
+                .contains("armdb_slots_live{shard=\"0\"}")
+                .contains("armdb_replication_streaming_events_sent_total{role=\"leader\"}")
+                .contains("armdb_replication_followers");
 
         follower.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
         assertThat(cli(lp, "MSET", "key:000000000003", VALUE, "key:000000000004", VALUE))

@@ -154,6 +154,9 @@ public record DbMeta(
      */
     public static DbMeta read(Path dir) {
         Path file = dir.resolve(FILE_NAME);
+        if (!Files.exists(file)) {
+            throw new ArmDbException("no collection at " + dir + ": " + FILE_NAME + " is missing");
+        }
         try {
             long size = Files.size(file);
             if (size != SIZE) {

@@ -22,6 +22,7 @@ public final class Node implements AutoCloseable {
     private final NodeConfig config;
     private final FixedMap map;
     private final RespServer resp;
+    private MetricsEndpoint metricsEndpoint;
     private volatile ReplicationServer replicationServer;
     private volatile ReplicationClient replicationClient;
     private volatile InetSocketAddress leader;
@@ -45,6 +46,9 @@ public final class Node implements AutoCloseable {
                 node.lead();
             }
             node.resp.start();
+            if (config.metrics() != null) {
+                node.metricsEndpoint = MetricsEndpoint.start(node, config.metrics());
+            }
             return node;
         } catch (RuntimeException e) {
             node.close();
@@ -113,6 +117,11 @@ public final class Node implements AutoCloseable {
         return resp.address();
     }
 
+    /** The metrics endpoint's address, or null if none. */
+    public InetSocketAddress metricsAddress() {
+        return metricsEndpoint == null ? null : metricsEndpoint.address();
+    }
+
     /** True while following. */
     public boolean isFollower() {
         return replicationClient != null;
@@ -126,6 +135,9 @@ public final class Node implements AutoCloseable {
         }
         closed = true;
         resp.close();
+        if (metricsEndpoint != null) {
+            metricsEndpoint.close();
+        }
         try {
             stopReplication();
         } finally {

@@ -12,10 +12,12 @@ import java.nio.file.Path;
  * @param resp address of the RESP front-end
  * @param replication address of the replication server (port 0 = ephemeral)
  * @param follow the leader's replication address to follow at start, or null to lead
+ * @param metrics address of the Prometheus {@code /metrics} endpoint, or null for none
  */
 public record NodeConfig(
         Path dir,
         FixedConfig config,
         InetSocketAddress resp,
         InetSocketAddress replication,
-        InetSocketAddress follow) {}
+        InetSocketAddress follow,
+        InetSocketAddress metrics) {}
