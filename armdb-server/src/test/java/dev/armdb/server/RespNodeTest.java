@@ -1,0 +1,194 @@
+package dev.armdb.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.armdb.Durability;
+import dev.armdb.FixedConfig;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Nodes in-process on 127.0.0.1, driven over RESP by a small raw client (pipelining included). */
+class RespNodeTest {
+    private static final String V = "0123456789abcdef";
+
+    @TempDir
+    Path tmp;
+
+    private static FixedConfig cfg() {
+        return FixedConfig.builder()
+                .keySize(8)
+                .valueSize(16)
+                .shards(3)
+                .durability(Durability.NONE)
+                .build();
+    }
+
+    private Node node(String name, InetSocketAddress follow) {
+        InetSocketAddress any = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
+        return Node.start(new NodeConfig(tmp.resolve(name), cfg(), any, any, follow, null));
+    }
+
+    /** A minimal RESP2 client: sends commands as arrays, reads one reply each, rendered as text. */
+    private static final class Client implements AutoCloseable {
+        private final Socket socket;
+        private final InputStream in;
+        private final OutputStream out;
+
+        Client(Node node) throws IOException {
+            socket = new Socket(
+                    InetAddress.getLoopbackAddress(), node.respAddress().getPort());
+            socket.setSoTimeout(30_000);
+            in = new BufferedInputStream(socket.getInputStream());
+            out = socket.getOutputStream();
+        }
+
+        void send(String... args) throws IOException {
+            StringBuilder sb = new StringBuilder("*" + args.length + "\r\n");
+            for (String a : args) {
+                sb.append('$')
+                        .append(a.getBytes(StandardCharsets.UTF_8).length)
+                        .append("\r\n")
+                        .append(a)
+                        .append("\r\n");
+            }
+            out.write(sb.toString().getBytes(StandardCharsets.UTF_8));
+            out.flush();
+        }
+
+        String call(String... args) throws IOException {
+            send(args);
+            return reply();
+        }
+
+        String reply() throws IOException {
+            int type = in.read();
+            String line = line();
+            return switch (type) {
+                case '+', '-', ':' -> (char) type + line;
+                case '$' -> {
+                    int n = Integer.parseInt(line);
+                    if (n < 0) {
+                        yield "(nil)";
+                    }
+                    byte[] b = in.readNBytes(n);
+                    line();
+                    yield new String(b, StandardCharsets.UTF_8);
+                }
+                case '*' -> {
+                    int n = Integer.parseInt(line);
+                    StringBuilder sb = new StringBuilder("[");
+                    for (int i = 0; i < n; i++) {
+                        sb.append(i == 0 ? "" : ",").append(reply());
+                    }
+                    yield sb.append(']').toString();
+                }
+                default -> throw new IOException("bad reply type " + type);
+            };
+        }
+
+        private String line() throws IOException {
+            StringBuilder sb = new StringBuilder();
+            int c;
+            while ((c = in.read()) != '\r') {
+                if (c < 0) {
+                    throw new IOException("closed");
+                }
+                sb.append((char) c);
+            }
+            in.read();
+            return sb.toString();
+        }
+
+        @Override
+        public void close() throws IOException {
+            socket.close();
+        }
+    }
+
+    @Test
+    void commandsPipeliningAndErrors() throws Exception {
+        try (Node n = node("a", null);
+                Client c = new Client(n)) {
+            assertThat(c.call("PING")).isEqualTo("+PONG");
+            assertThat(c.call("ECHO", "hi")).isEqualTo("hi");
+            assertThat(c.call("SET", "key00001", V)).isEqualTo("+OK");
+            assertThat(c.call("SET", "key00001", V, "NX")).isEqualTo("(nil)");
+            assertThat(c.call("SETNX", "key00002", V)).isEqualTo(":1");
+            assertThat(c.call("SETNX", "key00002", V)).isEqualTo(":0");
+            assertThat(c.call("MSET", "key00003", V, "key00004", V)).isEqualTo("+OK");
+            assertThat(c.call("MGET", "key00001", "key00009")).isEqualTo("[" + V + ",(nil)]");
+            assertThat(c.call("EXISTS", "key00001", "key00002", "key00009")).isEqualTo(":2");
+            assertThat(c.call("DEL", "key00004", "key00009")).isEqualTo(":1");
+            assertThat(c.call("DBSIZE")).isEqualTo(":3");
+            assertThat(c.call("GET", "k")).isEqualTo("-ERR key must be exactly 8 bytes (got 1)");
+            assertThat(c.call("SET", "key00005", "v")).isEqualTo("-ERR value must be exactly 16 bytes (got 1)");
+            assertThat(c.call("NOSUCH", "x")).startsWith("-ERR unknown command 'nosuch'");
+            assertThat(c.call("CONFIG", "GET", "save")).isEqualTo("[save,]");
+            assertThat(c.call("INFO", "keyspace")).contains("db0:keys=3");
+            for (int i = 0; i < 500; i++) {
+                c.send("SET", String.format("p%07d", i), V);
+            }
+            for (int i = 0; i < 500; i++) {
+                assertThat(c.reply()).isEqualTo("+OK");
+            }
+            assertThat(c.call("DBSIZE")).isEqualTo(":503");
+            assertThat(c.call("QUIT")).isEqualTo("+OK");
+        }
+    }
+
+    @Test
+    void replicaOfAtRunTimeThenWaitThenPromote() throws Exception {
+        try (Node leader = node("leader", null);
+                Node other = node("other", null);
+                Client lc = new Client(leader);
+                Client oc = new Client(other)) {
+            for (int i = 0; i < 200; i++) {
+                assertThat(lc.call("SET", String.format("k%07d", i), V)).isEqualTo("+OK");
+            }
+            int replPort = leader.replicationServer().address().getPort();
+            assertThat(oc.call("REPLICAOF", "127.0.0.1", Integer.toString(replPort)))
+                    .isEqualTo("+OK");
+            assertThat(oc.call("SET", "k0000001", V)).startsWith("-READONLY");
+            assertThat(lc.call("SET", "k0000999", V)).isEqualTo("+OK");
+            assertThat(lc.call("WAIT", "1", "10000")).isEqualTo(":1");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!oc.call("DEBUG", "DIGEST").equals(lc.call("DEBUG", "DIGEST")) && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(oc.call("DEBUG", "DIGEST")).isEqualTo(lc.call("DEBUG", "DIGEST"));
+            assertThat(oc.call("ROLE")).startsWith("[slave,127.0.0.1,:" + replPort);
+            assertThat(lc.call("ROLE")).startsWith("[master,");
+            assertThat(oc.call("INFO", "replication")).contains("role:slave");
+
+            assertThat(oc.call("REPLICAOF", "NO", "ONE")).isEqualTo("+OK");
+            assertThat(oc.call("SET", "k0000001", "fedcba9876543210")).isEqualTo("+OK");
+            assertThat(oc.call("GET", "k0000001")).isEqualTo("fedcba9876543210");
+            assertThat(oc.call("DBSIZE")).isEqualTo(":201");
+            assertThat(oc.call("ROLE")).startsWith("[master,");
+        }
+    }
+
+    @Test
+    void malformedRequestClosesOnlyThatConnection() throws Exception {
+        try (Node n = node("m", null);
+                Client good = new Client(n);
+                Socket bad = new Socket(
+                        InetAddress.getLoopbackAddress(), n.respAddress().getPort())) {
+            bad.setSoTimeout(10_000);
+            bad.getOutputStream().write("*2\r\n$3\r\nGET\r\n$-7\r\n".getBytes(StandardCharsets.US_ASCII));
+            String reply = new String(bad.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+            assertThat(reply).startsWith("-ERR Protocol error");
+            assertThat(good.call("PING")).isEqualTo("+PONG");
+        }
+    }
+}
