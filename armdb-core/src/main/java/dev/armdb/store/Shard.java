@@ -421,6 +421,11 @@ public final class Shard implements ShardView {
         }
         int word = (int) INT_LE_ARRAY.get(image, offset + STATE_OFFSET);
         long lsn = (long) LONG_LE_ARRAY.get(image, offset + LSN_OFFSET);
+        if (inProgress(word) || status(word) < LIVE || status(word) > FREE || lsn <= 0) {
+            throw new IllegalArgumentException("slot image for shard " + id + " slot " + slot
+                    + " is not a finished slot: status " + statusName(status(word)) + ", version " + version(word)
+                    + ", LSN " + lsn);
+        }
         writeLock.lock();
         try {
             checkOpen();

@@ -68,6 +68,8 @@ final class LeaderSession implements Runnable {
     private volatile Thread thread;
 
     private long applied;
+    private ShardInfo info;
+    private long knownLeaderLsn;
     private long lastBatchSeq;
     private long lastForceNanos;
     private boolean caughtUp;
@@ -101,6 +103,7 @@ final class LeaderSession implements Runnable {
             try (Socket socket = new Socket()) {
                 socket.connect(leader, (int) config.connectTimeout().toMillis());
                 FrameChannel ch = new FrameChannel(socket, bytesIn, bytesOut);
+                ch.stallLimitMillis(config.peerTimeout().toMillis());
                 channel = ch;
                 backoff = config.initialBackoff().toNanos();
                 follow(ch);
@@ -169,6 +172,7 @@ final class LeaderSession implements Runnable {
                 case CAUGHT_UP -> caughtUp(ch, CaughtUp.decode(ch.payload()));
                 case HEARTBEAT -> {
                     leaderLsn = Heartbeat.decode(ch.payload()).leaderLsn();
+                    knownLeaderLsn = Math.max(knownLeaderLsn, leaderLsn);
                     trackLag();
                     maybeForceAndAck(ch, true);
                 }
@@ -190,6 +194,8 @@ final class LeaderSession implements Runnable {
         ShardInfo info = ShardInfo.decode(ch.payload());
         checkShape(info);
         leaderLsn = info.leaderLsn();
+        this.info = info;
+        knownLeaderLsn = info.leaderLsn();
         boolean otherDb = !Arrays.equals(info.databaseId(), replicaState.leaderDatabaseId(shardId));
         boolean full = info.mode() == ShardInfo.CatchUpMode.FULL || (applied == 0 && shard.slotCount() > 0);
         if (full) {

@@ -68,6 +68,7 @@ final class FollowerSession implements Runnable {
     private volatile String closeReason = "";
 
     private ShardView view;
+    private FeedCursor cursor;
     private byte[] batch;
     private ByteBuffer batchView;
     private int slotSize;
@@ -85,6 +86,7 @@ final class FollowerSession implements Runnable {
         this.metrics = server.metrics();
         this.heartbeatNanos = config.heartbeatInterval().toNanos();
         this.timeoutNanos = config.peerTimeout().toNanos();
+        channel.stallLimitMillis(config.peerTimeout().toMillis());
     }
 
     @Override
@@ -117,6 +119,9 @@ final class FollowerSession implements Runnable {
             }
         } finally {
             state = State.CLOSED;
+            if (cursor != null) {
+                cursor.close();
+            }
             channel.close();
             server.sessionEnded(this);
         }
@@ -151,16 +156,27 @@ final class FollowerSession implements Runnable {
         int bytes = SlotBatchLayout.HEADER_SIZE + maxEntries * SlotBatchLayout.entrySize(slotSize);
         batch = new byte[bytes];
         batchView = ByteBuffer.wrap(batch).order(ByteOrder.LITTLE_ENDIAN);
-        long leaderLsn = view.lastLsn();
         boolean sameDb = Arrays.equals(req.leaderDatabaseId(), store.meta().databaseId());
+        long lastNow = view.lastLsn();
         CatchUpMode mode;
-        if (req.fromLsn() > 0 && (!sameDb || req.fromLsn() > leaderLsn)) {
+        if (req.fromLsn() > 0 && (!sameDb || req.fromLsn() > lastNow)) {
             mode = CatchUpMode.FULL;
         } else if (req.fromLsn() > 0 && view.feed().covers(req.fromLsn())) {
             mode = CatchUpMode.BACKLOG;
         } else {
             mode = CatchUpMode.PARTIAL_SCAN;
         }
+        // register the feed position before reading the slot count and before looking at any slot: every slot
+        // allocated later is reached through the feed, so a scan of the slots counted here is enough
+        cursor = mode == CatchUpMode.BACKLOG
+                ? view.feed().openCursor(req.fromLsn())
+                : view.feed().openCursor(view.lastLsn());
+        if (mode == CatchUpMode.BACKLOG && !view.feed().covers(req.fromLsn())) {
+            cursor.close();
+            mode = CatchUpMode.PARTIAL_SCAN;
+            cursor = view.feed().openCursor(view.lastLsn());
+        }
+        long leaderLsn = view.lastLsn();
         ShardInfo info = new ShardInfo(
                 store.shardCount(),
                 store.meta().keySize(),
@@ -172,7 +188,8 @@ final class FollowerSession implements Runnable {
                 leaderLsn,
                 mode);
         channel.send(MessageType.SHARD_INFO, ShardInfo.LENGTH, info::encode);
-        channel.readTimeoutMillis(0);
+        // the ack reader wakes every heartbeat interval to notice a silent follower (see readAcks)
+        channel.readTimeoutMillis((int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(heartbeatNanos)));
         lastHeardNanos = System.nanoTime();
         LOG.info(
                 "follower {} ({}) syncing shard {} from LSN {}: {}",
@@ -187,33 +204,27 @@ final class FollowerSession implements Runnable {
     private void catchUpAndStream(SyncRequest req, ShardInfo info) throws IOException {
         state = State.CATCHING_UP;
         long from = info.mode() == CatchUpMode.FULL ? 0 : req.fromLsn();
-        FeedCursor cursor;
-        if (info.mode() == CatchUpMode.BACKLOG) {
-            cursor = view.feed().openCursor(from);
-            metrics.resyncsBacklog.increment();
+        try (FeedCursor c = cursor) {
             sentUpTo = from;
-            sendCaughtUp(0, 0, from);
-        } else {
-            // register the feed position before looking at any slot: later changes all reach the cursor
-            cursor = view.feed().openCursor(view.lastLsn());
-            if (info.mode() == CatchUpMode.FULL) {
-                metrics.resyncsFull.increment();
-            } else if (from > 0) {
-                metrics.resyncsPartial.increment();
+            if (info.mode() == CatchUpMode.BACKLOG) {
+                metrics.resyncsBacklog.increment();
+                sendCaughtUp(0, 0, from);
+            } else {
+                if (info.mode() == CatchUpMode.FULL) {
+                    metrics.resyncsFull.increment();
+                } else if (from > 0) {
+                    metrics.resyncsPartial.increment();
+                }
+                scan(from, c.nextLsn() - 1, info.slotCount());
             }
-            sentUpTo = from;
-            scan(from, cursor.nextLsn() - 1);
-        }
-        try (cursor) {
             state = State.STREAMING;
-            stream(cursor);
+            stream(c);
         }
     }
 
-    private void scan(long from, long upTo) throws IOException {
+    private void scan(long from, long upTo, int count) throws IOException {
         long scanned = 0;
         long sent = 0;
-        int count = view.slotCount();
         resetBatch();
         for (int slot = 0; slot < count; slot++) {
             checkAlive();
@@ -262,9 +273,15 @@ final class FollowerSession implements Runnable {
                 LOG.info("follower {} lapped on shard {}; partial scan from LSN {}", followerId, shard, sentUpTo);
                 long from = sentUpTo;
                 cursor.resetAfter(view.lastLsn());
+                int count = view.slotCount();
+                // tells the follower how far the leader is, which bounds the slot ids the scan may send
+                channel.send(
+                        MessageType.HEARTBEAT,
+                        Heartbeat.LENGTH,
+                        new Heartbeat(cursor.nextLsn() - 1, System.nanoTime())::encode);
                 metrics.resyncsPartial.increment();
                 state = State.CATCHING_UP;
-                scan(from, cursor.nextLsn() - 1);
+                scan(from, cursor.nextLsn() - 1, count);
                 state = State.STREAMING;
                 resetBatch();
             } else if (entries > 0 || cursor.nextLsn() - 1 > sentUpTo) {
@@ -333,7 +350,21 @@ final class FollowerSession implements Runnable {
     private void readAcks() {
         try {
             while (state != State.CLOSED) {
-                MessageType type = channel.receive();
+                MessageType type;
+                try {
+                    type = channel.receive();
+                } catch (java.net.SocketTimeoutException e) {
+                    if (System.nanoTime() - lastHeardNanos > timeoutNanos) {
+                        // the sender may be blocked writing to a follower that stopped reading: closing the
+                        // socket unblocks it
+                        closeReason = "TIMEOUT: follower silent for more than "
+                                + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms";
+                        LOG.info("follower on shard {} dropped: {}", shard, closeReason);
+                        channel.close();
+                        return;
+                    }
+                    continue;
+                }
                 lastHeardNanos = System.nanoTime();
                 switch (type) {
                     case ACK -> {

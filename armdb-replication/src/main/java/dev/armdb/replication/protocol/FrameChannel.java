@@ -32,6 +32,7 @@ public final class FrameChannel implements Closeable {
     private final LongAdder bytesOut = new LongAdder();
     private final LongAdder totalIn;
     private final LongAdder totalOut;
+    private volatile long stallLimitMillis = 30_000;
     private byte[] payload = new byte[4096];
     private ByteBuffer payloadView = ByteBuffer.wrap(payload).order(ByteOrder.LITTLE_ENDIAN);
 
@@ -55,28 +56,60 @@ public final class FrameChannel implements Closeable {
      * @throws java.io.EOFException if the peer closed the connection
      */
     public MessageType receive() throws IOException {
-        in.readFully(header);
+        readFully(header, 0, header.length, false);
         MessageType type = MessageType.ofCode(header[FrameLayout.TYPE_OFFSET] & 0xFF);
         if (type == null) {
             throw new ProtocolException(
                     ErrorCode.MALFORMED, "unknown frame type " + (header[FrameLayout.TYPE_OFFSET] & 0xFF));
         }
         int length = headerView.getInt(FrameLayout.LENGTH_OFFSET);
-        if (length < 0 || length > FrameLayout.MAX_PAYLOAD) {
+        if (length < 0 || length > type.maxPayload()) {
             throw new ProtocolException(
                     ErrorCode.MALFORMED,
-                    type + " frame length must be 0.." + FrameLayout.MAX_PAYLOAD + ", got "
+                    type + " frame length must be 0.." + type.maxPayload() + ", got "
                             + Integer.toUnsignedString(length));
         }
         if (length > payload.length) {
             payload = new byte[Math.max(length, Math.min(FrameLayout.MAX_PAYLOAD, payload.length * 2))];
             payloadView = ByteBuffer.wrap(payload).order(ByteOrder.LITTLE_ENDIAN);
         }
-        in.readFully(payload, 0, length);
+        readFully(payload, 0, length, true);
         payloadView.clear().limit(length);
         bytesIn.add(FrameLayout.HEADER_SIZE + length);
         totalIn.add(FrameLayout.HEADER_SIZE + length);
         return type;
+    }
+
+    /**
+     * Reads exactly {@code len} bytes. A read timeout before the first byte of a frame is passed to the caller
+     * (an idle peer); once a frame has started, timeouts are waited out up to the stall limit, so a slow peer never
+     * leaves the stream misaligned.
+     */
+    private void readFully(byte[] b, int off, int len, boolean frameStarted) throws IOException {
+        int done = 0;
+        long stalledSince = 0;
+        while (done < len) {
+            try {
+                int n = in.read(b, off + done, len - done);
+                if (n < 0) {
+                    throw new java.io.EOFException(
+                            "peer closed the connection" + (frameStarted || done > 0 ? " inside a frame" : ""));
+                }
+                done += n;
+                stalledSince = 0;
+            } catch (java.net.SocketTimeoutException e) {
+                if (!frameStarted && done == 0) {
+                    throw e;
+                }
+                long now = System.nanoTime();
+                if (stalledSince == 0) {
+                    stalledSince = now;
+                } else if (now - stalledSince > stallLimitMillis * 1_000_000L) {
+                    throw new ProtocolException(
+                            ErrorCode.TIMEOUT, "peer stalled inside a frame for more than " + stallLimitMillis + " ms");
+                }
+            }
+        }
     }
 
     /** The payload of the last frame received: position 0, limit its length, little-endian. Reader thread only. */
@@ -115,6 +148,11 @@ public final class FrameChannel implements Closeable {
         } catch (IOException | RuntimeException ignored) {
             // the peer may already be gone
         }
+    }
+
+    /** Sets how long a started frame may stall before {@link #receive} gives up (the peer timeout). */
+    public void stallLimitMillis(long millis) {
+        this.stallLimitMillis = millis;
     }
 
     /** Sets the read timeout in milliseconds (0 = none). */

@@ -31,6 +31,19 @@ public enum MessageType {
         this.code = code;
     }
 
+    /** The largest payload a frame of this type may carry; checked before any payload byte is read. */
+    public int maxPayload() {
+        return switch (this) {
+            case SYNC_REQUEST -> SyncRequest.LENGTH;
+            case SHARD_INFO -> ShardInfo.LENGTH;
+            case SLOT_BATCH -> FrameLayout.MAX_PAYLOAD;
+            case CAUGHT_UP -> CaughtUp.LENGTH;
+            case ACK -> Ack.LENGTH;
+            case HEARTBEAT -> Heartbeat.LENGTH;
+            case ERROR -> 4 + ErrorMessage.MAX_MESSAGE;
+        };
+    }
+
     /** The byte on the wire. */
     public int code() {
         return code;
