@@ -30,6 +30,17 @@ public final class Verifier {
      * @throws ArmDbCorruptException if {@code db.meta} or a shard header is damaged
      */
     public static VerifyReport verify(Path dir) {
+        return verify(dir, done -> {});
+    }
+
+    /**
+     * Verifies the collection in {@code dir}, telling {@code shardsDone} after each shard how many shards are
+     * done (for progress displays).
+     *
+     * @throws ArmDbException if the collection is open, or missing
+     * @throws ArmDbCorruptException if {@code db.meta} or a shard header is damaged
+     */
+    public static VerifyReport verify(Path dir, java.util.function.IntConsumer shardsDone) {
         Path abs = dir.toAbsolutePath().normalize();
         DbMeta meta = DbMeta.read(abs);
         Store.claim(abs);
@@ -47,6 +58,7 @@ public final class Verifier {
                         continue;
                     }
                     shards.add(ShardVerification.verify(abs, meta, i).toReport());
+                    shardsDone.accept(i + 1);
                 }
                 return new VerifyReport(abs, meta.databaseIdHex(), shards);
             } finally {

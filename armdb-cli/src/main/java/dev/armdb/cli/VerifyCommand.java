@@ -18,7 +18,10 @@ final class VerifyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        VerifyReport r = Verifier.verify(dir);
+        int shards = dev.armdb.store.DbMeta.read(dir.toAbsolutePath()).shardCount();
+        Progress progress = new Progress("verifying", shards, System.err);
+        VerifyReport r = Verifier.verify(dir, progress::update);
+        progress.finish(shards);
         System.out.printf("collection %s (database %s)%n", r.dir(), r.databaseId());
         System.out.println(
                 "shard      slots       live superseded    deleted       free      empty incomplete corrupt");
