@@ -142,7 +142,7 @@ public abstract sealed class FixedStore implements AutoCloseable permits FixedMa
         store.checkOpen();
         long n = 0;
         for (int i = 0; i < store.shardCount(); i++) {
-            n += store.shard(i).stats().live();
+            n += store.shard(i).liveKeys();
         }
         return n;
     }

@@ -925,13 +925,18 @@ public final class Shard implements ShardView {
         return closed;
     }
 
+    /** Live keys in this shard; may be a moment stale while writes run. Allocation-free. */
+    public long liveKeys() {
+        return index.size() - indexedTombstones;
+    }
+
     /** A snapshot of this shard's counters; may be a moment stale while writes run. */
     public ShardStatsSnapshot stats() {
         int hw = slotCount();
         int capacity = file.capacity();
         return new ShardStatsSnapshot(
                 id,
-                index.size() - indexedTombstones,
+                liveKeys(),
                 free.size() + (capacity - hw),
                 deletedSlots,
                 pendingSlots,

@@ -418,20 +418,4 @@ public final class Store implements AutoCloseable {
             throw failure;
         }
     }
-
-    /** Closes without flushing, leaving files as a process crash would (for crash tests). */
-    public synchronized void abandonForTest() {
-        closed = true;
-        LockSupport.unpark(maintenance);
-        for (Shard s : shards) {
-            s.abandon();
-        }
-        try {
-            lock.release();
-        } catch (IOException ignored) {
-            // best effort
-        }
-        closeQuietly(lockChannel);
-        unclaim(dir);
-    }
 }
