@@ -196,6 +196,10 @@ class NodeSystemTest {
         awaitSameDigest(lp, fp);
         assertThat(cli(fp, "EXISTS", "key:000000000001", "key:000000000003")).isEqualTo("1");
 
+        assertThat(cli(fp, "REPLICAOF", "NO", "ONE")).isEqualTo("OK");
+        assertThat(cli(fp, "SET", "key:000000000009", VALUE)).isEqualTo("OK");
+        assertThat(cli(fp, "ROLE")).startsWith("master");
+
         leader.destroy();
         assertThat(leader.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(leader.exitValue()).isZero();
