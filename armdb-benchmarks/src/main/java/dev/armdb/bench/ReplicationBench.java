@@ -144,33 +144,48 @@ public final class ReplicationBench {
     static List<Lag> lag(Path root, int records, int[] rates, int[] followerCounts, double seconds) throws Exception {
         List<Lag> out = new ArrayList<>();
         for (int followers : followerCounts) {
-            Path dir = root.resolve("lag-" + followers);
-            try (FixedMap leader = FixedMap.open(dir.resolve("leader"), config());
-                    ReplicationServer server = ReplicationServer.start(leader, ReplicationServerConfig.defaults())) {
-                load(leader, records);
-                List<FixedMap> maps = new ArrayList<>();
-                List<ReplicationClient> clients = new ArrayList<>();
-                try {
-                    for (int f = 0; f < followers; f++) {
-                        FixedMap m = FixedMap.open(dir.resolve("f" + f), config());
-                        maps.add(m);
-                        clients.add(ReplicationClient.start(m, server.address(), ReplicationClientConfig.defaults()));
-                    }
-                    awaitAll(leader, clients);
-                    for (int rate : rates) {
-                        out.add(lagAtRate(leader, clients, records, rate, seconds, followers));
-                    }
-                } finally {
-                    for (ReplicationClient c : clients) {
-                        c.close();
-                    }
-                    for (FixedMap m : maps) {
-                        m.close();
-                    }
+            withFollowers(root.resolve("lag-" + followers), records, followers, (leader, clients) -> {
+                for (int rate : rates) {
+                    out.add(lagAtRate(leader, clients, records, rate, seconds, followers));
+                }
+            });
+        }
+        return out;
+    }
+
+    /** What runs against a loaded leader with caught-up followers. */
+    @FunctionalInterface
+    interface WithFollowers {
+        void run(FixedMap leader, List<ReplicationClient> clients) throws Exception;
+    }
+
+    /**
+     * Loads a leader with {@code records} records in {@code dir}, attaches {@code followers} caught-up followers,
+     * runs {@code body}, and closes everything.
+     */
+    static void withFollowers(Path dir, int records, int followers, WithFollowers body) throws Exception {
+        try (FixedMap leader = FixedMap.open(dir.resolve("leader"), config());
+                ReplicationServer server = ReplicationServer.start(leader, ReplicationServerConfig.defaults())) {
+            load(leader, records);
+            List<FixedMap> maps = new ArrayList<>();
+            List<ReplicationClient> clients = new ArrayList<>();
+            try {
+                for (int f = 0; f < followers; f++) {
+                    FixedMap m = FixedMap.open(dir.resolve("f" + f), config());
+                    maps.add(m);
+                    clients.add(ReplicationClient.start(m, server.address(), ReplicationClientConfig.defaults()));
+                }
+                awaitAll(leader, clients);
+                body.run(leader, clients);
+            } finally {
+                for (ReplicationClient c : clients) {
+                    c.close();
+                }
+                for (FixedMap m : maps) {
+                    m.close();
                 }
             }
         }
-        return out;
     }
 
     private static Lag lagAtRate(
@@ -234,38 +249,18 @@ public final class ReplicationBench {
     static List<Puts> putThroughput(Path root, int records, int[] followerCounts, int ops) throws Exception {
         List<Puts> out = new ArrayList<>();
         for (int followers : followerCounts) {
-            Path dir = root.resolve("puts-" + followers);
-            try (FixedMap leader = FixedMap.open(dir.resolve("leader"), config());
-                    ReplicationServer server = ReplicationServer.start(leader, ReplicationServerConfig.defaults())) {
-                load(leader, records);
-                List<FixedMap> maps = new ArrayList<>();
-                List<ReplicationClient> clients = new ArrayList<>();
-                try {
-                    for (int f = 0; f < followers; f++) {
-                        FixedMap m = FixedMap.open(dir.resolve("f" + f), config());
-                        maps.add(m);
-                        clients.add(ReplicationClient.start(m, server.address(), ReplicationClientConfig.defaults()));
-                    }
-                    awaitAll(leader, clients);
-                    byte[] k = new byte[KEY];
-                    byte[] v = new byte[VALUE];
-                    long t0 = System.nanoTime();
-                    for (int i = 0; i < ops; i++) {
-                        key(k, (int) ((i * 2_654_435_761L) % records));
-                        v[2] = (byte) i;
-                        leader.put(k, v);
-                    }
-                    out.add(new Puts(followers, ops / ((System.nanoTime() - t0) / 1e9)));
-                    awaitAll(leader, clients);
-                } finally {
-                    for (ReplicationClient c : clients) {
-                        c.close();
-                    }
-                    for (FixedMap m : maps) {
-                        m.close();
-                    }
+            withFollowers(root.resolve("puts-" + followers), records, followers, (leader, clients) -> {
+                byte[] k = new byte[KEY];
+                byte[] v = new byte[VALUE];
+                long t0 = System.nanoTime();
+                for (int i = 0; i < ops; i++) {
+                    key(k, (int) ((i * 2_654_435_761L) % records));
+                    v[2] = (byte) i;
+                    leader.put(k, v);
                 }
-            }
+                out.add(new Puts(followers, ops / ((System.nanoTime() - t0) / 1e9)));
+                awaitAll(leader, clients);
+            });
         }
         return out;
     }
