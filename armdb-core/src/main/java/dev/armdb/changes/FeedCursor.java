@@ -97,8 +97,10 @@ public final class FeedCursor implements AutoCloseable {
             ChangeFeed.park(timeoutNanos);
             return next <= feed.lastLsn();
         } finally {
-            WAITER.setVolatile(this, null);
-            feed.parked(-1);
+            // whoever clears the waiter (this thread on timeout, or the waker) takes back the parked count
+            if (WAITER.compareAndSet(this, me, null)) {
+                feed.parked(-1);
+            }
         }
     }
 
@@ -109,7 +111,9 @@ public final class FeedCursor implements AutoCloseable {
 
     void unparkIfParked() {
         Thread t = (Thread) WAITER.getVolatile(this);
-        if (t != null) {
+        // one wake per wait: the first waker claims the waiter, so a burst of publishes costs one unpark
+        if (t != null && WAITER.compareAndSet(this, t, null)) {
+            feed.parked(-1);
             LockSupport.unpark(t);
         }
     }

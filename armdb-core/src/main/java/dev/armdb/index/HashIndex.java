@@ -114,6 +114,38 @@ public final class HashIndex {
         return -1;
     }
 
+    /**
+     * True if the key hashing to {@code hash} is indexed at {@code slot}. Lock-free; safe concurrently with the
+     * writer (a hint, like {@link #find}). Compares no key bytes: the entry's tag and slot identify it.
+     */
+    public boolean containsSlot(long hash, int slot) {
+        int tg = tag(hash);
+        long wanted = entry(tg, slot);
+        long[] t = table;
+        int cap = t.length;
+        int i = home(tg, cap);
+        for (int probes = 0; probes < cap; probes++) {
+            long e = (long) ENTRY.getAcquire(t, i);
+            if (e == wanted) {
+                return true;
+            }
+            if (e == EMPTY) {
+                return false;
+            }
+            if (++i == cap) {
+                i = 0;
+            }
+        }
+        return false;
+    }
+
+    /** Grows the table ahead of time to hold {@code expectedLive} keys without rebuilding. Writer only. */
+    public void reserve(int expectedLive) {
+        if (expectedLive > table.length * MAX_LOAD) {
+            rebuild(Math.max(expectedLive, live));
+        }
+    }
+
     /** Adds a key known to be absent. Writer only. */
     public void insert(long hash, int slot) {
         if (used + 1 > table.length * MAX_LOAD) {

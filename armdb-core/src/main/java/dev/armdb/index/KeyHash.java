@@ -26,16 +26,20 @@ public final class KeyHash {
 
     /** Hash of a whole array. */
     public static long hash(byte[] key) {
-        int len = key.length;
+        return hash(key, 0, key.length);
+    }
+
+    /** Hash of {@code len} bytes of {@code buf} from {@code offset}; equal to {@link #hash(byte[])} of a copy. */
+    public static long hash(byte[] buf, int offset, int len) {
         long h = SEED ^ (len * M1);
         int i = 0;
         for (; i + 8 <= len; i += 8) {
-            h = mix(h, (long) LONG_LE_ARRAY.get(key, i));
+            h = mix(h, (long) LONG_LE_ARRAY.get(buf, offset + i));
         }
         if (i < len) {
             long tail = 0;
             for (int j = 0; i + j < len; j++) {
-                tail |= (key[i + j] & 0xFFL) << (8 * j);
+                tail |= (buf[offset + i + j] & 0xFFL) << (8 * j);
             }
             h = mix(h, tail);
         }

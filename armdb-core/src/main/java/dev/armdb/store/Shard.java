@@ -44,7 +44,6 @@ public final class Shard implements ShardView {
     private static final VarHandle HIGH_WATER;
     private static final long TOMBSTONE_FLAG = 1L << 32;
     private static final int LOCK_FREE_ATTEMPTS = 64;
-    private static final ThreadLocal<byte[]> KEY_SCRATCH = ThreadLocal.withInitial(() -> new byte[0]);
     private static final VarHandle INT_LE_ARRAY =
             MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle LONG_LE_ARRAY =
@@ -97,6 +96,7 @@ public final class Shard implements ShardView {
     private int deletedSlots;
     private int indexedTombstones;
     private int pendingSlots;
+    private volatile boolean bulkLoading;
 
     private Shard(int id, DbMeta meta, FixedConfig cfg, ShardFile file, ShardRecovery rec, Runnable growthHint) {
         this.id = id;
@@ -412,11 +412,55 @@ public final class Shard implements ShardView {
      * @throws IllegalArgumentException if the slot id is out of range or the image fails its CRC
      */
     public boolean applyImage(int slot, byte[] image, int offset) {
+        checkImage(slot, image, offset, true);
+        writeLock.lock();
+        try {
+            checkOpen();
+            return bulkLoading ? copyBulk(slot, image, offset) : applyChecked(slot, image, offset);
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    /**
+     * Applies {@code count} shipped images at once, as {@link #applyImage} does one by one, under one lock. Entry
+     * {@code i} starts at {@code offset + i * stride}: a little-endian int slot id, then the image. Every entry is
+     * checked before any is applied, so a bad batch changes nothing. While a {@linkplain #beginBulkLoad bulk load}
+     * runs, images are copied into their slots without touching the index. Called by the replication applier only.
+     *
+     * @param crcVerified true if the caller already checked every image's CRC (the check is then skipped)
+     * @return number of images applied (older ones are skipped)
+     * @throws IllegalArgumentException if a slot id is out of range or an image is not a finished, valid slot
+     */
+    public int applyImages(byte[] buf, int offset, int count, int stride, boolean crcVerified) {
+        for (int i = 0, at = offset; i < count; i++, at += stride) {
+            checkImage((int) INT_LE_ARRAY.get(buf, at), buf, at + Integer.BYTES, !crcVerified);
+        }
+        int applied = 0;
+        writeLock.lock();
+        try {
+            checkOpen();
+            for (int i = 0, at = offset; i < count; i++, at += stride) {
+                int slot = (int) INT_LE_ARRAY.get(buf, at);
+                boolean done = bulkLoading
+                        ? copyBulk(slot, buf, at + Integer.BYTES)
+                        : applyChecked(slot, buf, at + Integer.BYTES);
+                if (done) {
+                    applied++;
+                }
+            }
+        } finally {
+            writeLock.unlock();
+        }
+        return applied;
+    }
+
+    private void checkImage(int slot, byte[] image, int offset, boolean checkCrc) {
         if (slot < 0 || slot >= maxSlots) {
             throw new IllegalArgumentException(
                     "slot id must be in 0.." + (maxSlots - 1) + " for shard " + id + ", got " + slot);
         }
-        if (!crcMatches(image, offset)) {
+        if (checkCrc && !crcMatches(image, offset)) {
             throw new IllegalArgumentException("slot image for shard " + id + " slot " + slot + " fails its CRC");
         }
         int word = (int) INT_LE_ARRAY.get(image, offset + STATE_OFFSET);
@@ -426,40 +470,163 @@ public final class Shard implements ShardView {
                     + " is not a finished slot: status " + statusName(status(word)) + ", version " + version(word)
                     + ", LSN " + lsn);
         }
+    }
+
+    /** Applies one checked image. Writer lock held. */
+    private boolean applyChecked(int slot, byte[] image, int offset) {
+        int word = (int) INT_LE_ARRAY.get(image, offset + STATE_OFFSET);
+        long lsn = (long) LONG_LE_ARRAY.get(image, offset + LSN_OFFSET);
+        while (slot >= file.capacity()) {
+            file.grow();
+        }
+        MemorySegment seg = file.segment(slot);
+        long off = file.offset(slot);
+        int oldWord = seg.get(INT_LE, off);
+        boolean oldValid = oldWord != 0 && !inProgress(oldWord) && localSlotValid(seg, off);
+        if (oldValid && seg.get(LONG_LE, off + LSN_OFFSET) >= lsn) {
+            return false;
+        }
+        int oldStatus = oldValid ? status(oldWord) : EMPTY;
+        boolean oldKeyed = oldStatus == LIVE || oldStatus == DELETED;
+        long oldHash = oldKeyed ? KeyHash.hash(seg, off + KEY_OFFSET, keySize) : 0;
+        boolean oldIndexed = oldKeyed && index.containsSlot(oldHash, slot);
+        boolean sameKey = oldIndexed
+                && MemorySegment.mismatch(
+                                seg,
+                                off + KEY_OFFSET,
+                                off + KEY_OFFSET + keySize,
+                                MemorySegment.ofArray(image),
+                                offset + KEY_OFFSET,
+                                offset + KEY_OFFSET + keySize)
+                        < 0;
+        byte[] oldKey = oldIndexed && !sameKey && listener != null ? keyAt(slot) : null;
+        System.arraycopy(image, offset, scratch, 0, slotSize);
+        publishImage(seg, off, oldWord);
+        file.markDirty(slot);
+        if (oldStatus == DELETED) {
+            deletedSlots--;
+        }
+        int newStatus = status(word);
+        if (newStatus == DELETED) {
+            deletedSlots++;
+        }
+        boolean newKeyed = newStatus == LIVE || newStatus == DELETED;
+        if (sameKey && newKeyed) {
+            indexedStatusChanged(slot, oldStatus, newStatus);
+        } else {
+            if (oldIndexed) {
+                index.remove(oldHash, slot);
+                indexedKeyChanged(oldKey, oldStatus, EMPTY);
+            }
+            if (newKeyed) {
+                indexNewest(slot, lsn, newStatus);
+            }
+        }
+        if (slot >= slotCount()) {
+            HIGH_WATER.setRelease(this, slot + 1);
+        }
+        if (lsn > lastLsn()) {
+            LAST_LSN.setRelease(this, lsn);
+        }
+        return true;
+    }
+
+    /** Points the key of {@code slot} (just written) at it unless a newer slot of that key is indexed. */
+    private void indexNewest(int slot, long lsn, int newStatus) {
+        long h = KeyHash.hash(file.segment(slot), file.offset(slot) + KEY_OFFSET, keySize);
+        int current = index.findSameKey(h, slot);
+        if (current < 0) {
+            index.insert(h, slot);
+            indexedStatusChanged(slot, EMPTY, newStatus);
+        } else if (current != slot && slotLsn(current) < lsn) {
+            int currentStatus = status(file.segment(current).get(INT_LE, file.offset(current)));
+            index.replace(h, current, slot);
+            indexedStatusChanged(slot, currentStatus, newStatus);
+        }
+    }
+
+    /**
+     * Starts a bulk load into this empty replica shard (a first catch-up): {@link #applyImages} then copies
+     * images straight into their slots, and {@link #finishBulkLoad} builds the index once. Until then readers see
+     * the shard as empty. Called by the replication applier only.
+     *
+     * @throws IllegalStateException if the shard holds any slot
+     */
+    public void beginBulkLoad() {
         writeLock.lock();
         try {
             checkOpen();
-            while (slot >= file.capacity()) {
-                file.grow();
+            if (slotCount() != 0 || index.size() != 0) {
+                throw new IllegalStateException(
+                        "bulk load needs an empty shard; shard " + id + " holds " + slotCount() + " slots");
             }
-            MemorySegment seg = file.segment(slot);
-            long off = file.offset(slot);
-            int oldWord = seg.get(INT_LE, off);
-            boolean oldValid = oldWord != 0 && !inProgress(oldWord) && localSlotValid(seg, off);
-            if (oldValid && seg.get(LONG_LE, off + LSN_OFFSET) >= lsn) {
-                return false;
+            bulkLoading = true;
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    /** True between {@link #beginBulkLoad} and {@link #finishBulkLoad}. */
+    public boolean isBulkLoading() {
+        return bulkLoading;
+    }
+
+    /** Copies one checked image into its slot during a bulk load, unless the slot already holds a newer one. */
+    private boolean copyBulk(int slot, byte[] image, int offset) {
+        long lsn = (long) LONG_LE_ARRAY.get(image, offset + LSN_OFFSET);
+        while (slot >= file.capacity()) {
+            file.grow();
+        }
+        MemorySegment seg = file.segment(slot);
+        long off = file.offset(slot);
+        if (seg.get(INT_LE, off) != 0 && seg.get(LONG_LE, off + LSN_OFFSET) >= lsn) {
+            return false;
+        }
+        MemorySegment.copy(image, offset, seg, ValueLayout.JAVA_BYTE, off, slotSize);
+        file.markDirty(slot);
+        if (slot >= slotCount()) {
+            HIGH_WATER.setRelease(this, slot + 1);
+        }
+        if (lsn > lastLsn()) {
+            LAST_LSN.setRelease(this, lsn);
+        }
+        return true;
+    }
+
+    /**
+     * Ends a bulk load: indexes every key at its newest slot, live or tombstone (replica rules, as {@link
+     * #applyImage}), counts tombstones, and tells the key listener of every live key. Called by the replication
+     * applier only; a no-op if no bulk load runs.
+     */
+    public void finishBulkLoad() {
+        writeLock.lock();
+        try {
+            checkOpen();
+            if (!bulkLoading) {
+                return;
             }
-            int oldStatus = oldValid ? status(oldWord) : EMPTY;
-            byte[] oldKey = oldStatus == LIVE || oldStatus == DELETED ? keyAt(slot) : null;
-            boolean oldIndexed = oldKey != null && index.find(KeyHash.hash(oldKey), oldKey) == slot;
-            System.arraycopy(image, offset, scratch, 0, slotSize);
-            publishImage(seg, off, oldWord);
-            file.markDirty(slot);
-            if (oldStatus == DELETED) {
-                deletedSlots--;
+            int hw = slotCount();
+            int keyed = 0;
+            for (int slot = 0; slot < hw; slot++) {
+                int st = status(file.segment(slot).get(INT_LE, file.offset(slot)));
+                if (st == LIVE || st == DELETED) {
+                    keyed++;
+                }
             }
-            int newStatus = status(word);
-            if (newStatus == DELETED) {
-                deletedSlots++;
+            index.reserve(keyed);
+            deletedSlots = 0;
+            for (int slot = 0; slot < hw; slot++) {
+                MemorySegment seg = file.segment(slot);
+                long off = file.offset(slot);
+                int st = status(seg.get(INT_LE, off));
+                if (st == LIVE || st == DELETED) {
+                    if (st == DELETED) {
+                        deletedSlots++;
+                    }
+                    indexNewest(slot, seg.get(LONG_LE, off + LSN_OFFSET), st);
+                }
             }
-            relink(slot, lsn, oldStatus, oldIndexed ? oldKey : null, newStatus);
-            if (slot >= slotCount()) {
-                HIGH_WATER.setRelease(this, slot + 1);
-            }
-            if (lsn > lastLsn()) {
-                LAST_LSN.setRelease(this, lsn);
-            }
-            return true;
+            bulkLoading = false;
         } finally {
             writeLock.unlock();
         }
@@ -475,6 +642,7 @@ public final class Shard implements ShardView {
         try {
             checkOpen();
             ShardRecovery rec = ShardRecovery.scan(file, keySize, slotSize);
+            bulkLoading = false;
             free.clear();
             releases.clear();
             reusable.clear();
@@ -508,6 +676,7 @@ public final class Shard implements ShardView {
                 });
             }
             index.clear();
+            bulkLoading = false;
             int hw = slotCount();
             for (int slot = 0; slot < hw; slot += file.slotsPerChunk()) {
                 file.segment(slot).fill((byte) 0);
@@ -534,34 +703,15 @@ public final class Shard implements ShardView {
         return crcMatches(scratch, 0);
     }
 
-    private void relink(int slot, long lsn, int oldStatus, byte[] oldIndexedKey, int newStatus) {
-        boolean newKeyed = newStatus == LIVE || newStatus == DELETED;
-        byte[] newKey = newKeyed ? keyAt(slot) : null;
-        if (oldIndexedKey != null) {
-            if (newKeyed && java.util.Arrays.equals(oldIndexedKey, newKey)) {
-                indexedStatusChanged(newKey, oldStatus, newStatus);
-                return;
-            }
-            index.remove(KeyHash.hash(oldIndexedKey), slot);
-            indexedStatusChanged(oldIndexedKey, oldStatus, EMPTY);
-        }
-        if (!newKeyed) {
-            return;
-        }
-        long h = KeyHash.hash(newKey);
-        int current = index.find(h, newKey);
-        if (current < 0) {
-            index.insert(h, slot);
-            indexedStatusChanged(newKey, EMPTY, newStatus);
-        } else if (current != slot && slotLsn(current) < lsn) {
-            int currentStatus = status(file.segment(current).get(INT_LE, file.offset(current)));
-            index.replace(h, current, slot);
-            indexedStatusChanged(newKey, currentStatus, newStatus);
+    /** Keeps the tombstone count and the key listener right when the indexed state of {@code slot}'s key changes. */
+    private void indexedStatusChanged(int slot, int from, int to) {
+        if (from != to) {
+            indexedKeyChanged(listener != null ? keyAt(slot) : null, from, to);
         }
     }
 
-    /** Keeps the tombstone count and the key listener right when the indexed state of a key changes. */
-    private void indexedStatusChanged(byte[] key, int from, int to) {
+    /** As {@link #indexedStatusChanged} for a key given as bytes (null when no listener is attached). */
+    private void indexedKeyChanged(byte[] key, int from, int to) {
         if (from == to) {
             return;
         }
@@ -780,13 +930,8 @@ public final class Shard implements ShardView {
         if (status(image[offset + STATE_OFFSET]) != LIVE) {
             return false;
         }
-        byte[] key = KEY_SCRATCH.get();
-        if (key.length != keySize) {
-            key = new byte[keySize];
-            KEY_SCRATCH.set(key);
-        }
-        System.arraycopy(image, offset + KEY_OFFSET, key, 0, keySize);
-        return index.find(KeyHash.hash(key), key) != slot;
+        long h = KeyHash.hash(image, offset + KEY_OFFSET, keySize);
+        return !index.containsSlot(h, slot);
     }
 
     /** The slot the index points {@code key} at (the key's current value), or -1. Lock-free. */

@@ -275,8 +275,10 @@ public final class ShardFile implements AutoCloseable {
                 pos += channel.write(zeros, pos);
             }
         }
-        // the new length is file metadata: force it so growth survives power loss before slots rely on it
-        channel.force(true);
+        // No force here: forcing would write back every dirty page of the file at each growth (and make every
+        // mapped page fault again). The new length is persisted by the first force of a chunk in the new region
+        // (msync has fdatasync semantics, which include the file size), which is before any slot there is durable;
+        // a crash before that leaves a short file whose partial chunk the next open completes.
     }
 
     /** Forces every chunk written since the last force. Serialised; called by whoever makes data durable. */

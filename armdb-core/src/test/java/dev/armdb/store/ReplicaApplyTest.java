@@ -150,6 +150,95 @@ class ReplicaApplyTest {
     }
 
     @Test
+    void bulkLoadOfAWholeScanThenTheFeedMakesTheFollowerEqual() {
+        long seed = Long.getLong("armdb.seed", System.nanoTime());
+        System.out.println("ReplicaApplyTest bulk seed " + seed);
+        Random rnd = new Random(seed);
+        for (Durability d : Durability.values()) {
+            Path ld = leaderDir.resolve("bulk-" + d.name());
+            Path fd = followerDir.resolve("bulk-" + d.name());
+            try (FixedMap leader = FixedMap.open(ld, config(d));
+                    FixedMap follower = FixedMap.open(fd, config(d))) {
+                follower.engine().replica(true);
+                randomOps(leader, rnd, 4000);
+                Store ls = leader.engine();
+                int slotSize = ls.meta().slotSize();
+                int stride = Integer.BYTES + slotSize;
+                List<FeedCursor> cursors = new ArrayList<>();
+                for (int s = 0; s < ls.shardCount(); s++) {
+                    ShardView view = ls.view(s);
+                    cursors.add(view.feed().openCursor(view.lastLsn()));
+                    Shard target = follower.engine().shard(s);
+                    target.beginBulkLoad();
+                    // every slot, superseded copies included, shuffled, some twice, in batches of up to 7
+                    List<Integer> order = new ArrayList<>();
+                    for (int slot = 0; slot < view.slotCount(); slot++) {
+                        order.add(slot);
+                        if (rnd.nextInt(4) == 0) {
+                            order.add(slot);
+                        }
+                    }
+                    Collections.shuffle(order, rnd);
+                    byte[] batch = new byte[7 * stride];
+                    int n = 0;
+                    for (int slot : order) {
+                        if (view.readSlotImage(slot, batch, n * stride + Integer.BYTES) > 0) {
+                            java.nio.ByteBuffer.wrap(batch)
+                                    .order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                                    .putInt(n * stride, slot);
+                            if (++n == 7) {
+                                target.applyImages(batch, 0, n, stride, false);
+                                n = 0;
+                            }
+                        }
+                    }
+                    target.applyImages(batch, 0, n, stride, false);
+                    assertThat(follower.engine().shard(s).liveKeys())
+                            .as("readers see nothing before the index is built")
+                            .isZero();
+                    target.finishBulkLoad();
+                    assertThat(target.isBulkLoading()).isFalse();
+                }
+                assertThat(diff(contents(leader), contents(follower)))
+                        .as("seed %d %s after bulk scan", seed, d)
+                        .isEmpty();
+                assertThat(follower.size()).isEqualTo(leader.size());
+
+                randomOps(leader, rnd, 4000);
+                byte[] one = new byte[stride];
+                for (int s = 0; s < ls.shardCount(); s++) {
+                    FeedCursor c = cursors.get(s);
+                    for (int slot = c.poll(); slot >= 0; slot = c.poll()) {
+                        if (ls.view(s).readSlotImage(slot, one, Integer.BYTES) > 0) {
+                            java.nio.ByteBuffer.wrap(one)
+                                    .order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                                    .putInt(0, slot);
+                            follower.engine().shard(s).applyImages(one, 0, 1, stride, false);
+                        }
+                    }
+                    c.close();
+                }
+                assertThat(diff(contents(leader), contents(follower)))
+                        .as("seed %d %s after feed", seed, d)
+                        .isEmpty();
+                assertThat(follower.size()).isEqualTo(leader.size());
+            }
+        }
+    }
+
+    @Test
+    void bulkLoadNeedsAnEmptyShard() {
+        try (FixedMap follower = FixedMap.open(followerDir, config(Durability.NONE))) {
+            byte[] k = new byte[8];
+            follower.put(k, new byte[24]);
+            int shard = follower.engine().shardOf(k, dev.armdb.index.KeyHash.hash(k));
+            assertThatThrownBy(() -> follower.engine().shard(shard).beginBulkLoad())
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("needs an empty shard");
+        }
+    }
+
+    @Test
     void imagesFailingTheirCrcAreRefused() {
         try (FixedMap leader = FixedMap.open(leaderDir, config(Durability.NONE));
                 FixedMap follower = FixedMap.open(followerDir, config(Durability.NONE))) {

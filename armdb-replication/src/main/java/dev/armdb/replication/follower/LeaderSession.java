@@ -37,6 +37,10 @@ import org.slf4j.LoggerFactory;
  */
 final class LeaderSession implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(LeaderSession.class);
+    /** At most this many batches go unacknowledged while more are queued (a quarter of the default window). */
+    private static final int ACK_EVERY_BATCHES = 4;
+    /** At most this long between acks while batches keep arriving. */
+    private static final long ACK_MAX_DELAY_NANOS = 1_000_000;
 
     /** Where the session is. */
     enum State {
@@ -73,6 +77,8 @@ final class LeaderSession implements Runnable {
     private long lastBatchSeq;
     private long lastForceNanos;
     private boolean caughtUp;
+    private long lastAckedBatchSeq;
+    private long lastAckNanos;
 
     LeaderSession(
             ReplicationClient client,
@@ -140,6 +146,7 @@ final class LeaderSession implements Runnable {
         ch.readTimeoutMillis(heartbeatMillis);
         applied = replicaState.appliedLsn(shardId);
         lastBatchSeq = 0;
+        lastAckedBatchSeq = 0;
         caughtUp = false;
         SyncRequest req = new SyncRequest(
                 ProtocolVersion.CURRENT, shardId, replicaState.leaderDatabaseId(shardId), applied, followerId);
@@ -213,6 +220,10 @@ final class LeaderSession implements Runnable {
             replicaState.resetTo(shardId, info.databaseId());
             applied = 0;
         }
+        if (applied == 0 && shard.slotCount() == 0 && info.mode() != ShardInfo.CatchUpMode.BACKLOG) {
+            // a first copy: images go straight to their slots and the index is built once at CAUGHT_UP
+            shard.beginBulkLoad();
+        }
         state = State.CATCHING_UP;
         trackLag();
         return info;
@@ -274,8 +285,10 @@ final class LeaderSession implements Runnable {
                         ErrorCode.MALFORMED, "SLOT_BATCH entry " + i + " (slot " + slot + ") fails its CRC");
             }
         }
-        for (int i = 0, at = SlotBatchLayout.HEADER_SIZE; i < count; i++, at += entry) {
-            shard.applyImage(p.getInt(at), bytes, at + SlotBatchLayout.ENTRY_HEADER_SIZE);
+        try {
+            shard.applyImages(bytes, SlotBatchLayout.HEADER_SIZE, count, entry, true);
+        } catch (IllegalArgumentException e) {
+            throw new ProtocolException(ErrorCode.MALFORMED, "SLOT_BATCH rejected: " + e.getMessage());
         }
         metrics.slotsApplied.add(count);
         lastBatchSeq = seq;
@@ -284,10 +297,19 @@ final class LeaderSession implements Runnable {
             leaderLsn = Math.max(leaderLsn, upTo);
         }
         trackLag();
-        maybeForceAndAck(ch, false);
+        // coalesce acks while more batches are already queued, but never hold one back long enough to stall the
+        // leader's window or a waiting WAIT
+        if (!ch.inputPending()
+                || seq - lastAckedBatchSeq >= ACK_EVERY_BATCHES
+                || System.nanoTime() - lastAckNanos >= ACK_MAX_DELAY_NANOS) {
+            maybeForceAndAck(ch, false);
+        } else if (store.config().durability() == Durability.NONE && caughtUp) {
+            replicaState.appliedLsn(shardId, applied, false);
+        }
     }
 
     private void caughtUp(FrameChannel ch, CaughtUp c) throws IOException {
+        shard.finishBulkLoad();
         applied = c.lsn();
         caughtUp = true;
         leaderLsn = Math.max(leaderLsn, c.lsn());
@@ -329,6 +351,8 @@ final class LeaderSession implements Runnable {
         }
         long ackLsn = caughtUp ? replicaState.appliedLsn(shardId) : 0;
         ch.send(MessageType.ACK, Ack.LENGTH, new Ack(ackLsn, lastBatchSeq)::encode);
+        lastAckedBatchSeq = lastBatchSeq;
+        lastAckNanos = System.nanoTime();
     }
 
     private void trackLag() {

@@ -65,6 +65,7 @@ final class FollowerSession implements Runnable {
     private volatile long lastHeardNanos = System.nanoTime();
     private volatile long sentUpTo;
     private volatile Thread sender;
+    private volatile boolean awaitingWindow;
     private volatile String closeReason = "";
 
     private ShardView view;
@@ -231,7 +232,8 @@ final class FollowerSession implements Runnable {
             int at = batchPos + SlotBatchLayout.ENTRY_HEADER_SIZE;
             long lsn = view.readSlotImage(slot, batch, at);
             scanned++;
-            if (lsn > from && !view.isSuperseded(slot, batch, at)) {
+            // from 0 the follower builds its index from the whole copy and resolves old copies by LSN itself
+            if (lsn > from && (from == 0 || !view.isSuperseded(slot, batch, at))) {
                 batchView.putInt(batchPos, slot);
                 batchPos += SlotBatchLayout.entrySize(slotSize);
                 entries++;
@@ -330,9 +332,18 @@ final class FollowerSession implements Runnable {
     }
 
     private void awaitWindow() throws IOException {
-        while (seq - ackedSeq >= config.window()) {
-            checkAlive();
-            LockSupport.parkNanos(this, heartbeatNanos);
+        if (seq - ackedSeq < config.window()) {
+            return;
+        }
+        // volatile flag then re-check, against the ack reader's volatile ackedSeq then flag read: no lost wake-up
+        awaitingWindow = true;
+        try {
+            while (seq - ackedSeq >= config.window()) {
+                checkAlive();
+                LockSupport.parkNanos(this, heartbeatNanos);
+            }
+        } finally {
+            awaitingWindow = false;
         }
     }
 
@@ -374,7 +385,9 @@ final class FollowerSession implements Runnable {
                         }
                         ackedSeq = Math.max(ackedSeq, ack.batchSeq());
                         server.acked();
-                        LockSupport.unpark(sender);
+                        if (awaitingWindow) {
+                            LockSupport.unpark(sender);
+                        }
                     }
                     case HEARTBEAT -> Heartbeat.decode(channel.payload());
                     case ERROR -> {

@@ -112,6 +112,14 @@ public final class FrameChannel implements Closeable {
         }
     }
 
+    /**
+     * True if at least one byte of a next frame has already arrived (buffered or readable without blocking).
+     * Reader thread only; lets a reader coalesce replies while more input is queued.
+     */
+    public boolean inputPending() throws IOException {
+        return in.available() > 0;
+    }
+
     /** The payload of the last frame received: position 0, limit its length, little-endian. Reader thread only. */
     public ByteBuffer payload() {
         return payloadView;
