@@ -98,7 +98,14 @@ public final class Shard implements ShardView {
     private int pendingSlots;
     private volatile boolean bulkLoading;
 
-    private Shard(int id, DbMeta meta, FixedConfig cfg, ShardFile file, ShardRecovery rec, Runnable growthHint) {
+    private Shard(
+            int id,
+            DbMeta meta,
+            FixedConfig cfg,
+            ShardFile file,
+            ShardRecovery rec,
+            Runnable growthHint,
+            boolean replica) {
         this.id = id;
         this.keySize = meta.keySize();
         this.valueSize = meta.valueSize();
@@ -118,7 +125,12 @@ public final class Shard implements ShardView {
         this.deletedSlots = rec.deletedSlots;
         HIGH_WATER.setRelease(this, rec.highWater);
         LAST_LSN.setRelease(this, rec.maxLsn);
-        settleRecovery(rec);
+        if (replica) {
+            // a replica keeps the leader's slots and LSNs as they are (see ShardRecovery's replica rules)
+            this.indexedTombstones = rec.indexedTombstones;
+        } else {
+            settleRecovery(rec);
+        }
         this.durableLsn = lastLsn();
         this.changeFeedCapacity = cfg.changeFeedCapacity();
         this.feed = new ChangeFeed(changeFeedCapacity, lastLsn());
@@ -128,13 +140,14 @@ public final class Shard implements ShardView {
      * Opens shard {@code id} of the collection in {@code dir}, creating its file if needed, and recovers it.
      *
      * @param growthHint run (on the writer's thread) when the file is close to full, to grow it in the background
+     * @param replica recover with replica rules (the collection is a follower's)
      */
-    static Shard open(Path dir, DbMeta meta, FixedConfig cfg, int id, Runnable growthHint) {
+    static Shard open(Path dir, DbMeta meta, FixedConfig cfg, int id, Runnable growthHint, boolean replica) {
         int shift = ShardFile.chunkShiftFor(cfg.growthStepBytes(), meta.slotSize());
         ShardFile file = ShardFile.open(dir, meta, id, shift, cfg.maxSlotsPerShard(), false);
         try {
-            ShardRecovery rec = ShardRecovery.scan(file, meta.keySize(), meta.slotSize());
-            Shard shard = new Shard(id, meta, cfg, file, rec, growthHint);
+            ShardRecovery rec = ShardRecovery.scan(file, meta.keySize(), meta.slotSize(), replica);
+            Shard shard = new Shard(id, meta, cfg, file, rec, growthHint, replica);
             shard.logRecovery(rec);
             return shard;
         } catch (RuntimeException | Error e) {

@@ -10,6 +10,10 @@ import java.util.Arrays;
  * Rebuilds one shard's in-memory state from its file: reads every slot once, checks its CRC, indexes the newest
  * live slot of each key (by LSN), lets a newer tombstone hide older live slots, and collects everything
  * reusable. Writes nothing; {@link Shard} applies the result. Used by one thread.
+ *
+ * <p>With replica rules (a follower's shard) the index instead maps each key to its newest slot, live or
+ * tombstone, exactly as replication applies images, and nothing is collected for reuse: a replica's slots are
+ * the leader's, and only the leader's images change them.
  */
 final class ShardRecovery {
     final HashIndex index;
@@ -21,6 +25,7 @@ final class ShardRecovery {
     final int highWater;
     final long maxLsn;
     final int slotsChecked;
+    final int indexedTombstones;
 
     private ShardRecovery(Builder b) {
         this.index = b.index;
@@ -32,11 +37,17 @@ final class ShardRecovery {
         this.highWater = b.highWater;
         this.maxLsn = b.maxLsn;
         this.slotsChecked = b.checked;
+        this.indexedTombstones = b.indexedTombstones;
     }
 
     /** Scans {@code file} (slots of {@code keySize}-byte keys) and returns what it holds. */
     static ShardRecovery scan(ShardFile file, int keySize, int slotSize) {
-        Builder b = new Builder(file, keySize, slotSize);
+        return scan(file, keySize, slotSize, false);
+    }
+
+    /** As {@link #scan(ShardFile, int, int)}, with replica rules if {@code replica}. */
+    static ShardRecovery scan(ShardFile file, int keySize, int slotSize, boolean replica) {
+        Builder b = new Builder(file, keySize, slotSize, replica);
         b.run();
         return new ShardRecovery(b);
     }
@@ -46,6 +57,8 @@ final class ShardRecovery {
         private final int keySize;
         private final SlotScanner scanner;
         private final HashIndex index;
+        private final boolean replica;
+        private int indexedTombstones;
         private int[] reusable = new int[64];
         private int reusableCount;
         private int[] losers = new int[16];
@@ -59,7 +72,8 @@ final class ShardRecovery {
         private long maxLsn;
         private int checked;
 
-        Builder(ShardFile file, int keySize, int slotSize) {
+        Builder(ShardFile file, int keySize, int slotSize, boolean replica) {
+            this.replica = replica;
             this.file = file;
             this.keySize = keySize;
             this.scanner = new SlotScanner(file, slotSize);
@@ -80,6 +94,9 @@ final class ShardRecovery {
                     case SlotScanner.S_DELETED -> {
                         maxLsn = Math.max(maxLsn, scanner.lsn(slot));
                         deleted = add(deleted, deletedCount++, slot);
+                        if (replica) {
+                            newestOfKey(slot, true);
+                        }
                     }
                     case SlotScanner.S_FREE -> {
                         maxLsn = Math.max(maxLsn, scanner.lsn(slot));
@@ -95,10 +112,35 @@ final class ShardRecovery {
                     }
                 }
             }
-            applyTombstones();
+            if (replica) {
+                // a replica reuses nothing by itself: the leader's images decide every slot
+                reusableCount = 0;
+                loserCount = 0;
+            } else {
+                applyTombstones();
+            }
+        }
+
+        /** Replica rule: the key's newest slot, live or tombstone, is the indexed one. */
+        private void newestOfKey(int slot, boolean tombstone) {
+            long lsn = scanner.lsn(slot);
+            long h = hashOf(slot);
+            int other = index.findSameKey(h, slot);
+            if (other < 0) {
+                index.insert(h, slot);
+                indexedTombstones += tombstone ? 1 : 0;
+            } else if (lsn > scanner.lsn(other)) {
+                index.replace(h, other, slot);
+                indexedTombstones += (tombstone ? 1 : 0) - (scanner.classify(other) == SlotScanner.S_DELETED ? 1 : 0);
+            }
         }
 
         private void live(int slot) {
+            if (replica) {
+                maxLsn = Math.max(maxLsn, scanner.lsn(slot));
+                newestOfKey(slot, false);
+                return;
+            }
             long lsn = scanner.lsn(slot);
             maxLsn = Math.max(maxLsn, lsn);
             long h = hashOf(slot);

@@ -37,6 +37,8 @@ import org.slf4j.LoggerFactory;
 public final class Store implements AutoCloseable {
     /** Name of the lock file in the collection directory. */
     public static final String LOCK_FILE = "db.lock";
+    /** Present while the collection is a replica (see {@link #replica(boolean)}); empty. */
+    public static final String REPLICA_MARK = "replica.mark";
 
     private static final Logger LOG = LoggerFactory.getLogger(Store.class);
 
@@ -95,6 +97,7 @@ public final class Store implements AutoCloseable {
             DbMeta meta = readOrCreateMeta(abs, config);
             FixedConfig effective = config != null ? config : meta.toConfig().build();
             Store store = new Store(abs, meta, effective, lockChannel, lock);
+            store.replica = Files.exists(abs.resolve(REPLICA_MARK));
             store.openShards();
             store.maintenance.start();
             return store;
@@ -180,7 +183,7 @@ public final class Store implements AutoCloseable {
             List<Future<Shard>> futures = new ArrayList<>();
             for (int i = 0; i < shards.length; i++) {
                 int id = i;
-                futures.add(pool.submit(() -> Shard.open(dir, meta, config, id, this::wakeMaintenance)));
+                futures.add(pool.submit(() -> Shard.open(dir, meta, config, id, this::wakeMaintenance, replica)));
             }
             RuntimeException failure = null;
             for (int i = 0; i < futures.size(); i++) {
@@ -350,10 +353,64 @@ public final class Store implements AutoCloseable {
 
     /**
      * Marks the collection a read-only replica (true) or writable (false). While a replica, user writes fail
-     * with {@link ArmDbException}; only the replication applier writes (through {@link Shard#applyImage}).
+     * with {@link ArmDbException}; only the replication applier writes (through {@link Shard#applyImages}).
+     * Turning it writable also removes the persistent mark (see {@link #persistReplicaMark()}). Called by
+     * replication; not concurrently.
+     *
+     * @throws ArmDbException if the mark cannot be removed
      */
     public void replica(boolean isReplica) {
+        if (!isReplica) {
+            Path mark = dir.resolve(REPLICA_MARK);
+            try {
+                if (Files.deleteIfExists(mark)) {
+                    forceDirectory();
+                }
+            } catch (IOException e) {
+                throw new ArmDbException("cannot remove " + mark + ": " + e, e);
+            }
+        }
         this.replica = isReplica;
+    }
+
+    /**
+     * Records on disk that this collection holds a leader's copy ({@value #REPLICA_MARK}), before the first image
+     * is applied: it then reopens read-only and recovers with replica rules (keeping the leader's slots and LSNs)
+     * until {@link #promote()}. Idempotent; any thread.
+     *
+     * @throws ArmDbException if the mark cannot be written
+     */
+    public synchronized void persistReplicaMark() {
+        Path mark = dir.resolve(REPLICA_MARK);
+        try {
+            if (!Files.exists(mark)) {
+                Files.createFile(mark);
+                forceDirectory();
+            }
+        } catch (IOException e) {
+            throw new ArmDbException("cannot create " + mark + ": " + e, e);
+        }
+    }
+
+    private void forceDirectory() throws IOException {
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        }
+    }
+
+    /**
+     * Turns a replica into a writable collection: every shard rebuilds its allocator from its slots exactly as an
+     * open does and continues its LSN sequence after the last applied LSN; then the replica mark is removed.
+     * Replication must be stopped first. A no-op on a writable collection.
+     */
+    public void promote() {
+        if (!replica) {
+            return;
+        }
+        for (Shard s : shards) {
+            s.promote();
+        }
+        replica(false);
     }
 
     /** True while the collection is a read-only replica. */

@@ -57,6 +57,11 @@ public final class Node implements AutoCloseable {
     }
 
     private void lead() {
+        if (map.engine().isReplica()) {
+            LOG.warn(
+                    "{} is a replica from an earlier run: it stays read-only until REPLICAOF NO ONE promotes it",
+                    config.dir());
+        }
         replicationServer =
                 ReplicationServer.start(map, ReplicationServerConfig.defaults().withBind(config.replication()));
     }
@@ -78,6 +83,9 @@ public final class Node implements AutoCloseable {
             leader = null;
             lead();
             LOG.info("promoted to leader");
+        } else if (map.engine().isReplica()) {
+            map.engine().promote();
+            LOG.info("promoted the replica left by an earlier run to leader");
         }
     }
 

@@ -200,6 +200,7 @@ final class LeaderSession implements Runnable {
         }
         ShardInfo info = ShardInfo.decode(ch.payload());
         checkShape(info);
+        store.persistReplicaMark();
         leaderLsn = info.leaderLsn();
         this.info = info;
         knownLeaderLsn = info.leaderLsn();

@@ -128,12 +128,9 @@ public final class ReplicationClient implements AutoCloseable {
     public void promote() {
         close();
         try {
-            for (int s = 0; s < store.shardCount(); s++) {
-                store.shard(s).promote();
-            }
+            store.promote();
         } catch (RuntimeException e) {
             throw new ArmDbException("promotion of " + store.dir() + " failed: " + e.getMessage(), e);
         }
-        store.replica(false);
     }
 }
