@@ -37,6 +37,8 @@ import org.slf4j.LoggerFactory;
 public final class Store implements AutoCloseable {
     /** Name of the lock file in the collection directory. */
     public static final String LOCK_FILE = "db.lock";
+    /** Written by a clean close (after the last force), removed by the next open; empty. */
+    public static final String CLEAN_MARK = "clean.mark";
     /** Present while the collection is a replica (see {@link #replica(boolean)}); empty. */
     public static final String REPLICA_MARK = "replica.mark";
 
@@ -57,6 +59,8 @@ public final class Store implements AutoCloseable {
     private final Thread maintenance;
     private final AtomicLong backgroundErrors = new AtomicLong();
     private volatile boolean closed;
+    private final long epoch = newEpoch();
+    private volatile long[] trustedLsns;
     private volatile boolean replica;
 
     private Store(Path dir, DbMeta meta, FixedConfig config, FileChannel lockChannel, FileLock lock) {
@@ -70,6 +74,14 @@ public final class Store implements AutoCloseable {
                 .daemon()
                 .name("armdb-maintenance-" + dir.getFileName())
                 .unstarted(this::maintenanceLoop);
+    }
+
+    private static long newEpoch() {
+        long e;
+        do {
+            e = new java.security.SecureRandom().nextLong();
+        } while (e == 0);
+        return e;
     }
 
     /**
@@ -98,7 +110,9 @@ public final class Store implements AutoCloseable {
             FixedConfig effective = config != null ? config : meta.toConfig().build();
             Store store = new Store(abs, meta, effective, lockChannel, lock);
             store.replica = Files.exists(abs.resolve(REPLICA_MARK));
+            boolean clean = Files.exists(abs.resolve(CLEAN_MARK));
             store.openShards();
+            store.startEpoch(clean);
             store.maintenance.start();
             return store;
         } catch (IOException e) {
@@ -392,6 +406,38 @@ public final class Store implements AutoCloseable {
         }
     }
 
+    /**
+     * Starts this open's epoch: after a clean close every LSN recovered is the leader's real history; after an
+     * unclean stop none is trusted (writes not yet forced may be lost and their LSNs reused). The clean mark is
+     * removed, durably, before any write of this open.
+     */
+    private void startEpoch(boolean clean) throws IOException {
+        long[] trusted = new long[shards.length];
+        for (int s = 0; s < shards.length; s++) {
+            trusted[s] = clean ? shards[s].lastLsn() : 0;
+        }
+        trustedLsns = trusted;
+        if (Files.deleteIfExists(dir.resolve(CLEAN_MARK))) {
+            forceDirectory();
+        }
+    }
+
+    /**
+     * This open's epoch: random, never 0. Replication sends it to followers, which send it back with their
+     * position, so a leader can tell a position from an earlier open. Any thread.
+     */
+    public long epoch() {
+        return epoch;
+    }
+
+    /**
+     * The highest LSN of shard {@code s} this open can vouch for as its real history: every LSN recovered after a
+     * clean close, nothing after an unclean stop, everything held at promotion. Any thread.
+     */
+    public long trustedLsn(int s) {
+        return trustedLsns[s];
+    }
+
     private void forceDirectory() throws IOException {
         try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
             d.force(true);
@@ -407,9 +453,12 @@ public final class Store implements AutoCloseable {
         if (!replica) {
             return;
         }
-        for (Shard s : shards) {
-            s.promote();
+        long[] trusted = new long[shards.length];
+        for (int i = 0; i < shards.length; i++) {
+            shards[i].promote();
+            trusted[i] = shards[i].lastLsn();
         }
+        trustedLsns = trusted;
         replica(false);
     }
 
@@ -443,6 +492,15 @@ public final class Store implements AutoCloseable {
         }
     }
 
+    private void markClean() {
+        try {
+            Files.createFile(dir.resolve(CLEAN_MARK));
+            forceDirectory();
+        } catch (IOException e) {
+            LOG.warn("cannot write {} in {}: the next open counts as unclean: {}", CLEAN_MARK, dir, e.toString());
+        }
+    }
+
     /** Flushes, stops the background thread, unmaps every file and releases the directory lock. Idempotent. */
     @Override
     public synchronized void close() {
@@ -463,6 +521,9 @@ public final class Store implements AutoCloseable {
             } catch (RuntimeException e) {
                 failure = failure == null ? e : failure;
             }
+        }
+        if (failure == null) {
+            markClean();
         }
         try {
             lock.release();

@@ -18,6 +18,7 @@ import dev.armdb.replication.protocol.MessageType;
 import dev.armdb.replication.protocol.SyncRequest;
 import dev.armdb.store.ShardFileLayout;
 import dev.armdb.store.SlotLayout;
+import dev.armdb.store.Store;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -219,14 +220,18 @@ class ReplicationFaultTest {
 
     /** SyncRequest payload, laid out by hand from the documented format. */
     static byte[] syncRequest(int version, int shard, byte[] databaseId, long fromLsn, long followerId) {
-        return le(40).putShort((short) version)
+        return le(48).putShort((short) version)
                 .putShort((short) 0)
                 .putInt(shard)
                 .put(databaseId)
                 .putLong(fromLsn)
                 .putLong(followerId)
+                .putLong(0)
                 .array();
     }
+
+    /** The protocol version these hand-made frames follow. */
+    static final int V = 2;
 
     static byte[] ack(long appliedLsn, long batchSeq) {
         return le(16).putLong(appliedLsn).putLong(batchSeq).array();
@@ -243,7 +248,7 @@ class ReplicationFaultTest {
             byte[] dbId,
             long lsn,
             int mode) {
-        return le(56).putInt(shards)
+        return le(64).putInt(shards)
                 .putInt(keySize)
                 .putInt(valueSize)
                 .putInt(slotSize)
@@ -253,6 +258,7 @@ class ReplicationFaultTest {
                 .putLong(lsn)
                 .put((byte) mode)
                 .put(new byte[7])
+                .putLong(0x5EED)
                 .array();
     }
 
@@ -485,12 +491,12 @@ class ReplicationFaultTest {
         Duration max = Duration.ofSeconds(5);
 
         Outcome version = exchange(server.address(), frame(1, syncRequest(99, 0, new byte[16], 0, 7)), false, max);
-        assertRefused(version, ErrorCode.PROTOCOL_VERSION, "leader 1, follower 99");
+        assertRefused(version, ErrorCode.PROTOCOL_VERSION, "leader " + V + ", follower 99");
 
-        Outcome shard999 = exchange(server.address(), frame(1, syncRequest(1, 999, new byte[16], 0, 7)), false, max);
+        Outcome shard999 = exchange(server.address(), frame(1, syncRequest(V, 999, new byte[16], 0, 7)), false, max);
         assertRefused(shard999, ErrorCode.INVALID_SHARD, "999");
 
-        Outcome negative = exchange(server.address(), frame(1, syncRequest(1, -1, new byte[16], 0, 7)), false, max);
+        Outcome negative = exchange(server.address(), frame(1, syncRequest(V, -1, new byte[16], 0, 7)), false, max);
         assertRefused(negative, ErrorCode.INVALID_SHARD, "-1");
 
         assertThat(server.metrics().protocolErrors.sum()).isEqualTo(3);
@@ -500,7 +506,7 @@ class ReplicationFaultTest {
                 () -> server.status().isEmpty());
         // the leader still serves a good handshake after refusing bad ones
         try (Socket s = connect(server.address())) {
-            s.getOutputStream().write(frame(1, syncRequest(1, 2, new byte[16], 0, 8)));
+            s.getOutputStream().write(frame(1, syncRequest(V, 2, new byte[16], 0, 8)));
             Outcome o = drain(s, Duration.ofMillis(500), 10_000);
             assertThat(o.frames()).isNotEmpty();
             assertThat(o.frames().getFirst().is(MessageType.SHARD_INFO))
@@ -555,9 +561,9 @@ class ReplicationFaultTest {
         int[] oversize = {0x7FFFFFFF, 0xFFFFFFFF, FrameLayout.MAX_PAYLOAD + 1};
         int[] unknownTypes = {200, 0, 8, 255};
         int[] badAckLengths = {15, 17, 0};
-        int[] badSyncLengths = {39, 41, 0};
+        int[] badSyncLengths = {47, 49, 0};
         for (int round = 0; round < 6; round++) {
-            // random bytes; a leading SYNC_REQUEST type never carries version 1
+            // random bytes; a leading SYNC_REQUEST type never carries the current version
             for (int k = 0; k < 4; k++) {
                 byte[] junk = new byte[1 + rnd.nextInt(300)];
                 rnd.nextBytes(junk);
@@ -591,8 +597,8 @@ class ReplicationFaultTest {
             certainErrors++;
 
             // a truncated frame, then the end of the stream: the leader closes without applying anything
-            byte[] partial = Arrays.copyOf(syncRequest(1, 0, new byte[16], 0, 1), rnd.nextInt(40));
-            Outcome truncated = exchange(addr, frame(1, 40, partial), true, max);
+            byte[] partial = Arrays.copyOf(syncRequest(V, 0, new byte[16], 0, 1), rnd.nextInt(48));
+            Outcome truncated = exchange(addr, frame(1, 48, partial), true, max);
             assertThat(truncated.end()).isEqualTo(End.EOF);
             assertThat(truncated.frames()).isEmpty();
 
@@ -601,7 +607,7 @@ class ReplicationFaultTest {
             int shard = rnd.nextInt(SHARDS);
             Outcome badAck = exchange(
                     addr,
-                    concat(frame(1, syncRequest(1, shard, new byte[16], 0, 100 + round)), frame(5, new byte[ackLen])),
+                    concat(frame(1, syncRequest(V, shard, new byte[16], 0, 100 + round)), frame(5, new byte[ackLen])),
                     false,
                     max);
             assertThat(badAck.end()).as("bad ack: %s", badAck.frames()).isEqualTo(End.EOF);
@@ -615,14 +621,14 @@ class ReplicationFaultTest {
 
             // a SYNC_REQUEST of the wrong length as first frame
             int syncLen = badSyncLengths[round % badSyncLengths.length];
-            byte[] body = Arrays.copyOf(syncRequest(1, 0, new byte[16], 0, 1), syncLen);
+            byte[] body = Arrays.copyOf(syncRequest(V, 0, new byte[16], 0, 1), syncLen);
             Outcome badSync = exchange(addr, frame(1, body), false, max);
             assertRefused(
                     badSync,
                     ErrorCode.MALFORMED,
                     syncLen > SyncRequest.LENGTH
-                            ? "SYNC_REQUEST frame length must be 0..40, got " + syncLen
-                            : "SYNC_REQUEST payload must be 40 bytes, got " + syncLen);
+                            ? "SYNC_REQUEST frame length must be 0..48, got " + syncLen
+                            : "SYNC_REQUEST payload must be 48 bytes, got " + syncLen);
             certainErrors++;
 
             // another frame type where the SYNC_REQUEST must come first
@@ -634,7 +640,7 @@ class ReplicationFaultTest {
             Outcome leaderFrame = exchange(
                     addr,
                     concat(
-                            frame(1, syncRequest(1, shard, new byte[16], 0, 200 + round)),
+                            frame(1, syncRequest(V, shard, new byte[16], 0, 200 + round)),
                             frame(3, slotBatch(1, 0, 0, new int[0], new byte[0][]))),
                     false,
                     max);
@@ -760,9 +766,9 @@ class ReplicationFaultTest {
                 assertThat(ByteBuffer.wrap(header, 1, 4)
                                 .order(ByteOrder.LITTLE_ENDIAN)
                                 .getInt())
-                        .isEqualTo(40);
-                ByteBuffer req = ByteBuffer.wrap(in.readNBytes(40)).order(ByteOrder.LITTLE_ENDIAN);
-                assertThat(req.getShort(0)).as("protocol version").isEqualTo((short) 1);
+                        .isEqualTo(48);
+                ByteBuffer req = ByteBuffer.wrap(in.readNBytes(48)).order(ByteOrder.LITTLE_ENDIAN);
+                assertThat(req.getShort(0)).as("protocol version").isEqualTo((short) V);
                 assertThat(req.getInt(4)).as("shard").isZero();
                 assertThat(req.getLong(24))
                         .as("from LSN: nothing was ever recorded")
@@ -956,6 +962,86 @@ class ReplicationFaultTest {
                 .isZero();
     }
 
+    @Test
+    void aLeaderThatLostItsNewestWritesInACrashIsRecopiedNotTrusted() throws Exception {
+        Path ldir = tmp.resolve("leader");
+        Path before = tmp.resolve("leader-files-before");
+        try (FixedMap l = FixedMap.open(ldir, config(32, SHARDS))) {
+            for (int i = 0; i < 2_000; i++) {
+                l.put(key(i), value(32, i, 0));
+            }
+        }
+        copyFiles(ldir, before);
+        FixedMap leader = FixedMap.open(ldir);
+        ReplicationServer server = ReplicationServer.start(leader, ReplicationServerConfig.defaults());
+        int port = server.address().getPort();
+        FixedMap follower = track(FixedMap.open(tmp.resolve("follower"), config(32, SHARDS)));
+        ReplicationClient client = track(ReplicationClient.start(follower, server.address(), fastClient()));
+        try {
+            awaitConverged(leader, client);
+            // writes the follower receives, and the leader is about to lose
+            for (int i = 0; i < 500; i++) {
+                leader.put(key(i), value(32, i, 1));
+            }
+            awaitConverged(leader, client);
+        } finally {
+            server.close();
+            leader.close();
+        }
+        awaitUntil(
+                () -> "follower notices the leader is gone: " + client.status(),
+                Duration.ofSeconds(10),
+                () -> client.status().stream().noneMatch(st -> st.state().equals("STREAMING")));
+        long[] followerLsn = new long[SHARDS];
+        for (int s = 0; s < SHARDS; s++) {
+            followerLsn[s] = client.appliedLsn(s);
+        }
+        // power loss: the leader's files are back where they were before those writes, and no clean close
+        copyFiles(before, ldir);
+        Files.delete(ldir.resolve(Store.CLEAN_MARK));
+        FixedMap reopened = track(FixedMap.open(ldir));
+        // new writes reuse the lost LSNs and move every shard past the follower's position
+        for (int i = 0; i < 1_600; i++) {
+            reopened.put(key(1_000 + i % 800), value(32, i, 2));
+        }
+        for (int s = 0; s < SHARDS; s++) {
+            assertThat(reopened.engine().view(s).lastLsn())
+                    .as("shard %d moved past the follower", s)
+                    .isGreaterThan(followerLsn[s]);
+        }
+        ReplicationServer again = track(ReplicationServer.start(
+                reopened, ReplicationServerConfig.defaults().withBind(new InetSocketAddress(LOOPBACK, port))));
+        awaitConverged(reopened, client);
+        assertThat(contents(follower))
+                .as("the follower holds the leader's data, not the writes the leader lost")
+                .isEqualTo(contents(reopened));
+        assertThat(again.metrics().resyncsFull.sum()).isEqualTo(SHARDS);
+    }
+
+    private static ReplicationClientConfig fastClient() {
+        return new ReplicationClientConfig(
+                Duration.ofSeconds(1),
+                Duration.ofMillis(100),
+                Duration.ofSeconds(3),
+                Duration.ofMillis(50),
+                Duration.ofMillis(300));
+    }
+
+    /** Replaces the regular files of {@code to} by those of {@code from} (a collection's whole state). */
+    private static void copyFiles(Path from, Path to) throws IOException {
+        Files.createDirectories(to);
+        try (Stream<Path> old = Files.list(to)) {
+            for (Path p : old.toList()) {
+                Files.delete(p);
+            }
+        }
+        try (Stream<Path> files = Files.list(from)) {
+            for (Path p : files.toList()) {
+                Files.copy(p, to.resolve(p.getFileName()));
+            }
+        }
+    }
+
     record Restarted(FixedMap leader, ReplicationServer server) {}
 
     /**
@@ -1033,7 +1119,7 @@ class ReplicationFaultTest {
     /**
      * FrameLayout promises that a length is checked against "the type's own rules before any payload byte is
      * read into memory", but FrameChannel.receive only checks it against MAX_PAYLOAD: a 5-byte header claiming a
-     * 1 MiB SYNC_REQUEST (always 40 bytes) makes the leader allocate the buffer and wait the whole peer timeout
+     * 1 MiB SYNC_REQUEST (always 48 bytes) makes the leader allocate the buffer and wait the whole peer timeout
      * for a payload it will refuse anyway, then close without an ERROR.
      */
     @Test
@@ -1067,7 +1153,7 @@ class ReplicationFaultTest {
         Socket s = track(new Socket());
         s.setReceiveBufferSize(4096);
         s.connect(server.address(), 2_000);
-        s.getOutputStream().write(frame(1, syncRequest(1, 0, new byte[16], 0, 9)));
+        s.getOutputStream().write(frame(1, syncRequest(V, 0, new byte[16], 0, 9)));
         awaitUntil(
                 () -> "a session in " + server.status(),
                 Duration.ofSeconds(2),

@@ -149,7 +149,12 @@ final class LeaderSession implements Runnable {
         lastAckedBatchSeq = 0;
         caughtUp = false;
         SyncRequest req = new SyncRequest(
-                ProtocolVersion.CURRENT, shardId, replicaState.leaderDatabaseId(shardId), applied, followerId);
+                ProtocolVersion.CURRENT,
+                shardId,
+                replicaState.leaderDatabaseId(shardId),
+                applied,
+                followerId,
+                replicaState.leaderEpoch(shardId));
         ch.send(MessageType.SYNC_REQUEST, SyncRequest.LENGTH, req::encode);
         long lastHeard = System.nanoTime();
         ShardInfo info = null;
@@ -221,6 +226,8 @@ final class LeaderSession implements Runnable {
             replicaState.resetTo(shardId, info.databaseId());
             applied = 0;
         }
+        // what is applied from here on is the history of this leader epoch
+        replicaState.leaderEpoch(shardId, info.epoch());
         if (applied == 0 && shard.slotCount() == 0 && info.mode() != ShardInfo.CatchUpMode.BACKLOG) {
             // a first copy: images go straight to their slots and the index is built once at CAUGHT_UP
             shard.beginBulkLoad();

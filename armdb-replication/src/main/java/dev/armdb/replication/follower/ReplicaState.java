@@ -105,6 +105,19 @@ public final class ReplicaState implements AutoCloseable {
         }
     }
 
+    /** The leader epoch shard {@code s}'s applied LSN was synced under (0 = unknown). */
+    public long leaderEpoch(int s) {
+        return map.get(LONG, entryOffset(s) + LEADER_EPOCH_OFFSET);
+    }
+
+    /** Records the leader epoch shard {@code s} syncs under from now on, durably. */
+    public void leaderEpoch(int s, long epoch) {
+        if (leaderEpoch(s) != epoch) {
+            map.set(LONG, entryOffset(s) + LEADER_EPOCH_OFFSET, epoch);
+            map.force();
+        }
+    }
+
     /** Records the leader database shard {@code s} follows, with applied LSN 0, durably. */
     public void resetTo(int s, byte[] databaseId) {
         map.set(LONG, entryOffset(s) + APPLIED_LSN_OFFSET, 0L);

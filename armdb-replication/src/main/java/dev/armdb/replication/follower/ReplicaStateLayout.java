@@ -11,7 +11,7 @@ package dev.armdb.replication.follower;
  *  +-------------------------------+---------------+---------------+-------------------------------+
  *  32 + 32 × shard:
  *  +---------------------------------------------------------------+-------------------------------+---------------+
- *  |          leader database id (16 bytes; zero = none)           |       applied LSN             |  reserved 0   |
+ *  |          leader database id (16 bytes; zero = none)           |       applied LSN             | leader epoch  |
  *  +---------------------------------------------------------------+-------------------------------+---------------+
  * </pre>
  *
@@ -36,6 +36,8 @@ public final class ReplicaStateLayout {
     public static final int DATABASE_ID_OFFSET = 0;
     /** Offset of the applied LSN within an entry. */
     public static final int APPLIED_LSN_OFFSET = 16;
+    /** Offset of the leader epoch the LSN was applied under (0 = unknown, as in files written before it). */
+    public static final int LEADER_EPOCH_OFFSET = 24;
 
     private ReplicaStateLayout() {}
 

@@ -159,8 +159,11 @@ final class FollowerSession implements Runnable {
         batchView = ByteBuffer.wrap(batch).order(ByteOrder.LITTLE_ENDIAN);
         boolean sameDb = Arrays.equals(req.leaderDatabaseId(), store.meta().databaseId());
         long lastNow = view.lastLsn();
+        // an LSN synced under an earlier epoch is trusted only up to what this open recovered intact: after an
+        // unclean stop the leader may have lost (and may now reuse) LSNs the follower holds
+        boolean untrusted = req.leaderEpoch() != store.epoch() && req.fromLsn() > store.trustedLsn(shard);
         CatchUpMode mode;
-        if (req.fromLsn() > 0 && (!sameDb || req.fromLsn() > lastNow)) {
+        if (req.fromLsn() > 0 && (!sameDb || req.fromLsn() > lastNow || untrusted)) {
             mode = CatchUpMode.FULL;
         } else if (req.fromLsn() > 0 && view.feed().covers(req.fromLsn())) {
             mode = CatchUpMode.BACKLOG;
@@ -187,7 +190,8 @@ final class FollowerSession implements Runnable {
                 view.slotCount(),
                 store.meta().databaseId(),
                 leaderLsn,
-                mode);
+                mode,
+                store.epoch());
         channel.send(MessageType.SHARD_INFO, ShardInfo.LENGTH, info::encode);
         // the ack reader wakes every heartbeat interval to notice a silent follower (see readAcks)
         channel.readTimeoutMillis((int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(heartbeatNanos)));

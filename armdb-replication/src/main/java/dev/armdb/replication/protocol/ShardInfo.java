@@ -17,6 +17,9 @@ import java.util.Arrays;
  *  40                              48      49                      56
  *  |          leader LSN           | mode  |      zero padding     |
  *  +-------------------------------+-------+-----------------------+
+ *  56                              64
+ *  |         leader epoch          |
+ *  +-------------------------------+
  * </pre>
  *
  * Immutable.
@@ -30,6 +33,7 @@ import java.util.Arrays;
  * @param databaseId the leader's database id
  * @param leaderLsn the shard's last LSN on the leader when the session started
  * @param mode how the follower is caught up
+ * @param epoch the leader's epoch (random per open of the leader); the follower records it with its LSN
  */
 public record ShardInfo(
         int shardCount,
@@ -40,9 +44,10 @@ public record ShardInfo(
         int slotCount,
         byte[] databaseId,
         long leaderLsn,
-        CatchUpMode mode) {
+        CatchUpMode mode,
+        long epoch) {
     /** Payload length. */
-    public static final int LENGTH = 56;
+    public static final int LENGTH = 64;
 
     /** How a session catches the follower up. */
     public enum CatchUpMode {
@@ -62,7 +67,7 @@ public record ShardInfo(
                 .putInt(slotSize)
                 .putInt(routing);
         out.putInt(slotCount).put(databaseId).putLong(leaderLsn);
-        out.put((byte) mode.ordinal()).put(new byte[7]);
+        out.put((byte) mode.ordinal()).put(new byte[7]).putLong(epoch);
     }
 
     /**
@@ -85,7 +90,9 @@ public record ShardInfo(
         if (mode < 0 || mode >= CatchUpMode.values().length) {
             throw new ProtocolException(ErrorCode.MALFORMED, "ShardInfo mode must be 0..2, got " + mode);
         }
-        return new ShardInfo(shards, key, value, slot, routing, count, id, lsn, CatchUpMode.values()[mode]);
+        in.position(in.position() + 7);
+        long epoch = in.getLong();
+        return new ShardInfo(shards, key, value, slot, routing, count, id, lsn, CatchUpMode.values()[mode], epoch);
     }
 
     @Override
@@ -99,7 +106,8 @@ public record ShardInfo(
                 && s.slotCount == slotCount
                 && Arrays.equals(s.databaseId, databaseId)
                 && s.leaderLsn == leaderLsn
-                && s.mode == mode;
+                && s.mode == mode
+                && s.epoch == epoch;
     }
 
     @Override

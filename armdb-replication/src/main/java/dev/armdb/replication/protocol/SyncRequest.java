@@ -18,6 +18,9 @@ import java.util.Arrays;
  *  24                              32                              40
  *  |           from LSN            |          follower id          |
  *  +-------------------------------+-------------------------------+
+ *  40                              48
+ *  |  leader epoch of from LSN     |
+ *  +-------------------------------+
  * </pre>
  *
  * Immutable.
@@ -27,15 +30,17 @@ import java.util.Arrays;
  * @param leaderDatabaseId 16 bytes; zeros when the follower never synced
  * @param fromLsn the LSN the follower has fully applied (0 = nothing)
  * @param followerId a random id naming the follower in the leader's status
+ * @param leaderEpoch the leader epoch the follower last synced under (0 = unknown)
  */
-public record SyncRequest(int protocolVersion, int shard, byte[] leaderDatabaseId, long fromLsn, long followerId) {
+public record SyncRequest(
+        int protocolVersion, int shard, byte[] leaderDatabaseId, long fromLsn, long followerId, long leaderEpoch) {
     /** Payload length. */
-    public static final int LENGTH = 40;
+    public static final int LENGTH = 48;
 
     /** Writes the payload at the buffer's position (little-endian buffer). */
     public void encode(ByteBuffer out) {
         out.putShort((short) protocolVersion).putShort((short) 0).putInt(shard);
-        out.put(leaderDatabaseId).putLong(fromLsn).putLong(followerId);
+        out.put(leaderDatabaseId).putLong(fromLsn).putLong(followerId).putLong(leaderEpoch);
     }
 
     /**
@@ -50,7 +55,9 @@ public record SyncRequest(int protocolVersion, int shard, byte[] leaderDatabaseI
         int shard = in.getInt();
         byte[] id = new byte[16];
         in.get(id);
-        return new SyncRequest(version, shard, id, in.getLong(), in.getLong());
+        long from = in.getLong();
+        long follower = in.getLong();
+        return new SyncRequest(version, shard, id, from, follower, in.getLong());
     }
 
     /** True if the follower names no leader database. */
@@ -65,7 +72,8 @@ public record SyncRequest(int protocolVersion, int shard, byte[] leaderDatabaseI
                 && r.shard == shard
                 && Arrays.equals(r.leaderDatabaseId, leaderDatabaseId)
                 && r.fromLsn == fromLsn
-                && r.followerId == followerId;
+                && r.followerId == followerId
+                && r.leaderEpoch == leaderEpoch;
     }
 
     @Override

@@ -40,13 +40,14 @@ class ProtocolGoldenTest {
     @Test
     void messagesMatchTheGoldenBytesAndRoundTrip() throws IOException {
         StringBuilder sb = new StringBuilder();
-        SyncRequest req = new SyncRequest(1, 3, id(), 0x1122334455L, 0x0102030405060708L);
+        SyncRequest req = new SyncRequest(2, 3, id(), 0x1122334455L, 0x0102030405060708L, 0x0A0B0C0D0E0F1011L);
         ByteBuffer b = buf(SyncRequest.LENGTH);
         req.encode(b);
         sb.append("SYNC_REQUEST ").append(hex(b));
         assertThat(SyncRequest.decode(b.flip())).isEqualTo(req);
 
-        ShardInfo info = new ShardInfo(4, 16, 32, 64, 0, 1000, id(), 77, ShardInfo.CatchUpMode.PARTIAL_SCAN);
+        ShardInfo info = new ShardInfo(
+                4, 16, 32, 64, 0, 1000, id(), 77, ShardInfo.CatchUpMode.PARTIAL_SCAN, 0x2122232425262728L);
         b = buf(ShardInfo.LENGTH);
         info.encode(b);
         sb.append("SHARD_INFO ").append(hex(b));
@@ -81,15 +82,15 @@ class ProtocolGoldenTest {
             sb.append(' ').append(t).append('=').append(t.code());
         }
         sb.append('\n');
-        assertGolden("protocol-v1.txt", sb.toString());
+        assertGolden("protocol-v2.txt", sb.toString());
     }
 
     @Test
     void wrongLengthsAndModesAreRejected() {
-        assertThatThrownBy(() -> SyncRequest.decode(buf(39)))
+        assertThatThrownBy(() -> SyncRequest.decode(buf(47)))
                 .isInstanceOf(ProtocolException.class)
-                .hasMessageContaining("40")
-                .hasMessageContaining("39");
+                .hasMessageContaining("48")
+                .hasMessageContaining("47");
         ByteBuffer info = buf(ShardInfo.LENGTH);
         info.put(48, (byte) 9);
         assertThatThrownBy(() -> ShardInfo.decode(info)).hasMessageContaining("mode");
