@@ -101,7 +101,11 @@ public final class SlotLayout {
 
     /** True if the slot image of {@code slotSize} bytes at {@code offset} matches its CRC. Allocation-free. */
     public static boolean imageCrcMatches(byte[] image, int offset, int slotSize) {
-        java.util.zip.CRC32C c = CRC.get();
+        return imageCrcMatches(CRC.get(), image, offset, slotSize);
+    }
+
+    /** As {@link #imageCrcMatches(byte[], int, int)} with the caller's own checksum object (one per thread). */
+    public static boolean imageCrcMatches(java.util.zip.CRC32C c, byte[] image, int offset, int slotSize) {
         c.reset();
         c.update(image, offset, CRC_OFFSET);
         c.update(image, offset + LSN_OFFSET, slotSize - LSN_OFFSET);

@@ -63,6 +63,7 @@ final class LeaderSession implements Runnable {
     private final long followerId;
     private final LongAdder bytesIn = new LongAdder();
     private final LongAdder bytesOut = new LongAdder();
+    private final java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
 
     private volatile State state = State.CONNECTING;
     private volatile long leaderLsn;
@@ -288,7 +289,7 @@ final class LeaderSession implements Runnable {
                         ErrorCode.MALFORMED,
                         "SLOT_BATCH entry " + i + ": slot id must be in 0.." + (maxSlots - 1) + ", got " + slot);
             }
-            if (!SlotLayout.imageCrcMatches(bytes, at + SlotBatchLayout.ENTRY_HEADER_SIZE, slotSize)) {
+            if (!SlotLayout.imageCrcMatches(crc, bytes, at + SlotBatchLayout.ENTRY_HEADER_SIZE, slotSize)) {
                 throw new ProtocolException(
                         ErrorCode.MALFORMED, "SLOT_BATCH entry " + i + " (slot " + slot + ") fails its CRC");
             }

@@ -23,6 +23,7 @@ public final class FrameChannel implements Closeable {
 
     private final Socket socket;
     private final DataInputStream in;
+    private final CountingBufferedInputStream buffered;
     private final OutputStream out;
     private final byte[] header = new byte[FrameLayout.HEADER_SIZE];
     private final ByteBuffer headerView = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
@@ -44,7 +45,8 @@ public final class FrameChannel implements Closeable {
         this.totalIn = totalIn;
         this.totalOut = totalOut;
         socket.setTcpNoDelay(true);
-        this.in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), IO_BUFFER));
+        this.buffered = new CountingBufferedInputStream(socket.getInputStream(), IO_BUFFER);
+        this.in = new DataInputStream(buffered);
         this.out = new BufferedOutputStream(socket.getOutputStream(), IO_BUFFER);
     }
 
@@ -113,11 +115,23 @@ public final class FrameChannel implements Closeable {
     }
 
     /**
-     * True if at least one byte of a next frame has already arrived (buffered or readable without blocking).
-     * Reader thread only; lets a reader coalesce replies while more input is queued.
+     * True if bytes of a next frame are already buffered (no system call: what the last read brought in). Reader
+     * thread only; lets a reader coalesce replies while more input is queued.
      */
-    public boolean inputPending() throws IOException {
-        return in.available() > 0;
+    public boolean inputPending() {
+        return buffered.bufferedBytes() > 0;
+    }
+
+    /** A buffered stream that tells how many bytes it holds without asking the socket. */
+    private static final class CountingBufferedInputStream extends BufferedInputStream {
+        CountingBufferedInputStream(java.io.InputStream in, int size) {
+            super(in, size);
+        }
+
+        int bufferedBytes() {
+            // count and pos are only touched by the reader thread that calls this
+            return count - pos;
+        }
     }
 
     /** The payload of the last frame received: position 0, limit its length, little-endian. Reader thread only. */
