@@ -139,6 +139,47 @@ public final class HashIndex {
         return false;
     }
 
+    /**
+     * The index entry of a key hashing to {@code hash} stored at {@code slot}: what {@link #sortByHome} orders, and
+     * what {@link #tagOf}/{@link #slotOf} take apart. Stateless.
+     */
+    public static long entryOf(long hash, int slot) {
+        return entry(tag(hash), slot);
+    }
+
+    /** The slot of an {@link #entryOf entry}. */
+    public static int slotOf(long entry) {
+        return (int) entry;
+    }
+
+    /**
+     * The tag of an {@link #entryOf entry}, as a value this index accepts wherever it takes a key's hash (only the
+     * tag of a hash is ever used).
+     */
+    public static long tagOf(long entry) {
+        return (int) (entry >>> 32);
+    }
+
+    /**
+     * Orders {@code n} {@link #entryOf entries} by the table position they hash to (for any capacity: the home
+     * position grows with the unsigned tag), so that inserting them in this order walks the table front to back
+     * and stays in cache. A counting sort on the top 16 bits of the tag; allocates one array of {@code n} longs.
+     */
+    public static void sortByHome(long[] entries, int n) {
+        int[] counts = new int[(1 << 16) + 1];
+        for (int i = 0; i < n; i++) {
+            counts[(int) (entries[i] >>> 48) + 1]++;
+        }
+        for (int b = 0; b < 1 << 16; b++) {
+            counts[b + 1] += counts[b];
+        }
+        long[] sorted = new long[n];
+        for (int i = 0; i < n; i++) {
+            sorted[counts[(int) (entries[i] >>> 48)]++] = entries[i];
+        }
+        System.arraycopy(sorted, 0, entries, 0, n);
+    }
+
     /** Grows the table ahead of time to hold {@code expectedLive} keys without rebuilding. Writer only. */
     public void reserve(int expectedLive) {
         if (expectedLive > table.length * MAX_LOAD) {

@@ -546,12 +546,19 @@ public final class Shard implements ShardView {
 
     /** Points the key of {@code slot} (just written) at it unless a newer slot of that key is indexed. */
     private void indexNewest(int slot, long lsn, int newStatus) {
-        long h = KeyHash.hash(file.segment(slot), file.offset(slot) + KEY_OFFSET, keySize);
+        indexNewest(slot, KeyHash.hash(file.segment(slot), file.offset(slot) + KEY_OFFSET, keySize), lsn, newStatus);
+    }
+
+    /**
+     * As {@link #indexNewest(int, long, int)} with the key's hash (or its index tag) given; a negative {@code lsn}
+     * reads the slot's LSN only if another slot of the key is indexed.
+     */
+    private void indexNewest(int slot, long h, long lsn, int newStatus) {
         int current = index.findSameKey(h, slot);
         if (current < 0) {
             index.insert(h, slot);
             indexedStatusChanged(slot, EMPTY, newStatus);
-        } else if (current != slot && slotLsn(current) < lsn) {
+        } else if (current != slot && slotLsn(current) < (lsn < 0 ? slotLsn(slot) : lsn)) {
             int currentStatus = status(file.segment(current).get(INT_LE, file.offset(current)));
             index.replace(h, current, slot);
             indexedStatusChanged(slot, currentStatus, newStatus);
@@ -619,14 +626,8 @@ public final class Shard implements ShardView {
                 return;
             }
             int hw = slotCount();
-            int keyed = 0;
-            for (int slot = 0; slot < hw; slot++) {
-                int st = status(file.segment(slot).get(INT_LE, file.offset(slot)));
-                if (st == LIVE || st == DELETED) {
-                    keyed++;
-                }
-            }
-            index.reserve(keyed);
+            long[] keyed = new long[1024];
+            int n = 0;
             deletedSlots = 0;
             for (int slot = 0; slot < hw; slot++) {
                 MemorySegment seg = file.segment(slot);
@@ -636,8 +637,21 @@ public final class Shard implements ShardView {
                     if (st == DELETED) {
                         deletedSlots++;
                     }
-                    indexNewest(slot, seg.get(LONG_LE, off + LSN_OFFSET), st);
+                    if (n == keyed.length) {
+                        keyed = java.util.Arrays.copyOf(keyed, n * 2);
+                    }
+                    // the sign bit (slot ids stay below 2^30) carries "tombstone" so pass 2 need not reread the slot
+                    keyed[n++] = HashIndex.entryOf(
+                            KeyHash.hash(seg, off + KEY_OFFSET, keySize),
+                            st == DELETED ? slot | Integer.MIN_VALUE : slot);
                 }
+            }
+            // in table order, so the inserts walk the table instead of missing the cache at random
+            index.reserve(n);
+            HashIndex.sortByHome(keyed, n);
+            for (int i = 0; i < n; i++) {
+                int raw = HashIndex.slotOf(keyed[i]);
+                indexNewest(raw & Integer.MAX_VALUE, HashIndex.tagOf(keyed[i]), -1, raw < 0 ? DELETED : LIVE);
             }
             bulkLoading = false;
         } finally {

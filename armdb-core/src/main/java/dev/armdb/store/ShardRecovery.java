@@ -82,6 +82,9 @@ final class ShardRecovery {
 
         void run() {
             int cap = file.capacity();
+            // pass 1, sequential: classify every slot and note (hash tag, slot) of every keyed slot to index
+            long[] keyed = new long[1024];
+            int keyedCount = 0;
             for (int slot = 0; slot < cap; slot++) {
                 checked++;
                 int kind = scanner.classify(slot);
@@ -90,12 +93,16 @@ final class ShardRecovery {
                 }
                 highWater = slot + 1;
                 switch (kind) {
-                    case SlotScanner.S_LIVE -> live(slot);
+                    case SlotScanner.S_LIVE -> {
+                        maxLsn = Math.max(maxLsn, scanner.lsn(slot));
+                        keyed = add(keyed, keyedCount++, HashIndex.entryOf(hashOf(slot), slot));
+                    }
                     case SlotScanner.S_DELETED -> {
                         maxLsn = Math.max(maxLsn, scanner.lsn(slot));
                         deleted = add(deleted, deletedCount++, slot);
                         if (replica) {
-                            newestOfKey(slot, true);
+                            // the sign bit (slot ids stay below 2^30) marks a tombstone for pass 2
+                            keyed = add(keyed, keyedCount++, HashIndex.entryOf(hashOf(slot), slot | Integer.MIN_VALUE));
                         }
                     }
                     case SlotScanner.S_FREE -> {
@@ -112,6 +119,19 @@ final class ShardRecovery {
                     }
                 }
             }
+            // pass 2: index in table order, so the inserts walk the table instead of missing the cache at random
+            index.reserve(keyedCount);
+            HashIndex.sortByHome(keyed, keyedCount);
+            for (int i = 0; i < keyedCount; i++) {
+                long e = keyed[i];
+                int raw = HashIndex.slotOf(e);
+                long h = HashIndex.tagOf(e);
+                if (replica) {
+                    newestOfKey(raw & Integer.MAX_VALUE, h, raw < 0);
+                } else {
+                    live(raw, h);
+                }
+            }
             if (replica) {
                 // a replica reuses nothing by itself: the leader's images decide every slot
                 reusableCount = 0;
@@ -122,32 +142,22 @@ final class ShardRecovery {
         }
 
         /** Replica rule: the key's newest slot, live or tombstone, is the indexed one. */
-        private void newestOfKey(int slot, boolean tombstone) {
-            long lsn = scanner.lsn(slot);
-            long h = hashOf(slot);
+        private void newestOfKey(int slot, long h, boolean tombstone) {
             int other = index.findSameKey(h, slot);
             if (other < 0) {
                 index.insert(h, slot);
                 indexedTombstones += tombstone ? 1 : 0;
-            } else if (lsn > scanner.lsn(other)) {
+            } else if (scanner.lsn(slot) > scanner.lsn(other)) {
                 index.replace(h, other, slot);
-                indexedTombstones += (tombstone ? 1 : 0) - (scanner.classify(other) == SlotScanner.S_DELETED ? 1 : 0);
+                indexedTombstones += (tombstone ? 1 : 0) - (scanner.statusOf(other) == SlotLayout.DELETED ? 1 : 0);
             }
         }
 
-        private void live(int slot) {
-            if (replica) {
-                maxLsn = Math.max(maxLsn, scanner.lsn(slot));
-                newestOfKey(slot, false);
-                return;
-            }
-            long lsn = scanner.lsn(slot);
-            maxLsn = Math.max(maxLsn, lsn);
-            long h = hashOf(slot);
+        private void live(int slot, long h) {
             int other = index.findSameKey(h, slot);
             if (other < 0) {
                 index.insert(h, slot);
-            } else if (lsn > scanner.lsn(other)) {
+            } else if (scanner.lsn(slot) > scanner.lsn(other)) {
                 index.replace(h, other, slot);
                 losers = add(losers, loserCount++, other);
             } else {
@@ -174,6 +184,12 @@ final class ShardRecovery {
 
         private static int[] add(int[] a, int at, int v) {
             int[] r = at == a.length ? Arrays.copyOf(a, a.length * 2) : a;
+            r[at] = v;
+            return r;
+        }
+
+        private static long[] add(long[] a, int at, long v) {
+            long[] r = at == a.length ? Arrays.copyOf(a, a.length * 2) : a;
             r[at] = v;
             return r;
         }

@@ -57,6 +57,11 @@ final class SlotScanner {
         };
     }
 
+    /** The status of a slot already classified (its state word, without checks). */
+    int statusOf(int slot) {
+        return SlotLayout.status(file.segment(slot).get(INT_LE, file.offset(slot) + STATE_OFFSET));
+    }
+
     long lsn(int slot) {
         return file.segment(slot).get(LONG_LE, file.offset(slot) + LSN_OFFSET);
     }
