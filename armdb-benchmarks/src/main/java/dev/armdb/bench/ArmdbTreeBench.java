@@ -9,49 +9,40 @@ import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
-import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 
-/** armdb {@link FixedTree} (same config as {@link ArmdbMapBench}): get, update, and a 100-key range scan. */
-@State(Scope.Thread)
+/**
+ * armdb {@link FixedTree} (same config as {@link ArmdbMapBench}): the point operations, a full iteration in key
+ * order ({@code range(null, null)}) and a 100-key range scan.
+ */
+@State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Fork(
         value = 1,
-        jvmArgsAppend = {"-Xms4g", "-Xmx4g"})
-public class ArmdbTreeBench implements StoreBench {
+        jvmArgsAppend = {"-Xms8g", "-Xmx8g"})
+public class ArmdbTreeBench extends EngineBench {
     /** Entries one scan reads. */
     public static final int SCAN = 100;
 
-    @Param({"1000000"})
-    public int keys;
-
     Path dir;
     FixedTree tree;
-    Workload w;
 
-    @Override
-    public void records(int records) {
-        keys = records;
-    }
-
+    /** Opens a new FixedTree and loads it. */
     @Override
     @Setup(Level.Trial)
-    public void setup() {
+    public void setup() throws Exception {
         dir = BenchDirs.create("armdb-tree");
-        tree = FixedTree.open(dir, ArmdbMapBench.config());
-        w = new Workload(keys, 1);
-        for (int i = 0; i < keys; i++) {
-            Keys.key(i, w.key);
-            Keys.value(i, 0, w.value);
-            tree.put(w.key, w.value);
-        }
+        tree = FixedTree.open(dir, ArmdbMapBench.config(shape()));
+        load((i, k, v) -> tree.put(k, v));
     }
 
+    /** Closes the tree and deletes its files. */
     @Override
     @TearDown(Level.Trial)
     public void tearDown() {
@@ -61,34 +52,74 @@ public class ArmdbTreeBench implements StoreBench {
         BenchDirs.delete(dir);
     }
 
+    /** The next record's value into the thread's caller buffer. */
     @Benchmark
-    public boolean get() {
-        w.randomKey();
+    public boolean get(Workload w) {
+        w.next();
         return tree.get(w.key, w.out);
     }
 
+    /** The next record gets a new value. */
     @Benchmark
-    public long put() {
-        int i = w.randomKey();
+    public long put(Workload w) {
+        int i = w.next();
         w.nextValue(i);
         return tree.put(w.key, w.value);
     }
 
-    /** Reads up to 100 entries in key order from a uniform random existing key on. */
+    /** A batch of new records, one put each; see {@link InsertBatch}. */
     @Benchmark
-    public int scan100() {
-        w.randomKey();
-        return scanFrom(w.key);
+    @OperationsPerInvocation(InsertBatch.SIZE)
+    public long insert(Workload w, InsertBatch b) {
+        b.store = this;
+        b.workload = w;
+        long lsn = 0;
+        for (long r : b.records) {
+            w.shape.key(r, w.key);
+            w.shape.value(r, 0, w.value);
+            lsn = tree.put(w.key, w.value);
+        }
+        return lsn;
     }
 
-    /** Up to {@link #SCAN} entries from {@code from} on; adds their values' first bytes to the workload checksum. */
-    int scanFrom(byte[] from) {
+    /** Deletes the next record and puts it back with a new value. */
+    @Benchmark
+    public long deleteInsert(Workload w) {
+        int i = w.next();
+        tree.delete(w.key);
+        w.nextValue(i);
+        return tree.put(w.key, w.value);
+    }
+
+    /** Every live record once, in key order. */
+    @Override
+    @Benchmark
+    public long iterate() {
+        Iterator<FixedTree.Entry> it = tree.range(null, null);
+        long n = 0;
+        long sum = 0;
+        while (it.hasNext()) {
+            sum += it.next().value()[7];
+            n++;
+        }
+        checksum += sum;
+        return n;
+    }
+
+    /** Up to 100 entries in key order from the next record on (random, or the range after the previous scan). */
+    @Benchmark
+    public int scan100(Workload w) {
+        w.scanStart(SCAN);
+        return scanFrom(w.key, w);
+    }
+
+    /** Up to {@link #SCAN} entries from {@code from} on; adds their values' byte 7 to {@code w}'s checksum. */
+    int scanFrom(byte[] from, Workload w) {
         Iterator<FixedTree.Entry> it = tree.range(from, null);
         int n = 0;
         long sum = 0;
         while (n < SCAN && it.hasNext()) {
-            FixedTree.Entry e = it.next();
-            sum += e.value()[7];
+            sum += it.next().value()[7];
             n++;
         }
         w.sink += sum;
@@ -96,18 +127,21 @@ public class ArmdbTreeBench implements StoreBench {
     }
 
     @Override
+    public void remove(long[] records, Workload w) {
+        for (long r : records) {
+            w.shape.key(r, w.key);
+            tree.delete(w.key);
+        }
+    }
+
+    @Override
     public boolean lookup(long i, byte[] out) {
-        return tree.get(Keys.key(i), out);
+        return tree.get(shape().key(i), out);
     }
 
     @Override
     public Path closeKeepingFiles() {
         tree.close();
         return dir;
-    }
-
-    @Override
-    public Workload workload() {
-        return w;
     }
 }

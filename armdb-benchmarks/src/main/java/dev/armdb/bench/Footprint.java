@@ -15,13 +15,14 @@ import java.util.Map;
 import java.util.function.Supplier;
 
 /**
- * Not a JMH benchmark: loads each store with the benchmark data set and reports bytes on disk per record (after a
- * clean close), load time, armdb's index bytes per key, and armdb's reopen (recovery) time for a collection of many
- * slots. Writes a JSON file for {@link Report}.
+ * Not a JMH benchmark: loads each store with the benchmark data set of each shape and reports bytes on disk per
+ * record (after a clean close), load time, armdb's index bytes per key, and armdb's reopen (recovery) time for a
+ * collection of many 16x32 slots. Writes a JSON file for {@link Report}. LMDB is measured without {@code
+ * MDB_WRITEMAP} (with it, the file is extended to the whole map size at open, which says nothing about the data).
  *
  * <pre>
- * java [LMDB and Chronicle flags] -cp benchmarks.jar dev.armdb.bench.Footprint
- *      [--records 1000000] [--recovery-slots 10000000] [--recovery-runs 3] [--stores a,b] --out footprint.json
+ * java [LMDB and Chronicle flags] -cp benchmarks.jar dev.armdb.bench.Footprint [--records 1000000]
+ *      [--shapes 16x32,8x256] [--recovery-slots 10000000] [--recovery-runs 3] [--stores a,b] --out footprint.json
  * </pre>
  */
 public final class Footprint {
@@ -40,8 +41,10 @@ public final class Footprint {
         return m;
     }
 
+    /** Runs the measurements; see the class comment for the options. */
     public static void main(String[] args) throws Exception {
         int records = 1_000_000;
+        List<Shape> shapes = List.of(Shape.K16_V32, Shape.K8_V256);
         int recoverySlots = 10_000_000;
         int recoveryRuns = 3;
         Path out = null;
@@ -51,6 +54,8 @@ public final class Footprint {
                 case "--records" -> records = Integer.parseInt(args[++i].replace("_", ""));
                 case "--recovery-slots" -> recoverySlots = Integer.parseInt(args[++i].replace("_", ""));
                 case "--recovery-runs" -> recoveryRuns = Integer.parseInt(args[++i]);
+                case "--shapes" ->
+                    shapes = Arrays.stream(args[++i].split(",")).map(Shape::of).toList();
                 case "--stores" -> only = Arrays.asList(args[++i].split(","));
                 case "--out" -> out = Path.of(args[++i]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
@@ -60,11 +65,13 @@ public final class Footprint {
         json.append("  \"records\": ").append(records).append(",\n");
         json.append("  \"stores\": [\n");
         List<String> entries = new ArrayList<>();
-        for (Map.Entry<String, Supplier<StoreBench>> e : stores().entrySet()) {
-            if (only != null && !only.contains(e.getKey())) {
-                continue;
+        for (Shape shape : shapes) {
+            for (Map.Entry<String, Supplier<StoreBench>> e : stores().entrySet()) {
+                if (only != null && !only.contains(e.getKey())) {
+                    continue;
+                }
+                entries.add(measureStore(e.getKey(), e.getValue().get(), records, shape));
             }
-            entries.add(measureStore(e.getKey(), e.getValue().get(), records));
         }
         json.append(String.join(",\n", entries)).append("\n  ],\n");
         json.append("  \"recovery\": ")
@@ -79,20 +86,24 @@ public final class Footprint {
         }
     }
 
-    private static String measureStore(String name, StoreBench b, int records) throws Exception {
-        System.out.printf(Locale.ROOT, "footprint: %s, %,d records...%n", name, records);
+    static String measureStore(String name, StoreBench b, int records, Shape shape) throws Exception {
+        System.out.printf(Locale.ROOT, "footprint: %s, %,d records of %s...%n", name, records, shape);
+        if (b instanceof LmdbBench l) {
+            l.writeMap = false;
+        }
         long heapBefore = usedHeapAfterGc();
         long t0 = System.nanoTime();
-        b.records(records);
+        b.configure(records, shape);
         b.setup();
         double loadSeconds = (System.nanoTime() - t0) / 1e9;
         long heapAfter = usedHeapAfterGc();
-        byte[] out = new byte[Keys.VALUE_SIZE];
+        byte[] out = new byte[shape.valueSize()];
         if (!b.lookup(records / 2, out) || Keys.recordOf(out) != records / 2) {
             throw new IllegalStateException(name + ": record " + records / 2 + " not found after load");
         }
         Map<String, Object> fields = new LinkedHashMap<>();
         fields.put("name", name);
+        fields.put("shape", shape.name());
         fields.put("loadSeconds", loadSeconds);
         fields.put("heapBytesPerRecord", Math.max(0, heapAfter - heapBefore) / (double) records);
         if (b instanceof ArmdbMapBench a) {
@@ -130,13 +141,14 @@ public final class Footprint {
         try {
             System.out.printf(Locale.ROOT, "recovery: loading %,d records into a FixedMap...%n", slots);
             long t0 = System.nanoTime();
-            byte[] key = new byte[Keys.KEY_SIZE];
-            byte[] value = new byte[Keys.VALUE_SIZE];
+            Shape shape = Shape.K16_V32;
+            byte[] key = new byte[shape.keySize()];
+            byte[] value = new byte[shape.valueSize()];
             long fileBytes;
-            try (FixedMap map = FixedMap.open(dir, ArmdbMapBench.config())) {
+            try (FixedMap map = FixedMap.open(dir, ArmdbMapBench.config(shape))) {
                 for (int i = 0; i < slots; i++) {
-                    Keys.key(i, key);
-                    Keys.value(i, 0, value);
+                    shape.key(i, key);
+                    shape.value(i, 0, value);
                     map.put(key, value);
                 }
                 fileBytes = map.stats().fileBytes();
@@ -145,7 +157,7 @@ public final class Footprint {
             double[] open = new double[runs];
             for (int r = 0; r < runs; r++) {
                 long s = System.nanoTime();
-                try (FixedMap map = FixedMap.open(dir, ArmdbMapBench.config())) {
+                try (FixedMap map = FixedMap.open(dir, ArmdbMapBench.config(shape))) {
                     open[r] = (System.nanoTime() - s) / 1e9;
                     if (map.size() != slots) {
                         throw new IllegalStateException("reopened with " + map.size() + " keys, expected " + slots);
@@ -169,7 +181,7 @@ public final class Footprint {
                     "{\"slots\": %d, \"shards\": %d, \"loadSeconds\": %s, \"fileBytes\": %d, \"openSeconds\": %s,"
                             + " \"medianOpenSeconds\": %s, \"cpus\": %d}",
                     slots,
-                    ArmdbMapBench.config().shards(),
+                    ArmdbMapBench.config(Shape.K16_V32).shards(),
                     loadSeconds,
                     fileBytes,
                     runsJson,

@@ -1,11 +1,5 @@
 package dev.armdb.bench;
 
-import java.awt.BasicStroke;
-import java.awt.Color;
-import java.awt.Font;
-import java.awt.Graphics2D;
-import java.awt.RenderingHints;
-import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -15,21 +9,22 @@ import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeSet;
-import javax.imageio.ImageIO;
 
 /**
  * Turns JMH JSON results (and optionally the {@link Footprint} JSON) into {@code docs/benchmarks.md}: machine, the
- * tables per operation with armdb-over-peer ratios, footprint and recovery, and the verdict on each engine target.
- * Optionally draws a bar chart PNG (java.awt, headless).
+ * verdict on each engine target for every measured configuration, tables per configuration (record count, shape,
+ * access pattern, threads) and operation with armdb-over-peer ratios, footprint and recovery. Optionally draws the
+ * PNG charts of {@link Charts} into a directory.
  *
  * <pre>
  * java -cp benchmarks.jar dev.armdb.bench.Report --jmh results.json [--footprint footprint.json]
- *      [--out docs/benchmarks.md] [--png docs/img/engine.png] [--command "bin/bench quick"]
+ *      [--out docs/benchmarks.md] [--img docs/img] [--command "bin/bench quick"]
  * </pre>
  */
 public final class Report {
@@ -46,39 +41,97 @@ public final class Report {
         STORES.put("ChmBench", "ConcurrentHashMap");
     }
 
+    /** Operation (benchmark method) to its table heading, in table order. */
     static final Map<String, String> OPS = new LinkedHashMap<>();
 
     static {
-        OPS.put("get", "get: uniform random existing key, value copied into a caller buffer");
-        OPS.put("put", "put: update of a uniform random existing key");
-        OPS.put("scan100", "range scan: 100 entries in key order from a uniform random key");
+        OPS.put("get", "get: existing key, value copied into a caller buffer");
+        OPS.put("put", "put (update): existing key gets a new value");
+        OPS.put("insert", "put (insert): a key never stored before (batches of 1,024, deleted again unmeasured)");
+        OPS.put("deleteInsert", "delete + insert: one op deletes an existing key and puts it back");
+        OPS.put("iterate", "iteration: one full pass over every record, time **per record**");
+        OPS.put("scan100", "range scan: 100 entries in key order");
     }
 
-    /** One benchmark result. */
+    /** Shape names to the words used in headings. */
+    private static final Map<String, String> SHAPES = Map.of(
+            "16x32", "16-byte keys, 32-byte values",
+            "8x256", "8-byte keys, 256-byte values");
+
+    /** One measured configuration: record count, shape, access pattern and benchmark threads. */
+    record Config(long keys, String shape, String access, int threads) implements Comparable<Config> {
+        private static final Comparator<Config> ORDER = Comparator.comparingLong(Config::keys)
+                .thenComparing(c -> !c.shape().equals("16x32"))
+                .thenComparing(Config::shape)
+                .thenComparing(c -> !c.access().equals("random"))
+                .thenComparingInt(Config::threads);
+
+        @Override
+        public int compareTo(Config o) {
+            return ORDER.compare(this, o);
+        }
+
+        /** Short label, e.g. {@code 1,000,000 × 16x32, random, 1 thread}. */
+        String label() {
+            return String.format(Locale.ROOT, "%,d × %s, %s, %s", keys, shape, access, threadWord());
+        }
+
+        /** Compact label for chart legends, e.g. {@code 1M 16x32 random 1t}. */
+        String shortLabel() {
+            String k =
+                    keys % 1_000_000 == 0 ? keys / 1_000_000 + "M" : keys % 1000 == 0 ? keys / 1000 + "k" : "" + keys;
+            return k + " " + shape + " " + (access.equals("sequential") ? "seq" : access) + " " + threads + "t";
+        }
+
+        String threadWord() {
+            return threads + (threads == 1 ? " thread" : " threads");
+        }
+
+        /** The same data set and access with another thread count. */
+        Config withThreads(int t) {
+            return new Config(keys, shape, access, t);
+        }
+    }
+
+    /**
+     * One benchmark result. Times are per operation, except for {@code iterate}, where they and the allocation are
+     * per record (the JMH score per full pass divided by the record count).
+     */
     record Result(
             String store,
             String op,
-            String keys,
+            Config config,
             double medianNs,
             double meanNs,
             double errorNs,
             double allocBytesPerOp,
-            int samples) {}
+            int samples) {
+        /** Operations (or records, for iteration) per microsecond over all threads: millions per second. */
+        double mops() {
+            return config.threads() * 1e3 / medianNs;
+        }
+
+        /** True for the base configuration of a store (not a variant such as a bigger block cache). */
+        boolean base() {
+            return STORES.containsValue(store);
+        }
+    }
 
     private Report() {}
 
+    /** Writes the report; see the class comment for the options. */
     public static void main(String[] args) throws IOException {
         Path jmh = null;
         Path footprint = null;
         Path out = Path.of("docs/benchmarks.md");
-        Path png = null;
+        Path img = null;
         String command = "bin/bench";
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--jmh" -> jmh = Path.of(args[++i]);
                 case "--footprint" -> footprint = Path.of(args[++i]);
                 case "--out" -> out = Path.of(args[++i]);
-                case "--png" -> png = Path.of(args[++i]);
+                case "--img" -> img = Path.of(args[++i]);
                 case "--command" -> command = args[++i];
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
@@ -90,28 +143,26 @@ public final class Report {
         Map<?, ?> fp = footprint != null && Files.exists(footprint)
                 ? (Map<?, ?>) Json.parse(Files.readString(footprint))
                 : null;
-        String pngLink = null;
-        if (png != null) {
-            List<Result> results = results(runs);
+        List<String> images = new ArrayList<>();
+        if (img != null) {
             try {
-                writeChart(results, png);
-                pngLink = out.toAbsolutePath()
-                        .getParent()
-                        .relativize(png.toAbsolutePath())
-                        .toString();
+                Path base = out.toAbsolutePath().getParent();
+                for (Path p : Charts.write(results(runs), img)) {
+                    images.add(base.relativize(p.toAbsolutePath()).toString());
+                }
             } catch (Throwable e) { // a missing font or AWT library must not cost the tables
-                System.err.println("report: no chart (" + e + ")");
+                System.err.println("report: no charts (" + e + ")");
             }
         }
-        String md = render(runs, fp, command, machine(), pngLink);
+        String md = render(runs, fp, command, machine(), images);
         if (out.toAbsolutePath().getParent() != null) {
             Files.createDirectories(out.toAbsolutePath().getParent());
         }
         Files.writeString(out, md);
-        System.out.println("report: wrote " + out + (pngLink != null ? " and " + png : ""));
+        System.out.println("report: wrote " + out + (images.isEmpty() ? "" : " and " + images));
     }
 
-    /** The results of a JMH JSON array, primary metric in ns/op. */
+    /** The results of a JMH JSON array, primary metric in ns/op (ns/record for iteration). */
     static List<Result> results(List<?> runs) {
         List<Result> list = new ArrayList<>();
         for (Object o : runs) {
@@ -121,13 +172,22 @@ public final class Report {
             String cls = parts[parts.length - 2];
             String op = parts[parts.length - 1];
             String store = STORES.getOrDefault(cls, cls);
-            Map<?, ?> params = (Map<?, ?>) run.get("params");
-            String keys = params != null && params.get("keys") != null ? (String) params.get("keys") : "?";
-            if (params != null && params.get("blockCacheMb") instanceof String mb && !mb.equals("0")) {
+            Map<?, ?> params = run.get("params") instanceof Map<?, ?> p ? p : Map.of();
+            long keys = parse(params.get("keys") instanceof String k ? k : "-1");
+            String shape = params.get("shape") instanceof String s ? s : "16x32";
+            String access = params.get("access") instanceof String a ? a : "random";
+            int threads = run.get("threads") instanceof Double t ? t.intValue() : 1;
+            if (params.get("blockCacheMb") instanceof String mb && !mb.equals("0")) {
                 store += " (" + mb + " MB block cache)";
+            }
+            if ("false".equals(params.get("writeMap"))) {
+                store += " (no WRITEMAP)";
             }
             Map<?, ?> pm = (Map<?, ?>) run.get("primaryMetric");
             double scale = toNanos((String) pm.get("scoreUnit"));
+            if (op.equals("iterate") && keys > 0) {
+                scale /= keys;
+            }
             List<Double> raw = new ArrayList<>();
             for (Object fork : (List<?>) pm.get("rawData")) {
                 for (Object v : (List<?>) fork) {
@@ -139,9 +199,10 @@ public final class Report {
             double alloc = Double.NaN;
             Map<?, ?> sec = (Map<?, ?>) run.get("secondaryMetrics");
             if (sec != null && sec.get("gc.alloc.rate.norm") instanceof Map<?, ?> a) {
-                alloc = num(a.get("score"));
+                alloc = num(a.get("score")) / (op.equals("iterate") && keys > 0 ? keys : 1);
             }
-            list.add(new Result(store, op, keys, median(raw), mean, err, alloc, raw.size()));
+            list.add(new Result(
+                    store, op, new Config(keys, shape, access, threads), median(raw), mean, err, alloc, raw.size()));
         }
         return list;
     }
@@ -156,7 +217,7 @@ public final class Report {
         };
     }
 
-    private static double num(Object o) {
+    static double num(Object o) {
         return o instanceof Double d ? d : Double.NaN; // JMH writes "NaN" as a string
     }
 
@@ -168,12 +229,104 @@ public final class Report {
         return a.length % 2 == 1 ? a[a.length / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
     }
 
-    static String render(List<?> runs, Map<?, ?> fp, String command, Map<String, String> machine, String pngLink) {
+    /** Every configuration measured, in report order. */
+    static TreeSet<Config> configs(List<Result> results) {
+        TreeSet<Config> set = new TreeSet<>();
+        results.forEach(r -> set.add(r.config()));
+        return set;
+    }
+
+    /** The store an operation's speed-ups are taken against: FixedTree for scans, FixedMap otherwise. */
+    static String reference(String op) {
+        return op.equals("scan100") ? "armdb FixedTree" : "armdb FixedMap";
+    }
+
+    static String render(List<?> runs, Map<?, ?> fp, String command, Map<String, String> machine, List<String> images) {
         List<Result> results = results(runs);
+        TreeSet<Config> configs = configs(results);
         StringBuilder md = new StringBuilder();
         md.append("# Engine benchmarks\n\n");
         md.append("Generated by `bin/bench` (class `dev.armdb.bench.Report`) from JMH JSON; edit the notes in\n")
                 .append("`armdb-benchmarks/src/main/resources/report-notes.md`, not this file.\n\n");
+        renderMachine(md, runs, command, machine, configs);
+        md.append("Times are the **median** of all measurement iterations (all forks) in ns per operation and ")
+                .append("thread; `mean ± err` is JMH's score with its 99.9% confidence half-width. `Mops/s` is the ")
+                .append("throughput of all threads together. `B/op` is `gc.alloc.rate.norm` from `-prof gc` (heap ")
+                .append("bytes allocated per operation). `armdb speed-up` is the peer's median divided by armdb's ")
+                .append("(FixedMap, or FixedTree for range scans) in the same table: above 1× armdb is faster. ")
+                .append("Iteration is given per record (one pass's time divided by the record count).\n\n");
+        for (String image : images) {
+            md.append("![").append(imageTitle(image)).append("](").append(image).append(")\n\n");
+        }
+        renderTargets(md, results, configs, fp);
+        md.append("## Results\n\n");
+        for (Config c : configs) {
+            md.append("- [").append(c.label()).append("](#").append(anchor(c)).append(")\n");
+        }
+        md.append('\n');
+        for (Config c : configs) {
+            md.append("### ")
+                    .append(String.format(Locale.ROOT, "%,d keys, ", c.keys()))
+                    .append(SHAPES.getOrDefault(c.shape(), c.shape()))
+                    .append(", ")
+                    .append(c.access())
+                    .append(" access, ")
+                    .append(c.threadWord())
+                    .append(" <a id=\"")
+                    .append(anchor(c))
+                    .append("\"></a>\n\n");
+            for (Map.Entry<String, String> op : OPS.entrySet()) {
+                List<Result> rows = select(results, c, op.getKey());
+                if (rows.isEmpty()) {
+                    continue;
+                }
+                Result ref = find(results, c, reference(op.getKey()), op.getKey());
+                boolean perRecord = op.getKey().equals("iterate");
+                md.append("#### ").append(op.getValue()).append("\n\n");
+                md.append(
+                        perRecord
+                                ? "| store | median ns/record | mean ± err ns/record | M records/s | B/record | armdb speed-up |\n"
+                                : "| store | median ns/op | mean ± err ns/op | Mops/s | B/op | armdb speed-up |\n");
+                md.append("|---|---:|---:|---:|---:|---:|\n");
+                for (Result r : rows) {
+                    md.append(String.format(
+                            Locale.ROOT,
+                            "| %s | %s | %s ± %s | %s | %s | %s |%n",
+                            r.store(),
+                            fmt(r.medianNs()),
+                            fmt(r.meanNs()),
+                            fmt(r.errorNs()),
+                            fmt(r.mops()),
+                            Double.isNaN(r.allocBytesPerOp()) ? "–" : fmt(r.allocBytesPerOp()),
+                            ref == null ? "–" : r == ref ? "reference" : ratio(r.medianNs() / ref.medianNs())));
+                }
+                md.append('\n');
+            }
+        }
+        if (fp != null) {
+            renderFootprint(md, fp);
+        }
+        md.append(notes());
+        return md.toString();
+    }
+
+    private static String imageTitle(String image) {
+        if (image.contains("targets")) {
+            return "engine targets per configuration";
+        }
+        if (image.contains("configs")) {
+            return "get and put throughput per store and configuration";
+        }
+        return "throughput per store and operation";
+    }
+
+    private static String anchor(Config c) {
+        return ("r-" + c.keys() + "-" + c.shape() + "-" + c.access() + "-" + c.threads() + "t")
+                .toLowerCase(Locale.ROOT);
+    }
+
+    private static void renderMachine(
+            StringBuilder md, List<?> runs, String command, Map<String, String> machine, TreeSet<Config> configs) {
         md.append("## Machine and run\n\n| | |\n|---|---|\n");
         Map<?, ?> first = runs.isEmpty() ? Map.of() : (Map<?, ?>) runs.get(0);
         machine.forEach(
@@ -186,65 +339,25 @@ public final class Report {
                 .append(first.get("vmVersion"))
                 .append(" |\n");
         md.append("| command | `").append(command.replace("|", "\\|")).append("` |\n");
+        TreeSet<Integer> threads = new TreeSet<>();
+        configs.forEach(c -> threads.add(c.threads()));
         md.append("| JMH | ")
                 .append(String.format(
                         Locale.ROOT,
-                        "%s fork(s), %s warm-up × %s, %s measurement × %s, %s thread(s), mode average time",
+                        "%s fork(s), %s warm-up × %s, %s measurement × %s, %s thread(s) (per table), mode average "
+                                + "time, %d results",
                         intStr(first.get("forks")),
                         intStr(first.get("warmupIterations")),
                         first.get("warmupTime"),
                         intStr(first.get("measurementIterations")),
                         first.get("measurementTime"),
-                        intStr(first.get("threads"))))
+                        threads.isEmpty()
+                                ? "?"
+                                : String.join(
+                                        " and ",
+                                        threads.stream().map(String::valueOf).toList()),
+                        runs.size()))
                 .append(" |\n\n");
-        md.append("Times are the **median** of all measurement iterations (all forks) in ns per operation; ")
-                .append("`mean ± err` is JMH's score with its 99.9% confidence half-width. `B/op` is ")
-                .append("`gc.alloc.rate.norm` from `-prof gc` (heap bytes allocated per operation). ")
-                .append("`armdb speed-up` is the peer's median divided by armdb's (FixedMap for get/put, FixedTree ")
-                .append("for scans): above 1× armdb is faster.\n\n");
-        if (pngLink != null) {
-            md.append("![throughput per store](").append(pngLink).append(")\n\n");
-        }
-        TreeSet<String> keySets = new TreeSet<>((a, b) -> Long.compare(parse(a), parse(b)));
-        results.forEach(r -> keySets.add(r.keys()));
-        for (String keys : keySets) {
-            md.append("## Results, ")
-                    .append(String.format(Locale.ROOT, "%,d", parse(keys)))
-                    .append(" keys (16-byte keys, 32-byte values)\n\n");
-            for (Map.Entry<String, String> op : OPS.entrySet()) {
-                List<Result> rows = select(results, keys, op.getKey());
-                if (rows.isEmpty()) {
-                    continue;
-                }
-                Result ref = find(
-                        results,
-                        keys,
-                        op.getKey().equals("scan100") ? "armdb FixedTree" : "armdb FixedMap",
-                        op.getKey());
-                md.append("### ").append(op.getValue()).append("\n\n");
-                md.append("| store | median ns/op | mean ± err ns/op | Mops/s | B/op | armdb speed-up |\n");
-                md.append("|---|---:|---:|---:|---:|---:|\n");
-                for (Result r : rows) {
-                    md.append(String.format(
-                            Locale.ROOT,
-                            "| %s | %s | %s ± %s | %s | %s | %s |%n",
-                            r.store(),
-                            fmt(r.medianNs()),
-                            fmt(r.meanNs()),
-                            fmt(r.errorNs()),
-                            fmt(1e3 / r.medianNs()),
-                            Double.isNaN(r.allocBytesPerOp()) ? "–" : fmt(r.allocBytesPerOp()),
-                            ref == null ? "–" : r == ref ? "reference" : ratio(r.medianNs() / ref.medianNs())));
-                }
-                md.append('\n');
-            }
-        }
-        if (fp != null) {
-            renderFootprint(md, fp);
-        }
-        renderTargets(md, results, keySets, fp);
-        md.append(notes());
-        return md.toString();
     }
 
     private static void renderFootprint(StringBuilder md, Map<?, ?> fp) {
@@ -253,14 +366,15 @@ public final class Report {
                 .append(" records)\n\n");
         md.append("Files summed after a clean close (apparent sizes); heap measured after `System.gc()` around the ")
                 .append("load, so it is approximate.\n\n");
-        md.append("| store | disk bytes / record | heap bytes / record | index bytes / key | load s |\n");
-        md.append("|---|---:|---:|---:|---:|\n");
+        md.append("| store | shape | disk bytes / record | heap bytes / record | index bytes / key | load s |\n");
+        md.append("|---|---|---:|---:|---:|---:|\n");
         for (Object o : (List<?>) fp.get("stores")) {
             Map<?, ?> s = (Map<?, ?>) o;
             md.append(String.format(
                     Locale.ROOT,
-                    "| %s | %s | %s | %s | %s |%n",
+                    "| %s | %s | %s | %s | %s | %s |%n",
                     s.get("name"),
+                    s.get("shape") instanceof String sh ? sh : "16x32",
                     s.get("diskBytesPerRecord") == null ? "in memory" : fmt(num(s.get("diskBytesPerRecord"))),
                     fmt(num(s.get("heapBytesPerRecord"))),
                     s.get("indexBytesPerKey") == null ? "–" : fmt(num(s.get("indexBytesPerKey"))),
@@ -270,7 +384,7 @@ public final class Report {
         if (fp.get("recovery") instanceof Map<?, ?> r) {
             md.append(String.format(
                     Locale.ROOT,
-                    "**Recovery:** reopening a FixedMap of %,d live slots (%d shards, %.0f MB of shard files, "
+                    "**Recovery:** reopening a FixedMap of %,d live 16x32 slots (%d shards, %.0f MB of shard files, "
                             + "page cache warm, %d cores) took %s s (median of %s; loading it took %.1f s).%n%n",
                     (long) num(r.get("slots")),
                     (long) num(r.get("shards")),
@@ -282,35 +396,79 @@ public final class Report {
         }
     }
 
-    private static void renderTargets(StringBuilder md, List<Result> results, TreeSet<String> keySets, Map<?, ?> fp) {
-        md.append("## Engine targets\n\n");
-        md.append("| target | keys | measured | verdict |\n|---|---:|---|---|\n");
-        for (String keys : keySets) {
-            Result aGet = find(results, keys, "armdb FixedMap", "get");
-            Result aPut = find(results, keys, "armdb FixedMap", "put");
-            speedTarget(md, keys, "get ≥ 4× LMDB", aGet, find(results, keys, "LMDB", "get"), 4);
-            speedTarget(md, keys, "get ≥ ConcurrentHashMap", aGet, find(results, keys, "ConcurrentHashMap", "get"), 1);
-            speedTarget(md, keys, "put ≥ 4× LMDB", aPut, find(results, keys, "LMDB", "put"), 4);
-            Result cPut = find(results, keys, "ConcurrentHashMap", "put");
-            if (aPut != null && cPut != null) {
-                double slower = aPut.medianNs() / cPut.medianNs();
-                row(
-                        md,
-                        "put within 1.5× of ConcurrentHashMap",
-                        keys,
-                        String.format(
-                                Locale.ROOT,
-                                "armdb %s ns vs CHM %s ns: armdb takes %s of CHM's time",
-                                fmt(aPut.medianNs()),
-                                fmt(cPut.medianNs()),
-                                ratio(slower)),
-                        slower <= 1.5 ? "met" : "missed by " + pct(slower / 1.5 - 1) + " (limit 1.5×)");
+    /** One speed target: armdb's op against a peer's, met when the peer's time over armdb's reaches {@code needed}. */
+    record SpeedTarget(String name, String op, String peer, double needed) {}
+
+    /** The speed targets of the issue, per configuration. */
+    static final List<SpeedTarget> SPEED_TARGETS = List.of(
+            new SpeedTarget("get ≥ 4× LMDB", "get", "LMDB", 4),
+            new SpeedTarget("get ≥ ConcurrentHashMap", "get", "ConcurrentHashMap", 1),
+            new SpeedTarget("put ≥ 4× LMDB", "put", "LMDB", 4),
+            new SpeedTarget("put within 1.5× of ConcurrentHashMap", "put", "ConcurrentHashMap", 1 / 1.5),
+            new SpeedTarget("get ≥ 5× RocksDB", "get", "RocksDB", 5),
+            new SpeedTarget("put ≥ 5× RocksDB", "put", "RocksDB", 5));
+
+    /** A target verdict: the speed-up armdb reached and the one it needed. */
+    record Verdict(SpeedTarget target, Config config, Result armdb, Result peer) {
+        double speedup() {
+            return peer.medianNs() / armdb.medianNs();
+        }
+
+        boolean met() {
+            return speedup() >= target.needed();
+        }
+    }
+
+    /** Every speed-target verdict that the results allow, by configuration then target. */
+    static List<Verdict> verdicts(List<Result> results) {
+        List<Verdict> list = new ArrayList<>();
+        for (Config c : configs(results)) {
+            for (SpeedTarget t : SPEED_TARGETS) {
+                Result a = find(results, c, "armdb FixedMap", t.op());
+                Result p = find(results, c, t.peer(), t.op());
+                if (a != null && p != null) {
+                    list.add(new Verdict(t, c, a, p));
+                }
             }
-            speedTarget(md, keys, "get ≥ 5× RocksDB", aGet, find(results, keys, "RocksDB", "get"), 5);
-            speedTarget(md, keys, "put ≥ 5× RocksDB", aPut, find(results, keys, "RocksDB", "put"), 5);
+        }
+        return list;
+    }
+
+    private static void renderTargets(StringBuilder md, List<Result> results, TreeSet<Config> configs, Map<?, ?> fp) {
+        md.append("## Engine targets\n\n");
+        List<Verdict> verdicts = verdicts(results);
+        long met = verdicts.stream().filter(Verdict::met).count();
+        md.append(String.format(
+                Locale.ROOT,
+                "Speed targets (armdb FixedMap against each peer's base configuration, same table of the same run): "
+                        + "**%d of %d met**.%n%n",
+                met,
+                verdicts.size()));
+        md.append("| target | data set | measured | verdict |\n|---|---|---|---|\n");
+        for (Config c : configs) {
+            Result aGet = find(results, c, "armdb FixedMap", "get");
+            Result aPut = find(results, c, "armdb FixedMap", "put");
+            if (aGet == null && aPut == null) {
+                continue;
+            }
+            for (SpeedTarget t : SPEED_TARGETS) {
+                Result a = t.op().equals("get") ? aGet : aPut;
+                Result p = find(results, c, t.peer(), t.op());
+                if (t.peer().equals("ConcurrentHashMap") && t.op().equals("put")) {
+                    chmPut(md, c, a, p);
+                } else {
+                    speedTarget(md, c, t.name(), a, p, t.needed());
+                }
+            }
             for (Result r : results) {
-                if (r.keys().equals(keys) && r.store().startsWith("RocksDB (") && !r.op().equals("scan100")) {
-                    speedTarget(md, keys, r.op() + " ≥ 5× " + r.store(), r.op().equals("get") ? aGet : aPut, r, 5);
+                if (r.config().equals(c) && !r.base() && (r.op().equals("get") || r.op().equals("put"))) {
+                    speedTarget(
+                            md,
+                            c,
+                            r.op() + " ≥ " + (r.store().startsWith("LMDB") ? "4× " : "5× ") + r.store(),
+                            r.op().equals("get") ? aGet : aPut,
+                            r,
+                            r.store().startsWith("LMDB") ? 4 : 5);
                 }
             }
             for (Result r : new Result[] {aGet, aPut}) {
@@ -318,13 +476,13 @@ public final class Report {
                     row(
                             md,
                             "0 B/op on " + r.op(),
-                            keys,
+                            c.label(),
                             fmt(r.allocBytesPerOp()) + " B/op (gc.alloc.rate.norm)",
                             r.allocBytesPerOp() < 1
                                     ? "met (below 1 B/op: JMH's own bookkeeping noise)"
                                     : "missed: " + fmt(r.allocBytesPerOp()) + " B/op");
                 } else if (r != null) {
-                    row(md, "0 B/op on " + r.op(), keys, "not measured (run without `-prof gc`)", "not measured");
+                    row(md, "0 B/op on " + r.op(), c.label(), "not measured (run without `-prof gc`)", "not measured");
                 }
             }
         }
@@ -338,7 +496,7 @@ public final class Report {
             row(
                     md,
                     "recovery of 10M slots ≤ 3 s",
-                    String.format(Locale.ROOT, "%,d", slots),
+                    String.format(Locale.ROOT, "%,d × 16x32", slots),
                     fmt(s) + " s median reopen",
                     verdict);
         }
@@ -350,7 +508,11 @@ public final class Report {
                     row(
                             md,
                             "FixedMap index ≤ 16 bytes/key",
-                            String.format(Locale.ROOT, "%,d", (long) num(fp.get("records"))),
+                            String.format(
+                                    Locale.ROOT,
+                                    "%,d × %s",
+                                    (long) num(fp.get("records")),
+                                    st.get("shape") instanceof String sh ? sh : "16x32"),
                             fmt(b) + " bytes/key",
                             b <= 16 ? "met" : "missed by " + pct(b / 16 - 1));
                 }
@@ -359,17 +521,36 @@ public final class Report {
         md.append('\n');
     }
 
+    private static void chmPut(StringBuilder md, Config c, Result aPut, Result cPut) {
+        if (aPut == null || cPut == null) {
+            row(md, "put within 1.5× of ConcurrentHashMap", c.label(), "not measured", "not measured");
+            return;
+        }
+        double slower = aPut.medianNs() / cPut.medianNs();
+        row(
+                md,
+                "put within 1.5× of ConcurrentHashMap",
+                c.label(),
+                String.format(
+                        Locale.ROOT,
+                        "armdb %s ns vs CHM %s ns: armdb takes %s of CHM's time",
+                        fmt(aPut.medianNs()),
+                        fmt(cPut.medianNs()),
+                        ratio(slower)),
+                slower <= 1.5 ? "met" : "missed by " + pct(slower / 1.5 - 1) + " (limit 1.5×)");
+    }
+
     private static void speedTarget(
-            StringBuilder md, String keys, String target, Result armdb, Result peer, double needed) {
+            StringBuilder md, Config c, String target, Result armdb, Result peer, double needed) {
         if (armdb == null || peer == null) {
-            row(md, target, keys, "not measured", "not measured");
+            row(md, target, c.label(), "not measured", "not measured");
             return;
         }
         double speedup = peer.medianNs() / armdb.medianNs();
         row(
                 md,
                 target,
-                keys,
+                c.label(),
                 String.format(
                         Locale.ROOT,
                         "armdb %s ns vs %s %s ns: %s",
@@ -383,12 +564,11 @@ public final class Report {
                                 + " short)");
     }
 
-    private static void row(StringBuilder md, String target, String keys, String measured, String verdict) {
-        String k = keys.matches("\\d+") ? String.format(Locale.ROOT, "%,d", Long.parseLong(keys)) : keys;
+    private static void row(StringBuilder md, String target, String dataSet, String measured, String verdict) {
         md.append("| ")
                 .append(target)
                 .append(" | ")
-                .append(k)
+                .append(dataSet)
                 .append(" | ")
                 .append(measured)
                 .append(" | ")
@@ -396,19 +576,19 @@ public final class Report {
                 .append(" |\n");
     }
 
-    /** The results of one key count and operation, in {@link #STORES} order (variants after their store). */
-    static List<Result> select(List<Result> results, String keys, String op) {
+    /** The results of one configuration and operation, in {@link #STORES} order (variants after their store). */
+    static List<Result> select(List<Result> results, Config config, String op) {
         List<Result> rows = new ArrayList<>();
         for (Result r : results) {
-            if (r.keys().equals(keys) && r.op().equals(op)) {
+            if (r.config().equals(config) && r.op().equals(op)) {
                 rows.add(r);
             }
         }
-        rows.sort(java.util.Comparator.comparingInt(r -> rank(r.store())));
+        rows.sort(Comparator.comparingInt(r -> rank(r.store())));
         return rows;
     }
 
-    private static int rank(String store) {
+    static int rank(String store) {
         int i = 0;
         int best = Integer.MAX_VALUE;
         for (String s : STORES.values()) {
@@ -423,16 +603,16 @@ public final class Report {
         return best;
     }
 
-    static Result find(List<Result> results, String keys, String store, String op) {
+    static Result find(List<Result> results, Config config, String store, String op) {
         for (Result r : results) {
-            if (r.keys().equals(keys) && r.store().equals(store) && r.op().equals(op)) {
+            if (r.config().equals(config) && r.store().equals(store) && r.op().equals(op)) {
                 return r;
             }
         }
         return null;
     }
 
-    private static long parse(String keys) {
+    static long parse(String keys) {
         try {
             return Long.parseLong(keys);
         } catch (NumberFormatException e) {
@@ -462,7 +642,7 @@ public final class Report {
         return String.format(Locale.ROOT, "%.3g", v);
     }
 
-    private static String ratio(double r) {
+    static String ratio(double r) {
         return String.format(Locale.ROOT, r >= 10 ? "%.0f×" : "%.2f×", r);
     }
 
@@ -517,89 +697,6 @@ public final class Report {
             return in == null ? "" : new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {
             return "";
-        }
-    }
-
-    /** Horizontal bars of Mops/s per store, one panel per operation, for the largest key count. */
-    static void writeChart(List<Result> results, Path png) throws IOException {
-        System.setProperty("java.awt.headless", "true");
-        String keys = results.stream()
-                .map(Result::keys)
-                .max((a, b) -> Long.compare(parse(a), parse(b)))
-                .orElse("?");
-        List<List<Result>> panels = new ArrayList<>();
-        List<String> titles = new ArrayList<>();
-        for (Map.Entry<String, String> op : OPS.entrySet()) {
-            List<Result> rows = select(results, keys, op.getKey());
-            if (!rows.isEmpty()) {
-                panels.add(rows);
-                titles.add(op.getKey() + " (Mops/s, higher is better)");
-            }
-        }
-        int bar = 22;
-        int labelW = 235;
-        int plotW = 560;
-        int width = labelW + plotW + 110;
-        int height = 50;
-        for (List<Result> p : panels) {
-            height += 34 + p.size() * (bar + 6) + 12;
-        }
-        BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = img.createGraphics();
-        try {
-            g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
-            g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
-            g.setColor(Color.WHITE);
-            g.fillRect(0, 0, width, height);
-            g.setColor(Color.BLACK);
-            g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 16));
-            g.drawString(
-                    String.format(
-                            Locale.ROOT,
-                            "armdb engine vs peers, %,d keys, 16 B keys / 32 B values, 1 thread",
-                            parse(keys)),
-                    12,
-                    28);
-            int y = 50;
-            for (int p = 0; p < panels.size(); p++) {
-                List<Result> rows = panels.get(p);
-                g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 13));
-                g.setColor(Color.DARK_GRAY);
-                g.drawString(titles.get(p), 12, y + 18);
-                y += 30;
-                double max =
-                        rows.stream().mapToDouble(r -> 1e3 / r.medianNs()).max().orElse(1);
-                g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
-                for (Result r : rows) {
-                    double mops = 1e3 / r.medianNs();
-                    int w = (int) Math.max(1, Math.round(plotW * mops / max));
-                    g.setColor(Color.BLACK);
-                    g.drawString(r.store(), 12, y + 16);
-                    g.setColor(
-                            r.store().startsWith("armdb")
-                                    ? new Color(0xD9, 0x5F, 0x0E)
-                                    : r.store().equals("ConcurrentHashMap")
-                                            ? new Color(0x88, 0x88, 0x88)
-                                            : new Color(0x31, 0x6B, 0xB5));
-                    g.fillRect(labelW, y + 2, w, bar);
-                    g.setColor(Color.BLACK);
-                    g.drawString(fmt(mops), labelW + w + 6, y + 18);
-                    y += bar + 6;
-                }
-                g.setColor(Color.LIGHT_GRAY);
-                g.setStroke(new BasicStroke(1));
-                g.drawLine(labelW, y - rows.size() * (bar + 6), labelW, y);
-                y += 12;
-            }
-        } finally {
-            g.dispose();
-        }
-        Path parent = png.toAbsolutePath().getParent();
-        if (parent != null) {
-            Files.createDirectories(parent);
-        }
-        if (!ImageIO.write(img, "png", png.toFile())) {
-            throw new IOException("no PNG writer");
         }
     }
 }
