@@ -34,6 +34,13 @@ class ConcurrentReadersTest {
     private static final int HOT_KEYS = 64;
     private static final int WRITERS = 2;
     private static final int READERS = 3;
+    /** Each writer does at least this many operations, each reader at least this many successful reads. */
+    private static final long MIN_OPS_PER_WRITER = 20_000;
+
+    private static final long MIN_HITS_PER_READER = 40_000;
+    /** How much longer than planned a loaded machine may take to reach those minimums. */
+    private static final long MAX_EXTRA_NANOS = 30_000_000_000L;
+
     private static final long WRITE_NANOS = TimeUnit.SECONDS.toNanos(5);
     private static final long MAX_OPS_PER_WRITER = 5_000_000;
 
@@ -147,7 +154,10 @@ class ConcurrentReadersTest {
                     go.await();
                     long end = System.nanoTime() + WRITE_NANOS;
                     for (long op = 0; op < MAX_OPS_PER_WRITER; op++) {
-                        if ((op & 63) == 0 && System.nanoTime() - end >= 0) {
+                        // at least the minimum work, however slow a loaded machine makes it (the time cap bounds it)
+                        if ((op & 63) == 0
+                                && System.nanoTime() - end >= 0
+                                && (op >= MIN_OPS_PER_WRITER || System.nanoTime() - end >= MAX_EXTRA_NANOS)) {
                             break;
                         }
                         // half the ops hit a few hot keys, so readers often race a rewrite of the slot they read
@@ -195,7 +205,8 @@ class ConcurrentReadersTest {
                 long myMisses = 0;
                 try {
                     go.await();
-                    while (!writersDone.get()) {
+                    long hardEnd = System.nanoTime() + WRITE_NANOS + MAX_EXTRA_NANOS;
+                    while ((!writersDone.get() || myHits < MIN_HITS_PER_READER) && System.nanoTime() < hardEnd) {
                         for (int i = 0; i < 256; i++) {
                             int id = rnd.nextInt(rnd.nextBoolean() ? HOT_KEYS : KEYS);
                             if (!store.get(key(id), buf)) {
@@ -278,8 +289,8 @@ class ConcurrentReadersTest {
                 + iterated + " entries iterated");
 
         assertThat(failures).as("failures (seed " + seed + ")").isEmpty();
-        assertThat(hits.get()).as("successful reads").isGreaterThan(100_000);
-        assertThat(writes.get()).as("puts").isGreaterThan(10_000);
+        assertThat(hits.get()).as("successful reads").isGreaterThanOrEqualTo((long) READERS * MIN_HITS_PER_READER);
+        assertThat(writes.get()).as("puts").isGreaterThan(MIN_OPS_PER_WRITER);
         assertThat(iterated.get()).as("entries iterated").isPositive();
 
         // quiescent: the store holds exactly what the writers left
