@@ -168,6 +168,66 @@ public abstract sealed class FixedStore implements AutoCloseable permits FixedMa
         }
     }
 
+    /**
+     * Receives the pairs of {@link #scan}. The two arrays are the scan's own buffers, rewritten for every pair:
+     * read them during the call, copy what must outlive it, never keep or modify them.
+     */
+    @FunctionalInterface
+    public interface PairVisitor {
+        /**
+         * One live pair.
+         *
+         * @return false to stop the scan
+         */
+        boolean visit(byte[] key, byte[] value);
+    }
+
+    /**
+     * As {@link #forEach}, without allocating per pair: every live pair is copied into two reused buffers and handed
+     * to {@code visitor}, shard by shard in slot order, until it returns false. Same consistency as {@link
+     * #forEach}. Call from one thread per scan; any number of scans and writers may run concurrently.
+     *
+     * @return number of pairs visited
+     */
+    public long scan(PairVisitor visitor) {
+        Objects.requireNonNull(visitor, "visitor");
+        store.checkOpen();
+        byte[] image = new byte[store.meta().slotSize()];
+        byte[] key = new byte[keySize];
+        byte[] value = new byte[valueSize];
+        int valueOffset = SlotLayout.valueOffset(keySize);
+        long visited = 0;
+        for (int s = 0; s < store.shardCount(); s++) {
+            var shard = store.shard(s);
+            int count = shard.slotCount();
+            for (int slot = 0; slot < count; slot++) {
+                if (isCurrentLive(shard, slot, image)) {
+                    System.arraycopy(image, SlotLayout.KEY_OFFSET, key, 0, keySize);
+                    System.arraycopy(image, valueOffset, value, 0, valueSize);
+                    visited++;
+                    if (!visitor.visit(key, value)) {
+                        return visited;
+                    }
+                }
+            }
+        }
+        return visited;
+    }
+
+    /** Reads {@code slot} into {@code image}; true if it holds a live pair that is its key's current value. */
+    private boolean isCurrentLive(Shard shard, int slot, byte[] image) {
+        long lsn;
+        try {
+            lsn = shard.readSlotImage(slot, image, 0);
+        } catch (IllegalStateException e) {
+            throw closedOr(e);
+        }
+        // only the slot the index points at is the key's current value (an older one may await release)
+        return lsn > 0
+                && SlotLayout.status(image[SlotLayout.STATE_OFFSET]) == SlotLayout.LIVE
+                && !shard.isSuperseded(slot, image, 0);
+    }
+
     private byte[][] readCurrent(Shard shard, int slot, byte[] image) {
         long lsn;
         try {

@@ -76,4 +76,47 @@ class AllocationFreeHotPathTest {
             assertAllocationFree(map);
         }
     }
+
+    @Test
+    void scanVisitsEveryLivePairOnceWithoutAllocatingPerPair() {
+        FixedConfig cfg = FixedConfig.builder()
+                .keySize(16)
+                .valueSize(32)
+                .shards(4)
+                .durability(Durability.NONE)
+                .build();
+        try (FixedMap map = FixedMap.open(dir, cfg)) {
+            round(map, new byte[16], new byte[32], new byte[32]);
+            java.util.Map<String, String> expected = new java.util.HashMap<>();
+            map.forEach((k, v) -> expected.put(
+                    java.util.HexFormat.of().formatHex(k),
+                    java.util.HexFormat.of().formatHex(v)));
+            java.util.Map<String, String> seen = new java.util.HashMap<>();
+            long n = map.scan((k, v) -> {
+                seen.put(
+                        java.util.HexFormat.of().formatHex(k),
+                        java.util.HexFormat.of().formatHex(v));
+                return true;
+            });
+            assertThat(n).isEqualTo(KEYS / 2).isEqualTo(map.size());
+            assertThat(seen).isEqualTo(expected);
+            assertThat(map.scan((k, v) -> false)).as("stops at the first false").isEqualTo(1);
+
+            long[] sum = new long[1];
+            FixedStore.PairVisitor visitor = (k, v) -> {
+                sum[0] += v[0] + k[1];
+                return true;
+            };
+            for (int warm = 0; warm < 300; warm++) {
+                map.scan(visitor);
+            }
+            long before = allocatedBytes();
+            for (int r = 0; r < 20; r++) {
+                map.scan(visitor);
+            }
+            long perPair = (allocatedBytes() - before) / (20L * (KEYS / 2));
+            assertThat(sum[0]).isNotZero();
+            assertThat(perPair).as("bytes allocated per pair scanned").isZero();
+        }
+    }
 }
