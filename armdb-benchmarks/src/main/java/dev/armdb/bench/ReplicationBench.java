@@ -12,25 +12,33 @@ import dev.armdb.store.SlotLayout;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import org.HdrHistogram.Histogram;
 
 /**
  * Replication load driver (not JMH: it measures a system of threads and sockets): catch-up throughput beside the
- * raw loopback bandwidth of a plain socket copy measured in the same run, live lag at fixed offered write rates
- * with 1 and more followers (HdrHistogram, measured from each write's intended start, so coordinated omission is
- * corrected), and leader put throughput with 0, 1 and more followers attached. Loopback only; every loop is
- * bounded in count and time. Used by one thread (it starts its own helpers).
+ * raw loopback bandwidth of a plain socket copy measured in the same run and beside a Redis full sync of the same
+ * records (redis-server master and replica on loopback), resync bytes after a short disconnect against the changed
+ * bytes and a full copy, live lag at fixed offered write rates with 1 and more followers (HdrHistogram, measured
+ * from each write's intended start, so coordinated omission is corrected), and leader put throughput and latency
+ * with 0, 1 and more followers attached. Loopback only; every loop is bounded in count and time. Used by one thread
+ * (it starts its own helpers and child processes and stops them).
  */
 public final class ReplicationBench {
     /** One measured catch-up. */
@@ -39,8 +47,31 @@ public final class ReplicationBench {
     /** One lag run. */
     record Lag(int rate, int followers, long samples, double p50us, double p99us, double p999us, double maxUs) {}
 
-    /** One put-throughput run. */
-    record Puts(int followers, double opsPerSec) {}
+    /** Redis full sync of the same records: REPLICAOF until the link is up and the replica holds them all. */
+    record RedisSync(int records, double seconds) {}
+
+    /**
+     * One resync after a short disconnect.
+     *
+     * @param records records on the leader
+     * @param changed records updated while the follower was away
+     * @param bytesReceived bytes the follower received on reconnecting (frames, handshake and heartbeats included)
+     * @param changedBytes {@code changed * (key + value)}
+     * @param fullCopyBytes {@code records * slot size}: what a full rescan of every slot (armdb-Rust) transfers
+     * @param path how the leader's sessions caught up (backlog, partial scan or full scan, with counts)
+     * @param seconds reconnect until every shard applied the leader's last LSN
+     */
+    record Resync(
+            int records,
+            int changed,
+            long bytesReceived,
+            long changedBytes,
+            long fullCopyBytes,
+            String path,
+            double seconds) {}
+
+    /** Leader puts with some followers: median throughput of untimed runs and the service time of each put. */
+    record Puts(int followers, double opsPerSec, double p50us, double p99us, double p999us, double maxUs) {}
 
     private static final int KEY = 16;
     private static final int VALUE = 32;
@@ -72,7 +103,7 @@ public final class ReplicationBench {
         byte[] v = new byte[VALUE];
         for (int i = 0; i < records; i++) {
             key(k, i);
-            v[0] = (byte) i;
+            value(v, i);
             leader.put(k, v);
         }
     }
@@ -125,6 +156,166 @@ public final class ReplicationBench {
                 return new CatchUp(records, secs, slotBytes / secs / 1e6, raw);
             }
         }
+    }
+
+    /** {@link #catchUp} {@code runs} times; the run with the median time (raw loopback: its median). */
+    static CatchUp catchUpMedian(Path root, int records, int runs) throws Exception {
+        List<CatchUp> all = new ArrayList<>();
+        for (int r = 0; r < runs; r++) {
+            Path dir = root.resolve("cu-" + records + "-" + r);
+            try {
+                all.add(catchUp(dir, records));
+            } finally {
+                BenchDirs.delete(dir);
+            }
+        }
+        all.sort(Comparator.comparingDouble(CatchUp::seconds));
+        CatchUp mid = all.get(all.size() / 2);
+        double raw =
+                ServerBench.median(all.stream().mapToDouble(CatchUp::rawMBps).toArray());
+        return new CatchUp(mid.records(), mid.seconds(), mid.slotMBps(), raw);
+    }
+
+    /** The value {@link #load} writes for record {@code i} (the rest of {@code v} is left as it is). */
+    static void value(byte[] v, int i) {
+        v[0] = (byte) i;
+    }
+
+    /**
+     * A Redis full sync of the records {@link #load} writes: a master ({@code repl-diskless-sync-delay 0}) and a
+     * replica, both {@code --save '' --appendonly no} on loopback; the master is loaded with pipelined SETs of the
+     * same key and value bytes; timed from REPLICAOF until the replica reports {@code master_link_status:up} and
+     * holds every key.
+     */
+    static RedisSync redisFullSync(Path root, int records, ServerProcesses procs) throws Exception {
+        Path mdir = Files.createDirectories(root.resolve("redis-master"));
+        Path rdir = Files.createDirectories(root.resolve("redis-replica"));
+        List<String> noPersistence = List.of("--save", "", "--appendonly", "no");
+        List<String> masterArgs = new ArrayList<>(noPersistence);
+        masterArgs.addAll(List.of("--repl-diskless-sync-delay", "0"));
+        try (ServerProcesses.Server master = procs.redis(mdir, masterArgs);
+                ServerProcesses.Server replica = procs.redis(rdir, noPersistence);
+                Resp m = Resp.connect(master.port(), 120_000);
+                Resp r = Resp.connect(replica.port(), 120_000)) {
+            loadRedis(m, records);
+            long loaded = Long.parseLong(m.callText("DBSIZE"));
+            if (loaded != records) {
+                throw new IllegalStateException("redis master holds " + loaded + " keys, expected " + records);
+            }
+            long t0 = System.nanoTime();
+            long deadline = t0 + TimeUnit.MINUTES.toNanos(10);
+            r.callText("REPLICAOF", "127.0.0.1", Integer.toString(master.port()));
+            while (true) {
+                if (r.callText("INFO", "replication").contains("master_link_status:up")
+                        && r.call("DBSIZE") instanceof Long n
+                        && n == records) {
+                    return new RedisSync(records, (System.nanoTime() - t0) / 1e9);
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("redis replica did not sync " + records + " keys within 10 min: "
+                            + r.callText("INFO", "replication"));
+                }
+                LockSupport.parkNanos(500_000);
+            }
+        } finally {
+            BenchDirs.delete(mdir);
+            BenchDirs.delete(rdir);
+        }
+    }
+
+    /** {@link #redisFullSync} {@code runs} times (fresh servers each time); the median. */
+    static RedisSync redisFullSyncMedian(Path root, int records, int runs, ServerProcesses procs) throws Exception {
+        double[] secs = new double[runs];
+        for (int i = 0; i < runs; i++) {
+            secs[i] = redisFullSync(root.resolve("redis-" + records + "-" + i), records, procs)
+                    .seconds();
+        }
+        return new RedisSync(records, ServerBench.median(secs));
+    }
+
+    /** Pipelined SETs of the records {@link #load} writes, 1,000 commands per round trip. */
+    private static void loadRedis(Resp m, int records) throws IOException {
+        int batch = 1_000;
+        for (int i = 0; i < records; i += batch) {
+            int end = Math.min(records, i + batch);
+            for (int j = i; j < end; j++) {
+                byte[] k = new byte[KEY];
+                byte[] v = new byte[VALUE];
+                key(k, j);
+                value(v, j);
+                m.write("SET", k, v);
+            }
+            m.flush();
+            for (int j = i; j < end; j++) {
+                Object reply = m.read();
+                if (!"OK".equals(reply)) {
+                    throw new IllegalStateException("redis SET failed: " + reply);
+                }
+            }
+        }
+    }
+
+    /**
+     * Resync after a short disconnect, once per fraction: a follower catches up on the leader's {@code records},
+     * stops (client and collection closed), the leader updates {@code fraction * records} records, and the follower
+     * reopens its directory and reconnects; measures the bytes it then receives.
+     */
+    static List<Resync> resync(Path root, int records, double[] fractions) throws Exception {
+        List<Resync> out = new ArrayList<>();
+        try (FixedMap leader = FixedMap.open(root.resolve("resync-leader"), config());
+                ReplicationServer server = ReplicationServer.start(leader, ReplicationServerConfig.defaults())) {
+            load(leader, records);
+            byte[] k = new byte[KEY];
+            byte[] v = new byte[VALUE];
+            for (int f = 0; f < fractions.length; f++) {
+                Path dir = root.resolve("resync-follower-" + f);
+                try (FixedMap m = FixedMap.open(dir, config());
+                        ReplicationClient c =
+                                ReplicationClient.start(m, server.address(), ReplicationClientConfig.defaults())) {
+                    awaitAll(leader, List.of(c));
+                }
+                int changed = (int) Math.max(1, Math.min(records, Math.round(records * fractions[f])));
+                int stride = records / changed;
+                for (int i = 0; i < changed; i++) {
+                    int id = i * stride;
+                    key(k, id);
+                    value(v, id);
+                    v[3] = (byte) (f + 1);
+                    leader.put(k, v);
+                }
+                Map<String, Long> before = server.metrics().snapshot();
+                long t0 = System.nanoTime();
+                try (FixedMap m = FixedMap.open(dir, config());
+                        ReplicationClient c =
+                                ReplicationClient.start(m, server.address(), ReplicationClientConfig.defaults())) {
+                    awaitAll(leader, List.of(c));
+                    double secs = (System.nanoTime() - t0) / 1e9;
+                    out.add(new Resync(
+                            records,
+                            changed,
+                            c.bytesReceived(),
+                            (long) changed * (KEY + VALUE),
+                            (long) records * SlotLayout.slotSize(KEY, VALUE),
+                            path(before, server.metrics().snapshot()),
+                            secs));
+                } finally {
+                    BenchDirs.delete(dir);
+                }
+            }
+        }
+        return out;
+    }
+
+    private static String path(Map<String, Long> before, Map<String, Long> after) {
+        StringBuilder sb = new StringBuilder();
+        for (String kind : List.of("backlog", "partial", "full")) {
+            String name = "armdb.replication.resyncs_" + kind;
+            long n = after.getOrDefault(name, 0L) - before.getOrDefault(name, 0L);
+            if (n > 0) {
+                sb.append(sb.isEmpty() ? "" : ", ").append(kind).append(" ×").append(n);
+            }
+        }
+        return sb.isEmpty() ? "none" : sb.toString();
     }
 
     private static void awaitAll(FixedMap leader, List<ReplicationClient> clients) {
@@ -196,7 +387,7 @@ public final class ReplicationBench {
         long[] lsns = new long[ops];
         int[] shards = new int[ops];
         long[] intended = new long[ops];
-        java.util.concurrent.atomic.AtomicInteger published = new java.util.concurrent.atomic.AtomicInteger();
+        AtomicInteger published = new AtomicInteger();
         Histogram h = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
         long t0 = System.nanoTime() + 5_000_000;
         Thread sampler = Thread.ofPlatform().start(() -> {
@@ -245,45 +436,127 @@ public final class ReplicationBench {
                 h.getMaxValue() / 1e3);
     }
 
-    /** Leader put throughput (random updates) with 0, 1, ... followers attached and streaming. */
-    static List<Puts> putThroughput(Path root, int records, int[] followerCounts, int ops) throws Exception {
+    /**
+     * Leader put throughput (random updates) with 0, 1, ... followers attached and streaming: the median of
+     * {@code runs} untimed runs of {@code ops} puts, then one run of {@code ops} puts each timed (service time in a
+     * closed loop) into a histogram.
+     */
+    static List<Puts> putThroughput(Path root, int records, int[] followerCounts, int ops, int runs) throws Exception {
         List<Puts> out = new ArrayList<>();
         for (int followers : followerCounts) {
             withFollowers(root.resolve("puts-" + followers), records, followers, (leader, clients) -> {
                 byte[] k = new byte[KEY];
                 byte[] v = new byte[VALUE];
-                long t0 = System.nanoTime();
-                for (int i = 0; i < ops; i++) {
-                    key(k, (int) ((i * 2_654_435_761L) % records));
-                    v[2] = (byte) i;
-                    leader.put(k, v);
+                double[] rates = new double[runs];
+                int seq = 0;
+                for (int r = 0; r < runs; r++) {
+                    long t0 = System.nanoTime();
+                    for (int i = 0; i < ops; i++, seq++) {
+                        key(k, (int) ((seq * 2_654_435_761L) % records));
+                        v[2] = (byte) seq;
+                        leader.put(k, v);
+                    }
+                    rates[r] = ops / ((System.nanoTime() - t0) / 1e9);
+                    awaitAll(leader, clients);
                 }
-                out.add(new Puts(followers, ops / ((System.nanoTime() - t0) / 1e9)));
+                Histogram h = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
+                for (int i = 0; i < ops; i++, seq++) {
+                    key(k, (int) ((seq * 2_654_435_761L) % records));
+                    v[2] = (byte) seq;
+                    long t0 = System.nanoTime();
+                    leader.put(k, v);
+                    h.recordValue(Math.min(h.getHighestTrackableValue(), System.nanoTime() - t0));
+                }
                 awaitAll(leader, clients);
+                out.add(new Puts(
+                        followers,
+                        ServerBench.median(rates),
+                        h.getValueAtPercentile(50) / 1e3,
+                        h.getValueAtPercentile(99) / 1e3,
+                        h.getValueAtPercentile(99.9) / 1e3,
+                        h.getMaxValue() / 1e3));
             });
         }
         return out;
     }
 
-    /** Renders the results as Markdown. */
-    static String markdown(CatchUp cu, List<Lag> lags, List<Puts> puts, String command) {
+    /**
+     * Everything one invocation measured.
+     *
+     * @param catchUps one per catch-up size
+     * @param redis Redis full syncs, one per catch-up size; empty when redis-server is not installed
+     * @param resyncs one per changed fraction
+     * @param lags one per (followers, rate)
+     * @param puts one per follower count, the first with none
+     * @param runs runs behind each median
+     */
+    record Results(
+            List<CatchUp> catchUps,
+            List<RedisSync> redis,
+            List<Resync> resyncs,
+            List<Lag> lags,
+            List<Puts> puts,
+            int runs) {}
+
+    /** Renders the results as Markdown, ending with the targets and the notes kept in {@code repl-notes.md}. */
+    static String markdown(Results res, String command) {
         StringBuilder sb = new StringBuilder();
         sb.append("## Replication (").append(command).append(")\n\n");
         sb.append("16-byte keys, 32-byte values (64-byte slots), 4 shards, `Durability.NONE`, leader and followers")
-                .append(" in one JVM on 127.0.0.1.\n\n");
-        sb.append(
-                "| catch-up | records | seconds | slot MB/s | raw loopback MB/s | ratio |\n|---|---:|---:|---:|---:|---:|\n");
-        sb.append(String.format(
-                Locale.ROOT,
-                "| empty follower | %,d | %.2f | %.1f | %.1f | %.0f%% |%n%n",
-                cu.records(),
-                cu.seconds(),
-                cu.slotMBps(),
-                cu.rawMBps(),
-                100 * cu.slotMBps() / cu.rawMBps()));
-        sb.append("| live lag (put → applied on every follower) | followers | samples | p50 µs | p99 µs | p99.9 µs |")
-                .append(" max µs |\n|---|---:|---:|---:|---:|---:|---:|\n");
-        for (Lag l : lags) {
+                .append(" in one JVM on 127.0.0.1. Catch-up, Redis sync and put throughput are medians of ")
+                .append(res.runs())
+                .append(" runs; lag and resync are single runs.\n\n");
+        sb.append("### Catch-up of an empty follower\n\n");
+        sb.append("Beside the raw loopback bandwidth of a plain Java socket copy of the same bytes, and a Redis full")
+                .append(" sync of the same records (same key and value bytes, loaded into the master with pipelined")
+                .append(" SETs; master and replica `--save '' --appendonly no`, master `repl-diskless-sync-delay 0`,")
+                .append(" the rest Redis' defaults; timed from REPLICAOF until `master_link_status:up` and the")
+                .append(" replica's DBSIZE equals the count).\n\n");
+        sb.append("| records | armdb s | slot MB/s | slots/s | raw loopback MB/s | armdb / raw | Redis full sync s |")
+                .append(" Redis / armdb time |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (CatchUp cu : res.catchUps()) {
+            RedisSync rs = redisFor(res, cu.records());
+            sb.append(String.format(
+                    Locale.ROOT,
+                    "| %,d | %.2f | %.1f | %,.0f | %.1f | %.0f%% | %s | %s |%n",
+                    cu.records(),
+                    cu.seconds(),
+                    cu.slotMBps(),
+                    cu.records() / cu.seconds(),
+                    cu.rawMBps(),
+                    100 * cu.slotMBps() / cu.rawMBps(),
+                    rs == null ? "not run" : String.format(Locale.ROOT, "%.2f", rs.seconds()),
+                    rs == null ? "–" : String.format(Locale.ROOT, "%.2f×", rs.seconds() / cu.seconds())));
+        }
+        if (!res.resyncs().isEmpty()) {
+            sb.append("\n### Resync after a short disconnect\n\n");
+            sb.append("A follower caught up, then stopped (client and collection closed); the leader updated evenly")
+                    .append(" spread records; the follower reopened its directory and reconnected. Changed bytes are")
+                    .append(" changed records × (key + value); the full-rescan reference is records × slot size, what")
+                    .append(" a reconnect that rescans every slot (armdb for Rust) transfers. Bytes received include")
+                    .append(" frame headers, handshakes and heartbeats.\n\n");
+            sb.append("| records | changed | changed bytes | bytes received | received / changed |")
+                    .append(" full rescan bytes | received / full rescan | leader's catch-up | seconds |\n")
+                    .append("|---:|---:|---:|---:|---:|---:|---:|---|---:|\n");
+            for (Resync r : res.resyncs()) {
+                sb.append(String.format(
+                        Locale.ROOT,
+                        "| %,d | %,d | %,d | %,d | %.2f | %,d | %.2f%% | %s | %.3f |%n",
+                        r.records(),
+                        r.changed(),
+                        r.changedBytes(),
+                        r.bytesReceived(),
+                        (double) r.bytesReceived() / r.changedBytes(),
+                        r.fullCopyBytes(),
+                        100.0 * r.bytesReceived() / r.fullCopyBytes(),
+                        r.path(),
+                        r.seconds()));
+            }
+        }
+        sb.append("\n### Live lag (put → applied on every follower)\n\n");
+        sb.append("| offered load | followers | samples | p50 µs | p99 µs | p99.9 µs | max µs |\n")
+                .append("|---|---:|---:|---:|---:|---:|---:|\n");
+        for (Lag l : res.lags()) {
             sb.append(String.format(
                     Locale.ROOT,
                     "| %,d writes/s | %d | %,d | %.0f | %.0f | %.0f | %.0f |%n",
@@ -295,47 +568,171 @@ public final class ReplicationBench {
                     l.p999us(),
                     l.maxUs()));
         }
-        sb.append("\n| leader put throughput | followers | puts/s | vs no follower |\n|---|---:|---:|---:|\n");
-        double base = puts.isEmpty() ? 1 : puts.getFirst().opsPerSec();
-        for (Puts p : puts) {
+        sb.append("\nThe sampler polls every ~10–20 µs (parking), so lag values carry that resolution.\n");
+        sb.append("\n### Leader put throughput and latency (random updates)\n\n");
+        sb.append("Throughput: median of untimed runs. Latency: the service time of each put of one more run, timed")
+                .append(" one by one in a closed loop (HdrHistogram).\n\n");
+        sb.append("| followers | puts/s | vs no follower | p50 µs | p99 µs | p99.9 µs | max µs |\n")
+                .append("|---:|---:|---:|---:|---:|---:|---:|\n");
+        double base = res.puts().isEmpty() ? 1 : res.puts().getFirst().opsPerSec();
+        for (Puts p : res.puts()) {
             sb.append(String.format(
                     Locale.ROOT,
-                    "| random updates | %d | %,.0f | %.0f%% |%n",
+                    "| %d | %,.0f | %.0f%% | %.2f | %.2f | %.1f | %.0f |%n",
                     p.followers(),
                     p.opsPerSec(),
-                    100 * p.opsPerSec() / base));
+                    100 * p.opsPerSec() / base,
+                    p.p50us(),
+                    p.p99us(),
+                    p.p999us(),
+                    p.maxUs()));
         }
-        sb.append("\nThe sampler polls every ~10–20 µs (parking), so lag values carry that resolution.\n");
+        sb.append(targets(res));
+        sb.append('\n').append(notes());
         return sb.toString();
     }
 
+    private static RedisSync redisFor(Results res, int records) {
+        for (RedisSync r : res.redis()) {
+            if (r.records() == records) {
+                return r;
+            }
+        }
+        return null;
+    }
+
+    /** The issue's replication targets, each met or missed by how much. */
+    static String targets(Results res) {
+        StringBuilder sb =
+                new StringBuilder("\n## Targets (issue 5)\n\n| target | measured | verdict |\n|---|---|---|\n");
+        for (CatchUp cu : res.catchUps()) {
+            double ratio = cu.slotMBps() / cu.rawMBps();
+            sb.append(String.format(
+                    Locale.ROOT,
+                    "| catch-up ≥ 50%% of raw loopback (%,d records) | %.0f%% (%.1f of %.1f MB/s) | %s |%n",
+                    cu.records(),
+                    100 * ratio,
+                    cu.slotMBps(),
+                    cu.rawMBps(),
+                    ServerBench.verdict(ratio, 0.5)));
+        }
+        for (CatchUp cu : res.catchUps()) {
+            RedisSync rs = redisFor(res, cu.records());
+            if (rs == null) {
+                sb.append(String.format(
+                        Locale.ROOT,
+                        "| catch-up ≥ 3× faster than Redis full sync (%,d records) | not measured"
+                                + " (redis-server not installed) | – |%n",
+                        cu.records()));
+                continue;
+            }
+            double speedup = rs.seconds() / cu.seconds();
+            sb.append(String.format(
+                    Locale.ROOT,
+                    "| catch-up ≥ 3× faster than Redis full sync (%,d records) | %.2f× (%.2f s vs %.2f s) | %s |%n",
+                    cu.records(),
+                    speedup,
+                    cu.seconds(),
+                    rs.seconds(),
+                    ServerBench.verdict(speedup, 3)));
+        }
+        for (Lag l : res.lags()) {
+            if (l.rate() == 50_000 && l.followers() == 1) {
+                sb.append(String.format(
+                        Locale.ROOT,
+                        "| lag p99 ≤ 1 ms at 50k writes/s (1 follower) | %.2f ms | %s |%n",
+                        l.p99us() / 1e3,
+                        l.p99us() <= 1_000
+                                ? "met"
+                                : String.format(Locale.ROOT, "missed (%.1f× the bound)", l.p99us() / 1e3)));
+            }
+        }
+        if (res.puts().size() > 1 && res.puts().getFirst().followers() == 0) {
+            for (Puts p : res.puts()) {
+                if (p.followers() == 1) {
+                    double slowdown = 1 - p.opsPerSec() / res.puts().getFirst().opsPerSec();
+                    sb.append(String.format(
+                            Locale.ROOT,
+                            "| ≤ 20%% put slowdown with one follower | %.0f%% slowdown (%,.0f vs %,.0f puts/s) | %s |%n",
+                            100 * slowdown,
+                            p.opsPerSec(),
+                            res.puts().getFirst().opsPerSec(),
+                            slowdown <= 0.2
+                                    ? "met"
+                                    : String.format(Locale.ROOT, "missed by %.0f points", 100 * (slowdown - 0.2))));
+                }
+            }
+        }
+        return sb.toString();
+    }
+
+    /** The hand-written notes that close the report (a resource of this module). */
+    static String notes() {
+        try (InputStream in = ReplicationBench.class.getResourceAsStream("/repl-notes.md")) {
+            return in == null ? "" : new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /**
-     * Runs the driver: {@code --records N --rates R1,R2 --followers F1,F2 --seconds S --out FILE}.
+     * Runs the driver: {@code --records N1,N2 --rates R1,R2 --followers F1,F2 --seconds S --runs R
+     * --resync-fractions 0.001,0.01 --pidfile FILE --out FILE --command TEXT}. The catch-up (and Redis full sync) runs for every
+     * size in {@code --records}; resync uses the first; lag and put throughput use the first, capped at 200,000.
+     * Redis is skipped, and the report says so, when redis-server is not on the PATH.
      */
     public static void main(String[] args) throws Exception {
-        int records = 1_000_000;
+        int[] records = {1_000_000};
         int[] rates = {10_000, 50_000};
         int[] followers = {1, 3};
         double seconds = 5;
+        int runs = 3;
+        double[] fractions = {0.001, 0.01, 0.1, 0.5};
+        Path pidFile = null;
         Path out = null;
-        for (int i = 0; i < args.length; i += 2) {
+        String command = "bin/bench repl";
+        for (int i = 0; i + 1 < args.length; i += 2) {
             switch (args[i]) {
-                case "--records" -> records = Integer.parseInt(args[i + 1]);
+                case "--command" -> command = args[i + 1];
+                case "--records" -> records = ints(args[i + 1]);
                 case "--rates" -> rates = ints(args[i + 1]);
                 case "--followers" -> followers = ints(args[i + 1]);
                 case "--seconds" -> seconds = Double.parseDouble(args[i + 1]);
+                case "--runs" -> runs = Integer.parseInt(args[i + 1]);
+                case "--resync-fractions" ->
+                    fractions = Arrays.stream(args[i + 1].split(","))
+                            .mapToDouble(Double::parseDouble)
+                            .toArray();
+                case "--pidfile" -> pidFile = Path.of(args[i + 1]);
                 case "--out" -> out = Path.of(args[i + 1]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
-        Path root = Files.createTempDirectory("armdb-repl-bench-");
-        try {
-            CatchUp cu = catchUp(root, records);
-            List<Lag> lags = lag(root, Math.min(records, 200_000), rates, followers, seconds);
+        if (args.length % 2 != 0) {
+            throw new IllegalArgumentException("options come in pairs: " + Arrays.toString(args));
+        }
+        boolean redis = ServerProcesses.onPath("redis-server");
+        String loadBefore = ServerBench.loadAverage();
+        Path root = BenchDirs.create("repl");
+        try (ServerProcesses procs = new ServerProcesses(pidFile)) {
+            List<CatchUp> catchUps = new ArrayList<>();
+            List<RedisSync> syncs = new ArrayList<>();
+            for (int n : records) {
+                catchUps.add(progress(catchUpMedian(root, n, runs)));
+                if (redis) {
+                    syncs.add(progress(redisFullSyncMedian(root, n, runs, procs)));
+                }
+            }
+            List<Resync> resyncs = progress(resync(root, records[0], fractions));
+            int small = Math.min(records[0], 200_000);
+            List<Lag> lags = progress(lag(root, small, rates, followers, seconds));
             int[] putFollowers = new int[followers.length + 1];
             System.arraycopy(followers, 0, putFollowers, 1, followers.length);
-            List<Puts> puts = putThroughput(root, Math.min(records, 200_000), putFollowers, 1_000_000);
-            String md = markdown(cu, lags, puts, "bin/bench repl");
+            List<Puts> puts = progress(putThroughput(root, small, putFollowers, 1_000_000, runs));
+            String md = (redis ? "Redis: " + ServerBench.version("redis-server") + ". " : "")
+                    + "Load averages (1, 5, 15 min) before " + loadBefore + ", after " + ServerBench.loadAverage()
+                    + ".\n\n"
+                    + markdown(new Results(catchUps, syncs, resyncs, lags, puts, runs), command);
             System.out.println(md);
             if (out != null) {
                 Files.writeString(out, md);
@@ -345,9 +742,12 @@ public final class ReplicationBench {
         }
     }
 
+    private static <T> T progress(T result) {
+        System.err.println("repl bench: " + result);
+        return result;
+    }
+
     private static int[] ints(String csv) {
-        return java.util.Arrays.stream(csv.split(","))
-                .mapToInt(Integer::parseInt)
-                .toArray();
+        return Arrays.stream(csv.split(",")).mapToInt(Integer::parseInt).toArray();
     }
 }

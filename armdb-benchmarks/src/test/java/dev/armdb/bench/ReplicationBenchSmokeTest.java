@@ -14,7 +14,8 @@ class ReplicationBenchSmokeTest {
 
     @Test
     void catchUpLagAndPutThroughputProduceSaneNumbers() throws Exception {
-        ReplicationBench.CatchUp cu = ReplicationBench.catchUp(tmp, 20_000);
+        ReplicationBench.CatchUp cu = ReplicationBench.catchUpMedian(tmp, 20_000, 3);
+        assertThat(cu.records()).isEqualTo(20_000);
         assertThat(cu.slotMBps()).isPositive();
         assertThat(cu.rawMBps()).isPositive();
         List<ReplicationBench.Lag> lags = ReplicationBench.lag(tmp, 5_000, new int[] {2_000}, new int[] {1, 2}, 0.25);
@@ -23,11 +24,58 @@ class ReplicationBenchSmokeTest {
             assertThat(l.p50us()).isPositive().isLessThanOrEqualTo(l.p99us());
             assertThat(l.p99us()).isLessThanOrEqualTo(l.maxUs());
         });
-        List<ReplicationBench.Puts> puts = ReplicationBench.putThroughput(tmp, 5_000, new int[] {0, 1}, 5_000);
-        assertThat(puts).hasSize(2).allSatisfy(p -> assertThat(p.opsPerSec()).isPositive());
-        assertThat(ReplicationBench.markdown(cu, lags, puts, "test"))
+        List<ReplicationBench.Puts> puts = ReplicationBench.putThroughput(tmp, 5_000, new int[] {0, 1, 3}, 5_000, 2);
+        assertThat(puts).extracting(ReplicationBench.Puts::followers).containsExactly(0, 1, 3);
+        assertThat(puts).allSatisfy(p -> {
+            assertThat(p.opsPerSec()).isPositive();
+            assertThat(p.p50us()).isPositive().isLessThanOrEqualTo(p.p99us());
+            assertThat(p.p99us()).isLessThanOrEqualTo(p.p999us());
+            assertThat(p.p999us()).isLessThanOrEqualTo(p.maxUs());
+        });
+        List<ReplicationBench.Resync> resyncs = ReplicationBench.resync(tmp, 20_000, new double[] {0.01, 0.1});
+        assertThat(resyncs).hasSize(2);
+        ReplicationBench.Resync onePercent = resyncs.getFirst();
+        assertThat(onePercent.changed()).isEqualTo(200);
+        assertThat(onePercent.changedBytes()).isEqualTo(200L * 48);
+        assertThat(onePercent.fullCopyBytes()).isEqualTo(20_000L * 64);
+        // every changed record's image (key and value inside) must arrive, but far less than a full copy
+        assertThat(onePercent.bytesReceived())
+                .isGreaterThanOrEqualTo(onePercent.changedBytes())
+                .isLessThan(onePercent.fullCopyBytes() / 10);
+        assertThat(onePercent.path()).isNotEqualTo("none").doesNotContain("full");
+        assertThat(resyncs.get(1).bytesReceived()).isGreaterThan(onePercent.bytesReceived());
+
+        String md = ReplicationBench.markdown(
+                new ReplicationBench.Results(List.of(cu), List.of(), resyncs, lags, puts, 3), "test");
+        assertThat(md)
                 .contains("raw loopback")
+                .contains("not run")
+                .contains("Resync after a short disconnect")
                 .contains("p99")
-                .contains("puts/s");
+                .contains("puts/s")
+                .contains("## Targets (issue 5)")
+                .contains("not measured (redis-server not installed)")
+                .contains("## Notes");
+    }
+
+    @Test
+    void redisFullSyncOfTheSameRecords() throws Exception {
+        ServerBenchSmokeTest.assumeRedis();
+        try (ServerProcesses procs = new ServerProcesses(null)) {
+            ReplicationBench.RedisSync sync = ReplicationBench.redisFullSyncMedian(tmp, 5_000, 1, procs);
+            assertThat(sync.records()).isEqualTo(5_000);
+            assertThat(sync.seconds()).isPositive().isLessThan(600);
+        }
+        ReplicationBench.CatchUp cu = new ReplicationBench.CatchUp(5_000, 0.1, 3.2, 100);
+        String md = ReplicationBench.markdown(
+                new ReplicationBench.Results(
+                        List.of(cu),
+                        List.of(new ReplicationBench.RedisSync(5_000, 0.5)),
+                        List.of(),
+                        List.of(),
+                        List.of(),
+                        1),
+                "test");
+        assertThat(md).contains("| 5,000 | 0.10 |").contains("5.00×").contains("met (+67% over the bar)");
     }
 }

@@ -1,0 +1,524 @@
+package dev.armdb.bench;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Server comparison driver ({@code bin/bench server}): Debian's {@code redis-benchmark -t set,get -r 1000000 -d 32}
+ * at several pipeline depths against {@code armdb serve} (default durability, no follower) and against
+ * {@code redis-server} with persistence off and with {@code appendfsync everysec}, all on 127.0.0.1 with free
+ * ports. Every run starts each server afresh in a new temporary directory, warms it up (not counted), runs every
+ * pipeline depth, checks that the SETs were stored, and stops it; the servers take turns within a run so drift
+ * spreads evenly. The report gives per-server medians, armdb/Redis ratios and the issue's targets.
+ *
+ * <p>Used by one thread; it starts and always stops its own child processes.
+ */
+public final class ServerBench {
+    /** A server under test: its name in the report, the command line shown there, and how to start it. */
+    record Target(String name, String shown, Starter starter) {}
+
+    /** Starts one server in a fresh directory. */
+    @FunctionalInterface
+    interface Starter {
+        ServerProcesses.Server start(ServerProcesses procs, Path dir) throws IOException, InterruptedException;
+    }
+
+    /** One redis-benchmark result line of one run. */
+    record Sample(String server, String test, int pipeline, double rps, double p50ms, double p99ms) {}
+
+    /** The medians over runs of one server, test and pipeline depth. */
+    record Row(String server, String test, int pipeline, double rps, double[] runRps, double p50ms, double p99ms) {}
+
+    /**
+     * What to run.
+     *
+     * @param armdbLauncher the command that runs the armdb CLI (such as {@code bin/armdb}); {@code serve ...} is
+     *     appended
+     * @param requests {@code -n} of each measured redis-benchmark call
+     * @param warmup {@code -n} of the uncounted warm-up call (at {@code -P 16}) on each fresh server; 0 for none
+     * @param runs runs per server (medians are reported)
+     * @param pipelines the {@code -P} depths
+     * @param pidFile file to append started servers' pids to (null for none)
+     */
+    record Options(List<String> armdbLauncher, int requests, int warmup, int runs, int[] pipelines, Path pidFile) {}
+
+    /** Keyspace of {@code -r}: redis-benchmark's keys are {@code key:} plus 12 digits, 16 bytes, as armdb needs. */
+    static final int KEYSPACE = 1_000_000;
+
+    /** Value size ({@code -d}). */
+    static final int VALUE = 32;
+
+    /** A 16-byte key outside redis-benchmark's keyspace, for the read-back check. */
+    private static final String CHECK_KEY = "armdb-bench-chk:";
+
+    private ServerBench() {}
+
+    /** The three servers of the issue. */
+    static List<Target> targets(List<String> armdbLauncher) {
+        return List.of(
+                new Target(
+                        "armdb",
+                        "bin/armdb serve --dir DIR --port PORT --bind 127.0.0.1 --key-size 16 --value-size " + VALUE
+                                + " (durability group, 16 shards, no follower)",
+                        (procs, dir) -> procs.armdb(
+                                armdbLauncher,
+                                dir,
+                                List.of("--key-size", "16", "--value-size", Integer.toString(VALUE)))),
+                new Target(
+                        "redis (no persistence)",
+                        "redis-server --port PORT --bind 127.0.0.1 --dir DIR --save '' --appendonly no",
+                        (procs, dir) -> procs.redis(dir, List.of("--save", "", "--appendonly", "no"))),
+                new Target(
+                        "redis (AOF everysec)",
+                        "redis-server --port PORT --bind 127.0.0.1 --dir DIR --save '' --appendonly yes"
+                                + " --appendfsync everysec",
+                        (procs, dir) -> procs.redis(
+                                dir, List.of("--save", "", "--appendonly", "yes", "--appendfsync", "everysec"))));
+    }
+
+    /** The redis-benchmark command line for one call against {@code port} on 127.0.0.1. */
+    static List<String> benchmarkCommand(int port, int requests, int pipeline) {
+        List<String> cmd = new ArrayList<>(List.of("redis-benchmark", "-h", "127.0.0.1", "-p", Integer.toString(port)));
+        cmd.addAll(List.of(
+                "-t",
+                "set,get",
+                "-r",
+                Integer.toString(KEYSPACE),
+                "-d",
+                Integer.toString(VALUE),
+                "-n",
+                Integer.toString(requests),
+                "-P",
+                Integer.toString(pipeline),
+                "--csv"));
+        return cmd;
+    }
+
+    /** Runs everything and returns every sample. */
+    static List<Sample> run(Options o) throws IOException, InterruptedException {
+        List<Sample> samples = new ArrayList<>();
+        List<Target> targets = targets(o.armdbLauncher());
+        try (ServerProcesses procs = new ServerProcesses(o.pidFile())) {
+            for (int run = 1; run <= o.runs(); run++) {
+                for (Target t : targets) {
+                    Path dir = BenchDirs.create("server");
+                    try (ServerProcesses.Server server = t.starter().start(procs, dir)) {
+                        if (o.warmup() > 0) {
+                            benchmark(server, o.warmup(), 16);
+                        }
+                        for (int p : o.pipelines()) {
+                            Map<String, double[]> r = benchmark(server, o.requests(), p);
+                            for (Map.Entry<String, double[]> e : r.entrySet()) {
+                                double[] v = e.getValue();
+                                samples.add(new Sample(t.name(), e.getKey(), p, v[0], v[1], v[2]));
+                                System.err.printf(
+                                        Locale.ROOT,
+                                        "server bench: run %d %s %s -P %d: %,.0f rps%n",
+                                        run,
+                                        t.name(),
+                                        e.getKey(),
+                                        p,
+                                        v[0]);
+                            }
+                        }
+                        checkStored(server, t.name());
+                    } finally {
+                        BenchDirs.delete(dir);
+                    }
+                }
+            }
+        }
+        return samples;
+    }
+
+    /** Fails unless the server holds keys: redis-benchmark counts error replies as answers. */
+    private static void checkStored(ServerProcesses.Server server, String name) throws IOException {
+        try (Resp r = Resp.connect(server.port(), 30_000)) {
+            long keys = Long.parseLong(r.callText("DBSIZE"));
+            if (keys <= 0) {
+                throw new IllegalStateException(name + " holds no keys after the SET benchmark (errors?)");
+            }
+            String value = "v".repeat(VALUE);
+            if (!"OK".equals(r.callText("SET", CHECK_KEY, value)) || !value.equals(r.callText("GET", CHECK_KEY))) {
+                throw new IllegalStateException(name + " does not read back what it was given");
+            }
+        }
+    }
+
+    /** One redis-benchmark call; returns {test: [rps, p50 ms, p99 ms]}. */
+    private static Map<String, double[]> benchmark(ServerProcesses.Server server, int requests, int pipeline)
+            throws IOException, InterruptedException {
+        List<String> cmd = benchmarkCommand(server.port(), requests, pipeline);
+        Path outFile = Files.createTempFile("redis-benchmark-", ".csv");
+        // bounded: 2 tests at no less than 500 requests/s, plus two minutes
+        long limitSeconds = 120 + 2L * requests / 500;
+        Process p = new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
+                .redirectOutput(outFile.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+                .start();
+        String out;
+        try {
+            if (!p.waitFor(limitSeconds, TimeUnit.SECONDS)) {
+                throw new IOException("redis-benchmark did not finish within " + limitSeconds + " s: " + cmd);
+            }
+            out = Files.readString(outFile, StandardCharsets.UTF_8);
+        } finally {
+            p.destroyForcibly();
+            Files.deleteIfExists(outFile);
+        }
+        if (p.exitValue() != 0) {
+            throw new IOException("redis-benchmark exited with " + p.exitValue() + ": " + cmd + "\n" + out);
+        }
+        Map<String, double[]> result = parseCsv(out);
+        if (!result.containsKey("SET") || !result.containsKey("GET")) {
+            throw new IOException("redis-benchmark printed no SET/GET results: " + cmd + "\n" + out);
+        }
+        return result;
+    }
+
+    /**
+     * Parses redis-benchmark's {@code --csv} output: a header line
+     * {@code "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms",...}
+     * and one line per test. Columns are found by their header names.
+     *
+     * @return {test: [rps, p50 ms, p99 ms]}, in output order
+     */
+    static Map<String, double[]> parseCsv(String out) {
+        Map<String, double[]> result = new LinkedHashMap<>();
+        List<String> header = null;
+        for (String line : out.split("[\r\n]+")) {
+            List<String> cols = Arrays.stream(line.trim().split(","))
+                    .map(c -> c.replace("\"", "").trim())
+                    .toList();
+            if (cols.size() < 2) {
+                continue;
+            }
+            if (cols.getFirst().equals("test")) {
+                header = cols;
+            } else if (header != null && cols.size() == header.size()) {
+                try {
+                    result.put(cols.getFirst(), new double[] {
+                        column(cols, header, "rps"),
+                        column(cols, header, "p50_latency_ms"),
+                        column(cols, header, "p99_latency_ms")
+                    });
+                } catch (NumberFormatException notData) {
+                    // a warning or progress line that happens to have as many commas
+                }
+            }
+        }
+        return result;
+    }
+
+    private static double column(List<String> cols, List<String> header, String name) {
+        int i = header.indexOf(name);
+        if (i < 0) {
+            return Double.NaN;
+        }
+        // redis-benchmark prints "inf" requests/s when a test took less than a millisecond
+        return cols.get(i).equals("inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(cols.get(i));
+    }
+
+    /** Medians per server, test and pipeline depth, in first-seen order. */
+    static List<Row> medians(List<Sample> samples) {
+        Map<String, List<Sample>> groups = new LinkedHashMap<>();
+        for (Sample s : samples) {
+            groups.computeIfAbsent(s.server() + "\0" + s.test() + "\0" + s.pipeline(), k -> new ArrayList<>())
+                    .add(s);
+        }
+        List<Row> rows = new ArrayList<>();
+        for (List<Sample> g : groups.values()) {
+            Sample first = g.getFirst();
+            double[] rps = g.stream().mapToDouble(Sample::rps).toArray();
+            rows.add(new Row(
+                    first.server(),
+                    first.test(),
+                    first.pipeline(),
+                    median(rps),
+                    rps,
+                    median(g.stream().mapToDouble(Sample::p50ms).toArray()),
+                    median(g.stream().mapToDouble(Sample::p99ms).toArray())));
+        }
+        return rows;
+    }
+
+    /** The median of {@code values} (the mean of the middle two for an even count). */
+    static double median(double[] values) {
+        double[] v = values.clone();
+        Arrays.sort(v);
+        int n = v.length;
+        if (n == 0) {
+            return Double.NaN;
+        }
+        return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    }
+
+    private static Row find(List<Row> rows, String server, String test, int pipeline) {
+        for (Row r : rows) {
+            if (r.server().equals(server) && r.test().equals(test) && r.pipeline() == pipeline) {
+                return r;
+            }
+        }
+        return null;
+    }
+
+    /** A short description of this machine: cores, CPU model, memory, JDK. */
+    static String machine() {
+        String cpu = "unknown CPU";
+        long memKb = 0;
+        try {
+            for (String l : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (l.startsWith("model name")) {
+                    cpu = l.substring(l.indexOf(':') + 1).trim();
+                    break;
+                }
+            }
+            for (String l : Files.readAllLines(Path.of("/proc/meminfo"))) {
+                if (l.startsWith("MemTotal:")) {
+                    memKb = Long.parseLong(l.replaceAll("[^0-9]", ""));
+                }
+            }
+        } catch (IOException | RuntimeException noProc) {
+            // not Linux: leave the defaults
+        }
+        return String.format(
+                Locale.ROOT,
+                "nproc %d, %s, %.1f GiB, JDK %s (%s)",
+                Runtime.getRuntime().availableProcessors(),
+                cpu,
+                memKb / 1024.0 / 1024.0,
+                System.getProperty("java.runtime.version"),
+                System.getProperty("java.vm.name"));
+    }
+
+    /** The 1-, 5- and 15-minute load averages ({@code /proc/loadavg}), or "unknown". */
+    static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (IOException | RuntimeException e) {
+            return "unknown";
+        }
+    }
+
+    /** The first line {@code tool --version} prints. */
+    static String version(String tool) {
+        try {
+            Process p = new ProcessBuilder(tool, "--version")
+                    .redirectErrorStream(true)
+                    .start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+            p.waitFor(30, TimeUnit.SECONDS);
+            return out.lines().findFirst().orElse(tool);
+        } catch (IOException e) {
+            return tool + " (version unknown: " + e.getMessage() + ")";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return tool;
+        }
+    }
+
+    /**
+     * Renders the report; {@code load} says how busy the machine was (load averages before and after) and
+     * {@code revision} which commit was measured; either may be empty.
+     */
+    static String markdown(List<Row> rows, Options o, String command, String load, String revision) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("# Server benchmarks: armdb serve vs redis-server (redis-benchmark)\n\n");
+        sb.append("Generated by `")
+                .append(command)
+                .append("` (")
+                .append(ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'")))
+                .append(revision.isEmpty() ? "" : ", commit " + revision)
+                .append("); machine: ")
+                .append(machine())
+                .append("; ")
+                .append(version("redis-server"))
+                .append(".")
+                .append(load.isEmpty() ? "" : " Load averages (1, 5, 15 min) " + load + ".")
+                .append("\n\n");
+        sb.append("Client, per server and pipeline depth `P` (50 connections, redis-benchmark's default):\n\n");
+        sb.append("    ")
+                .append(String.format(
+                        Locale.ROOT,
+                        "redis-benchmark -h 127.0.0.1 -p PORT -t set,get -r %d -d %d -n %d -P P --csv",
+                        KEYSPACE,
+                        VALUE,
+                        o.requests()))
+                .append("\n\nServers (each run starts each one afresh in a new temporary directory, on a free")
+                .append(" loopback port):\n\n");
+        for (Target t : targets(List.of("bin/armdb"))) {
+            sb.append("- ").append(t.name()).append(": `").append(t.shown()).append("`\n");
+        }
+        sb.append(String.format(
+                Locale.ROOT,
+                "%nRuns: %d per server, the servers taking turns; pipeline depths %s; %s. Numbers are medians over"
+                        + " runs; client and server share the machine's cores. With `-r %,d` and `-n %,d` the GETs"
+                        + " find %s.%n%n",
+                o.runs(),
+                Arrays.toString(o.pipelines()),
+                o.warmup() > 0
+                        ? String.format(
+                                Locale.ROOT,
+                                "each fresh server is first warmed up with `-n %,d -P 16` (not counted)",
+                                o.warmup())
+                        : "no warm-up",
+                KEYSPACE,
+                o.requests(),
+                o.requests() >= KEYSPACE
+                        ? "most keys set"
+                        : "only the keys the SETs happened to draw (mostly misses)"));
+        sb.append("| server | test | -P | requests/s (median) | runs | p50 ms | p99 ms |\n");
+        sb.append("|---|---|---:|---:|---|---:|---:|\n");
+        for (Row r : rows) {
+            StringBuilder runs = new StringBuilder();
+            for (double v : r.runRps()) {
+                runs.append(runs.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "%,.0f", v));
+            }
+            sb.append(String.format(
+                    Locale.ROOT,
+                    "| %s | %s | %d | %,.0f | %s | %.3f | %.3f |%n",
+                    r.server(),
+                    r.test(),
+                    r.pipeline(),
+                    r.rps(),
+                    runs,
+                    r.p50ms(),
+                    r.p99ms()));
+        }
+        List<String> redises = targets(List.of()).stream()
+                .map(Target::name)
+                .filter(n -> !n.equals("armdb"))
+                .toList();
+        sb.append("\n| ratio armdb / Redis | -P |");
+        for (String red : redises) {
+            sb.append(" vs ").append(red).append(" |");
+        }
+        sb.append("\n|---|---:|").append("---:|".repeat(redises.size())).append('\n');
+        for (int p : o.pipelines()) {
+            for (String test : List.of("SET", "GET")) {
+                Row a = find(rows, "armdb", test, p);
+                sb.append("| ").append(test).append(" | ").append(p).append(" |");
+                for (String red : redises) {
+                    Row r = find(rows, red, test, p);
+                    sb.append(
+                            a == null || r == null ? " – |" : String.format(Locale.ROOT, " %.2f |", a.rps() / r.rps()));
+                }
+                sb.append('\n');
+            }
+        }
+        sb.append(
+                "\n## Targets (issue 5)\n\n| target | test | vs | armdb / Redis | verdict |\n|---|---|---|---:|---|\n");
+        for (int p : o.pipelines()) {
+            if (p != 1 && p != 16) {
+                continue;
+            }
+            double bar = p == 16 ? 1.0 : 0.8;
+            String target = p == 16 ? "armdb ≥ Redis at -P 16" : "armdb within 20% of Redis at -P 1";
+            for (String test : List.of("SET", "GET")) {
+                Row a = find(rows, "armdb", test, p);
+                for (String red : redises) {
+                    Row r = find(rows, red, test, p);
+                    if (a == null || r == null) {
+                        continue;
+                    }
+                    double ratio = a.rps() / r.rps();
+                    sb.append(String.format(
+                            Locale.ROOT,
+                            "| %s | %s | %s | %.2f | %s |%n",
+                            target,
+                            test,
+                            red,
+                            ratio,
+                            verdict(ratio, bar)));
+                }
+            }
+        }
+        sb.append('\n').append(notes());
+        return sb.toString();
+    }
+
+    /** The hand-written notes that close the report (a resource of this module). */
+    static String notes() {
+        try (InputStream in = ServerBench.class.getResourceAsStream("/server-notes.md")) {
+            return in == null ? "" : new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** "met"/"missed" for a ratio that must reach {@code bar}, with the margin in percent of the bar. */
+    static String verdict(double ratio, double bar) {
+        double margin = 100 * (ratio - bar) / bar;
+        return ratio >= bar
+                ? String.format(Locale.ROOT, "met (+%.0f%% over the bar)", margin)
+                : String.format(Locale.ROOT, "missed by %.0f%%", -margin);
+    }
+
+    /**
+     * Runs the driver: {@code --armdb LAUNCHER --requests N --warmup N --runs R --pipelines 1,16 --pidfile FILE
+     * --out FILE --command TEXT --revision COMMIT}. Needs {@code redis-server} and {@code redis-benchmark} on the PATH.
+     */
+    public static void main(String[] args) throws Exception {
+        String armdb = null;
+        int requests = 1_000_000;
+        int warmup = 100_000;
+        int runs = 3;
+        int[] pipelines = {1, 16};
+        Path pidFile = null;
+        Path out = null;
+        String command = "bin/bench server";
+        String revision = "";
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            switch (args[i]) {
+                case "--armdb" -> armdb = args[i + 1];
+                case "--requests" -> requests = Integer.parseInt(args[i + 1]);
+                case "--warmup" -> warmup = Integer.parseInt(args[i + 1]);
+                case "--runs" -> runs = Integer.parseInt(args[i + 1]);
+                case "--pipelines" ->
+                    pipelines = Arrays.stream(args[i + 1].split(","))
+                            .mapToInt(Integer::parseInt)
+                            .toArray();
+                case "--pidfile" -> pidFile = Path.of(args[i + 1]);
+                case "--out" -> out = Path.of(args[i + 1]);
+                case "--command" -> command = args[i + 1];
+                case "--revision" -> revision = args[i + 1];
+                default -> throw new IllegalArgumentException("unknown option " + args[i]);
+            }
+        }
+        if (args.length % 2 != 0) {
+            throw new IllegalArgumentException("options come in pairs: " + Arrays.toString(args));
+        }
+        if (armdb == null) {
+            throw new IllegalArgumentException("--armdb LAUNCHER (the path of bin/armdb) is required");
+        }
+        for (String tool : List.of("redis-server", "redis-benchmark")) {
+            if (!ServerProcesses.onPath(tool)) {
+                throw new IllegalStateException(tool + " is not on the PATH (Debian: redis-server, redis-tools)");
+            }
+        }
+        Options o = new Options(List.of(armdb), requests, warmup, runs, pipelines, pidFile);
+        String before = loadAverage();
+        List<Row> rows = medians(run(o));
+        String md = markdown(rows, o, command, "before " + before + ", after " + loadAverage(), revision);
+        System.out.print(md);
+        if (out != null) {
+            Files.writeString(out, md);
+        }
+    }
+}
