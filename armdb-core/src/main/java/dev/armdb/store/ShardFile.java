@@ -8,6 +8,7 @@ import dev.armdb.ArmDbFullException;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
@@ -33,6 +34,8 @@ import java.util.zip.CRC32C;
 public final class ShardFile implements AutoCloseable {
     private static final int ZERO_BLOCK = 1 << 20;
     private static final VarHandle DIRTY = MethodHandles.arrayElementVarHandle(long[].class);
+
+    private static final int PAGE_BYTES = 4096;
 
     private final Path path;
     private final int shardId;
@@ -260,9 +263,24 @@ public final class ShardFile implements AutoCloseable {
         MemorySegment[] old = chunks;
         MemorySegment[] next = Arrays.copyOf(old, old.length + 1);
         next[old.length] = mapChunk(old.length, chunkBytes);
+        prefault(next[old.length]);
         // volatile writes: the new mapping is complete before a reader can reach a slot in it
         chunks = next;
         capacitySlots = next.length << chunkShift;
+    }
+
+    /**
+     * Takes the write fault of every page of a new chunk here (a background grower, usually) rather than on the
+     * writer's path: each page is rewritten with the byte it holds. Safe only before the chunk is published, while no
+     * other thread can reach it.
+     */
+    private void prefault(MemorySegment chunk) {
+        if (readOnly) {
+            return;
+        }
+        for (long off = 0; off < chunk.byteSize(); off += PAGE_BYTES) {
+            chunk.set(ValueLayout.JAVA_BYTE, off, chunk.get(ValueLayout.JAVA_BYTE, off));
+        }
     }
 
     private void zeroFill(long from, long length) throws IOException {

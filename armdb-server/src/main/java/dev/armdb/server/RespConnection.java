@@ -9,7 +9,6 @@ import dev.armdb.replication.follower.ReplicationClient;
 import dev.armdb.replication.follower.ShardStatus;
 import dev.armdb.replication.leader.FollowerStatus;
 import dev.armdb.replication.leader.ReplicationServer;
-import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
@@ -44,7 +43,7 @@ final class RespConnection {
 
     void serve() {
         try {
-            in = new RespReader(new BufferedInputStream(socket.getInputStream(), 64 << 10));
+            in = new RespReader(socket.getInputStream(), 64 << 10);
             out = new RespWriter(new BufferedOutputStream(socket.getOutputStream(), 64 << 10));
             while (true) {
                 List<byte[]> args = in.read();

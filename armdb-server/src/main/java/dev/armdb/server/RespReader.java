@@ -16,15 +16,31 @@ final class RespReader {
     static final int MAX_BULK = 512 << 20;
     private static final int MAX_LINE = 64 << 10;
 
-    private final InputStream in;
+    private final BufferCountingInputStream in;
 
-    RespReader(InputStream in) {
-        this.in = in;
+    /** Reads from {@code raw} through a buffer of {@code bufferBytes}. */
+    RespReader(InputStream raw, int bufferBytes) {
+        this.in = new BufferCountingInputStream(raw, bufferBytes);
     }
 
-    /** True if bytes are already buffered (more pipelined requests follow). */
-    boolean hasBuffered() throws IOException {
-        return in.available() > 0;
+    /**
+     * True if bytes are already buffered (more pipelined requests follow). No system call: only what earlier reads
+     * brought in counts, so replies are flushed once per batch of pipelined requests.
+     */
+    boolean hasBuffered() {
+        return in.bufferedBytes() > 0;
+    }
+
+    /** A buffered stream that tells how many bytes it holds without asking the socket. */
+    private static final class BufferCountingInputStream extends java.io.BufferedInputStream {
+        BufferCountingInputStream(InputStream in, int size) {
+            super(in, size);
+        }
+
+        int bufferedBytes() {
+            // count and pos belong to the connection's one reader thread
+            return count - pos;
+        }
     }
 
     /** The next request's arguments, or null at a clean end of stream. */
