@@ -64,28 +64,25 @@ class AllocationFreeHotPathTest {
         assertThat(perOp).as("bytes allocated per put/get/delete").isZero();
     }
 
-    @Test
-    void fixedMapHotPathsAllocateNothing() {
-        FixedConfig cfg = FixedConfig.builder()
+    private static FixedConfig config() {
+        return FixedConfig.builder()
                 .keySize(16)
                 .valueSize(32)
                 .shards(4)
                 .durability(Durability.NONE)
                 .build();
-        try (FixedMap map = FixedMap.open(dir, cfg)) {
+    }
+
+    @Test
+    void fixedMapHotPathsAllocateNothing() {
+        try (FixedMap map = FixedMap.open(dir, config())) {
             assertAllocationFree(map);
         }
     }
 
     @Test
     void scanVisitsEveryLivePairOnceWithoutAllocatingPerPair() {
-        FixedConfig cfg = FixedConfig.builder()
-                .keySize(16)
-                .valueSize(32)
-                .shards(4)
-                .durability(Durability.NONE)
-                .build();
-        try (FixedMap map = FixedMap.open(dir, cfg)) {
+        try (FixedMap map = FixedMap.open(dir, config())) {
             round(map, new byte[16], new byte[32], new byte[32]);
             java.util.Map<String, String> expected = new java.util.HashMap<>();
             map.forEach((k, v) -> expected.put(

@@ -924,13 +924,7 @@ class ReplicationFaultTest {
         }
         int port = server.address().getPort();
         FixedMap follower = track(FixedMap.open(tmp.resolve("follower"), config(32, SHARDS)));
-        ReplicationClientConfig ccfg = new ReplicationClientConfig(
-                Duration.ofSeconds(1),
-                Duration.ofMillis(100),
-                Duration.ofSeconds(3),
-                Duration.ofMillis(50),
-                Duration.ofMillis(300));
-        ReplicationClient client = track(ReplicationClient.start(follower, server.address(), ccfg));
+        ReplicationClient client = track(ReplicationClient.start(follower, server.address(), fastClient()));
         try {
             awaitConverged(leader, client);
             assertThat(contents(follower)).hasSize(20_000);
