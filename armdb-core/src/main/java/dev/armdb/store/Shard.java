@@ -199,7 +199,7 @@ public final class Shard implements ShardView {
      * (fresh arrays), atomically with respect to writers.
      */
     public void attachKeyListener(KeyListener l, java.util.function.Consumer<byte[]> existing) {
-        writeLock.lock();
+        lockWriter();
         try {
             checkOpen();
             index.forEachSlot(slot -> {
@@ -221,10 +221,24 @@ public final class Shard implements ShardView {
 
     // ---------------------------------------------------------------- writes
 
+    /**
+     * Takes the writer lock. Tries for a short while first: writers hold it for a few hundred nanoseconds, and a
+     * {@link ReentrantLock#lock()} that has to queue allocates a node, which the allocation-free write path must not.
+     */
+    private void lockWriter() {
+        for (int spin = 0; spin < 64; spin++) {
+            if (writeLock.tryLock()) {
+                return;
+            }
+            Thread.onSpinWait();
+        }
+        writeLock.lock();
+    }
+
     /** Stores {@code value} under {@code key}; returns the LSN of the write. */
     public long put(byte[] key, long hash, byte[] value) {
         long lsn;
-        writeLock.lock();
+        lockWriter();
         try {
             beforeMutation();
             lsn = writeValue(key, hash, value, index.find(hash, key));
@@ -238,7 +252,7 @@ public final class Shard implements ShardView {
     /** Stores {@code value} only if {@code key} is absent; returns the LSN, or 0 if the key was present. */
     public long putIfAbsent(byte[] key, long hash, byte[] value) {
         long lsn;
-        writeLock.lock();
+        lockWriter();
         try {
             beforeMutation();
             if (index.find(hash, key) >= 0) {
@@ -255,7 +269,7 @@ public final class Shard implements ShardView {
     /** Replaces the value only if it equals {@code expected}; returns the LSN, or 0 if not replaced. */
     public long compareAndSet(byte[] key, long hash, byte[] expected, byte[] update) {
         long lsn;
-        writeLock.lock();
+        lockWriter();
         try {
             beforeMutation();
             int slot = index.find(hash, key);
@@ -273,7 +287,7 @@ public final class Shard implements ShardView {
     /** Deletes {@code key}; returns the LSN of the tombstone, or 0 if the key was absent. */
     public long delete(byte[] key, long hash) {
         long lsn;
-        writeLock.lock();
+        lockWriter();
         try {
             beforeMutation();
             int slot = index.find(hash, key);
@@ -426,7 +440,7 @@ public final class Shard implements ShardView {
      */
     public boolean applyImage(int slot, byte[] image, int offset) {
         checkImage(slot, image, offset, true);
-        writeLock.lock();
+        lockWriter();
         try {
             checkOpen();
             return bulkLoading ? copyBulk(slot, image, offset) : applyChecked(slot, image, offset);
@@ -450,7 +464,7 @@ public final class Shard implements ShardView {
             checkImage((int) INT_LE_ARRAY.get(buf, at), buf, at + Integer.BYTES, !crcVerified);
         }
         int applied = 0;
-        writeLock.lock();
+        lockWriter();
         try {
             checkOpen();
             for (int i = 0, at = offset; i < count; i++, at += stride) {
@@ -573,7 +587,7 @@ public final class Shard implements ShardView {
      * @throws IllegalStateException if the shard holds any slot
      */
     public void beginBulkLoad() {
-        writeLock.lock();
+        lockWriter();
         try {
             checkOpen();
             if (slotCount() != 0 || index.size() != 0) {
@@ -619,7 +633,7 @@ public final class Shard implements ShardView {
      * applier only; a no-op if no bulk load runs.
      */
     public void finishBulkLoad() {
-        writeLock.lock();
+        lockWriter();
         try {
             checkOpen();
             if (!bulkLoading) {
@@ -665,7 +679,7 @@ public final class Shard implements ShardView {
      * after the last applied LSN, so new writes continue the LSN sequence.
      */
     public void promote() {
-        writeLock.lock();
+        lockWriter();
         try {
             checkOpen();
             ShardRecovery rec = ShardRecovery.scan(file, keySize, slotSize);
@@ -692,7 +706,7 @@ public final class Shard implements ShardView {
      * 0. Called by the replication applier only, on a replica.
      */
     public void wipe() {
-        writeLock.lock();
+        lockWriter();
         try {
             checkOpen();
             if (listener != null) {
@@ -868,7 +882,7 @@ public final class Shard implements ShardView {
     }
 
     private boolean getLocked(byte[] key, long hash, byte[] out) {
-        writeLock.lock();
+        lockWriter();
         try {
             checkOpen();
             int slot = index.find(hash, key);
@@ -902,7 +916,7 @@ public final class Shard implements ShardView {
             }
             Thread.onSpinWait();
         }
-        writeLock.lock();
+        lockWriter();
         try {
             checkOpen();
             int slot = index.find(hash, key);
@@ -932,7 +946,7 @@ public final class Shard implements ShardView {
             stable = seg.get(INT_LE, off) == w1 && seg.get(LONG_LE, off + LSN_OFFSET) == lsn1;
         }
         if (!stable) {
-            writeLock.lock();
+            lockWriter();
             try {
                 checkOpen();
                 MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, off, out, offset, slotSize);
@@ -1010,7 +1024,7 @@ public final class Shard implements ShardView {
     public void flush() {
         for (int round = 0; round < 3; round++) {
             syncTo(lastLsn());
-            writeLock.lock();
+            lockWriter();
             try {
                 checkOpen();
                 drainPending();
@@ -1044,7 +1058,7 @@ public final class Shard implements ShardView {
         try {
             flush();
         } finally {
-            writeLock.lock();
+            lockWriter();
             try {
                 closed = true;
                 file.close();
@@ -1056,7 +1070,7 @@ public final class Shard implements ShardView {
 
     /** Closes without flushing or settling, as a crash would leave the files (page cache kept). */
     void abandon() {
-        writeLock.lock();
+        lockWriter();
         try {
             closed = true;
             file.close();
