@@ -80,6 +80,7 @@ final class LeaderSession implements Runnable {
     private boolean caughtUp;
     private long lastAckedBatchSeq;
     private long lastAckNanos;
+    private boolean ackDeferred;
 
     LeaderSession(
             ReplicationClient client,
@@ -143,8 +144,8 @@ final class LeaderSession implements Runnable {
     }
 
     private void follow(FrameChannel ch) throws IOException {
-        int heartbeatMillis = (int) Math.max(1, config.heartbeatInterval().toMillis());
-        ch.readTimeoutMillis(heartbeatMillis);
+        ackDeferred = false;
+        ch.readTimeoutMillis(heartbeatMillis());
         applied = replicaState.appliedLsn(shardId);
         lastBatchSeq = 0;
         lastAckedBatchSeq = 0;
@@ -171,7 +172,8 @@ final class LeaderSession implements Runnable {
                                     + config.peerTimeout().toMillis() + " ms");
                 }
                 if (info != null) {
-                    maybeForceAndAck(ch, true);
+                    // a deferred ack's delay ran out (the stream paused), or the leader is idle
+                    maybeForceAndAck(ch, !ackDeferred);
                 }
                 continue;
             }
@@ -195,6 +197,10 @@ final class LeaderSession implements Runnable {
                             ErrorCode.MALFORMED, "unexpected " + type + " from the leader after the handshake");
             }
         }
+    }
+
+    private int heartbeatMillis() {
+        return (int) Math.max(1, config.heartbeatInterval().toMillis());
     }
 
     private ShardInfo expectShardInfo(MessageType type, FrameChannel ch) {
@@ -306,14 +312,19 @@ final class LeaderSession implements Runnable {
             leaderLsn = Math.max(leaderLsn, upTo);
         }
         trackLag();
-        // coalesce acks while more batches are already queued, but never hold one back long enough to stall the
-        // leader's window or a waiting WAIT
-        if (!ch.inputPending()
-                || seq - lastAckedBatchSeq >= ACK_EVERY_BATCHES
-                || System.nanoTime() - lastAckNanos >= ACK_MAX_DELAY_NANOS) {
+        // coalesce acks (each one wakes a leader thread): at most ACK_EVERY_BATCHES batches or ACK_MAX_DELAY_NANOS
+        // go unacknowledged, so the leader's window never stalls and a WAIT waits at most that much longer
+        if (seq - lastAckedBatchSeq >= ACK_EVERY_BATCHES || System.nanoTime() - lastAckNanos >= ACK_MAX_DELAY_NANOS) {
             maybeForceAndAck(ch, false);
-        } else if (store.config().durability() == Durability.NONE && caughtUp) {
-            replicaState.appliedLsn(shardId, applied, false);
+        } else {
+            if (store.config().durability() == Durability.NONE && caughtUp) {
+                replicaState.appliedLsn(shardId, applied, false);
+            }
+            if (!ch.inputPending() && !ackDeferred) {
+                // nothing more queued: the ack goes out when the next read finds nothing within the delay
+                ackDeferred = true;
+                ch.readTimeoutMillis((int) (ACK_MAX_DELAY_NANOS / 1_000_000));
+            }
         }
     }
 
@@ -362,6 +373,10 @@ final class LeaderSession implements Runnable {
         ch.send(MessageType.ACK, Ack.LENGTH, new Ack(ackLsn, lastBatchSeq)::encode);
         lastAckedBatchSeq = lastBatchSeq;
         lastAckNanos = System.nanoTime();
+        if (ackDeferred) {
+            ackDeferred = false;
+            ch.readTimeoutMillis(heartbeatMillis());
+        }
     }
 
     private void trackLag() {
