@@ -85,19 +85,45 @@ public final class FixedTree extends FixedStore {
      */
     public Iterator<Entry> range(byte[] fromInclusive, byte[] toExclusive) {
         store.checkOpen();
-        NavigableSet<byte[]> view;
+        return new EntryIterator(keysBetween(fromInclusive, toExclusive).iterator());
+    }
+
+    /** The ordered keys with {@code fromInclusive <= key < toExclusive}; a null bound is open. */
+    private NavigableSet<byte[]> keysBetween(byte[] fromInclusive, byte[] toExclusive) {
         if (fromInclusive == null && toExclusive == null) {
-            view = keys;
+            return keys;
         } else if (fromInclusive == null) {
-            view = keys.headSet(toExclusive, false);
+            return keys.headSet(toExclusive, false);
         } else if (toExclusive == null) {
-            view = keys.tailSet(fromInclusive, true);
+            return keys.tailSet(fromInclusive, true);
         } else if (Arrays.compareUnsigned(fromInclusive, toExclusive) >= 0) {
-            return new EntryIterator(java.util.Collections.emptyIterator());
-        } else {
-            view = keys.subSet(fromInclusive, true, toExclusive, false);
+            return java.util.Collections.emptyNavigableSet();
         }
-        return new EntryIterator(view.iterator());
+        return keys.subSet(fromInclusive, true, toExclusive, false);
+    }
+
+    /**
+     * Visits the pairs with {@code fromInclusive <= key < toExclusive} (a null bound is open) in ascending key
+     * order until {@code visitor} returns false, without allocating per pair: each value is copied into one reused
+     * buffer, and each key handed out is the ordered set's own array (read it during the call; never modify or keep
+     * it). Same consistency as {@link #range}. One thread per scan.
+     *
+     * @return number of pairs visited
+     */
+    public long scan(byte[] fromInclusive, byte[] toExclusive, PairVisitor visitor) {
+        Objects.requireNonNull(visitor, "visitor");
+        store.checkOpen();
+        byte[] value = new byte[config().valueSize()];
+        long visited = 0;
+        for (byte[] k : keysBetween(fromInclusive, toExclusive)) {
+            if (get(k, value)) {
+                visited++;
+                if (!visitor.visit(k, value)) {
+                    break;
+                }
+            }
+        }
+        return visited;
     }
 
     /** Entries in descending key order, from the last key down. */

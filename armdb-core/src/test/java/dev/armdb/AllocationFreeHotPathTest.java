@@ -116,4 +116,30 @@ class AllocationFreeHotPathTest {
             assertThat(perPair).as("bytes allocated per pair scanned").isZero();
         }
     }
+
+    @Test
+    void orderedScanAllocatesNothingPerPair() {
+        try (FixedTree tree = FixedTree.open(dir, config())) {
+            round(tree, new byte[16], new byte[32], new byte[32]);
+            long[] sum = new long[1];
+            FixedStore.PairVisitor visitor = (k, v) -> {
+                sum[0] += v[0] + k[1];
+                return true;
+            };
+            assertThat(tree.scan(null, null, visitor)).isEqualTo(KEYS / 2);
+            for (int warm = 0; warm < 500; warm++) {
+                tree.scan(null, null, visitor);
+            }
+            long pairs = 0;
+            long before = allocatedBytes();
+            for (int r = 0; r < 20; r++) {
+                pairs += tree.scan(null, null, visitor);
+            }
+            long perPair = (allocatedBytes() - before) / pairs;
+            assertThat(sum[0]).isNotZero();
+            assertThat(perPair)
+                    .as("bytes allocated per pair of an ordered scan")
+                    .isZero();
+        }
+    }
 }

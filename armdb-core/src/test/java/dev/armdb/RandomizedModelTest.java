@@ -395,6 +395,17 @@ class RandomizedModelTest {
                 assertThat(list(tree.range(from, to)))
                         .as(at("range [%s, %s)", hexOrNull(from), hexOrNull(to)))
                         .containsExactlyElementsOf(expectedRange(from, to));
+                List<String> scanned = new ArrayList<>();
+                int limit = rnd.nextInt(4) == 0 ? rnd.nextInt(5) + 1 : Integer.MAX_VALUE;
+                long visited = tree.scan(from, to, (k, v) -> {
+                    scanned.add(show(k, v));
+                    return scanned.size() < limit;
+                });
+                List<String> expected = expectedRange(from, to);
+                assertThat(scanned)
+                        .as(at("scan [%s, %s) limit %d", hexOrNull(from), hexOrNull(to), limit))
+                        .containsExactlyElementsOf(expected.subList(0, Math.min(limit, expected.size())));
+                assertThat(visited).isEqualTo(scanned.size());
             }
             case 6 -> {
                 byte[] prefix = Arrays.copyOf(probe, Math.min(probe.length, rnd.nextInt(c.keySize() + 1)));
