@@ -8,13 +8,16 @@ import dev.armdb.FixedConfig;
 import dev.armdb.ShardRouting;
 import dev.armdb.changes.ShardView;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -59,8 +62,8 @@ public final class Store implements AutoCloseable {
     private final Thread maintenance;
     private final AtomicLong backgroundErrors = new AtomicLong();
     private volatile boolean closed;
-    private final long epoch = newEpoch();
-    private volatile long[] trustedLsns;
+    private volatile long epoch;
+    private volatile long[] trustedEpochs = new long[0];
     private volatile boolean replica;
 
     private Store(Path dir, DbMeta meta, FixedConfig config, FileChannel lockChannel, FileLock lock) {
@@ -74,14 +77,6 @@ public final class Store implements AutoCloseable {
                 .daemon()
                 .name("armdb-maintenance-" + dir.getFileName())
                 .unstarted(this::maintenanceLoop);
-    }
-
-    private static long newEpoch() {
-        long e;
-        do {
-            e = new java.security.SecureRandom().nextLong();
-        } while (e == 0);
-        return e;
     }
 
     /**
@@ -407,35 +402,72 @@ public final class Store implements AutoCloseable {
     }
 
     /**
-     * Starts this open's epoch: after a clean close every LSN recovered is the leader's real history; after an
-     * unclean stop none is trusted (writes not yet forced may be lost and their LSNs reused). The clean mark is
-     * removed, durably, before any write of this open.
+     * Starts this open's epoch: a new random id, appended to the ids of {@value EpochStateLayout#FILE_NAME} after a
+     * clean close, or alone after an unclean stop (writes not yet forced may have been lost then, and their LSNs
+     * reused since). Random ids, not a counter: a power loss may roll the file back, and an id must never name two
+     * different histories. The file is durable, and the clean mark removed durably, before any write of this open.
      */
     private void startEpoch(boolean clean) throws IOException {
-        long[] trusted = new long[shards.length];
-        for (int s = 0; s < shards.length; s++) {
-            trusted[s] = clean ? shards[s].lastLsn() : 0;
+        Path file = dir.resolve(EpochStateLayout.FILE_NAME);
+        long[] earlier = new long[0];
+        if (clean && Files.exists(file)) {
+            try {
+                earlier = EpochStateLayout.decode(Files.readAllBytes(file));
+            } catch (ArmDbCorruptException e) {
+                // lose nothing but trust: positions from earlier opens then count as untrusted
+                LOG.warn("{}: {}; followers of earlier opens will copy everything again", dir, e.getMessage());
+            }
         }
-        trustedLsns = trusted;
-        if (Files.deleteIfExists(dir.resolve(CLEAN_MARK))) {
-            forceDirectory();
+        long id = newEpochId();
+        int keep = Math.min(earlier.length, EpochStateLayout.MAX_EPOCHS - 1);
+        long[] ids = Arrays.copyOfRange(earlier, earlier.length - keep, earlier.length + 1);
+        ids[keep] = id;
+        Path tmp = dir.resolve(EpochStateLayout.FILE_NAME + ".tmp");
+        try (FileChannel ch = FileChannel.open(
+                tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            ByteBuffer b = ByteBuffer.wrap(EpochStateLayout.encode(ids));
+            while (b.hasRemaining()) {
+                ch.write(b);
+            }
+            ch.force(true);
         }
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        Files.deleteIfExists(dir.resolve(CLEAN_MARK));
+        forceDirectory();
+        this.trustedEpochs = ids;
+        this.epoch = id;
+    }
+
+    private static long newEpochId() {
+        long e;
+        do {
+            e = new java.security.SecureRandom().nextLong();
+        } while (e == 0);
+        return e;
     }
 
     /**
-     * This open's epoch: random, never 0. Replication sends it to followers, which send it back with their
-     * position, so a leader can tell a position from an earlier open. Any thread.
+     * This open's epoch: a random id, never 0. Replication sends it to followers, which send it back with their
+     * position. Any thread.
      */
     public long epoch() {
         return epoch;
     }
 
     /**
-     * The highest LSN of shard {@code s} this open can vouch for as its real history: every LSN recovered after a
-     * clean close, nothing after an unclean stop, everything held at promotion. Any thread.
+     * True if a follower position synced under epoch {@code e} is still this collection's history: {@code e} is
+     * this open or an earlier one with only clean stops since. Any thread.
      */
-    public long trustedLsn(int s) {
-        return trustedLsns[s];
+    public boolean trustsEpoch(long e) {
+        if (e == 0) {
+            return false;
+        }
+        for (long t : trustedEpochs) {
+            if (t == e) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void forceDirectory() throws IOException {
@@ -453,12 +485,9 @@ public final class Store implements AutoCloseable {
         if (!replica) {
             return;
         }
-        long[] trusted = new long[shards.length];
-        for (int i = 0; i < shards.length; i++) {
-            shards[i].promote();
-            trusted[i] = shards[i].lastLsn();
+        for (Shard s : shards) {
+            s.promote();
         }
-        trustedLsns = trusted;
         replica(false);
     }
 

@@ -1,6 +1,7 @@
 package dev.armdb.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.armdb.Durability;
 import dev.armdb.FixedConfig;
@@ -65,6 +66,20 @@ class GoldenFormatTest {
         assertThat(encoded).hasSize(DbMetaLayout.SIZE);
         assertGolden("db.meta.hex", hexLines(encoded, 16));
         assertThat(DbMeta.decode(encoded, Path.of("golden"))).isEqualTo(fixedMeta());
+    }
+
+    @Test
+    void epochState() throws IOException {
+        long[] ids = {0x0102030405060708L, -2L, 0x1122334455667788L};
+        byte[] encoded = EpochStateLayout.encode(ids);
+        assertThat(encoded).hasSize(EpochStateLayout.size(3));
+        assertThat(EpochStateLayout.decode(encoded)).containsExactly(ids);
+        encoded[13] ^= 1;
+        assertThatThrownBy(() -> EpochStateLayout.decode(encoded)).hasMessageContaining("CRC");
+        encoded[13] ^= 1;
+        assertThatThrownBy(() -> EpochStateLayout.decode(java.util.Arrays.copyOf(encoded, 20)))
+                .hasMessageContaining("found 20");
+        assertGolden("db.epoch.hex", hexLines(encoded, 16));
     }
 
     @Test

@@ -159,9 +159,9 @@ final class FollowerSession implements Runnable {
         batchView = ByteBuffer.wrap(batch).order(ByteOrder.LITTLE_ENDIAN);
         boolean sameDb = Arrays.equals(req.leaderDatabaseId(), store.meta().databaseId());
         long lastNow = view.lastLsn();
-        // an LSN synced under an earlier epoch is trusted only up to what this open recovered intact: after an
-        // unclean stop the leader may have lost (and may now reuse) LSNs the follower holds
-        boolean untrusted = req.leaderEpoch() != store.epoch() && req.fromLsn() > store.trustedLsn(shard);
+        // a position synced before an unclean stop of this leader may hold writes the leader lost (and whose LSNs
+        // it has reused since): only a full copy is safe then
+        boolean untrusted = !store.trustsEpoch(req.leaderEpoch());
         CatchUpMode mode;
         if (req.fromLsn() > 0 && (!sameDb || req.fromLsn() > lastNow || untrusted)) {
             mode = CatchUpMode.FULL;
