@@ -107,11 +107,11 @@ public final class Footprint {
         fields.put("loadSeconds", loadSeconds);
         fields.put("heapBytesPerRecord", Math.max(0, heapAfter - heapBefore) / (double) records);
         if (b instanceof ArmdbMapBench a) {
-            StoreStats s = a.map.stats();
+            StoreStats s = a.store.stats();
             fields.put("indexBytesPerKey", s.indexBytes() / (double) s.liveSlots());
             fields.put("fileBytes", s.fileBytes());
         } else if (b instanceof ArmdbTreeBench t) {
-            StoreStats s = t.tree.stats();
+            StoreStats s = t.store.stats();
             fields.put("indexBytesPerKey", s.indexBytes() / (double) s.liveSlots());
         }
         Path dir = b.closeKeepingFiles();
