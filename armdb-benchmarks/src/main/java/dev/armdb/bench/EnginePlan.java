@@ -196,7 +196,7 @@ public final class EnginePlan {
         }
         List<Run> runs = plan(args[0]);
         Path out = Path.of(args[2]);
-        String[] jmhArgs = Arrays.copyOfRange(args, 3, args.length);
+        String[] jmhArgs = lastParameterWins(Arrays.copyOfRange(args, 3, args.length));
         CommandLineOptions cli = new CommandLineOptions(jmhArgs);
         List<String> userPatterns = cli.getIncludes();
         // JMH unites a parent's includes with a child's; parse again without them so they can narrow instead
@@ -246,6 +246,31 @@ public final class EnginePlan {
                 all.size(),
                 (System.nanoTime() - start) / 1e9,
                 out);
+    }
+
+    /**
+     * {@code args} with only the last {@code -p name=values} of each parameter: {@code bin/bench} puts the mode's
+     * own {@code -p keys=...} first, and a user's {@code -p keys=...} after the mode must replace it (JMH would
+     * otherwise run both value lists).
+     */
+    static String[] lastParameterWins(String[] args) {
+        java.util.Map<String, Integer> last = new java.util.HashMap<>();
+        for (int i = 0; i + 1 < args.length; i++) {
+            if (args[i].equals("-p")) {
+                last.put(args[i + 1].split("=", 2)[0], i);
+            }
+        }
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("-p")
+                    && i + 1 < args.length
+                    && last.get(args[i + 1].split("=", 2)[0]) != i) {
+                i++;
+                continue;
+            }
+            out.add(args[i]);
+        }
+        return out.toArray(new String[0]);
     }
 
     /**

@@ -72,4 +72,13 @@ class EnginePlanTest {
                 .isFalse();
         assertThat(EnginePlan.narrowed(run.pattern(), List.of())).isEqualTo(run.pattern());
     }
+
+    @Test
+    void aLaterParameterReplacesTheModesValue() {
+        String[] args = {
+            "-f", "3", "-p", "keys=1000000,10000000", "-prof", "gc", "Armdb", "-p", "keys=10000", "-p", "shape=8x256"
+        };
+        assertThat(EnginePlan.lastParameterWins(args))
+                .containsExactly("-f", "3", "-prof", "gc", "Armdb", "-p", "keys=10000", "-p", "shape=8x256");
+    }
 }
