@@ -114,20 +114,12 @@ public class MapDbBench extends EngineBench {
 
     @Override
     public void remove(long[] records, Workload w) {
-        for (long r : records) {
-            w.shape.key(r, w.key);
-            map.remove(w.key);
-        }
+        ByteArrayMaps.remove(map, records, w);
     }
 
     @Override
     public boolean lookup(long i, byte[] out) {
-        byte[] v = map.get(shape().key(i));
-        if (v == null) {
-            return false;
-        }
-        System.arraycopy(v, 0, out, 0, v.length);
-        return true;
+        return ByteArrayMaps.lookup(map, shape().key(i), out);
     }
 
     @Override
