@@ -35,6 +35,20 @@ public final class FixedMap extends FixedStore {
     }
 
     /**
+     * The configuration stored in {@code dir}'s {@code db.meta} (sizes, shards, routing) with default run-time
+     * settings, for reopening with other run-time settings via {@link FixedConfig#toBuilder()}. Reads one small file;
+     * safe while the collection is open elsewhere.
+     *
+     * @throws ArmDbException if there is no collection in {@code dir}
+     * @throws ArmDbCorruptException if {@code db.meta} is damaged
+     */
+    public static FixedConfig storedConfig(Path dir) {
+        return dev.armdb.store.DbMeta.read(dir.toAbsolutePath().normalize())
+                .toConfig()
+                .build();
+    }
+
+    /**
      * Opens an existing collection with the sizes in its {@code db.meta} and default run-time settings.
      *
      * @throws ArmDbException if there is no collection in {@code dir} or it is already open

@@ -22,6 +22,31 @@ class FixedMapBasicsTest {
     }
 
     @Test
+    void storedConfigReopensWithOtherRunTimeSettings() {
+        FixedConfig created = FixedConfig.builder()
+                .keySize(12)
+                .valueSize(20)
+                .shards(3)
+                .durability(Durability.NONE)
+                .build();
+        try (FixedMap map = FixedMap.open(dir, created)) {
+            map.put(bytes(12, 1), bytes(20, 1));
+            FixedConfig stored = FixedMap.storedConfig(dir);
+            assertThat(stored.keySize()).isEqualTo(12);
+            assertThat(stored.valueSize()).isEqualTo(20);
+            assertThat(stored.shards()).isEqualTo(3);
+        }
+        FixedConfig reopened = FixedMap.storedConfig(dir).toBuilder()
+                .durability(Durability.SYNC)
+                .groupInterval(java.time.Duration.ofSeconds(1))
+                .build();
+        try (FixedMap map = FixedMap.open(dir, reopened)) {
+            assertThat(map.config().durability()).isEqualTo(Durability.SYNC);
+            assertThat(map.get(bytes(12, 1))).isEqualTo(bytes(20, 1));
+        }
+    }
+
+    @Test
     void putGetUpdateDeleteSurviveReopen() {
         FixedConfig cfg = FixedConfig.builder()
                 .keySize(16)

@@ -41,7 +41,7 @@ class ServerBenchSmokeTest {
     }
 
     @Test
-    void benchmarksArmdbAndBothRedisConfigurations() throws Exception {
+    void benchmarksThreeArmdbAndTwoRedisConfigurations() throws Exception {
         assumeRedis();
         List<String> launcher = List.of(
                 ProcessHandle.current().info().command().orElseThrow(),
@@ -50,14 +50,15 @@ class ServerBenchSmokeTest {
                 "dev.armdb.cli.Main");
         ServerBench.Options o = new ServerBench.Options(launcher, 5_000, 500, 1, new int[] {1, 16}, null);
         List<ServerBench.Row> rows = ServerBench.medians(ServerBench.run(o));
-        assertThat(rows).hasSize(3 * 2 * 2).allSatisfy(r -> {
+        assertThat(rows).hasSize(5 * 2 * 2).allSatisfy(r -> {
             assertThat(r.rps()).isPositive();
             assertThat(r.runRps()).hasSize(1);
             assertThat(r.p50ms()).isLessThanOrEqualTo(r.p99ms());
         });
         assertThat(rows)
                 .extracting(ServerBench.Row::server)
-                .contains("armdb", "redis (no persistence)", "redis (AOF everysec)");
+                .contains(
+                        "armdb", "armdb (group 1s)", "armdb (none)", "redis (no persistence)", "redis (AOF everysec)");
         String md = ServerBench.markdown(rows, o, "test", "before 0.1 0.2 0.3, after 0.4 0.5 0.6", "abc1234");
         assertThat(md)
                 .contains("| armdb | SET | 16 |")
@@ -65,6 +66,8 @@ class ServerBenchSmokeTest {
                 .contains("Load averages (1, 5, 15 min) before 0.1 0.2 0.3, after 0.4 0.5 0.6.")
                 .contains("armdb ≥ Redis at -P 16")
                 .contains("armdb within 20% of Redis at -P 1")
+                .contains("| armdb within 20% of Redis at -P 1 | armdb (none) | SET | redis (no persistence) |")
+                .doesNotContain("| armdb (none) | SET | redis (AOF everysec) |")
                 .containsPattern("(met|missed)")
                 .contains("## Notes");
     }

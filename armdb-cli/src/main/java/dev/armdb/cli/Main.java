@@ -32,6 +32,7 @@ public final class Main implements Runnable {
     /** Runs the command line and returns its exit status (for tests). */
     public static int run(String... args) {
         return new CommandLine(new Main())
+                .setCaseInsensitiveEnumValuesAllowed(true)
                 .setExecutionExceptionHandler((ex, cmd, parsed) -> {
                     cmd.getErr().println("armdb " + cmd.getCommandName() + ": " + ex.getMessage());
                     return 2;

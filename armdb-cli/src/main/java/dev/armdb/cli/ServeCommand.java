@@ -2,12 +2,13 @@ package dev.armdb.cli;
 
 import dev.armdb.Durability;
 import dev.armdb.FixedConfig;
+import dev.armdb.FixedMap;
 import dev.armdb.server.Node;
 import dev.armdb.server.NodeConfig;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Locale;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -51,7 +52,7 @@ final class ServeCommand implements Callable<Integer> {
             names = "--durability",
             defaultValue = "group",
             description = "none, group or sync (default ${DEFAULT-VALUE}).")
-    String durability;
+    Durability durability;
 
     @Option(names = "--follow", description = "HOST:PORT of a leader's replication server to follow.")
     String follow;
@@ -59,21 +60,22 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--metrics-port", description = "Serve Prometheus text at /metrics on this port (--bind address).")
     Integer metricsPort;
 
+    @Option(
+            names = "--group-interval",
+            defaultValue = "10ms",
+            converter = DurationConverter.class,
+            description = "How often group durability forces writes, e.g. 10ms, 1s (default ${DEFAULT-VALUE}).")
+    Duration groupInterval;
+
+    @Option(
+            names = "--io-threads",
+            defaultValue = "0",
+            description = "RESP event-loop threads (default: one per core).")
+    int ioThreads;
+
     @Override
     public Integer call() throws Exception {
-        FixedConfig cfg = null;
-        if (!Files.exists(dir.resolve("db.meta")) || keySize != null || valueSize != null) {
-            if (keySize == null || valueSize == null) {
-                throw new IllegalArgumentException(
-                        "creating a collection in " + dir + " needs --key-size and --value-size");
-            }
-            cfg = FixedConfig.builder()
-                    .keySize(keySize)
-                    .valueSize(valueSize)
-                    .shards(shards)
-                    .durability(Durability.valueOf(durability.toUpperCase(Locale.ROOT)))
-                    .build();
-        }
+        FixedConfig cfg = config();
         InetSocketAddress followAddr = follow == null ? null : parse(follow);
         Node node = Node.start(new NodeConfig(
                 dir,
@@ -81,7 +83,8 @@ final class ServeCommand implements Callable<Integer> {
                 new InetSocketAddress(bind, port),
                 new InetSocketAddress(bind, replPort),
                 followAddr,
-                metricsPort == null ? null : new InetSocketAddress(bind, metricsPort)));
+                metricsPort == null ? null : new InetSocketAddress(bind, metricsPort),
+                ioThreads));
         CountDownLatch stopped = new CountDownLatch(1);
         // handle TERM/INT ourselves so a clean stop exits 0 (the JVM's default handler exits 143/130)
         sun.misc.SignalHandler stop = sig -> stopped.countDown();
@@ -98,6 +101,21 @@ final class ServeCommand implements Callable<Integer> {
         node.close();
         System.out.println("armdb node: stopped cleanly");
         return 0;
+    }
+
+    /** The stored configuration with this command's run-time settings, or a new one from the size options. */
+    private FixedConfig config() {
+        FixedConfig.Builder b;
+        if (Files.exists(dir.resolve("db.meta")) && keySize == null && valueSize == null) {
+            b = FixedMap.storedConfig(dir).toBuilder();
+        } else {
+            if (keySize == null || valueSize == null) {
+                throw new IllegalArgumentException(
+                        "creating a collection in " + dir + " needs --key-size and --value-size");
+            }
+            b = FixedConfig.builder().keySize(keySize).valueSize(valueSize).shards(shards);
+        }
+        return b.durability(durability).groupInterval(groupInterval).build();
     }
 
     static InetSocketAddress parse(String hostPort) {

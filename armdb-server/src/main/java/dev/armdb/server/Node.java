@@ -31,7 +31,7 @@ public final class Node implements AutoCloseable {
     private Node(NodeConfig config, FixedMap map) {
         this.config = config;
         this.map = map;
-        this.resp = new RespServer(this, config.resp());
+        this.resp = new RespServer(this, config.resp(), config.ioThreads());
     }
 
     /** Opens (or creates) the collection and starts serving. */

@@ -13,6 +13,7 @@ import java.nio.file.Path;
  * @param replication address of the replication server (port 0 = ephemeral)
  * @param follow the leader's replication address to follow at start, or null to lead
  * @param metrics address of the Prometheus {@code /metrics} endpoint, or null for none
+ * @param ioThreads RESP event-loop threads (0: one per available processor)
  */
 public record NodeConfig(
         Path dir,
@@ -20,4 +21,16 @@ public record NodeConfig(
         InetSocketAddress resp,
         InetSocketAddress replication,
         InetSocketAddress follow,
-        InetSocketAddress metrics) {}
+        InetSocketAddress metrics,
+        int ioThreads) {
+    /** A configuration with one RESP event loop per available processor. */
+    public NodeConfig(
+            Path dir,
+            FixedConfig config,
+            InetSocketAddress resp,
+            InetSocketAddress replication,
+            InetSocketAddress follow,
+            InetSocketAddress metrics) {
+        this(dir, config, resp, replication, follow, metrics, 0);
+    }
+}

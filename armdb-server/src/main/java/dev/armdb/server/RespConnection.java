@@ -1,551 +1,242 @@
 package dev.armdb.server;
 
-import dev.armdb.ArmDbException;
-import dev.armdb.Digest;
-import dev.armdb.FixedMap;
-import dev.armdb.StoreStats;
-import dev.armdb.index.KeyHash;
-import dev.armdb.replication.follower.ReplicationClient;
-import dev.armdb.replication.follower.ShardStatus;
-import dev.armdb.replication.leader.FollowerStatus;
-import dev.armdb.replication.leader.ReplicationServer;
-import java.io.BufferedOutputStream;
-import java.io.EOFException;
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
-import java.time.Duration;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
 import java.util.List;
-import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One RESP client connection: reads requests, executes them against the node, writes replies. Runs on its own
- * (virtual) thread. A malformed request ends this connection only.
+ * One RESP client connection on an event loop: reads what the socket has, executes every whole request in it, and
+ * writes the replies in one go, so a pipeline of N requests costs one read and one write. Replies the socket does not
+ * take at once stop reading until they drain (back-pressure). A command that may wait runs on a virtual thread while
+ * the connection is paused, so it never stalls the loop's other clients. Owned by its event loop's thread.
+ *
+ * <p>A malformed request gets an error reply and ends this connection only.
  */
 final class RespConnection {
     private static final Logger LOG = LoggerFactory.getLogger(RespConnection.class);
-    private static final String READONLY = "READONLY You can't write against a read only replica.";
+    private static final int INITIAL_BUFFER = 16 << 10;
+    /** Replies buffered past this are written before more requests are executed. */
+    private static final int REPLY_HIGH_WATER = 1 << 20;
+    /** Largest input buffer: one request of the largest bulk string plus its framing. */
+    private static final int MAX_INPUT = RespParser.MAX_BULK + (1 << 20);
 
-    private final Node node;
-    private final Socket socket;
-    private final long[] lastWriteLsn;
-    private RespReader in;
-    private RespWriter out;
-
-    RespConnection(Node node, Socket socket) {
-        this.node = node;
-        this.socket = socket;
-        this.lastWriteLsn = new long[node.map().config().shards()];
+    enum State {
+        /** Executing requests as they arrive. */
+        READING,
+        /** Replies are waiting for the socket; reading resumes when they drained. */
+        DRAINING,
+        /** A command that may wait runs off the loop; the connection neither reads nor writes. */
+        PAUSED,
+        /** The last replies drain, then the socket closes (QUIT, protocol error). */
+        CLOSING,
+        CLOSED
     }
 
-    void serve() {
-        try {
-            in = new RespReader(socket.getInputStream(), 64 << 10);
-            out = new RespWriter(new BufferedOutputStream(socket.getOutputStream(), 64 << 10));
-            while (true) {
-                List<byte[]> args = in.read();
-                if (args == null) {
-                    return;
-                }
-                boolean keepOpen = args.isEmpty() || execute(args);
-                if (!keepOpen) {
-                    out.flush();
-                    return;
-                }
-                if (!in.hasBuffered()) {
-                    out.flush();
-                }
-            }
-        } catch (RespProtocolException e) {
+    private final RespEventLoop loop;
+    private final SocketChannel channel;
+    private final RespParser parser = new RespParser();
+    private final RespWriter out = new RespWriter(INITIAL_BUFFER);
+    private final RespCommands commands;
+    private SelectionKey key;
+    private ByteBuffer in = ByteBuffer.allocate(INITIAL_BUFFER);
+    private State state = State.READING;
+    /** Whole requests were left in the buffer because replies reached the high-water mark. */
+    private boolean backlog;
+
+    RespConnection(RespEventLoop loop, SocketChannel channel, Node node) {
+        this.loop = loop;
+        this.channel = channel;
+        this.commands = new RespCommands(node, out);
+    }
+
+    /** Registers with the loop's selector for reads. Loop thread only. */
+    void register(SelectionKey key) {
+        this.key = key;
+    }
+
+    State state() {
+        return state;
+    }
+
+    /** The socket has bytes (or an end of stream). Loop thread only. */
+    void onReadable() throws IOException {
+        if (state != State.READING) {
+            return;
+        }
+        if (channel.read(in) < 0) {
+            close();
+            return;
+        }
+        process();
+    }
+
+    /** The socket takes bytes again. Loop thread only. */
+    void onWritable() throws IOException {
+        if (state != State.DRAINING && state != State.CLOSING) {
+            return;
+        }
+        if (!out.drainTo(channel)) {
+            return;
+        }
+        if (state == State.CLOSING) {
+            close();
+            return;
+        }
+        state = State.READING;
+        if (backlog) {
+            process();
+        } else {
+            interest(SelectionKey.OP_READ);
+        }
+    }
+
+    /**
+     * Executes the buffered requests and writes their replies; repeats while requests were held back only because
+     * replies reached the high-water mark and the socket took them all.
+     */
+    private void process() throws IOException {
+        do {
+            in.flip();
             try {
+                executeBuffered();
+                in.compact();
+                if (state == State.READING) {
+                    growIfFull();
+                }
+            } catch (RespProtocolException e) {
+                in.clear();
                 out.error("ERR Protocol error: " + e.getMessage());
-                out.flush();
-            } catch (IOException ignored) {
-                // the client is gone
+                state = State.CLOSING;
+                LOG.info("client {} sent malformed RESP ({}); connection closed", remote(), e.getMessage());
             }
-            LOG.info(
-                    "client {} sent malformed RESP ({}); connection closed",
-                    socket.getRemoteSocketAddress(),
-                    e.getMessage());
-        } catch (EOFException e) {
-            LOG.debug("client {} disconnected mid-request", socket.getRemoteSocketAddress());
-        } catch (IOException e) {
-            LOG.debug("client {} connection error: {}", socket.getRemoteSocketAddress(), e.toString());
-        } finally {
-            try {
-                socket.close();
-            } catch (IOException ignored) {
-                // closing
+            if (state == State.PAUSED) {
+                return;
+            }
+        } while (flush() && backlog && state == State.READING);
+    }
+
+    private void executeBuffered() {
+        backlog = false;
+        while (state == State.READING) {
+            if (out.pending() >= REPLY_HIGH_WATER) {
+                backlog = true;
+                return;
+            }
+            List<byte[]> args = parser.next(in);
+            if (args == null) {
+                return;
+            }
+            if (args.isEmpty()) {
+                continue;
+            }
+            if (commands.mayBlock(args)) {
+                pauseFor(args);
+                return;
+            }
+            if (!commands.execute(args)) {
+                state = State.CLOSING;
             }
         }
     }
 
-    /** Executes one command; returns false to close the connection. */
-    private boolean execute(List<byte[]> args) throws IOException {
-        String cmd = new String(args.get(0), StandardCharsets.ISO_8859_1).toUpperCase(Locale.ROOT);
-        try {
-            switch (cmd) {
-                case "PING" -> {
-                    if (args.size() > 1) {
-                        out.bulk(args.get(1));
-                    } else {
-                        out.simple("PONG");
-                    }
-                }
-                case "ECHO" -> out.bulk(arg(args, 1, 2));
-                case "GET" -> get(args);
-                case "SET" -> set(args);
-                case "SETNX" -> setnx(args);
-                case "DEL" -> del(args);
-                case "EXISTS" -> exists(args);
-                case "MGET" -> mget(args);
-                case "MSET" -> mset(args);
-                case "DBSIZE" -> out.integer(map().size());
-                case "INFO" -> out.bulk(info(args.size() > 1 ? str(args.get(1)) : "all"));
-                case "DEBUG" -> debug(args);
-                case "ROLE" -> role();
-                case "REPLICAOF", "SLAVEOF" -> replicaOf(args);
-                case "WAIT" -> waitReplicas(args);
-                case "QUIT" -> {
-                    out.ok();
-                    return false;
-                }
-                case "COMMAND" -> out.arrayHeader(0);
-                case "CONFIG" -> config(args);
-                case "SELECT" -> {
-                    if (args.size() == 2 && str(args.get(1)).equals("0")) {
-                        out.ok();
-                    } else {
-                        out.error("ERR DB index is out of range");
-                    }
-                }
-                case "CLIENT", "HELLO_ACK" -> out.ok();
-                default -> out.error(unknown(cmd, args));
-            }
-        } catch (ArgsException e) {
-            out.error(e.getMessage());
-        } catch (IllegalArgumentException e) {
-            out.error("ERR " + e.getMessage());
-        } catch (ArmDbException e) {
-            out.error(node.isFollower() && e.getMessage().contains("read-only") ? READONLY : "ERR " + e.getMessage());
+    private void pauseFor(List<byte[]> args) {
+        state = State.PAUSED;
+        interest(0);
+        Thread.ofVirtual().name("armdb-resp-blocking").start(() -> {
+            boolean keepOpen = commands.execute(args);
+            // the loop's task queue publishes the replies written here to the loop thread
+            loop.execute(() -> resume(keepOpen));
+        });
+    }
+
+    private void resume(boolean keepOpen) {
+        if (state != State.PAUSED) {
+            return;
         }
+        state = keepOpen ? State.READING : State.CLOSING;
+        try {
+            if (keepOpen) {
+                process();
+            } else {
+                flush();
+            }
+        } catch (IOException e) {
+            LOG.debug("client {} connection error: {}", remote(), e.toString());
+            close();
+        }
+    }
+
+    private void growIfFull() {
+        long needed = parser.needed();
+        if (in.hasRemaining() && needed <= in.capacity()) {
+            return;
+        }
+        long want = Math.max(needed, (long) in.capacity() * 2);
+        if (in.capacity() >= MAX_INPUT) {
+            throw new RespProtocolException("a request exceeds " + MAX_INPUT + " bytes");
+        }
+        ByteBuffer bigger = ByteBuffer.allocate((int) Math.min(want, MAX_INPUT));
+        in.flip();
+        bigger.put(in);
+        in = bigger;
+    }
+
+    /** Writes pending replies; true if they all went out (reading resumes), false if the socket is full. */
+    private boolean flush() throws IOException {
+        if (!out.drainTo(channel)) {
+            if (state == State.READING) {
+                state = State.DRAINING;
+            }
+            interest(SelectionKey.OP_WRITE);
+            return false;
+        }
+        if (state == State.CLOSING) {
+            close();
+            return false;
+        }
+        if (state == State.DRAINING) {
+            state = State.READING;
+        }
+        if (in.position() == 0 && in.capacity() > INITIAL_BUFFER) {
+            in = ByteBuffer.allocate(INITIAL_BUFFER);
+        }
+        interest(SelectionKey.OP_READ);
         return true;
     }
 
-    private FixedMap map() {
-        return node.map();
-    }
-
-    private static String unknown(String cmd, List<byte[]> args) {
-        StringBuilder sb = new StringBuilder(
-                "ERR unknown command '" + cmd.toLowerCase(Locale.ROOT) + "', with args beginning with:");
-        for (int i = 1; i < Math.min(args.size(), 4); i++) {
-            sb.append(" '").append(str(args.get(i))).append("'");
-        }
-        return sb.toString();
-    }
-
-    private static String str(byte[] b) {
-        return new String(b, StandardCharsets.UTF_8);
-    }
-
-    private static byte[] arg(List<byte[]> args, int i, int expectedSize) {
-        if (args.size() != expectedSize) {
-            throw new ArgsException(
-                    "ERR wrong number of arguments for '" + str(args.get(0)).toLowerCase(Locale.ROOT) + "' command");
-        }
-        return args.get(i);
-    }
-
-    private byte[] key(byte[] k) {
-        int size = map().config().keySize();
-        if (k.length != size) {
-            throw new ArgsException("ERR key must be exactly " + size + " bytes (got " + k.length + ")");
-        }
-        return k;
-    }
-
-    private byte[] value(byte[] v) {
-        int size = map().config().valueSize();
-        if (v.length != size) {
-            throw new ArgsException("ERR value must be exactly " + size + " bytes (got " + v.length + ")");
-        }
-        return v;
-    }
-
-    private void checkWritable() {
-        if (map().engine().isReplica()) {
-            throw new ArgsException(READONLY);
+    private void interest(int ops) {
+        // each change is queued for the selector under a lock; most calls change nothing
+        if (key.interestOps() != ops) {
+            key.interestOps(ops);
         }
     }
 
-    private void noteWrite(byte[] key, long lsn) {
-        int s = map().engine().shardOf(key, KeyHash.hash(key));
-        lastWriteLsn[s] = Math.max(lastWriteLsn[s], lsn);
-    }
-
-    private void get(List<byte[]> args) throws IOException {
-        out.bulk(map().get(key(arg(args, 1, 2))));
-    }
-
-    private void set(List<byte[]> args) throws IOException {
-        if (args.size() != 3 && !(args.size() == 4 && str(args.get(3)).equalsIgnoreCase("NX"))) {
-            throw new ArgsException(
-                    args.size() < 3 ? "ERR wrong number of arguments for 'set' command" : "ERR syntax error");
-        }
-        byte[] k = key(args.get(1));
-        byte[] v = value(args.get(2));
-        checkWritable();
-        if (args.size() == 4) {
-            if (map().putIfAbsent(k, v)) {
-                noteWrite(
-                        k,
-                        map().engine()
-                                .view(map().engine().shardOf(k, KeyHash.hash(k)))
-                                .lastLsn());
-                out.ok();
-            } else {
-                out.bulk((byte[]) null);
-            }
+    /** Closes the socket; idempotent. Loop thread only (or the loop's shutdown). */
+    void close() {
+        if (state == State.CLOSED) {
             return;
         }
-        noteWrite(k, map().put(k, v));
-        out.ok();
-    }
-
-    private void setnx(List<byte[]> args) throws IOException {
-        if (args.size() != 3) {
-            throw new ArgsException("ERR wrong number of arguments for 'setnx' command");
+        state = State.CLOSED;
+        if (key != null) {
+            key.cancel();
         }
-        byte[] k = key(args.get(1));
-        byte[] v = value(args.get(2));
-        checkWritable();
-        boolean stored = map().putIfAbsent(k, v);
-        if (stored) {
-            noteWrite(
-                    k,
-                    map().engine()
-                            .view(map().engine().shardOf(k, KeyHash.hash(k)))
-                            .lastLsn());
-        }
-        out.integer(stored ? 1 : 0);
-    }
-
-    private void del(List<byte[]> args) throws IOException {
-        if (args.size() < 2) {
-            throw new ArgsException("ERR wrong number of arguments for 'del' command");
-        }
-        for (int i = 1; i < args.size(); i++) {
-            key(args.get(i));
-        }
-        checkWritable();
-        long n = 0;
-        for (int i = 1; i < args.size(); i++) {
-            byte[] k = args.get(i);
-            if (map().delete(k)) {
-                n++;
-                noteWrite(
-                        k,
-                        map().engine()
-                                .view(map().engine().shardOf(k, KeyHash.hash(k)))
-                                .lastLsn());
-            }
-        }
-        out.integer(n);
-    }
-
-    private void exists(List<byte[]> args) throws IOException {
-        if (args.size() < 2) {
-            throw new ArgsException("ERR wrong number of arguments for 'exists' command");
-        }
-        long n = 0;
-        for (int i = 1; i < args.size(); i++) {
-            n += map().containsKey(key(args.get(i))) ? 1 : 0;
-        }
-        out.integer(n);
-    }
-
-    private void mget(List<byte[]> args) throws IOException {
-        if (args.size() < 2) {
-            throw new ArgsException("ERR wrong number of arguments for 'mget' command");
-        }
-        for (int i = 1; i < args.size(); i++) {
-            key(args.get(i));
-        }
-        out.arrayHeader(args.size() - 1);
-        for (int i = 1; i < args.size(); i++) {
-            out.bulk(map().get(args.get(i)));
-        }
-    }
-
-    private void mset(List<byte[]> args) throws IOException {
-        if (args.size() < 3 || args.size() % 2 == 0) {
-            throw new ArgsException("ERR wrong number of arguments for 'mset' command");
-        }
-        for (int i = 1; i < args.size(); i += 2) {
-            key(args.get(i));
-            value(args.get(i + 1));
-        }
-        checkWritable();
-        for (int i = 1; i < args.size(); i += 2) {
-            noteWrite(args.get(i), map().put(args.get(i), args.get(i + 1)));
-        }
-        out.ok();
-    }
-
-    private void debug(List<byte[]> args) throws IOException {
-        if (args.size() == 2 && str(args.get(1)).equalsIgnoreCase("DIGEST")) {
-            out.bulk(Digest.of(map()).hex());
-        } else {
-            out.error("ERR DEBUG supports only DIGEST");
-        }
-    }
-
-    private void role() throws IOException {
-        ReplicationClient c = node.replicationClient();
-        if (c != null) {
-            InetSocketAddress l = node.leader();
-            long applied = 0;
-            String state = "connected";
-            for (ShardStatus st : c.status()) {
-                applied += st.appliedLsn();
-                if (!st.state().equals("STREAMING")) {
-                    state = st.state().toLowerCase(Locale.ROOT);
-                }
-            }
-            out.arrayHeader(5);
-            out.bulk("slave");
-            out.bulk(l.getHostString());
-            out.integer(l.getPort());
-            out.bulk(state);
-            out.integer(applied);
-            return;
-        }
-        ReplicationServer srv = node.replicationServer();
-        List<FollowerStatus> followers = srv == null ? List.of() : srv.status();
-        out.arrayHeader(3);
-        out.bulk("master");
-        out.integer(totalLsn());
-        out.arrayHeader(followers.size());
-        for (FollowerStatus f : followers) {
-            out.arrayHeader(3);
-            out.bulk(f.remote());
-            out.bulk(f.followerId() + "/shard" + f.shard());
-            out.bulk(Long.toString(f.ackedLsn()));
-        }
-    }
-
-    private long totalLsn() {
-        long n = 0;
-        for (int s = 0; s < map().config().shards(); s++) {
-            n += map().engine().view(s).lastLsn();
-        }
-        return n;
-    }
-
-    private void replicaOf(List<byte[]> args) throws IOException {
-        if (args.size() != 3) {
-            throw new ArgsException("ERR wrong number of arguments for 'replicaof' command");
-        }
-        String host = str(args.get(1));
-        String port = str(args.get(2));
-        if (host.equalsIgnoreCase("NO") && port.equalsIgnoreCase("ONE")) {
-            node.promote();
-            out.ok();
-            return;
-        }
-        int p;
         try {
-            p = Integer.parseInt(port);
-        } catch (NumberFormatException e) {
-            throw new ArgsException("ERR Invalid master port: " + port);
+            channel.close();
+        } catch (IOException ignored) {
+            // already gone
         }
-        node.replicaOf(new InetSocketAddress(host, p));
-        out.ok();
+        loop.forget(this);
     }
 
-    private void waitReplicas(List<byte[]> args) throws IOException {
-        if (args.size() != 3) {
-            throw new ArgsException("ERR wrong number of arguments for 'wait' command");
-        }
-        int want;
-        long timeoutMs;
+    private Object remote() {
         try {
-            want = Integer.parseInt(str(args.get(1)));
-            timeoutMs = Long.parseLong(str(args.get(2)));
-        } catch (NumberFormatException e) {
-            throw new ArgsException("ERR value is not an integer or out of range");
-        }
-        ReplicationServer srv = node.replicationServer();
-        if (srv == null) {
-            out.integer(0);
-            return;
-        }
-        long deadline = System.nanoTime()
-                + Duration.ofMillis(timeoutMs == 0 ? 365L * 24 * 3600 * 1000 : timeoutMs)
-                        .toNanos();
-        int reached = Integer.MAX_VALUE;
-        for (int s = 0; s < lastWriteLsn.length; s++) {
-            if (lastWriteLsn[s] == 0) {
-                continue;
-            }
-            long left = Math.max(0, deadline - System.nanoTime());
-            srv.awaitReplicated(s, lastWriteLsn[s], want, Duration.ofNanos(left));
-            reached = Math.min(reached, srv.countAcked(s, lastWriteLsn[s]));
-        }
-        if (reached == Integer.MAX_VALUE) {
-            reached = (int) srv.status().stream()
-                    .map(FollowerStatus::followerId)
-                    .distinct()
-                    .count();
-        }
-        out.integer(reached);
-    }
-
-    private void config(List<byte[]> args) throws IOException {
-        if (args.size() >= 3 && str(args.get(1)).equalsIgnoreCase("GET")) {
-            String param = str(args.get(2)).toLowerCase(Locale.ROOT);
-            String value = switch (param) {
-                case "save" -> "";
-                case "appendonly" -> "no";
-                case "databases" -> "1";
-                default -> null;
-            };
-            if (value == null) {
-                out.arrayHeader(0);
-            } else {
-                out.arrayHeader(2);
-                out.bulk(param);
-                out.bulk(value);
-            }
-            return;
-        }
-        out.error("ERR CONFIG supports only GET");
-    }
-
-    private String info(String section) {
-        String sec = section.toLowerCase(Locale.ROOT);
-        boolean all = sec.equals("all") || sec.equals("default") || sec.equals("everything");
-        StringBuilder sb = new StringBuilder();
-        FixedMap m = map();
-        if (all || sec.equals("server")) {
-            sb.append("# Server\r\n")
-                    .append("armdb_version:0.1.0\r\n")
-                    .append("redis_version:7.0.0-armdb\r\n")
-                    .append("tcp_port:")
-                    .append(node.respAddress().getPort())
-                    .append("\r\n")
-                    .append("database_id:")
-                    .append(m.databaseId())
-                    .append("\r\n")
-                    .append("key_size:")
-                    .append(m.config().keySize())
-                    .append("\r\n")
-                    .append("value_size:")
-                    .append(m.config().valueSize())
-                    .append("\r\n")
-                    .append("shards:")
-                    .append(m.config().shards())
-                    .append("\r\n")
-                    .append("durability:")
-                    .append(m.config().durability().name().toLowerCase(Locale.ROOT))
-                    .append("\r\n\r\n");
-        }
-        if (all || sec.equals("keyspace")) {
-            StoreStats st = m.stats();
-            sb.append("# Keyspace\r\n")
-                    .append("db0:keys=")
-                    .append(st.liveSlots())
-                    .append(",expires=0,avg_ttl=0\r\n")
-                    .append("file_bytes:")
-                    .append(st.fileBytes())
-                    .append("\r\n\r\n");
-        }
-        if (all || sec.equals("replication")) {
-            sb.append("# Replication\r\n");
-            ReplicationClient c = node.replicationClient();
-            if (c != null) {
-                sb.append("role:slave\r\n")
-                        .append("master_host:")
-                        .append(node.leader().getHostString())
-                        .append("\r\n")
-                        .append("master_port:")
-                        .append(node.leader().getPort())
-                        .append("\r\n");
-                boolean up = c.status().stream().allMatch(s -> s.state().equals("STREAMING"));
-                sb.append("master_link_status:").append(up ? "up" : "down").append("\r\n");
-                for (ShardStatus s : c.status()) {
-                    sb.append("shard")
-                            .append(s.shard())
-                            .append(":state=")
-                            .append(s.state().toLowerCase(Locale.ROOT))
-                            .append(",applied_lsn=")
-                            .append(s.appliedLsn())
-                            .append(",leader_lsn=")
-                            .append(s.leaderLsn())
-                            .append(",lag_lsn=")
-                            .append(s.lagLsn())
-                            .append(",lag_ms=")
-                            .append(s.lagMillis())
-                            .append(",bytes_received=")
-                            .append(s.bytesReceived())
-                            .append("\r\n");
-                }
-            } else {
-                ReplicationServer srv = node.replicationServer();
-                List<FollowerStatus> fs = srv == null ? List.of() : srv.status();
-                sb.append("role:master\r\n");
-                if (srv != null) {
-                    sb.append("replication_port:")
-                            .append(srv.address().getPort())
-                            .append("\r\n");
-                }
-                sb.append("connected_slaves:")
-                        .append(fs.stream()
-                                .map(FollowerStatus::followerId)
-                                .distinct()
-                                .count())
-                        .append("\r\n");
-                for (int s = 0; s < m.config().shards(); s++) {
-                    sb.append("shard")
-                            .append(s)
-                            .append("_lsn:")
-                            .append(m.engine().view(s).lastLsn())
-                            .append("\r\n");
-                }
-                int i = 0;
-                for (FollowerStatus f : fs) {
-                    sb.append("follower")
-                            .append(i++)
-                            .append(":id=")
-                            .append(f.followerId())
-                            .append(",shard=")
-                            .append(f.shard())
-                            .append(",addr=")
-                            .append(f.remote())
-                            .append(",state=")
-                            .append(f.state().toLowerCase(Locale.ROOT))
-                            .append(",acked_lsn=")
-                            .append(f.ackedLsn())
-                            .append(",lag_lsn=")
-                            .append(f.lagLsn())
-                            .append("\r\n");
-                }
-            }
-            sb.append("\r\n");
-        }
-        return sb.toString();
-    }
-
-    /** A reply-level error for bad arguments; the connection stays open. */
-    private static final class ArgsException extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        ArgsException(String message) {
-            super(message, null, false, false);
+            return channel.getRemoteAddress();
+        } catch (IOException e) {
+            return "(closed)";
         }
     }
 }

@@ -3,60 +3,72 @@ package dev.armdb.server;
 import dev.armdb.ArmDbException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
+import java.net.StandardSocketOptions;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The RESP2 (Redis protocol) listener: one virtual thread per client connection, pipelining by flushing only when
- * no further request is buffered. Thread-safe; {@link #close()} ends every connection.
+ * The RESP2 (Redis protocol) listener: an accept thread hands each client to one of a fixed set of {@link
+ * RespEventLoop}s (round robin), which serve their clients without a thread per connection. Thread-safe; {@link
+ * #close()} ends every connection.
  */
 final class RespServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RespServer.class);
 
     private final Node node;
     private final InetSocketAddress bind;
-    private final Set<Socket> clients = ConcurrentHashMap.newKeySet();
-    private ServerSocket serverSocket;
+    private final int loopCount;
+    private RespEventLoop[] loops = new RespEventLoop[0];
+    private ServerSocketChannel serverChannel;
+    private Thread acceptThread;
     private volatile boolean closed;
 
-    RespServer(Node node, InetSocketAddress bind) {
+    /** A listener for {@code bind} with {@code ioThreads} event loops (0: one per available processor). */
+    RespServer(Node node, InetSocketAddress bind, int ioThreads) {
+        if (ioThreads < 0) {
+            throw new IllegalArgumentException("ioThreads must be >= 0 (0 = one per core), got " + ioThreads);
+        }
         this.node = node;
         this.bind = bind;
+        this.loopCount = ioThreads == 0 ? Runtime.getRuntime().availableProcessors() : ioThreads;
     }
 
     void start() {
         try {
-            serverSocket = new ServerSocket();
-            serverSocket.setReuseAddress(true);
-            serverSocket.bind(bind, 512);
+            serverChannel = ServerSocketChannel.open();
+            serverChannel.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+            serverChannel.bind(bind, 512);
+            loops = new RespEventLoop[loopCount];
+            for (int i = 0; i < loopCount; i++) {
+                loops[i] = new RespEventLoop(node, "armdb-resp-io-" + i);
+                loops[i].start();
+            }
         } catch (IOException e) {
+            close();
             throw new ArmDbException("cannot listen for clients on " + bind + ": " + e.getMessage(), e);
         }
-        Thread.ofPlatform().daemon().name("armdb-resp-accept").start(this::acceptLoop);
-        LOG.info("RESP front-end listening on {}", address());
+        acceptThread = Thread.ofPlatform().daemon().name("armdb-resp-accept").start(this::acceptLoop);
+        LOG.info("RESP front-end listening on {} with {} event loop(s)", address(), loopCount);
     }
 
     InetSocketAddress address() {
-        return (InetSocketAddress) serverSocket.getLocalSocketAddress();
+        try {
+            return (InetSocketAddress) serverChannel.getLocalAddress();
+        } catch (IOException e) {
+            throw new ArmDbException("the RESP listener is closed: " + e.getMessage(), e);
+        }
     }
 
     private void acceptLoop() {
+        int next = 0;
         while (!closed) {
             try {
-                Socket s = serverSocket.accept();
-                s.setTcpNoDelay(true);
-                clients.add(s);
-                Thread.ofVirtual().name("armdb-resp-client").start(() -> {
-                    try {
-                        new RespConnection(node, s).serve();
-                    } finally {
-                        clients.remove(s);
-                    }
-                });
+                SocketChannel ch = serverChannel.accept();
+                ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                loops[next].adopt(ch);
+                next = (next + 1) % loops.length;
             } catch (IOException e) {
                 if (!closed) {
                     LOG.warn("accepting a client failed: {}", e.toString());
@@ -69,17 +81,22 @@ final class RespServer implements AutoCloseable {
     public void close() {
         closed = true;
         try {
-            if (serverSocket != null) {
-                serverSocket.close();
+            if (serverChannel != null) {
+                serverChannel.close();
             }
         } catch (IOException ignored) {
             // closing
         }
-        for (Socket s : clients) {
+        if (acceptThread != null) {
             try {
-                s.close();
-            } catch (IOException ignored) {
-                // closing
+                acceptThread.join(5_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        for (RespEventLoop loop : loops) {
+            if (loop != null) {
+                loop.close();
             }
         }
     }

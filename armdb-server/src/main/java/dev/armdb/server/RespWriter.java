@@ -1,66 +1,150 @@
 package dev.armdb.server;
 
 import java.io.IOException;
-import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
-/** Writes RESP2 replies into a buffered stream. Used by one connection thread. */
+/**
+ * The replies of one RESP connection, encoded into a growable buffer that the connection drains into its socket
+ * without blocking. Used by one thread at a time (see {@link RespCommands}).
+ */
 final class RespWriter {
-    private static final byte[] CRLF = {'\r', '\n'};
     private static final byte[] NIL = "$-1\r\n".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] OK = "+OK\r\n".getBytes(StandardCharsets.US_ASCII);
+    private static final int MAX_LONG_DIGITS = 20;
 
-    private final OutputStream out;
+    private final int initialCapacity;
+    private byte[] buf;
+    private ByteBuffer view;
+    private int count;
+    private int sent;
 
-    RespWriter(OutputStream out) {
-        this.out = out;
+    RespWriter(int initialCapacity) {
+        this.initialCapacity = initialCapacity;
+        this.buf = new byte[initialCapacity];
+        this.view = ByteBuffer.wrap(buf);
     }
 
-    void ok() throws IOException {
-        out.write(OK);
+    void ok() {
+        put(OK);
     }
 
-    void simple(String s) throws IOException {
-        out.write('+');
-        out.write(s.getBytes(StandardCharsets.UTF_8));
-        out.write(CRLF);
+    void simple(String s) {
+        put((byte) '+');
+        put(s.getBytes(StandardCharsets.UTF_8));
+        crlf();
     }
 
-    void error(String s) throws IOException {
-        out.write('-');
-        out.write(s.replace('\r', ' ').replace('\n', ' ').getBytes(StandardCharsets.UTF_8));
-        out.write(CRLF);
+    void error(String s) {
+        put((byte) '-');
+        put(s.replace('\r', ' ').replace('\n', ' ').getBytes(StandardCharsets.UTF_8));
+        crlf();
     }
 
-    void integer(long v) throws IOException {
-        out.write(':');
-        out.write(Long.toString(v).getBytes(StandardCharsets.US_ASCII));
-        out.write(CRLF);
+    void integer(long v) {
+        put((byte) ':');
+        decimal(v);
+        crlf();
     }
 
-    void bulk(byte[] b) throws IOException {
+    void bulk(byte[] b) {
         if (b == null) {
-            out.write(NIL);
+            put(NIL);
             return;
         }
-        out.write('$');
-        out.write(Integer.toString(b.length).getBytes(StandardCharsets.US_ASCII));
-        out.write(CRLF);
-        out.write(b);
-        out.write(CRLF);
+        put((byte) '$');
+        decimal(b.length);
+        crlf();
+        put(b);
+        crlf();
     }
 
-    void bulk(String s) throws IOException {
+    void bulk(String s) {
         bulk(s.getBytes(StandardCharsets.UTF_8));
     }
 
-    void arrayHeader(int n) throws IOException {
-        out.write('*');
-        out.write(Integer.toString(n).getBytes(StandardCharsets.US_ASCII));
-        out.write(CRLF);
+    void arrayHeader(int n) {
+        put((byte) '*');
+        decimal(n);
+        crlf();
     }
 
-    void flush() throws IOException {
-        out.flush();
+    /** Bytes encoded but not yet written to the socket. */
+    int pending() {
+        return count - sent;
+    }
+
+    /**
+     * Writes as much of the pending replies as the socket takes now; returns true when nothing is left. An emptied
+     * buffer that had grown for a large reply shrinks back, so idle connections hold little memory.
+     */
+    boolean drainTo(SocketChannel ch) throws IOException {
+        if (count == sent) {
+            return true;
+        }
+        view.limit(count).position(sent);
+        sent += ch.write(view);
+        if (sent < count) {
+            return false;
+        }
+        count = 0;
+        sent = 0;
+        if (buf.length > 4 * initialCapacity) {
+            buf = new byte[initialCapacity];
+            view = ByteBuffer.wrap(buf);
+        }
+        return true;
+    }
+
+    private void decimal(long v) {
+        ensure(MAX_LONG_DIGITS);
+        if (v == Long.MIN_VALUE) {
+            put(Long.toString(v).getBytes(StandardCharsets.US_ASCII));
+            return;
+        }
+        if (v < 0) {
+            buf[count++] = '-';
+            v = -v;
+        }
+        int digits = 1;
+        for (long t = v; t >= 10; t /= 10) {
+            digits++;
+        }
+        for (int i = count + digits - 1; i >= count; i--) {
+            buf[i] = (byte) ('0' + v % 10);
+            v /= 10;
+        }
+        count += digits;
+    }
+
+    private void crlf() {
+        ensure(2);
+        buf[count++] = '\r';
+        buf[count++] = '\n';
+    }
+
+    private void put(byte b) {
+        ensure(1);
+        buf[count++] = b;
+    }
+
+    private void put(byte[] b) {
+        ensure(b.length);
+        System.arraycopy(b, 0, buf, count, b.length);
+        count += b.length;
+    }
+
+    private void ensure(int more) {
+        if (count + more > buf.length) {
+            long want = Math.max((long) buf.length * 2, (long) count + more);
+            if (want > Integer.MAX_VALUE - 8) {
+                throw new IllegalStateException(
+                        "a connection's pending replies exceed 2 GiB (" + count + " bytes buffered)");
+            }
+            buf = Arrays.copyOf(buf, (int) want);
+            view = ByteBuffer.wrap(buf);
+        }
     }
 }

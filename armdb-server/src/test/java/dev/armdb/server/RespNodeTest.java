@@ -4,10 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.armdb.Durability;
 import dev.armdb.FixedConfig;
-import java.io.BufferedInputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -38,87 +34,10 @@ class RespNodeTest {
         return Node.start(new NodeConfig(tmp.resolve(name), cfg(), any, any, follow, null));
     }
 
-    /** A minimal RESP2 client: sends commands as arrays, reads one reply each, rendered as text. */
-    private static final class Client implements AutoCloseable {
-        private final Socket socket;
-        private final InputStream in;
-        private final OutputStream out;
-
-        Client(Node node) throws IOException {
-            socket = new Socket(
-                    InetAddress.getLoopbackAddress(), node.respAddress().getPort());
-            socket.setSoTimeout(30_000);
-            in = new BufferedInputStream(socket.getInputStream());
-            out = socket.getOutputStream();
-        }
-
-        void send(String... args) throws IOException {
-            StringBuilder sb = new StringBuilder("*" + args.length + "\r\n");
-            for (String a : args) {
-                sb.append('$')
-                        .append(a.getBytes(StandardCharsets.UTF_8).length)
-                        .append("\r\n")
-                        .append(a)
-                        .append("\r\n");
-            }
-            out.write(sb.toString().getBytes(StandardCharsets.UTF_8));
-            out.flush();
-        }
-
-        String call(String... args) throws IOException {
-            send(args);
-            return reply();
-        }
-
-        String reply() throws IOException {
-            int type = in.read();
-            String line = line();
-            return switch (type) {
-                case '+', '-', ':' -> (char) type + line;
-                case '$' -> {
-                    int n = Integer.parseInt(line);
-                    if (n < 0) {
-                        yield "(nil)";
-                    }
-                    byte[] b = in.readNBytes(n);
-                    line();
-                    yield new String(b, StandardCharsets.UTF_8);
-                }
-                case '*' -> {
-                    int n = Integer.parseInt(line);
-                    StringBuilder sb = new StringBuilder("[");
-                    for (int i = 0; i < n; i++) {
-                        sb.append(i == 0 ? "" : ",").append(reply());
-                    }
-                    yield sb.append(']').toString();
-                }
-                default -> throw new IOException("bad reply type " + type);
-            };
-        }
-
-        private String line() throws IOException {
-            StringBuilder sb = new StringBuilder();
-            int c;
-            while ((c = in.read()) != '\r') {
-                if (c < 0) {
-                    throw new IOException("closed");
-                }
-                sb.append((char) c);
-            }
-            in.read();
-            return sb.toString();
-        }
-
-        @Override
-        public void close() throws IOException {
-            socket.close();
-        }
-    }
-
     @Test
     void commandsPipeliningAndErrors() throws Exception {
         try (Node n = node("a", null);
-                Client c = new Client(n)) {
+                RespTestClient c = new RespTestClient(n)) {
             assertThat(c.call("PING")).isEqualTo("+PONG");
             assertThat(c.call("ECHO", "hi")).isEqualTo("hi");
             assertThat(c.call("SET", "key00001", V)).isEqualTo("+OK");
@@ -150,8 +69,8 @@ class RespNodeTest {
     void replicaOfAtRunTimeThenWaitThenPromote() throws Exception {
         try (Node leader = node("leader", null);
                 Node other = node("other", null);
-                Client lc = new Client(leader);
-                Client oc = new Client(other)) {
+                RespTestClient lc = new RespTestClient(leader);
+                RespTestClient oc = new RespTestClient(other)) {
             for (int i = 0; i < 200; i++) {
                 assertThat(lc.call("SET", String.format("k%07d", i), V)).isEqualTo("+OK");
             }
@@ -181,7 +100,7 @@ class RespNodeTest {
     @Test
     void malformedRequestClosesOnlyThatConnection() throws Exception {
         try (Node n = node("m", null);
-                Client good = new Client(n);
+                RespTestClient good = new RespTestClient(n);
                 Socket bad = new Socket(
                         InetAddress.getLoopbackAddress(), n.respAddress().getPort())) {
             bad.setSoTimeout(10_000);

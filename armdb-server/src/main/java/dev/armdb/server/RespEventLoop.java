@@ -1,0 +1,128 @@
+package dev.armdb.server;
+
+import java.io.IOException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Queue;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One event-loop thread of the RESP front-end: a selector over its share of the client connections, which it reads,
+ * executes and answers in turn, as Redis does, so a request costs no thread hand-off. Other threads talk to it only
+ * through {@link #execute} (and {@link #adopt}, {@link #close}), which queue a task and wake the selector.
+ */
+final class RespEventLoop implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(RespEventLoop.class);
+
+    private final Node node;
+    private final Selector selector;
+    private final Queue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+    private final Set<RespConnection> connections = new HashSet<>();
+    private final Thread thread;
+    private volatile boolean closed;
+
+    RespEventLoop(Node node, String name) throws IOException {
+        this.node = node;
+        this.selector = Selector.open();
+        this.thread = Thread.ofPlatform().daemon().name(name).unstarted(this::run);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    /** Hands a freshly accepted client to this loop. Any thread. */
+    void adopt(SocketChannel channel) {
+        execute(() -> register(channel));
+    }
+
+    /** Runs {@code task} on the loop thread soon; dropped if the loop has closed. Any thread. */
+    void execute(Runnable task) {
+        tasks.add(task);
+        selector.wakeup();
+    }
+
+    /** Drops a closed connection. Loop thread only. */
+    void forget(RespConnection c) {
+        connections.remove(c);
+    }
+
+    private void register(SocketChannel channel) {
+        RespConnection c = new RespConnection(this, channel, node);
+        try {
+            channel.configureBlocking(false);
+            c.register(channel.register(selector, SelectionKey.OP_READ, c));
+            connections.add(c);
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("registering a client failed: {}", e.toString());
+            c.close();
+        }
+    }
+
+    private void run() {
+        try {
+            while (!closed) {
+                selector.select(this::dispatch);
+                runTasks();
+            }
+        } catch (IOException | RuntimeException e) {
+            if (!closed) {
+                LOG.error("RESP event loop {} failed; its clients are disconnected", thread.getName(), e);
+            }
+        } finally {
+            for (RespConnection c : new ArrayList<>(connections)) {
+                c.close();
+            }
+            try {
+                selector.close();
+            } catch (IOException ignored) {
+                // closing
+            }
+            // clients handed over while stopping: registering on the closed selector fails and closes them
+            runTasks();
+        }
+    }
+
+    private void dispatch(SelectionKey k) {
+        RespConnection c = (RespConnection) k.attachment();
+        try {
+            if (k.isValid() && k.isWritable()) {
+                c.onWritable();
+            }
+            if (k.isValid() && k.isReadable()) {
+                c.onReadable();
+            }
+        } catch (IOException e) {
+            LOG.debug("client connection error: {}", e.toString());
+            c.close();
+        } catch (RuntimeException e) {
+            LOG.warn("closing a client after an unexpected error", e);
+            c.close();
+        }
+    }
+
+    private void runTasks() {
+        Runnable t;
+        while ((t = tasks.poll()) != null) {
+            t.run();
+        }
+    }
+
+    /** Stops the loop and closes its connections; waits up to a few seconds for the thread. Any thread. */
+    @Override
+    public void close() {
+        closed = true;
+        selector.wakeup();
+        try {
+            thread.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
