@@ -3,6 +3,7 @@ package dev.armdb.cli;
 import dev.armdb.Durability;
 import dev.armdb.FixedConfig;
 import dev.armdb.FixedMap;
+import dev.armdb.replication.ReplicationSecret;
 import dev.armdb.server.Node;
 import dev.armdb.server.NodeConfig;
 import java.net.InetSocketAddress;
@@ -73,6 +74,14 @@ final class ServeCommand implements Callable<Integer> {
             description = "RESP event-loop threads (default: one per core).")
     int ioThreads;
 
+    @Option(
+            names = "--repl-secret-file",
+            description = {
+                "File holding the replication secret (at least 16 bytes; a trailing newline is ignored). Leader and",
+                "followers must use the same one: each proves it to the other at every handshake (HMAC-SHA256)."
+            })
+    Path replSecretFile;
+
     @Override
     public Integer call() throws Exception {
         FixedConfig cfg = config();
@@ -84,7 +93,8 @@ final class ServeCommand implements Callable<Integer> {
                 new InetSocketAddress(bind, replPort),
                 followAddr,
                 metricsPort == null ? null : new InetSocketAddress(bind, metricsPort),
-                ioThreads));
+                ioThreads,
+                replSecretFile == null ? null : ReplicationSecret.fromFile(replSecretFile)));
         CountDownLatch stopped = new CountDownLatch(1);
         // handle TERM/INT ourselves so a clean stop exits 0 (the JVM's default handler exits 143/130)
         sun.misc.SignalHandler stop = sig -> stopped.countDown();

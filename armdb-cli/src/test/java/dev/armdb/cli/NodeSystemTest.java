@@ -130,7 +130,11 @@ class NodeSystemTest {
         int mp = freePort();
         Path ldir = tmp.resolve("leader");
         Path fdir = tmp.resolve("follower");
-        String[] sizes = {"--key-size", "16", "--value-size", "32", "--shards", "4"};
+        Path secret = tmp.resolve("repl.secret");
+        java.nio.file.Files.writeString(secret, "system-test-secret-0123456789\n");
+        String[] sizes = {
+            "--key-size", "16", "--value-size", "32", "--shards", "4", "--repl-secret-file", secret.toString()
+        };
         Process leader = serve(concat(
                 new String[] {
                     "--dir", ldir.toString(), "--port", "" + lp, "--repl-port", "" + lr, "--metrics-port", "" + mp
@@ -192,7 +196,16 @@ class NodeSystemTest {
         assertThat(cli(lp, "MSET", "key:000000000003", VALUE, "key:000000000004", VALUE))
                 .isEqualTo("OK");
         assertThat(cli(lp, "DEL", "key:000000000001")).isEqualTo("1");
-        serve(new String[] {"--dir", fdir.toString(), "--port", "" + fp, "--follow", "127.0.0.1:" + lr});
+        serve(new String[] {
+            "--dir",
+            fdir.toString(),
+            "--port",
+            "" + fp,
+            "--follow",
+            "127.0.0.1:" + lr,
+            "--repl-secret-file",
+            secret.toString()
+        });
         awaitSameDigest(lp, fp);
         assertThat(cli(fp, "EXISTS", "key:000000000001", "key:000000000003")).isEqualTo("1");
 

@@ -29,6 +29,8 @@ public final class ReplicationMetrics {
     public final LongAdder resyncsFull = new LongAdder();
     /** Sessions ended by a protocol error (bad frame, refused handshake). */
     public final LongAdder protocolErrors = new LongAdder();
+    /** Handshakes refused because a peer's proof did not match the replication secret (also protocol errors). */
+    public final LongAdder authFailures = new LongAdder();
 
     /** Every counter by its metric name, for export. */
     public Map<String, Long> snapshot() {
@@ -43,6 +45,7 @@ public final class ReplicationMetrics {
         m.put("armdb.replication.resyncs_partial", resyncsPartial.sum());
         m.put("armdb.replication.resyncs_full", resyncsFull.sum());
         m.put("armdb.replication.protocol_errors", protocolErrors.sum());
+        m.put("armdb.replication.auth_failures", authFailures.sum());
         return m;
     }
 }

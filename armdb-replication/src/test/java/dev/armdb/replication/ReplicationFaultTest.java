@@ -225,18 +225,30 @@ class ReplicationFaultTest {
 
     /** SyncRequest payload, laid out by hand from the documented format. */
     static byte[] syncRequest(int version, int shard, byte[] databaseId, long fromLsn, long followerId) {
-        return le(48).putShort((short) version)
+        return le(96).putShort((short) version)
                 .putShort((short) 0)
                 .putInt(shard)
                 .put(databaseId)
                 .putLong(fromLsn)
                 .putLong(followerId)
                 .putLong(0)
+                .put(new byte[16 + 32])
                 .array();
     }
 
     /** The protocol version these hand-made frames follow. */
-    static final int V = 2;
+    static final int V = 3;
+
+    /** A leader's opening CHALLENGE frame, saying whether it requires authentication. */
+    static byte[] challengeFrame(boolean authRequired) {
+        return frame(
+                MessageType.CHALLENGE.code(),
+                le(24).putShort((short) V)
+                        .putShort((short) (authRequired ? 1 : 0))
+                        .putInt(0)
+                        .put(new byte[16])
+                        .array());
+    }
 
     static byte[] ack(long appliedLsn, long batchSeq) {
         return le(16).putLong(appliedLsn).putLong(batchSeq).array();
@@ -253,7 +265,7 @@ class ReplicationFaultTest {
             byte[] dbId,
             long lsn,
             int mode) {
-        return le(64).putInt(shards)
+        return le(96).putInt(shards)
                 .putInt(keySize)
                 .putInt(valueSize)
                 .putInt(slotSize)
@@ -264,6 +276,7 @@ class ReplicationFaultTest {
                 .put((byte) mode)
                 .put(new byte[7])
                 .putLong(0x5EED)
+                .put(new byte[32])
                 .array();
     }
 
@@ -355,7 +368,10 @@ class ReplicationFaultTest {
         }
     }
 
-    /** Reads whole frames until end of stream, a reset or the deadline; at most {@code maxFrames}. */
+    /**
+     * Reads whole frames until end of stream, a reset or the deadline; at most {@code maxFrames}. A leader opens
+     * every session with a CHALLENGE frame; it is left out of the outcome.
+     */
     static Outcome drain(Socket socket, Duration max, int maxFrames) throws IOException {
         InputStream in = socket.getInputStream();
         long deadline = System.nanoTime() + max.toNanos();
@@ -373,6 +389,9 @@ class ReplicationFaultTest {
                 assertThat(length).as("frame length from peer").isBetween(0, FrameLayout.MAX_PAYLOAD);
                 byte[] payload = new byte[length];
                 readFully(socket, in, payload, deadline, false);
+                if (i == 0 && type == MessageType.CHALLENGE.code()) {
+                    continue;
+                }
                 frames.add(new Frame(type, payload));
             }
             throw new AssertionError("more than " + maxFrames + " frames: " + frames.getLast());
@@ -445,11 +464,17 @@ class ReplicationFaultTest {
         final Thread acceptor;
 
         FakeLeader() throws IOException {
+            this(false);
+        }
+
+        /** A fake leader whose Challenge says {@code authRequired} (it cannot prove any secret). */
+        FakeLeader(boolean authRequired) throws IOException {
             server = new ServerSocket(0, 50, LOOPBACK);
             acceptor = Thread.ofPlatform().daemon().name("fake-leader-accept").start(() -> {
                 for (int i = 0; i < 10_000 && !server.isClosed(); i++) {
                     try {
                         Socket s = server.accept();
+                        s.getOutputStream().write(challengeFrame(authRequired));
                         attempts.incrementAndGet();
                         all.add(s);
                         accepted.add(s);
@@ -496,7 +521,7 @@ class ReplicationFaultTest {
         Duration max = Duration.ofSeconds(5);
 
         Outcome version = exchange(server.address(), frame(1, syncRequest(99, 0, new byte[16], 0, 7)), false, max);
-        assertRefused(version, ErrorCode.PROTOCOL_VERSION, "leader " + V + ", follower 99");
+        assertRefused(version, ErrorCode.PROTOCOL_VERSION, "this side speaks " + V + ", the follower 99");
 
         Outcome shard999 = exchange(server.address(), frame(1, syncRequest(V, 999, new byte[16], 0, 7)), false, max);
         assertRefused(shard999, ErrorCode.INVALID_SHARD, "999");
@@ -564,9 +589,9 @@ class ReplicationFaultTest {
         int randomConnections = 0;
         int randomErrorsSeen = 0;
         int[] oversize = {0x7FFFFFFF, 0xFFFFFFFF, FrameLayout.MAX_PAYLOAD + 1};
-        int[] unknownTypes = {200, 0, 8, 255};
+        int[] unknownTypes = {200, 0, 9, 255};
         int[] badAckLengths = {15, 17, 0};
-        int[] badSyncLengths = {47, 49, 0};
+        int[] badSyncLengths = {95, 97, 0};
         for (int round = 0; round < 6; round++) {
             // random bytes; a leading SYNC_REQUEST type never carries the current version
             for (int k = 0; k < 4; k++) {
@@ -602,8 +627,8 @@ class ReplicationFaultTest {
             certainErrors++;
 
             // a truncated frame, then the end of the stream: the leader closes without applying anything
-            byte[] partial = Arrays.copyOf(syncRequest(V, 0, new byte[16], 0, 1), rnd.nextInt(48));
-            Outcome truncated = exchange(addr, frame(1, 48, partial), true, max);
+            byte[] partial = Arrays.copyOf(syncRequest(V, 0, new byte[16], 0, 1), rnd.nextInt(96));
+            Outcome truncated = exchange(addr, frame(1, 96, partial), true, max);
             assertThat(truncated.end()).isEqualTo(End.EOF);
             assertThat(truncated.frames()).isEmpty();
 
@@ -632,8 +657,8 @@ class ReplicationFaultTest {
                     badSync,
                     ErrorCode.MALFORMED,
                     syncLen > SyncRequest.LENGTH
-                            ? "SYNC_REQUEST frame length must be 0..48, got " + syncLen
-                            : "SYNC_REQUEST payload must be 48 bytes, got " + syncLen);
+                            ? "SYNC_REQUEST frame length must be 0..96, got " + syncLen
+                            : "SYNC_REQUEST payload must be 96 bytes, got " + syncLen);
             certainErrors++;
 
             // another frame type where the SYNC_REQUEST must come first
@@ -758,7 +783,8 @@ class ReplicationFaultTest {
                 Duration.ofMillis(100),
                 Duration.ofSeconds(2),
                 Duration.ofMillis(20),
-                Duration.ofMillis(200));
+                Duration.ofMillis(200),
+                null);
         try (FakeLeader fake = new FakeLeader()) {
             ReplicationClient client = track(ReplicationClient.start(follower, fake.address(), ccfg));
             for (int c = 0; c <= cases.size(); c++) {
@@ -771,8 +797,9 @@ class ReplicationFaultTest {
                 assertThat(ByteBuffer.wrap(header, 1, 4)
                                 .order(ByteOrder.LITTLE_ENDIAN)
                                 .getInt())
-                        .isEqualTo(48);
-                ByteBuffer req = ByteBuffer.wrap(in.readNBytes(48)).order(ByteOrder.LITTLE_ENDIAN);
+                        .isEqualTo(SyncRequest.LENGTH);
+                ByteBuffer req =
+                        ByteBuffer.wrap(in.readNBytes(SyncRequest.LENGTH)).order(ByteOrder.LITTLE_ENDIAN);
                 assertThat(req.getShort(0)).as("protocol version").isEqualTo((short) V);
                 assertThat(req.getInt(4)).as("shard").isZero();
                 assertThat(req.getLong(24))
@@ -846,7 +873,8 @@ class ReplicationFaultTest {
                 Duration.ofMillis(50),
                 Duration.ofMillis(300),
                 Duration.ofMillis(50),
-                Duration.ofMillis(400));
+                Duration.ofMillis(400),
+                null);
         try (FakeLeader fake = new FakeLeader()) {
             long start = System.nanoTime();
             ReplicationClient client = track(ReplicationClient.start(follower, fake.address(), ccfg));
@@ -1026,7 +1054,8 @@ class ReplicationFaultTest {
                 Duration.ofMillis(100),
                 Duration.ofSeconds(3),
                 Duration.ofMillis(50),
-                Duration.ofMillis(300));
+                Duration.ofMillis(300),
+                null);
     }
 
     /** Replaces the regular files of {@code to} by those of {@code from} (a collection's whole state). */
@@ -1121,7 +1150,7 @@ class ReplicationFaultTest {
     /**
      * FrameLayout promises that a length is checked against "the type's own rules before any payload byte is
      * read into memory", but FrameChannel.receive only checks it against MAX_PAYLOAD: a 5-byte header claiming a
-     * 1 MiB SYNC_REQUEST (always 48 bytes) makes the leader allocate the buffer and wait the whole peer timeout
+     * 1 MiB SYNC_REQUEST (always 96 bytes) makes the leader allocate the buffer and wait the whole peer timeout
      * for a payload it will refuse anyway, then close without an ERROR.
      */
     @Test

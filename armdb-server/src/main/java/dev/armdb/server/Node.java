@@ -62,15 +62,19 @@ public final class Node implements AutoCloseable {
                     "{} is a replica from an earlier run: it stays read-only until REPLICAOF NO ONE promotes it",
                     config.dir());
         }
-        replicationServer =
-                ReplicationServer.start(map, ReplicationServerConfig.defaults().withBind(config.replication()));
+        replicationServer = ReplicationServer.start(
+                map,
+                ReplicationServerConfig.defaults()
+                        .withBind(config.replication())
+                        .withSecret(config.replicationSecret()));
     }
 
     /** Starts following the leader whose replication server is at {@code address}; writes become refused. */
     public synchronized void replicaOf(InetSocketAddress address) {
         stopReplication();
         leader = address;
-        replicationClient = ReplicationClient.start(map, address, ReplicationClientConfig.defaults());
+        replicationClient = ReplicationClient.start(
+                map, address, ReplicationClientConfig.defaults().withSecret(config.replicationSecret()));
         LOG.info("following {}", address);
     }
 

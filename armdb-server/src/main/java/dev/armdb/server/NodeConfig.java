@@ -1,6 +1,7 @@
 package dev.armdb.server;
 
 import dev.armdb.FixedConfig;
+import dev.armdb.replication.ReplicationSecret;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 
@@ -14,6 +15,8 @@ import java.nio.file.Path;
  * @param follow the leader's replication address to follow at start, or null to lead
  * @param metrics address of the Prometheus {@code /metrics} endpoint, or null for none
  * @param ioThreads RESP event-loop threads (0: one per available processor)
+ * @param replicationSecret the secret leader and followers prove to each other at every replication handshake, or
+ *     null for none (anyone who reaches the replication port can follow)
  */
 public record NodeConfig(
         Path dir,
@@ -22,8 +25,9 @@ public record NodeConfig(
         InetSocketAddress replication,
         InetSocketAddress follow,
         InetSocketAddress metrics,
-        int ioThreads) {
-    /** A configuration with one RESP event loop per available processor. */
+        int ioThreads,
+        ReplicationSecret replicationSecret) {
+    /** A configuration with one RESP event loop per available processor and no replication secret. */
     public NodeConfig(
             Path dir,
             FixedConfig config,
@@ -31,6 +35,6 @@ public record NodeConfig(
             InetSocketAddress replication,
             InetSocketAddress follow,
             InetSocketAddress metrics) {
-        this(dir, config, resp, replication, follow, metrics, 0);
+        this(dir, config, resp, replication, follow, metrics, 0, null);
     }
 }

@@ -2,8 +2,10 @@ package dev.armdb.replication.follower;
 
 import dev.armdb.Durability;
 import dev.armdb.replication.ReplicationMetrics;
+import dev.armdb.replication.ReplicationSecret;
 import dev.armdb.replication.protocol.Ack;
 import dev.armdb.replication.protocol.CaughtUp;
+import dev.armdb.replication.protocol.Challenge;
 import dev.armdb.replication.protocol.ErrorCode;
 import dev.armdb.replication.protocol.ErrorMessage;
 import dev.armdb.replication.protocol.FrameChannel;
@@ -37,6 +39,7 @@ import org.slf4j.LoggerFactory;
  */
 final class LeaderSession implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(LeaderSession.class);
+    private static final java.security.SecureRandom NONCES = new java.security.SecureRandom();
     /** At most this many batches go unacknowledged while more are queued (a quarter of the default window). */
     private static final int ACK_EVERY_BATCHES = 4;
     /** At most this long between acks while batches keep arriving. */
@@ -81,6 +84,7 @@ final class LeaderSession implements Runnable {
     private long lastAckedBatchSeq;
     private long lastAckNanos;
     private boolean ackDeferred;
+    private byte[] followerNonce;
 
     LeaderSession(
             ReplicationClient client,
@@ -150,14 +154,24 @@ final class LeaderSession implements Runnable {
         lastBatchSeq = 0;
         lastAckedBatchSeq = 0;
         caughtUp = false;
+        Challenge challenge = awaitChallenge(ch);
+        followerNonce = new byte[Challenge.NONCE_BYTES];
+        NONCES.nextBytes(followerNonce);
         SyncRequest req = new SyncRequest(
                 ProtocolVersion.CURRENT,
                 shardId,
                 replicaState.leaderDatabaseId(shardId),
                 applied,
                 followerId,
-                replicaState.leaderEpoch(shardId));
-        ch.send(MessageType.SYNC_REQUEST, SyncRequest.LENGTH, req::encode);
+                replicaState.leaderEpoch(shardId),
+                followerNonce,
+                new byte[ReplicationSecret.PROOF_BYTES]);
+        if (config.secret() != null) {
+            req = req.withProof(config.secret()
+                    .proof(SyncRequest.PROOF_ROLE, challenge.nonce(), req.toBytes(), SyncRequest.SIGNED_LENGTH));
+        }
+        SyncRequest request = req;
+        ch.send(MessageType.SYNC_REQUEST, SyncRequest.LENGTH, request::encode);
         long lastHeard = System.nanoTime();
         ShardInfo info = null;
         while (!client.isClosed()) {
@@ -199,6 +213,59 @@ final class LeaderSession implements Runnable {
         }
     }
 
+    /**
+     * Reads the leader's opening Challenge and checks that both sides agree on authentication: a follower with a
+     * secret never follows a leader that cannot prove it holds the same one.
+     */
+    private Challenge awaitChallenge(FrameChannel ch) throws IOException {
+        ch.readTimeoutMillis((int) Math.max(1, config.peerTimeout().toMillis()));
+        MessageType type;
+        try {
+            type = ch.receive();
+        } catch (SocketTimeoutException e) {
+            throw new ProtocolException(
+                    ErrorCode.TIMEOUT,
+                    "leader sent no CHALLENGE within " + config.peerTimeout().toMillis() + " ms");
+        } finally {
+            ch.readTimeoutMillis(heartbeatMillis());
+        }
+        if (type == MessageType.ERROR) {
+            throw leaderError(ch);
+        }
+        if (type != MessageType.CHALLENGE) {
+            throw new ProtocolException(
+                    ErrorCode.MALFORMED, "expected CHALLENGE as the leader's first frame, got " + type);
+        }
+        Challenge c = Challenge.decode(ch.payload());
+        if (config.secret() != null && !c.authRequired()) {
+            throw new ProtocolException(
+                    ErrorCode.AUTH_FAILED,
+                    "leader " + leader + " has no replication secret, so it cannot prove it is the leader this"
+                            + " follower's secret expects; refusing to follow it");
+        }
+        if (config.secret() == null && c.authRequired()) {
+            throw new ProtocolException(
+                    ErrorCode.AUTH_FAILED,
+                    "leader " + leader + " requires a replication secret; give this follower the leader's secret");
+        }
+        return c;
+    }
+
+    /** Refuses a ShardInfo whose proof does not match this follower's secret (a leader without the secret). */
+    private void authenticateLeader(ShardInfo info) {
+        ReplicationSecret secret = config.secret();
+        if (secret == null) {
+            return;
+        }
+        byte[] expected = secret.proof(ShardInfo.PROOF_ROLE, followerNonce, info.toBytes(), ShardInfo.SIGNED_LENGTH);
+        if (!ReplicationSecret.proofMatches(expected, info.proof())) {
+            metrics.authFailures.increment();
+            throw new ProtocolException(
+                    ErrorCode.AUTH_FAILED,
+                    "leader " + leader + " failed authentication: its replication secret differs from this follower's");
+        }
+    }
+
     private int heartbeatMillis() {
         return (int) Math.max(1, config.heartbeatInterval().toMillis());
     }
@@ -211,6 +278,7 @@ final class LeaderSession implements Runnable {
             throw new ProtocolException(ErrorCode.MALFORMED, "expected SHARD_INFO, got " + type);
         }
         ShardInfo info = ShardInfo.decode(ch.payload());
+        authenticateLeader(info);
         checkShape(info);
         store.persistReplicaMark();
         leaderLsn = info.leaderLsn();

@@ -3,8 +3,10 @@ package dev.armdb.replication.leader;
 import dev.armdb.changes.FeedCursor;
 import dev.armdb.changes.ShardView;
 import dev.armdb.replication.ReplicationMetrics;
+import dev.armdb.replication.ReplicationSecret;
 import dev.armdb.replication.protocol.Ack;
 import dev.armdb.replication.protocol.CaughtUp;
+import dev.armdb.replication.protocol.Challenge;
 import dev.armdb.replication.protocol.ErrorCode;
 import dev.armdb.replication.protocol.ErrorMessage;
 import dev.armdb.replication.protocol.FrameChannel;
@@ -40,9 +42,11 @@ import org.slf4j.LoggerFactory;
  */
 final class FollowerSession implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(FollowerSession.class);
+    private static final java.security.SecureRandom NONCES = new java.security.SecureRandom();
 
     /** Where the session is. */
     enum State {
+        /** The Challenge went out; the follower's SyncRequest (and proof) is awaited. */
         AWAIT_SYNC_REQUEST,
         CATCHING_UP,
         STREAMING,
@@ -94,7 +98,9 @@ final class FollowerSession implements Runnable {
     public void run() {
         sender = Thread.currentThread();
         try {
+            byte[] leaderNonce = sendChallenge();
             SyncRequest req = awaitSyncRequest();
+            authenticate(req, leaderNonce);
             ShardInfo info = handshake(req);
             Thread.ofPlatform()
                     .daemon()
@@ -125,6 +131,31 @@ final class FollowerSession implements Runnable {
             }
             channel.close();
             server.sessionEnded(this);
+        }
+    }
+
+    /** Opens the session: the protocol version, whether a proof is required, and the nonce it must cover. */
+    private byte[] sendChallenge() throws IOException {
+        byte[] nonce = new byte[Challenge.NONCE_BYTES];
+        NONCES.nextBytes(nonce);
+        Challenge c = new Challenge(ProtocolVersion.CURRENT, config.secret() != null, nonce);
+        channel.send(MessageType.CHALLENGE, Challenge.LENGTH, c::encode);
+        return nonce;
+    }
+
+    /** Refuses a follower whose proof does not match this leader's secret, before telling it anything. */
+    private void authenticate(SyncRequest req, byte[] leaderNonce) {
+        ReplicationSecret secret = config.secret();
+        if (secret == null) {
+            return;
+        }
+        byte[] expected = secret.proof(SyncRequest.PROOF_ROLE, leaderNonce, req.toBytes(), SyncRequest.SIGNED_LENGTH);
+        if (!ReplicationSecret.proofMatches(expected, req.proof())) {
+            metrics.authFailures.increment();
+            throw new ProtocolException(
+                    ErrorCode.AUTH_FAILED,
+                    "follower " + channel.remote() + " failed authentication: its replication secret is missing or"
+                            + " differs from the leader's");
         }
     }
 
@@ -191,8 +222,14 @@ final class FollowerSession implements Runnable {
                 store.meta().databaseId(),
                 leaderLsn,
                 mode,
-                store.epoch());
-        channel.send(MessageType.SHARD_INFO, ShardInfo.LENGTH, info::encode);
+                store.epoch(),
+                new byte[ReplicationSecret.PROOF_BYTES]);
+        if (config.secret() != null) {
+            info = info.withProof(
+                    config.secret().proof(ShardInfo.PROOF_ROLE, req.nonce(), info.toBytes(), ShardInfo.SIGNED_LENGTH));
+        }
+        ShardInfo answer = info;
+        channel.send(MessageType.SHARD_INFO, ShardInfo.LENGTH, answer::encode);
         // the ack reader wakes every heartbeat interval to notice a silent follower (see readAcks)
         channel.readTimeoutMillis((int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(heartbeatNanos)));
         lastHeardNanos = System.nanoTime();
@@ -203,7 +240,7 @@ final class FollowerSession implements Runnable {
                 shard,
                 req.fromLsn(),
                 mode);
-        return info;
+        return answer;
     }
 
     private void catchUpAndStream(SyncRequest req, ShardInfo info) throws IOException {

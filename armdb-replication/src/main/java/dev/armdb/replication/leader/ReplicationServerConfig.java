@@ -1,5 +1,6 @@
 package dev.armdb.replication.leader;
 
+import dev.armdb.replication.ReplicationSecret;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -12,31 +13,44 @@ import java.time.Duration;
  * @param peerTimeout a follower silent this long is dropped
  * @param window slot batches a session may have unacknowledged
  * @param batchBytes most payload bytes of one slot batch
+ * @param secret the secret followers must prove they hold (and the leader proves to them), or null to serve
+ *     anyone who can connect
  */
 public record ReplicationServerConfig(
-        InetSocketAddress bind, Duration heartbeatInterval, Duration peerTimeout, int window, int batchBytes) {
-    /** Loopback, ephemeral port, 250 ms heartbeats, 5 s timeout, 16 batches of 256 KiB in flight. */
+        InetSocketAddress bind,
+        Duration heartbeatInterval,
+        Duration peerTimeout,
+        int window,
+        int batchBytes,
+        ReplicationSecret secret) {
+    /** Loopback, ephemeral port, 250 ms heartbeats, 5 s timeout, 16 batches of 256 KiB in flight, no secret. */
     public static ReplicationServerConfig defaults() {
         return new ReplicationServerConfig(
                 new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
                 Duration.ofMillis(250),
                 Duration.ofSeconds(5),
                 16,
-                256 << 10);
+                256 << 10,
+                null);
     }
 
     /** The same settings listening on {@code address}. */
     public ReplicationServerConfig withBind(InetSocketAddress address) {
-        return new ReplicationServerConfig(address, heartbeatInterval, peerTimeout, window, batchBytes);
+        return new ReplicationServerConfig(address, heartbeatInterval, peerTimeout, window, batchBytes, secret);
     }
 
     /** The same settings with other timeouts. */
     public ReplicationServerConfig withTimeouts(Duration heartbeat, Duration timeout) {
-        return new ReplicationServerConfig(bind, heartbeat, timeout, window, batchBytes);
+        return new ReplicationServerConfig(bind, heartbeat, timeout, window, batchBytes, secret);
     }
 
     /** The same settings with another window and batch size. */
     public ReplicationServerConfig withWindow(int batches, int bytesPerBatch) {
-        return new ReplicationServerConfig(bind, heartbeatInterval, peerTimeout, batches, bytesPerBatch);
+        return new ReplicationServerConfig(bind, heartbeatInterval, peerTimeout, batches, bytesPerBatch, secret);
+    }
+
+    /** The same settings requiring {@code secret} of every follower (null: none). */
+    public ReplicationServerConfig withSecret(ReplicationSecret secret) {
+        return new ReplicationServerConfig(bind, heartbeatInterval, peerTimeout, window, batchBytes, secret);
     }
 }

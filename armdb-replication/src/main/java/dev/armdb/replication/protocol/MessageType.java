@@ -15,9 +15,11 @@ public enum MessageType {
     /** Either way: liveness while idle. */
     HEARTBEAT(6),
     /** Either way: the session ends, with a reason. */
-    ERROR(7);
+    ERROR(7),
+    /** Leader → follower: first frame of a session (version, auth flag, nonce). */
+    CHALLENGE(8);
 
-    private static final MessageType[] BY_CODE = new MessageType[8];
+    private static final MessageType[] BY_CODE = new MessageType[9];
 
     static {
         for (MessageType t : values()) {
@@ -41,6 +43,7 @@ public enum MessageType {
             case ACK -> Ack.LENGTH;
             case HEARTBEAT -> Heartbeat.LENGTH;
             case ERROR -> 4 + ErrorMessage.MAX_MESSAGE;
+            case CHALLENGE -> Challenge.LENGTH;
         };
     }
 

@@ -19,7 +19,11 @@ import java.util.Arrays;
  *  +-------------------------------+-------+-----------------------+
  *  56                              64
  *  |         leader epoch          |
- *  +-------------------------------+
+ *  +-------------------------------+-------------------------------+
+ *  64                                                              96
+ *  |   proof: HMAC-SHA256(secret, "armdb-leader" | follower nonce  |
+ *  |          | bytes 0..63 of this payload); zeros without secret |
+ *  +---------------------------------------------------------------+
  * </pre>
  *
  * Immutable.
@@ -34,6 +38,7 @@ import java.util.Arrays;
  * @param leaderLsn the shard's last LSN on the leader when the session started
  * @param mode how the follower is caught up
  * @param epoch the leader's epoch (random per open of the leader); the follower records it with its LSN
+ * @param proof the leader's proof (32 bytes), or zeros if it has no secret
  */
 public record ShardInfo(
         int shardCount,
@@ -45,9 +50,16 @@ public record ShardInfo(
         byte[] databaseId,
         long leaderLsn,
         CatchUpMode mode,
-        long epoch) {
+        long epoch,
+        byte[] proof) {
     /** Payload length. */
-    public static final int LENGTH = 64;
+    public static final int LENGTH = 96;
+
+    /** Bytes the proof covers: everything before it. */
+    public static final int SIGNED_LENGTH = 64;
+
+    /** The label of the leader's proof. */
+    public static final String PROOF_ROLE = "armdb-leader";
 
     /** How a session catches the follower up. */
     public enum CatchUpMode {
@@ -68,6 +80,30 @@ public record ShardInfo(
                 .putInt(routing);
         out.putInt(slotCount).put(databaseId).putLong(leaderLsn);
         out.put((byte) mode.ordinal()).put(new byte[7]).putLong(epoch);
+        out.put(proof);
+    }
+
+    /** The payload's bytes, of which the first {@link #SIGNED_LENGTH} are what the proof covers. */
+    public byte[] toBytes() {
+        ByteBuffer b = ByteBuffer.allocate(LENGTH).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        encode(b);
+        return b.array();
+    }
+
+    /** This answer with {@code proof} in place of its own. */
+    public ShardInfo withProof(byte[] proof) {
+        return new ShardInfo(
+                shardCount,
+                keySize,
+                valueSize,
+                slotSize,
+                routing,
+                slotCount,
+                databaseId,
+                leaderLsn,
+                mode,
+                epoch,
+                proof);
     }
 
     /**
@@ -92,7 +128,10 @@ public record ShardInfo(
         }
         in.position(in.position() + 7);
         long epoch = in.getLong();
-        return new ShardInfo(shards, key, value, slot, routing, count, id, lsn, CatchUpMode.values()[mode], epoch);
+        byte[] proof = new byte[SyncRequest.PROOF_BYTES];
+        in.get(proof);
+        return new ShardInfo(
+                shards, key, value, slot, routing, count, id, lsn, CatchUpMode.values()[mode], epoch, proof);
     }
 
     @Override
@@ -107,7 +146,8 @@ public record ShardInfo(
                 && Arrays.equals(s.databaseId, databaseId)
                 && s.leaderLsn == leaderLsn
                 && s.mode == mode
-                && s.epoch == epoch;
+                && s.epoch == epoch
+                && Arrays.equals(s.proof, proof);
     }
 
     @Override

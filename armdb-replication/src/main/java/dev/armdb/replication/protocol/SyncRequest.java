@@ -18,9 +18,13 @@ import java.util.Arrays;
  *  24                              32                              40
  *  |           from LSN            |          follower id          |
  *  +-------------------------------+-------------------------------+
- *  40                              48
- *  |  leader epoch of from LSN     |
- *  +-------------------------------+
+ *  40                              48                              64
+ *  |  leader epoch of from LSN     |   follower nonce (16 bytes)   |
+ *  +-------------------------------+-------------------------------+
+ *  64                                                              96
+ *  |   proof: HMAC-SHA256(secret, "armdb-follower" | leader nonce  |
+ *  |          | bytes 0..63 of this payload); zeros without secret |
+ *  +---------------------------------------------------------------+
  * </pre>
  *
  * Immutable.
@@ -31,16 +35,48 @@ import java.util.Arrays;
  * @param fromLsn the LSN the follower has fully applied (0 = nothing)
  * @param followerId a random id naming the follower in the leader's status
  * @param leaderEpoch the leader epoch the follower last synced under (0 = unknown)
+ * @param nonce 16 random bytes, fresh per session, that the leader's proof in ShardInfo must cover
+ * @param proof the follower's proof (32 bytes), or zeros if it has no secret
  */
 public record SyncRequest(
-        int protocolVersion, int shard, byte[] leaderDatabaseId, long fromLsn, long followerId, long leaderEpoch) {
+        int protocolVersion,
+        int shard,
+        byte[] leaderDatabaseId,
+        long fromLsn,
+        long followerId,
+        long leaderEpoch,
+        byte[] nonce,
+        byte[] proof) {
     /** Payload length. */
-    public static final int LENGTH = 48;
+    public static final int LENGTH = 96;
+
+    /** Bytes of a proof. */
+    public static final int PROOF_BYTES = 32;
+
+    /** Bytes the proof covers: everything before it. */
+    public static final int SIGNED_LENGTH = 64;
+
+    /** The label of the follower's proof. */
+    public static final String PROOF_ROLE = "armdb-follower";
 
     /** Writes the payload at the buffer's position (little-endian buffer). */
     public void encode(ByteBuffer out) {
         out.putShort((short) protocolVersion).putShort((short) 0).putInt(shard);
         out.put(leaderDatabaseId).putLong(fromLsn).putLong(followerId).putLong(leaderEpoch);
+        out.put(nonce).put(proof);
+    }
+
+    /** The payload's bytes (little-endian), of which the first {@link #SIGNED_LENGTH} are what the proof covers. */
+    public byte[] toBytes() {
+        ByteBuffer b = ByteBuffer.allocate(LENGTH).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        encode(b);
+        return b.array();
+    }
+
+    /** This request with {@code proof} in place of its own. */
+    public SyncRequest withProof(byte[] proof) {
+        return new SyncRequest(
+                protocolVersion, shard, leaderDatabaseId, fromLsn, followerId, leaderEpoch, nonce, proof);
     }
 
     /**
@@ -49,6 +85,7 @@ public record SyncRequest(
      * @throws ProtocolException if the length is wrong
      */
     public static SyncRequest decode(ByteBuffer in) {
+        Codec.expectVersion(MessageType.SYNC_REQUEST, in, "follower");
         Codec.expectLength(MessageType.SYNC_REQUEST, in, LENGTH);
         int version = Short.toUnsignedInt(in.getShort());
         in.getShort();
@@ -57,7 +94,12 @@ public record SyncRequest(
         in.get(id);
         long from = in.getLong();
         long follower = in.getLong();
-        return new SyncRequest(version, shard, id, from, follower, in.getLong());
+        long epoch = in.getLong();
+        byte[] nonce = new byte[Challenge.NONCE_BYTES];
+        in.get(nonce);
+        byte[] proof = new byte[PROOF_BYTES];
+        in.get(proof);
+        return new SyncRequest(version, shard, id, from, follower, epoch, nonce, proof);
     }
 
     /** True if the follower names no leader database. */
@@ -73,7 +115,9 @@ public record SyncRequest(
                 && Arrays.equals(r.leaderDatabaseId, leaderDatabaseId)
                 && r.fromLsn == fromLsn
                 && r.followerId == followerId
-                && r.leaderEpoch == leaderEpoch;
+                && r.leaderEpoch == leaderEpoch
+                && Arrays.equals(r.nonce, nonce)
+                && Arrays.equals(r.proof, proof);
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.armdb.replication.protocol;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.armdb.replication.ReplicationSecret;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -29,6 +30,14 @@ class ProtocolGoldenTest {
         return id;
     }
 
+    private static byte[] bytes(int n, int first) {
+        byte[] b = new byte[n];
+        for (int i = 0; i < n; i++) {
+            b[i] = (byte) (first + i);
+        }
+        return b;
+    }
+
     private static ByteBuffer buf(int n) {
         return ByteBuffer.allocate(n).order(ByteOrder.LITTLE_ENDIAN);
     }
@@ -40,14 +49,41 @@ class ProtocolGoldenTest {
     @Test
     void messagesMatchTheGoldenBytesAndRoundTrip() throws IOException {
         StringBuilder sb = new StringBuilder();
-        SyncRequest req = new SyncRequest(2, 3, id(), 0x1122334455L, 0x0102030405060708L, 0x0A0B0C0D0E0F1011L);
-        ByteBuffer b = buf(SyncRequest.LENGTH);
+        Challenge ch = new Challenge(ProtocolVersion.CURRENT, true, bytes(16, 0x30));
+        ByteBuffer b = buf(Challenge.LENGTH);
+        ch.encode(b);
+        sb.append("CHALLENGE ").append(hex(b));
+        assertThat(Challenge.decode(b.flip())).isEqualTo(ch);
+
+        ReplicationSecret secret = ReplicationSecret.of("golden-secret-0123456789".getBytes(StandardCharsets.US_ASCII));
+        SyncRequest req = new SyncRequest(
+                ProtocolVersion.CURRENT,
+                3,
+                id(),
+                0x1122334455L,
+                0x0102030405060708L,
+                0x0A0B0C0D0E0F1011L,
+                bytes(16, 0x50),
+                new byte[32]);
+        req = req.withProof(secret.proof(SyncRequest.PROOF_ROLE, ch.nonce(), req.toBytes(), SyncRequest.SIGNED_LENGTH));
+        b = buf(SyncRequest.LENGTH);
         req.encode(b);
         sb.append("SYNC_REQUEST ").append(hex(b));
         assertThat(SyncRequest.decode(b.flip())).isEqualTo(req);
 
         ShardInfo info = new ShardInfo(
-                4, 16, 32, 64, 0, 1000, id(), 77, ShardInfo.CatchUpMode.PARTIAL_SCAN, 0x2122232425262728L);
+                4,
+                16,
+                32,
+                64,
+                0,
+                1000,
+                id(),
+                77,
+                ShardInfo.CatchUpMode.PARTIAL_SCAN,
+                0x2122232425262728L,
+                new byte[32]);
+        info = info.withProof(secret.proof(ShardInfo.PROOF_ROLE, req.nonce(), info.toBytes(), ShardInfo.SIGNED_LENGTH));
         b = buf(ShardInfo.LENGTH);
         info.encode(b);
         sb.append("SHARD_INFO ").append(hex(b));
@@ -82,15 +118,26 @@ class ProtocolGoldenTest {
             sb.append(' ').append(t).append('=').append(t.code());
         }
         sb.append('\n');
-        assertGolden("protocol-v2.txt", sb.toString());
+        assertGolden("protocol-v3.txt", sb.toString());
     }
 
     @Test
     void wrongLengthsAndModesAreRejected() {
-        assertThatThrownBy(() -> SyncRequest.decode(buf(47)))
+        ByteBuffer shortRequest = buf(47).putShort(0, (short) ProtocolVersion.CURRENT);
+        assertThatThrownBy(() -> SyncRequest.decode(shortRequest))
                 .isInstanceOf(ProtocolException.class)
-                .hasMessageContaining("48")
+                .hasMessageContaining("96")
                 .hasMessageContaining("47");
+        ByteBuffer oldVersion = buf(48).putShort(0, (short) 2);
+        assertThatThrownBy(() -> SyncRequest.decode(oldVersion))
+                .isInstanceOfSatisfying(
+                        ProtocolException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.PROTOCOL_VERSION))
+                .hasMessageContaining(
+                        "protocol version mismatch: this side speaks " + ProtocolVersion.CURRENT + ", the follower 2");
+        ByteBuffer oldChallenge = buf(Challenge.LENGTH).putShort(0, (short) 9);
+        assertThatThrownBy(() -> Challenge.decode(oldChallenge))
+                .isInstanceOfSatisfying(
+                        ProtocolException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.PROTOCOL_VERSION));
         ByteBuffer info = buf(ShardInfo.LENGTH);
         info.put(48, (byte) 9);
         assertThatThrownBy(() -> ShardInfo.decode(info)).hasMessageContaining("mode");
