@@ -34,7 +34,7 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
  * {@code -p} or {@code -t} given there overrides the plan's value for every run.
  *
  * <pre>
- * java -cp benchmarks.jar dev.armdb.bench.EnginePlan quick|full|smoke --out results.json [JMH options] [regex...]
+ * java -cp benchmarks.jar dev.armdb.bench.EnginePlan quick|full|smoke|smoke-full --out results.json [JMH options] [regex...]
  * </pre>
  */
 public final class EnginePlan {
@@ -89,7 +89,8 @@ public final class EnginePlan {
      *       {@code MDB_WRITEMAP} (put).
      * </ul>
      *
-     * {@code full}: get, put, insert and delete+insert for both shapes, both access patterns and 1 and 2 threads on
+     * {@code full} and {@code smoke-full} (the same plan; the command line makes smoke-full tiny): get, put, insert and
+     * delete+insert for both shapes, both access patterns and 1 and 2 threads on
      * every store; iteration for both shapes; scans for both shapes and access patterns; the variants for both shapes
      * and access patterns.
      */
@@ -147,7 +148,7 @@ public final class EnginePlan {
                                 List.of("LmdbBench"),
                                 params("shape", "16x32", "access", "random", "writeMap", "false"),
                                 1));
-            case "full" ->
+            case "full", "smoke-full" ->
                 List.of(
                         new Run(
                                 "1 thread",
@@ -185,14 +186,15 @@ public final class EnginePlan {
                                 List.of("LmdbBench"),
                                 params("shape", "16x32,8x256", "access", "random,sequential", "writeMap", "false"),
                                 1));
-            default -> throw new IllegalArgumentException("mode must be quick, full or smoke, got " + mode);
+            default -> throw new IllegalArgumentException("mode must be quick, full, smoke or smoke-full, got " + mode);
         };
     }
 
     /** Runs the plan; see the class comment. */
     public static void main(String[] args) throws IOException, RunnerException, CommandLineOptionException {
         if (args.length < 3 || !args[1].equals("--out")) {
-            throw new IllegalArgumentException("usage: EnginePlan quick|full|smoke --out results.json [JMH args]");
+            throw new IllegalArgumentException(
+                    "usage: EnginePlan quick|full|smoke|smoke-full --out results.json [JMH args]");
         }
         List<Run> runs = plan(args[0]);
         Path out = Path.of(args[2]);
