@@ -175,10 +175,10 @@ class ReplicationAuthTest {
                     2);
             s.getOutputStream().write(ReplicationFaultTest.frame(MessageType.SHARD_INFO.code(), info));
             awaitUntil(
-                    () -> "shard 0 refuses the leader: " + client.status(),
+                    () -> "shard " + shard + " refuses the leader: " + client.status(),
                     Duration.ofSeconds(10),
-                    () -> client.status().getFirst().state().equals("FAILED"));
-            assertThat(client.status().getFirst().lastError())
+                    () -> client.status().get(shard).state().equals("FAILED"));
+            assertThat(client.status().get(shard).lastError())
                     .startsWith("AUTH_FAILED")
                     .contains("leader")
                     .contains("failed authentication");
