@@ -225,13 +225,14 @@ class ReplicationFaultTest {
 
     /** SyncRequest payload, laid out by hand from the documented format. */
     static byte[] syncRequest(int version, int shard, byte[] databaseId, long fromLsn, long followerId) {
-        return le(96).putShort((short) version)
+        return le(104).putShort((short) version)
                 .putShort((short) 0)
                 .putInt(shard)
                 .put(databaseId)
                 .putLong(fromLsn)
                 .putLong(followerId)
                 .putLong(0)
+                .putLong(fromLsn)
                 .put(new byte[16 + 32])
                 .array();
     }
@@ -591,7 +592,7 @@ class ReplicationFaultTest {
         int[] oversize = {0x7FFFFFFF, 0xFFFFFFFF, FrameLayout.MAX_PAYLOAD + 1};
         int[] unknownTypes = {200, 0, 9, 255};
         int[] badAckLengths = {15, 17, 0};
-        int[] badSyncLengths = {95, 97, 0};
+        int[] badSyncLengths = {103, 105, 0};
         for (int round = 0; round < 6; round++) {
             // random bytes; a leading SYNC_REQUEST type never carries the current version
             for (int k = 0; k < 4; k++) {
@@ -627,8 +628,8 @@ class ReplicationFaultTest {
             certainErrors++;
 
             // a truncated frame, then the end of the stream: the leader closes without applying anything
-            byte[] partial = Arrays.copyOf(syncRequest(V, 0, new byte[16], 0, 1), rnd.nextInt(96));
-            Outcome truncated = exchange(addr, frame(1, 96, partial), true, max);
+            byte[] partial = Arrays.copyOf(syncRequest(V, 0, new byte[16], 0, 1), rnd.nextInt(104));
+            Outcome truncated = exchange(addr, frame(1, 104, partial), true, max);
             assertThat(truncated.end()).isEqualTo(End.EOF);
             assertThat(truncated.frames()).isEmpty();
 
@@ -657,8 +658,8 @@ class ReplicationFaultTest {
                     badSync,
                     ErrorCode.MALFORMED,
                     syncLen > SyncRequest.LENGTH
-                            ? "SYNC_REQUEST frame length must be 0..96, got " + syncLen
-                            : "SYNC_REQUEST payload must be 96 bytes, got " + syncLen);
+                            ? "SYNC_REQUEST frame length must be 0..104, got " + syncLen
+                            : "SYNC_REQUEST payload must be 104 bytes, got " + syncLen);
             certainErrors++;
 
             // another frame type where the SYNC_REQUEST must come first
@@ -1150,7 +1151,7 @@ class ReplicationFaultTest {
     /**
      * FrameLayout promises that a length is checked against "the type's own rules before any payload byte is
      * read into memory", but FrameChannel.receive only checks it against MAX_PAYLOAD: a 5-byte header claiming a
-     * 1 MiB SYNC_REQUEST (always 96 bytes) makes the leader allocate the buffer and wait the whole peer timeout
+     * 1 MiB SYNC_REQUEST (always 104 bytes) makes the leader allocate the buffer and wait the whole peer timeout
      * for a payload it will refuse anyway, then close without an ERROR.
      */
     @Test

@@ -88,7 +88,7 @@ public final class Node implements AutoCloseable {
             lead();
             LOG.info("promoted to leader");
         } else if (map.engine().isReplica()) {
-            map.engine().promote();
+            ReplicationClient.promoteReplica(map);
             LOG.info("promoted the replica left by an earlier run to leader");
         }
     }

@@ -164,6 +164,7 @@ final class LeaderSession implements Runnable {
                 applied,
                 followerId,
                 replicaState.leaderEpoch(shardId),
+                Math.max(applied, shard.lastLsn()),
                 followerNonce,
                 new byte[ReplicationSecret.PROOF_BYTES]);
         if (config.secret() != null) {

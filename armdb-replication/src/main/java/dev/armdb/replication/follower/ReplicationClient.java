@@ -39,6 +39,8 @@ public final class ReplicationClient implements AutoCloseable {
         Store store = follower.engine();
         store.checkOpen();
         ReplicaState state = ReplicaState.open(store.dir(), store.shardCount());
+        // following again changes this node's history: what it inherited at an earlier promotion no longer holds
+        ReplicaLineage.clear(store.dir());
         store.replica(true);
         ReplicationClient c = new ReplicationClient(store, state);
         long followerId = new SecureRandom().nextLong();
@@ -123,14 +125,41 @@ public final class ReplicationClient implements AutoCloseable {
 
     /**
      * Stops replication and makes the collection writable: every shard rebuilds its allocator from its slots and
-     * continues its LSN sequence after the last applied LSN.
+     * continues its LSN sequence after the last applied LSN. Records the leader history it inherited ({@code
+     * replica.lineage}), so followers of the same leader re-pointed at this node resume instead of copying everything.
      */
     public void promote() {
+        ReplicaLineage lineage = ReplicaLineage.of(replicaState, store.shardCount(), store.epoch());
         close();
+        promote(store, lineage);
+    }
+
+    /**
+     * Promotes a replica left by an earlier run (no client running), recording its lineage as {@link #promote()}
+     * does. A no-op on a writable collection.
+     */
+    public static void promoteReplica(FixedStore replica) {
+        Store store = replica.engine();
+        if (!store.isReplica()) {
+            return;
+        }
+        ReplicaLineage lineage = null;
+        if (java.nio.file.Files.exists(store.dir().resolve(ReplicaStateLayout.FILE_NAME))) {
+            try (ReplicaState state = ReplicaState.open(store.dir(), store.shardCount())) {
+                lineage = ReplicaLineage.of(state, store.shardCount(), store.epoch());
+            }
+        }
+        promote(store, lineage);
+    }
+
+    private static void promote(Store store, ReplicaLineage lineage) {
         try {
             store.promote();
         } catch (RuntimeException e) {
             throw new ArmDbException("promotion of " + store.dir() + " failed: " + e.getMessage(), e);
+        }
+        if (lineage != null) {
+            lineage.write(store.dir());
         }
     }
 }

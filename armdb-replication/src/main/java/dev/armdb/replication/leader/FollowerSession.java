@@ -4,6 +4,7 @@ import dev.armdb.changes.FeedCursor;
 import dev.armdb.changes.ShardView;
 import dev.armdb.replication.ReplicationMetrics;
 import dev.armdb.replication.ReplicationSecret;
+import dev.armdb.replication.follower.ReplicaLineage;
 import dev.armdb.replication.protocol.Ack;
 import dev.armdb.replication.protocol.CaughtUp;
 import dev.armdb.replication.protocol.Challenge;
@@ -193,8 +194,18 @@ final class FollowerSession implements Runnable {
         // a position synced before an unclean stop of this leader may hold writes the leader lost (and whose LSNs
         // it has reused since): only a full copy is safe then
         boolean untrusted = !store.trustsEpoch(req.leaderEpoch());
+        // a follower of the leader this node was promoted from, holding nothing newer than what this node had
+        // applied from it, holds a prefix of this node's history: a scan of what changed since catches it up
+        ReplicaLineage lineage = server.lineage();
+        boolean inherited = !sameDb
+                && lineage != null
+                && store.trustsEpoch(lineage.promotionEpoch())
+                && lineage.inherits(
+                        req.shard(), req.leaderDatabaseId(), req.leaderEpoch(), req.fromLsn(), req.heldLsn());
         CatchUpMode mode;
-        if (req.fromLsn() > 0 && (!sameDb || req.fromLsn() > lastNow || untrusted)) {
+        if (inherited) {
+            mode = CatchUpMode.PARTIAL_SCAN;
+        } else if (req.fromLsn() > 0 && (!sameDb || req.fromLsn() > lastNow || untrusted)) {
             mode = CatchUpMode.FULL;
         } else if (req.fromLsn() > 0 && view.feed().covers(req.fromLsn())) {
             mode = CatchUpMode.BACKLOG;
@@ -234,12 +245,13 @@ final class FollowerSession implements Runnable {
         channel.readTimeoutMillis((int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(heartbeatNanos)));
         lastHeardNanos = System.nanoTime();
         LOG.info(
-                "follower {} ({}) syncing shard {} from LSN {}: {}",
+                "follower {} ({}) syncing shard {} from LSN {}: {}{}",
                 Long.toHexString(followerId),
                 channel.remote(),
                 shard,
                 req.fromLsn(),
-                mode);
+                mode,
+                inherited ? " (it follows the leader this node was promoted from)" : "");
         return answer;
     }
 

@@ -3,6 +3,7 @@ package dev.armdb.replication.leader;
 import dev.armdb.ArmDbException;
 import dev.armdb.FixedStore;
 import dev.armdb.replication.ReplicationMetrics;
+import dev.armdb.replication.follower.ReplicaLineage;
 import dev.armdb.replication.protocol.FrameChannel;
 import dev.armdb.store.Store;
 import java.io.IOException;
@@ -35,11 +36,13 @@ public final class ReplicationServer implements AutoCloseable {
     private final Set<FollowerSession> sessions = ConcurrentHashMap.newKeySet();
     private final ReplicationMetrics metrics = new ReplicationMetrics();
     private final Object ackMonitor = new Object();
+    private final ReplicaLineage lineage;
     private volatile boolean closed;
 
     private ReplicationServer(Store store, ReplicationServerConfig config) throws IOException {
         this.store = store;
         this.config = config;
+        this.lineage = loadLineage(store);
         this.serverSocket = new ServerSocket();
         serverSocket.setReuseAddress(true);
         serverSocket.bind(config.bind());
@@ -63,6 +66,30 @@ public final class ReplicationServer implements AutoCloseable {
         } catch (IOException e) {
             throw new ArmDbException("cannot listen for followers on " + config.bind() + ": " + e.getMessage(), e);
         }
+    }
+
+    /** The lineage a promotion left, or null; a damaged one only costs followers a full copy. */
+    private static ReplicaLineage loadLineage(Store store) {
+        try {
+            ReplicaLineage l = ReplicaLineage.load(store.dir());
+            if (l != null && l.shards() != store.shardCount()) {
+                LOG.warn(
+                        "{}: the replica lineage names {} shards, the collection has {}; ignored",
+                        store.dir(),
+                        l.shards(),
+                        store.shardCount());
+                return null;
+            }
+            return l;
+        } catch (ArmDbException e) {
+            LOG.warn("{}; followers of the leader this node was promoted from will copy everything", e.getMessage());
+            return null;
+        }
+    }
+
+    /** What this node inherited when it was promoted from a follower, or null. */
+    ReplicaLineage lineage() {
+        return lineage;
     }
 
     private void acceptLoop() {

@@ -18,12 +18,15 @@ import java.util.Arrays;
  *  24                              32                              40
  *  |           from LSN            |          follower id          |
  *  +-------------------------------+-------------------------------+
- *  40                              48                              64
- *  |  leader epoch of from LSN     |   follower nonce (16 bytes)   |
+ *  40                              48                              56
+ *  |  leader epoch of from LSN     | highest LSN held in the shard |
  *  +-------------------------------+-------------------------------+
- *  64                                                              96
+ *  56                                                              72
+ *  |                  follower nonce (16 bytes)                    |
+ *  +---------------------------------------------------------------+
+ *  72                                                              104
  *  |   proof: HMAC-SHA256(secret, "armdb-follower" | leader nonce  |
- *  |          | bytes 0..63 of this payload); zeros without secret |
+ *  |          | bytes 0..71 of this payload); zeros without secret |
  *  +---------------------------------------------------------------+
  * </pre>
  *
@@ -35,6 +38,9 @@ import java.util.Arrays;
  * @param fromLsn the LSN the follower has fully applied (0 = nothing)
  * @param followerId a random id naming the follower in the leader's status
  * @param leaderEpoch the leader epoch the follower last synced under (0 = unknown)
+ * @param heldLsn the highest LSN of any slot image the follower holds in the shard (at least {@code fromLsn}: images
+ *     of a batch may be newer than the position recorded); a promoted follower uses it to tell whether this
+ *     follower holds anything of the old leader it lacks
  * @param nonce 16 random bytes, fresh per session, that the leader's proof in ShardInfo must cover
  * @param proof the follower's proof (32 bytes), or zeros if it has no secret
  */
@@ -45,16 +51,17 @@ public record SyncRequest(
         long fromLsn,
         long followerId,
         long leaderEpoch,
+        long heldLsn,
         byte[] nonce,
         byte[] proof) {
     /** Payload length. */
-    public static final int LENGTH = 96;
+    public static final int LENGTH = 104;
 
     /** Bytes of a proof. */
     public static final int PROOF_BYTES = 32;
 
     /** Bytes the proof covers: everything before it. */
-    public static final int SIGNED_LENGTH = 64;
+    public static final int SIGNED_LENGTH = 72;
 
     /** The label of the follower's proof. */
     public static final String PROOF_ROLE = "armdb-follower";
@@ -62,7 +69,11 @@ public record SyncRequest(
     /** Writes the payload at the buffer's position (little-endian buffer). */
     public void encode(ByteBuffer out) {
         out.putShort((short) protocolVersion).putShort((short) 0).putInt(shard);
-        out.put(leaderDatabaseId).putLong(fromLsn).putLong(followerId).putLong(leaderEpoch);
+        out.put(leaderDatabaseId)
+                .putLong(fromLsn)
+                .putLong(followerId)
+                .putLong(leaderEpoch)
+                .putLong(heldLsn);
         out.put(nonce).put(proof);
     }
 
@@ -76,7 +87,7 @@ public record SyncRequest(
     /** This request with {@code proof} in place of its own. */
     public SyncRequest withProof(byte[] proof) {
         return new SyncRequest(
-                protocolVersion, shard, leaderDatabaseId, fromLsn, followerId, leaderEpoch, nonce, proof);
+                protocolVersion, shard, leaderDatabaseId, fromLsn, followerId, leaderEpoch, heldLsn, nonce, proof);
     }
 
     /**
@@ -95,11 +106,12 @@ public record SyncRequest(
         long from = in.getLong();
         long follower = in.getLong();
         long epoch = in.getLong();
+        long held = in.getLong();
         byte[] nonce = new byte[Challenge.NONCE_BYTES];
         in.get(nonce);
         byte[] proof = new byte[PROOF_BYTES];
         in.get(proof);
-        return new SyncRequest(version, shard, id, from, follower, epoch, nonce, proof);
+        return new SyncRequest(version, shard, id, from, follower, epoch, held, nonce, proof);
     }
 
     /** True if the follower names no leader database. */
@@ -116,6 +128,7 @@ public record SyncRequest(
                 && r.fromLsn == fromLsn
                 && r.followerId == followerId
                 && r.leaderEpoch == leaderEpoch
+                && r.heldLsn == heldLsn
                 && Arrays.equals(r.nonce, nonce)
                 && Arrays.equals(r.proof, proof);
     }

@@ -63,6 +63,7 @@ class ProtocolGoldenTest {
                 0x1122334455L,
                 0x0102030405060708L,
                 0x0A0B0C0D0E0F1011L,
+                0x1122334466L,
                 bytes(16, 0x50),
                 new byte[32]);
         req = req.withProof(secret.proof(SyncRequest.PROOF_ROLE, ch.nonce(), req.toBytes(), SyncRequest.SIGNED_LENGTH));
@@ -126,7 +127,7 @@ class ProtocolGoldenTest {
         ByteBuffer shortRequest = buf(47).putShort(0, (short) ProtocolVersion.CURRENT);
         assertThatThrownBy(() -> SyncRequest.decode(shortRequest))
                 .isInstanceOf(ProtocolException.class)
-                .hasMessageContaining("96")
+                .hasMessageContaining("104")
                 .hasMessageContaining("47");
         ByteBuffer oldVersion = buf(48).putShort(0, (short) 2);
         assertThatThrownBy(() -> SyncRequest.decode(oldVersion))
