@@ -4,6 +4,7 @@ import dev.armdb.Durability;
 import dev.armdb.FixedConfig;
 import dev.armdb.FixedMap;
 import dev.armdb.replication.ReplicationSecret;
+import dev.armdb.replication.ReplicationTls;
 import dev.armdb.server.Node;
 import dev.armdb.server.NodeConfig;
 import java.net.InetSocketAddress;
@@ -12,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import javax.net.ssl.SSLContext;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -82,6 +84,19 @@ final class ServeCommand implements Callable<Integer> {
             })
     Path replSecretFile;
 
+    @Option(
+            names = "--repl-tls-keystore",
+            description = {
+                "PKCS#12 key store with this node's key and certificate and the certificates it trusts: the",
+                "replication port then speaks mutual TLS 1.3 (as leader and as follower). Needs --repl-tls-password-file."
+            })
+    Path replTlsKeyStore;
+
+    @Option(
+            names = "--repl-tls-password-file",
+            description = "File holding the key store's password (a trailing newline is ignored).")
+    Path replTlsPasswordFile;
+
     @Override
     public Integer call() throws Exception {
         FixedConfig cfg = config();
@@ -94,7 +109,8 @@ final class ServeCommand implements Callable<Integer> {
                 followAddr,
                 metricsPort == null ? null : new InetSocketAddress(bind, metricsPort),
                 ioThreads,
-                replSecretFile == null ? null : ReplicationSecret.fromFile(replSecretFile)));
+                replSecretFile == null ? null : ReplicationSecret.fromFile(replSecretFile),
+                tls()));
         CountDownLatch stopped = new CountDownLatch(1);
         // handle TERM/INT ourselves so a clean stop exits 0 (the JVM's default handler exits 143/130)
         sun.misc.SignalHandler stop = sig -> stopped.countDown();
@@ -126,6 +142,19 @@ final class ServeCommand implements Callable<Integer> {
             b = FixedConfig.builder().keySize(keySize).valueSize(valueSize).shards(shards);
         }
         return b.durability(durability).groupInterval(groupInterval).build();
+    }
+
+    /** The replication TLS context from the key store options, or null without them. */
+    private SSLContext tls() throws java.io.IOException {
+        if (replTlsKeyStore == null && replTlsPasswordFile == null) {
+            return null;
+        }
+        if (replTlsKeyStore == null || replTlsPasswordFile == null) {
+            throw new IllegalArgumentException("--repl-tls-keystore and --repl-tls-password-file go together; got only "
+                    + (replTlsKeyStore == null ? "--repl-tls-password-file" : "--repl-tls-keystore"));
+        }
+        String password = Files.readString(replTlsPasswordFile).stripTrailing();
+        return ReplicationTls.fromKeyStore(replTlsKeyStore, password.toCharArray());
     }
 
     static InetSocketAddress parse(String hostPort) {

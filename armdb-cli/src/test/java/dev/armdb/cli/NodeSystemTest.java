@@ -132,8 +132,23 @@ class NodeSystemTest {
         Path fdir = tmp.resolve("follower");
         Path secret = tmp.resolve("repl.secret");
         java.nio.file.Files.writeString(secret, "system-test-secret-0123456789\n");
+        Path keyStore = tmp.resolve("repl.p12");
+        Path password = tmp.resolve("repl.password");
+        java.nio.file.Files.writeString(password, "system-test-password\n");
+        keytool(keyStore, "system-test-password");
         String[] sizes = {
-            "--key-size", "16", "--value-size", "32", "--shards", "4", "--repl-secret-file", secret.toString()
+            "--key-size",
+            "16",
+            "--value-size",
+            "32",
+            "--shards",
+            "4",
+            "--repl-secret-file",
+            secret.toString(),
+            "--repl-tls-keystore",
+            keyStore.toString(),
+            "--repl-tls-password-file",
+            password.toString()
         };
         Process leader = serve(concat(
                 new String[] {
@@ -204,7 +219,11 @@ class NodeSystemTest {
             "--follow",
             "127.0.0.1:" + lr,
             "--repl-secret-file",
-            secret.toString()
+            secret.toString(),
+            "--repl-tls-keystore",
+            keyStore.toString(),
+            "--repl-tls-password-file",
+            password.toString()
         });
         awaitSameDigest(lp, fp);
         assertThat(cli(fp, "EXISTS", "key:000000000001", "key:000000000003")).isEqualTo("1");
@@ -216,6 +235,40 @@ class NodeSystemTest {
         leader.destroy();
         assertThat(leader.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(leader.exitValue()).isZero();
+    }
+
+    /** A PKCS#12 store with a self-signed key for 127.0.0.1, made by the JDK's keytool. */
+    private static void keytool(Path file, String password) throws Exception {
+        Path keytool =
+                Path.of(ProcessHandle.current().info().command().orElseThrow()).resolveSibling("keytool");
+        Process p = new ProcessBuilder(
+                        keytool.toString(),
+                        "-genkeypair",
+                        "-alias",
+                        "node",
+                        "-keyalg",
+                        "EC",
+                        "-groupname",
+                        "secp256r1",
+                        "-dname",
+                        "CN=armdb-system-test",
+                        "-ext",
+                        "SAN=ip:127.0.0.1,dns:localhost",
+                        "-validity",
+                        "2",
+                        "-storetype",
+                        "PKCS12",
+                        "-keystore",
+                        file.toString(),
+                        "-storepass",
+                        password,
+                        "-keypass",
+                        password)
+                .redirectErrorStream(true)
+                .start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as("keytool: %s", out).isZero();
     }
 
     private static String malformed(int port) throws IOException {

@@ -785,6 +785,7 @@ class ReplicationFaultTest {
                 Duration.ofSeconds(2),
                 Duration.ofMillis(20),
                 Duration.ofMillis(200),
+                null,
                 null);
         try (FakeLeader fake = new FakeLeader()) {
             ReplicationClient client = track(ReplicationClient.start(follower, fake.address(), ccfg));
@@ -875,6 +876,7 @@ class ReplicationFaultTest {
                 Duration.ofMillis(300),
                 Duration.ofMillis(50),
                 Duration.ofMillis(400),
+                null,
                 null);
         try (FakeLeader fake = new FakeLeader()) {
             long start = System.nanoTime();
@@ -1056,6 +1058,7 @@ class ReplicationFaultTest {
                 Duration.ofSeconds(3),
                 Duration.ofMillis(50),
                 Duration.ofMillis(300),
+                null,
                 null);
     }
 

@@ -66,7 +66,8 @@ public final class Node implements AutoCloseable {
                 map,
                 ReplicationServerConfig.defaults()
                         .withBind(config.replication())
-                        .withSecret(config.replicationSecret()));
+                        .withSecret(config.replicationSecret())
+                        .withTls(config.replicationTls()));
     }
 
     /** Starts following the leader whose replication server is at {@code address}; writes become refused. */
@@ -74,7 +75,11 @@ public final class Node implements AutoCloseable {
         stopReplication();
         leader = address;
         replicationClient = ReplicationClient.start(
-                map, address, ReplicationClientConfig.defaults().withSecret(config.replicationSecret()));
+                map,
+                address,
+                ReplicationClientConfig.defaults()
+                        .withSecret(config.replicationSecret())
+                        .withTls(config.replicationTls()));
         LOG.info("following {}", address);
     }
 

@@ -4,6 +4,7 @@ import dev.armdb.FixedConfig;
 import dev.armdb.replication.ReplicationSecret;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import javax.net.ssl.SSLContext;
 
 /**
  * How to run a {@link Node}. Immutable.
@@ -17,6 +18,8 @@ import java.nio.file.Path;
  * @param ioThreads RESP event-loop threads (0: one per available processor)
  * @param replicationSecret the secret leader and followers prove to each other at every replication handshake, or
  *     null for none (anyone who reaches the replication port can follow)
+ * @param replicationTls the TLS context of the replication port, used as leader and as follower (mutual TLS 1.3),
+ *     or null for plain TCP
  */
 public record NodeConfig(
         Path dir,
@@ -26,8 +29,9 @@ public record NodeConfig(
         InetSocketAddress follow,
         InetSocketAddress metrics,
         int ioThreads,
-        ReplicationSecret replicationSecret) {
-    /** A configuration with one RESP event loop per available processor and no replication secret. */
+        ReplicationSecret replicationSecret,
+        SSLContext replicationTls) {
+    /** A configuration with one RESP event loop per available processor, no replication secret and no TLS. */
     public NodeConfig(
             Path dir,
             FixedConfig config,
@@ -35,6 +39,6 @@ public record NodeConfig(
             InetSocketAddress replication,
             InetSocketAddress follow,
             InetSocketAddress metrics) {
-        this(dir, config, resp, replication, follow, metrics, 0, null);
+        this(dir, config, resp, replication, follow, metrics, 0, null, null);
     }
 }

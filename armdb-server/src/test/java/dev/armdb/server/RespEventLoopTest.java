@@ -33,7 +33,7 @@ class RespEventLoopTest {
                 .durability(durability)
                 .build();
         InetSocketAddress any = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
-        return Node.start(new NodeConfig(tmp.resolve("n"), cfg, any, any, null, null, 1, null));
+        return Node.start(new NodeConfig(tmp.resolve("n"), cfg, any, any, null, null, 1, null, null));
     }
 
     private static byte[] command(String... args) {

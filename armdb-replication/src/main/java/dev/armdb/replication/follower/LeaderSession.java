@@ -3,6 +3,7 @@ package dev.armdb.replication.follower;
 import dev.armdb.Durability;
 import dev.armdb.replication.ReplicationMetrics;
 import dev.armdb.replication.ReplicationSecret;
+import dev.armdb.replication.ReplicationTls;
 import dev.armdb.replication.protocol.Ack;
 import dev.armdb.replication.protocol.CaughtUp;
 import dev.armdb.replication.protocol.Challenge;
@@ -112,8 +113,10 @@ final class LeaderSession implements Runnable {
         long backoff = config.initialBackoff().toNanos();
         while (!client.isClosed()) {
             state = State.CONNECTING;
-            try (Socket socket = new Socket()) {
-                socket.connect(leader, (int) config.connectTimeout().toMillis());
+            try (Socket plain = new Socket()) {
+                plain.connect(leader, (int) config.connectTimeout().toMillis());
+                plain.setSoTimeout((int) config.peerTimeout().toMillis());
+                Socket socket = ReplicationTls.clientSocket(config.tls(), plain, leader);
                 FrameChannel ch = new FrameChannel(socket, bytesIn, bytesOut);
                 ch.stallLimitMillis(config.peerTimeout().toMillis());
                 channel = ch;
@@ -127,6 +130,12 @@ final class LeaderSession implements Runnable {
                     return;
                 }
                 LOG.warn("shard {}: replication from {} interrupted: {}", shardId, leader, e.getMessage());
+            } catch (javax.net.ssl.SSLException e) {
+                if (client.isClosed()) {
+                    break;
+                }
+                lastError = "TLS: " + e.getMessage();
+                LOG.warn("shard {}: TLS with {} failed: {}", shardId, leader, e.getMessage());
             } catch (IOException | RuntimeException e) {
                 if (client.isClosed()) {
                     break;

@@ -1,7 +1,9 @@
 package dev.armdb.replication.follower;
 
 import dev.armdb.replication.ReplicationSecret;
+import dev.armdb.replication.ReplicationTls;
 import java.time.Duration;
+import javax.net.ssl.SSLContext;
 
 /**
  * Settings of a {@link ReplicationClient}. Immutable.
@@ -13,6 +15,8 @@ import java.time.Duration;
  * @param maxBackoff cap of the reconnect delay
  * @param secret the secret this follower proves it holds and requires the leader to prove, or null to follow a
  *     leader without a secret
+ * @param tls the TLS context for connecting to the leader (mutual TLS 1.3, see {@link ReplicationTls}), or null
+ *     for plain TCP
  */
 public record ReplicationClientConfig(
         Duration connectTimeout,
@@ -20,8 +24,9 @@ public record ReplicationClientConfig(
         Duration peerTimeout,
         Duration initialBackoff,
         Duration maxBackoff,
-        ReplicationSecret secret) {
-    /** 2 s connect, 250 ms heartbeats, 5 s timeout, backoff 50 ms doubling to 5 s, no secret. */
+        ReplicationSecret secret,
+        SSLContext tls) {
+    /** 2 s connect, 250 ms heartbeats, 5 s timeout, backoff 50 ms doubling to 5 s, no secret, no TLS. */
     public static ReplicationClientConfig defaults() {
         return new ReplicationClientConfig(
                 Duration.ofSeconds(2),
@@ -29,17 +34,24 @@ public record ReplicationClientConfig(
                 Duration.ofSeconds(5),
                 Duration.ofMillis(50),
                 Duration.ofSeconds(5),
+                null,
                 null);
     }
 
     /** The same settings with other heartbeat and timeout. */
     public ReplicationClientConfig withTimeouts(Duration heartbeat, Duration timeout) {
-        return new ReplicationClientConfig(connectTimeout, heartbeat, timeout, initialBackoff, maxBackoff, secret);
+        return new ReplicationClientConfig(connectTimeout, heartbeat, timeout, initialBackoff, maxBackoff, secret, tls);
+    }
+
+    /** The same settings connecting over TLS with {@code tls} (null: plain TCP). */
+    public ReplicationClientConfig withTls(SSLContext tls) {
+        return new ReplicationClientConfig(
+                connectTimeout, heartbeatInterval, peerTimeout, initialBackoff, maxBackoff, secret, tls);
     }
 
     /** The same settings with {@code secret} (null: none). */
     public ReplicationClientConfig withSecret(ReplicationSecret secret) {
         return new ReplicationClientConfig(
-                connectTimeout, heartbeatInterval, peerTimeout, initialBackoff, maxBackoff, secret);
+                connectTimeout, heartbeatInterval, peerTimeout, initialBackoff, maxBackoff, secret, tls);
     }
 }

@@ -99,6 +99,8 @@ final class FollowerSession implements Runnable {
     public void run() {
         sender = Thread.currentThread();
         try {
+            // bounds a TLS handshake too, which runs inside the first send and reads the follower's hello
+            channel.readTimeoutMillis((int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(timeoutNanos)));
             byte[] leaderNonce = sendChallenge();
             SyncRequest req = awaitSyncRequest();
             authenticate(req, leaderNonce);
@@ -113,6 +115,9 @@ final class FollowerSession implements Runnable {
             closeReason = e.code() + ": " + e.getMessage();
             LOG.warn("replication session from {} (shard {}) refused: {}", channel.remote(), shard, e.getMessage());
             channel.sendErrorQuietly(e.code(), e.getMessage());
+        } catch (javax.net.ssl.SSLException e) {
+            closeReason = "TLS: " + e.getMessage();
+            LOG.warn("replication session from {}: TLS failed: {}", channel.remote(), e.getMessage());
         } catch (EOFException | SocketException e) {
             closeReason = "connection closed: " + e.getMessage();
             LOG.debug("replication session from {} (shard {}) ended: {}", channel.remote(), shard, e.toString());

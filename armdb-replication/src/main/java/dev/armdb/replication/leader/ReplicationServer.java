@@ -3,6 +3,7 @@ package dev.armdb.replication.leader;
 import dev.armdb.ArmDbException;
 import dev.armdb.FixedStore;
 import dev.armdb.replication.ReplicationMetrics;
+import dev.armdb.replication.ReplicationTls;
 import dev.armdb.replication.follower.ReplicaLineage;
 import dev.armdb.replication.protocol.FrameChannel;
 import dev.armdb.store.Store;
@@ -43,7 +44,7 @@ public final class ReplicationServer implements AutoCloseable {
         this.store = store;
         this.config = config;
         this.lineage = loadLineage(store);
-        this.serverSocket = new ServerSocket();
+        this.serverSocket = ReplicationTls.serverSocket(config.tls());
         serverSocket.setReuseAddress(true);
         serverSocket.bind(config.bind());
         this.acceptor = Thread.ofPlatform()

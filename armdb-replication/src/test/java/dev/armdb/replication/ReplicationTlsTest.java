@@ -1,0 +1,148 @@
+package dev.armdb.replication;
+
+import static dev.armdb.replication.ReplicationFaultTest.awaitUntil;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.armdb.FixedMap;
+import dev.armdb.replication.follower.ReplicationClient;
+import dev.armdb.replication.follower.ReplicationClientConfig;
+import dev.armdb.replication.follower.ShardStatus;
+import dev.armdb.replication.leader.ReplicationServer;
+import dev.armdb.replication.leader.ReplicationServerConfig;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Mutual TLS on the replication port, with key stores made by the JDK's keytool for 127.0.0.1: matching stores
+ * replicate (with and without a secret on top); a plain follower, or one trusting another certificate, gets no data.
+ */
+class ReplicationTlsTest {
+    private static final char[] PASSWORD = "test-password".toCharArray();
+
+    @TempDir
+    Path tmp;
+
+    private final List<AutoCloseable> toClose = new ArrayList<>();
+
+    @AfterEach
+    void closeAll() throws Exception {
+        for (int i = toClose.size() - 1; i >= 0; i--) {
+            toClose.get(i).close();
+        }
+    }
+
+    private <T extends AutoCloseable> T track(T c) {
+        toClose.add(c);
+        return c;
+    }
+
+    /** A PKCS#12 store with a self-signed EC key for 127.0.0.1 (trusting itself). */
+    private Path keyStore(String name) throws IOException, InterruptedException {
+        Path java = Path.of(ProcessHandle.current().info().command().orElseThrow());
+        Path keytool = java.resolveSibling("keytool");
+        Path file = tmp.resolve(name + ".p12");
+        Process p = new ProcessBuilder(
+                        keytool.toString(),
+                        "-genkeypair",
+                        "-alias",
+                        name,
+                        "-keyalg",
+                        "EC",
+                        "-groupname",
+                        "secp256r1",
+                        "-dname",
+                        "CN=armdb-" + name,
+                        "-ext",
+                        "SAN=ip:127.0.0.1,dns:localhost",
+                        "-validity",
+                        "2",
+                        "-storetype",
+                        "PKCS12",
+                        "-keystore",
+                        file.toString(),
+                        "-storepass",
+                        new String(PASSWORD),
+                        "-keypass",
+                        new String(PASSWORD))
+                .redirectErrorStream(true)
+                .start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as("keytool: %s", out).isZero();
+        return file;
+    }
+
+    private FixedMap leaderWithData() {
+        FixedMap leader = track(FixedMap.open(tmp.resolve("leader"), ReplicationTest.config(32, 1024)));
+        for (int i = 0; i < 3_000; i++) {
+            leader.put(ReplicationTest.key(i), ReplicationTest.value(i, 0));
+        }
+        return leader;
+    }
+
+    private ReplicationClient follow(FixedMap follower, InetSocketAddress leader, ReplicationClientConfig cfg) {
+        return track(ReplicationClient.start(follower, leader, cfg));
+    }
+
+    @Test
+    void followersWithTheLeadersCertificatesReplicateOverTls() throws Exception {
+        SSLContext tls = ReplicationTls.fromKeyStore(keyStore("node"), PASSWORD);
+        ReplicationSecret secret = ReplicationSecret.of("tls-and-a-secret-too".getBytes(StandardCharsets.US_ASCII));
+        FixedMap leader = leaderWithData();
+        ReplicationServer server = track(ReplicationServer.start(
+                leader, ReplicationServerConfig.defaults().withTls(tls).withSecret(secret)));
+        FixedMap follower = track(FixedMap.open(tmp.resolve("follower"), ReplicationTest.config(32, 1024)));
+        ReplicationClient client = follow(
+                follower,
+                server.address(),
+                ReplicationClientConfig.defaults().withTls(tls).withSecret(secret));
+        ReplicationFaultTest.awaitConverged(leader, client);
+        assertThat(ReplicationTest.contents(follower)).isEqualTo(ReplicationTest.contents(leader));
+        leader.put(ReplicationTest.key(99_999), ReplicationTest.value(99_999, 1));
+        ReplicationFaultTest.awaitConverged(leader, client);
+        assertThat(follower.get(ReplicationTest.key(99_999))).isEqualTo(ReplicationTest.value(99_999, 1));
+    }
+
+    @Test
+    void aPlainFollowerOrOneTrustingAnotherCertificateGetsNothing() throws Exception {
+        SSLContext tls = ReplicationTls.fromKeyStore(keyStore("node"), PASSWORD);
+        SSLContext stranger = ReplicationTls.fromKeyStore(keyStore("stranger"), PASSWORD);
+        FixedMap leader = leaderWithData();
+        ReplicationServer server = track(ReplicationServer.start(
+                leader, ReplicationServerConfig.defaults().withTls(tls)));
+
+        FixedMap plain = track(FixedMap.open(tmp.resolve("plain"), ReplicationTest.config(32, 1024)));
+        ReplicationClient plainClient = follow(plain, server.address(), ReplicationClientConfig.defaults());
+        FixedMap other = track(FixedMap.open(tmp.resolve("other"), ReplicationTest.config(32, 1024)));
+        ReplicationClient otherClient = follow(
+                other, server.address(), ReplicationClientConfig.defaults().withTls(stranger));
+
+        awaitUntil(
+                () -> "the stranger's sessions report the TLS failure: " + otherClient.status(),
+                Duration.ofSeconds(20),
+                () -> otherClient.status().stream().allMatch(s -> s.lastError().startsWith("TLS")));
+        awaitUntil(
+                () -> "the plain follower's sessions failed: " + plainClient.status(),
+                Duration.ofSeconds(20),
+                () -> plainClient.status().stream().noneMatch(s -> s.lastError().isEmpty()));
+        for (ReplicationClient c : List.of(plainClient, otherClient)) {
+            for (ShardStatus s : c.status()) {
+                assertThat(s.state()).isNotIn("CATCHING_UP", "STREAMING");
+                assertThat(s.appliedLsn()).isZero();
+            }
+        }
+        assertThat(plain.size()).isZero();
+        assertThat(other.size()).isZero();
+        assertThat(server.status()).as("no session got past the handshake").isEmpty();
+    }
+}
