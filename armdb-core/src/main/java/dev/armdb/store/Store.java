@@ -8,13 +8,11 @@ import dev.armdb.FixedConfig;
 import dev.armdb.ShardRouting;
 import dev.armdb.changes.ShardView;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -422,18 +420,8 @@ public final class Store implements AutoCloseable {
         int keep = Math.min(earlier.length, EpochStateLayout.MAX_EPOCHS - 1);
         long[] ids = Arrays.copyOfRange(earlier, earlier.length - keep, earlier.length + 1);
         ids[keep] = id;
-        Path tmp = dir.resolve(EpochStateLayout.FILE_NAME + ".tmp");
-        try (FileChannel ch = FileChannel.open(
-                tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-            ByteBuffer b = ByteBuffer.wrap(EpochStateLayout.encode(ids));
-            while (b.hasRemaining()) {
-                ch.write(b);
-            }
-            ch.force(true);
-        }
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        Files.deleteIfExists(dir.resolve(CLEAN_MARK));
-        forceDirectory();
+        DurableFiles.replace(file, EpochStateLayout.encode(ids));
+        DurableFiles.delete(dir.resolve(CLEAN_MARK));
         this.trustedEpochs = ids;
         this.epoch = id;
     }
@@ -471,9 +459,7 @@ public final class Store implements AutoCloseable {
     }
 
     private void forceDirectory() throws IOException {
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
-        }
+        DurableFiles.forceDirectory(dir);
     }
 
     /**

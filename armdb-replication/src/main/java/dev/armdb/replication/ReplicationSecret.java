@@ -86,9 +86,9 @@ public final class ReplicationSecret {
         }
     }
 
-    /** True if {@code actual} equals {@code expected}, compared in constant time. */
-    public static boolean proofMatches(byte[] expected, byte[] actual) {
-        return MessageDigest.isEqual(expected, actual);
+    /** True if {@code proof} is this secret's proof of {@code role} over the same inputs; constant-time compare. */
+    public boolean verifies(String role, byte[] nonce, byte[] message, int length, byte[] proof) {
+        return MessageDigest.isEqual(proof(role, nonce, message, length), proof);
     }
 
     @Override

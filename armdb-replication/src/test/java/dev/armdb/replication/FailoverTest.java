@@ -9,35 +9,40 @@ import dev.armdb.replication.follower.ReplicationClientConfig;
 import dev.armdb.replication.leader.ReplicationServer;
 import dev.armdb.replication.leader.ReplicationServerConfig;
 import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Failover on 127.0.0.1: a leader with two followers stops, one follower is promoted, the other is re-pointed at it.
  * A follower holding only what the promoted node had resumes by a partial scan; one that got further than the
  * promoted node (writes the new leader never saw) is copied again, so it can never keep them.
  */
-class FailoverTest {
-    @TempDir
-    Path tmp;
+class FailoverTest extends ClosingTest {
+    /** A leader with data and two followers that have caught up with it. */
+    private record Cluster(
+            Random rnd,
+            long seed,
+            FixedMap leader,
+            ReplicationServer server,
+            FixedMap f1,
+            ReplicationClient c1,
+            FixedMap f2,
+            ReplicationClient c2) {}
 
-    private final List<AutoCloseable> toClose = new ArrayList<>();
-
-    @AfterEach
-    void closeAll() throws Exception {
-        for (int i = toClose.size() - 1; i >= 0; i--) {
-            toClose.get(i).close();
-        }
-    }
-
-    private <T extends AutoCloseable> T track(T c) {
-        toClose.add(c);
-        return c;
+    private Cluster cluster() {
+        long seed = System.nanoTime();
+        System.out.println("FailoverTest seed " + seed);
+        Random rnd = new Random(seed);
+        FixedMap leader = open("leader");
+        write(leader, rnd, 20_000, 5_000, 0);
+        ReplicationServer server = serve(leader);
+        FixedMap f1 = open("f1");
+        FixedMap f2 = open("f2");
+        ReplicationClient c1 = follow(f1, server);
+        ReplicationClient c2 = follow(f2, server);
+        ReplicationFaultTest.awaitConverged(leader, c1);
+        ReplicationFaultTest.awaitConverged(leader, c2);
+        return new Cluster(rnd, seed, leader, server, f1, c1, f2, c2);
     }
 
     private FixedMap open(String name) {
@@ -65,73 +70,52 @@ class FailoverTest {
 
     @Test
     void aFollowerRepointedAtThePromotedPeerResumesWithoutAFullCopy() {
-        long seed = System.nanoTime();
-        System.out.println("FailoverTest seed " + seed);
-        Random rnd = new Random(seed);
-        FixedMap leader = open("leader");
-        write(leader, rnd, 20_000, 5_000, 0);
-        ReplicationServer server = serve(leader);
-        FixedMap f1 = open("f1");
-        FixedMap f2 = open("f2");
-        ReplicationClient c1 = follow(f1, server);
-        ReplicationClient c2 = follow(f2, server);
-        ReplicationFaultTest.awaitConverged(leader, c1);
-        ReplicationFaultTest.awaitConverged(leader, c2);
-
-        server.close();
-        c2.close();
-        c1.promote();
+        Cluster c = cluster();
+        c.server().close();
+        c.c2().close();
+        c.c1().promote();
         assertThat(Files.exists(tmp.resolve("f1").resolve("replica.lineage"))).isTrue();
-        ReplicationServer promoted = serve(f1);
-        write(f1, rnd, 5_000, 6_000, 100_000);
+        ReplicationServer promoted = serve(c.f1());
+        write(c.f1(), c.rnd(), 5_000, 6_000, 100_000);
 
-        ReplicationClient again = follow(f2, promoted);
-        ReplicationFaultTest.awaitConverged(f1, again);
-        assertThat(ReplicationTest.contents(f2)).as("seed %d", seed).isEqualTo(ReplicationTest.contents(f1));
+        ReplicationClient again = follow(c.f2(), promoted);
+        assertConverged(c, again);
         assertThat(promoted.metrics().resyncsFull.sum()).as("full copies").isZero();
         assertThat(promoted.metrics().resyncsPartial.sum()).as("partial scans").isEqualTo(ReplicationTest.SHARDS);
         assertThat(promoted.metrics().catchupSlotsSent.sum())
                 .as("slots sent: what changed since the promotion, not the whole collection")
-                .isLessThan(f1.size());
+                .isLessThan(c.f1().size());
 
-        write(f1, rnd, 2_000, 6_000, 200_000);
-        ReplicationFaultTest.awaitConverged(f1, again);
-        assertThat(ReplicationTest.contents(f2)).as("seed %d", seed).isEqualTo(ReplicationTest.contents(f1));
+        write(c.f1(), c.rnd(), 2_000, 6_000, 200_000);
+        assertConverged(c, again);
+    }
+
+    /** f2, following the promoted f1 through {@code client}, converges to f1's contents. */
+    private static void assertConverged(Cluster c, ReplicationClient client) {
+        ReplicationFaultTest.awaitConverged(c.f1(), client);
+        assertThat(ReplicationTest.contents(c.f2()))
+                .as("f2 holds exactly what the promoted f1 holds (seed %d)", c.seed())
+                .isEqualTo(ReplicationTest.contents(c.f1()));
     }
 
     @Test
     void aFollowerThatGotFurtherThanThePromotedPeerIsCopiedAgain() {
-        long seed = System.nanoTime();
-        System.out.println("FailoverTest seed " + seed);
-        Random rnd = new Random(seed);
-        FixedMap leader = open("leader");
-        write(leader, rnd, 20_000, 5_000, 0);
-        ReplicationServer server = serve(leader);
-        FixedMap f1 = open("f1");
-        FixedMap f2 = open("f2");
-        ReplicationClient c1 = follow(f1, server);
-        ReplicationClient c2 = follow(f2, server);
-        ReplicationFaultTest.awaitConverged(leader, c1);
-        ReplicationFaultTest.awaitConverged(leader, c2);
-
+        Cluster c = cluster();
         // f1 falls behind: the leader's last writes reach f2 only
-        c1.close();
-        write(leader, rnd, 4_000, 5_000, 50_000);
-        ReplicationFaultTest.awaitConverged(leader, c2);
-        server.close();
-        c2.close();
+        c.c1().close();
+        write(c.leader(), c.rnd(), 4_000, 5_000, 50_000);
+        ReplicationFaultTest.awaitConverged(c.leader(), c.c2());
+        c.server().close();
+        c.c2().close();
 
         // f1 is promoted as a replica left over from its run (no client running)
-        ReplicationClient.promoteReplica(f1);
+        ReplicationClient.promoteReplica(c.f1());
         assertThat(ReplicaLineage.load(tmp.resolve("f1"))).isNotNull();
-        ReplicationServer promoted = serve(f1);
-        write(f1, rnd, 1_000, 6_000, 100_000);
+        ReplicationServer promoted = serve(c.f1());
+        write(c.f1(), c.rnd(), 1_000, 6_000, 100_000);
 
-        ReplicationClient again = follow(f2, promoted);
-        ReplicationFaultTest.awaitConverged(f1, again);
-        assertThat(ReplicationTest.contents(f2))
-                .as("f2 drops the writes the promoted node never had (seed %d)", seed)
-                .isEqualTo(ReplicationTest.contents(f1));
+        ReplicationClient again = follow(c.f2(), promoted);
+        assertConverged(c, again);
         assertThat(promoted.metrics().resyncsFull.sum()).as("full copies").isEqualTo(ReplicationTest.SHARDS);
     }
 }

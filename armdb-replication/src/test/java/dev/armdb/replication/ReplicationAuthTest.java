@@ -24,39 +24,18 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The replication secret on real loopback sessions: matching secrets replicate; a missing or different secret on
  * either side stops the follower with AUTH_FAILED before any data moves; an unauthenticated connection learns nothing
  * beyond the Challenge; a fake leader that cannot prove the secret is refused.
  */
-class ReplicationAuthTest {
+class ReplicationAuthTest extends ClosingTest {
     private static final ReplicationSecret SECRET =
             ReplicationSecret.of("correct horse battery staple".getBytes(StandardCharsets.US_ASCII));
     private static final ReplicationSecret OTHER =
             ReplicationSecret.of("incorrect horse battery staple".getBytes(StandardCharsets.US_ASCII));
-
-    @TempDir
-    Path tmp;
-
-    private final List<AutoCloseable> toClose = new ArrayList<>();
-
-    @AfterEach
-    void closeAll() throws Exception {
-        for (int i = toClose.size() - 1; i >= 0; i--) {
-            toClose.get(i).close();
-        }
-    }
-
-    private <T extends AutoCloseable> T track(T c) {
-        toClose.add(c);
-        return c;
-    }
 
     private FixedMap leaderWithData() {
         FixedMap leader = track(FixedMap.open(tmp.resolve("leader"), ReplicationTest.config(32, 1024)));

@@ -53,42 +53,23 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 import java.util.zip.CRC32C;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Fault injection on 127.0.0.1: raw sockets speaking broken protocol to a real leader, fake leaders sending
  * broken or no frames to a real follower, mismatched collections, and a leader restart under a running follower.
  * Randomised parts print their seed; {@code -Darmdb.seed=N} repeats a run.
  */
-class ReplicationFaultTest {
+class ReplicationFaultTest extends ClosingTest {
     static final int SHARDS = 4;
     static final int KEY_SIZE = 16;
     static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
     static final long SEED = Long.getLong("armdb.seed", System.nanoTime());
 
-    @TempDir
-    Path tmp;
-
-    private final List<AutoCloseable> toClose = new ArrayList<>();
-
     @BeforeAll
     static void printSeed() {
         System.out.println("ReplicationFaultTest seed " + SEED + " (repeat with -Darmdb.seed=" + SEED + ")");
-    }
-
-    @AfterEach
-    void closeAll() throws Exception {
-        for (int i = toClose.size() - 1; i >= 0; i--) {
-            toClose.get(i).close();
-        }
-    }
-
-    private <T extends AutoCloseable> T track(T c) {
-        toClose.add(c);
-        return c;
     }
 
     // ------------------------------------------------------------------------------------------ collections

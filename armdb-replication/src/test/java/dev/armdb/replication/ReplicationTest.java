@@ -19,30 +19,11 @@ import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** In-process leader and followers on 127.0.0.1. */
-class ReplicationTest {
+class ReplicationTest extends ClosingTest {
     static final int SHARDS = 4;
-
-    @TempDir
-    Path tmp;
-
-    private final java.util.List<AutoCloseable> toClose = new java.util.ArrayList<>();
-
-    @AfterEach
-    void closeAll() throws Exception {
-        for (int i = toClose.size() - 1; i >= 0; i--) {
-            toClose.get(i).close();
-        }
-    }
-
-    private <T extends AutoCloseable> T track(T c) {
-        toClose.add(c);
-        return c;
-    }
 
     static FixedConfig config(int valueSize, int feedCapacity) {
         return FixedConfig.builder()

@@ -14,37 +14,17 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Mutual TLS on the replication port, with key stores made by the JDK's keytool for 127.0.0.1: matching stores
  * replicate (with and without a secret on top); a plain follower, or one trusting another certificate, gets no data.
  */
-class ReplicationTlsTest {
+class ReplicationTlsTest extends ClosingTest {
     private static final char[] PASSWORD = "test-password".toCharArray();
-
-    @TempDir
-    Path tmp;
-
-    private final List<AutoCloseable> toClose = new ArrayList<>();
-
-    @AfterEach
-    void closeAll() throws Exception {
-        for (int i = toClose.size() - 1; i >= 0; i--) {
-            toClose.get(i).close();
-        }
-    }
-
-    private <T extends AutoCloseable> T track(T c) {
-        toClose.add(c);
-        return c;
-    }
 
     /** A PKCS#12 store with a self-signed EC key for 127.0.0.1 (trusting itself). */
     private Path keyStore(String name) throws IOException, InterruptedException {

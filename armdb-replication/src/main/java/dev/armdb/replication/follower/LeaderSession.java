@@ -267,8 +267,8 @@ final class LeaderSession implements Runnable {
         if (secret == null) {
             return;
         }
-        byte[] expected = secret.proof(ShardInfo.PROOF_ROLE, followerNonce, info.toBytes(), ShardInfo.SIGNED_LENGTH);
-        if (!ReplicationSecret.proofMatches(expected, info.proof())) {
+        if (!secret.verifies(
+                ShardInfo.PROOF_ROLE, followerNonce, info.toBytes(), ShardInfo.SIGNED_LENGTH, info.proof())) {
             metrics.authFailures.increment();
             throw new ProtocolException(
                     ErrorCode.AUTH_FAILED,

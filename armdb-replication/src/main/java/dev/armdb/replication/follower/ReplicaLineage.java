@@ -4,14 +4,12 @@ import static dev.armdb.replication.follower.ReplicaLineageLayout.*;
 
 import dev.armdb.ArmDbCorruptException;
 import dev.armdb.ArmDbException;
+import dev.armdb.store.DurableFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.zip.CRC32C;
 
@@ -133,18 +131,8 @@ public final class ReplicaLineage {
     /** Writes this lineage durably into {@code dir} (temporary file, force, atomic rename, directory force). */
     void write(Path dir) {
         Path file = dir.resolve(FILE_NAME);
-        Path tmp = dir.resolve(FILE_NAME + ".tmp");
         try {
-            try (FileChannel ch = FileChannel.open(
-                    tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                ByteBuffer b = ByteBuffer.wrap(encode());
-                while (b.hasRemaining()) {
-                    ch.write(b);
-                }
-                ch.force(true);
-            }
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            forceDirectory(dir);
+            DurableFiles.replace(file, encode());
         } catch (IOException e) {
             throw new ArmDbException("cannot write " + file + ": " + e, e);
         }
@@ -171,17 +159,9 @@ public final class ReplicaLineage {
     static void clear(Path dir) {
         Path file = dir.resolve(FILE_NAME);
         try {
-            if (Files.deleteIfExists(file)) {
-                forceDirectory(dir);
-            }
+            DurableFiles.delete(file);
         } catch (IOException e) {
             throw new ArmDbException("cannot remove " + file + ": " + e, e);
-        }
-    }
-
-    private static void forceDirectory(Path dir) throws IOException {
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
         }
     }
 }

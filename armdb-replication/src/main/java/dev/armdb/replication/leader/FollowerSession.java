@@ -155,8 +155,8 @@ final class FollowerSession implements Runnable {
         if (secret == null) {
             return;
         }
-        byte[] expected = secret.proof(SyncRequest.PROOF_ROLE, leaderNonce, req.toBytes(), SyncRequest.SIGNED_LENGTH);
-        if (!ReplicationSecret.proofMatches(expected, req.proof())) {
+        if (!secret.verifies(
+                SyncRequest.PROOF_ROLE, leaderNonce, req.toBytes(), SyncRequest.SIGNED_LENGTH, req.proof())) {
             metrics.authFailures.increment();
             throw new ProtocolException(
                     ErrorCode.AUTH_FAILED,
