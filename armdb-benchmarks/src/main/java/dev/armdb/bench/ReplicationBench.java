@@ -4,6 +4,7 @@ import dev.armdb.Durability;
 import dev.armdb.FixedConfig;
 import dev.armdb.FixedMap;
 import dev.armdb.index.KeyHash;
+import dev.armdb.replication.ReplicationTls;
 import dev.armdb.replication.follower.ReplicationClient;
 import dev.armdb.replication.follower.ReplicationClientConfig;
 import dev.armdb.replication.leader.ReplicationServer;
@@ -29,6 +30,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
+import javax.net.ssl.SSLContext;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -140,17 +142,23 @@ public final class ReplicationBench {
         }
     }
 
-    /** Catches an empty follower up with a leader of {@code records} records; compares with raw loopback. */
-    static CatchUp catchUp(Path root, int records) throws Exception {
+    /**
+     * Catches an empty follower up with a leader of {@code records} records, over TLS when {@code tls} is not null;
+     * compares with raw loopback.
+     */
+    static CatchUp catchUp(Path root, int records, SSLContext tls) throws Exception {
         long slotBytes = (long) records * SlotLayout.slotSize(KEY, VALUE);
         double raw = rawLoopbackMBps(slotBytes);
         try (FixedMap leader = FixedMap.open(root.resolve("cu-leader"), config());
                 FixedMap follower = FixedMap.open(root.resolve("cu-follower"), config());
-                ReplicationServer server = ReplicationServer.start(leader, ReplicationServerConfig.defaults())) {
+                ReplicationServer server = ReplicationServer.start(
+                        leader, ReplicationServerConfig.defaults().withTls(tls))) {
             load(leader, records);
             long t0 = System.nanoTime();
-            try (ReplicationClient client =
-                    ReplicationClient.start(follower, server.address(), ReplicationClientConfig.defaults())) {
+            try (ReplicationClient client = ReplicationClient.start(
+                    follower,
+                    server.address(),
+                    ReplicationClientConfig.defaults().withTls(tls))) {
                 awaitAll(leader, List.of(client));
                 double secs = (System.nanoTime() - t0) / 1e9;
                 return new CatchUp(records, secs, slotBytes / secs / 1e6, raw);
@@ -158,13 +166,54 @@ public final class ReplicationBench {
         }
     }
 
+    /**
+     * A TLS context for the benchmark: a self-signed ECDSA P-256 key for 127.0.0.1 made by this JDK's keytool in
+     * {@code dir}, used by leader and follower alike.
+     */
+    static SSLContext benchTls(Path dir) throws IOException, InterruptedException {
+        Files.createDirectories(dir);
+        Path store = dir.resolve("bench.p12");
+        String password = "armdb-bench";
+        Process p = new ProcessBuilder(
+                        Path.of(System.getProperty("java.home"), "bin", "keytool")
+                                .toString(),
+                        "-genkeypair",
+                        "-alias",
+                        "bench",
+                        "-keyalg",
+                        "EC",
+                        "-groupname",
+                        "secp256r1",
+                        "-dname",
+                        "CN=armdb-bench",
+                        "-ext",
+                        "SAN=ip:127.0.0.1,dns:localhost",
+                        "-validity",
+                        "2",
+                        "-storetype",
+                        "PKCS12",
+                        "-keystore",
+                        store.toString(),
+                        "-storepass",
+                        password,
+                        "-keypass",
+                        password)
+                .redirectErrorStream(true)
+                .start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IOException("keytool could not make the benchmark's key store: " + out);
+        }
+        return ReplicationTls.fromKeyStore(store, password.toCharArray());
+    }
+
     /** {@link #catchUp} {@code runs} times; the run with the median time (raw loopback: its median). */
-    static CatchUp catchUpMedian(Path root, int records, int runs) throws Exception {
+    static CatchUp catchUpMedian(Path root, int records, int runs, SSLContext tls) throws Exception {
         List<CatchUp> all = new ArrayList<>();
         for (int r = 0; r < runs; r++) {
             Path dir = root.resolve("cu-" + records + "-" + r);
             try {
-                all.add(catchUp(dir, records));
+                all.add(catchUp(dir, records, tls));
             } finally {
                 BenchDirs.delete(dir);
             }
@@ -497,6 +546,7 @@ public final class ReplicationBench {
      */
     record Results(
             List<CatchUp> catchUps,
+            List<CatchUp> tlsCatchUps,
             List<RedisSync> redis,
             List<Resync> resyncs,
             List<Lag> lags,
@@ -532,6 +582,27 @@ public final class ReplicationBench {
                     100 * cu.slotMBps() / cu.rawMBps(),
                     rs == null ? "not run" : String.format(Locale.ROOT, "%.2f", rs.seconds()),
                     rs == null ? "–" : String.format(Locale.ROOT, "%.2f×", rs.seconds() / cu.seconds())));
+        }
+        if (!res.tlsCatchUps().isEmpty()) {
+            sb.append("\n### Catch-up over TLS\n\n");
+            sb.append("The same catch-up with mutual TLS 1.3 on the replication port (`withTls`; self-signed ECDSA")
+                    .append(" P-256 key for 127.0.0.1 made by keytool; the JDK's default cipher suite).\n\n");
+            sb.append("| records | armdb over TLS s | slot MB/s | slots/s | TLS / plain time |\n")
+                    .append("|---:|---:|---:|---:|---:|\n");
+            for (CatchUp t : res.tlsCatchUps()) {
+                CatchUp plain = res.catchUps().stream()
+                        .filter(c -> c.records() == t.records())
+                        .findFirst()
+                        .orElse(null);
+                sb.append(String.format(
+                        Locale.ROOT,
+                        "| %,d | %.2f | %.1f | %,.0f | %s |%n",
+                        t.records(),
+                        t.seconds(),
+                        t.slotMBps(),
+                        t.records() / t.seconds(),
+                        plain == null ? "–" : String.format(Locale.ROOT, "%.2f×", t.seconds() / plain.seconds())));
+            }
         }
         if (!res.resyncs().isEmpty()) {
             sb.append("\n### Resync after a short disconnect\n\n");
@@ -724,9 +795,12 @@ public final class ReplicationBench {
         Path root = BenchDirs.create("repl");
         try (ServerProcesses procs = new ServerProcesses(pidFile)) {
             List<CatchUp> catchUps = new ArrayList<>();
+            List<CatchUp> tlsCatchUps = new ArrayList<>();
+            SSLContext tls = benchTls(root.resolve("tls"));
             List<RedisSync> syncs = new ArrayList<>();
             for (int n : records) {
-                catchUps.add(progress(catchUpMedian(root, n, runs)));
+                catchUps.add(progress(catchUpMedian(root, n, runs, null)));
+                tlsCatchUps.add(progress(catchUpMedian(root, n, runs, tls)));
                 if (redis) {
                     syncs.add(progress(redisFullSyncMedian(root, n, runs, procs)));
                 }
@@ -740,7 +814,7 @@ public final class ReplicationBench {
             String md = (redis ? "Redis: " + ServerBench.version("redis-server") + ". " : "")
                     + "Load averages (1, 5, 15 min) before " + loadBefore + ", after " + ServerBench.loadAverage()
                     + ".\n\n"
-                    + markdown(new Results(catchUps, syncs, resyncs, lags, puts, runs), command);
+                    + markdown(new Results(catchUps, tlsCatchUps, syncs, resyncs, lags, puts, runs), command);
             System.out.println(md);
             if (out != null) {
                 Files.writeString(out, md);

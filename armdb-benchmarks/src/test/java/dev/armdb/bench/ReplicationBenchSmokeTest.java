@@ -14,8 +14,12 @@ class ReplicationBenchSmokeTest {
 
     @Test
     void catchUpLagAndPutThroughputProduceSaneNumbers() throws Exception {
-        ReplicationBench.CatchUp cu = ReplicationBench.catchUpMedian(tmp, 20_000, 3);
+        ReplicationBench.CatchUp cu = ReplicationBench.catchUpMedian(tmp, 20_000, 3, null);
         assertThat(cu.records()).isEqualTo(20_000);
+        ReplicationBench.CatchUp tls =
+                ReplicationBench.catchUpMedian(tmp, 20_000, 1, ReplicationBench.benchTls(tmp.resolve("tls")));
+        assertThat(tls.records()).isEqualTo(20_000);
+        assertThat(tls.slotMBps()).isPositive();
         assertThat(cu.slotMBps()).isPositive();
         assertThat(cu.rawMBps()).isPositive();
         List<ReplicationBench.Lag> lags = ReplicationBench.lag(tmp, 5_000, new int[] {2_000}, new int[] {1, 2}, 0.25);
@@ -46,9 +50,10 @@ class ReplicationBenchSmokeTest {
         assertThat(resyncs.get(1).bytesReceived()).isGreaterThan(onePercent.bytesReceived());
 
         String md = ReplicationBench.markdown(
-                new ReplicationBench.Results(List.of(cu), List.of(), resyncs, lags, puts, 3), "test");
+                new ReplicationBench.Results(List.of(cu), List.of(tls), List.of(), resyncs, lags, puts, 3), "test");
         assertThat(md)
                 .contains("raw loopback")
+                .contains("Catch-up over TLS")
                 .contains("not run")
                 .contains("Resync after a short disconnect")
                 .contains("p99")
@@ -70,6 +75,7 @@ class ReplicationBenchSmokeTest {
         String md = ReplicationBench.markdown(
                 new ReplicationBench.Results(
                         List.of(cu),
+                        List.of(),
                         List.of(new ReplicationBench.RedisSync(5_000, 0.5)),
                         List.of(),
                         List.of(),
