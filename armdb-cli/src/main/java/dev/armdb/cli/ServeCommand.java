@@ -64,6 +64,12 @@ final class ServeCommand implements Callable<Integer> {
     Integer metricsPort;
 
     @Option(
+            names = "--max-clients",
+            defaultValue = "10000",
+            description = "RESP connections served at once; more get an error reply (default ${DEFAULT-VALUE}).")
+    int maxClients;
+
+    @Option(
             names = "--group-interval",
             defaultValue = "10ms",
             converter = DurationConverter.class,
@@ -102,15 +108,16 @@ final class ServeCommand implements Callable<Integer> {
         FixedConfig cfg = config();
         InetSocketAddress followAddr = follow == null ? null : parse(follow);
         Node node = Node.start(new NodeConfig(
-                dir,
-                cfg,
-                new InetSocketAddress(bind, port),
-                new InetSocketAddress(bind, replPort),
-                followAddr,
-                metricsPort == null ? null : new InetSocketAddress(bind, metricsPort),
-                ioThreads,
-                replSecretFile == null ? null : ReplicationSecret.fromFile(replSecretFile),
-                tls()));
+                        dir,
+                        cfg,
+                        new InetSocketAddress(bind, port),
+                        new InetSocketAddress(bind, replPort),
+                        followAddr,
+                        metricsPort == null ? null : new InetSocketAddress(bind, metricsPort))
+                .withIoThreads(ioThreads)
+                .withMaxClients(maxClients)
+                .withReplicationSecret(replSecretFile == null ? null : ReplicationSecret.fromFile(replSecretFile))
+                .withReplicationTls(tls()));
         CountDownLatch stopped = new CountDownLatch(1);
         // handle TERM/INT ourselves so a clean stop exits 0 (the JVM's default handler exits 143/130)
         sun.misc.SignalHandler stop = sig -> stopped.countDown();

@@ -31,7 +31,7 @@ public final class Node implements AutoCloseable {
     private Node(NodeConfig config, FixedMap map) {
         this.config = config;
         this.map = map;
-        this.resp = new RespServer(this, config.resp(), config.ioThreads());
+        this.resp = new RespServer(this, config.resp(), config.ioThreads(), config.maxClients());
     }
 
     /** Opens (or creates) the collection and starts serving. */
@@ -127,6 +127,16 @@ public final class Node implements AutoCloseable {
     /** The leader followed, or null. */
     public InetSocketAddress leader() {
         return leader;
+    }
+
+    /** How this node was started. */
+    public NodeConfig config() {
+        return config;
+    }
+
+    /** RESP connections served now. */
+    int respConnectedClients() {
+        return resp.connectedClients();
     }
 
     /** The RESP address actually bound. */

@@ -7,7 +7,7 @@ import java.nio.file.Path;
 import javax.net.ssl.SSLContext;
 
 /**
- * How to run a {@link Node}. Immutable.
+ * How to run a {@link Node}. Immutable; the {@code with...} methods return changed copies.
  *
  * @param dir the collection directory
  * @param config sizes and durability used to create the collection (null: it must exist)
@@ -16,6 +16,7 @@ import javax.net.ssl.SSLContext;
  * @param follow the leader's replication address to follow at start, or null to lead
  * @param metrics address of the Prometheus {@code /metrics} endpoint, or null for none
  * @param ioThreads RESP event-loop threads (0: one per available processor)
+ * @param maxClients RESP connections served at once; more are refused with an error reply
  * @param replicationSecret the secret leader and followers prove to each other at every replication handshake, or
  *     null for none (anyone who reaches the replication port can follow)
  * @param replicationTls the TLS context of the replication port, used as leader and as follower (mutual TLS 1.3),
@@ -29,9 +30,26 @@ public record NodeConfig(
         InetSocketAddress follow,
         InetSocketAddress metrics,
         int ioThreads,
+        int maxClients,
         ReplicationSecret replicationSecret,
         SSLContext replicationTls) {
-    /** A configuration with one RESP event loop per available processor, no replication secret and no TLS. */
+    /** Default of {@link #maxClients}, as Redis'. */
+    public static final int DEFAULT_MAX_CLIENTS = 10_000;
+
+    /** Checks the counts. */
+    public NodeConfig {
+        if (ioThreads < 0) {
+            throw new IllegalArgumentException("ioThreads must be >= 0 (0 = one per core), got " + ioThreads);
+        }
+        if (maxClients < 1) {
+            throw new IllegalArgumentException("maxClients must be >= 1, got " + maxClients);
+        }
+    }
+
+    /**
+     * A configuration with one RESP event loop per available processor, {@value #DEFAULT_MAX_CLIENTS} clients, no
+     * replication secret and no TLS.
+     */
     public NodeConfig(
             Path dir,
             FixedConfig config,
@@ -39,6 +57,30 @@ public record NodeConfig(
             InetSocketAddress replication,
             InetSocketAddress follow,
             InetSocketAddress metrics) {
-        this(dir, config, resp, replication, follow, metrics, 0, null, null);
+        this(dir, config, resp, replication, follow, metrics, 0, DEFAULT_MAX_CLIENTS, null, null);
+    }
+
+    /** This configuration with {@code n} RESP event loops (0: one per available processor). */
+    public NodeConfig withIoThreads(int n) {
+        return new NodeConfig(
+                dir, config, resp, replication, follow, metrics, n, maxClients, replicationSecret, replicationTls);
+    }
+
+    /** This configuration serving at most {@code n} RESP clients at once. */
+    public NodeConfig withMaxClients(int n) {
+        return new NodeConfig(
+                dir, config, resp, replication, follow, metrics, ioThreads, n, replicationSecret, replicationTls);
+    }
+
+    /** This configuration with a replication secret (null: none). */
+    public NodeConfig withReplicationSecret(ReplicationSecret secret) {
+        return new NodeConfig(
+                dir, config, resp, replication, follow, metrics, ioThreads, maxClients, secret, replicationTls);
+    }
+
+    /** This configuration with TLS on the replication port (null: plain TCP). */
+    public NodeConfig withReplicationTls(SSLContext tls) {
+        return new NodeConfig(
+                dir, config, resp, replication, follow, metrics, ioThreads, maxClients, replicationSecret, tls);
     }
 }

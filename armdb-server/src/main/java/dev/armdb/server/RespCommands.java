@@ -431,6 +431,14 @@ final class RespCommands {
                     .append(m.config().durability().name().toLowerCase(Locale.ROOT))
                     .append("\r\n\r\n");
         }
+        if (all || sec.equals("clients")) {
+            sb.append("# Clients\r\n")
+                    .append("connected_clients:")
+                    .append(node.respConnectedClients())
+                    .append("\r\nmaxclients:")
+                    .append(node.config().maxClients())
+                    .append("\r\n\r\n");
+        }
         if (all || sec.equals("keyspace")) {
             StoreStats st = m.stats();
             sb.append("# Keyspace\r\n")

@@ -21,14 +21,16 @@ final class RespEventLoop implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RespEventLoop.class);
 
     private final Node node;
+    private final RespServer server;
     private final Selector selector;
     private final Queue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final Set<RespConnection> connections = new HashSet<>();
     private final Thread thread;
     private volatile boolean closed;
 
-    RespEventLoop(Node node, String name) throws IOException {
+    RespEventLoop(Node node, RespServer server, String name) throws IOException {
         this.node = node;
+        this.server = server;
         this.selector = Selector.open();
         this.thread = Thread.ofPlatform().daemon().name(name).unstarted(this::run);
     }
@@ -50,15 +52,17 @@ final class RespEventLoop implements AutoCloseable {
 
     /** Drops a closed connection. Loop thread only. */
     void forget(RespConnection c) {
-        connections.remove(c);
+        if (connections.remove(c)) {
+            server.clientClosed();
+        }
     }
 
     private void register(SocketChannel channel) {
         RespConnection c = new RespConnection(this, channel, node);
+        connections.add(c);
         try {
             channel.configureBlocking(false);
             c.register(channel.register(selector, SelectionKey.OP_READ, c));
-            connections.add(c);
         } catch (IOException | RuntimeException e) {
             LOG.debug("registering a client failed: {}", e.toString());
             c.close();

@@ -4,8 +4,10 @@ import dev.armdb.ArmDbException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -16,23 +18,43 @@ import org.slf4j.LoggerFactory;
  */
 final class RespServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RespServer.class);
+    private static final byte[] MAX_CLIENTS_REPLY =
+            "-ERR max number of clients reached\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
     private final Node node;
     private final InetSocketAddress bind;
     private final int loopCount;
+    private final int maxClients;
+    private final AtomicInteger connected = new AtomicInteger();
     private RespEventLoop[] loops = new RespEventLoop[0];
     private ServerSocketChannel serverChannel;
     private Thread acceptThread;
     private volatile boolean closed;
 
-    /** A listener for {@code bind} with {@code ioThreads} event loops (0: one per available processor). */
-    RespServer(Node node, InetSocketAddress bind, int ioThreads) {
-        if (ioThreads < 0) {
-            throw new IllegalArgumentException("ioThreads must be >= 0 (0 = one per core), got " + ioThreads);
-        }
+    /**
+     * A listener for {@code bind} with {@code ioThreads} event loops (0: one per available processor), serving at
+     * most {@code maxClients} connections at once.
+     */
+    RespServer(Node node, InetSocketAddress bind, int ioThreads, int maxClients) {
         this.node = node;
         this.bind = bind;
         this.loopCount = ioThreads == 0 ? Runtime.getRuntime().availableProcessors() : ioThreads;
+        this.maxClients = maxClients;
+    }
+
+    /** Connections served now. Any thread. */
+    int connectedClients() {
+        return connected.get();
+    }
+
+    /** The most connections served at once. */
+    int maxClients() {
+        return maxClients;
+    }
+
+    /** A served connection ended. Any thread. */
+    void clientClosed() {
+        connected.decrementAndGet();
     }
 
     void start() {
@@ -42,7 +64,7 @@ final class RespServer implements AutoCloseable {
             serverChannel.bind(bind, 512);
             loops = new RespEventLoop[loopCount];
             for (int i = 0; i < loopCount; i++) {
-                loops[i] = new RespEventLoop(node, "armdb-resp-io-" + i);
+                loops[i] = new RespEventLoop(node, this, "armdb-resp-io-" + i);
                 loops[i].start();
             }
         } catch (IOException e) {
@@ -66,6 +88,10 @@ final class RespServer implements AutoCloseable {
         while (!closed) {
             try {
                 SocketChannel ch = serverChannel.accept();
+                if (connected.incrementAndGet() > maxClients) {
+                    refuse(ch);
+                    continue;
+                }
                 ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
                 loops[next].adopt(ch);
                 next = (next + 1) % loops.length;
@@ -75,6 +101,17 @@ final class RespServer implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** Tells a client over the limit why (as Redis does) and closes it; the reply fits any socket buffer. */
+    private void refuse(SocketChannel ch) {
+        connected.decrementAndGet();
+        try (ch) {
+            ch.write(ByteBuffer.wrap(MAX_CLIENTS_REPLY));
+        } catch (IOException ignored) {
+            // the client is gone already
+        }
+        LOG.warn("refused a client: {} clients connected (--max-clients)", maxClients);
     }
 
     @Override

@@ -26,6 +26,10 @@ class RespEventLoopTest {
     Path tmp;
 
     private Node node(Durability durability) {
+        return node(durability, NodeConfig.DEFAULT_MAX_CLIENTS);
+    }
+
+    private Node node(Durability durability, int maxClients) {
         FixedConfig cfg = FixedConfig.builder()
                 .keySize(8)
                 .valueSize(16)
@@ -33,7 +37,9 @@ class RespEventLoopTest {
                 .durability(durability)
                 .build();
         InetSocketAddress any = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
-        return Node.start(new NodeConfig(tmp.resolve("n"), cfg, any, any, null, null, 1, null, null));
+        return Node.start(new NodeConfig(tmp.resolve("n"), cfg, any, any, null, null)
+                .withIoThreads(1)
+                .withMaxClients(maxClients));
     }
 
     private static byte[] command(String... args) {
@@ -139,6 +145,32 @@ class RespEventLoopTest {
                 assertThat(c.reply()).isEqualTo(V);
             }
             assertThat(c.call("DBSIZE")).isEqualTo(":50");
+        }
+    }
+
+    @Test
+    void clientsOverTheLimitAreRefusedAndCountedOut() throws Exception {
+        try (Node n = node(Durability.NONE, 2);
+                RespTestClient a = new RespTestClient(n);
+                RespTestClient b = new RespTestClient(n)) {
+            assertThat(a.call("PING")).isEqualTo("+PONG");
+            assertThat(b.call("PING")).isEqualTo("+PONG");
+            try (RespTestClient c = new RespTestClient(n)) {
+                assertThat(c.reply()).isEqualTo("-ERR max number of clients reached");
+            }
+            assertThat(a.call("INFO", "clients"))
+                    .contains("connected_clients:2")
+                    .contains("maxclients:2");
+            b.close();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!a.call("INFO", "clients").contains("connected_clients:1") && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            try (RespTestClient d = new RespTestClient(n)) {
+                assertThat(d.call("PING"))
+                        .as("a place freed by a closed client")
+                        .isEqualTo("+PONG");
+            }
         }
     }
 }
