@@ -147,9 +147,18 @@ final class RespConnection {
         state = State.PAUSED;
         interest(0);
         Thread.ofVirtual().name("armdb-resp-blocking").start(() -> {
-            boolean keepOpen = commands.execute(args);
+            boolean keepOpen;
+            try {
+                keepOpen = commands.execute(args);
+            } catch (RuntimeException e) {
+                // never leave the connection paused: answer, then close it
+                LOG.warn("client {}: command failed unexpectedly", remote(), e);
+                out.error("ERR internal error: " + e);
+                keepOpen = false;
+            }
+            boolean open = keepOpen;
             // the loop's task queue publishes the replies written here to the loop thread
-            loop.execute(() -> resume(keepOpen));
+            loop.execute(() -> resume(open));
         });
     }
 
