@@ -38,6 +38,9 @@ import org.slf4j.LoggerFactory;
 public final class Store implements AutoCloseable {
     /** Name of the lock file in the collection directory. */
     public static final String LOCK_FILE = "db.lock";
+    /** System property naming a file that holds the system's boot id, instead of the kernel's (tests, other OSes). */
+    public static final String BOOT_ID_PROPERTY = "armdb.bootIdFile";
+
     /** Written by a clean close (after the last force), removed by the next open; empty. */
     public static final String CLEAN_MARK = "clean.mark";
     /** Present while the collection is a replica (see {@link #replica(boolean)}); empty. */
@@ -408,7 +411,15 @@ public final class Store implements AutoCloseable {
     private void startEpoch(boolean clean) throws IOException {
         Path file = dir.resolve(EpochStateLayout.FILE_NAME);
         long[] earlier = new long[0];
-        if (clean && Files.exists(file)) {
+        BootStateLayout.BootState boot = currentBoot();
+        boolean processCrashOnly = !clean && boot != null && boot.sameAs(previousBoot());
+        if (processCrashOnly) {
+            LOG.info(
+                    "{}: unclean stop within this boot of the system (a process crash): the page cache kept every"
+                            + " write, so followers keep their positions",
+                    dir);
+        }
+        if ((clean || processCrashOnly) && Files.exists(file)) {
             try {
                 earlier = EpochStateLayout.decode(Files.readAllBytes(file));
             } catch (ArmDbCorruptException e) {
@@ -421,9 +432,44 @@ public final class Store implements AutoCloseable {
         long[] ids = Arrays.copyOfRange(earlier, earlier.length - keep, earlier.length + 1);
         ids[keep] = id;
         DurableFiles.replace(file, EpochStateLayout.encode(ids));
+        if (boot != null) {
+            DurableFiles.replace(dir.resolve(BootStateLayout.FILE_NAME), BootStateLayout.encode(boot));
+        } else {
+            DurableFiles.delete(dir.resolve(BootStateLayout.FILE_NAME));
+        }
         DurableFiles.delete(dir.resolve(CLEAN_MARK));
         this.trustedEpochs = ids;
         this.epoch = id;
+    }
+
+    /**
+     * This boot of the system and this collection's shard files, or null where the kernel names no boot (only
+     * Linux does) or files have no inode numbers. The boot id is read from {@value #BOOT_ID_PROPERTY} if set (a
+     * file holding the id), else from the kernel's {@code /proc/sys/kernel/random/boot_id}.
+     */
+    private BootStateLayout.BootState currentBoot() {
+        String source = System.getProperty(BOOT_ID_PROPERTY, "/proc/sys/kernel/random/boot_id");
+        try {
+            String id = Files.readString(Path.of(source)).trim();
+            long[] inodes = new long[shards.length];
+            for (int i = 0; i < shards.length; i++) {
+                Object ino = Files.getAttribute(dir.resolve(ShardFileLayout.fileName(i)), "unix:ino");
+                inodes[i] = ((Number) ino).longValue();
+            }
+            return id.isEmpty() ? null : new BootStateLayout.BootState(id, inodes);
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    /** What the previous open recorded in {@value BootStateLayout#FILE_NAME}, or null. */
+    private BootStateLayout.BootState previousBoot() {
+        try {
+            Path f = dir.resolve(BootStateLayout.FILE_NAME);
+            return Files.exists(f) ? BootStateLayout.decode(Files.readAllBytes(f)) : null;
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     private static long newEpochId() {

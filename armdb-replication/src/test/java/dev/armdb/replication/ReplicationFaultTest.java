@@ -1007,9 +1007,22 @@ class ReplicationFaultTest extends ClosingTest {
         for (int s = 0; s < SHARDS; s++) {
             followerLsn[s] = client.appliedLsn(s);
         }
-        // power loss: the leader's files are back where they were before those writes, and no clean close
+        // power loss: the leader's files are back where they were before those writes, no clean close, and the
+        // system booted again
         copyFiles(before, ldir);
         Files.delete(ldir.resolve(Store.CLEAN_MARK));
+        Path bootFile = tmp.resolve("boot_id");
+        Files.writeString(bootFile, "a-later-boot\n");
+        System.setProperty(Store.BOOT_ID_PROPERTY, bootFile.toString());
+        try {
+            reopenAfterPowerLoss(ldir, port, follower, client, followerLsn);
+        } finally {
+            System.clearProperty(Store.BOOT_ID_PROPERTY);
+        }
+    }
+
+    private void reopenAfterPowerLoss(
+            Path ldir, int port, FixedMap follower, ReplicationClient client, long[] followerLsn) {
         // an open and a clean close in between (a tool, a quick restart) must not make the lost writes trusted
         FixedMap.open(ldir).close();
         assertThat(ldir.resolve(Store.CLEAN_MARK)).exists();
@@ -1030,6 +1043,41 @@ class ReplicationFaultTest extends ClosingTest {
                 .as("the follower holds the leader's data, not the writes the leader lost")
                 .isEqualTo(contents(reopened));
         assertThat(again.metrics().resyncsFull.sum()).isEqualTo(SHARDS);
+    }
+
+    /**
+     * A leader process that dies (no clean close) while the system keeps running loses nothing: the page cache holds
+     * every write. Restarted in the same boot, it keeps trusting its epochs, so followers resume where they were
+     * instead of copying everything.
+     */
+    @Test
+    void aLeaderRestartedAfterAProcessCrashLetsFollowersResume() throws Exception {
+        Path ldir = tmp.resolve("leader");
+        FixedMap leader = FixedMap.open(ldir, config(32, SHARDS));
+        for (int i = 0; i < 2_000; i++) {
+            leader.put(key(i), value(32, i, 0));
+        }
+        ReplicationServer server = ReplicationServer.start(leader, ReplicationServerConfig.defaults());
+        int port = server.address().getPort();
+        FixedMap follower = track(FixedMap.open(tmp.resolve("follower"), config(32, SHARDS)));
+        ReplicationClient client = track(ReplicationClient.start(follower, server.address(), fastClient()));
+        try {
+            awaitConverged(leader, client);
+        } finally {
+            server.close();
+            leader.close();
+        }
+        // the process died: the files hold every write, but there was no clean close
+        Files.delete(ldir.resolve(Store.CLEAN_MARK));
+        FixedMap reopened = track(FixedMap.open(ldir));
+        for (int i = 0; i < 300; i++) {
+            reopened.put(key(i), value(32, i, 1));
+        }
+        ReplicationServer again = track(ReplicationServer.start(
+                reopened, ReplicationServerConfig.defaults().withBind(new InetSocketAddress(LOOPBACK, port))));
+        awaitConverged(reopened, client);
+        assertThat(contents(follower)).isEqualTo(contents(reopened));
+        assertThat(again.metrics().resyncsFull.sum()).as("full copies").isZero();
     }
 
     private static ReplicationClientConfig fastClient() {
