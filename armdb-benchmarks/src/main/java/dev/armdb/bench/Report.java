@@ -133,6 +133,7 @@ public final class Report {
                 case "--out" -> out = Path.of(args[++i]);
                 case "--img" -> img = Path.of(args[++i]);
                 case "--command" -> command = args[++i];
+                case "--notes" -> notesResource = "/" + args[++i];
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -692,8 +693,11 @@ public final class Report {
         return "unknown";
     }
 
+    /** The notes closing the report: a resource of this module ({@code --notes NAME}, for partial runs). */
+    private static String notesResource = "/report-notes.md";
+
     private static String notes() {
-        try (InputStream in = Report.class.getResourceAsStream("/report-notes.md")) {
+        try (InputStream in = Report.class.getResourceAsStream(notesResource)) {
             return in == null ? "" : new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {
             return "";
