@@ -250,29 +250,45 @@ public final class EnginePlan {
                 out);
     }
 
+    /** JMH options that take one value: given again after the mode, the later value replaces the mode's. */
+    private static final java.util.Set<String> SINGLE_VALUED =
+            java.util.Set.of("-f", "-wi", "-i", "-w", "-r", "-t", "-bm", "-tu", "-to");
+
     /**
-     * {@code args} with only the last {@code -p name=values} of each parameter: {@code bin/bench} puts the mode's
-     * own {@code -p keys=...} first, and a user's {@code -p keys=...} after the mode must replace it (JMH would
-     * otherwise run both value lists).
+     * {@code args} with only the last {@code -p name=values} of each parameter and the last value of each
+     * single-valued option ({@code -f}, {@code -i}, ...): {@code bin/bench} puts the mode's own options first, and a
+     * user's after the mode must replace them (JMH would otherwise run both {@code -p} value lists, and refuses a
+     * repeated {@code -f}).
      */
     static String[] lastParameterWins(String[] args) {
         java.util.Map<String, Integer> last = new java.util.HashMap<>();
         for (int i = 0; i + 1 < args.length; i++) {
-            if (args[i].equals("-p")) {
-                last.put(args[i + 1].split("=", 2)[0], i);
+            String name = key(args, i);
+            if (name != null) {
+                last.put(name, i);
             }
         }
         List<String> out = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
-            if (args[i].equals("-p")
-                    && i + 1 < args.length
-                    && last.get(args[i + 1].split("=", 2)[0]) != i) {
+            String name = key(args, i);
+            if (name != null && last.get(name) != i) {
                 i++;
                 continue;
             }
             out.add(args[i]);
         }
         return out.toArray(new String[0]);
+    }
+
+    /** The name under which the option at {@code i} (with its value) is kept once, or null to keep every copy. */
+    private static String key(String[] args, int i) {
+        if (i + 1 >= args.length) {
+            return null;
+        }
+        if (args[i].equals("-p")) {
+            return "-p " + args[i + 1].split("=", 2)[0];
+        }
+        return SINGLE_VALUED.contains(args[i]) ? args[i] : null;
     }
 
     /**

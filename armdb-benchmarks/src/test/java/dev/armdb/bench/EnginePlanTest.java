@@ -74,6 +74,13 @@ class EnginePlanTest {
     }
 
     @Test
+    void aLaterSingleValuedOptionReplacesTheModesValue() {
+        String[] args = {"-f", "3", "-wi", "3", "-i", "5", "-prof", "gc", "-f", "1", "-i", "2", "-prof", "stack"};
+        assertThat(EnginePlan.lastParameterWins(args))
+                .containsExactly("-wi", "3", "-prof", "gc", "-f", "1", "-i", "2", "-prof", "stack");
+    }
+
+    @Test
     void aLaterParameterReplacesTheModesValue() {
         String[] args = {
             "-f", "3", "-p", "keys=1000000,10000000", "-prof", "gc", "Armdb", "-p", "keys=10000", "-p", "shape=8x256"
