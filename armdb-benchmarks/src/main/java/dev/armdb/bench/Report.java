@@ -155,7 +155,13 @@ public final class Report {
                 System.err.println("report: no charts (" + e + ")");
             }
         }
-        String md = render(runs, fp, command, machine(), images);
+        Map<String, String> machine = machine();
+        // the results file was written when the measurements ended: its time, not the rendering's, dates them
+        machine.put(
+                "date (UTC)",
+                ZonedDateTime.ofInstant(Files.getLastModifiedTime(jmh).toInstant(), ZoneOffset.UTC)
+                        .format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm")));
+        String md = render(runs, fp, command, machine, images);
         if (out.toAbsolutePath().getParent() != null) {
             Files.createDirectories(out.toAbsolutePath().getParent());
         }
