@@ -170,41 +170,12 @@ public final class ReplicationBench {
      * A TLS context for the benchmark: a self-signed ECDSA P-256 key for 127.0.0.1 made by this JDK's keytool in
      * {@code dir}, used by leader and follower alike.
      */
-    static SSLContext benchTls(Path dir) throws IOException, InterruptedException {
+    static SSLContext benchTls(Path dir) throws IOException {
         Files.createDirectories(dir);
         Path store = dir.resolve("bench.p12");
-        String password = "armdb-bench";
-        Process p = new ProcessBuilder(
-                        Path.of(System.getProperty("java.home"), "bin", "keytool")
-                                .toString(),
-                        "-genkeypair",
-                        "-alias",
-                        "bench",
-                        "-keyalg",
-                        "EC",
-                        "-groupname",
-                        "secp256r1",
-                        "-dname",
-                        "CN=armdb-bench",
-                        "-ext",
-                        "SAN=ip:127.0.0.1,dns:localhost",
-                        "-validity",
-                        "2",
-                        "-storetype",
-                        "PKCS12",
-                        "-keystore",
-                        store.toString(),
-                        "-storepass",
-                        password,
-                        "-keypass",
-                        password)
-                .redirectErrorStream(true)
-                .start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IOException("keytool could not make the benchmark's key store: " + out);
-        }
-        return ReplicationTls.fromKeyStore(store, password.toCharArray());
+        char[] password = "armdb-bench".toCharArray();
+        ReplicationTls.writeSelfSignedKeyStore(store, password, List.of("ip:127.0.0.1", "dns:localhost"), 2);
+        return ReplicationTls.fromKeyStore(store, password);
     }
 
     /** {@link #catchUp} {@code runs} times; the run with the median time (raw loopback: its median). */

@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
             StatsCommand.class,
             DumpCommand.class,
             DigestCommand.class,
+            TlsKeyStoreCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

@@ -82,4 +82,31 @@ class CliTest {
                 status);
         assertThat(status[0]).isEqualTo(2);
     }
+
+    @Test
+    void tlsKeyStoreWritesALoadableStoreAndRefusesToOverwriteOrAShortPassword() throws Exception {
+        Path password = dir.resolve("pw");
+        java.nio.file.Files.writeString(password, "secret-password\n");
+        Path store = dir.resolve("node.p12");
+        int[] status = {-1};
+        String out = capture(
+                () -> status[0] =
+                        Main.run("tls-keystore", "--out", store.toString(), "--password-file", password.toString()),
+                status);
+        assertThat(status[0]).as(out).isZero();
+        assertThat(out).contains("wrote").contains("ip:127.0.0.1");
+        assertThat(dev.armdb.replication.ReplicationTls.fromKeyStore(store, "secret-password".toCharArray()))
+                .isNotNull();
+        assertThat(Main.run("tls-keystore", "--out", store.toString(), "--password-file", password.toString()))
+                .as("an existing store is not overwritten")
+                .isEqualTo(2);
+        java.nio.file.Files.writeString(password, "abc\n");
+        assertThat(Main.run(
+                        "tls-keystore",
+                        "--out",
+                        dir.resolve("other.p12").toString(),
+                        "--password-file",
+                        password.toString()))
+                .isEqualTo(2);
+    }
 }

@@ -135,7 +135,17 @@ class NodeSystemTest {
         Path keyStore = tmp.resolve("repl.p12");
         Path password = tmp.resolve("repl.password");
         java.nio.file.Files.writeString(password, "system-test-password\n");
-        keytool(keyStore, "system-test-password");
+        assertThat(Main.run(
+                        "tls-keystore",
+                        "--out",
+                        keyStore.toString(),
+                        "--password-file",
+                        password.toString(),
+                        "--san",
+                        "ip:127.0.0.1",
+                        "--days",
+                        "2"))
+                .isZero();
         String[] sizes = {
             "--key-size",
             "16",
@@ -235,40 +245,6 @@ class NodeSystemTest {
         leader.destroy();
         assertThat(leader.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(leader.exitValue()).isZero();
-    }
-
-    /** A PKCS#12 store with a self-signed key for 127.0.0.1, made by the JDK's keytool. */
-    private static void keytool(Path file, String password) throws Exception {
-        Path keytool =
-                Path.of(ProcessHandle.current().info().command().orElseThrow()).resolveSibling("keytool");
-        Process p = new ProcessBuilder(
-                        keytool.toString(),
-                        "-genkeypair",
-                        "-alias",
-                        "node",
-                        "-keyalg",
-                        "EC",
-                        "-groupname",
-                        "secp256r1",
-                        "-dname",
-                        "CN=armdb-system-test",
-                        "-ext",
-                        "SAN=ip:127.0.0.1,dns:localhost",
-                        "-validity",
-                        "2",
-                        "-storetype",
-                        "PKCS12",
-                        "-keystore",
-                        file.toString(),
-                        "-storepass",
-                        password,
-                        "-keypass",
-                        password)
-                .redirectErrorStream(true)
-                .start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as("keytool: %s", out).isZero();
     }
 
     private static String malformed(int port) throws IOException {

@@ -6,10 +6,13 @@ import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
@@ -46,6 +49,57 @@ public final class ReplicationTls {
             return ctx;
         } catch (IOException | GeneralSecurityException e) {
             throw new ArmDbException("cannot load the replication TLS key store " + keyStore + ": " + e, e);
+        }
+    }
+
+    /**
+     * Writes a PKCS#12 key store holding a new self-signed ECDSA P-256 key and certificate (valid {@code days} days)
+     * for the given subject alternative names ({@code ip:10.0.0.5}, {@code dns:db1.internal}), made by this JDK's
+     * {@code keytool}. One such store given to every node lets them all trust each other; for a real deployment,
+     * certificates from your own CA work the same way.
+     *
+     * @throws ArmDbException if keytool fails (its output is in the message)
+     */
+    public static void writeSelfSignedKeyStore(Path file, char[] password, List<String> subjectAltNames, int days) {
+        if (subjectAltNames.isEmpty()) {
+            throw new IllegalArgumentException("at least one subject alternative name (ip:... or dns:...) is needed");
+        }
+        String pw = new String(password);
+        List<String> cmd = List.of(
+                Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
+                "-genkeypair",
+                "-alias",
+                "armdb",
+                "-keyalg",
+                "EC",
+                "-groupname",
+                "secp256r1",
+                "-dname",
+                "CN=armdb",
+                "-ext",
+                "SAN=" + String.join(",", subjectAltNames),
+                "-validity",
+                Integer.toString(days),
+                "-storetype",
+                "PKCS12",
+                "-keystore",
+                file.toString(),
+                "-storepass",
+                pw,
+                "-keypass",
+                pw);
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                p.destroyForcibly();
+                throw new ArmDbException("keytool could not write " + file + ": " + out.strip());
+            }
+        } catch (IOException e) {
+            throw new ArmDbException("cannot run keytool for " + file + ": " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ArmDbException("interrupted while keytool wrote " + file, e);
         }
     }
 

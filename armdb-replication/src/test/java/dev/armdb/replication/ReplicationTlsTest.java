@@ -9,13 +9,11 @@ import dev.armdb.replication.follower.ReplicationClientConfig;
 import dev.armdb.replication.follower.ShardStatus;
 import dev.armdb.replication.leader.ReplicationServer;
 import dev.armdb.replication.leader.ReplicationServerConfig;
-import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import org.junit.jupiter.api.Test;
 
@@ -27,38 +25,9 @@ class ReplicationTlsTest extends ClosingTest {
     private static final char[] PASSWORD = "test-password".toCharArray();
 
     /** A PKCS#12 store with a self-signed EC key for 127.0.0.1 (trusting itself). */
-    private Path keyStore(String name) throws IOException, InterruptedException {
-        Path java = Path.of(ProcessHandle.current().info().command().orElseThrow());
-        Path keytool = java.resolveSibling("keytool");
+    private Path keyStore(String name) {
         Path file = tmp.resolve(name + ".p12");
-        Process p = new ProcessBuilder(
-                        keytool.toString(),
-                        "-genkeypair",
-                        "-alias",
-                        name,
-                        "-keyalg",
-                        "EC",
-                        "-groupname",
-                        "secp256r1",
-                        "-dname",
-                        "CN=armdb-" + name,
-                        "-ext",
-                        "SAN=ip:127.0.0.1,dns:localhost",
-                        "-validity",
-                        "2",
-                        "-storetype",
-                        "PKCS12",
-                        "-keystore",
-                        file.toString(),
-                        "-storepass",
-                        new String(PASSWORD),
-                        "-keypass",
-                        new String(PASSWORD))
-                .redirectErrorStream(true)
-                .start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as("keytool: %s", out).isZero();
+        ReplicationTls.writeSelfSignedKeyStore(file, PASSWORD, List.of("ip:127.0.0.1", "dns:localhost"), 2);
         return file;
     }
 
