@@ -118,4 +118,67 @@ class FailoverTest extends ClosingTest {
         assertConverged(c, again);
         assertThat(promoted.metrics().resyncsFull.sum()).as("full copies").isEqualTo(ReplicationTest.SHARDS);
     }
+
+    /**
+     * Three rounds of failover with seeded choices: each round one follower is promoted (sometimes after falling
+     * behind), the other follower and the old leader re-point at it, and everyone must end up with the promoted
+     * node's contents; only followers that hold writes the promoted node lacks, and the old leader (which never
+     * followed anyone), are copied in full.
+     */
+    @Test
+    void repeatedFailoversConvergeAndCopyInFullOnlyWhoMustBe() {
+        long seed = Long.getLong("armdb.seed", System.nanoTime());
+        System.out.println("FailoverTest rounds seed " + seed + " (repeat with -Darmdb.seed=" + seed + ")");
+        Random rnd = new Random(seed);
+        FixedMap leader = open("n0");
+        write(leader, rnd, 10_000, 4_000, 0);
+        ReplicationServer server = serve(leader);
+        FixedMap a = open("n1");
+        FixedMap b = open("n2");
+        ReplicationClient ca = follow(a, server);
+        ReplicationClient cb = follow(b, server);
+        for (int round = 0; round < 3; round++) {
+            write(leader, rnd, 3_000, 4_000, 10_000 * (round + 1));
+            ReplicationFaultTest.awaitConverged(leader, ca);
+            ReplicationFaultTest.awaitConverged(leader, cb);
+            boolean promotedBehind = rnd.nextBoolean();
+            if (promotedBehind) {
+                ca.close();
+                write(leader, rnd, 2_000, 4_000, 10_000 * (round + 1) + 5_000);
+                ReplicationFaultTest.awaitConverged(leader, cb);
+            }
+            server.close();
+            cb.close();
+            if (promotedBehind) {
+                ReplicationClient.promoteReplica(a);
+            } else {
+                ca.promote();
+            }
+            ReplicationServer promoted = serve(a);
+            write(a, rnd, 1_000, 4_000, 10_000 * (round + 1) + 7_000);
+            ReplicationClient again = follow(b, promoted);
+            ReplicationFaultTest.awaitConverged(a, again);
+            assertThat(promoted.metrics().resyncsFull.sum())
+                    .as("round %d: the other follower is copied in full only if it got further (seed %d)", round, seed)
+                    .isEqualTo(promotedBehind ? ReplicationTest.SHARDS : 0);
+            // the old leader rejoins as a follower of the promoted node: its own history, so a full copy
+            FixedMap oldLeader = leader;
+            ReplicationClient rejoined = follow(oldLeader, promoted);
+            ReplicationFaultTest.awaitConverged(a, rejoined);
+            Object expected = ReplicationTest.contents(a);
+            assertThat(ReplicationTest.contents(b))
+                    .as("round %d, seed %d", round, seed)
+                    .isEqualTo(expected);
+            assertThat(ReplicationTest.contents(oldLeader))
+                    .as("round %d, seed %d", round, seed)
+                    .isEqualTo(expected);
+            // next round: the promoted node leads, the other follower and the old leader follow it
+            leader = a;
+            server = promoted;
+            a = b;
+            ca = again;
+            b = oldLeader;
+            cb = rejoined;
+        }
+    }
 }
