@@ -146,13 +146,7 @@ class NodeSystemTest {
                         "--days",
                         "2"))
                 .isZero();
-        String[] sizes = {
-            "--key-size",
-            "16",
-            "--value-size",
-            "32",
-            "--shards",
-            "4",
+        String[] security = {
             "--repl-secret-file",
             secret.toString(),
             "--repl-tls-keystore",
@@ -160,6 +154,7 @@ class NodeSystemTest {
             "--repl-tls-password-file",
             password.toString()
         };
+        String[] sizes = concat(new String[] {"--key-size", "16", "--value-size", "32", "--shards", "4"}, security);
         Process leader = serve(concat(
                 new String[] {
                     "--dir", ldir.toString(), "--port", "" + lp, "--repl-port", "" + lr, "--metrics-port", "" + mp
@@ -221,20 +216,8 @@ class NodeSystemTest {
         assertThat(cli(lp, "MSET", "key:000000000003", VALUE, "key:000000000004", VALUE))
                 .isEqualTo("OK");
         assertThat(cli(lp, "DEL", "key:000000000001")).isEqualTo("1");
-        serve(new String[] {
-            "--dir",
-            fdir.toString(),
-            "--port",
-            "" + fp,
-            "--follow",
-            "127.0.0.1:" + lr,
-            "--repl-secret-file",
-            secret.toString(),
-            "--repl-tls-keystore",
-            keyStore.toString(),
-            "--repl-tls-password-file",
-            password.toString()
-        });
+        serve(concat(
+                new String[] {"--dir", fdir.toString(), "--port", "" + fp, "--follow", "127.0.0.1:" + lr}, security));
         awaitSameDigest(lp, fp);
         assertThat(cli(fp, "EXISTS", "key:000000000001", "key:000000000003")).isEqualTo("1");
 
