@@ -480,8 +480,7 @@ final class LeaderSession implements Runnable {
     void stop() {
         FrameChannel ch = channel;
         if (ch != null) {
-            ch.sendErrorQuietly(ErrorCode.SHUTDOWN, "follower stopping");
-            ch.close();
+            ch.sendErrorAndClose(ErrorCode.SHUTDOWN, "follower stopping");
         }
         Thread t = thread;
         if (t != null) {

@@ -462,8 +462,7 @@ final class FollowerSession implements Runnable {
         } catch (ProtocolException e) {
             metrics.protocolErrors.increment();
             LOG.warn("follower on shard {} sent a bad frame: {}", shard, e.getMessage());
-            channel.sendErrorQuietly(e.code(), e.getMessage());
-            channel.close();
+            channel.sendErrorAndClose(e.code(), e.getMessage());
         } catch (IOException e) {
             channel.close();
         }

@@ -172,6 +172,15 @@ public final class FrameChannel implements Closeable {
         }
     }
 
+    /**
+     * Sends an Error frame and closes the connection under the send lock, so a frame another thread is about to
+     * send can neither interleave with the Error nor be cut off halfway by the close; failures are ignored.
+     */
+    public synchronized void sendErrorAndClose(ErrorCode code, String message) {
+        sendErrorQuietly(code, message);
+        close();
+    }
+
     /** Sets how long a started frame may stall before {@link #receive} gives up (the peer timeout). */
     public void stallLimitMillis(long millis) {
         this.stallLimitMillis = millis;
