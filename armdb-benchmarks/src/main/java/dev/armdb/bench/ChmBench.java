@@ -137,11 +137,7 @@ public class ChmBench extends EngineBench {
     @Override
     @Benchmark
     public long iterate() {
-        long[] acc = new long[2];
-        map.forEach((k, v) -> {
-            acc[0]++;
-            acc[1] += v[7];
-        });
+        long[] acc = ByteArrayMaps.countAndSum(map);
         checksum += acc[1];
         return acc[0];
     }
