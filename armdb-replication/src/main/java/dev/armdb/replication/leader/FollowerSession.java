@@ -301,11 +301,12 @@ final class FollowerSession implements Runnable {
                 }
             }
         }
+        // counted before the last batch leaves, so a follower that has applied it never sees a stale count
+        metrics.catchupSlotsScanned.add(scanned);
+        metrics.catchupSlotsSent.add(sent);
         if (entries > 0) {
             flushBatch(from);
         }
-        metrics.catchupSlotsScanned.add(scanned);
-        metrics.catchupSlotsSent.add(sent);
         sendCaughtUp(scanned, sent, upTo);
     }
 
