@@ -754,6 +754,16 @@ class ReplicationFaultTest extends ClosingTest {
                         slotBatch(1, 10, 1, new int[] {1 << 30}, new byte[][] {good}),
                         "got 1073741824"),
                 new BadBatch("slot id -1", slotBatch(1, 10, 1, new int[] {-1}, new byte[][] {good}), "got -1"),
+                // SHARD_INFO says 2 slots at leader LSN 10 and the batch claims no newer LSN: slot 3 cannot exist
+                // yet, and slot 4,000,000 would grow the follower's file by gigabytes
+                new BadBatch(
+                        "slot id past SHARD_INFO's count",
+                        slotBatch(1, 10, 1, new int[] {3}, new byte[][] {good}),
+                        "must be in 0..2"),
+                new BadBatch(
+                        "slot id 4,000,000",
+                        slotBatch(1, 10, 1, new int[] {4_000_000}, new byte[][] {good}),
+                        "got 4000000"),
                 new BadBatch("bad CRC", slotBatch(1, 10, 1, new int[] {0}, new byte[][] {flipped}), "CRC"),
                 new BadBatch(
                         "good entry then bad CRC",

@@ -365,13 +365,14 @@ final class LeaderSession implements Runnable {
                     ErrorCode.MALFORMED,
                     "SLOT_BATCH count " + count + " needs " + expected + " payload bytes, got " + p.remaining());
         }
-        int maxSlots = store.config().maxSlotsPerShard();
+        long slotBound = slotIdBound(upTo);
         for (int i = 0, at = SlotBatchLayout.HEADER_SIZE; i < count; i++, at += entry) {
             int slot = p.getInt(at);
-            if (slot < 0 || slot >= maxSlots) {
+            if (slot < 0 || slot >= slotBound) {
                 throw new ProtocolException(
                         ErrorCode.MALFORMED,
-                        "SLOT_BATCH entry " + i + ": slot id must be in 0.." + (maxSlots - 1) + ", got " + slot);
+                        "SLOT_BATCH entry " + i + ": slot id must be in 0.." + (slotBound - 1)
+                                + " (SHARD_INFO's slot count plus one per leader LSN since), got " + slot);
             }
             if (!SlotLayout.imageCrcMatches(crc, bytes, at + SlotBatchLayout.ENTRY_HEADER_SIZE, slotSize)) {
                 throw new ProtocolException(
@@ -404,6 +405,18 @@ final class LeaderSession implements Runnable {
                 ch.readTimeoutMillis((int) (ACK_MAX_DELAY_NANOS / 1_000_000));
             }
         }
+    }
+
+    /**
+     * The first slot id a batch may not name: SHARD_INFO's slot count plus one per LSN the leader is known to have
+     * reached since (each LSN allocates at most one new slot), capped by the configured maximum. A leader that
+     * names a slot beyond it is refused, so a forged batch cannot make this follower grow its file.
+     */
+    private long slotIdBound(long batchUpTo) {
+        long known = Math.max(knownLeaderLsn, batchUpTo);
+        long grown = Math.max(0, known - info.leaderLsn());
+        long bound = (long) info.slotCount() + Math.min(grown, Integer.MAX_VALUE) + 1;
+        return Math.min(bound, store.config().maxSlotsPerShard());
     }
 
     private void caughtUp(FrameChannel ch, CaughtUp c) throws IOException {

@@ -328,18 +328,19 @@ final class FollowerSession implements Runnable {
                     flushBatch(cursor.nextLsn() - 1);
                 }
             } else if (slot == FeedCursor.LAPPED) {
-                if (entries > 0) {
-                    flushBatch(sentUpTo);
-                }
                 LOG.info("follower {} lapped on shard {}; partial scan from LSN {}", followerId, shard, sentUpTo);
                 long from = sentUpTo;
                 cursor.resetAfter(view.lastLsn());
                 int count = view.slotCount();
-                // tells the follower how far the leader is, which bounds the slot ids the scan may send
+                // the leader LSN read after the slot count bounds every slot id sent from here on (the pending
+                // entries and the scan), so it reaches the follower before any of them
                 channel.send(
                         MessageType.HEARTBEAT,
                         Heartbeat.LENGTH,
-                        new Heartbeat(cursor.nextLsn() - 1, System.nanoTime())::encode);
+                        new Heartbeat(view.lastLsn(), System.nanoTime())::encode);
+                if (entries > 0) {
+                    flushBatch(sentUpTo);
+                }
                 metrics.resyncsPartial.increment();
                 state = State.CATCHING_UP;
                 scan(from, cursor.nextLsn() - 1, count);
