@@ -108,6 +108,7 @@ public final class Store implements AutoCloseable {
             store.replica = Files.exists(abs.resolve(REPLICA_MARK));
             boolean clean = Files.exists(abs.resolve(CLEAN_MARK));
             store.openShards();
+            store.dropIncompleteCopies();
             store.startEpoch(clean);
             store.maintenance.start();
             return store;
@@ -508,14 +509,80 @@ public final class Store implements AutoCloseable {
         DurableFiles.forceDirectory(dir);
     }
 
+    /** File name of the mark saying shard {@code shardId} holds an incomplete copy, e.g. {@code shard-007.copying}. */
+    public static String copyMarkName(int shardId) {
+        return String.format("shard-%03d.copying", shardId);
+    }
+
+    /**
+     * Records durably, before a copy from a leader touches shard {@code shardId}, that its contents are an
+     * incomplete copy until {@link #finishCopy}. While the mark exists the shard is never promoted, and an open
+     * empties it (the copy restarts), so no partial copy is ever served after a crash. Called by the shard's
+     * replication session only.
+     *
+     * @throws ArmDbException if the mark cannot be written
+     */
+    public void beginCopy(int shardId) {
+        Path mark = dir.resolve(copyMarkName(shardId));
+        try {
+            if (!Files.exists(mark)) {
+                Files.createFile(mark);
+                forceDirectory();
+            }
+        } catch (IOException e) {
+            throw new ArmDbException("cannot create " + mark + ": " + e, e);
+        }
+    }
+
+    /**
+     * Ends shard {@code shardId}'s copy: forces the shard, then removes its mark durably, so the mark disappears
+     * only once everything copied is on disk. Called by the shard's replication session only.
+     *
+     * @throws ArmDbException if the shard cannot be forced or the mark removed
+     */
+    public void finishCopy(int shardId) {
+        shard(shardId).forceApplied();
+        Path mark = dir.resolve(copyMarkName(shardId));
+        try {
+            DurableFiles.delete(mark);
+        } catch (IOException e) {
+            throw new ArmDbException("cannot remove " + mark + ": " + e, e);
+        }
+    }
+
+    /** True while shard {@code shardId} holds an incomplete copy (see {@link #beginCopy}). Any thread. */
+    public boolean copyIncomplete(int shardId) {
+        return Files.exists(dir.resolve(copyMarkName(shardId)));
+    }
+
+    /** Empties every shard whose copy a dead process left incomplete; the marks stay until a copy finishes. */
+    private void dropIncompleteCopies() {
+        for (int i = 0; i < shards.length; i++) {
+            if (copyIncomplete(i)) {
+                LOG.warn("{}: shard {} holds an incomplete copy from a leader; emptied, the copy restarts", dir, i);
+                shards[i].wipe();
+            }
+        }
+    }
+
     /**
      * Turns a replica into a writable collection: every shard rebuilds its allocator from its slots exactly as an
      * open does and continues its LSN sequence after the last applied LSN; then the replica mark is removed.
      * Replication must be stopped first. A no-op on a writable collection.
+     *
+     * @throws ArmDbException if a shard holds an incomplete copy (promoting it would serve a partial copy); nothing
+     *     is changed then
      */
     public void promote() {
         if (!replica) {
             return;
+        }
+        for (int i = 0; i < shards.length; i++) {
+            if (copyIncomplete(i)) {
+                throw new ArmDbException("shard " + i + " of " + dir + " holds an incomplete copy from its leader ("
+                        + copyMarkName(i) + "); a promoted node would lack data. Follow a leader until the copy"
+                        + " finishes, then promote");
+            }
         }
         for (Shard s : shards) {
             s.promote();

@@ -1,7 +1,9 @@
 package dev.armdb.replication;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.armdb.ArmDbException;
 import dev.armdb.Durability;
 import dev.armdb.FixedConfig;
 import dev.armdb.FixedMap;
@@ -853,6 +855,86 @@ class ReplicationFaultTest extends ClosingTest {
                 s.close();
             }
             assertThat(fake.attempts.get()).isGreaterThanOrEqualTo(cases.size() + 1);
+        }
+    }
+
+    /**
+     * A first copy interrupted before CAUGHT_UP: the follower cannot be promoted (live, or after a restart) and, once
+     * reopened, serves nothing of the partial copy; a copy that finishes clears the mark and promotion works. Fails
+     * without the durable copy mark (the reopened follower serves key 1 and promotes).
+     */
+    @Test
+    void aFirstCopyStoppedHalfwayIsNeverServedOrPromotedUntilACopyFinishes() throws Exception {
+        int valueSize = 32;
+        int slotSize = SlotLayout.slotSize(KEY_SIZE, valueSize);
+        Path fdir = tmp.resolve("follower");
+        FixedMap follower = FixedMap.open(fdir, config(valueSize, 1));
+        int routing = follower.engine().meta().routing().code();
+        byte[] dbId = new byte[16];
+        new Random(SEED).nextBytes(dbId);
+        byte[] k1 = key(1);
+        byte[] v1 = value(valueSize, 1, 1);
+        byte[] image1 = slotImage(SlotLayout.LIVE, 2, 5, k1, v1);
+        byte[] image2 = slotImage(SlotLayout.LIVE, 2, 6, key(2), value(valueSize, 2, 1));
+        byte[] info = shardInfo(1, KEY_SIZE, valueSize, slotSize, routing, 2, dbId, 10, 1);
+        ReplicationClientConfig ccfg = new ReplicationClientConfig(
+                Duration.ofSeconds(1),
+                Duration.ofMillis(100),
+                Duration.ofSeconds(2),
+                Duration.ofMillis(20),
+                Duration.ofMillis(200),
+                null,
+                null);
+        try (FakeLeader fake = new FakeLeader()) {
+            ReplicationClient client = ReplicationClient.start(follower, fake.address(), ccfg);
+            Socket s = fake.next(Duration.ofSeconds(5));
+            s.getInputStream().readNBytes(FrameLayout.HEADER_SIZE + SyncRequest.LENGTH);
+            // half of the copy: one of the two slots, no CAUGHT_UP
+            s.getOutputStream().write(concat(frame(2, info), frame(3, slotBatch(1, 10, 1, new int[] {0}, new byte[][] {
+                image1
+            }))));
+            s.getOutputStream().flush();
+            awaitUntil(
+                    () -> "half the copy applied",
+                    Duration.ofSeconds(5),
+                    () -> client.metrics().slotsApplied.sum() == 1);
+            assertThat(Files.exists(fdir.resolve(Store.copyMarkName(0)))).isTrue();
+            assertThatThrownBy(client::promote)
+                    .as("REPLICAOF NO ONE in the middle of a first copy")
+                    .isInstanceOf(ArmDbException.class)
+                    .hasMessageContaining("incomplete copy");
+            assertThat(follower.engine().isReplica()).isTrue();
+            follower.close();
+
+            FixedMap reopened = track(FixedMap.open(fdir, config(valueSize, 1)));
+            assertThat(reopened.get(k1))
+                    .as("the partial copy is not served after a restart")
+                    .isNull();
+            assertThat(reopened.size()).isZero();
+            assertThatThrownBy(() -> ReplicationClient.promoteReplica(reopened))
+                    .isInstanceOf(ArmDbException.class)
+                    .hasMessageContaining("incomplete copy");
+
+            ReplicationClient again = ReplicationClient.start(reopened, fake.address(), ccfg);
+            Socket s2 = fake.next(Duration.ofSeconds(5));
+            ByteBuffer req = ByteBuffer.wrap(
+                            s2.getInputStream().readNBytes(FrameLayout.HEADER_SIZE + SyncRequest.LENGTH))
+                    .order(ByteOrder.LITTLE_ENDIAN);
+            assertThat(req.getLong(FrameLayout.HEADER_SIZE + 24))
+                    .as("the restarted copy asks from LSN 0")
+                    .isZero();
+            s2.getOutputStream()
+                    .write(concat(
+                            frame(2, info),
+                            frame(3, slotBatch(1, 10, 2, new int[] {0, 1}, new byte[][] {image1, image2})),
+                            frame(4, caughtUp(2, 2, 10))));
+            s2.getOutputStream().flush();
+            awaitUntil(() -> "whole copy applied", Duration.ofSeconds(5), () -> again.appliedLsn(0) == 10);
+            assertThat(Files.exists(fdir.resolve(Store.copyMarkName(0)))).isFalse();
+            again.promote();
+            assertThat(reopened.get(k1)).isEqualTo(v1);
+            assertThat(reopened.size()).isEqualTo(2);
+            reopened.put(key(3), value(valueSize, 3, 1));
         }
     }
 

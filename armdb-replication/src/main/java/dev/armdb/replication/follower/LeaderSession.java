@@ -82,6 +82,9 @@ final class LeaderSession implements Runnable {
     private long lastBatchSeq;
     private long lastForceNanos;
     private boolean caughtUp;
+    /** This connection copies the shard from scratch (its copy mark is set until CAUGHT_UP). */
+    private boolean copying;
+
     private long lastAckedBatchSeq;
     private long lastAckNanos;
     private boolean ackDeferred;
@@ -163,6 +166,7 @@ final class LeaderSession implements Runnable {
         lastBatchSeq = 0;
         lastAckedBatchSeq = 0;
         caughtUp = false;
+        copying = false;
         Challenge challenge = awaitChallenge(ch);
         followerNonce = new byte[Challenge.NONCE_BYTES];
         NONCES.nextBytes(followerNonce);
@@ -295,7 +299,14 @@ final class LeaderSession implements Runnable {
         this.info = info;
         knownLeaderLsn = info.leaderLsn();
         boolean otherDb = !Arrays.equals(info.databaseId(), replicaState.leaderDatabaseId(shardId));
-        boolean full = info.mode() == ShardInfo.CatchUpMode.FULL || (applied == 0 && shard.slotCount() > 0);
+        boolean full = info.mode() == ShardInfo.CatchUpMode.FULL
+                || (applied == 0 && shard.slotCount() > 0)
+                || store.copyIncomplete(shardId);
+        copying = full || (applied == 0 && info.mode() != ShardInfo.CatchUpMode.BACKLOG);
+        if (copying) {
+            // durable before the first byte changes: a crash from here to CAUGHT_UP empties the shard on reopen
+            store.beginCopy(shardId);
+        }
         if (full) {
             LOG.info(
                     "shard {}: full resync from {} (leader database {}, leader LSN {}, local LSN {})",
@@ -421,6 +432,10 @@ final class LeaderSession implements Runnable {
 
     private void caughtUp(FrameChannel ch, CaughtUp c) throws IOException {
         shard.finishBulkLoad();
+        if (copying) {
+            store.finishCopy(shardId);
+            copying = false;
+        }
         applied = c.lsn();
         caughtUp = true;
         leaderLsn = Math.max(leaderLsn, c.lsn());

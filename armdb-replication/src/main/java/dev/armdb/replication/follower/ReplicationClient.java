@@ -18,6 +18,9 @@ import java.util.List;
  * <p>Thread-safe. Owns one thread per shard.
  */
 public final class ReplicationClient implements AutoCloseable {
+    /** How long {@link #close()} waits for the session threads to end. */
+    private static final long STOP_TIMEOUT_MILLIS = 60_000;
+
     private final Store store;
     private final ReplicaState replicaState;
     private final List<LeaderSession> sessions = new ArrayList<>();
@@ -113,14 +116,36 @@ public final class ReplicationClient implements AutoCloseable {
         for (LeaderSession s : sessions) {
             s.stop();
         }
+        awaitSessionsEnded();
+        replicaState.close();
+    }
+
+    /**
+     * Waits for every session thread to end (each notices the stop at its next read, or when its current apply,
+     * wipe or force returns), up to {@link #STOP_TIMEOUT_MILLIS}.
+     *
+     * @return true if all ended
+     */
+    private boolean awaitSessionsEnded() {
+        long deadline = System.nanoTime() + STOP_TIMEOUT_MILLIS * 1_000_000L;
+        boolean interrupted = false;
         for (Thread t : threads) {
-            try {
-                t.join(10_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+            while (t.isAlive()) {
+                long left = (deadline - System.nanoTime()) / 1_000_000L;
+                if (left <= 0) {
+                    break;
+                }
+                try {
+                    t.join(left);
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
             }
         }
-        replicaState.close();
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        return threads.stream().noneMatch(Thread::isAlive);
     }
 
     /**
@@ -131,6 +156,11 @@ public final class ReplicationClient implements AutoCloseable {
     public void promote() {
         ReplicaLineage lineage = ReplicaLineage.of(replicaState, store.shardCount(), store.epoch());
         close();
+        // a session still applying (a long wipe or force) could change the shard under the promoted node
+        if (!awaitSessionsEnded()) {
+            throw new ArmDbException("promotion of " + store.dir() + " refused: a replication session did not stop"
+                    + " within " + STOP_TIMEOUT_MILLIS + " ms; the node stays a read-only replica, try again");
+        }
         promote(store, lineage);
     }
 
