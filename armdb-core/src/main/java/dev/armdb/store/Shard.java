@@ -4,6 +4,7 @@ import static dev.armdb.store.SlotLayout.*;
 
 import dev.armdb.ArmDbClosedException;
 import dev.armdb.ArmDbFullException;
+import dev.armdb.ArmDbReadOnlyException;
 import dev.armdb.Durability;
 import dev.armdb.FixedConfig;
 import dev.armdb.changes.ChangeFeed;
@@ -97,6 +98,8 @@ public final class Shard implements ShardView {
     private int indexedTombstones;
     private int pendingSlots;
     private volatile boolean bulkLoading;
+    /** User writes fail while true (the collection is a replica); read and written under the write lock only. */
+    private boolean userWritesRefused;
 
     private Shard(
             int id,
@@ -125,6 +128,7 @@ public final class Shard implements ShardView {
         this.deletedSlots = rec.deletedSlots;
         HIGH_WATER.setRelease(this, rec.highWater);
         LAST_LSN.setRelease(this, rec.maxLsn);
+        this.userWritesRefused = replica;
         if (replica) {
             // a replica keeps the leader's slots and LSNs as they are (see ShardRecovery's replica rules)
             this.indexedTombstones = rec.indexedTombstones;
@@ -355,6 +359,10 @@ public final class Shard implements ShardView {
 
     private void beforeMutation() {
         checkOpen();
+        if (userWritesRefused) {
+            throw new ArmDbReadOnlyException("shard " + id + " is part of a read-only replica; writes are refused"
+                    + " until the collection is promoted");
+        }
         if (pendingSlots > 0) {
             drainPending();
         }
@@ -668,6 +676,20 @@ public final class Shard implements ShardView {
                 indexNewest(raw & Integer.MAX_VALUE, HashIndex.tagOf(keyed[i]), -1, raw < 0 ? DELETED : LIVE);
             }
             bulkLoading = false;
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    /**
+     * Refuses (true) or allows (false) user writes. Taken under the write lock, so once it returns no user write
+     * that saw the old setting is still running: a collection turned into a replica has no user write landing after
+     * its replication starts changing the shard. Any thread.
+     */
+    public void refuseUserWrites(boolean refuse) {
+        lockWriter();
+        try {
+            userWritesRefused = refuse;
         } finally {
             writeLock.unlock();
         }

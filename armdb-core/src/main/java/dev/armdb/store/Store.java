@@ -3,6 +3,7 @@ package dev.armdb.store;
 import dev.armdb.ArmDbClosedException;
 import dev.armdb.ArmDbCorruptException;
 import dev.armdb.ArmDbException;
+import dev.armdb.ArmDbReadOnlyException;
 import dev.armdb.Durability;
 import dev.armdb.FixedConfig;
 import dev.armdb.ShardRouting;
@@ -382,6 +383,9 @@ public final class Store implements AutoCloseable {
             }
         }
         this.replica = isReplica;
+        for (Shard s : shards) {
+            s.refuseUserWrites(isReplica);
+        }
     }
 
     /**
@@ -598,11 +602,11 @@ public final class Store implements AutoCloseable {
     /**
      * Throws if the collection is a read-only replica.
      *
-     * @throws ArmDbException saying the collection is a read-only replica
+     * @throws ArmDbReadOnlyException saying the collection is a read-only replica
      */
     public void checkWritable() {
         if (replica) {
-            throw new ArmDbException(
+            throw new ArmDbReadOnlyException(
                     "collection at " + dir + " is a read-only replica; writes are refused until it" + " is promoted");
         }
     }

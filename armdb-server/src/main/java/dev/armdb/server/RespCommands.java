@@ -1,6 +1,7 @@
 package dev.armdb.server;
 
 import dev.armdb.ArmDbException;
+import dev.armdb.ArmDbReadOnlyException;
 import dev.armdb.Digest;
 import dev.armdb.Durability;
 import dev.armdb.FixedMap;
@@ -106,8 +107,10 @@ final class RespCommands {
             out.error(e.getMessage());
         } catch (IllegalArgumentException e) {
             out.error("ERR " + e.getMessage());
+        } catch (ArmDbReadOnlyException e) {
+            out.error(READONLY);
         } catch (ArmDbException e) {
-            out.error(node.isFollower() && e.getMessage().contains("read-only") ? READONLY : "ERR " + e.getMessage());
+            out.error("ERR " + e.getMessage());
         }
         return true;
     }
