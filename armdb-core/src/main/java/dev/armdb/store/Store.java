@@ -559,6 +559,21 @@ public final class Store implements AutoCloseable {
         return Files.exists(dir.resolve(copyMarkName(shardId)));
     }
 
+    /**
+     * Throws if any shard holds an incomplete copy (see {@link #beginCopy}). Any thread.
+     *
+     * @throws ArmDbException naming the first such shard
+     */
+    public void checkNoIncompleteCopy() {
+        for (int i = 0; i < shards.length; i++) {
+            if (copyIncomplete(i)) {
+                throw new ArmDbException("shard " + i + " of " + dir + " holds an incomplete copy from its leader ("
+                        + copyMarkName(i) + "); a promoted node would lack data. Follow a leader until the copy"
+                        + " finishes, then promote");
+            }
+        }
+    }
+
     /** Empties every shard whose copy a dead process left incomplete; the marks stay until a copy finishes. */
     private void dropIncompleteCopies() {
         for (int i = 0; i < shards.length; i++) {
@@ -581,13 +596,7 @@ public final class Store implements AutoCloseable {
         if (!replica) {
             return;
         }
-        for (int i = 0; i < shards.length; i++) {
-            if (copyIncomplete(i)) {
-                throw new ArmDbException("shard " + i + " of " + dir + " holds an incomplete copy from its leader ("
-                        + copyMarkName(i) + "); a promoted node would lack data. Follow a leader until the copy"
-                        + " finishes, then promote");
-            }
-        }
+        checkNoIncompleteCopy();
         for (Shard s : shards) {
             s.promote();
         }

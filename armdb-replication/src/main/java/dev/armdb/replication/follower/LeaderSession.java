@@ -71,6 +71,11 @@ final class LeaderSession implements Runnable {
 
     private volatile State state = State.CONNECTING;
     private volatile long leaderLsn;
+    /** The newest consistent point this session reached (see {@link #advanceTo}); -1 before the first. */
+    private volatile long consistentLsn = -1;
+
+    private volatile boolean consistentAtStop;
+
     private volatile long behindSinceNanos;
     private volatile String lastError = "";
     private volatile FrameChannel channel;
@@ -397,8 +402,8 @@ final class LeaderSession implements Runnable {
         }
         metrics.slotsApplied.add(count);
         lastBatchSeq = seq;
-        if (caughtUp && upTo > applied) {
-            applied = upTo;
+        if (caughtUp) {
+            advanceTo(upTo);
             leaderLsn = Math.max(leaderLsn, upTo);
         }
         trackLag();
@@ -430,13 +435,28 @@ final class LeaderSession implements Runnable {
         return Math.min(bound, store.config().maxSlotsPerShard());
     }
 
-    private void caughtUp(FrameChannel ch, CaughtUp c) throws IOException {
-        shard.finishBulkLoad();
+    /**
+     * Moves the applied position to {@code upTo} if that is a consistent point: every image this shard holds is at
+     * most {@code upTo} old. Images arrive out of LSN order (a scan, or a feed entry whose slot changed again before
+     * it was read), and until the log has been replayed past the newest of them the shard matches no single leader
+     * state, so nothing is recorded, acknowledged or promoted there. A copy from scratch ends at its first
+     * consistent point.
+     */
+    private void advanceTo(long upTo) {
+        if (upTo < applied || upTo < shard.lastLsn()) {
+            return;
+        }
         if (copying) {
             store.finishCopy(shardId);
             copying = false;
         }
-        applied = c.lsn();
+        applied = upTo;
+        consistentLsn = upTo;
+    }
+
+    private void caughtUp(FrameChannel ch, CaughtUp c) throws IOException {
+        shard.finishBulkLoad();
+        advanceTo(c.lsn());
         caughtUp = true;
         leaderLsn = Math.max(leaderLsn, c.lsn());
         state = State.STREAMING;
@@ -514,6 +534,25 @@ final class LeaderSession implements Runnable {
         if (t != null) {
             LockSupport.unpark(t);
         }
+    }
+
+    /**
+     * Settles the session after its thread ended: records the consistent point it reached, forced, if newer than
+     * the recorded one (a stop between two group forces), so a follower stopped cleanly reopens where it was; then
+     * notes whether the shard's contents equal one leader state (its newest image no newer than that point), which
+     * promotion requires. Called once, after the thread ended.
+     */
+    void settleOnStop() {
+        if (consistentLsn > replicaState.appliedLsn(shardId) && !copying) {
+            shard.forceApplied();
+            replicaState.appliedLsn(shardId, consistentLsn, true);
+        }
+        consistentAtStop = !copying && Math.max(consistentLsn, replicaState.appliedLsn(shardId)) >= shard.lastLsn();
+    }
+
+    /** What {@link #settleOnStop()} found: true if the shard stopped at a consistent point. */
+    boolean consistentAtStop() {
+        return consistentAtStop;
     }
 
     long bytesReceived() {

@@ -27,6 +27,8 @@ public final class ReplicationClient implements AutoCloseable {
     private final List<Thread> threads = new ArrayList<>();
     private final ReplicationMetrics metrics = new ReplicationMetrics();
     private volatile boolean closed;
+    /** Every session thread ended within the stop timeout (set by {@link #close()}). */
+    private volatile boolean stoppedCleanly;
 
     private ReplicationClient(Store store, ReplicaState replicaState) {
         this.store = store;
@@ -116,7 +118,12 @@ public final class ReplicationClient implements AutoCloseable {
         for (LeaderSession s : sessions) {
             s.stop();
         }
-        awaitSessionsEnded();
+        stoppedCleanly = awaitSessionsEnded();
+        if (stoppedCleanly) {
+            for (LeaderSession s : sessions) {
+                s.settleOnStop();
+            }
+        }
         replicaState.close();
     }
 
@@ -157,11 +164,25 @@ public final class ReplicationClient implements AutoCloseable {
         ReplicaLineage lineage = ReplicaLineage.of(replicaState, store.shardCount(), store.epoch());
         close();
         // a session still applying (a long wipe or force) could change the shard under the promoted node
-        if (!awaitSessionsEnded()) {
+        if (!stoppedCleanly) {
             throw new ArmDbException("promotion of " + store.dir() + " refused: a replication session did not stop"
                     + " within " + STOP_TIMEOUT_MILLIS + " ms; the node stays a read-only replica, try again");
         }
+        store.checkNoIncompleteCopy();
+        for (int s = 0; s < sessions.size(); s++) {
+            if (!sessions.get(s).consistentAtStop()) {
+                throw betweenConsistentPoints(store, s);
+            }
+        }
         promote(store, lineage);
+    }
+
+    private static ArmDbException betweenConsistentPoints(Store store, int shard) {
+        return new ArmDbException("promotion of " + store.dir() + " refused: shard " + shard + " holds images newer"
+                + " than the last consistent point it reached (LSN "
+                + store.shard(shard).lastLsn() + " applied out of"
+                + " order); it matches no state its leader ever had. Follow the leader until it catches up, then"
+                + " promote");
     }
 
     /**
@@ -175,7 +196,13 @@ public final class ReplicationClient implements AutoCloseable {
         }
         ReplicaLineage lineage = null;
         if (java.nio.file.Files.exists(store.dir().resolve(ReplicaStateLayout.FILE_NAME))) {
+            store.checkNoIncompleteCopy();
             try (ReplicaState state = ReplicaState.open(store.dir(), store.shardCount())) {
+                for (int s = 0; s < store.shardCount(); s++) {
+                    if (state.appliedLsn(s) < store.shard(s).lastLsn()) {
+                        throw betweenConsistentPoints(store, s);
+                    }
+                }
                 lineage = ReplicaLineage.of(state, store.shardCount(), store.epoch());
             }
         }

@@ -290,8 +290,9 @@ final class FollowerSession implements Runnable {
             int at = batchPos + SlotBatchLayout.ENTRY_HEADER_SIZE;
             long lsn = view.readSlotImage(slot, batch, at);
             scanned++;
-            // from 0 the follower builds its index from the whole copy and resolves old copies by LSN itself
-            if (lsn > from && (from == 0 || !view.isSuperseded(slot, batch, at))) {
+            // every slot newer than the follower's position, superseded copies too: the follower's copy of that slot
+            // may hold an older key whose tombstone this slot has since been reused for, and only this image ends it
+            if (lsn > from) {
                 batchView.putInt(batchPos, slot);
                 batchPos += SlotBatchLayout.entrySize(slotSize);
                 entries++;
