@@ -19,6 +19,13 @@ import java.util.function.BiConsumer;
  * After {@link #close()} every method throws {@link ArmDbClosedException}.
  */
 public abstract sealed class FixedStore implements AutoCloseable permits FixedMap, FixedTree {
+    /**
+     * What a conditional write or a delete returns when it changed nothing. Every mutation's LSN is at least 1, so
+     * a caller tests {@code result != UNCHANGED} (or {@code > 0}) for "changed", and passes a changed result to
+     * replication waits as is.
+     */
+    public static final long UNCHANGED = 0;
+
     final Store store;
     private final int keySize;
     private final int valueSize;
@@ -79,14 +86,15 @@ public abstract sealed class FixedStore implements AutoCloseable permits FixedMa
     /**
      * Stores {@code value} under {@code key} only if the key is absent.
      *
-     * @return true if stored, false if the key was present (nothing changed)
+     * @return the LSN of the mutation in the key's shard if stored, or {@link #UNCHANGED} if the key was present
+     *     (nothing changed)
      */
-    public boolean putIfAbsent(byte[] key, byte[] value) {
+    public long putIfAbsent(byte[] key, byte[] value) {
         store.checkKey(key);
         store.checkValue(value);
         long h = KeyHash.hash(key);
         try {
-            return writable(store.shardOf(key, h)).putIfAbsent(key, h, value) != 0;
+            return writable(store.shardOf(key, h)).putIfAbsent(key, h, value);
         } catch (IllegalStateException e) {
             throw closedOr(e);
         }
@@ -96,15 +104,16 @@ public abstract sealed class FixedStore implements AutoCloseable permits FixedMa
      * Replaces the value of {@code key} with {@code update} only if it currently equals {@code expected}
      * (atomically with respect to other writers of the key).
      *
-     * @return true if replaced; false if the key is absent or holds another value
+     * @return the LSN of the mutation in the key's shard if replaced, or {@link #UNCHANGED} if the key is absent or
+     *     holds another value
      */
-    public boolean compareAndSet(byte[] key, byte[] expected, byte[] update) {
+    public long compareAndSet(byte[] key, byte[] expected, byte[] update) {
         store.checkKey(key);
         store.checkValue(expected);
         store.checkValue(update);
         long h = KeyHash.hash(key);
         try {
-            return writable(store.shardOf(key, h)).compareAndSet(key, h, expected, update) != 0;
+            return writable(store.shardOf(key, h)).compareAndSet(key, h, expected, update);
         } catch (IllegalStateException e) {
             throw closedOr(e);
         }
@@ -113,13 +122,14 @@ public abstract sealed class FixedStore implements AutoCloseable permits FixedMa
     /**
      * Deletes {@code key}. Allocation-free.
      *
-     * @return true if the key was present
+     * @return the LSN of the mutation in the key's shard if the key was present, or {@link #UNCHANGED} if it was
+     *     absent (nothing changed)
      */
-    public boolean delete(byte[] key) {
+    public long delete(byte[] key) {
         store.checkKey(key);
         long h = KeyHash.hash(key);
         try {
-            return writable(store.shardOf(key, h)).delete(key, h) != 0;
+            return writable(store.shardOf(key, h)).delete(key, h);
         } catch (IllegalStateException e) {
             throw closedOr(e);
         }

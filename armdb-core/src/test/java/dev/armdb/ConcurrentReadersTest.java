@@ -165,7 +165,7 @@ class ConcurrentReadersTest {
                         int id = rnd.nextInt(range / WRITERS) * WRITERS + owner;
                         byte[] k = key(id);
                         if (present[id] && rnd.nextInt(10) == 0) {
-                            if (!store.delete(k)) {
+                            if (store.delete(k) == FixedStore.UNCHANGED) {
                                 failures.add("writer " + owner + ": delete of present key " + id + " returned false");
                             }
                             present[id] = false;

@@ -252,7 +252,10 @@ class RandomizedModelTest {
 
     private void delete(byte[] key) {
         boolean expected = model.containsKey(hex(key));
-        assertThat(store.delete(key)).as(at("delete %s", hex(key))).isEqualTo(expected);
+        long lsn = store.delete(key);
+        assertThat(lsn != FixedStore.UNCHANGED)
+                .as(at("delete %s changed something (LSN %d)", hex(key), lsn))
+                .isEqualTo(expected);
         modelRemove(key);
         assertThat(store.get(key)).as(at("get %s after delete", hex(key))).isNull();
         assertThat(store.containsKey(key))
@@ -265,7 +268,7 @@ class RandomizedModelTest {
         byte[] expected = current != null ? current.clone() : randomValue();
         byte[] update = randomValue();
         boolean shouldSucceed = current != null;
-        assertThat(store.compareAndSet(key, expected, update))
+        assertThat(store.compareAndSet(key, expected, update) != FixedStore.UNCHANGED)
                 .as(at("compareAndSet %s with the current value (present=%s)", hex(key), shouldSucceed))
                 .isEqualTo(shouldSucceed);
         if (shouldSucceed) {
@@ -283,7 +286,7 @@ class RandomizedModelTest {
                 byte[] update = randomValue();
                 assertThat(store.compareAndSet(key, expected, update))
                         .as(at("compareAndSet %s with an empty value", hex(key)))
-                        .isTrue();
+                        .isPositive();
                 modelPut(key, update);
                 checkGet(key);
                 return;
@@ -293,14 +296,14 @@ class RandomizedModelTest {
         byte[] update = randomValue();
         assertThat(store.compareAndSet(key, expected, update))
                 .as(at("compareAndSet %s with a wrong expected value (present=%s)", hex(key), current != null))
-                .isFalse();
+                .isZero();
         checkGet(key);
     }
 
     private void putIfAbsent(byte[] key) {
         byte[] value = randomValue();
         boolean absent = !model.containsKey(hex(key));
-        assertThat(store.putIfAbsent(key, value))
+        assertThat(store.putIfAbsent(key, value) != FixedStore.UNCHANGED)
                 .as(at("putIfAbsent %s (absent=%s)", hex(key), absent))
                 .isEqualTo(absent);
         if (absent) {

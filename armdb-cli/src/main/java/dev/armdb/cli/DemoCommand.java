@@ -179,9 +179,7 @@ final class DemoCommand implements Callable<Integer> {
             long start = System.nanoTime();
             long lsn;
             if (n % 4 == 3) {
-                lsn = leader.delete(k)
-                        ? leader.engine().view(shardOf(leader, k)).lastLsn()
-                        : 0;
+                lsn = leader.delete(k);
                 deletes++;
             } else {
                 fillValue(v, i, n + 1);

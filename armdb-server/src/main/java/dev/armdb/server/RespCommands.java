@@ -5,6 +5,7 @@ import dev.armdb.ArmDbReadOnlyException;
 import dev.armdb.Digest;
 import dev.armdb.Durability;
 import dev.armdb.FixedMap;
+import dev.armdb.FixedStore;
 import dev.armdb.StoreStats;
 import dev.armdb.index.KeyHash;
 import dev.armdb.replication.follower.ReplicationClient;
@@ -180,12 +181,9 @@ final class RespCommands {
         byte[] v = value(args.get(2));
         checkWritable();
         if (args.size() == 4) {
-            if (map().putIfAbsent(k, v)) {
-                noteWrite(
-                        k,
-                        map().engine()
-                                .view(map().engine().shardOf(k, KeyHash.hash(k)))
-                                .lastLsn());
+            long lsn = map().putIfAbsent(k, v);
+            if (lsn != FixedStore.UNCHANGED) {
+                noteWrite(k, lsn);
                 out.ok();
             } else {
                 out.bulk((byte[]) null);
@@ -203,15 +201,11 @@ final class RespCommands {
         byte[] k = key(args.get(1));
         byte[] v = value(args.get(2));
         checkWritable();
-        boolean stored = map().putIfAbsent(k, v);
-        if (stored) {
-            noteWrite(
-                    k,
-                    map().engine()
-                            .view(map().engine().shardOf(k, KeyHash.hash(k)))
-                            .lastLsn());
+        long lsn = map().putIfAbsent(k, v);
+        if (lsn != FixedStore.UNCHANGED) {
+            noteWrite(k, lsn);
         }
-        out.integer(stored ? 1 : 0);
+        out.integer(lsn != FixedStore.UNCHANGED ? 1 : 0);
     }
 
     private void del(List<byte[]> args) {
@@ -225,13 +219,10 @@ final class RespCommands {
         long n = 0;
         for (int i = 1; i < args.size(); i++) {
             byte[] k = args.get(i);
-            if (map().delete(k)) {
+            long lsn = map().delete(k);
+            if (lsn != FixedStore.UNCHANGED) {
                 n++;
-                noteWrite(
-                        k,
-                        map().engine()
-                                .view(map().engine().shardOf(k, KeyHash.hash(k)))
-                                .lastLsn());
+                noteWrite(k, lsn);
             }
         }
         out.integer(n);
