@@ -133,8 +133,13 @@ class RespHostileInputTest {
             s.setTcpNoDelay(true);
             s.setSoTimeout(60_000);
             OutputStream out = s.getOutputStream();
-            for (byte b : request.toByteArray()) {
-                out.write(b);
+            byte[] bytes = request.toByteArray();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            for (int i = 0; i < bytes.length; i++) {
+                if ((i & 4095) == 0 && System.nanoTime() > deadline) {
+                    throw new AssertionError("not linear: " + i + " of " + bytes.length + " bytes taken in 120 s");
+                }
+                out.write(bytes[i]);
             }
             byte[] expected =
                     ascii("-ERR unknown command 'nosuch', with args beginning with:" + " 'x'".repeat(128) + "\r\n");
