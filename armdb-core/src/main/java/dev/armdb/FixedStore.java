@@ -84,6 +84,59 @@ public abstract sealed class FixedStore implements AutoCloseable permits FixedMa
     }
 
     /**
+     * Stores every pair {@code keys[i] -> values[i]} with no other writer interleaved: all sizes are checked first
+     * (nothing is written if one is wrong), then the write locks of the shards the keys fall in are taken in
+     * ascending shard order, every pair is written in order, and the locks are released. Two such calls on
+     * overlapping shards never deadlock; a later pair for the same key wins, as Redis' MSET. Returns when the writes
+     * are as durable as the collection's {@link Durability} promises.
+     *
+     * <p>What others can observe: readers take no lock, so a concurrent reader may see some pairs already written and
+     * others not yet (never a torn value); no other writer's mutation of those shards lands between the pairs. After
+     * a crash part-way any subset of the pairs may survive (each one is crash-safe on its own; there is no undo log),
+     * and an {@link ArmDbFullException} part-way leaves the pairs before it written.
+     *
+     * @return the LSN of each pair's write, in the order given
+     * @throws IllegalArgumentException if the arrays differ in length or a key or value has the wrong size
+     */
+    public long[] putAllWithoutInterleaving(byte[][] keys, byte[][] values) {
+        if (keys.length != values.length) {
+            throw new IllegalArgumentException(
+                    "expected as many values as keys (" + keys.length + "), got " + values.length);
+        }
+        int[] shardOf = new int[keys.length];
+        boolean[] touched = new boolean[store.shardCount()];
+        for (int i = 0; i < keys.length; i++) {
+            store.checkKey(keys[i]);
+            store.checkValue(values[i]);
+            shardOf[i] = store.shardOf(keys[i], KeyHash.hash(keys[i]));
+            touched[shardOf[i]] = true;
+        }
+        store.checkWritable();
+        long[] lsns = new long[keys.length];
+        int locked = -1;
+        try {
+            for (int s = 0; s < touched.length; s++) {
+                if (touched[s]) {
+                    store.shard(s).lockMultiShardWrite();
+                    locked = s;
+                }
+            }
+            for (int i = 0; i < keys.length; i++) {
+                lsns[i] = store.shard(shardOf[i]).put(keys[i], KeyHash.hash(keys[i]), values[i]);
+            }
+        } catch (IllegalStateException e) {
+            throw closedOr(e);
+        } finally {
+            for (int s = locked; s >= 0; s--) {
+                if (touched[s]) {
+                    store.shard(s).unlockMultiShardWrite();
+                }
+            }
+        }
+        return lsns;
+    }
+
+    /**
      * Stores {@code value} under {@code key} only if the key is absent.
      *
      * @return the LSN of the mutation in the key's shard if stored, or {@link #UNCHANGED} if the key was present

@@ -5,6 +5,7 @@ import dev.armdb.FixedConfig;
 import dev.armdb.FixedMap;
 import dev.armdb.replication.ReplicationSecret;
 import dev.armdb.replication.ReplicationTls;
+import dev.armdb.server.ClientLimits;
 import dev.armdb.server.Node;
 import dev.armdb.server.NodeConfig;
 import java.net.InetSocketAddress;
@@ -83,6 +84,24 @@ final class ServeCommand implements Callable<Integer> {
     int ioThreads;
 
     @Option(
+            names = "--client-query-buffer-limit",
+            defaultValue = "64mb",
+            converter = ByteSizeConverter.class,
+            description = {
+                "Largest request one RESP client may send, e.g. 64mb, 1gb (default ${DEFAULT-VALUE}); a client",
+                "beyond it gets an error and is closed. Also bounds the bulk strings a request may announce."
+            })
+    long clientQueryBufferLimit;
+
+    @Option(
+            names = "--client-reply-buffer-limit",
+            defaultValue = "256mb",
+            converter = ByteSizeConverter.class,
+            description =
+                    "Most unread reply bytes one RESP client may leave before it is closed (default ${DEFAULT-VALUE}).")
+    long clientReplyBufferLimit;
+
+    @Option(
             names = "--repl-secret-file",
             description = {
                 "File holding the replication secret (at least 16 bytes; a trailing newline is ignored). Leader and",
@@ -116,6 +135,9 @@ final class ServeCommand implements Callable<Integer> {
                         metricsPort == null ? null : new InetSocketAddress(bind, metricsPort))
                 .withIoThreads(ioThreads)
                 .withMaxClients(maxClients)
+                .withClientLimits(ClientLimits.DEFAULTS
+                        .withQueryBufferBytes(clientQueryBufferLimit)
+                        .withReplyBufferBytes(clientReplyBufferLimit))
                 .withReplicationSecret(replSecretFile == null ? null : ReplicationSecret.fromFile(replSecretFile))
                 .withReplicationTls(tls()));
         CountDownLatch stopped = new CountDownLatch(1);

@@ -239,6 +239,22 @@ public final class Shard implements ShardView {
         writeLock.lock();
     }
 
+    /**
+     * Takes this shard's write lock for a write that spans several shards, so that no other writer's mutation of this
+     * shard lands among the caller's. The caller still writes through {@link #put} and the like (the lock is
+     * reentrant), must release with {@link #unlockMultiShardWrite()} in a {@code finally}, and must take the locks of
+     * several shards in ascending shard id, so that two such writers never deadlock. Only {@link
+     * dev.armdb.FixedStore#putAllWithoutInterleaving} does this.
+     */
+    public void lockMultiShardWrite() {
+        lockWriter();
+    }
+
+    /** Releases the lock {@link #lockMultiShardWrite()} took. Same thread only. */
+    public void unlockMultiShardWrite() {
+        writeLock.unlock();
+    }
+
     /** Stores {@code value} under {@code key}; returns the LSN of the write. */
     public long put(byte[] key, long hash, byte[] value) {
         long lsn;

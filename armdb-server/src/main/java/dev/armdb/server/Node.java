@@ -31,7 +31,7 @@ public final class Node implements AutoCloseable {
     private Node(NodeConfig config, FixedMap map) {
         this.config = config;
         this.map = map;
-        this.resp = new RespServer(this, config.resp(), config.ioThreads(), config.maxClients());
+        this.resp = new RespServer(this, config.resp(), config.ioThreads(), config.maxClients(), config.clientLimits());
     }
 
     /** Opens (or creates) the collection and starts serving. */
@@ -137,6 +137,11 @@ public final class Node implements AutoCloseable {
     /** RESP connections served now. */
     int respConnectedClients() {
         return resp.connectedClients();
+    }
+
+    /** The RESP front-end (for tests and INFO). */
+    RespServer respServer() {
+        return resp;
     }
 
     /** The RESP address actually bound. */

@@ -21,6 +21,7 @@ import javax.net.ssl.SSLContext;
  *     null for none (anyone who reaches the replication port can follow)
  * @param replicationTls the TLS context of the replication port, used as leader and as follower (mutual TLS 1.3),
  *     or null for plain TCP
+ * @param clientLimits the memory RESP clients may make the node hold (query and reply buffers)
  */
 public record NodeConfig(
         Path dir,
@@ -32,7 +33,8 @@ public record NodeConfig(
         int ioThreads,
         int maxClients,
         ReplicationSecret replicationSecret,
-        SSLContext replicationTls) {
+        SSLContext replicationTls,
+        ClientLimits clientLimits) {
     /** Default of {@link #maxClients}, as Redis'. */
     public static final int DEFAULT_MAX_CLIENTS = 10_000;
 
@@ -44,11 +46,14 @@ public record NodeConfig(
         if (maxClients < 1) {
             throw new IllegalArgumentException("maxClients must be >= 1, got " + maxClients);
         }
+        if (clientLimits == null) {
+            throw new IllegalArgumentException("clientLimits must be given (ClientLimits.DEFAULTS), got null");
+        }
     }
 
     /**
      * A configuration with one RESP event loop per available processor, {@value #DEFAULT_MAX_CLIENTS} clients, no
-     * replication secret and no TLS.
+     * replication secret, no TLS and the default {@link ClientLimits}.
      */
     public NodeConfig(
             Path dir,
@@ -57,30 +62,97 @@ public record NodeConfig(
             InetSocketAddress replication,
             InetSocketAddress follow,
             InetSocketAddress metrics) {
-        this(dir, config, resp, replication, follow, metrics, 0, DEFAULT_MAX_CLIENTS, null, null);
+        this(
+                dir,
+                config,
+                resp,
+                replication,
+                follow,
+                metrics,
+                0,
+                DEFAULT_MAX_CLIENTS,
+                null,
+                null,
+                ClientLimits.DEFAULTS);
     }
 
     /** This configuration with {@code n} RESP event loops (0: one per available processor). */
     public NodeConfig withIoThreads(int n) {
         return new NodeConfig(
-                dir, config, resp, replication, follow, metrics, n, maxClients, replicationSecret, replicationTls);
+                dir,
+                config,
+                resp,
+                replication,
+                follow,
+                metrics,
+                n,
+                maxClients,
+                replicationSecret,
+                replicationTls,
+                clientLimits);
     }
 
     /** This configuration serving at most {@code n} RESP clients at once. */
     public NodeConfig withMaxClients(int n) {
         return new NodeConfig(
-                dir, config, resp, replication, follow, metrics, ioThreads, n, replicationSecret, replicationTls);
+                dir,
+                config,
+                resp,
+                replication,
+                follow,
+                metrics,
+                ioThreads,
+                n,
+                replicationSecret,
+                replicationTls,
+                clientLimits);
     }
 
     /** This configuration with a replication secret (null: none). */
     public NodeConfig withReplicationSecret(ReplicationSecret secret) {
         return new NodeConfig(
-                dir, config, resp, replication, follow, metrics, ioThreads, maxClients, secret, replicationTls);
+                dir,
+                config,
+                resp,
+                replication,
+                follow,
+                metrics,
+                ioThreads,
+                maxClients,
+                secret,
+                replicationTls,
+                clientLimits);
     }
 
     /** This configuration with TLS on the replication port (null: plain TCP). */
     public NodeConfig withReplicationTls(SSLContext tls) {
         return new NodeConfig(
-                dir, config, resp, replication, follow, metrics, ioThreads, maxClients, replicationSecret, tls);
+                dir,
+                config,
+                resp,
+                replication,
+                follow,
+                metrics,
+                ioThreads,
+                maxClients,
+                replicationSecret,
+                tls,
+                clientLimits);
+    }
+
+    /** This configuration with other memory limits for RESP clients. */
+    public NodeConfig withClientLimits(ClientLimits limits) {
+        return new NodeConfig(
+                dir,
+                config,
+                resp,
+                replication,
+                follow,
+                metrics,
+                ioThreads,
+                maxClients,
+                replicationSecret,
+                replicationTls,
+                limits);
     }
 }

@@ -25,6 +25,8 @@ import java.util.Locale;
  */
 final class RespCommands {
     private static final String READONLY = "READONLY You can't write against a read only replica.";
+    /** Most bytes of a request's name and arguments an error echoes back (as Redis). */
+    static final int ECHO_LIMIT = 128;
 
     private final Node node;
     private final RespWriter out;
@@ -120,13 +122,25 @@ final class RespCommands {
         return node.map();
     }
 
-    private static String unknown(String cmd, List<byte[]> args) {
-        StringBuilder sb = new StringBuilder(
-                "ERR unknown command '" + cmd.toLowerCase(Locale.ROOT) + "', with args beginning with:");
-        for (int i = 1; i < Math.min(args.size(), 4); i++) {
-            sb.append(" '").append(str(args.get(i))).append("'");
+    /**
+     * Redis' unknown-command error: the name and the arguments each echoed up to {@value #ECHO_LIMIT} bytes in all, so
+     * a huge request never makes a huge reply.
+     */
+    static String unknown(String cmd, List<byte[]> args) {
+        StringBuilder sb = new StringBuilder("ERR unknown command '")
+                .append(prefix(cmd.toLowerCase(Locale.ROOT).getBytes(StandardCharsets.ISO_8859_1), ECHO_LIMIT))
+                .append("', with args beginning with:");
+        int echoed = 0;
+        for (int i = 1; i < args.size() && echoed < ECHO_LIMIT; i++) {
+            String a = prefix(args.get(i), ECHO_LIMIT - echoed);
+            echoed += Math.min(args.get(i).length, ECHO_LIMIT - echoed);
+            sb.append(" '").append(a).append("'");
         }
         return sb.toString();
+    }
+
+    private static String prefix(byte[] b, int max) {
+        return new String(b, 0, Math.min(b.length, max), StandardCharsets.UTF_8);
     }
 
     private static String str(byte[] b) {
@@ -261,8 +275,17 @@ final class RespCommands {
             value(args.get(i + 1));
         }
         checkWritable();
-        for (int i = 1; i < args.size(); i += 2) {
-            noteWrite(args.get(i), map().put(args.get(i), args.get(i + 1)));
+        int pairs = (args.size() - 1) / 2;
+        byte[][] keys = new byte[pairs][];
+        byte[][] values = new byte[pairs][];
+        for (int i = 0; i < pairs; i++) {
+            keys[i] = args.get(1 + 2 * i);
+            values[i] = args.get(2 + 2 * i);
+        }
+        // all pairs or none are validated, then written with no other writer interleaved (see docs/operations.md)
+        long[] lsns = map().putAllWithoutInterleaving(keys, values);
+        for (int i = 0; i < pairs; i++) {
+            noteWrite(keys[i], lsns[i]);
         }
         out.ok();
     }
@@ -349,6 +372,9 @@ final class RespCommands {
             timeoutMs = Long.parseLong(str(args.get(2)));
         } catch (NumberFormatException e) {
             throw new ArgsException("ERR value is not an integer or out of range");
+        }
+        if (timeoutMs < 0) {
+            throw new ArgsException("ERR timeout is negative");
         }
         ReplicationServer srv = node.replicationServer();
         if (srv == null) {

@@ -14,22 +14,26 @@ import org.slf4j.LoggerFactory;
  * take at once stop reading until they drain (back-pressure). A command that may wait runs on a virtual thread while
  * the connection is paused, so it never stalls the loop's other clients. Owned by its event loop's thread.
  *
- * <p>A malformed request gets an error reply and ends this connection only.
+ * <p>Memory: the input buffer starts small and grows (doubling) only when bytes that arrived fill it, up to the
+ * client's query buffer limit and only with room reserved from the node's {@link BufferBudget}; the reply buffer is
+ * bounded the same way (see {@link RespWriter}). A malformed request, or one beyond a limit, gets an error reply and
+ * ends this connection only; replies beyond the limit end it without a reply.
+ *
+ * <p>While paused the connection keeps reading (into its buffer, without executing), so it notices when the client
+ * hangs up: a waiting {@code WAIT} is then interrupted and the connection's place is released at once.
  */
 final class RespConnection {
     private static final Logger LOG = LoggerFactory.getLogger(RespConnection.class);
     private static final int INITIAL_BUFFER = 16 << 10;
     /** Replies buffered past this are written before more requests are executed. */
     private static final int REPLY_HIGH_WATER = 1 << 20;
-    /** Largest input buffer: one request of the largest bulk string plus its framing. */
-    private static final int MAX_INPUT = RespParser.MAX_BULK + (1 << 20);
 
     enum State {
         /** Executing requests as they arrive. */
         READING,
         /** Replies are waiting for the socket; reading resumes when they drained. */
         DRAINING,
-        /** A command that may wait runs off the loop; the connection neither reads nor writes. */
+        /** A command that may wait runs off the loop; the connection only buffers input, to notice a hang-up. */
         PAUSED,
         /** The last replies drain, then the socket closes (QUIT, protocol error). */
         CLOSING,
@@ -38,18 +42,26 @@ final class RespConnection {
 
     private final RespEventLoop loop;
     private final SocketChannel channel;
-    private final RespParser parser = new RespParser();
-    private final RespWriter out = new RespWriter(INITIAL_BUFFER);
+    private final ClientLimits limits;
+    private final BufferBudget budget;
+    private final RespParser parser;
+    private final RespWriter out;
     private final RespCommands commands;
     private SelectionKey key;
     private ByteBuffer in = ByteBuffer.allocate(INITIAL_BUFFER);
     private State state = State.READING;
     /** Whole requests were left in the buffer because replies reached the high-water mark. */
     private boolean backlog;
+    /** The thread running a paused connection's command, if it may be interrupted when the client goes away. */
+    private Thread cancellable;
 
-    RespConnection(RespEventLoop loop, SocketChannel channel, Node node) {
+    RespConnection(RespEventLoop loop, SocketChannel channel, Node node, ClientLimits limits, BufferBudget budget) {
         this.loop = loop;
         this.channel = channel;
+        this.limits = limits;
+        this.budget = budget;
+        this.parser = new RespParser(limits.queryBufferBytes());
+        this.out = new RespWriter(INITIAL_BUFFER, limits.replyBufferBytes(), budget);
         this.commands = new RespCommands(node, out);
     }
 
@@ -64,6 +76,10 @@ final class RespConnection {
 
     /** The socket has bytes (or an end of stream). Loop thread only. */
     void onReadable() throws IOException {
+        if (state == State.PAUSED) {
+            bufferWhilePaused();
+            return;
+        }
         if (state != State.READING) {
             return;
         }
@@ -95,6 +111,21 @@ final class RespConnection {
     }
 
     /**
+     * Keeps the pipelined bytes of a paused client for later, and notices its end of stream. A full buffer stops
+     * reading until the command is done (the client is then still sending, not gone).
+     */
+    private void bufferWhilePaused() throws IOException {
+        if (!in.hasRemaining()) {
+            interest(0);
+            return;
+        }
+        if (channel.read(in) < 0) {
+            LOG.debug("client {} hung up while its command waited", remote());
+            close();
+        }
+    }
+
+    /**
      * Executes the buffered requests and writes their replies; repeats while requests were held back only because
      * replies reached the high-water mark and the socket took them all.
      */
@@ -103,17 +134,22 @@ final class RespConnection {
             in.flip();
             try {
                 executeBuffered();
-                in.compact();
-                if (state == State.READING) {
+                compactInput();
+                if (state == State.READING && !backlog) {
                     growIfFull();
                 }
             } catch (RespProtocolException e) {
+                if (out.overLimit()) {
+                    LOG.warn("client {} closed: {}", remote(), e.getMessage());
+                    close();
+                    return;
+                }
                 in.clear();
                 out.error("ERR Protocol error: " + e.getMessage());
                 state = State.CLOSING;
                 LOG.info("client {} sent malformed RESP ({}); connection closed", remote(), e.getMessage());
             }
-            if (state == State.PAUSED) {
+            if (state == State.PAUSED || state == State.CLOSED) {
                 return;
             }
         } while (flush() && backlog && state == State.READING);
@@ -126,15 +162,16 @@ final class RespConnection {
                 backlog = true;
                 return;
             }
-            List<byte[]> args = parser.next(in);
-            if (args == null) {
+            RespRequest request = parser.next(in);
+            if (request == null) {
                 return;
             }
-            if (args.isEmpty()) {
+            if (request.argc() == 0) {
                 continue;
             }
+            List<byte[]> args = request.toList();
             if (commands.mayBlock(args)) {
-                pauseFor(args);
+                pauseFor(args, request.argEquals(0, "WAIT"));
                 return;
             }
             if (!commands.execute(args)) {
@@ -143,27 +180,55 @@ final class RespConnection {
         }
     }
 
-    private void pauseFor(List<byte[]> args) {
+    /** Moves a partial request to the buffer's start; a buffer that starts with it already is left in place. */
+    private void compactInput() {
+        if (in.position() == 0) {
+            // compact() would copy the whole partial request on every read: quadratic for one fed a byte at a time
+            in.position(in.limit()).limit(in.capacity());
+        } else {
+            in.compact();
+        }
+    }
+
+    /**
+     * Runs a command that may wait on a virtual thread. Only a WAIT is interrupted if the client hangs up: it waits
+     * on a monitor, while other commands (writes forcing files, role changes) must not be cut short by an interrupt.
+     */
+    private void pauseFor(List<byte[]> args, boolean interruptible) {
         state = State.PAUSED;
-        interest(0);
-        Thread.ofVirtual().name("armdb-resp-blocking").start(() -> {
-            boolean keepOpen;
-            try {
-                keepOpen = commands.execute(args);
-            } catch (RuntimeException e) {
-                // never leave the connection paused: answer, then close it
-                LOG.warn("client {}: command failed unexpectedly", remote(), e);
-                out.error("ERR internal error: " + e);
-                keepOpen = false;
-            }
-            boolean open = keepOpen;
-            // the loop's task queue publishes the replies written here to the loop thread
-            loop.execute(() -> resume(open));
-        });
+        Thread t = Thread.ofVirtual().name("armdb-resp-blocking").unstarted(() -> runPaused(args));
+        cancellable = interruptible ? t : null;
+        interest(SelectionKey.OP_READ);
+        t.start();
+    }
+
+    private void runPaused(List<byte[]> args) {
+        boolean keepOpen;
+        try {
+            keepOpen = commands.execute(args);
+        } catch (Throwable e) {
+            // never leave the connection paused: close it
+            LOG.warn("client {}: command failed unexpectedly; connection closed", remote(), e);
+            keepOpen = false;
+        }
+        boolean open = keepOpen;
+        // the loop's task queue publishes the replies written here to the loop thread
+        loop.execute(() -> resume(open));
     }
 
     private void resume(boolean keepOpen) {
+        cancellable = null;
+        if (state == State.CLOSED) {
+            // the client left while the command ran; its replies were never to be sent
+            out.releaseBuffer();
+            return;
+        }
         if (state != State.PAUSED) {
+            return;
+        }
+        if (out.overLimit()) {
+            LOG.warn("client {} closed: its replies exceed the reply buffer limit", remote());
+            close();
             return;
         }
         state = keepOpen ? State.READING : State.CLOSING;
@@ -176,22 +241,37 @@ final class RespConnection {
         } catch (IOException e) {
             LOG.debug("client {} connection error: {}", remote(), e.toString());
             close();
+        } catch (Throwable e) {
+            RespEventLoop.closeAfter(this, e);
         }
     }
 
+    /** Doubles a full input buffer holding part of a request, within the client's limit and the node's budget. */
     private void growIfFull() {
-        long needed = parser.needed();
-        if (in.hasRemaining() && needed <= in.capacity()) {
+        if (in.hasRemaining()) {
             return;
         }
-        long want = Math.max(needed, (long) in.capacity() * 2);
-        if (in.capacity() >= MAX_INPUT) {
-            throw new RespProtocolException("a request exceeds " + MAX_INPUT + " bytes");
+        int capacity = in.capacity();
+        if (capacity >= limits.queryBufferBytes()) {
+            throw new RespProtocolException(
+                    "a request exceeds the client query buffer limit of " + limits.queryBufferBytes() + " bytes");
         }
-        ByteBuffer bigger = ByteBuffer.allocate((int) Math.min(want, MAX_INPUT));
+        int bigger = (int) Math.min((long) capacity * 2, limits.queryBufferBytes());
+        if (!budget.tryReserve(bigger - capacity)) {
+            throw new RespProtocolException("the node's client buffers are full (" + budget.limit() + " bytes)");
+        }
+        ByteBuffer grown = ByteBuffer.allocate(bigger);
         in.flip();
-        bigger.put(in);
-        in = bigger;
+        grown.put(in);
+        in = grown;
+    }
+
+    /** Replaces an empty grown input buffer with a small one, giving back the room it reserved. */
+    private void shrinkInput() {
+        if (in.capacity() > INITIAL_BUFFER) {
+            budget.release(in.capacity() - INITIAL_BUFFER);
+            in = ByteBuffer.allocate(INITIAL_BUFFER);
+        }
     }
 
     /** Writes pending replies; true if they all went out (reading resumes), false if the socket is full. */
@@ -210,8 +290,8 @@ final class RespConnection {
         if (state == State.DRAINING) {
             state = State.READING;
         }
-        if (in.position() == 0 && in.capacity() > INITIAL_BUFFER) {
-            in = ByteBuffer.allocate(INITIAL_BUFFER);
+        if (in.position() == 0) {
+            shrinkInput();
         }
         interest(SelectionKey.OP_READ);
         return true;
@@ -224,12 +304,20 @@ final class RespConnection {
         }
     }
 
-    /** Closes the socket; idempotent. Loop thread only (or the loop's shutdown). */
+    /**
+     * Closes the socket and gives back the connection's place and buffers; a waiting WAIT is interrupted. Idempotent.
+     * Loop thread only (or the loop's shutdown).
+     */
     void close() {
         if (state == State.CLOSED) {
             return;
         }
+        boolean paused = state == State.PAUSED;
         state = State.CLOSED;
+        if (cancellable != null) {
+            cancellable.interrupt();
+            cancellable = null;
+        }
         if (key != null) {
             key.cancel();
         }
@@ -237,6 +325,11 @@ final class RespConnection {
             channel.close();
         } catch (IOException ignored) {
             // already gone
+        }
+        shrinkInput();
+        if (!paused) {
+            // a paused command still writes replies; resume() gives the reply buffer back when it ends
+            out.releaseBuffer();
         }
         loop.forget(this);
     }

@@ -16,6 +16,12 @@ import org.slf4j.LoggerFactory;
  * One event-loop thread of the RESP front-end: a selector over its share of the client connections, which it reads,
  * executes and answers in turn, as Redis does, so a request costs no thread hand-off. Other threads talk to it only
  * through {@link #execute} (and {@link #adopt}, {@link #close}), which queue a task and wake the selector.
+ *
+ * <p>Failure containment: anything thrown while serving one connection, {@link Error}s such as {@link
+ * OutOfMemoryError} and {@link StackOverflowError} included, closes that connection only (logged once) and the loop
+ * goes on. If the loop itself ever stops (its selector failed), {@link #isRunning()} turns false so the acceptor
+ * stops handing it clients, and tasks queued after it stopped are run by their caller so a client handed over in
+ * that moment is closed and counted out, never leaked.
  */
 final class RespEventLoop implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RespEventLoop.class);
@@ -27,6 +33,7 @@ final class RespEventLoop implements AutoCloseable {
     private final Set<RespConnection> connections = new HashSet<>();
     private final Thread thread;
     private volatile boolean closed;
+    private volatile boolean stopped;
 
     RespEventLoop(Node node, RespServer server, String name) throws IOException {
         this.node = node;
@@ -39,15 +46,28 @@ final class RespEventLoop implements AutoCloseable {
         thread.start();
     }
 
+    /** True while the loop serves its clients: started, not closed, not stopped by a failure. Any thread. */
+    boolean isRunning() {
+        return thread.isAlive() && !stopped && !closed;
+    }
+
+    /** The loop thread's name. */
+    String name() {
+        return thread.getName();
+    }
+
     /** Hands a freshly accepted client to this loop. Any thread. */
     void adopt(SocketChannel channel) {
         execute(() -> register(channel));
     }
 
-    /** Runs {@code task} on the loop thread soon; dropped if the loop has closed. Any thread. */
+    /** Runs {@code task} on the loop thread soon; once the loop has stopped, on the caller's thread. Any thread. */
     void execute(Runnable task) {
         tasks.add(task);
         selector.wakeup();
+        if (stopped) {
+            runTasksAfterStop();
+        }
     }
 
     /** Drops a closed connection. Loop thread only. */
@@ -58,7 +78,7 @@ final class RespEventLoop implements AutoCloseable {
     }
 
     private void register(SocketChannel channel) {
-        RespConnection c = new RespConnection(this, channel, node);
+        RespConnection c = new RespConnection(this, channel, node, server.limits(), server.budget());
         connections.add(c);
         try {
             channel.configureBlocking(false);
@@ -75,11 +95,12 @@ final class RespEventLoop implements AutoCloseable {
                 selector.select(this::dispatch);
                 runTasks();
             }
-        } catch (IOException | RuntimeException e) {
+        } catch (Throwable e) {
             if (!closed) {
                 LOG.error("RESP event loop {} failed; its clients are disconnected", thread.getName(), e);
             }
         } finally {
+            stopped = true;
             for (RespConnection c : new ArrayList<>(connections)) {
                 c.close();
             }
@@ -89,7 +110,7 @@ final class RespEventLoop implements AutoCloseable {
                 // closing
             }
             // clients handed over while stopping: registering on the closed selector fails and closes them
-            runTasks();
+            runTasksAfterStop();
         }
     }
 
@@ -105,17 +126,35 @@ final class RespEventLoop implements AutoCloseable {
         } catch (IOException e) {
             LOG.debug("client connection error: {}", e.toString());
             c.close();
-        } catch (RuntimeException e) {
-            LOG.warn("closing a client after an unexpected error", e);
-            c.close();
+        } catch (Throwable e) {
+            closeAfter(c, e);
+        }
+    }
+
+    /** Closes one connection after an unexpected failure, which must not reach the loop. Loop thread only. */
+    static void closeAfter(RespConnection c, Throwable e) {
+        // close first: logging may itself fail when the heap is exhausted
+        c.close();
+        if (e instanceof VirtualMachineError) {
+            LOG.error("closed a client after {}; the event loop goes on", e.toString());
+        } else {
+            LOG.warn("closed a client after an unexpected error; the event loop goes on", e);
         }
     }
 
     private void runTasks() {
         Runnable t;
         while ((t = tasks.poll()) != null) {
-            t.run();
+            try {
+                t.run();
+            } catch (Throwable e) {
+                LOG.error("a RESP event-loop task failed; the event loop goes on", e);
+            }
         }
+    }
+
+    private synchronized void runTasksAfterStop() {
+        runTasks();
     }
 
     /** Stops the loop and closes its connections; waits up to a few seconds for the thread. Any thread. */

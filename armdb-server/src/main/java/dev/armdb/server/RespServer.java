@@ -25,21 +25,46 @@ final class RespServer implements AutoCloseable {
     private final InetSocketAddress bind;
     private final int loopCount;
     private final int maxClients;
+    private final ClientLimits limits;
+    private final BufferBudget budget;
     private final AtomicInteger connected = new AtomicInteger();
-    private RespEventLoop[] loops = new RespEventLoop[0];
+    private final AtomicInteger loopRestarts = new AtomicInteger();
+    private volatile RespEventLoop[] loops = new RespEventLoop[0];
     private ServerSocketChannel serverChannel;
     private Thread acceptThread;
     private volatile boolean closed;
 
     /**
      * A listener for {@code bind} with {@code ioThreads} event loops (0: one per available processor), serving at
-     * most {@code maxClients} connections at once.
+     * most {@code maxClients} connections at once, each within {@code limits}.
      */
-    RespServer(Node node, InetSocketAddress bind, int ioThreads, int maxClients) {
+    RespServer(Node node, InetSocketAddress bind, int ioThreads, int maxClients, ClientLimits limits) {
         this.node = node;
         this.bind = bind;
         this.loopCount = ioThreads == 0 ? Runtime.getRuntime().availableProcessors() : ioThreads;
         this.maxClients = maxClients;
+        this.limits = limits;
+        this.budget = new BufferBudget(limits.effectiveNodeBufferBytes());
+    }
+
+    /** The memory limits of each client. */
+    ClientLimits limits() {
+        return limits;
+    }
+
+    /** The room all clients' grown buffers share. */
+    BufferBudget budget() {
+        return budget;
+    }
+
+    /** Event loops found stopped and replaced since start. Any thread. */
+    int loopRestarts() {
+        return loopRestarts.get();
+    }
+
+    /** The event loops serving now (for tests). */
+    RespEventLoop[] loops() {
+        return loops.clone();
     }
 
     /** Connections served now. Any thread. */
@@ -62,10 +87,11 @@ final class RespServer implements AutoCloseable {
             serverChannel = ServerSocketChannel.open();
             serverChannel.setOption(StandardSocketOptions.SO_REUSEADDR, true);
             serverChannel.bind(bind, 512);
-            loops = new RespEventLoop[loopCount];
+            RespEventLoop[] started = new RespEventLoop[loopCount];
+            loops = started;
             for (int i = 0; i < loopCount; i++) {
-                loops[i] = new RespEventLoop(node, this, "armdb-resp-io-" + i);
-                loops[i].start();
+                started[i] = new RespEventLoop(node, this, "armdb-resp-io-" + i);
+                started[i].start();
             }
         } catch (IOException e) {
             close();
@@ -93,14 +119,34 @@ final class RespServer implements AutoCloseable {
                     continue;
                 }
                 ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
-                loops[next].adopt(ch);
-                next = (next + 1) % loops.length;
+                running(next).adopt(ch);
+                next = (next + 1) % loopCount;
             } catch (IOException e) {
                 if (!closed) {
                     LOG.warn("accepting a client failed: {}", e.toString());
                 }
+            } catch (Throwable e) {
+                if (!closed) {
+                    LOG.error("accepting a client failed unexpectedly; the acceptor goes on", e);
+                }
             }
         }
+    }
+
+    /** Loop {@code i}, replaced by a fresh one first if it stopped, so no client is handed to a dead loop. */
+    private RespEventLoop running(int i) throws IOException {
+        RespEventLoop loop = loops[i];
+        if (loop.isRunning() || closed) {
+            return loop;
+        }
+        RespEventLoop fresh = new RespEventLoop(node, this, loop.name());
+        fresh.start();
+        RespEventLoop[] next = loops.clone();
+        next[i] = fresh;
+        loops = next;
+        loopRestarts.incrementAndGet();
+        LOG.error("RESP event loop {} had stopped; started a replacement (restart {})", loop.name(), loopRestarts);
+        return fresh;
     }
 
     /** Tells a client over the limit why (as Redis does) and closes it; the reply fits any socket buffer. */

@@ -16,13 +16,30 @@ final class RespWriter {
     private static final int MAX_LONG_DIGITS = 20;
 
     private final int initialCapacity;
+    private final long limit;
+    private final BufferBudget budget;
     private byte[] buf;
     private ByteBuffer view;
     private int count;
     private int sent;
+    /** Bytes of {@link #buf} beyond the initial capacity, reserved from {@link #budget}. */
+    private long reserved;
 
+    private boolean overLimit;
+
+    /** A writer with no limit but the largest array. */
     RespWriter(int initialCapacity) {
+        this(initialCapacity, ClientLimits.MAX_BUFFER, new BufferBudget(Long.MAX_VALUE));
+    }
+
+    /**
+     * A writer whose unsent replies may reach {@code limit} bytes, and whose buffer grows only with room reserved
+     * from {@code budget}; past either, {@link #overLimit()} turns true and every further reply throws.
+     */
+    RespWriter(int initialCapacity, long limit, BufferBudget budget) {
         this.initialCapacity = initialCapacity;
+        this.limit = limit;
+        this.budget = budget;
         this.buf = new byte[initialCapacity];
         this.view = ByteBuffer.wrap(buf);
     }
@@ -92,10 +109,25 @@ final class RespWriter {
         count = 0;
         sent = 0;
         if (buf.length > 4 * initialCapacity) {
-            buf = new byte[initialCapacity];
-            view = ByteBuffer.wrap(buf);
+            releaseBuffer();
         }
         return true;
+    }
+
+    /**
+     * True once the replies outgrew the client's limit or the node's budget: the connection must close without
+     * sending them (they are incomplete).
+     */
+    boolean overLimit() {
+        return overLimit;
+    }
+
+    /** Drops the grown buffer and gives its reservation back; for a connection that closed. */
+    void releaseBuffer() {
+        buf = new byte[initialCapacity];
+        view = ByteBuffer.wrap(buf);
+        budget.release(reserved);
+        reserved = 0;
     }
 
     private void decimal(long v) {
@@ -137,14 +169,33 @@ final class RespWriter {
     }
 
     private void ensure(int more) {
-        if (count + more > buf.length) {
-            long want = Math.max((long) buf.length * 2, (long) count + more);
-            if (want > Integer.MAX_VALUE - 8) {
-                throw new IllegalStateException(
-                        "a connection's pending replies exceed 2 GiB (" + count + " bytes buffered)");
-            }
-            buf = Arrays.copyOf(buf, (int) want);
-            view = ByteBuffer.wrap(buf);
+        if (overLimit) {
+            throw new RespProtocolException("reply buffer limit reached");
         }
+        if (count + more <= buf.length) {
+            return;
+        }
+        if (sent > 0) {
+            System.arraycopy(buf, sent, buf, 0, count - sent);
+            count -= sent;
+            sent = 0;
+            if (count + more <= buf.length) {
+                return;
+            }
+        }
+        if ((long) count + more > limit) {
+            overLimit = true;
+            throw new RespProtocolException(
+                    "unread replies would exceed the client reply buffer limit of " + limit + " bytes");
+        }
+        long want = Math.min(Math.max((long) buf.length * 2, (long) count + more), limit);
+        long grow = want - buf.length;
+        if (!budget.tryReserve(grow)) {
+            overLimit = true;
+            throw new RespProtocolException("the node's client buffers are full (" + budget.limit() + " bytes)");
+        }
+        reserved += grow;
+        buf = Arrays.copyOf(buf, (int) want);
+        view = ByteBuffer.wrap(buf);
     }
 }

@@ -40,6 +40,25 @@ final class RespTestClient implements AutoCloseable {
         out.flush();
     }
 
+    /**
+     * Waits for the server to end the connection: true on end of stream or a reset, false if a byte arrived instead.
+     * A read timeout (the connection stayed open) is thrown.
+     */
+    boolean endedByServer() throws IOException {
+        try {
+            return in.read() < 0;
+        } catch (java.net.SocketTimeoutException e) {
+            throw e;
+        } catch (java.net.SocketException e) {
+            return true;
+        }
+    }
+
+    /** Sets how long a read may wait. */
+    void readTimeout(int millis) throws IOException {
+        socket.setSoTimeout(millis);
+    }
+
     String call(String... args) throws IOException {
         send(args);
         return reply();
