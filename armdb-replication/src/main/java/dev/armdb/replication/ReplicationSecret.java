@@ -86,6 +86,29 @@ public final class ReplicationSecret {
         }
     }
 
+    /**
+     * The proof of {@code role} over {@code nonce}, all of {@code context} (the other side's message this one answers)
+     * and the first {@code length} bytes of {@code message}.
+     */
+    public byte[] proof(String role, byte[] nonce, byte[] context, byte[] message, int length) {
+        try {
+            Mac mac = Mac.getInstance(ALGORITHM);
+            mac.init(new SecretKeySpec(key, ALGORITHM));
+            mac.update(role.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            mac.update(nonce);
+            mac.update(context);
+            mac.update(message, 0, length);
+            return mac.doFinal();
+        } catch (GeneralSecurityException e) {
+            throw new ArmDbException("HMAC-SHA256 is not available in this JVM: " + e, e);
+        }
+    }
+
+    /** True if {@code proof} is {@link #proof(String, byte[], byte[], byte[], int)}; constant-time compare. */
+    public boolean verifies(String role, byte[] nonce, byte[] context, byte[] message, int length, byte[] proof) {
+        return MessageDigest.isEqual(proof(role, nonce, context, message, length), proof);
+    }
+
     /** True if {@code proof} is this secret's proof of {@code role} over the same inputs; constant-time compare. */
     public boolean verifies(String role, byte[] nonce, byte[] message, int length, byte[] proof) {
         return MessageDigest.isEqual(proof(role, nonce, message, length), proof);

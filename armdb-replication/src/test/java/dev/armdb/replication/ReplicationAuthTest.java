@@ -138,8 +138,10 @@ class ReplicationAuthTest extends ClosingTest {
             s.setSoTimeout(5_000);
             byte[] header = in.readNBytes(FrameLayout.HEADER_SIZE);
             assertThat(header[0]).isEqualTo((byte) MessageType.SYNC_REQUEST.code());
-            ByteBuffer req = ByteBuffer.wrap(in.readNBytes(SyncRequest.LENGTH)).order(ByteOrder.LITTLE_ENDIAN);
-            assertThat(req.getLong(SyncRequest.SIGNED_LENGTH))
+            int reqLen =
+                    ByteBuffer.wrap(header, 1, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
+            ByteBuffer req = ByteBuffer.wrap(in.readNBytes(reqLen)).order(ByteOrder.LITTLE_ENDIAN);
+            assertThat(req.getLong(reqLen - SyncRequest.PROOF_BYTES))
                     .as("the follower's proof is set")
                     .isNotZero();
             // the follower's four shards connect in any order: answer whichever came first

@@ -64,7 +64,7 @@ final class LeaderSession implements Runnable {
     private final ReplicationClientConfig config;
     private final ReplicaState replicaState;
     private final ReplicationMetrics metrics;
-    private final long followerId;
+    private final byte[] nodeId;
     private final LongAdder bytesIn = new LongAdder();
     private final LongAdder bytesOut = new LongAdder();
     private final java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
@@ -86,6 +86,7 @@ final class LeaderSession implements Runnable {
     private long lastAckNanos;
     private boolean ackDeferred;
     private byte[] followerNonce;
+    private byte[] sentRequest;
 
     LeaderSession(
             ReplicationClient client,
@@ -95,7 +96,7 @@ final class LeaderSession implements Runnable {
             ReplicationClientConfig config,
             ReplicaState replicaState,
             ReplicationMetrics metrics,
-            long followerId) {
+            byte[] nodeId) {
         this.client = client;
         this.store = store;
         this.shard = store.shard(shardId);
@@ -104,7 +105,7 @@ final class LeaderSession implements Runnable {
         this.config = config;
         this.replicaState = replicaState;
         this.metrics = metrics;
-        this.followerId = followerId;
+        this.nodeId = nodeId;
     }
 
     @Override
@@ -171,17 +172,22 @@ final class LeaderSession implements Runnable {
                 shardId,
                 replicaState.leaderDatabaseId(shardId),
                 applied,
-                followerId,
+                nodeId,
                 replicaState.leaderEpoch(shardId),
                 Math.max(applied, shard.lastLsn()),
                 followerNonce,
+                leader.getHostString(),
+                leader.getPort(),
+                SyncRequest.announcedHost(config.respAddress()),
+                SyncRequest.announcedPort(config.respAddress()),
                 new byte[ReplicationSecret.PROOF_BYTES]);
         if (config.secret() != null) {
             req = req.withProof(config.secret()
-                    .proof(SyncRequest.PROOF_ROLE, challenge.nonce(), req.toBytes(), SyncRequest.SIGNED_LENGTH));
+                    .proof(SyncRequest.PROOF_ROLE, challenge.nonce(), req.toBytes(), req.signedLength()));
         }
         SyncRequest request = req;
-        ch.send(MessageType.SYNC_REQUEST, SyncRequest.LENGTH, request::encode);
+        sentRequest = request.toBytes();
+        ch.send(MessageType.SYNC_REQUEST, request.length(), request::encode);
         long lastHeard = System.nanoTime();
         ShardInfo info = null;
         while (!client.isClosed()) {
@@ -268,7 +274,7 @@ final class LeaderSession implements Runnable {
             return;
         }
         if (!secret.verifies(
-                ShardInfo.PROOF_ROLE, followerNonce, info.toBytes(), ShardInfo.SIGNED_LENGTH, info.proof())) {
+                ShardInfo.PROOF_ROLE, followerNonce, sentRequest, info.toBytes(), info.signedLength(), info.proof())) {
             metrics.authFailures.increment();
             throw new ProtocolException(
                     ErrorCode.AUTH_FAILED,
@@ -290,6 +296,7 @@ final class LeaderSession implements Runnable {
         ShardInfo info = ShardInfo.decode(ch.payload());
         authenticateLeader(info);
         checkShape(info);
+        client.leaderResp(info.respHost().isEmpty() ? leader.getHostString() : info.respHost(), info.respPort());
         store.persistReplicaMark();
         leaderLsn = info.leaderLsn();
         this.info = info;

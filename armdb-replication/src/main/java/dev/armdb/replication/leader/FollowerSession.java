@@ -64,7 +64,10 @@ final class FollowerSession implements Runnable {
 
     private volatile State state = State.AWAIT_SYNC_REQUEST;
     private volatile int shard = -1;
-    private volatile long followerId;
+    private volatile String nodeId = "";
+    private volatile String respHost = "";
+    private volatile int respPort;
+    private volatile long highestSentLsn;
     private volatile long ackedLsn;
     private volatile long ackedSeq;
     private volatile long lastHeardNanos = System.nanoTime();
@@ -149,19 +152,31 @@ final class FollowerSession implements Runnable {
         return nonce;
     }
 
-    /** Refuses a follower whose proof does not match this leader's secret, before telling it anything. */
+    /**
+     * Refuses a follower whose proof does not match this leader's secret, or whose proof was made for a leader
+     * address this leader does not answer on (a relay passing on another connection's handshake), before telling it
+     * anything.
+     */
     private void authenticate(SyncRequest req, byte[] leaderNonce) {
         ReplicationSecret secret = config.secret();
         if (secret == null) {
             return;
         }
-        if (!secret.verifies(
-                SyncRequest.PROOF_ROLE, leaderNonce, req.toBytes(), SyncRequest.SIGNED_LENGTH, req.proof())) {
+        if (!secret.verifies(SyncRequest.PROOF_ROLE, leaderNonce, req.toBytes(), req.signedLength(), req.proof())) {
             metrics.authFailures.increment();
             throw new ProtocolException(
                     ErrorCode.AUTH_FAILED,
                     "follower " + channel.remote() + " failed authentication: its replication secret is missing or"
                             + " differs from the leader's");
+        }
+        if (!server.addresses().answersOn(channel.localAddress(), req.dialedHost(), req.dialedPort())) {
+            metrics.authFailures.increment();
+            throw new ProtocolException(
+                    ErrorCode.AUTH_FAILED,
+                    "follower " + channel.remote() + " dialed " + req.dialedHost() + ":" + req.dialedPort()
+                            + ", which is not this leader (it answers on " + channel.localAddress()
+                            + " and advertises " + config.advertise() + "): a relay, or a name missing from the"
+                            + " leader's --repl-advertise");
         }
     }
 
@@ -175,7 +190,9 @@ final class FollowerSession implements Runnable {
     }
 
     private ShardInfo handshake(SyncRequest req) throws IOException {
-        followerId = req.followerId();
+        nodeId = java.util.HexFormat.of().formatHex(req.nodeId());
+        respHost = req.respHost().isEmpty() ? channel.remoteHost() : req.respHost();
+        respPort = req.respPort();
         if (req.protocolVersion() != ProtocolVersion.CURRENT) {
             throw new ProtocolException(
                     ErrorCode.PROTOCOL_VERSION,
@@ -239,19 +256,21 @@ final class FollowerSession implements Runnable {
                 leaderLsn,
                 mode,
                 store.epoch(),
+                SyncRequest.announcedHost(config.respAddress()),
+                SyncRequest.announcedPort(config.respAddress()),
                 new byte[ReplicationSecret.PROOF_BYTES]);
         if (config.secret() != null) {
-            info = info.withProof(
-                    config.secret().proof(ShardInfo.PROOF_ROLE, req.nonce(), info.toBytes(), ShardInfo.SIGNED_LENGTH));
+            info = info.withProof(config.secret()
+                    .proof(ShardInfo.PROOF_ROLE, req.nonce(), req.toBytes(), info.toBytes(), info.signedLength()));
         }
         ShardInfo answer = info;
-        channel.send(MessageType.SHARD_INFO, ShardInfo.LENGTH, answer::encode);
+        channel.send(MessageType.SHARD_INFO, answer.length(), answer::encode);
         // the ack reader wakes every heartbeat interval to notice a silent follower (see readAcks)
         channel.readTimeoutMillis((int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(heartbeatNanos)));
         lastHeardNanos = System.nanoTime();
         LOG.info(
                 "follower {} ({}) syncing shard {} from LSN {}: {}{}",
-                Long.toHexString(followerId),
+                nodeId,
                 channel.remote(),
                 shard,
                 req.fromLsn(),
@@ -265,6 +284,7 @@ final class FollowerSession implements Runnable {
         long from = info.mode() == CatchUpMode.FULL ? 0 : req.fromLsn();
         try (FeedCursor c = cursor) {
             sentUpTo = from;
+            highestSentLsn = Math.max(req.fromLsn(), from);
             if (info.mode() == CatchUpMode.BACKLOG) {
                 metrics.resyncsBacklog.increment();
                 sendCaughtUp(0, 0, from);
@@ -311,6 +331,8 @@ final class FollowerSession implements Runnable {
 
     private void sendCaughtUp(long scanned, long sent, long lsn) throws IOException {
         sentUpTo = lsn;
+        // volatile write before the send: the follower's ack of it may be read before send() returns
+        highestSentLsn = Math.max(highestSentLsn, lsn);
         channel.send(MessageType.CAUGHT_UP, CaughtUp.LENGTH, new CaughtUp(scanned, sent, lsn)::encode);
         lastSendNanos = System.nanoTime();
     }
@@ -330,7 +352,7 @@ final class FollowerSession implements Runnable {
                 if (entries > 0) {
                     flushBatch(sentUpTo);
                 }
-                LOG.info("follower {} lapped on shard {}; partial scan from LSN {}", followerId, shard, sentUpTo);
+                LOG.info("follower {} lapped on shard {}; partial scan from LSN {}", nodeId, shard, sentUpTo);
                 long from = sentUpTo;
                 cursor.resetAfter(view.lastLsn());
                 int count = view.slotCount();
@@ -383,6 +405,8 @@ final class FollowerSession implements Runnable {
         batchView.putLong(SlotBatchLayout.SEQ_OFFSET, seq);
         batchView.putLong(SlotBatchLayout.UP_TO_LSN_OFFSET, upTo);
         batchView.putInt(SlotBatchLayout.COUNT_OFFSET, entries);
+        // volatile write before the send: the follower's ack of it may be read before send() returns
+        highestSentLsn = Math.max(highestSentLsn, upTo);
         channel.send(MessageType.SLOT_BATCH, batch, 0, batchPos);
         sentUpTo = upTo;
         lastSendNanos = System.nanoTime();
@@ -438,6 +462,13 @@ final class FollowerSession implements Runnable {
                 switch (type) {
                     case ACK -> {
                         Ack ack = Ack.decode(channel.payload());
+                        long bound = highestSentLsn;
+                        if (ack.appliedLsn() > bound) {
+                            throw new ProtocolException(
+                                    ErrorCode.MALFORMED,
+                                    "ACK of LSN " + ack.appliedLsn() + " is above the highest LSN sent on this"
+                                            + " session, " + bound);
+                        }
                         if (ack.appliedLsn() > ackedLsn) {
                             ackedLsn = ack.appliedLsn();
                         }
@@ -483,8 +514,11 @@ final class FollowerSession implements Runnable {
         long leaderLsn = v == null ? 0 : v.lastLsn();
         return new FollowerStatus(
                 shard,
-                Long.toHexString(followerId),
+                nodeId,
                 channel.remote(),
+                respHost,
+                respPort,
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastHeardNanos),
                 state.name(),
                 ackedLsn,
                 Math.max(0, leaderLsn - ackedLsn),
@@ -494,6 +528,11 @@ final class FollowerSession implements Runnable {
 
     int shard() {
         return shard;
+    }
+
+    /** The follower's node id, hex; empty before the handshake. */
+    String nodeId() {
+        return nodeId;
     }
 
     long ackedLsn() {

@@ -38,12 +38,14 @@ public final class ReplicationServer implements AutoCloseable {
     private final ReplicationMetrics metrics = new ReplicationMetrics();
     private final Object ackMonitor = new Object();
     private final ReplicaLineage lineage;
+    private final PeerAddresses addresses;
     private volatile boolean closed;
 
     private ReplicationServer(Store store, ReplicationServerConfig config) throws IOException {
         this.store = store;
         this.config = config;
         this.lineage = loadLineage(store);
+        this.addresses = new PeerAddresses(config.advertise());
         this.serverSocket = ReplicationTls.serverSocket(config.tls());
         serverSocket.setReuseAddress(true);
         serverSocket.bind(config.bind());
@@ -86,6 +88,11 @@ public final class ReplicationServer implements AutoCloseable {
             LOG.warn("{}; followers of the leader this node was promoted from will copy everything", e.getMessage());
             return null;
         }
+    }
+
+    /** The addresses a follower's proof may name. */
+    PeerAddresses addresses() {
+        return addresses;
     }
 
     /** What this node inherited when it was promoted from a follower, or null. */
@@ -132,8 +139,9 @@ public final class ReplicationServer implements AutoCloseable {
     }
 
     /**
-     * Waits until at least {@code followers} followers of {@code shard} have acknowledged applying {@code lsn}
-     * (opt-in semi-synchronous writes: call it with the LSN a put returned).
+     * Waits until at least {@code followers} distinct follower nodes have acknowledged applying {@code lsn} of
+     * {@code shard} (opt-in semi-synchronous writes: call it with the LSN a put returned). Several sessions of one
+     * node (a reconnect racing its old session) count once.
      *
      * @return true if enough followers acknowledged in time, false on timeout
      */
@@ -156,15 +164,15 @@ public final class ReplicationServer implements AutoCloseable {
         }
     }
 
-    /** Followers of {@code shard} whose acknowledged LSN is at least {@code lsn}. */
+    /** Distinct follower nodes whose acknowledged LSN of {@code shard} is at least {@code lsn}. */
     public int countAcked(int shard, long lsn) {
-        int n = 0;
+        Set<String> nodes = new java.util.HashSet<>();
         for (FollowerSession s : sessions) {
             if (s.shard() == shard && s.ackedLsn() >= lsn && s.state() != FollowerSession.State.CLOSED) {
-                n++;
+                nodes.add(s.nodeId());
             }
         }
-        return n;
+        return nodes.size();
     }
 
     void acked() {

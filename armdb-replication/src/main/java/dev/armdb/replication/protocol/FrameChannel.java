@@ -206,6 +206,17 @@ public final class FrameChannel implements Closeable {
         return String.valueOf(socket.getRemoteSocketAddress());
     }
 
+    /** The local end of the connection (the address the peer reached). */
+    public java.net.InetSocketAddress localAddress() {
+        return (java.net.InetSocketAddress) socket.getLocalSocketAddress();
+    }
+
+    /** The peer's IP address as a literal, for reports. */
+    public String remoteHost() {
+        java.net.InetAddress a = socket.getInetAddress();
+        return a == null ? "" : a.getHostAddress();
+    }
+
     /** Closes the connection; a blocked reader gets an exception. */
     @Override
     public void close() {

@@ -1,0 +1,328 @@
+package dev.armdb.replication;
+
+import static dev.armdb.replication.ReplicationFaultTest.awaitUntil;
+import static dev.armdb.replication.ReplicationFaultTest.frame;
+import static dev.armdb.replication.ReplicationFaultTest.le;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.armdb.FixedMap;
+import dev.armdb.replication.follower.ReplicationClient;
+import dev.armdb.replication.follower.ReplicationClientConfig;
+import dev.armdb.replication.leader.ReplicationServer;
+import dev.armdb.replication.leader.ReplicationServerConfig;
+import dev.armdb.replication.protocol.ErrorCode;
+import dev.armdb.replication.protocol.FrameLayout;
+import dev.armdb.replication.protocol.MessageType;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.locks.LockSupport;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Attacks on the replication port over loopback: a relay that passes a secret-holding follower's handshake on to
+ * the real leader, acknowledgements of LSNs never sent, and several sessions of one node posing as several
+ * followers for {@code awaitReplicated}.
+ */
+class ReplicationSecurityTest extends ClosingTest {
+    static final ReplicationSecret SECRET =
+            ReplicationSecret.of("correct horse battery staple".getBytes(StandardCharsets.US_ASCII));
+
+    private FixedMap leaderWithData() {
+        FixedMap leader = track(FixedMap.open(tmp.resolve("leader"), ReplicationTest.config(32, 1024)));
+        for (int i = 0; i < 500; i++) {
+            leader.put(ReplicationTest.key(i), ReplicationTest.value(i, 0));
+        }
+        return leader;
+    }
+
+    /**
+     * A follower holding the secret is pointed at a relay (as {@code REPLICAOF relay-host relay-port} would) that
+     * forwards every byte both ways to the real leader. The follower's proof names the relay's address, so the
+     * leader refuses it: no ShardInfo and no slot leaves the leader, and the follower applies nothing. The same
+     * follower dialing the leader itself replicates (so the refusal is the address binding, not a broken secret).
+     */
+    @Test
+    void aRelayedHandshakeIsRefusedAndNoDataFlows() throws Exception {
+        FixedMap leader = leaderWithData();
+        ReplicationServer server = track(ReplicationServer.start(
+                leader, ReplicationServerConfig.defaults().withSecret(SECRET)));
+        Relay relay = track(new Relay(server.address()));
+        FixedMap follower = track(FixedMap.open(tmp.resolve("follower"), ReplicationTest.config(32, 1024)));
+        ReplicationClient client = ReplicationClient.start(
+                follower,
+                relay.address(),
+                ReplicationClientConfig.defaults()
+                        .withSecret(SECRET)
+                        .withTimeouts(Duration.ofMillis(100), Duration.ofSeconds(2)));
+        try {
+            awaitUntil(
+                    () -> "every shard refused at least once: "
+                            + server.metrics().authFailures.sum(),
+                    Duration.ofSeconds(20),
+                    () -> server.metrics().authFailures.sum() >= ReplicationTest.SHARDS);
+        } finally {
+            client.close();
+        }
+        relay.close();
+        List<Integer> types = frameTypes(relay.fromLeader());
+        assertThat(types)
+                .as("frames the leader sent through the relay")
+                .isNotEmpty()
+                .containsOnly(MessageType.CHALLENGE.code(), MessageType.ERROR.code());
+        assertThat(new String(relay.fromLeader(), StandardCharsets.ISO_8859_1))
+                .as("the leader's error names the relayed address")
+                .contains("dialed " + relay.address().getHostString() + ":"
+                        + relay.address().getPort());
+        assertThat(follower.size()).as("slots applied from the relay").isZero();
+        assertThat(server.status())
+                .as("no session reached the leader's streaming")
+                .isEmpty();
+
+        // control: the same follower, the same secret, dialing the leader: it replicates
+        ReplicationClient direct = track(ReplicationClient.start(
+                follower, server.address(), ReplicationClientConfig.defaults().withSecret(SECRET)));
+        ReplicationFaultTest.awaitConverged(leader, direct);
+        assertThat(ReplicationTest.contents(follower)).isEqualTo(ReplicationTest.contents(leader));
+    }
+
+    /** A follower may reach the leader under a name it advertises (as behind NAT or DNS), and only then. */
+    @Test
+    void anAdvertisedNameIsAcceptedAndAnUnadvertisedOneRefused() throws Exception {
+        FixedMap leader = leaderWithData();
+        ReplicationServer server = track(ReplicationServer.start(
+                leader, ReplicationServerConfig.defaults().withSecret(SECRET)));
+        Relay relay = track(new Relay(server.address()));
+        FixedMap follower = track(FixedMap.open(tmp.resolve("follower"), ReplicationTest.config(32, 1024)));
+        // the name as the follower dials it (the loopback address's host string)
+        String relayName =
+                relay.address().getHostString() + ":" + relay.address().getPort();
+        ReplicationServer advertising = null;
+        server.close();
+        FixedMap reopened = leader;
+        // the same leader again, now advertising the relay's address as one of its own (a port forward)
+        advertising = track(ReplicationServer.start(
+                reopened,
+                ReplicationServerConfig.defaults()
+                        .withBind(server.address())
+                        .withSecret(SECRET)
+                        .withAdvertise(List.of(relayName))));
+        ReplicationClient client = track(ReplicationClient.start(
+                follower, relay.address(), ReplicationClientConfig.defaults().withSecret(SECRET)));
+        ReplicationFaultTest.awaitConverged(leader, client);
+        assertThat(advertising.metrics().authFailures.sum()).isZero();
+    }
+
+    /** An ACK above the highest LSN the session sent ends the session with an Error, and counts for nothing. */
+    @Test
+    void anAckAboveWhatWasSentEndsTheSession() throws Exception {
+        FixedMap leader = leaderWithData();
+        ReplicationServer server = track(ReplicationServer.start(leader, ReplicationServerConfig.defaults()));
+        long lastLsn = leader.engine().view(0).lastLsn();
+        try (RawFollower f = new RawFollower(server.address(), 0, 1)) {
+            long caughtUp = f.catchUp();
+            assertThat(caughtUp).isEqualTo(lastLsn);
+            f.ack(caughtUp + 1_000_000, 0);
+            ReplicationFaultTest.Outcome o = ReplicationFaultTest.drain(f.socket, Duration.ofSeconds(5), 10_000);
+            assertThat(o.error().errorCode()).isEqualTo(ErrorCode.MALFORMED.code());
+            assertThat(o.error().errorMessage())
+                    .contains("ACK of LSN " + (caughtUp + 1_000_000))
+                    .contains("above the highest LSN sent on this session, " + caughtUp);
+        }
+        assertThat(server.countAcked(0, lastLsn)).isZero();
+        // an honest ack of what was sent counts
+        try (RawFollower f = new RawFollower(server.address(), 0, 2)) {
+            f.ack(f.catchUp(), 0);
+            awaitUntil(() -> "acked", Duration.ofSeconds(5), () -> server.countAcked(0, lastLsn) == 1);
+        }
+    }
+
+    /** Two sessions of one node for one shard count once for {@code awaitReplicated}; two nodes count twice. */
+    @Test
+    void waitCountsDistinctFollowerNodes() throws Exception {
+        FixedMap leader = leaderWithData();
+        ReplicationServer server = track(ReplicationServer.start(leader, ReplicationServerConfig.defaults()));
+        long lsn = leader.engine().view(1).lastLsn();
+        try (RawFollower a = new RawFollower(server.address(), 1, 7);
+                RawFollower b = new RawFollower(server.address(), 1, 7)) {
+            a.ack(a.catchUp(), 0);
+            b.ack(b.catchUp(), 0);
+            awaitUntil(
+                    () -> "both sessions acked: " + server.status(),
+                    Duration.ofSeconds(5),
+                    () -> server.status().stream()
+                                    .filter(s -> s.ackedLsn() >= lsn)
+                                    .count()
+                            == 2);
+            assertThat(server.countAcked(1, lsn)).as("one node, two sessions").isEqualTo(1);
+            assertThat(server.awaitReplicated(1, lsn, 2, Duration.ofMillis(200)))
+                    .isFalse();
+            try (RawFollower c = new RawFollower(server.address(), 1, 8)) {
+                c.ack(c.catchUp(), 0);
+                assertThat(server.awaitReplicated(1, lsn, 2, Duration.ofSeconds(5)))
+                        .as("a second node")
+                        .isTrue();
+                assertThat(server.countAcked(1, lsn)).isEqualTo(2);
+            }
+        }
+    }
+
+    /** The frame types in a byte stream, in order (a truncated last frame is left out). */
+    static List<Integer> frameTypes(byte[] stream) {
+        List<Integer> types = new ArrayList<>();
+        ByteBuffer b = ByteBuffer.wrap(stream).order(ByteOrder.LITTLE_ENDIAN);
+        while (b.remaining() >= FrameLayout.HEADER_SIZE) {
+            int type = b.get() & 0xFF;
+            int len = b.getInt();
+            if (len < 0 || len > b.remaining()) {
+                break;
+            }
+            types.add(type);
+            b.position(b.position() + len);
+        }
+        return types;
+    }
+
+    /** A hand-driven follower without a secret: one session for one shard, node id from {@code node}. */
+    static final class RawFollower implements AutoCloseable {
+        final Socket socket;
+        final InputStream in;
+        final OutputStream out;
+
+        RawFollower(InetSocketAddress leader, int shard, long node) throws IOException {
+            socket = ReplicationFaultTest.connect(leader);
+            socket.setSoTimeout(5_000);
+            in = socket.getInputStream();
+            out = socket.getOutputStream();
+            out.write(frame(1, ReplicationFaultTest.syncRequest(ReplicationFaultTest.V, shard, new byte[16], 0, node)));
+        }
+
+        /** Reads up to CAUGHT_UP and returns its LSN. */
+        long catchUp() throws IOException {
+            for (int i = 0; i < 100_000; i++) {
+                byte[] header = in.readNBytes(FrameLayout.HEADER_SIZE);
+                assertThat(header).hasSize(FrameLayout.HEADER_SIZE);
+                int len = ByteBuffer.wrap(header, 1, 4)
+                        .order(ByteOrder.LITTLE_ENDIAN)
+                        .getInt();
+                byte[] payload = in.readNBytes(len);
+                if (header[0] == MessageType.CAUGHT_UP.code()) {
+                    return ByteBuffer.wrap(payload)
+                            .order(ByteOrder.LITTLE_ENDIAN)
+                            .getLong(16);
+                }
+                assertThat((int) header[0])
+                        .as("frame before CAUGHT_UP")
+                        .isIn(
+                                MessageType.CHALLENGE.code(),
+                                MessageType.SHARD_INFO.code(),
+                                MessageType.SLOT_BATCH.code(),
+                                MessageType.HEARTBEAT.code());
+            }
+            throw new AssertionError("no CAUGHT_UP");
+        }
+
+        void ack(long lsn, long seq) throws IOException {
+            out.write(frame(
+                    MessageType.ACK.code(), le(16).putLong(lsn).putLong(seq).array()));
+            out.flush();
+        }
+
+        @Override
+        public void close() throws IOException {
+            socket.close();
+        }
+    }
+
+    /** A TCP relay on loopback that forwards both ways to a target and records what the target sent. */
+    static final class Relay implements AutoCloseable {
+        private final ServerSocket server;
+        private final InetSocketAddress target;
+        private final ByteArrayOutputStream fromTarget = new ByteArrayOutputStream();
+        private final List<Socket> sockets = java.util.Collections.synchronizedList(new ArrayList<>());
+        private final Thread acceptor;
+
+        Relay(InetSocketAddress target) throws IOException {
+            this.target = target;
+            this.server = new ServerSocket(0, 50, ReplicationFaultTest.LOOPBACK);
+            this.acceptor = Thread.ofPlatform().daemon().name("relay-accept").start(this::acceptLoop);
+        }
+
+        private void acceptLoop() {
+            for (int i = 0; i < 10_000 && !server.isClosed(); i++) {
+                try {
+                    Socket a = server.accept();
+                    Socket b = new Socket();
+                    b.connect(target, 2_000);
+                    sockets.add(a);
+                    sockets.add(b);
+                    pipe(a, b, null);
+                    pipe(b, a, fromTarget);
+                } catch (IOException e) {
+                    return;
+                }
+            }
+        }
+
+        private void pipe(Socket from, Socket to, ByteArrayOutputStream record) {
+            Thread.ofPlatform().daemon().name("relay-pipe").start(() -> {
+                byte[] buf = new byte[8192];
+                try {
+                    for (int n; (n = from.getInputStream().read(buf)) > 0; ) {
+                        if (record != null) {
+                            synchronized (record) {
+                                record.write(buf, 0, n);
+                            }
+                        }
+                        to.getOutputStream().write(buf, 0, n);
+                    }
+                } catch (IOException ignored) {
+                    // either side closed
+                }
+                try {
+                    to.close();
+                    from.close();
+                } catch (IOException ignored) {
+                    // closing
+                }
+            });
+        }
+
+        InetSocketAddress address() {
+            return new InetSocketAddress(ReplicationFaultTest.LOOPBACK, server.getLocalPort());
+        }
+
+        byte[] fromLeader() {
+            synchronized (fromTarget) {
+                return fromTarget.toByteArray();
+            }
+        }
+
+        @Override
+        public void close() throws Exception {
+            server.close();
+            synchronized (sockets) {
+                for (Socket s : sockets) {
+                    s.close();
+                }
+            }
+            acceptor.join(5_000);
+            LockSupport.parkNanos(50_000_000);
+        }
+    }
+
+    static String hex(byte[] b) {
+        return HexFormat.of().formatHex(b);
+    }
+}
