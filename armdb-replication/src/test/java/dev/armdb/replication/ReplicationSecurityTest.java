@@ -178,6 +178,213 @@ class ReplicationSecurityTest extends ClosingTest {
         }
     }
 
+    /**
+     * 5,000 idle connections that never authenticate (the test JVM holds both ends: 10,000 descriptors, within the
+     * usual 20,000 limit; fewer are opened when the limit is lower) plus one peer trickling a SYNC_REQUEST a byte at
+     * a time: the leader keeps accepting, a real follower with the secret still catches up, the leader's heap grows
+     * by less than 20 KiB per pending connection (it used to be 512 KiB of buffers and a platform thread each), and
+     * every pending connection is closed once the handshake deadline passes, the trickling one included.
+     */
+    @Test
+    void thousandsOfIdlePreAuthConnectionsNeitherExhaustTheLeaderNorBlockAFollower() throws Exception {
+        FixedMap leader = leaderWithData();
+        Duration timeout = Duration.ofSeconds(10);
+        int idle = Math.min(5_000, (int) (openFileLimit() / 2 - 500));
+        ReplicationServer server = track(ReplicationServer.start(
+                leader,
+                ReplicationServerConfig.defaults()
+                        .withSecret(SECRET)
+                        .withTimeouts(Duration.ofMillis(250), timeout)
+                        .withUnauthenticatedLimits(idle + 100, idle + 100)));
+        java.lang.management.MemoryMXBean mem = java.lang.management.ManagementFactory.getMemoryMXBean();
+        long heapBefore = usedHeapAfterGc(mem);
+        List<Socket> sockets = new ArrayList<>();
+        try {
+            long started = System.nanoTime();
+            for (int i = 0; i < idle; i++) {
+                Socket s = new Socket();
+                s.connect(server.address(), 5_000);
+                sockets.add(s);
+            }
+            Socket trickler = ReplicationFaultTest.connect(server.address());
+            sockets.add(trickler);
+            awaitUntil(
+                    () -> "all " + idle + " connections in their handshake: " + server.handshakesInProgress(),
+                    Duration.ofSeconds(20),
+                    () -> server.handshakesInProgress() >= idle);
+            long heapGrowth = usedHeapAfterGc(mem) - heapBefore;
+            System.out.printf(
+                    "%d pending connections opened in %d ms; heap grew by %d KiB (%d bytes each)%n",
+                    idle, (System.nanoTime() - started) / 1_000_000, heapGrowth >> 10, heapGrowth / idle);
+            assertThat(heapGrowth)
+                    .as("heap growth for %d pending connections", idle)
+                    .isLessThan(idle * 20L * 1024);
+
+            Thread trickle = Thread.ofPlatform().daemon().start(() -> {
+                byte[] f = frame(1, ReplicationFaultTest.syncRequest(ReplicationFaultTest.V, 0, new byte[16], 0, 1));
+                try {
+                    for (byte x : f) {
+                        trickler.getOutputStream().write(x);
+                        Thread.sleep(300);
+                    }
+                } catch (IOException | InterruptedException ignored) {
+                    // the leader closed it, as it must
+                }
+            });
+            FixedMap follower = track(FixedMap.open(tmp.resolve("follower"), ReplicationTest.config(32, 1024)));
+            ReplicationClient client = track(ReplicationClient.start(
+                    follower,
+                    server.address(),
+                    ReplicationClientConfig.defaults().withSecret(SECRET)));
+            ReplicationFaultTest.awaitConverged(leader, client);
+            assertThat(ReplicationTest.contents(follower)).isEqualTo(ReplicationTest.contents(leader));
+
+            awaitUntil(
+                    () -> "every pending connection dropped at the handshake deadline: "
+                            + server.handshakesInProgress(),
+                    timeout.plusSeconds(20),
+                    () -> server.handshakesInProgress() == 0);
+            trickler.setSoTimeout(5_000);
+            assertThat(drainToEnd(trickler)).as("the trickling peer was closed").isTrue();
+            trickle.join(10_000);
+            assertThat(drainToEnd(sockets.get(idle / 2)))
+                    .as("an idle peer was closed")
+                    .isTrue();
+        } finally {
+            for (Socket s : sockets) {
+                s.close();
+            }
+        }
+    }
+
+    /**
+     * Connections still in their handshake are capped per source address and in all: the connection over a cap is
+     * closed before the leader says anything, and counted.
+     */
+    @Test
+    void pendingConnectionsAreCappedPerSourceAndInAll() throws Exception {
+        FixedMap leader = leaderWithData();
+        ReplicationServer server = track(ReplicationServer.start(
+                leader, ReplicationServerConfig.defaults().withSecret(SECRET).withUnauthenticatedLimits(6, 4)));
+        java.net.InetAddress one = java.net.InetAddress.getByName("127.0.0.1");
+        java.net.InetAddress two = java.net.InetAddress.getByName("127.0.0.2");
+        List<Socket> held = new ArrayList<>();
+        try {
+            for (int i = 0; i < 4; i++) {
+                held.add(connectFrom(one, server.address()));
+            }
+            awaitUntil(() -> "4 pending", Duration.ofSeconds(5), () -> server.handshakesInProgress() == 4);
+            try (Socket over = connectFrom(one, server.address())) {
+                assertThat(drainToEnd(over))
+                        .as("the fifth from one source is closed")
+                        .isTrue();
+            }
+            held.add(connectFrom(two, server.address()));
+            held.add(connectFrom(two, server.address()));
+            awaitUntil(() -> "6 pending", Duration.ofSeconds(5), () -> server.handshakesInProgress() == 6);
+            try (Socket over = connectFrom(two, server.address())) {
+                assertThat(drainToEnd(over)).as("the seventh in all is closed").isTrue();
+            }
+            assertThat(server.metrics().connectionsRefused.sum()).isEqualTo(2);
+            assertThat(server.handshakesInProgress()).isEqualTo(6);
+            for (Socket s : held) {
+                s.close();
+            }
+            awaitUntil(
+                    () -> "closed ones released: " + server.handshakesInProgress(),
+                    Duration.ofSeconds(10),
+                    () -> server.handshakesInProgress() == 0);
+            // the slots are free again: a follower gets in
+            FixedMap follower = track(FixedMap.open(tmp.resolve("follower"), ReplicationTest.config(32, 1024)));
+            ReplicationClient client = track(ReplicationClient.start(
+                    follower,
+                    server.address(),
+                    ReplicationClientConfig.defaults().withSecret(SECRET)));
+            ReplicationFaultTest.awaitConverged(leader, client);
+        } finally {
+            for (Socket s : held) {
+                s.close();
+            }
+        }
+    }
+
+    /**
+     * After the handshake, a peer that sends one frame a byte at a time (each byte well within the read timeout)
+     * is dropped once the frame has taken longer than the peer timeout: the limit counts from the frame's start,
+     * not from its last byte.
+     */
+    @Test
+    void aFrameTrickledAfterTheHandshakeIsDroppedAtThePeerTimeout() throws Exception {
+        FixedMap leader = leaderWithData();
+        ReplicationServer server = track(ReplicationServer.start(
+                leader,
+                ReplicationServerConfig.defaults().withTimeouts(Duration.ofMillis(250), Duration.ofSeconds(1))));
+        try (RawFollower f = new RawFollower(server.address(), 0, 3)) {
+            long caughtUp = f.catchUp();
+            byte[] ack = frame(
+                    MessageType.ACK.code(), le(16).putLong(caughtUp).putLong(0).array());
+            long start = System.nanoTime();
+            boolean closed = false;
+            for (int i = 0; i < 10 * ack.length && !closed; i++) {
+                try {
+                    f.out.write(ack[i % ack.length]);
+                    f.out.flush();
+                } catch (IOException e) {
+                    closed = true;
+                }
+                Thread.sleep(100);
+                closed |= server.status().isEmpty();
+            }
+            long tookMs = (System.nanoTime() - start) / 1_000_000;
+            assertThat(closed).as("the trickling session ended").isTrue();
+            assertThat(tookMs).as("ms until the trickling session ended").isLessThan(4_000);
+        }
+    }
+
+    private static Socket connectFrom(java.net.InetAddress local, InetSocketAddress to) throws IOException {
+        Socket s = new Socket();
+        s.bind(new InetSocketAddress(local, 0));
+        s.connect(to, 5_000);
+        return s;
+    }
+
+    /** Reads until the peer closes; true if it did within the socket's timeout (5 s when unset). */
+    private static boolean drainToEnd(Socket s) throws IOException {
+        if (s.getSoTimeout() == 0) {
+            s.setSoTimeout(5_000);
+        }
+        try {
+            InputStream in = s.getInputStream();
+            byte[] buf = new byte[4096];
+            for (int i = 0; i < 10_000; i++) {
+                if (in.read(buf) < 0) {
+                    return true;
+                }
+            }
+            return false;
+        } catch (java.net.SocketTimeoutException e) {
+            return false;
+        } catch (java.net.SocketException e) {
+            return true;
+        }
+    }
+
+    private static long usedHeapAfterGc(java.lang.management.MemoryMXBean mem) {
+        for (int i = 0; i < 3; i++) {
+            System.gc();
+            LockSupport.parkNanos(50_000_000);
+        }
+        return mem.getHeapMemoryUsage().getUsed();
+    }
+
+    private static long openFileLimit() {
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.UnixOperatingSystemMXBean unix) {
+            return unix.getMaxFileDescriptorCount();
+        }
+        return 10_000;
+    }
+
     /** The frame types in a byte stream, in order (a truncated last frame is left out). */
     static List<Integer> frameTypes(byte[] stream) {
         List<Integer> types = new ArrayList<>();

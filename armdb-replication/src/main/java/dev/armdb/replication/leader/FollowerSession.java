@@ -75,6 +75,8 @@ final class FollowerSession implements Runnable {
     private volatile Thread sender;
     private volatile boolean awaitingWindow;
     private volatile String closeReason = "";
+    private volatile java.util.concurrent.Future<?> watchdog;
+    private final java.net.InetAddress source;
 
     private ShardView view;
     private FeedCursor cursor;
@@ -87,8 +89,14 @@ final class FollowerSession implements Runnable {
     private long seq;
     private long lastSendNanos;
 
-    FollowerSession(ReplicationServer server, Store store, FrameChannel channel, ReplicationServerConfig config) {
+    FollowerSession(
+            ReplicationServer server,
+            Store store,
+            FrameChannel channel,
+            ReplicationServerConfig config,
+            java.net.InetAddress source) {
         this.server = server;
+        this.source = source;
         this.store = store;
         this.channel = channel;
         this.config = config;
@@ -98,9 +106,14 @@ final class FollowerSession implements Runnable {
         channel.stallLimitMillis(config.peerTimeout().toMillis());
     }
 
+    /**
+     * The handshake, on a virtual thread with small buffers: nothing a peer can exhaust is spent before it has
+     * authenticated. A good handshake hands the session to a platform thread ({@link #stream}); the handshake as a
+     * whole is bounded by the server's watchdog, which closes the connection at the peer timeout.
+     */
     @Override
     public void run() {
-        sender = Thread.currentThread();
+        boolean handedOff = false;
         try {
             // bounds a TLS handshake too, which runs inside the first send and reads the follower's hello
             channel.readTimeoutMillis((int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(timeoutNanos)));
@@ -108,39 +121,81 @@ final class FollowerSession implements Runnable {
             SyncRequest req = awaitSyncRequest();
             authenticate(req, leaderNonce);
             ShardInfo info = handshake(req);
+            if (!server.authenticated(this)) {
+                throw new SocketException("server closed");
+            }
+            channel.enlargeBuffers();
+            Thread.ofPlatform()
+                    .daemon()
+                    .name("armdb-repl-session-" + shard + "-" + channel.remote())
+                    .start(() -> stream(req, info));
+            handedOff = true;
+        } catch (Throwable e) {
+            failed(e);
+        } finally {
+            if (!handedOff) {
+                ended();
+            }
+        }
+    }
+
+    /** Catch-up and streaming, on the session's own platform thread, with an ack reader beside it. */
+    private void stream(SyncRequest req, ShardInfo info) {
+        sender = Thread.currentThread();
+        try {
             Thread.ofPlatform()
                     .daemon()
                     .name("armdb-repl-ack-" + shard + "-" + channel.remote())
                     .start(this::readAcks);
             catchUpAndStream(req, info);
-        } catch (ProtocolException e) {
-            metrics.protocolErrors.increment();
-            closeReason = e.code() + ": " + e.getMessage();
-            LOG.warn("replication session from {} (shard {}) refused: {}", channel.remote(), shard, e.getMessage());
-            channel.sendErrorQuietly(e.code(), e.getMessage());
-        } catch (javax.net.ssl.SSLException e) {
-            closeReason = "TLS: " + e.getMessage();
-            LOG.warn("replication session from {}: TLS failed: {}", channel.remote(), e.getMessage());
-        } catch (EOFException | SocketException e) {
-            closeReason = "connection closed: " + e.getMessage();
-            LOG.debug("replication session from {} (shard {}) ended: {}", channel.remote(), shard, e.toString());
-        } catch (IOException e) {
-            closeReason = "I/O error: " + e.getMessage();
-            LOG.info("replication session from {} (shard {}) failed: {}", channel.remote(), shard, e.toString());
-        } catch (RuntimeException e) {
-            closeReason = "internal error: " + e;
-            if (!server.isClosed() && !store.isClosed()) {
-                LOG.error("replication session from {} (shard {}) failed", channel.remote(), shard, e);
-                channel.sendErrorQuietly(ErrorCode.INTERNAL, e.toString());
-            }
+        } catch (Throwable e) {
+            failed(e);
         } finally {
-            state = State.CLOSED;
-            if (cursor != null) {
-                cursor.close();
-            }
-            channel.close();
-            server.sessionEnded(this);
+            ended();
         }
+    }
+
+    /** Records why the session failed, logs it and tells the follower where that makes sense. */
+    private void failed(Throwable t) {
+        switch (t) {
+            case ProtocolException e -> {
+                metrics.protocolErrors.increment();
+                closeReason = e.code() + ": " + e.getMessage();
+                LOG.warn("replication session from {} (shard {}) refused: {}", channel.remote(), shard, e.getMessage());
+                channel.sendErrorQuietly(e.code(), e.getMessage());
+            }
+            case javax.net.ssl.SSLException e -> {
+                closeReason = "TLS: " + e.getMessage();
+                LOG.warn("replication session from {}: TLS failed: {}", channel.remote(), e.getMessage());
+            }
+            case EOFException e -> closed(e);
+            case SocketException e -> closed(e);
+            case IOException e -> {
+                closeReason = "I/O error: " + e.getMessage();
+                LOG.info("replication session from {} (shard {}) failed: {}", channel.remote(), shard, e.toString());
+            }
+            default -> {
+                closeReason = "internal error: " + t;
+                if (!server.isClosed() && !store.isClosed()) {
+                    LOG.error("replication session from {} (shard {}) failed", channel.remote(), shard, t);
+                    channel.sendErrorQuietly(ErrorCode.INTERNAL, t.getClass().getSimpleName());
+                }
+            }
+        }
+    }
+
+    private void closed(IOException e) {
+        closeReason = "connection closed: " + e.getMessage();
+        LOG.debug("replication session from {} (shard {}) ended: {}", channel.remote(), shard, e.toString());
+    }
+
+    private void ended() {
+        state = State.CLOSED;
+        if (cursor != null) {
+            cursor.close();
+        }
+        channel.close();
+        server.sessionEnded(this);
     }
 
     /** Opens the session: the protocol version, whether a proof is required, and the nonce it must cover. */
@@ -528,6 +583,32 @@ final class FollowerSession implements Runnable {
 
     int shard() {
         return shard;
+    }
+
+    /** The address the connection came from. */
+    java.net.InetAddress source() {
+        return source;
+    }
+
+    void watchdog(java.util.concurrent.Future<?> f) {
+        watchdog = f;
+    }
+
+    void cancelWatchdog() {
+        java.util.concurrent.Future<?> f = watchdog;
+        if (f != null) {
+            f.cancel(false);
+        }
+    }
+
+    /** Called by the watchdog at the peer timeout: a handshake still running then is cut off. */
+    void handshakeExpired() {
+        if (state == State.AWAIT_SYNC_REQUEST && !server.isClosed()) {
+            closeReason = "TIMEOUT: handshake not completed within "
+                    + config.peerTimeout().toMillis() + " ms";
+            LOG.info("replication connection from {} dropped: {}", channel.remote(), closeReason);
+            channel.close();
+        }
     }
 
     /** The follower's node id, hex; empty before the handshake. */
