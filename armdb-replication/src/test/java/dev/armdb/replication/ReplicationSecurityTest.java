@@ -4,6 +4,7 @@ import static dev.armdb.replication.ReplicationFaultTest.awaitUntil;
 import static dev.armdb.replication.ReplicationFaultTest.frame;
 import static dev.armdb.replication.ReplicationFaultTest.le;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.armdb.FixedMap;
 import dev.armdb.replication.follower.ReplicationClient;
@@ -11,8 +12,10 @@ import dev.armdb.replication.follower.ReplicationClientConfig;
 import dev.armdb.replication.leader.ReplicationServer;
 import dev.armdb.replication.leader.ReplicationServerConfig;
 import dev.armdb.replication.protocol.ErrorCode;
+import dev.armdb.replication.protocol.FrameChannel;
 import dev.armdb.replication.protocol.FrameLayout;
 import dev.armdb.replication.protocol.MessageType;
+import dev.armdb.replication.protocol.ProtocolException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -309,35 +312,81 @@ class ReplicationSecurityTest extends ClosingTest {
     }
 
     /**
-     * After the handshake, a peer that sends one frame a byte at a time (each byte well within the read timeout)
-     * is dropped once the frame has taken longer than the peer timeout: the limit counts from the frame's start,
-     * not from its last byte.
+     * A peer that sends one frame a byte at a time, each byte well within the read timeout, gets a TIMEOUT once the
+     * frame has taken longer than the stall limit: the limit counts from the frame's start, not from its last byte.
      */
     @Test
-    void aFrameTrickledAfterTheHandshakeIsDroppedAtThePeerTimeout() throws Exception {
+    void aTrickledFrameTimesOutAtTheStallLimitCountedFromItsStart() throws Exception {
+        try (ServerSocket listener = new ServerSocket(0, 1, ReplicationFaultTest.LOOPBACK);
+                Socket peer = ReplicationFaultTest.connect(
+                        new InetSocketAddress(ReplicationFaultTest.LOOPBACK, listener.getLocalPort()));
+                Socket accepted = listener.accept()) {
+            FrameChannel ch = new FrameChannel(
+                    accepted, new java.util.concurrent.atomic.LongAdder(), new java.util.concurrent.atomic.LongAdder());
+            ch.stallLimitMillis(1_000);
+            ch.readTimeoutMillis(250);
+            byte[] f = frame(1, ReplicationFaultTest.syncRequest(ReplicationFaultTest.V, 0, new byte[16], 0, 1));
+            Thread trickle = Thread.ofPlatform().daemon().start(() -> {
+                try {
+                    for (byte x : f) {
+                        peer.getOutputStream().write(x);
+                        Thread.sleep(100);
+                    }
+                } catch (IOException | InterruptedException ignored) {
+                    // the reader gave up
+                }
+            });
+            long start = System.nanoTime();
+            assertThatThrownBy(ch::receive)
+                    .isInstanceOfSatisfying(
+                            ProtocolException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.TIMEOUT))
+                    .hasMessageContaining("more than 1000 ms to send one frame");
+            long tookMs = (System.nanoTime() - start) / 1_000_000;
+            assertThat(tookMs).as("ms until the trickled frame timed out").isBetween(900L, 3_000L);
+            peer.close();
+            trickle.join(10_000);
+        }
+    }
+
+    /**
+     * A TLS peer trickling its ClientHello a byte at a time (each read returns in time, so no read timeout fires) is
+     * cut off by the handshake watchdog at the peer timeout, and its slot freed.
+     */
+    @Test
+    void aTrickledTlsHandshakeIsCutOffAtThePeerTimeout() throws Exception {
+        java.nio.file.Path store = tmp.resolve("node.p12");
+        char[] password = "correct-horse-battery".toCharArray();
+        ReplicationTls.writeSelfSignedKeyStore(store, password, List.of("ip:127.0.0.1", "dns:localhost"), 2);
         FixedMap leader = leaderWithData();
         ReplicationServer server = track(ReplicationServer.start(
                 leader,
-                ReplicationServerConfig.defaults().withTimeouts(Duration.ofMillis(250), Duration.ofSeconds(1))));
-        try (RawFollower f = new RawFollower(server.address(), 0, 3)) {
-            long caughtUp = f.catchUp();
-            byte[] ack = frame(
-                    MessageType.ACK.code(), le(16).putLong(caughtUp).putLong(0).array());
+                ReplicationServerConfig.defaults()
+                        .withTls(ReplicationTls.fromKeyStore(store, password))
+                        .withTimeouts(Duration.ofMillis(250), Duration.ofSeconds(1))));
+        try (Socket s = ReplicationFaultTest.connect(server.address())) {
+            // a TLS handshake record header announcing 512 bytes, then the body one byte every 100 ms
+            byte[] hello = new byte[5 + 512];
+            hello[0] = 0x16;
+            hello[1] = 0x03;
+            hello[2] = 0x01;
+            hello[3] = 0x02;
+            hello[4] = 0x00;
+            hello[5] = 0x01;
             long start = System.nanoTime();
             boolean closed = false;
-            for (int i = 0; i < 10 * ack.length && !closed; i++) {
+            for (int i = 0; i < hello.length && !closed; i++) {
                 try {
-                    f.out.write(ack[i % ack.length]);
-                    f.out.flush();
+                    s.getOutputStream().write(hello[i]);
+                    s.getOutputStream().flush();
                 } catch (IOException e) {
                     closed = true;
                 }
                 Thread.sleep(100);
-                closed |= server.status().isEmpty();
+                closed |= server.handshakesInProgress() == 0;
             }
             long tookMs = (System.nanoTime() - start) / 1_000_000;
-            assertThat(closed).as("the trickling session ended").isTrue();
-            assertThat(tookMs).as("ms until the trickling session ended").isLessThan(4_000);
+            assertThat(closed).as("the trickling TLS peer was dropped").isTrue();
+            assertThat(tookMs).as("ms until it was dropped").isLessThan(4_000);
         }
     }
 
