@@ -1,8 +1,6 @@
 package dev.armdb.replication;
 
 import dev.armdb.ArmDbException;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
@@ -46,26 +44,19 @@ public final class ReplicationSecret {
 
     /**
      * The secret held in {@code file}; trailing line breaks and spaces are not part of it (so {@code echo ... >
-     * file} works).
+     * file} works). The file must be readable by its owner only (see {@link SecretFiles}).
      *
      * @throws IllegalArgumentException if what remains is shorter than {@link #MIN_BYTES}
-     * @throws ArmDbException if the file cannot be read
+     * @throws ArmDbException if the file cannot be read, or other users may access it
      */
     public static ReplicationSecret fromFile(Path file) {
-        byte[] b;
+        byte[] b = SecretFiles.read(file, "replication secret");
         try {
-            b = Files.readAllBytes(file);
-        } catch (IOException e) {
-            throw new ArmDbException("cannot read the replication secret file " + file + ": " + e, e);
-        }
-        int n = b.length;
-        while (n > 0 && (b[n - 1] == '\n' || b[n - 1] == '\r' || b[n - 1] == ' ' || b[n - 1] == '\t')) {
-            n--;
-        }
-        try {
-            return of(Arrays.copyOf(b, n));
+            return of(b);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+        } finally {
+            Arrays.fill(b, (byte) 0);
         }
     }
 

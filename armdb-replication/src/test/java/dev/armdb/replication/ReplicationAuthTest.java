@@ -178,10 +178,26 @@ class ReplicationAuthTest extends ClosingTest {
                 .hasMessage("a replication secret needs at least 16 bytes, got 15");
         Path file = tmp.resolve("secret");
         Files.writeString(file, "0123456789abcdef\n");
+        Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         assertThat(ReplicationSecret.fromFile(file).toString()).doesNotContain("0123");
         Files.writeString(file, "short\n");
         assertThatThrownBy(() -> ReplicationSecret.fromFile(file))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("got 5");
+    }
+
+    @Test
+    void aSecretFileOthersCanReadIsRefusedAsSshRefusesAKey() throws Exception {
+        Path file = tmp.resolve("secret");
+        Files.writeString(file, "0123456789abcdef0123\n");
+        for (String mode : new String[] {"rw-r--r--", "rw-r-----", "rw-----w-"}) {
+            Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString(mode));
+            assertThatThrownBy(() -> ReplicationSecret.fromFile(file))
+                    .isInstanceOf(dev.armdb.ArmDbException.class)
+                    .hasMessageContaining("accessible by other users (mode " + mode + ")")
+                    .hasMessageContaining("chmod 600 " + file);
+        }
+        Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("r--------"));
+        assertThat(ReplicationSecret.fromFile(file)).isNotNull();
     }
 }
