@@ -434,6 +434,49 @@ class ReplicationSecurityTest extends ClosingTest {
         return 10_000;
     }
 
+    /**
+     * A follower holding the secret that first meets forged answers (an ERROR with a permanent code, a CHALLENGE
+     * without the auth flag) from an unauthenticated peer keeps retrying with backoff instead of stopping for good,
+     * shows the peer's text only as printable ASCII, and then follows the real leader.
+     */
+    @Test
+    void forgedPreAuthErrorsOnlyDelayAFollowerWithTheSecret() throws Exception {
+        FixedMap leader = leaderWithData();
+        // the real leader, reached through a relay it advertises (a port forward), after 8 forged answers
+        ReplicationServer server = track(ReplicationServer.start(leader, ReplicationServerConfig.defaults()));
+        Relay forging = track(new Relay(server.address(), 8));
+        server.close();
+        ReplicationServer advertising = track(ReplicationServer.start(
+                leader,
+                ReplicationServerConfig.defaults()
+                        .withBind(server.address())
+                        .withSecret(SECRET)
+                        .withAdvertise(List.of(forging.address().getHostString() + ":"
+                                + forging.address().getPort()))));
+        FixedMap follower = track(FixedMap.open(tmp.resolve("follower"), ReplicationTest.config(32, 1024)));
+        ReplicationClient client = track(ReplicationClient.start(
+                follower,
+                forging.address(),
+                new ReplicationClientConfig(
+                        Duration.ofSeconds(1),
+                        Duration.ofMillis(100),
+                        Duration.ofSeconds(2),
+                        Duration.ofMillis(20),
+                        Duration.ofMillis(200),
+                        SECRET,
+                        null,
+                        null)));
+        ReplicationFaultTest.awaitConverged(leader, client);
+        assertThat(forging.forged.get()).as("forged answers given").isEqualTo(8);
+        assertThat(client.status()).allSatisfy(st -> assertThat(st.lastError()).doesNotContain("\u001b", "\n"));
+        assertThat(client.status().stream().map(st -> st.lastError()))
+                .as("the forged refusals, shown sanitised")
+                .anyMatch(e -> e.contains("leader refused: ?[31mforged?FAKE LOG LINE")
+                        || e.contains("has no replication secret"));
+        assertThat(ReplicationTest.contents(follower)).isEqualTo(ReplicationTest.contents(leader));
+        assertThat(advertising.metrics().authFailures.sum()).isZero();
+    }
+
     /** The frame types in a byte stream, in order (a truncated last frame is left out). */
     static List<Integer> frameTypes(byte[] stream) {
         List<Integer> types = new ArrayList<>();
@@ -508,9 +551,21 @@ class ReplicationSecurityTest extends ClosingTest {
         private final ByteArrayOutputStream fromTarget = new ByteArrayOutputStream();
         private final List<Socket> sockets = java.util.Collections.synchronizedList(new ArrayList<>());
         private final Thread acceptor;
+        private final int forge;
+        final java.util.concurrent.atomic.AtomicInteger forged = new java.util.concurrent.atomic.AtomicInteger();
 
         Relay(InetSocketAddress target) throws IOException {
+            this(target, 0);
+        }
+
+        /**
+         * A relay whose first {@code forge} connections get a forged answer instead of the target: alternately an
+         * ERROR frame with a permanent code and control characters in its text, and a CHALLENGE without the auth
+         * flag.
+         */
+        Relay(InetSocketAddress target, int forge) throws IOException {
             this.target = target;
+            this.forge = forge;
             this.server = new ServerSocket(0, 50, ReplicationFaultTest.LOOPBACK);
             this.acceptor = Thread.ofPlatform().daemon().name("relay-accept").start(this::acceptLoop);
         }
@@ -519,6 +574,22 @@ class ReplicationSecurityTest extends ClosingTest {
             for (int i = 0; i < 10_000 && !server.isClosed(); i++) {
                 try {
                     Socket a = server.accept();
+                    if (i < forge) {
+                        byte[] text = "\u001b[31mforged\nFAKE LOG LINE".getBytes(StandardCharsets.UTF_8);
+                        byte[] answer = i % 2 == 0
+                                ? frame(
+                                        MessageType.ERROR.code(),
+                                        le(4 + text.length)
+                                                .putShort((short) ErrorCode.PROTOCOL_VERSION.code())
+                                                .putShort((short) text.length)
+                                                .put(text)
+                                                .array())
+                                : ReplicationFaultTest.challengeFrame(false);
+                        a.getOutputStream().write(answer);
+                        forged.incrementAndGet();
+                        sockets.add(a);
+                        continue;
+                    }
                     Socket b = new Socket();
                     b.connect(target, 2_000);
                     sockets.add(a);

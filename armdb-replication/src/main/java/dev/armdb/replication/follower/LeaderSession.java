@@ -87,6 +87,8 @@ final class LeaderSession implements Runnable {
     private boolean ackDeferred;
     private byte[] followerNonce;
     private byte[] sentRequest;
+    private boolean authenticated;
+    private boolean peerError;
 
     LeaderSession(
             ReplicationClient client,
@@ -125,12 +127,20 @@ final class LeaderSession implements Runnable {
                 follow(ch);
             } catch (ProtocolException e) {
                 lastError = e.code() + ": " + e.getMessage();
-                if (e.code().permanent()) {
+                // with a secret, nothing a peer said before it proved the secret can be trusted, so a forged
+                // refusal (or a fake leader) may delay this follower but never stop it
+                boolean trusted = config.secret() == null || (authenticated && !peerError);
+                if (e.code().permanent() && trusted) {
                     state = State.FAILED;
-                    LOG.error("shard {}: replication from {} stopped: {}", shardId, leader, e.getMessage());
+                    LOG.warn("shard {}: replication from {} stopped: {}", shardId, leader, e.getMessage());
                     return;
                 }
-                LOG.warn("shard {}: replication from {} interrupted: {}", shardId, leader, e.getMessage());
+                LOG.warn(
+                        "shard {}: replication from {} interrupted{}: {}",
+                        shardId,
+                        leader,
+                        trusted ? "" : " before the leader proved the secret (retrying)",
+                        e.getMessage());
             } catch (javax.net.ssl.SSLException e) {
                 if (client.isClosed()) {
                     break;
@@ -159,6 +169,8 @@ final class LeaderSession implements Runnable {
 
     private void follow(FrameChannel ch) throws IOException {
         ackDeferred = false;
+        authenticated = false;
+        peerError = false;
         ch.readTimeoutMillis(heartbeatMillis());
         applied = replicaState.appliedLsn(shardId);
         lastBatchSeq = 0;
@@ -295,6 +307,7 @@ final class LeaderSession implements Runnable {
         }
         ShardInfo info = ShardInfo.decode(ch.payload());
         authenticateLeader(info);
+        authenticated = true;
         checkShape(info);
         client.leaderResp(info.respHost().isEmpty() ? leader.getHostString() : info.respHost(), info.respPort());
         store.persistReplicaMark();
@@ -349,7 +362,9 @@ final class LeaderSession implements Runnable {
 
     private ProtocolException leaderError(FrameChannel ch) {
         ErrorMessage err = ErrorMessage.decode(ch.payload());
-        return new ProtocolException(err.code(), "leader refused: " + err.message());
+        // frames after the handshake carry no proof either (without TLS): an ERROR may be forged at any time
+        peerError = true;
+        return new ProtocolException(err.code(), "leader refused: " + err.sanitized());
     }
 
     private void applyBatch(FrameChannel ch) throws IOException {

@@ -536,7 +536,7 @@ final class FollowerSession implements Runnable {
                     case HEARTBEAT -> Heartbeat.decode(channel.payload());
                     case ERROR -> {
                         ErrorMessage err = ErrorMessage.decode(channel.payload());
-                        LOG.info("follower on shard {} ended the session: {} {}", shard, err.code(), err.message());
+                        LOG.info("follower on shard {} ended the session: {} {}", shard, err.code(), err.sanitized());
                         channel.close();
                         return;
                     }
