@@ -5,6 +5,7 @@ import dev.armdb.FixedConfig;
 import dev.armdb.FixedMap;
 import dev.armdb.replication.ReplicationSecret;
 import dev.armdb.replication.ReplicationTls;
+import dev.armdb.replication.SecretFiles;
 import dev.armdb.server.ClientLimits;
 import dev.armdb.server.Node;
 import dev.armdb.server.NodeConfig;
@@ -182,8 +183,12 @@ final class ServeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--repl-tls-keystore and --repl-tls-password-file go together; got only "
                     + (replTlsKeyStore == null ? "--repl-tls-password-file" : "--repl-tls-keystore"));
         }
-        String password = Files.readString(replTlsPasswordFile).stripTrailing();
-        return ReplicationTls.fromKeyStore(replTlsKeyStore, password.toCharArray());
+        char[] password = SecretFiles.readChars(replTlsPasswordFile, "key store password");
+        try {
+            return ReplicationTls.fromKeyStore(replTlsKeyStore, password);
+        } finally {
+            java.util.Arrays.fill(password, '\0');
+        }
     }
 
     static InetSocketAddress parse(String hostPort) {

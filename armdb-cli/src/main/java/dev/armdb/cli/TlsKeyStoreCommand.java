@@ -1,8 +1,10 @@
 package dev.armdb.cli;
 
 import dev.armdb.replication.ReplicationTls;
+import dev.armdb.replication.SecretFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -20,13 +22,23 @@ import picocli.CommandLine.Option;
             "(serve --repl-tls-keystore). Give the same file to every node, or use certificates of your own CA."
         })
 final class TlsKeyStoreCommand implements Callable<Integer> {
+    /**
+     * Fewest password characters: the store holds every node's private key and its file may be copied around, so
+     * its password must resist offline guessing (12 characters, as NIST SP 800-63B asks of a single-factor secret
+     * chosen by a person, rounded up from 8).
+     */
+    static final int MIN_PASSWORD = 12;
+
     @Option(names = "--out", required = true, description = "Key store file to write (must not exist).")
     Path out;
 
     @Option(
             names = "--password-file",
             required = true,
-            description = "File holding the key store's password (a trailing newline is ignored).")
+            description = {
+                "File holding the key store's password, at least 12 characters (a trailing newline is ignored).",
+                "It must be readable by its owner only (chmod 600)."
+            })
     Path passwordFile;
 
     @Option(
@@ -44,12 +56,16 @@ final class TlsKeyStoreCommand implements Callable<Integer> {
         if (Files.exists(out)) {
             throw new IllegalArgumentException(out + " exists already; refusing to overwrite a key store");
         }
-        String password = Files.readString(passwordFile).stripTrailing();
-        if (password.length() < 6) {
-            throw new IllegalArgumentException(
-                    "the key store password needs at least 6 characters, got " + password.length());
+        char[] password = SecretFiles.readChars(passwordFile, "key store password");
+        try {
+            if (password.length < MIN_PASSWORD) {
+                throw new IllegalArgumentException("the key store password needs at least " + MIN_PASSWORD
+                        + " characters, got " + password.length);
+            }
+            ReplicationTls.writeSelfSignedKeyStore(out, password, subjectAltNames, days);
+        } finally {
+            Arrays.fill(password, '\0');
         }
-        ReplicationTls.writeSelfSignedKeyStore(out, password.toCharArray(), subjectAltNames, days);
         System.out.println("armdb tls-keystore: wrote " + out + " for " + String.join(", ", subjectAltNames));
         return 0;
     }

@@ -83,10 +83,58 @@ class CliTest {
         assertThat(status[0]).isEqualTo(2);
     }
 
+    /** Writes an owner-only secret file. */
+    static Path secretFile(Path file, String text) throws java.io.IOException {
+        java.nio.file.Files.writeString(file, text);
+        java.nio.file.Files.setPosixFilePermissions(
+                file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        return file;
+    }
+
+    /** Asserts every directory under {@code root} (itself included) is 0700 and every file 0600. */
+    static void assertOwnerOnly(Path root) throws java.io.IOException {
+        int files = 0;
+        try (java.util.stream.Stream<Path> all = java.nio.file.Files.walk(root)) {
+            for (Path p : all.toList()) {
+                String mode = java.nio.file.attribute.PosixFilePermissions.toString(
+                        java.nio.file.Files.getPosixFilePermissions(p));
+                if (java.nio.file.Files.isDirectory(p)) {
+                    assertThat(mode).as("mode of directory %s", p).isEqualTo("rwx------");
+                } else {
+                    assertThat(mode).as("mode of file %s", p).isEqualTo("rw-------");
+                    files++;
+                }
+            }
+        }
+        assertThat(files).as("files under %s", root).isPositive();
+    }
+
+    @Test
+    void demoCreatesOwnerOnlyFiles() throws Exception {
+        int[] status = {-1};
+        String out = capture(
+                () -> status[0] = Main.run("demo", "--records", "2000", "--shards", "2", "--live-ops", "100", "--keep"),
+                status);
+        assertThat(status[0]).as(out).isZero();
+        Path kept = Path.of(out.lines()
+                .filter(l -> l.startsWith("kept "))
+                .findFirst()
+                .orElseThrow()
+                .substring(5));
+        try {
+            assertOwnerOnly(kept);
+        } finally {
+            try (java.util.stream.Stream<Path> all = java.nio.file.Files.walk(kept)) {
+                for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    java.nio.file.Files.delete(p);
+                }
+            }
+        }
+    }
+
     @Test
     void tlsKeyStoreWritesALoadableStoreAndRefusesToOverwriteOrAShortPassword() throws Exception {
-        Path password = dir.resolve("pw");
-        java.nio.file.Files.writeString(password, "secret-password\n");
+        Path password = secretFile(dir.resolve("pw"), "secret-password\n");
         Path store = dir.resolve("node.p12");
         int[] status = {-1};
         String out = capture(
@@ -97,10 +145,20 @@ class CliTest {
         assertThat(out).contains("wrote").contains("ip:127.0.0.1");
         assertThat(dev.armdb.replication.ReplicationTls.fromKeyStore(store, "secret-password".toCharArray()))
                 .isNotNull();
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(
+                        java.nio.file.Files.getPosixFilePermissions(store)))
+                .as("the key store is owner-only")
+                .isEqualTo("rw-------");
+        try (java.util.stream.Stream<Path> left = java.nio.file.Files.list(dir)) {
+            assertThat(left.map(p -> p.getFileName().toString()))
+                    .as("no temporary directory left behind")
+                    .containsExactlyInAnyOrder("pw", "node.p12");
+        }
         assertThat(Main.run("tls-keystore", "--out", store.toString(), "--password-file", password.toString()))
                 .as("an existing store is not overwritten")
                 .isEqualTo(2);
-        java.nio.file.Files.writeString(password, "abc\n");
+        // eleven characters: one short of the minimum
+        secretFile(password, "abcdefghijk\n");
         assertThat(Main.run(
                         "tls-keystore",
                         "--out",
@@ -108,5 +166,28 @@ class CliTest {
                         "--password-file",
                         password.toString()))
                 .isEqualTo(2);
+        assertThat(dir.resolve("other.p12")).doesNotExist();
+    }
+
+    @Test
+    void aPasswordFileOthersCanReadIsRefused() throws Exception {
+        Path password = secretFile(dir.resolve("pw"), "a-long-enough-password\n");
+        java.nio.file.Files.setPosixFilePermissions(
+                password, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        int status;
+        try {
+            status = Main.run(
+                    "tls-keystore", "--out", dir.resolve("x.p12").toString(), "--password-file", password.toString());
+        } finally {
+            System.setErr(oldErr);
+        }
+        assertThat(status).isEqualTo(2);
+        assertThat(err.toString(StandardCharsets.UTF_8))
+                .contains("accessible by other users (mode rw-r--r--)")
+                .contains("chmod 600");
+        assertThat(dir.resolve("x.p12")).doesNotExist();
     }
 }

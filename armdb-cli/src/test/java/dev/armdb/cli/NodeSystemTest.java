@@ -14,6 +14,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -131,10 +132,10 @@ class NodeSystemTest {
         Path ldir = tmp.resolve("leader");
         Path fdir = tmp.resolve("follower");
         Path secret = tmp.resolve("repl.secret");
-        java.nio.file.Files.writeString(secret, "system-test-secret-0123456789\n");
+        CliTest.secretFile(secret, "system-test-secret-0123456789\n");
         Path keyStore = tmp.resolve("repl.p12");
         Path password = tmp.resolve("repl.password");
-        java.nio.file.Files.writeString(password, "system-test-password\n");
+        CliTest.secretFile(password, "system-test-password\n");
         assertThat(Main.run(
                         "tls-keystore",
                         "--out",
@@ -228,6 +229,31 @@ class NodeSystemTest {
         leader.destroy();
         assertThat(leader.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(leader.exitValue()).isZero();
+
+        // everything serve and tls-keystore created is readable by its owner only
+        CliTest.assertOwnerOnly(ldir);
+        CliTest.assertOwnerOnly(fdir);
+        assertThat(PosixFilePermissions.toString(java.nio.file.Files.getPosixFilePermissions(keyStore)))
+                .isEqualTo("rw-------");
+        // a secret file others may read is refused, as ssh refuses such a key
+        java.nio.file.Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rw-r--r--"));
+        List<String> cmd = new ArrayList<>(List.of(
+                ProcessHandle.current().info().command().orElseThrow(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                "dev.armdb.cli.Main",
+                "serve",
+                "--dir",
+                tmp.resolve("third").toString(),
+                "--port",
+                "" + freePort()));
+        cmd.addAll(List.of(sizes));
+        Process refused = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        processes.add(refused);
+        String said = new String(refused.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(refused.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(refused.exitValue()).as(said).isNotZero();
+        assertThat(said).contains("accessible by other users (mode rw-r--r--)").contains("chmod 600");
     }
 
     private static String malformed(int port) throws IOException {

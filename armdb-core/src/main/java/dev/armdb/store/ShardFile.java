@@ -90,7 +90,7 @@ public final class ShardFile implements AutoCloseable {
             }
             ch = readOnly
                     ? FileChannel.open(path, StandardOpenOption.READ)
-                    : FileChannel.open(
+                    : PrivateFiles.open(
                             path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
             if (!exists || ch.size() == 0) {
                 writeHeader(ch, meta, shardId);

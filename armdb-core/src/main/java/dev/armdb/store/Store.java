@@ -98,10 +98,11 @@ public final class Store implements AutoCloseable {
                 throw new ArmDbException("no collection at " + abs + ": " + DbMetaLayout.FILE_NAME
                         + " is missing (pass a FixedConfig to create one)");
             }
-            Files.createDirectories(abs);
+            PrivateFiles.createDirectories(abs);
             claim(abs);
             claimed = abs;
-            lockChannel = FileChannel.open(abs.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            lockChannel =
+                    PrivateFiles.open(abs.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
             FileLock lock = tryLock(lockChannel, abs);
             DbMeta meta = readOrCreateMeta(abs, config);
             FixedConfig effective = config != null ? config : meta.toConfig().build();
@@ -399,7 +400,7 @@ public final class Store implements AutoCloseable {
         Path mark = dir.resolve(REPLICA_MARK);
         try {
             if (!Files.exists(mark)) {
-                Files.createFile(mark);
+                PrivateFiles.createFile(mark);
                 forceDirectory();
             }
         } catch (IOException e) {
@@ -635,7 +636,7 @@ public final class Store implements AutoCloseable {
 
     private void markClean() {
         try {
-            Files.createFile(dir.resolve(CLEAN_MARK));
+            PrivateFiles.createFile(dir.resolve(CLEAN_MARK));
             forceDirectory();
         } catch (IOException e) {
             LOG.warn("cannot write {} in {}: the next open counts as unclean: {}", CLEAN_MARK, dir, e.toString());

@@ -31,6 +31,8 @@ public final class ReplicationMetrics {
     public final LongAdder protocolErrors = new LongAdder();
     /** Handshakes refused because a peer's proof did not match the replication secret (also protocol errors). */
     public final LongAdder authFailures = new LongAdder();
+    /** Connections closed on accept because too many handshakes were in progress (in all or from their source). */
+    public final LongAdder connectionsRefused = new LongAdder();
 
     /** Every counter by its metric name, for export. */
     public Map<String, Long> snapshot() {
@@ -46,6 +48,7 @@ public final class ReplicationMetrics {
         m.put("armdb.replication.resyncs_full", resyncsFull.sum());
         m.put("armdb.replication.protocol_errors", protocolErrors.sum());
         m.put("armdb.replication.auth_failures", authFailures.sum());
+        m.put("armdb.replication.connections_refused", connectionsRefused.sum());
         return m;
     }
 }

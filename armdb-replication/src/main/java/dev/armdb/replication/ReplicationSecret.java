@@ -1,8 +1,6 @@
 package dev.armdb.replication;
 
 import dev.armdb.ArmDbException;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
@@ -46,26 +44,19 @@ public final class ReplicationSecret {
 
     /**
      * The secret held in {@code file}; trailing line breaks and spaces are not part of it (so {@code echo ... >
-     * file} works).
+     * file} works). The file must be readable by its owner only (see {@link SecretFiles}).
      *
      * @throws IllegalArgumentException if what remains is shorter than {@link #MIN_BYTES}
-     * @throws ArmDbException if the file cannot be read
+     * @throws ArmDbException if the file cannot be read, or other users may access it
      */
     public static ReplicationSecret fromFile(Path file) {
-        byte[] b;
+        byte[] b = SecretFiles.read(file, "replication secret");
         try {
-            b = Files.readAllBytes(file);
-        } catch (IOException e) {
-            throw new ArmDbException("cannot read the replication secret file " + file + ": " + e, e);
-        }
-        int n = b.length;
-        while (n > 0 && (b[n - 1] == '\n' || b[n - 1] == '\r' || b[n - 1] == ' ' || b[n - 1] == '\t')) {
-            n--;
-        }
-        try {
-            return of(Arrays.copyOf(b, n));
+            return of(b);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+        } finally {
+            Arrays.fill(b, (byte) 0);
         }
     }
 
@@ -84,6 +75,29 @@ public final class ReplicationSecret {
         } catch (GeneralSecurityException e) {
             throw new ArmDbException("HMAC-SHA256 is not available in this JVM: " + e, e);
         }
+    }
+
+    /**
+     * The proof of {@code role} over {@code nonce}, all of {@code context} (the other side's message this one answers)
+     * and the first {@code length} bytes of {@code message}.
+     */
+    public byte[] proof(String role, byte[] nonce, byte[] context, byte[] message, int length) {
+        try {
+            Mac mac = Mac.getInstance(ALGORITHM);
+            mac.init(new SecretKeySpec(key, ALGORITHM));
+            mac.update(role.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            mac.update(nonce);
+            mac.update(context);
+            mac.update(message, 0, length);
+            return mac.doFinal();
+        } catch (GeneralSecurityException e) {
+            throw new ArmDbException("HMAC-SHA256 is not available in this JVM: " + e, e);
+        }
+    }
+
+    /** True if {@code proof} is {@link #proof(String, byte[], byte[], byte[], int)}; constant-time compare. */
+    public boolean verifies(String role, byte[] nonce, byte[] context, byte[] message, int length, byte[] proof) {
+        return MessageDigest.isEqual(proof(role, nonce, context, message, length), proof);
     }
 
     /** True if {@code proof} is this secret's proof of {@code role} over the same inputs; constant-time compare. */

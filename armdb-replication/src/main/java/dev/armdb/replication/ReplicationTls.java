@@ -9,6 +9,8 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.util.List;
@@ -58,13 +60,37 @@ public final class ReplicationTls {
      * {@code keytool}. One such store given to every node lets them all trust each other; for a real deployment,
      * certificates from your own CA work the same way.
      *
-     * @throws ArmDbException if keytool fails (its output is in the message)
+     * <p>The password reaches keytool through its environment ({@code -storepass:env}), never its command line, which
+     * every local user can read in the process list. keytool writes into a fresh owner-only directory beside {@code
+     * file}; the store is made owner-only (0600) before it is moved into place, so it is never readable by others.
+     *
+     * @throws ArmDbException if keytool fails (its output is in the message) or {@code file} exists
      */
     public static void writeSelfSignedKeyStore(Path file, char[] password, List<String> subjectAltNames, int days) {
         if (subjectAltNames.isEmpty()) {
             throw new IllegalArgumentException("at least one subject alternative name (ip:... or dns:...) is needed");
         }
-        String pw = new String(password);
+        Path target = file.toAbsolutePath();
+        Path workDir = null;
+        try {
+            workDir = Files.createTempDirectory(target.getParent(), ".keystore-", privateDirAttributes());
+            Path tmp = workDir.resolve("store.p12");
+            runKeytool(tmp, password, subjectAltNames, days);
+            if (posix()) {
+                Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
+            }
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            throw new ArmDbException(file + " exists already; refusing to overwrite a key store", e);
+        } catch (IOException e) {
+            throw new ArmDbException("cannot write the key store " + file + ": " + e, e);
+        } finally {
+            deleteQuietly(workDir);
+        }
+    }
+
+    private static void runKeytool(Path out, char[] password, List<String> subjectAltNames, int days)
+            throws IOException {
         List<String> cmd = List.of(
                 Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
                 "-genkeypair",
@@ -83,23 +109,57 @@ public final class ReplicationTls {
                 "-storetype",
                 "PKCS12",
                 "-keystore",
-                file.toString(),
-                "-storepass",
-                pw,
-                "-keypass",
-                pw);
+                out.toString(),
+                "-storepass:env",
+                PASSWORD_ENV,
+                "-keypass:env",
+                PASSWORD_ENV);
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        // the environment of a process is readable only by its owner (and root), unlike its command line
+        pb.environment().put(PASSWORD_ENV, new String(password));
         try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            Process p = pb.start();
+            p.getOutputStream().close();
+            String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
                 p.destroyForcibly();
-                throw new ArmDbException("keytool could not write " + file + ": " + out.strip());
+                throw new ArmDbException("keytool could not write " + out + ": " + text.strip());
             }
-        } catch (IOException e) {
-            throw new ArmDbException("cannot run keytool for " + file + ": " + e, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new ArmDbException("interrupted while keytool wrote " + file, e);
+            throw new ArmDbException("interrupted while keytool wrote " + out, e);
+        } finally {
+            pb.environment().remove(PASSWORD_ENV);
+        }
+    }
+
+    private static final String PASSWORD_ENV = "ARMDB_KEYSTORE_PASSWORD";
+
+    private static boolean posix() {
+        return java.nio.file.FileSystems.getDefault()
+                .supportedFileAttributeViews()
+                .contains("posix");
+    }
+
+    private static java.nio.file.attribute.FileAttribute<?>[] privateDirAttributes() {
+        return posix()
+                ? new java.nio.file.attribute.FileAttribute<?>[] {
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"))
+                }
+                : new java.nio.file.attribute.FileAttribute<?>[0];
+    }
+
+    private static void deleteQuietly(Path dir) {
+        if (dir == null) {
+            return;
+        }
+        try (var files = Files.list(dir)) {
+            for (Path p : files.toList()) {
+                Files.deleteIfExists(p);
+            }
+            Files.deleteIfExists(dir);
+        } catch (IOException ignored) {
+            // a leftover owner-only temporary directory holds nothing readable by others
         }
     }
 

@@ -12,7 +12,6 @@ import dev.armdb.replication.follower.ReplicationClientConfig;
 import dev.armdb.replication.leader.ReplicationServer;
 import dev.armdb.replication.leader.ReplicationServerConfig;
 import dev.armdb.replication.protocol.FrameLayout;
-import dev.armdb.replication.protocol.SyncRequest;
 import dev.armdb.store.SlotLayout;
 import java.net.Socket;
 import java.nio.ByteBuffer;
@@ -113,7 +112,7 @@ class ConsistentPointTest extends ClosingTest {
         try (ReplicationFaultTest.FakeLeader fake = new ReplicationFaultTest.FakeLeader()) {
             ReplicationClient client = track(ReplicationClient.start(follower, fake.address(), ccfg));
             Socket s = fake.next(Duration.ofSeconds(5));
-            s.getInputStream().readNBytes(FrameLayout.HEADER_SIZE + SyncRequest.LENGTH);
+            ReplicationFaultTest.readSyncRequest(s);
             var out = s.getOutputStream();
             out.write(ReplicationFaultTest.concat(
                     ReplicationFaultTest.frame(
@@ -166,7 +165,7 @@ class ConsistentPointTest extends ClosingTest {
             ReplicationClient client =
                     ReplicationClient.start(follower, fake.address(), ReplicationClientConfig.defaults());
             Socket s = fake.next(Duration.ofSeconds(5));
-            s.getInputStream().readNBytes(FrameLayout.HEADER_SIZE + SyncRequest.LENGTH);
+            ReplicationFaultTest.readSyncRequest(s);
             s.getOutputStream()
                     .write(ReplicationFaultTest.concat(
                             ReplicationFaultTest.frame(

@@ -79,14 +79,33 @@ class ReplicationAuthTest extends ClosingTest {
         assertThat(server.metrics().authFailures.sum()).isZero();
     }
 
+    /**
+     * A follower holding a secret cannot trust a refusal from a peer that has not proved the secret (it may be
+     * forged), so it keeps retrying with backoff; it never gets data.
+     */
+    private static void awaitAllRefusedAndRetrying(ReplicationClient client, String errorPart) {
+        awaitUntil(
+                () -> "every shard refused: " + client.status(),
+                Duration.ofSeconds(20),
+                () -> client.status().stream().allMatch(s -> s.lastError().contains(errorPart)));
+        for (ShardStatus s : client.status()) {
+            assertThat(s.state()).isIn("CONNECTING", "BACKING_OFF");
+            assertThat(s.lastError()).startsWith("AUTH_FAILED");
+            assertThat(s.appliedLsn()).isZero();
+        }
+    }
+
     @Test
-    void aFollowerWithAnotherSecretIsRefusedBeforeAnyData() {
+    void aFollowerWithAnotherSecretIsRefusedBeforeAnyDataAndRetries() {
         FixedMap leader = leaderWithData();
         ReplicationServer server = serve(leader, SECRET);
         ReplicationClient client = follow("follower", server, OTHER);
-        awaitAllFailed(client, "failed authentication");
+        awaitAllRefusedAndRetrying(client, "failed authentication");
+        awaitUntil(
+                () -> "retries refused too: " + server.metrics().authFailures.sum(),
+                Duration.ofSeconds(20),
+                () -> server.metrics().authFailures.sum() >= 2L * ReplicationTest.SHARDS);
         assertThat(follower.size()).isZero();
-        assertThat(server.metrics().authFailures.sum()).isEqualTo(ReplicationTest.SHARDS);
     }
 
     @Test
@@ -103,7 +122,7 @@ class ReplicationAuthTest extends ClosingTest {
         FixedMap leader = leaderWithData();
         ReplicationServer server = serve(leader, null);
         ReplicationClient client = follow("follower", server, SECRET);
-        awaitAllFailed(client, "has no replication secret");
+        awaitAllRefusedAndRetrying(client, "has no replication secret");
         assertThat(follower.size()).isZero();
     }
 
@@ -138,8 +157,10 @@ class ReplicationAuthTest extends ClosingTest {
             s.setSoTimeout(5_000);
             byte[] header = in.readNBytes(FrameLayout.HEADER_SIZE);
             assertThat(header[0]).isEqualTo((byte) MessageType.SYNC_REQUEST.code());
-            ByteBuffer req = ByteBuffer.wrap(in.readNBytes(SyncRequest.LENGTH)).order(ByteOrder.LITTLE_ENDIAN);
-            assertThat(req.getLong(SyncRequest.SIGNED_LENGTH))
+            int reqLen =
+                    ByteBuffer.wrap(header, 1, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
+            ByteBuffer req = ByteBuffer.wrap(in.readNBytes(reqLen)).order(ByteOrder.LITTLE_ENDIAN);
+            assertThat(req.getLong(reqLen - SyncRequest.PROOF_BYTES))
                     .as("the follower's proof is set")
                     .isNotZero();
             // the follower's four shards connect in any order: answer whichever came first
@@ -156,9 +177,10 @@ class ReplicationAuthTest extends ClosingTest {
                     2);
             s.getOutputStream().write(ReplicationFaultTest.frame(MessageType.SHARD_INFO.code(), info));
             awaitUntil(
-                    () -> "shard " + shard + " refuses the leader: " + client.status(),
+                    () -> "shard " + shard + " refuses the leader and tries again: " + client.status(),
                     Duration.ofSeconds(10),
-                    () -> client.status().get(shard).state().equals("FAILED"));
+                    () -> client.status().get(shard).lastError().startsWith("AUTH_FAILED"));
+            assertThat(client.status().get(shard).state()).isIn("CONNECTING", "BACKING_OFF");
             assertThat(client.status().get(shard).lastError())
                     .startsWith("AUTH_FAILED")
                     .contains("leader")
@@ -176,10 +198,26 @@ class ReplicationAuthTest extends ClosingTest {
                 .hasMessage("a replication secret needs at least 16 bytes, got 15");
         Path file = tmp.resolve("secret");
         Files.writeString(file, "0123456789abcdef\n");
+        Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         assertThat(ReplicationSecret.fromFile(file).toString()).doesNotContain("0123");
         Files.writeString(file, "short\n");
         assertThatThrownBy(() -> ReplicationSecret.fromFile(file))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("got 5");
+    }
+
+    @Test
+    void aSecretFileOthersCanReadIsRefusedAsSshRefusesAKey() throws Exception {
+        Path file = tmp.resolve("secret");
+        Files.writeString(file, "0123456789abcdef0123\n");
+        for (String mode : new String[] {"rw-r--r--", "rw-r-----", "rw-----w-"}) {
+            Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString(mode));
+            assertThatThrownBy(() -> ReplicationSecret.fromFile(file))
+                    .isInstanceOf(dev.armdb.ArmDbException.class)
+                    .hasMessageContaining("accessible by other users (mode " + mode + ")")
+                    .hasMessageContaining("chmod 600 " + file);
+        }
+        Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("r--------"));
+        assertThat(ReplicationSecret.fromFile(file)).isNotNull();
     }
 }

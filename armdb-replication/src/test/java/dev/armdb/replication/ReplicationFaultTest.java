@@ -194,6 +194,17 @@ class ReplicationFaultTest extends ClosingTest {
                 .array();
     }
 
+    /** Reads the follower's SYNC_REQUEST frame (its length varies with the addresses it carries); the payload. */
+    static ByteBuffer readSyncRequest(Socket s) throws IOException {
+        InputStream in = s.getInputStream();
+        byte[] header = in.readNBytes(FrameLayout.HEADER_SIZE);
+        assertThat(header[0]).isEqualTo((byte) MessageType.SYNC_REQUEST.code());
+        int length =
+                ByteBuffer.wrap(header, 1, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
+        assertThat(length).isBetween(SyncRequest.FIXED_LENGTH, SyncRequest.MAX_LENGTH);
+        return ByteBuffer.wrap(in.readNBytes(length)).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
     static byte[] concat(byte[]... parts) {
         int n = 0;
         for (byte[] p : parts) {
@@ -206,22 +217,29 @@ class ReplicationFaultTest extends ClosingTest {
         return b.array();
     }
 
-    /** SyncRequest payload, laid out by hand from the documented format. */
+    /** Length of a hand-made SyncRequest (no host names). */
+    static final int SYNC_LEN = 120;
+
+    /** SyncRequest payload without host names or proof, laid out by hand from the documented format. */
     static byte[] syncRequest(int version, int shard, byte[] databaseId, long fromLsn, long followerId) {
-        return le(104).putShort((short) version)
+        return le(SYNC_LEN)
+                .putShort((short) version)
                 .putShort((short) 0)
                 .putInt(shard)
                 .put(databaseId)
                 .putLong(fromLsn)
                 .putLong(followerId)
                 .putLong(0)
+                .putLong(0)
                 .putLong(fromLsn)
-                .put(new byte[16 + 32])
+                .put(new byte[16])
+                .put(new byte[8])
+                .put(new byte[32])
                 .array();
     }
 
     /** The protocol version these hand-made frames follow. */
-    static final int V = 3;
+    static final int V = 4;
 
     /** A leader's opening CHALLENGE frame, saying whether it requires authentication. */
     static byte[] challengeFrame(boolean authRequired) {
@@ -249,7 +267,7 @@ class ReplicationFaultTest extends ClosingTest {
             byte[] dbId,
             long lsn,
             int mode) {
-        return le(96).putInt(shards)
+        return le(104).putInt(shards)
                 .putInt(keySize)
                 .putInt(valueSize)
                 .putInt(slotSize)
@@ -260,6 +278,7 @@ class ReplicationFaultTest extends ClosingTest {
                 .put((byte) mode)
                 .put(new byte[7])
                 .putLong(0x5EED)
+                .put(new byte[8])
                 .put(new byte[32])
                 .array();
     }
@@ -575,7 +594,7 @@ class ReplicationFaultTest extends ClosingTest {
         int[] oversize = {0x7FFFFFFF, 0xFFFFFFFF, FrameLayout.MAX_PAYLOAD + 1};
         int[] unknownTypes = {200, 0, 9, 255};
         int[] badAckLengths = {15, 17, 0};
-        int[] badSyncLengths = {103, 105, 0};
+        int[] badSyncLengths = {SYNC_LEN - 1, SYNC_LEN + 1, 0, SyncRequest.MAX_LENGTH + 1};
         for (int round = 0; round < 6; round++) {
             // random bytes; a leading SYNC_REQUEST type never carries the current version
             for (int k = 0; k < 4; k++) {
@@ -611,8 +630,8 @@ class ReplicationFaultTest extends ClosingTest {
             certainErrors++;
 
             // a truncated frame, then the end of the stream: the leader closes without applying anything
-            byte[] partial = Arrays.copyOf(syncRequest(V, 0, new byte[16], 0, 1), rnd.nextInt(104));
-            Outcome truncated = exchange(addr, frame(1, 104, partial), true, max);
+            byte[] partial = Arrays.copyOf(syncRequest(V, 0, new byte[16], 0, 1), rnd.nextInt(SYNC_LEN));
+            Outcome truncated = exchange(addr, frame(1, SYNC_LEN, partial), true, max);
             assertThat(truncated.end()).isEqualTo(End.EOF);
             assertThat(truncated.frames()).isEmpty();
 
@@ -640,9 +659,11 @@ class ReplicationFaultTest extends ClosingTest {
             assertRefused(
                     badSync,
                     ErrorCode.MALFORMED,
-                    syncLen > SyncRequest.LENGTH
-                            ? "SYNC_REQUEST frame length must be 0..104, got " + syncLen
-                            : "SYNC_REQUEST payload must be 104 bytes, got " + syncLen);
+                    syncLen > SyncRequest.MAX_LENGTH
+                            ? "SYNC_REQUEST frame length must be 0.." + SyncRequest.MAX_LENGTH + ", got " + syncLen
+                            : syncLen < SYNC_LEN
+                                    ? "SYNC_REQUEST payload must be at least " + SYNC_LEN + " bytes, got " + syncLen
+                                    : "SYNC_REQUEST payload must be 32 bytes, got 33");
             certainErrors++;
 
             // another frame type where the SYNC_REQUEST must come first
@@ -779,6 +800,7 @@ class ReplicationFaultTest extends ClosingTest {
                 Duration.ofMillis(20),
                 Duration.ofMillis(200),
                 null,
+                null,
                 null);
         try (FakeLeader fake = new FakeLeader()) {
             ReplicationClient client = track(ReplicationClient.start(follower, fake.address(), ccfg));
@@ -792,9 +814,11 @@ class ReplicationFaultTest extends ClosingTest {
                 assertThat(ByteBuffer.wrap(header, 1, 4)
                                 .order(ByteOrder.LITTLE_ENDIAN)
                                 .getInt())
-                        .isEqualTo(SyncRequest.LENGTH);
-                ByteBuffer req =
-                        ByteBuffer.wrap(in.readNBytes(SyncRequest.LENGTH)).order(ByteOrder.LITTLE_ENDIAN);
+                        .isBetween(SyncRequest.FIXED_LENGTH, SyncRequest.MAX_LENGTH);
+                int reqLen = ByteBuffer.wrap(header, 1, 4)
+                        .order(ByteOrder.LITTLE_ENDIAN)
+                        .getInt();
+                ByteBuffer req = ByteBuffer.wrap(in.readNBytes(reqLen)).order(ByteOrder.LITTLE_ENDIAN);
                 assertThat(req.getShort(0)).as("protocol version").isEqualTo((short) V);
                 assertThat(req.getInt(4)).as("shard").isZero();
                 assertThat(req.getLong(24))
@@ -884,11 +908,12 @@ class ReplicationFaultTest extends ClosingTest {
                 Duration.ofMillis(20),
                 Duration.ofMillis(200),
                 null,
+                null,
                 null);
         try (FakeLeader fake = new FakeLeader()) {
             ReplicationClient client = ReplicationClient.start(follower, fake.address(), ccfg);
             Socket s = fake.next(Duration.ofSeconds(5));
-            s.getInputStream().readNBytes(FrameLayout.HEADER_SIZE + SyncRequest.LENGTH);
+            readSyncRequest(s);
             // half of the copy: one of the two slots, no CAUGHT_UP
             s.getOutputStream().write(concat(frame(2, info), frame(3, slotBatch(1, 10, 1, new int[] {0}, new byte[][] {
                 image1
@@ -917,12 +942,8 @@ class ReplicationFaultTest extends ClosingTest {
 
             ReplicationClient again = ReplicationClient.start(reopened, fake.address(), ccfg);
             Socket s2 = fake.next(Duration.ofSeconds(5));
-            ByteBuffer req = ByteBuffer.wrap(
-                            s2.getInputStream().readNBytes(FrameLayout.HEADER_SIZE + SyncRequest.LENGTH))
-                    .order(ByteOrder.LITTLE_ENDIAN);
-            assertThat(req.getLong(FrameLayout.HEADER_SIZE + 24))
-                    .as("the restarted copy asks from LSN 0")
-                    .isZero();
+            ByteBuffer req = readSyncRequest(s2);
+            assertThat(req.getLong(24)).as("the restarted copy asks from LSN 0").isZero();
             s2.getOutputStream()
                     .write(concat(
                             frame(2, info),
@@ -949,6 +970,7 @@ class ReplicationFaultTest extends ClosingTest {
                 Duration.ofMillis(300),
                 Duration.ofMillis(50),
                 Duration.ofMillis(400),
+                null,
                 null,
                 null);
         try (FakeLeader fake = new FakeLeader()) {
@@ -1179,6 +1201,7 @@ class ReplicationFaultTest extends ClosingTest {
                 Duration.ofSeconds(3),
                 Duration.ofMillis(50),
                 Duration.ofMillis(300),
+                null,
                 null,
                 null);
     }

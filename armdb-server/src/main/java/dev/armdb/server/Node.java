@@ -40,12 +40,13 @@ public final class Node implements AutoCloseable {
                 config.config() == null ? FixedMap.open(config.dir()) : FixedMap.open(config.dir(), config.config());
         Node node = new Node(config, map);
         try {
+            // RESP first: replication tells peers the RESP address actually bound
+            node.resp.start();
             if (config.follow() != null) {
                 node.replicaOf(config.follow());
             } else {
                 node.lead();
             }
-            node.resp.start();
             if (config.metrics() != null) {
                 node.metricsEndpoint = MetricsEndpoint.start(node, config.metrics());
             }
@@ -67,7 +68,8 @@ public final class Node implements AutoCloseable {
                 ReplicationServerConfig.defaults()
                         .withBind(config.replication())
                         .withSecret(config.replicationSecret())
-                        .withTls(config.replicationTls()));
+                        .withTls(config.replicationTls())
+                        .withRespAddress(resp.address()));
     }
 
     /** Starts following the leader whose replication server is at {@code address}; writes become refused. */
@@ -79,7 +81,8 @@ public final class Node implements AutoCloseable {
                 address,
                 ReplicationClientConfig.defaults()
                         .withSecret(config.replicationSecret())
-                        .withTls(config.replicationTls()));
+                        .withTls(config.replicationTls())
+                        .withRespAddress(resp.address()));
         LOG.info("following {}", address);
     }
 

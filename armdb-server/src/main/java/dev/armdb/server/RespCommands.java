@@ -9,7 +9,6 @@ import dev.armdb.FixedStore;
 import dev.armdb.StoreStats;
 import dev.armdb.index.KeyHash;
 import dev.armdb.replication.follower.ReplicationClient;
-import dev.armdb.replication.follower.ShardStatus;
 import dev.armdb.replication.leader.FollowerStatus;
 import dev.armdb.replication.leader.ReplicationServer;
 import java.net.InetSocketAddress;
@@ -301,34 +300,26 @@ final class RespCommands {
     private void role() {
         ReplicationClient c = node.replicationClient();
         if (c != null) {
-            InetSocketAddress l = node.leader();
-            long applied = 0;
-            String state = "connected";
-            for (ShardStatus st : c.status()) {
-                applied += st.appliedLsn();
-                if (!st.state().equals("STREAMING")) {
-                    state = st.state().toLowerCase(Locale.ROOT);
-                }
-            }
+            InetSocketAddress l = ReplicaView.leaderResp(node);
             out.arrayHeader(5);
             out.bulk("slave");
             out.bulk(l.getHostString());
             out.integer(l.getPort());
-            out.bulk(state);
-            out.integer(applied);
+            out.bulk(ReplicaView.linkState(c.status()));
+            out.integer(ReplicaView.appliedOffset(c.status()));
             return;
         }
         ReplicationServer srv = node.replicationServer();
-        List<FollowerStatus> followers = srv == null ? List.of() : srv.status();
+        List<ReplicaView> replicas = ReplicaView.of(srv == null ? List.of() : srv.status());
         out.arrayHeader(3);
         out.bulk("master");
         out.integer(totalLsn());
-        out.arrayHeader(followers.size());
-        for (FollowerStatus f : followers) {
+        out.arrayHeader(replicas.size());
+        for (ReplicaView r : replicas) {
             out.arrayHeader(3);
-            out.bulk(f.remote());
-            out.bulk(f.followerId() + "/shard" + f.shard());
-            out.bulk(Long.toString(f.ackedLsn()));
+            out.bulk(r.host());
+            out.bulk(Integer.toString(r.port()));
+            out.bulk(Long.toString(r.offset()));
         }
     }
 
@@ -473,70 +464,15 @@ final class RespCommands {
             sb.append("# Replication\r\n");
             ReplicationClient c = node.replicationClient();
             if (c != null) {
-                sb.append("role:slave\r\n")
-                        .append("master_host:")
-                        .append(node.leader().getHostString())
-                        .append("\r\n")
-                        .append("master_port:")
-                        .append(node.leader().getPort())
-                        .append("\r\n");
-                boolean up = c.status().stream().allMatch(s -> s.state().equals("STREAMING"));
-                sb.append("master_link_status:").append(up ? "up" : "down").append("\r\n");
-                for (ShardStatus s : c.status()) {
-                    sb.append("shard")
-                            .append(s.shard())
-                            .append(":state=")
-                            .append(s.state().toLowerCase(Locale.ROOT))
-                            .append(",applied_lsn=")
-                            .append(s.appliedLsn())
-                            .append(",leader_lsn=")
-                            .append(s.leaderLsn())
-                            .append(",lag_lsn=")
-                            .append(s.lagLsn())
-                            .append(",lag_ms=")
-                            .append(s.lagMillis())
-                            .append(",bytes_received=")
-                            .append(s.bytesReceived())
-                            .append("\r\n");
-                }
+                ReplicaView.followerInfo(sb, node, c);
             } else {
                 ReplicationServer srv = node.replicationServer();
-                List<FollowerStatus> fs = srv == null ? List.of() : srv.status();
-                sb.append("role:master\r\n");
-                if (srv != null) {
-                    sb.append("replication_port:")
-                            .append(srv.address().getPort())
-                            .append("\r\n");
-                }
-                sb.append("connected_slaves:")
-                        .append(fs.stream()
-                                .map(FollowerStatus::followerId)
-                                .distinct()
-                                .count())
-                        .append("\r\n");
+                ReplicaView.leaderInfo(sb, srv, totalLsn());
                 for (int s = 0; s < m.config().shards(); s++) {
                     sb.append("shard")
                             .append(s)
                             .append("_lsn:")
                             .append(m.engine().view(s).lastLsn())
-                            .append("\r\n");
-                }
-                int i = 0;
-                for (FollowerStatus f : fs) {
-                    sb.append("follower")
-                            .append(i++)
-                            .append(":id=")
-                            .append(f.followerId())
-                            .append(",shard=")
-                            .append(f.shard())
-                            .append(",addr=")
-                            .append(f.remote())
-                            .append(",state=")
-                            .append(f.state().toLowerCase(Locale.ROOT))
-                            .append(",acked_lsn=")
-                            .append(f.ackedLsn())
-                            .append(",lag_lsn=")
-                            .append(f.lagLsn())
                             .append("\r\n");
                 }
             }

@@ -85,9 +85,19 @@ class RespNodeTest {
                 Thread.sleep(20);
             }
             assertThat(oc.call("DEBUG", "DIGEST")).isEqualTo(lc.call("DEBUG", "DIGEST"));
-            assertThat(oc.call("ROLE")).startsWith("[slave,127.0.0.1,:" + replPort);
-            assertThat(lc.call("ROLE")).startsWith("[master,");
-            assertThat(oc.call("INFO", "replication")).contains("role:slave");
+            // Redis's shape: the follower names the leader's RESP address, the leader one entry per follower node
+            int leaderResp = leader.respAddress().getPort();
+            int otherResp = other.respAddress().getPort();
+            assertThat(oc.call("ROLE")).startsWith("[slave,127.0.0.1,:" + leaderResp + ",connected,:");
+            assertThat(lc.call("ROLE")).startsWith("[master,:").endsWith(",[[127.0.0.1," + otherResp + ",201]]]");
+            assertThat(oc.call("INFO", "replication"))
+                    .contains("role:slave")
+                    .contains("master_host:127.0.0.1\r\nmaster_port:" + leaderResp + "\r\n")
+                    .contains("master_link_status:up");
+            assertThat(lc.call("INFO", "replication"))
+                    .contains("connected_slaves:1\r\n")
+                    .contains("slave0:ip=127.0.0.1,port=" + otherResp + ",state=online,offset=201,lag=")
+                    .contains("master_repl_offset:201\r\n");
 
             assertThat(oc.call("REPLICAOF", "NO", "ONE")).isEqualTo("+OK");
             assertThat(oc.call("SET", "k0000001", "fedcba9876543210")).isEqualTo("+OK");

@@ -64,7 +64,7 @@ final class LeaderSession implements Runnable {
     private final ReplicationClientConfig config;
     private final ReplicaState replicaState;
     private final ReplicationMetrics metrics;
-    private final long followerId;
+    private final byte[] nodeId;
     private final LongAdder bytesIn = new LongAdder();
     private final LongAdder bytesOut = new LongAdder();
     private final java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
@@ -94,6 +94,9 @@ final class LeaderSession implements Runnable {
     private long lastAckNanos;
     private boolean ackDeferred;
     private byte[] followerNonce;
+    private byte[] sentRequest;
+    private boolean authenticated;
+    private boolean peerError;
 
     LeaderSession(
             ReplicationClient client,
@@ -103,7 +106,7 @@ final class LeaderSession implements Runnable {
             ReplicationClientConfig config,
             ReplicaState replicaState,
             ReplicationMetrics metrics,
-            long followerId) {
+            byte[] nodeId) {
         this.client = client;
         this.store = store;
         this.shard = store.shard(shardId);
@@ -112,7 +115,7 @@ final class LeaderSession implements Runnable {
         this.config = config;
         this.replicaState = replicaState;
         this.metrics = metrics;
-        this.followerId = followerId;
+        this.nodeId = nodeId;
     }
 
     @Override
@@ -132,12 +135,20 @@ final class LeaderSession implements Runnable {
                 follow(ch);
             } catch (ProtocolException e) {
                 lastError = e.code() + ": " + e.getMessage();
-                if (e.code().permanent()) {
+                // with a secret, nothing a peer said before it proved the secret can be trusted, so a forged
+                // refusal (or a fake leader) may delay this follower but never stop it
+                boolean trusted = config.secret() == null || (authenticated && !peerError);
+                if (e.code().permanent() && trusted) {
                     state = State.FAILED;
-                    LOG.error("shard {}: replication from {} stopped: {}", shardId, leader, e.getMessage());
+                    LOG.warn("shard {}: replication from {} stopped: {}", shardId, leader, e.getMessage());
                     return;
                 }
-                LOG.warn("shard {}: replication from {} interrupted: {}", shardId, leader, e.getMessage());
+                LOG.warn(
+                        "shard {}: replication from {} interrupted{}: {}",
+                        shardId,
+                        leader,
+                        trusted ? "" : " before the leader proved the secret (retrying)",
+                        e.getMessage());
             } catch (javax.net.ssl.SSLException e) {
                 if (client.isClosed()) {
                     break;
@@ -166,6 +177,8 @@ final class LeaderSession implements Runnable {
 
     private void follow(FrameChannel ch) throws IOException {
         ackDeferred = false;
+        authenticated = false;
+        peerError = false;
         ch.readTimeoutMillis(heartbeatMillis());
         applied = replicaState.appliedLsn(shardId);
         lastBatchSeq = 0;
@@ -180,17 +193,22 @@ final class LeaderSession implements Runnable {
                 shardId,
                 replicaState.leaderDatabaseId(shardId),
                 applied,
-                followerId,
+                nodeId,
                 replicaState.leaderEpoch(shardId),
                 Math.max(applied, shard.lastLsn()),
                 followerNonce,
+                leader.getHostString(),
+                leader.getPort(),
+                SyncRequest.announcedHost(config.respAddress()),
+                SyncRequest.announcedPort(config.respAddress()),
                 new byte[ReplicationSecret.PROOF_BYTES]);
         if (config.secret() != null) {
             req = req.withProof(config.secret()
-                    .proof(SyncRequest.PROOF_ROLE, challenge.nonce(), req.toBytes(), SyncRequest.SIGNED_LENGTH));
+                    .proof(SyncRequest.PROOF_ROLE, challenge.nonce(), req.toBytes(), req.signedLength()));
         }
         SyncRequest request = req;
-        ch.send(MessageType.SYNC_REQUEST, SyncRequest.LENGTH, request::encode);
+        sentRequest = request.toBytes();
+        ch.send(MessageType.SYNC_REQUEST, request.length(), request::encode);
         long lastHeard = System.nanoTime();
         ShardInfo info = null;
         while (!client.isClosed()) {
@@ -277,7 +295,7 @@ final class LeaderSession implements Runnable {
             return;
         }
         if (!secret.verifies(
-                ShardInfo.PROOF_ROLE, followerNonce, info.toBytes(), ShardInfo.SIGNED_LENGTH, info.proof())) {
+                ShardInfo.PROOF_ROLE, followerNonce, sentRequest, info.toBytes(), info.signedLength(), info.proof())) {
             metrics.authFailures.increment();
             throw new ProtocolException(
                     ErrorCode.AUTH_FAILED,
@@ -298,7 +316,9 @@ final class LeaderSession implements Runnable {
         }
         ShardInfo info = ShardInfo.decode(ch.payload());
         authenticateLeader(info);
+        authenticated = true;
         checkShape(info);
+        client.leaderResp(info.respHost().isEmpty() ? leader.getHostString() : info.respHost(), info.respPort());
         store.persistReplicaMark();
         leaderLsn = info.leaderLsn();
         this.info = info;
@@ -358,7 +378,9 @@ final class LeaderSession implements Runnable {
 
     private ProtocolException leaderError(FrameChannel ch) {
         ErrorMessage err = ErrorMessage.decode(ch.payload());
-        return new ProtocolException(err.code(), "leader refused: " + err.message());
+        // frames after the handshake carry no proof either (without TLS): an ERROR may be forged at any time
+        peerError = true;
+        return new ProtocolException(err.code(), "leader refused: " + err.sanitized());
     }
 
     private void applyBatch(FrameChannel ch) throws IOException {

@@ -46,7 +46,7 @@ public final class ReplicaState implements AutoCloseable {
         Path file = dir.resolve(FILE_NAME);
         try {
             boolean exists = Files.exists(file);
-            FileChannel ch = FileChannel.open(
+            FileChannel ch = dev.armdb.store.PrivateFiles.open(
                     file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
             long size = fileSize(shards);
             if (exists && ch.size() != size) {

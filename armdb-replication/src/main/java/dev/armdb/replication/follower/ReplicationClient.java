@@ -5,7 +5,6 @@ import dev.armdb.FixedStore;
 import dev.armdb.replication.ReplicationMetrics;
 import dev.armdb.store.Store;
 import java.net.InetSocketAddress;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,6 +29,8 @@ public final class ReplicationClient implements AutoCloseable {
     /** Every session thread ended within the stop timeout (set by {@link #close()}). */
     private volatile boolean stoppedCleanly;
 
+    private volatile InetSocketAddress leaderResp;
+
     private ReplicationClient(Store store, ReplicaState replicaState) {
         this.store = store;
         this.replicaState = replicaState;
@@ -48,9 +49,10 @@ public final class ReplicationClient implements AutoCloseable {
         ReplicaLineage.clear(store.dir());
         store.replica(true);
         ReplicationClient c = new ReplicationClient(store, state);
-        long followerId = new SecureRandom().nextLong();
+        // the follower's own database id names the node: random at creation, kept across restarts and resyncs
+        byte[] nodeId = store.meta().databaseId().clone();
         for (int s = 0; s < store.shardCount(); s++) {
-            LeaderSession session = new LeaderSession(c, store, s, leader, config, state, c.metrics, followerId);
+            LeaderSession session = new LeaderSession(c, store, s, leader, config, state, c.metrics, nodeId);
             c.sessions.add(session);
             c.threads.add(Thread.ofPlatform()
                     .daemon()
@@ -58,6 +60,19 @@ public final class ReplicationClient implements AutoCloseable {
                     .start(session));
         }
         return c;
+    }
+
+    /**
+     * The address the leader serves RESP clients on, as its last handshake said (its host, or the host this follower
+     * dialed if the leader serves on a wildcard address); null before any handshake or if the leader has none.
+     * Unresolved.
+     */
+    public InetSocketAddress leaderRespAddress() {
+        return leaderResp;
+    }
+
+    void leaderResp(String host, int port) {
+        leaderResp = port == 0 ? null : InetSocketAddress.createUnresolved(host, port);
     }
 
     /** Per-shard status. */

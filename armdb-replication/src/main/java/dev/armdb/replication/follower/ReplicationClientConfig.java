@@ -2,6 +2,7 @@ package dev.armdb.replication.follower;
 
 import dev.armdb.replication.ReplicationSecret;
 import dev.armdb.replication.ReplicationTls;
+import java.net.InetSocketAddress;
 import java.time.Duration;
 import javax.net.ssl.SSLContext;
 
@@ -17,6 +18,7 @@ import javax.net.ssl.SSLContext;
  *     leader without a secret
  * @param tls the TLS context for connecting to the leader (mutual TLS 1.3, see {@link ReplicationTls}), or null
  *     for plain TCP
+ * @param respAddress the address this node serves RESP clients on, told to the leader (null: none)
  */
 public record ReplicationClientConfig(
         Duration connectTimeout,
@@ -25,8 +27,9 @@ public record ReplicationClientConfig(
         Duration initialBackoff,
         Duration maxBackoff,
         ReplicationSecret secret,
-        SSLContext tls) {
-    /** 2 s connect, 250 ms heartbeats, 5 s timeout, backoff 50 ms doubling to 5 s, no secret, no TLS. */
+        SSLContext tls,
+        InetSocketAddress respAddress) {
+    /** 2 s connect, 250 ms heartbeats, 5 s timeout, backoff 50 ms doubling to 5 s, no secret, no TLS, no RESP. */
     public static ReplicationClientConfig defaults() {
         return new ReplicationClientConfig(
                 Duration.ofSeconds(2),
@@ -35,23 +38,31 @@ public record ReplicationClientConfig(
                 Duration.ofMillis(50),
                 Duration.ofSeconds(5),
                 null,
+                null,
                 null);
     }
 
     /** The same settings with other heartbeat and timeout. */
     public ReplicationClientConfig withTimeouts(Duration heartbeat, Duration timeout) {
-        return new ReplicationClientConfig(connectTimeout, heartbeat, timeout, initialBackoff, maxBackoff, secret, tls);
+        return new ReplicationClientConfig(
+                connectTimeout, heartbeat, timeout, initialBackoff, maxBackoff, secret, tls, respAddress);
     }
 
     /** The same settings connecting over TLS with {@code tls} (null: plain TCP). */
     public ReplicationClientConfig withTls(SSLContext tls) {
         return new ReplicationClientConfig(
-                connectTimeout, heartbeatInterval, peerTimeout, initialBackoff, maxBackoff, secret, tls);
+                connectTimeout, heartbeatInterval, peerTimeout, initialBackoff, maxBackoff, secret, tls, respAddress);
     }
 
     /** The same settings with {@code secret} (null: none). */
     public ReplicationClientConfig withSecret(ReplicationSecret secret) {
         return new ReplicationClientConfig(
-                connectTimeout, heartbeatInterval, peerTimeout, initialBackoff, maxBackoff, secret, tls);
+                connectTimeout, heartbeatInterval, peerTimeout, initialBackoff, maxBackoff, secret, tls, respAddress);
+    }
+
+    /** The same settings telling the leader this RESP address (null: none). */
+    public ReplicationClientConfig withRespAddress(InetSocketAddress address) {
+        return new ReplicationClientConfig(
+                connectTimeout, heartbeatInterval, peerTimeout, initialBackoff, maxBackoff, secret, tls, address);
     }
 }

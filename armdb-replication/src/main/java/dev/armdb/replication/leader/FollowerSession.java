@@ -64,7 +64,10 @@ final class FollowerSession implements Runnable {
 
     private volatile State state = State.AWAIT_SYNC_REQUEST;
     private volatile int shard = -1;
-    private volatile long followerId;
+    private volatile String nodeId = "";
+    private volatile String respHost = "";
+    private volatile int respPort;
+    private volatile long highestSentLsn;
     private volatile long ackedLsn;
     private volatile long ackedSeq;
     private volatile long lastHeardNanos = System.nanoTime();
@@ -72,6 +75,8 @@ final class FollowerSession implements Runnable {
     private volatile Thread sender;
     private volatile boolean awaitingWindow;
     private volatile String closeReason = "";
+    private volatile java.util.concurrent.Future<?> watchdog;
+    private final java.net.InetAddress source;
 
     private ShardView view;
     private FeedCursor cursor;
@@ -84,8 +89,14 @@ final class FollowerSession implements Runnable {
     private long seq;
     private long lastSendNanos;
 
-    FollowerSession(ReplicationServer server, Store store, FrameChannel channel, ReplicationServerConfig config) {
+    FollowerSession(
+            ReplicationServer server,
+            Store store,
+            FrameChannel channel,
+            ReplicationServerConfig config,
+            java.net.InetAddress source) {
         this.server = server;
+        this.source = source;
         this.store = store;
         this.channel = channel;
         this.config = config;
@@ -95,9 +106,14 @@ final class FollowerSession implements Runnable {
         channel.stallLimitMillis(config.peerTimeout().toMillis());
     }
 
+    /**
+     * The handshake, on a virtual thread with small buffers: nothing a peer can exhaust is spent before it has
+     * authenticated. A good handshake hands the session to a platform thread ({@link #stream}); the handshake as a
+     * whole is bounded by the server's watchdog, which closes the connection at the peer timeout.
+     */
     @Override
     public void run() {
-        sender = Thread.currentThread();
+        boolean handedOff = false;
         try {
             // bounds a TLS handshake too, which runs inside the first send and reads the follower's hello
             channel.readTimeoutMillis((int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(timeoutNanos)));
@@ -105,39 +121,81 @@ final class FollowerSession implements Runnable {
             SyncRequest req = awaitSyncRequest();
             authenticate(req, leaderNonce);
             ShardInfo info = handshake(req);
+            if (!server.authenticated(this)) {
+                throw new SocketException("server closed");
+            }
+            channel.enlargeBuffers();
+            Thread.ofPlatform()
+                    .daemon()
+                    .name("armdb-repl-session-" + shard + "-" + channel.remote())
+                    .start(() -> stream(req, info));
+            handedOff = true;
+        } catch (Throwable e) {
+            failed(e);
+        } finally {
+            if (!handedOff) {
+                ended();
+            }
+        }
+    }
+
+    /** Catch-up and streaming, on the session's own platform thread, with an ack reader beside it. */
+    private void stream(SyncRequest req, ShardInfo info) {
+        sender = Thread.currentThread();
+        try {
             Thread.ofPlatform()
                     .daemon()
                     .name("armdb-repl-ack-" + shard + "-" + channel.remote())
                     .start(this::readAcks);
             catchUpAndStream(req, info);
-        } catch (ProtocolException e) {
-            metrics.protocolErrors.increment();
-            closeReason = e.code() + ": " + e.getMessage();
-            LOG.warn("replication session from {} (shard {}) refused: {}", channel.remote(), shard, e.getMessage());
-            channel.sendErrorQuietly(e.code(), e.getMessage());
-        } catch (javax.net.ssl.SSLException e) {
-            closeReason = "TLS: " + e.getMessage();
-            LOG.warn("replication session from {}: TLS failed: {}", channel.remote(), e.getMessage());
-        } catch (EOFException | SocketException e) {
-            closeReason = "connection closed: " + e.getMessage();
-            LOG.debug("replication session from {} (shard {}) ended: {}", channel.remote(), shard, e.toString());
-        } catch (IOException e) {
-            closeReason = "I/O error: " + e.getMessage();
-            LOG.info("replication session from {} (shard {}) failed: {}", channel.remote(), shard, e.toString());
-        } catch (RuntimeException e) {
-            closeReason = "internal error: " + e;
-            if (!server.isClosed() && !store.isClosed()) {
-                LOG.error("replication session from {} (shard {}) failed", channel.remote(), shard, e);
-                channel.sendErrorQuietly(ErrorCode.INTERNAL, e.toString());
-            }
+        } catch (Throwable e) {
+            failed(e);
         } finally {
-            state = State.CLOSED;
-            if (cursor != null) {
-                cursor.close();
-            }
-            channel.close();
-            server.sessionEnded(this);
+            ended();
         }
+    }
+
+    /** Records why the session failed, logs it and tells the follower where that makes sense. */
+    private void failed(Throwable t) {
+        switch (t) {
+            case ProtocolException e -> {
+                metrics.protocolErrors.increment();
+                closeReason = e.code() + ": " + e.getMessage();
+                LOG.warn("replication session from {} (shard {}) refused: {}", channel.remote(), shard, e.getMessage());
+                channel.sendErrorQuietly(e.code(), e.getMessage());
+            }
+            case javax.net.ssl.SSLException e -> {
+                closeReason = "TLS: " + e.getMessage();
+                LOG.warn("replication session from {}: TLS failed: {}", channel.remote(), e.getMessage());
+            }
+            case EOFException e -> closed(e);
+            case SocketException e -> closed(e);
+            case IOException e -> {
+                closeReason = "I/O error: " + e.getMessage();
+                LOG.info("replication session from {} (shard {}) failed: {}", channel.remote(), shard, e.toString());
+            }
+            default -> {
+                closeReason = "internal error: " + t;
+                if (!server.isClosed() && !store.isClosed()) {
+                    LOG.error("replication session from {} (shard {}) failed", channel.remote(), shard, t);
+                    channel.sendErrorQuietly(ErrorCode.INTERNAL, t.getClass().getSimpleName());
+                }
+            }
+        }
+    }
+
+    private void closed(IOException e) {
+        closeReason = "connection closed: " + e.getMessage();
+        LOG.debug("replication session from {} (shard {}) ended: {}", channel.remote(), shard, e.toString());
+    }
+
+    private void ended() {
+        state = State.CLOSED;
+        if (cursor != null) {
+            cursor.close();
+        }
+        channel.close();
+        server.sessionEnded(this);
     }
 
     /** Opens the session: the protocol version, whether a proof is required, and the nonce it must cover. */
@@ -149,19 +207,31 @@ final class FollowerSession implements Runnable {
         return nonce;
     }
 
-    /** Refuses a follower whose proof does not match this leader's secret, before telling it anything. */
+    /**
+     * Refuses a follower whose proof does not match this leader's secret, or whose proof was made for a leader
+     * address this leader does not answer on (a relay passing on another connection's handshake), before telling it
+     * anything.
+     */
     private void authenticate(SyncRequest req, byte[] leaderNonce) {
         ReplicationSecret secret = config.secret();
         if (secret == null) {
             return;
         }
-        if (!secret.verifies(
-                SyncRequest.PROOF_ROLE, leaderNonce, req.toBytes(), SyncRequest.SIGNED_LENGTH, req.proof())) {
+        if (!secret.verifies(SyncRequest.PROOF_ROLE, leaderNonce, req.toBytes(), req.signedLength(), req.proof())) {
             metrics.authFailures.increment();
             throw new ProtocolException(
                     ErrorCode.AUTH_FAILED,
                     "follower " + channel.remote() + " failed authentication: its replication secret is missing or"
                             + " differs from the leader's");
+        }
+        if (!server.addresses().answersOn(channel.localAddress(), req.dialedHost(), req.dialedPort())) {
+            metrics.authFailures.increment();
+            throw new ProtocolException(
+                    ErrorCode.AUTH_FAILED,
+                    "follower " + channel.remote() + " dialed " + req.dialedHost() + ":" + req.dialedPort()
+                            + ", which is not this leader (it answers on " + channel.localAddress()
+                            + " and advertises " + config.advertise() + "): a relay, or a name missing from the"
+                            + " leader's --repl-advertise");
         }
     }
 
@@ -175,7 +245,9 @@ final class FollowerSession implements Runnable {
     }
 
     private ShardInfo handshake(SyncRequest req) throws IOException {
-        followerId = req.followerId();
+        nodeId = java.util.HexFormat.of().formatHex(req.nodeId());
+        respHost = req.respHost().isEmpty() ? channel.remoteHost() : req.respHost();
+        respPort = req.respPort();
         if (req.protocolVersion() != ProtocolVersion.CURRENT) {
             throw new ProtocolException(
                     ErrorCode.PROTOCOL_VERSION,
@@ -239,19 +311,21 @@ final class FollowerSession implements Runnable {
                 leaderLsn,
                 mode,
                 store.epoch(),
+                SyncRequest.announcedHost(config.respAddress()),
+                SyncRequest.announcedPort(config.respAddress()),
                 new byte[ReplicationSecret.PROOF_BYTES]);
         if (config.secret() != null) {
-            info = info.withProof(
-                    config.secret().proof(ShardInfo.PROOF_ROLE, req.nonce(), info.toBytes(), ShardInfo.SIGNED_LENGTH));
+            info = info.withProof(config.secret()
+                    .proof(ShardInfo.PROOF_ROLE, req.nonce(), req.toBytes(), info.toBytes(), info.signedLength()));
         }
         ShardInfo answer = info;
-        channel.send(MessageType.SHARD_INFO, ShardInfo.LENGTH, answer::encode);
+        channel.send(MessageType.SHARD_INFO, answer.length(), answer::encode);
         // the ack reader wakes every heartbeat interval to notice a silent follower (see readAcks)
         channel.readTimeoutMillis((int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(heartbeatNanos)));
         lastHeardNanos = System.nanoTime();
         LOG.info(
                 "follower {} ({}) syncing shard {} from LSN {}: {}{}",
-                Long.toHexString(followerId),
+                nodeId,
                 channel.remote(),
                 shard,
                 req.fromLsn(),
@@ -265,6 +339,7 @@ final class FollowerSession implements Runnable {
         long from = info.mode() == CatchUpMode.FULL ? 0 : req.fromLsn();
         try (FeedCursor c = cursor) {
             sentUpTo = from;
+            highestSentLsn = Math.max(req.fromLsn(), from);
             if (info.mode() == CatchUpMode.BACKLOG) {
                 metrics.resyncsBacklog.increment();
                 sendCaughtUp(0, 0, from);
@@ -313,6 +388,8 @@ final class FollowerSession implements Runnable {
 
     private void sendCaughtUp(long scanned, long sent, long lsn) throws IOException {
         sentUpTo = lsn;
+        // volatile write before the send: the follower's ack of it may be read before send() returns
+        highestSentLsn = Math.max(highestSentLsn, lsn);
         channel.send(MessageType.CAUGHT_UP, CaughtUp.LENGTH, new CaughtUp(scanned, sent, lsn)::encode);
         lastSendNanos = System.nanoTime();
     }
@@ -329,7 +406,7 @@ final class FollowerSession implements Runnable {
                     flushBatch(cursor.nextLsn() - 1);
                 }
             } else if (slot == FeedCursor.LAPPED) {
-                LOG.info("follower {} lapped on shard {}; partial scan from LSN {}", followerId, shard, sentUpTo);
+                LOG.info("follower {} lapped on shard {}; partial scan from LSN {}", nodeId, shard, sentUpTo);
                 long from = sentUpTo;
                 cursor.resetAfter(view.lastLsn());
                 int count = view.slotCount();
@@ -386,6 +463,8 @@ final class FollowerSession implements Runnable {
         batchView.putLong(SlotBatchLayout.SEQ_OFFSET, seq);
         batchView.putLong(SlotBatchLayout.UP_TO_LSN_OFFSET, upTo);
         batchView.putInt(SlotBatchLayout.COUNT_OFFSET, entries);
+        // volatile write before the send: the follower's ack of it may be read before send() returns
+        highestSentLsn = Math.max(highestSentLsn, upTo);
         channel.send(MessageType.SLOT_BATCH, batch, 0, batchPos);
         sentUpTo = upTo;
         lastSendNanos = System.nanoTime();
@@ -441,6 +520,13 @@ final class FollowerSession implements Runnable {
                 switch (type) {
                     case ACK -> {
                         Ack ack = Ack.decode(channel.payload());
+                        long bound = highestSentLsn;
+                        if (ack.appliedLsn() > bound) {
+                            throw new ProtocolException(
+                                    ErrorCode.MALFORMED,
+                                    "ACK of LSN " + ack.appliedLsn() + " is above the highest LSN sent on this"
+                                            + " session, " + bound);
+                        }
                         if (ack.appliedLsn() > ackedLsn) {
                             ackedLsn = ack.appliedLsn();
                         }
@@ -453,7 +539,7 @@ final class FollowerSession implements Runnable {
                     case HEARTBEAT -> Heartbeat.decode(channel.payload());
                     case ERROR -> {
                         ErrorMessage err = ErrorMessage.decode(channel.payload());
-                        LOG.info("follower on shard {} ended the session: {} {}", shard, err.code(), err.message());
+                        LOG.info("follower on shard {} ended the session: {} {}", shard, err.code(), err.sanitized());
                         channel.close();
                         return;
                     }
@@ -486,8 +572,11 @@ final class FollowerSession implements Runnable {
         long leaderLsn = v == null ? 0 : v.lastLsn();
         return new FollowerStatus(
                 shard,
-                Long.toHexString(followerId),
+                nodeId,
                 channel.remote(),
+                respHost,
+                respPort,
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastHeardNanos),
                 state.name(),
                 ackedLsn,
                 Math.max(0, leaderLsn - ackedLsn),
@@ -497,6 +586,37 @@ final class FollowerSession implements Runnable {
 
     int shard() {
         return shard;
+    }
+
+    /** The address the connection came from. */
+    java.net.InetAddress source() {
+        return source;
+    }
+
+    void watchdog(java.util.concurrent.Future<?> f) {
+        watchdog = f;
+    }
+
+    void cancelWatchdog() {
+        java.util.concurrent.Future<?> f = watchdog;
+        if (f != null) {
+            f.cancel(false);
+        }
+    }
+
+    /** Called by the watchdog at the peer timeout: a handshake still running then is cut off. */
+    void handshakeExpired() {
+        if (state == State.AWAIT_SYNC_REQUEST && !server.isClosed()) {
+            closeReason = "TIMEOUT: handshake not completed within "
+                    + config.peerTimeout().toMillis() + " ms";
+            LOG.info("replication connection from {} dropped: {}", channel.remote(), closeReason);
+            channel.close();
+        }
+    }
+
+    /** The follower's node id, hex; empty before the handshake. */
+    String nodeId() {
+        return nodeId;
     }
 
     long ackedLsn() {

@@ -24,8 +24,13 @@ import org.slf4j.LoggerFactory;
  * FollowerSession} for each. Any number of followers per shard; each session has its own feed position, so a
  * slow follower slows neither the leader's writers nor other followers.
  *
- * <p>Thread-safe. Owns an acceptor thread and two threads per session; {@link #close()} stops them all. Binds to
- * loopback unless told otherwise.
+ * <p>Nothing a peer can exhaust is spent before it authenticates: connections still in their handshake are capped
+ * (in all and per source address; more are closed at once), each runs on a virtual thread with small buffers, and a
+ * watchdog closes any whose whole handshake (TLS included) has not finished within the peer timeout. Only an
+ * authenticated session gets its platform threads and full-size buffers.
+ *
+ * <p>Thread-safe. Owns an acceptor thread, a watchdog thread and two threads per authenticated session; {@link
+ * #close()} stops them all. Binds to loopback unless told otherwise.
  */
 public final class ReplicationServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ReplicationServer.class);
@@ -35,18 +40,29 @@ public final class ReplicationServer implements AutoCloseable {
     private final ServerSocket serverSocket;
     private final Thread acceptor;
     private final Set<FollowerSession> sessions = ConcurrentHashMap.newKeySet();
+    private final Set<FollowerSession> pending = ConcurrentHashMap.newKeySet();
+    private final java.util.Map<java.net.InetAddress, Integer> pendingBySource = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicInteger pendingCount =
+            new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.ScheduledExecutorService watchdog;
     private final ReplicationMetrics metrics = new ReplicationMetrics();
     private final Object ackMonitor = new Object();
     private final ReplicaLineage lineage;
+    private final PeerAddresses addresses;
     private volatile boolean closed;
 
     private ReplicationServer(Store store, ReplicationServerConfig config) throws IOException {
         this.store = store;
         this.config = config;
         this.lineage = loadLineage(store);
+        this.addresses = new PeerAddresses(config.advertise());
         this.serverSocket = ReplicationTls.serverSocket(config.tls());
         serverSocket.setReuseAddress(true);
-        serverSocket.bind(config.bind());
+        serverSocket.bind(config.bind(), 1024);
+        this.watchdog = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform()
+                .daemon()
+                .name("armdb-repl-handshake-watchdog")
+                .unstarted(r));
         this.acceptor = Thread.ofPlatform()
                 .daemon()
                 .name("armdb-repl-accept-" + serverSocket.getLocalPort())
@@ -88,6 +104,11 @@ public final class ReplicationServer implements AutoCloseable {
         }
     }
 
+    /** The addresses a follower's proof may name. */
+    PeerAddresses addresses() {
+        return addresses;
+    }
+
     /** What this node inherited when it was promoted from a follower, or null. */
     ReplicaLineage lineage() {
         return lineage;
@@ -95,19 +116,102 @@ public final class ReplicationServer implements AutoCloseable {
 
     private void acceptLoop() {
         while (!closed) {
+            Socket socket = null;
             try {
-                Socket socket = serverSocket.accept();
-                FrameChannel channel = new FrameChannel(socket, metrics.bytesReceived, metrics.bytesSent);
-                FollowerSession session = new FollowerSession(this, store, channel, config);
-                sessions.add(session);
-                Thread.ofPlatform()
-                        .daemon()
-                        .name("armdb-repl-session-" + socket.getRemoteSocketAddress())
-                        .start(session);
-            } catch (IOException e) {
+                socket = serverSocket.accept();
+                admit(socket);
+            } catch (Throwable e) {
                 if (!closed) {
+                    // one connection's failure (even an Error) must not end the loop: no follower could reconnect
                     LOG.warn("accepting a follower failed: {}", e.toString());
+                    closeQuietly(socket);
                 }
+            }
+        }
+    }
+
+    /** Starts the handshake of an accepted connection, or closes it if too many are already in their handshake. */
+    private void admit(Socket socket) throws IOException {
+        java.net.InetAddress source = socket.getInetAddress();
+        if (!reservePending(source)) {
+            metrics.connectionsRefused.increment();
+            LOG.debug("replication connection from {} refused: too many handshakes in progress", source);
+            closeQuietly(socket);
+            return;
+        }
+        FollowerSession session;
+        try {
+            FrameChannel channel =
+                    new FrameChannel(socket, metrics.bytesReceived, metrics.bytesSent, FrameChannel.SMALL_BUFFER);
+            session = new FollowerSession(this, store, channel, config, source);
+        } catch (IOException | RuntimeException e) {
+            releasePending(source);
+            throw e;
+        }
+        pending.add(session);
+        session.watchdog(watchdog.schedule(
+                session::handshakeExpired, config.peerTimeout().toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS));
+        try {
+            Thread.ofVirtual().name("armdb-repl-handshake").start(session);
+        } catch (Throwable e) {
+            sessionEnded(session);
+            throw e;
+        }
+    }
+
+    private boolean reservePending(java.net.InetAddress source) {
+        if (pendingCount.incrementAndGet() > config.maxUnauthenticated()) {
+            pendingCount.decrementAndGet();
+            return false;
+        }
+        boolean[] ok = {false};
+        pendingBySource.compute(source, (k, n) -> {
+            int now = n == null ? 0 : n;
+            if (now >= config.maxUnauthenticatedPerSource()) {
+                return n;
+            }
+            ok[0] = true;
+            return now + 1;
+        });
+        if (!ok[0]) {
+            pendingCount.decrementAndGet();
+        }
+        return ok[0];
+    }
+
+    private void releasePending(java.net.InetAddress source) {
+        pendingCount.decrementAndGet();
+        pendingBySource.computeIfPresent(source, (k, n) -> n <= 1 ? null : n - 1);
+    }
+
+    /**
+     * Moves a session that completed its handshake out of the capped set; false if the server is closing (the
+     * session must end).
+     */
+    boolean authenticated(FollowerSession s) {
+        if (pending.remove(s)) {
+            releasePending(s.source());
+            s.cancelWatchdog();
+            sessions.add(s);
+        }
+        if (closed) {
+            sessions.remove(s);
+            return false;
+        }
+        return true;
+    }
+
+    /** Connections in their handshake now. */
+    public int handshakesInProgress() {
+        return pendingCount.get();
+    }
+
+    private static void closeQuietly(Socket s) {
+        if (s != null) {
+            try {
+                s.close();
+            } catch (IOException | RuntimeException ignored) {
+                // closing a connection we refuse
             }
         }
     }
@@ -132,8 +236,9 @@ public final class ReplicationServer implements AutoCloseable {
     }
 
     /**
-     * Waits until at least {@code followers} followers of {@code shard} have acknowledged applying {@code lsn}
-     * (opt-in semi-synchronous writes: call it with the LSN a put returned).
+     * Waits until at least {@code followers} distinct follower nodes have acknowledged applying {@code lsn} of
+     * {@code shard} (opt-in semi-synchronous writes: call it with the LSN a put returned). Several sessions of one
+     * node (a reconnect racing its old session) count once.
      *
      * @return true if enough followers acknowledged in time, false on timeout
      */
@@ -156,15 +261,15 @@ public final class ReplicationServer implements AutoCloseable {
         }
     }
 
-    /** Followers of {@code shard} whose acknowledged LSN is at least {@code lsn}. */
+    /** Distinct follower nodes whose acknowledged LSN of {@code shard} is at least {@code lsn}. */
     public int countAcked(int shard, long lsn) {
-        int n = 0;
+        Set<String> nodes = new java.util.HashSet<>();
         for (FollowerSession s : sessions) {
             if (s.shard() == shard && s.ackedLsn() >= lsn && s.state() != FollowerSession.State.CLOSED) {
-                n++;
+                nodes.add(s.nodeId());
             }
         }
-        return n;
+        return nodes.size();
     }
 
     void acked() {
@@ -174,6 +279,10 @@ public final class ReplicationServer implements AutoCloseable {
     }
 
     void sessionEnded(FollowerSession s) {
+        if (pending.remove(s)) {
+            releasePending(s.source());
+            s.cancelWatchdog();
+        }
         sessions.remove(s);
         acked();
     }
@@ -194,9 +303,13 @@ public final class ReplicationServer implements AutoCloseable {
         } catch (IOException ignored) {
             // closing
         }
+        for (FollowerSession s : pending) {
+            s.close();
+        }
         for (FollowerSession s : sessions) {
             s.close();
         }
+        watchdog.shutdownNow();
         try {
             acceptor.join(5_000);
         } catch (InterruptedException e) {

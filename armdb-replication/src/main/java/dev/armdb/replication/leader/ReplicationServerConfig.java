@@ -5,6 +5,7 @@ import dev.armdb.replication.ReplicationTls;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.List;
 import javax.net.ssl.SSLContext;
 
 /**
@@ -12,13 +13,20 @@ import javax.net.ssl.SSLContext;
  *
  * @param bind address and port to listen on (port 0 = ephemeral); loopback by default
  * @param heartbeatInterval how often an idle session sends a heartbeat
- * @param peerTimeout a follower silent this long is dropped
+ * @param peerTimeout a follower silent this long is dropped; also the longest a started frame may take, and the
+ *     longest a whole handshake (TLS, challenge, proof) may take
  * @param window slot batches a session may have unacknowledged
  * @param batchBytes most payload bytes of one slot batch
  * @param secret the secret followers must prove they hold (and the leader proves to them), or null to serve
  *     anyone who can connect
  * @param tls the TLS context of the replication port (mutual TLS 1.3, see {@link ReplicationTls}), or null for
  *     plain TCP
+ * @param advertise {@code host:port} names followers may dial to reach this leader besides the address a
+ *     connection arrives on (a DNS name, a NAT address); a follower's proof over any other address is refused
+ * @param respAddress the address this node serves RESP clients on, told to followers (null: none)
+ * @param maxUnauthenticated connections that have not completed the handshake, at most, from all sources; more are
+ *     closed at once
+ * @param maxUnauthenticatedPerSource the same, per source IP address
  */
 public record ReplicationServerConfig(
         InetSocketAddress bind,
@@ -27,9 +35,30 @@ public record ReplicationServerConfig(
         int window,
         int batchBytes,
         ReplicationSecret secret,
-        SSLContext tls) {
+        SSLContext tls,
+        List<String> advertise,
+        InetSocketAddress respAddress,
+        int maxUnauthenticated,
+        int maxUnauthenticatedPerSource) {
+    /** Default of {@link #maxUnauthenticated}. */
+    public static final int DEFAULT_MAX_UNAUTHENTICATED = 256;
+
+    /** Default of {@link #maxUnauthenticatedPerSource}. */
+    public static final int DEFAULT_MAX_UNAUTHENTICATED_PER_SOURCE = 64;
+
+    /** Checks the limits and copies the list. */
+    public ReplicationServerConfig {
+        advertise = List.copyOf(advertise);
+        if (maxUnauthenticated < 1 || maxUnauthenticatedPerSource < 1) {
+            throw new IllegalArgumentException("unauthenticated connection limits must be >= 1, got "
+                    + maxUnauthenticated + " and " + maxUnauthenticatedPerSource);
+        }
+    }
+
     /**
-     * Loopback, ephemeral port, 250 ms heartbeats, 5 s timeout, 16 batches of 256 KiB in flight, no secret, no TLS.
+     * Loopback, ephemeral port, 250 ms heartbeats, 5 s timeout, 16 batches of 256 KiB in flight, no secret, no TLS,
+     * nothing advertised, no RESP address, at most {@value #DEFAULT_MAX_UNAUTHENTICATED} connections in their
+     * handshake ({@value #DEFAULT_MAX_UNAUTHENTICATED_PER_SOURCE} per source address).
      */
     public static ReplicationServerConfig defaults() {
         return new ReplicationServerConfig(
@@ -39,31 +68,138 @@ public record ReplicationServerConfig(
                 16,
                 256 << 10,
                 null,
-                null);
+                null,
+                List.of(),
+                null,
+                DEFAULT_MAX_UNAUTHENTICATED,
+                DEFAULT_MAX_UNAUTHENTICATED_PER_SOURCE);
     }
 
     /** The same settings listening on {@code address}. */
     public ReplicationServerConfig withBind(InetSocketAddress address) {
-        return new ReplicationServerConfig(address, heartbeatInterval, peerTimeout, window, batchBytes, secret, tls);
+        return new ReplicationServerConfig(
+                address,
+                heartbeatInterval,
+                peerTimeout,
+                window,
+                batchBytes,
+                secret,
+                tls,
+                advertise,
+                respAddress,
+                maxUnauthenticated,
+                maxUnauthenticatedPerSource);
     }
 
     /** The same settings with other timeouts. */
     public ReplicationServerConfig withTimeouts(Duration heartbeat, Duration timeout) {
-        return new ReplicationServerConfig(bind, heartbeat, timeout, window, batchBytes, secret, tls);
+        return new ReplicationServerConfig(
+                bind,
+                heartbeat,
+                timeout,
+                window,
+                batchBytes,
+                secret,
+                tls,
+                advertise,
+                respAddress,
+                maxUnauthenticated,
+                maxUnauthenticatedPerSource);
     }
 
     /** The same settings with another window and batch size. */
     public ReplicationServerConfig withWindow(int batches, int bytesPerBatch) {
-        return new ReplicationServerConfig(bind, heartbeatInterval, peerTimeout, batches, bytesPerBatch, secret, tls);
+        return new ReplicationServerConfig(
+                bind,
+                heartbeatInterval,
+                peerTimeout,
+                batches,
+                bytesPerBatch,
+                secret,
+                tls,
+                advertise,
+                respAddress,
+                maxUnauthenticated,
+                maxUnauthenticatedPerSource);
     }
 
     /** The same settings serving over TLS with {@code tls} (null: plain TCP). */
     public ReplicationServerConfig withTls(SSLContext tls) {
-        return new ReplicationServerConfig(bind, heartbeatInterval, peerTimeout, window, batchBytes, secret, tls);
+        return new ReplicationServerConfig(
+                bind,
+                heartbeatInterval,
+                peerTimeout,
+                window,
+                batchBytes,
+                secret,
+                tls,
+                advertise,
+                respAddress,
+                maxUnauthenticated,
+                maxUnauthenticatedPerSource);
     }
 
     /** The same settings requiring {@code secret} of every follower (null: none). */
     public ReplicationServerConfig withSecret(ReplicationSecret secret) {
-        return new ReplicationServerConfig(bind, heartbeatInterval, peerTimeout, window, batchBytes, secret, tls);
+        return new ReplicationServerConfig(
+                bind,
+                heartbeatInterval,
+                peerTimeout,
+                window,
+                batchBytes,
+                secret,
+                tls,
+                advertise,
+                respAddress,
+                maxUnauthenticated,
+                maxUnauthenticatedPerSource);
+    }
+
+    /** The same settings accepting proofs over these advertised {@code host:port} names too. */
+    public ReplicationServerConfig withAdvertise(List<String> names) {
+        return new ReplicationServerConfig(
+                bind,
+                heartbeatInterval,
+                peerTimeout,
+                window,
+                batchBytes,
+                secret,
+                tls,
+                names,
+                respAddress,
+                maxUnauthenticated,
+                maxUnauthenticatedPerSource);
+    }
+
+    /** The same settings telling followers this RESP address (null: none). */
+    public ReplicationServerConfig withRespAddress(InetSocketAddress address) {
+        return new ReplicationServerConfig(
+                bind,
+                heartbeatInterval,
+                peerTimeout,
+                window,
+                batchBytes,
+                secret,
+                tls,
+                advertise,
+                address,
+                maxUnauthenticated,
+                maxUnauthenticatedPerSource);
+    }
+
+    /** The same settings with other limits on connections still in their handshake. */
+    public ReplicationServerConfig withUnauthenticatedLimits(int total, int perSource) {
+        return new ReplicationServerConfig(
+                bind,
+                heartbeatInterval,
+                peerTimeout,
+                window,
+                batchBytes,
+                secret,
+                tls,
+                advertise,
+                respAddress,
+                total,
+                perSource);
     }
 }

@@ -31,6 +31,31 @@ public record ErrorMessage(ErrorCode code, String message) {
         return b.array();
     }
 
+    /** Most characters of a peer's message shown in logs and status. */
+    public static final int MAX_SHOWN = 200;
+
+    /**
+     * The message as safe to log: printable ASCII only (anything else becomes '?'), at most {@link #MAX_SHOWN}
+     * characters, so a peer cannot forge log lines or flood the log.
+     */
+    public String sanitized() {
+        return sanitize(message);
+    }
+
+    /** {@code text} reduced as {@link #sanitized()} does. */
+    public static String sanitize(String text) {
+        int n = Math.min(text.length(), MAX_SHOWN);
+        StringBuilder sb = new StringBuilder(n + 3);
+        for (int i = 0; i < n; i++) {
+            char c = text.charAt(i);
+            sb.append(c >= ' ' && c <= '~' ? c : '?');
+        }
+        if (text.length() > MAX_SHOWN) {
+            sb.append("...");
+        }
+        return sb.toString();
+    }
+
     /** Reads a payload; throws {@link ProtocolException} if the lengths disagree. */
     public static ErrorMessage decode(ByteBuffer in) {
         if (in.remaining() < 4) {

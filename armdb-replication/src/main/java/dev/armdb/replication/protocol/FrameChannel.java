@@ -13,7 +13,10 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Frames over one TCP connection (see {@link FrameLayout}): reads whole frames, validating type and length
- * before reading the payload, and writes frames. Reads honour the socket's read timeout.
+ * before reading the payload, and writes frames. Reads honour the socket's read timeout; a frame that has started
+ * must be complete within the stall limit, counted from its first byte (a peer trickling bytes cannot hold it
+ * open). A channel may start with small buffers ({@link #FrameChannel(Socket, LongAdder, LongAdder, int)}) and
+ * get the large ones only once its peer is trusted ({@link #enlargeBuffers()}).
  *
  * <p>Threading: one thread reads ({@link #receive}) and any threads write ({@link #send} is synchronised), so a
  * session may read acks on one thread while it streams on another.
@@ -21,10 +24,13 @@ import java.util.concurrent.atomic.LongAdder;
 public final class FrameChannel implements Closeable {
     private static final int IO_BUFFER = 256 << 10;
 
+    /** Buffer size of a channel whose peer has not authenticated yet: enough for any handshake frame. */
+    public static final int SMALL_BUFFER = 1024;
+
     private final Socket socket;
-    private final DataInputStream in;
-    private final CountingBufferedInputStream buffered;
-    private final OutputStream out;
+    private DataInputStream in;
+    private CountingBufferedInputStream buffered;
+    private OutputStream out;
     private final byte[] header = new byte[FrameLayout.HEADER_SIZE];
     private final ByteBuffer headerView = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
     private final byte[] sendHeader = new byte[FrameLayout.HEADER_SIZE];
@@ -34,20 +40,42 @@ public final class FrameChannel implements Closeable {
     private final LongAdder totalIn;
     private final LongAdder totalOut;
     private volatile long stallLimitMillis = 30_000;
-    private byte[] payload = new byte[4096];
+    private long frameStartNanos;
+    private byte[] payload = new byte[SMALL_BUFFER];
     private ByteBuffer payloadView = ByteBuffer.wrap(payload).order(ByteOrder.LITTLE_ENDIAN);
 
     /**
      * Wraps a connected socket (TCP_NODELAY on); bytes are also added to {@code totalIn} and {@code totalOut}.
      */
     public FrameChannel(Socket socket, LongAdder totalIn, LongAdder totalOut) throws IOException {
+        this(socket, totalIn, totalOut, IO_BUFFER);
+    }
+
+    /** As {@link #FrameChannel(Socket, LongAdder, LongAdder)} with I/O buffers of {@code bufferBytes} each. */
+    public FrameChannel(Socket socket, LongAdder totalIn, LongAdder totalOut, int bufferBytes) throws IOException {
         this.socket = socket;
         this.totalIn = totalIn;
         this.totalOut = totalOut;
         socket.setTcpNoDelay(true);
-        this.buffered = new CountingBufferedInputStream(socket.getInputStream(), IO_BUFFER);
+        this.buffered = new CountingBufferedInputStream(socket.getInputStream(), bufferBytes);
         this.in = new DataInputStream(buffered);
-        this.out = new BufferedOutputStream(socket.getOutputStream(), IO_BUFFER);
+        this.out = new BufferedOutputStream(socket.getOutputStream(), bufferBytes);
+    }
+
+    /**
+     * Replaces small I/O buffers with the full-size ones, keeping any input already buffered. Call between frames,
+     * from the reader thread, while no other thread sends.
+     */
+    public synchronized void enlargeBuffers() throws IOException {
+        out.flush();
+        byte[] pending = new byte[buffered.bufferedBytes()];
+        int n = buffered.read(pending, 0, pending.length);
+        java.io.InputStream raw = socket.getInputStream();
+        java.io.InputStream source =
+                n > 0 ? new java.io.SequenceInputStream(new java.io.ByteArrayInputStream(pending, 0, n), raw) : raw;
+        buffered = new CountingBufferedInputStream(source, IO_BUFFER);
+        in = new DataInputStream(buffered);
+        out = new BufferedOutputStream(socket.getOutputStream(), IO_BUFFER);
     }
 
     /**
@@ -58,6 +86,7 @@ public final class FrameChannel implements Closeable {
      * @throws java.io.EOFException if the peer closed the connection
      */
     public MessageType receive() throws IOException {
+        frameStartNanos = 0;
         readFully(header, 0, header.length, false);
         MessageType type = MessageType.ofCode(header[FrameLayout.TYPE_OFFSET] & 0xFF);
         if (type == null) {
@@ -76,6 +105,7 @@ public final class FrameChannel implements Closeable {
             payloadView = ByteBuffer.wrap(payload).order(ByteOrder.LITTLE_ENDIAN);
         }
         readFully(payload, 0, length, true);
+        frameStartNanos = 0;
         payloadView.clear().limit(length);
         bytesIn.add(FrameLayout.HEADER_SIZE + length);
         totalIn.add(FrameLayout.HEADER_SIZE + length);
@@ -84,12 +114,12 @@ public final class FrameChannel implements Closeable {
 
     /**
      * Reads exactly {@code len} bytes. A read timeout before the first byte of a frame is passed to the caller
-     * (an idle peer); once a frame has started, timeouts are waited out up to the stall limit, so a slow peer never
-     * leaves the stream misaligned.
+     * (an idle peer); once a frame has started, timeouts are waited out, and the whole frame must arrive within the
+     * stall limit counted from when the frame was first found incomplete (not from the last byte), so a slow or
+     * trickling peer never leaves the stream misaligned nor holds the connection past the limit.
      */
     private void readFully(byte[] b, int off, int len, boolean frameStarted) throws IOException {
         int done = 0;
-        long stalledSince = 0;
         while (done < len) {
             try {
                 int n = in.read(b, off + done, len - done);
@@ -98,17 +128,19 @@ public final class FrameChannel implements Closeable {
                             "peer closed the connection" + (frameStarted || done > 0 ? " inside a frame" : ""));
                 }
                 done += n;
-                stalledSince = 0;
             } catch (java.net.SocketTimeoutException e) {
                 if (!frameStarted && done == 0) {
                     throw e;
                 }
+            }
+            if (done < len && (frameStarted || done > 0)) {
+                // the clock starts when a frame is first found incomplete: a whole frame in one read costs no clock
                 long now = System.nanoTime();
-                if (stalledSince == 0) {
-                    stalledSince = now;
-                } else if (now - stalledSince > stallLimitMillis * 1_000_000L) {
+                if (frameStartNanos == 0) {
+                    frameStartNanos = now;
+                } else if (now - frameStartNanos > stallLimitMillis * 1_000_000L) {
                     throw new ProtocolException(
-                            ErrorCode.TIMEOUT, "peer stalled inside a frame for more than " + stallLimitMillis + " ms");
+                            ErrorCode.TIMEOUT, "peer took more than " + stallLimitMillis + " ms to send one frame");
                 }
             }
         }
@@ -204,6 +236,17 @@ public final class FrameChannel implements Closeable {
     /** The remote address, for logs. */
     public String remote() {
         return String.valueOf(socket.getRemoteSocketAddress());
+    }
+
+    /** The local end of the connection (the address the peer reached). */
+    public java.net.InetSocketAddress localAddress() {
+        return (java.net.InetSocketAddress) socket.getLocalSocketAddress();
+    }
+
+    /** The peer's IP address as a literal, for reports. */
+    public String remoteHost() {
+        java.net.InetAddress a = socket.getInetAddress();
+        return a == null ? "" : a.getHostAddress();
     }
 
     /** Closes the connection; a blocked reader gets an exception. */

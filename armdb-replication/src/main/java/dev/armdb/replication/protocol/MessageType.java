@@ -36,8 +36,8 @@ public enum MessageType {
     /** The largest payload a frame of this type may carry; checked before any payload byte is read. */
     public int maxPayload() {
         return switch (this) {
-            case SYNC_REQUEST -> SyncRequest.LENGTH;
-            case SHARD_INFO -> ShardInfo.LENGTH;
+            case SYNC_REQUEST -> SyncRequest.MAX_LENGTH;
+            case SHARD_INFO -> ShardInfo.MAX_LENGTH;
             case SLOT_BATCH -> FrameLayout.MAX_PAYLOAD;
             case CAUGHT_UP -> CaughtUp.LENGTH;
             case ACK -> Ack.LENGTH;

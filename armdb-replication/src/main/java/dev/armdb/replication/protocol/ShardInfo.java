@@ -17,16 +17,22 @@ import java.util.Arrays;
  *  40                              48      49                      56
  *  |          leader LSN           | mode  |      zero padding     |
  *  +-------------------------------+-------+-----------------------+
- *  56                              64
- *  |         leader epoch          |
- *  +-------------------------------+-------------------------------+
- *  64                                                              96
+ *  56                              64              66      67      72
+ *  |         leader epoch          |   RESP port   | hlen  | 0 pad |
+ *  +-------------------------------+---------------+-------+-------+
+ *  72
+ *  |  RESP host (hlen bytes, ASCII; empty = the host the follower dialed) |
+ *  +---------------------------------------------------------------+
+ *  72 + hlen                                            + 32
  *  |   proof: HMAC-SHA256(secret, "armdb-leader" | follower nonce  |
- *  |          | bytes 0..63 of this payload); zeros without secret |
+ *  |          | the follower's whole SyncRequest payload           |
+ *  |          | every byte of this payload before the proof)       |
+ *  |          zeros without secret                                 |
  *  +---------------------------------------------------------------+
  * </pre>
  *
- * Immutable.
+ * The proof covers the follower's request (its node id, nonce, the address it dialed), so it answers exactly that
+ * request. Immutable.
  *
  * @param shardCount leader's shard count
  * @param keySize key size
@@ -38,6 +44,8 @@ import java.util.Arrays;
  * @param leaderLsn the shard's last LSN on the leader when the session started
  * @param mode how the follower is caught up
  * @param epoch the leader's epoch (random per open of the leader); the follower records it with its LSN
+ * @param respHost the host the leader serves RESP clients on, empty for a wildcard address or none
+ * @param respPort the leader's RESP port, 0 for none
  * @param proof the leader's proof (32 bytes), or zeros if it has no secret
  */
 public record ShardInfo(
@@ -51,12 +59,30 @@ public record ShardInfo(
         long leaderLsn,
         CatchUpMode mode,
         long epoch,
+        String respHost,
+        int respPort,
         byte[] proof) {
-    /** Payload length. */
-    public static final int LENGTH = 96;
+    /** Bytes before the RESP host. */
+    public static final int FIXED_LENGTH = 72;
+
+    /** Largest payload. */
+    public static final int MAX_LENGTH = FIXED_LENGTH + SyncRequest.MAX_HOST + SyncRequest.PROOF_BYTES;
+
+    /** Checks the RESP address. */
+    public ShardInfo {
+        Codec.checkHost("RESP host", respHost);
+        Codec.checkPort("RESP port", respPort);
+    }
+
+    /** The payload length of this answer. */
+    public int length() {
+        return FIXED_LENGTH + respHost.length() + SyncRequest.PROOF_BYTES;
+    }
 
     /** Bytes the proof covers: everything before it. */
-    public static final int SIGNED_LENGTH = 64;
+    public int signedLength() {
+        return length() - SyncRequest.PROOF_BYTES;
+    }
 
     /** The label of the leader's proof. */
     public static final String PROOF_ROLE = "armdb-leader";
@@ -80,12 +106,14 @@ public record ShardInfo(
                 .putInt(routing);
         out.putInt(slotCount).put(databaseId).putLong(leaderLsn);
         out.put((byte) mode.ordinal()).put(new byte[7]).putLong(epoch);
+        out.putShort((short) respPort).put((byte) respHost.length()).put(new byte[5]);
+        Codec.putAscii(out, respHost);
         out.put(proof);
     }
 
-    /** The payload's bytes, of which the first {@link #SIGNED_LENGTH} are what the proof covers. */
+    /** The payload's bytes, of which the first {@link #signedLength()} are what the proof covers. */
     public byte[] toBytes() {
-        ByteBuffer b = ByteBuffer.allocate(LENGTH).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer b = ByteBuffer.allocate(length()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
         encode(b);
         return b.array();
     }
@@ -103,6 +131,8 @@ public record ShardInfo(
                 leaderLsn,
                 mode,
                 epoch,
+                respHost,
+                respPort,
                 proof);
     }
 
@@ -112,7 +142,7 @@ public record ShardInfo(
      * @throws ProtocolException if the length or the mode is wrong
      */
     public static ShardInfo decode(ByteBuffer in) {
-        Codec.expectLength(MessageType.SHARD_INFO, in, LENGTH);
+        Codec.expectLengthAtLeast(MessageType.SHARD_INFO, in, FIXED_LENGTH + SyncRequest.PROOF_BYTES);
         int shards = in.getInt();
         int key = in.getInt();
         int value = in.getInt();
@@ -128,10 +158,27 @@ public record ShardInfo(
         }
         in.position(in.position() + 7);
         long epoch = in.getLong();
+        int respPort = Short.toUnsignedInt(in.getShort());
+        int hlen = Byte.toUnsignedInt(in.get());
+        in.position(in.position() + 5);
+        Codec.expectLength(MessageType.SHARD_INFO, in, hlen + SyncRequest.PROOF_BYTES);
+        String respHost = Codec.getAscii(MessageType.SHARD_INFO, in, hlen);
         byte[] proof = new byte[SyncRequest.PROOF_BYTES];
         in.get(proof);
         return new ShardInfo(
-                shards, key, value, slot, routing, count, id, lsn, CatchUpMode.values()[mode], epoch, proof);
+                shards,
+                key,
+                value,
+                slot,
+                routing,
+                count,
+                id,
+                lsn,
+                CatchUpMode.values()[mode],
+                epoch,
+                respHost,
+                respPort,
+                proof);
     }
 
     @Override
@@ -147,6 +194,8 @@ public record ShardInfo(
                 && s.leaderLsn == leaderLsn
                 && s.mode == mode
                 && s.epoch == epoch
+                && s.respHost.equals(respHost)
+                && s.respPort == respPort
                 && Arrays.equals(s.proof, proof);
     }
 

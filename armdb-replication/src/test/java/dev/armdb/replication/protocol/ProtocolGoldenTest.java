@@ -61,13 +61,17 @@ class ProtocolGoldenTest {
                 3,
                 id(),
                 0x1122334455L,
-                0x0102030405060708L,
+                bytes(16, 0x70),
                 0x0A0B0C0D0E0F1011L,
                 0x1122334466L,
                 bytes(16, 0x50),
+                "db1.example",
+                7001,
+                "10.0.0.7",
+                6380,
                 new byte[32]);
-        req = req.withProof(secret.proof(SyncRequest.PROOF_ROLE, ch.nonce(), req.toBytes(), SyncRequest.SIGNED_LENGTH));
-        b = buf(SyncRequest.LENGTH);
+        req = req.withProof(secret.proof(SyncRequest.PROOF_ROLE, ch.nonce(), req.toBytes(), req.signedLength()));
+        b = buf(req.length());
         req.encode(b);
         sb.append("SYNC_REQUEST ").append(hex(b));
         assertThat(SyncRequest.decode(b.flip())).isEqualTo(req);
@@ -83,9 +87,12 @@ class ProtocolGoldenTest {
                 77,
                 ShardInfo.CatchUpMode.PARTIAL_SCAN,
                 0x2122232425262728L,
+                "10.0.0.5",
+                6379,
                 new byte[32]);
-        info = info.withProof(secret.proof(ShardInfo.PROOF_ROLE, req.nonce(), info.toBytes(), ShardInfo.SIGNED_LENGTH));
-        b = buf(ShardInfo.LENGTH);
+        info = info.withProof(
+                secret.proof(ShardInfo.PROOF_ROLE, req.nonce(), req.toBytes(), info.toBytes(), info.signedLength()));
+        b = buf(info.length());
         info.encode(b);
         sb.append("SHARD_INFO ").append(hex(b));
         assertThat(ShardInfo.decode(b.flip())).isEqualTo(info);
@@ -119,7 +126,7 @@ class ProtocolGoldenTest {
             sb.append(' ').append(t).append('=').append(t.code());
         }
         sb.append('\n');
-        assertGolden("protocol-v3.txt", sb.toString());
+        assertGolden("protocol-v4.txt", sb.toString());
     }
 
     @Test
@@ -127,8 +134,25 @@ class ProtocolGoldenTest {
         ByteBuffer shortRequest = buf(47).putShort(0, (short) ProtocolVersion.CURRENT);
         assertThatThrownBy(() -> SyncRequest.decode(shortRequest))
                 .isInstanceOf(ProtocolException.class)
-                .hasMessageContaining("104")
+                .hasMessageContaining("120")
                 .hasMessageContaining("47");
+        // host lengths that claim more bytes than follow
+        ByteBuffer longHosts = buf(120).putShort(0, (short) ProtocolVersion.CURRENT);
+        longHosts.put(84, (byte) 200);
+        assertThatThrownBy(() -> SyncRequest.decode(longHosts))
+                .isInstanceOf(ProtocolException.class)
+                .hasMessageContaining("232");
+        // a host name with a control character
+        ByteBuffer badHost = buf(121).putShort(0, (short) ProtocolVersion.CURRENT);
+        badHost.put(84, (byte) 1).put(88, (byte) 10);
+        assertThatThrownBy(() -> SyncRequest.decode(badHost))
+                .isInstanceOf(ProtocolException.class)
+                .hasMessageContaining("printable ASCII");
+        ByteBuffer v3 = buf(104).putShort(0, (short) 3);
+        assertThatThrownBy(() -> SyncRequest.decode(v3))
+                .isInstanceOfSatisfying(
+                        ProtocolException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.PROTOCOL_VERSION))
+                .hasMessageContaining("this side speaks 4, the follower 3");
         ByteBuffer oldVersion = buf(48).putShort(0, (short) 2);
         assertThatThrownBy(() -> SyncRequest.decode(oldVersion))
                 .isInstanceOfSatisfying(
@@ -139,7 +163,7 @@ class ProtocolGoldenTest {
         assertThatThrownBy(() -> Challenge.decode(oldChallenge))
                 .isInstanceOfSatisfying(
                         ProtocolException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.PROTOCOL_VERSION));
-        ByteBuffer info = buf(ShardInfo.LENGTH);
+        ByteBuffer info = buf(ShardInfo.FIXED_LENGTH + SyncRequest.PROOF_BYTES);
         info.put(48, (byte) 9);
         assertThatThrownBy(() -> ShardInfo.decode(info)).hasMessageContaining("mode");
         ByteBuffer err = buf(6).putShort((short) 4).putShort((short) 100);
