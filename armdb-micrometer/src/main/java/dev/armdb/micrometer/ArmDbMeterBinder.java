@@ -52,15 +52,18 @@ public final class ArmDbMeterBinder implements MeterBinder {
             shardGauge(registry, "armdb.lsn", tags, shard, StoreStats.ShardStats::maxLsn);
             shardGauge(registry, "armdb.file.bytes", tags, shard, StoreStats.ShardStats::fileBytes);
             Gauge.builder("armdb.replication.follower.acked_lsn", this, b -> minAcked(shard))
+                    .strongReference(true)
                     .tags(tags)
                     .description("Smallest LSN acknowledged by the followers of this shard (leader)")
                     .register(registry);
             Gauge.builder("armdb.replication.lag_lsn", this, b -> lag(shard))
+                    .strongReference(true)
                     .tags(tags)
                     .description("LSNs the slowest follower (leader) or this follower is behind")
                     .register(registry);
         }
         Gauge.builder("armdb.replication.followers", this, b -> followers())
+                .strongReference(true)
                 .description("Follower sessions connected (leader)")
                 .register(registry);
         counters(
@@ -89,8 +92,10 @@ public final class ArmDbMeterBinder implements MeterBinder {
         ReplicationMetrics probe = new ReplicationMetrics();
         for (Map.Entry<String, Long> e : probe.snapshot().entrySet()) {
             String name = e.getKey();
-            FunctionCounter.builder(name, metrics, m -> {
-                        ReplicationMetrics r = m.get();
+            // a meter holds its object weakly: the store lives as long as the binding is useful, the supplier
+            // (captured by the function, which the meter holds strongly) might be collected at any time otherwise
+            FunctionCounter.builder(name, store, st -> {
+                        ReplicationMetrics r = metrics.get();
                         return r == null ? 0 : r.snapshot().get(name);
                     })
                     .tags("role", role)
