@@ -74,6 +74,34 @@ class CliTest {
     }
 
     @Test
+    void serveRefusesClientBufferLimitsOutOfRangeBeforeStarting() {
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        int status;
+        try {
+            status = Main.run(
+                    "serve",
+                    "--dir",
+                    dir.resolve("n").toString(),
+                    "--key-size",
+                    "8",
+                    "--value-size",
+                    "8",
+                    "--port",
+                    "0",
+                    "--client-query-buffer-limit",
+                    "1kb");
+        } finally {
+            System.setErr(oldErr);
+        }
+        assertThat(status).isEqualTo(2);
+        assertThat(err.toString(StandardCharsets.UTF_8))
+                .contains("the client query buffer limit must be within 65536..1073741824 bytes, got 1024");
+        assertThat(dir.resolve("n").resolve("db.meta")).doesNotExist();
+    }
+
+    @Test
     void verifyOfAMissingCollectionFailsWithAReason() {
         int[] status = {-1};
         capture(
