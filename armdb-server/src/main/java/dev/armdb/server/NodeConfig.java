@@ -12,7 +12,8 @@ import javax.net.ssl.SSLContext;
  * @param dir the collection directory
  * @param config sizes and durability used to create the collection (null: it must exist)
  * @param resp address of the RESP front-end
- * @param replication address of the replication server (port 0 = ephemeral)
+ * @param replication address of the replication server (port 0 = ephemeral), or null for none (the node then serves
+ *     no followers while it leads)
  * @param follow the leader's replication address to follow at start, or null to lead
  * @param metrics address of the Prometheus {@code /metrics} endpoint, or null for none
  * @param ioThreads RESP event-loop threads (0: one per available processor)
@@ -21,6 +22,8 @@ import javax.net.ssl.SSLContext;
  *     null for none (anyone who reaches the replication port can follow)
  * @param replicationTls the TLS context of the replication port, used as leader and as follower (mutual TLS 1.3),
  *     or null for plain TCP
+ * @param replicationAdvertise {@code host:port} names followers may dial to reach this node's replication port besides
+ *     the address a connection arrives on (NAT, DNS); see {@code ReplicationServerConfig#advertise}
  */
 public record NodeConfig(
         Path dir,
@@ -32,12 +35,14 @@ public record NodeConfig(
         int ioThreads,
         int maxClients,
         ReplicationSecret replicationSecret,
-        SSLContext replicationTls) {
+        SSLContext replicationTls,
+        java.util.List<String> replicationAdvertise) {
     /** Default of {@link #maxClients}, as Redis'. */
     public static final int DEFAULT_MAX_CLIENTS = 10_000;
 
     /** Checks the counts. */
     public NodeConfig {
+        replicationAdvertise = java.util.List.copyOf(replicationAdvertise);
         if (ioThreads < 0) {
             throw new IllegalArgumentException("ioThreads must be >= 0 (0 = one per core), got " + ioThreads);
         }
@@ -57,30 +62,86 @@ public record NodeConfig(
             InetSocketAddress replication,
             InetSocketAddress follow,
             InetSocketAddress metrics) {
-        this(dir, config, resp, replication, follow, metrics, 0, DEFAULT_MAX_CLIENTS, null, null);
+        this(dir, config, resp, replication, follow, metrics, 0, DEFAULT_MAX_CLIENTS, null, null, java.util.List.of());
     }
 
     /** This configuration with {@code n} RESP event loops (0: one per available processor). */
     public NodeConfig withIoThreads(int n) {
         return new NodeConfig(
-                dir, config, resp, replication, follow, metrics, n, maxClients, replicationSecret, replicationTls);
+                dir,
+                config,
+                resp,
+                replication,
+                follow,
+                metrics,
+                n,
+                maxClients,
+                replicationSecret,
+                replicationTls,
+                replicationAdvertise);
     }
 
     /** This configuration serving at most {@code n} RESP clients at once. */
     public NodeConfig withMaxClients(int n) {
         return new NodeConfig(
-                dir, config, resp, replication, follow, metrics, ioThreads, n, replicationSecret, replicationTls);
+                dir,
+                config,
+                resp,
+                replication,
+                follow,
+                metrics,
+                ioThreads,
+                n,
+                replicationSecret,
+                replicationTls,
+                replicationAdvertise);
     }
 
     /** This configuration with a replication secret (null: none). */
     public NodeConfig withReplicationSecret(ReplicationSecret secret) {
         return new NodeConfig(
-                dir, config, resp, replication, follow, metrics, ioThreads, maxClients, secret, replicationTls);
+                dir,
+                config,
+                resp,
+                replication,
+                follow,
+                metrics,
+                ioThreads,
+                maxClients,
+                secret,
+                replicationTls,
+                replicationAdvertise);
     }
 
     /** This configuration with TLS on the replication port (null: plain TCP). */
     public NodeConfig withReplicationTls(SSLContext tls) {
         return new NodeConfig(
-                dir, config, resp, replication, follow, metrics, ioThreads, maxClients, replicationSecret, tls);
+                dir,
+                config,
+                resp,
+                replication,
+                follow,
+                metrics,
+                ioThreads,
+                maxClients,
+                replicationSecret,
+                tls,
+                replicationAdvertise);
+    }
+
+    /** This configuration accepting followers that dial the replication port by these {@code host:port} names. */
+    public NodeConfig withReplicationAdvertise(java.util.List<String> names) {
+        return new NodeConfig(
+                dir,
+                config,
+                resp,
+                replication,
+                follow,
+                metrics,
+                ioThreads,
+                maxClients,
+                replicationSecret,
+                replicationTls,
+                names);
     }
 }
