@@ -106,6 +106,102 @@ class NodeSecurityTest {
         }
     }
 
+    /**
+     * The relay attack end to end: a node holding the secret is told over RESP to {@code REPLICAOF} a relay that
+     * forwards every byte to and from the real leader. The leader refuses the relayed proof: the leader sends no
+     * ShardInfo and no slot through the relay, and the node holds nothing. Told the real leader, it replicates.
+     */
+    @Test
+    void replicaOfARelayToTheRealLeaderGetsNothing() throws Exception {
+        ReplicationSecret secret =
+                ReplicationSecret.of("correct horse battery staple".getBytes(StandardCharsets.UTF_8));
+        try (Node leader = Node.start(new NodeConfig(tmp.resolve("leader"), cfg(), loopback(), loopback(), null, null)
+                        .withReplicationSecret(secret));
+                Node victim =
+                        Node.start(new NodeConfig(tmp.resolve("victim"), cfg(), loopback(), loopback(), null, null)
+                                .withReplicationSecret(secret));
+                RespTestClient lc = new RespTestClient(leader);
+                RespTestClient vc = new RespTestClient(victim);
+                java.net.ServerSocket relay = new java.net.ServerSocket(0, 16, InetAddress.getLoopbackAddress())) {
+            for (int i = 0; i < 50; i++) {
+                assertThat(lc.call("SET", String.format("key%05d", i), "secret-value-" + String.format("%03d", i)))
+                        .isEqualTo("+OK");
+            }
+            java.io.ByteArrayOutputStream fromLeader = new java.io.ByteArrayOutputStream();
+            java.util.List<Socket> open = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+            Thread acceptor = Thread.ofPlatform().daemon().start(() -> {
+                for (int i = 0; i < 1_000; i++) {
+                    try {
+                        Socket a = relay.accept();
+                        Socket b = new Socket();
+                        b.connect(leader.replicationServer().address(), 2_000);
+                        open.add(a);
+                        open.add(b);
+                        pipe(a, b, null);
+                        pipe(b, a, fromLeader);
+                    } catch (IOException e) {
+                        return;
+                    }
+                }
+            });
+            assertThat(vc.call("REPLICAOF", "127.0.0.1", Integer.toString(relay.getLocalPort())))
+                    .isEqualTo("+OK");
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+            while (leader.replicationServer().metrics().authFailures.sum() < 2 && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(leader.replicationServer().metrics().authFailures.sum())
+                    .as("relayed handshakes refused")
+                    .isGreaterThanOrEqualTo(2);
+            assertThat(vc.call("DBSIZE")).isEqualTo(":0");
+            String leaderBytes;
+            synchronized (fromLeader) {
+                leaderBytes = fromLeader.toString(StandardCharsets.ISO_8859_1);
+            }
+            assertThat(leaderBytes).doesNotContain("secret-value").contains("which is not this leader");
+            relay.close();
+            synchronized (open) {
+                for (Socket x : open) {
+                    x.close();
+                }
+            }
+            acceptor.join(5_000);
+
+            int replPort = leader.replicationServer().address().getPort();
+            assertThat(vc.call("REPLICAOF", "127.0.0.1", Integer.toString(replPort)))
+                    .isEqualTo("+OK");
+            deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+            while (!vc.call("DBSIZE").equals(":50") && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(vc.call("GET", "key00007")).isEqualTo("secret-value-007");
+        }
+    }
+
+    private static void pipe(Socket from, Socket to, java.io.ByteArrayOutputStream record) {
+        Thread.ofPlatform().daemon().start(() -> {
+            byte[] buf = new byte[8192];
+            try {
+                for (int n; (n = from.getInputStream().read(buf)) > 0; ) {
+                    if (record != null) {
+                        synchronized (record) {
+                            record.write(buf, 0, n);
+                        }
+                    }
+                    to.getOutputStream().write(buf, 0, n);
+                }
+            } catch (IOException ignored) {
+                // either side closed
+            }
+            try {
+                to.close();
+                from.close();
+            } catch (IOException ignored) {
+                // closing
+            }
+        });
+    }
+
     @Test
     void withoutAReplicationAddressALeaderServesNoFollowers() {
         try (Node n = Node.start(new NodeConfig(tmp.resolve("r"), cfg(), loopback(), null, null, null))) {
