@@ -13,6 +13,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import javax.net.ssl.SSLContext;
@@ -29,7 +30,8 @@ import picocli.CommandLine.Option;
         description = {
             "Run a node: the collection in --dir, a RESP (Redis protocol) front-end on --port, a replication",
             "server on --repl-port. With --follow HOST:PORT (a leader's replication port) it is a read-only",
-            "follower. Binds 127.0.0.1 unless --bind says otherwise. SIGTERM/SIGINT: flush, close, exit 0."
+            "follower. Binds 127.0.0.1 unless --bind (RESP), --repl-bind and --metrics-bind say otherwise; off",
+            "loopback the replication port is off unless --repl-port is given. SIGTERM/SIGINT: flush, close, exit 0."
         })
 final class ServeCommand implements Callable<Integer> {
     @Option(names = "--dir", required = true, description = "Collection directory (created if missing).")
@@ -38,11 +40,34 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--port", defaultValue = "6380", description = "RESP port (default ${DEFAULT-VALUE}).")
     int port;
 
-    @Option(names = "--bind", defaultValue = "127.0.0.1", description = "Address to bind (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--bind",
+            defaultValue = "127.0.0.1",
+            description = "Address RESP binds, and by default replication and metrics (default ${DEFAULT-VALUE}).")
     String bind;
 
-    @Option(names = "--repl-port", defaultValue = "0", description = "Replication port (default: ephemeral).")
-    int replPort;
+    @Option(names = "--repl-bind", description = "Address the replication port binds (default: --bind).")
+    String replBind;
+
+    @Option(
+            names = "--repl-port",
+            description = {
+                "Replication port. Default: ephemeral on a loopback --repl-bind, and OFF (no followers) on any other",
+                "address, so that opening RESP to the network never opens replication by accident."
+            })
+    Integer replPort;
+
+    @Option(
+            names = "--repl-advertise",
+            split = ",",
+            description = {
+                "HOST:PORT names followers dial to reach this node's replication port besides its own address",
+                "(NAT, port forwards, DNS names). A follower's proof names the address it dialed; others are refused."
+            })
+    List<String> replAdvertise = List.of();
+
+    @Option(names = "--metrics-bind", description = "Address the metrics endpoint binds (default: --bind).")
+    String metricsBind;
 
     @Option(names = "--key-size", description = "Key size in bytes (required to create a collection).")
     Integer keySize;
@@ -62,7 +87,9 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--follow", description = "HOST:PORT of a leader's replication server to follow.")
     String follow;
 
-    @Option(names = "--metrics-port", description = "Serve Prometheus text at /metrics on this port (--bind address).")
+    @Option(
+            names = "--metrics-port",
+            description = "Serve Prometheus text at GET /metrics on this port (--metrics-bind address).")
     Integer metricsPort;
 
     @Option(
@@ -131,9 +158,12 @@ final class ServeCommand implements Callable<Integer> {
                         dir,
                         cfg,
                         new InetSocketAddress(bind, port),
-                        new InetSocketAddress(bind, replPort),
+                        replicationAddress(),
                         followAddr,
-                        metricsPort == null ? null : new InetSocketAddress(bind, metricsPort))
+                        metricsPort == null
+                                ? null
+                                : new InetSocketAddress(metricsBind == null ? bind : metricsBind, metricsPort))
+                .withReplicationAdvertise(replAdvertise)
                 .withIoThreads(ioThreads)
                 .withMaxClients(maxClients)
                 .withClientLimits(ClientLimits.DEFAULTS
@@ -151,12 +181,27 @@ final class ServeCommand implements Callable<Integer> {
                 node.respAddress(),
                 node.isFollower()
                         ? "following " + followAddr
-                        : "replication on " + node.replicationServer().address());
+                        : node.replicationServer() == null
+                                ? "replication off"
+                                : "replication on " + node.replicationServer().address());
         System.out.flush();
         stopped.await();
         node.close();
         System.out.println("armdb node: stopped cleanly");
         return 0;
+    }
+
+    /**
+     * The replication server's address: {@code --repl-port} on {@code --repl-bind}; without a port, ephemeral on a
+     * loopback address and none (null) on any other.
+     */
+    private InetSocketAddress replicationAddress() {
+        String host = replBind == null ? bind : replBind;
+        if (replPort != null) {
+            return new InetSocketAddress(host, replPort);
+        }
+        InetSocketAddress a = new InetSocketAddress(host, 0);
+        return a.getAddress() != null && a.getAddress().isLoopbackAddress() ? a : null;
     }
 
     /** The stored configuration with this command's run-time settings, or a new one from the size options. */

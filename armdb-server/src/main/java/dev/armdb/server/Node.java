@@ -34,8 +34,14 @@ public final class Node implements AutoCloseable {
         this.resp = new RespServer(this, config.resp(), config.ioThreads(), config.maxClients(), config.clientLimits());
     }
 
-    /** Opens (or creates) the collection and starts serving. */
+    /**
+     * Opens (or creates) the collection and starts serving.
+     *
+     * @throws IllegalArgumentException if the node has a replication secret and would serve RESP off loopback: a
+     *     RESP client could then point it at a host of its choosing ({@code REPLICAOF}); bind RESP to loopback
+     */
     public static Node start(NodeConfig config) {
+        checkExposure(config);
         FixedMap map =
                 config.config() == null ? FixedMap.open(config.dir()) : FixedMap.open(config.dir(), config.config());
         Node node = new Node(config, map);
@@ -57,11 +63,30 @@ public final class Node implements AutoCloseable {
         }
     }
 
+    /**
+     * Refuses a node that holds a replication secret and serves RESP on a non-loopback address: RESP administrative
+     * commands (REPLICAOF) are not authenticated, so anyone who reached RESP could make the node follow a host of
+     * their choosing with the secret's authority.
+     */
+    static void checkExposure(NodeConfig config) {
+        java.net.InetAddress resp = config.resp().getAddress();
+        if (config.replicationSecret() != null && resp != null && !resp.isLoopbackAddress()) {
+            throw new IllegalArgumentException("a node with a replication secret serves RESP on loopback only, got "
+                    + config.resp() + ": RESP clients are not authenticated and REPLICAOF would let any of them"
+                    + " point this node at a host of their choosing; bind RESP to 127.0.0.1 (--bind) and replication"
+                    + " elsewhere (--repl-bind)");
+        }
+    }
+
     private void lead() {
         if (map.engine().isReplica()) {
             LOG.warn(
                     "{} is a replica from an earlier run: it stays read-only until REPLICAOF NO ONE promotes it",
                     config.dir());
+        }
+        if (config.replication() == null) {
+            LOG.info("replication port off: followers cannot connect (give it a port to serve them)");
+            return;
         }
         replicationServer = ReplicationServer.start(
                 map,
@@ -69,6 +94,7 @@ public final class Node implements AutoCloseable {
                         .withBind(config.replication())
                         .withSecret(config.replicationSecret())
                         .withTls(config.replicationTls())
+                        .withAdvertise(config.replicationAdvertise())
                         .withRespAddress(resp.address()));
     }
 

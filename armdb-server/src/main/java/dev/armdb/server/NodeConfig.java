@@ -12,7 +12,8 @@ import javax.net.ssl.SSLContext;
  * @param dir the collection directory
  * @param config sizes and durability used to create the collection (null: it must exist)
  * @param resp address of the RESP front-end
- * @param replication address of the replication server (port 0 = ephemeral)
+ * @param replication address of the replication server (port 0 = ephemeral), or null for none (the node then serves
+ *     no followers while it leads)
  * @param follow the leader's replication address to follow at start, or null to lead
  * @param metrics address of the Prometheus {@code /metrics} endpoint, or null for none
  * @param ioThreads RESP event-loop threads (0: one per available processor)
@@ -22,6 +23,8 @@ import javax.net.ssl.SSLContext;
  * @param replicationTls the TLS context of the replication port, used as leader and as follower (mutual TLS 1.3),
  *     or null for plain TCP
  * @param clientLimits the memory RESP clients may make the node hold (query and reply buffers)
+ * @param replicationAdvertise {@code host:port} names followers may dial to reach this node's replication port besides
+ *     the address a connection arrives on (NAT, DNS); see {@code ReplicationServerConfig#advertise}
  */
 public record NodeConfig(
         Path dir,
@@ -34,12 +37,14 @@ public record NodeConfig(
         int maxClients,
         ReplicationSecret replicationSecret,
         SSLContext replicationTls,
-        ClientLimits clientLimits) {
+        ClientLimits clientLimits,
+        java.util.List<String> replicationAdvertise) {
     /** Default of {@link #maxClients}, as Redis'. */
     public static final int DEFAULT_MAX_CLIENTS = 10_000;
 
     /** Checks the counts. */
     public NodeConfig {
+        replicationAdvertise = java.util.List.copyOf(replicationAdvertise);
         if (ioThreads < 0) {
             throw new IllegalArgumentException("ioThreads must be >= 0 (0 = one per core), got " + ioThreads);
         }
@@ -73,7 +78,8 @@ public record NodeConfig(
                 DEFAULT_MAX_CLIENTS,
                 null,
                 null,
-                ClientLimits.DEFAULTS);
+                ClientLimits.DEFAULTS,
+                java.util.List.of());
     }
 
     /** This configuration with {@code n} RESP event loops (0: one per available processor). */
@@ -89,7 +95,8 @@ public record NodeConfig(
                 maxClients,
                 replicationSecret,
                 replicationTls,
-                clientLimits);
+                clientLimits,
+                replicationAdvertise);
     }
 
     /** This configuration serving at most {@code n} RESP clients at once. */
@@ -105,7 +112,8 @@ public record NodeConfig(
                 n,
                 replicationSecret,
                 replicationTls,
-                clientLimits);
+                clientLimits,
+                replicationAdvertise);
     }
 
     /** This configuration with a replication secret (null: none). */
@@ -121,7 +129,8 @@ public record NodeConfig(
                 maxClients,
                 secret,
                 replicationTls,
-                clientLimits);
+                clientLimits,
+                replicationAdvertise);
     }
 
     /** This configuration with TLS on the replication port (null: plain TCP). */
@@ -137,7 +146,8 @@ public record NodeConfig(
                 maxClients,
                 replicationSecret,
                 tls,
-                clientLimits);
+                clientLimits,
+                replicationAdvertise);
     }
 
     /** This configuration with other memory limits for RESP clients. */
@@ -153,6 +163,24 @@ public record NodeConfig(
                 maxClients,
                 replicationSecret,
                 replicationTls,
-                limits);
+                limits,
+                replicationAdvertise);
+    }
+
+    /** This configuration accepting followers that dial the replication port by these {@code host:port} names. */
+    public NodeConfig withReplicationAdvertise(java.util.List<String> names) {
+        return new NodeConfig(
+                dir,
+                config,
+                resp,
+                replication,
+                follow,
+                metrics,
+                ioThreads,
+                maxClients,
+                replicationSecret,
+                replicationTls,
+                clientLimits,
+                names);
     }
 }
