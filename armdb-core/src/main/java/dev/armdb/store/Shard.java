@@ -25,7 +25,8 @@ import org.slf4j.LoggerFactory;
  * One shard: a slot file, its hash index, its change feed, and the rules that keep them crash-safe.
  *
  * <p><b>Writes</b> are serialised by the shard's write lock. An update never touches the key's current slot: it
- * writes the new value into a free slot, points the index there, and only then <em>retires</em> the old slot.
+ * writes the new value (or, for a delete, a tombstone) into a free slot, points the index there (or unlinks the
+ * key), and only then <em>retires</em> the old slot.
  * In {@link Durability#NONE} the old slot is released at once; otherwise it waits in a queue until a force
  * covers the new slot, is then marked FREE, and becomes reusable only after a further force covers that mark
  * (a tombstone likewise waits for every release queued before it), so a power loss can never leave an older
@@ -37,6 +38,9 @@ import org.slf4j.LoggerFactory;
  * under the write lock, so progress is guaranteed.
  *
  * <p>Hot paths ({@code get} into a caller's buffer, {@code put}, {@code delete}) allocate nothing.
+ *
+ * <p>A failed force or growth fail-stops the collection ({@link FailStop}): every later write throws {@link
+ * dev.armdb.ArmDbStorageFailedException}, reads keep working.
  */
 public final class Shard implements ShardView {
     private static final Logger LOG = LoggerFactory.getLogger(Shard.class);
@@ -67,6 +71,8 @@ public final class Shard implements ShardView {
     private final Durability durability;
     private final int maxSlots;
     private final ShardFile file;
+    private final FailStop failStop;
+    private final byte[] zeroValue;
     private final FileSlotKeys slotKeys;
     private volatile HashIndex index;
     private volatile ChangeFeed feed;
@@ -103,6 +109,7 @@ public final class Shard implements ShardView {
             DbMeta meta,
             FixedConfig cfg,
             ShardFile file,
+            FailStop failStop,
             ShardRecovery rec,
             Runnable growthHint,
             boolean replica) {
@@ -114,6 +121,8 @@ public final class Shard implements ShardView {
         this.durability = cfg.durability();
         this.maxSlots = cfg.maxSlotsPerShard();
         this.file = file;
+        this.failStop = failStop;
+        this.zeroValue = new byte[valueSize];
         this.slotKeys = new FileSlotKeys(file, keySize);
         this.index = rec.index;
         this.scratch = new byte[slotSize];
@@ -128,6 +137,8 @@ public final class Shard implements ShardView {
         if (replica) {
             // a replica keeps the leader's slots and LSNs as they are (see ShardRecovery's replica rules)
             this.indexedTombstones = rec.indexedTombstones;
+            // what a dead process left in the page cache is durable before this shard claims any LSN durable
+            file.forceAll();
         } else {
             settleRecovery(rec);
         }
@@ -141,13 +152,23 @@ public final class Shard implements ShardView {
      *
      * @param growthHint run (on the writer's thread) when the file is close to full, to grow it in the background
      * @param replica recover with replica rules (the collection is a follower's)
+     * @param opener the file layer (real files, or a simulation in tests)
+     * @param failStop the collection's fail-stop state
      */
-    static Shard open(Path dir, DbMeta meta, FixedConfig cfg, int id, Runnable growthHint, boolean replica) {
+    static Shard open(
+            Path dir,
+            DbMeta meta,
+            FixedConfig cfg,
+            int id,
+            Runnable growthHint,
+            boolean replica,
+            ShardStorage.Opener opener,
+            FailStop failStop) {
         int shift = ShardFile.chunkShiftFor(cfg.growthStepBytes(), meta.slotSize());
-        ShardFile file = ShardFile.open(dir, meta, id, shift, cfg.maxSlotsPerShard(), false);
+        ShardFile file = ShardFile.open(dir, meta, id, shift, cfg.maxSlotsPerShard(), false, opener, failStop);
         try {
             ShardRecovery rec = ShardRecovery.scan(file, meta.keySize(), meta.slotSize(), replica);
-            Shard shard = new Shard(id, meta, cfg, file, rec, growthHint, replica);
+            Shard shard = new Shard(id, meta, cfg, file, failStop, rec, growthHint, replica);
             shard.logRecovery(rec);
             return shard;
         } catch (RuntimeException | Error e) {
@@ -284,7 +305,12 @@ public final class Shard implements ShardView {
         return lsn;
     }
 
-    /** Deletes {@code key}; returns the LSN of the tombstone, or 0 if the key was absent. */
+    /**
+     * Deletes {@code key}; returns the LSN of the tombstone, or 0 if the key was absent. The tombstone is written
+     * copy-on-write into a free slot, like a new value, and the key's slot is retired as an update retires it: the
+     * key's current slot may be the only copy that supersedes an older one whose release is not durable yet, so a
+     * crash while the tombstone is written must leave it whole.
+     */
     public long delete(byte[] key, long hash) {
         long lsn;
         lockWriter();
@@ -294,19 +320,28 @@ public final class Shard implements ShardView {
             if (slot < 0) {
                 return 0;
             }
+            int tomb = tombstoneSlot(slot);
             // unlink first: a reader that already holds the slot still reads the old value, a consistent past
             index.remove(hash, slot);
             lsn = nextLsn();
-            rewriteStatus(slot, DELETED, lsn);
+            if (tomb == slot) {
+                rewriteStatus(slot, DELETED, lsn);
+            } else {
+                writeImage(tomb, DELETED, lsn, key, zeroValue);
+            }
             deletedSlots++;
             if (listener != null) {
                 listener.removed(key);
             }
-            publish(lsn, slot);
+            publish(lsn, tomb);
+            if (tomb != slot) {
+                retire(slot, lsn);
+            }
             if (durability == Durability.NONE) {
-                free.push(slot);
+                free.push(tomb);
             } else {
-                releases.add(lsn, TOMBSTONE_FLAG | slot);
+                // queued after the old slot's release: reusable only once that release is durable
+                releases.add(lsn, TOMBSTONE_FLAG | tomb);
                 pendingSlots++;
             }
         } finally {
@@ -314,6 +349,24 @@ public final class Shard implements ShardView {
         }
         afterMutation(lsn);
         return lsn;
+    }
+
+    /**
+     * The slot for the tombstone of the key held in {@code slot}: a free slot, or, if the shard is full, {@code slot}
+     * itself once every pending retirement is settled (then no older copy of any key waits for its release, so
+     * {@code slot} is its key's only copy and a torn tombstone can only make the key absent).
+     */
+    private int tombstoneSlot(int slot) {
+        if (free.isEmpty() && (int) HIGH_WATER.get(this) >= maxSlots) {
+            for (int round = 0; round < 3 && pendingSlots > 0; round++) {
+                forceNow();
+                drainPending();
+            }
+            if (free.isEmpty() && pendingSlots == 0) {
+                return slot;
+            }
+        }
+        return allocate();
     }
 
     private long writeValue(byte[] key, long hash, byte[] value, int oldSlot) {
@@ -355,6 +408,7 @@ public final class Shard implements ShardView {
 
     private void beforeMutation() {
         checkOpen();
+        failStop.check();
         if (pendingSlots > 0) {
             drainPending();
         }
@@ -443,6 +497,7 @@ public final class Shard implements ShardView {
         lockWriter();
         try {
             checkOpen();
+            failStop.check();
             return bulkLoading ? copyBulk(slot, image, offset) : applyChecked(slot, image, offset);
         } finally {
             writeLock.unlock();
@@ -467,6 +522,7 @@ public final class Shard implements ShardView {
         lockWriter();
         try {
             checkOpen();
+            failStop.check();
             for (int i = 0, at = offset; i < count; i++, at += stride) {
                 int slot = (int) INT_LE_ARRAY.get(buf, at);
                 boolean done = bulkLoading
@@ -590,6 +646,7 @@ public final class Shard implements ShardView {
         lockWriter();
         try {
             checkOpen();
+            failStop.check();
             if (slotCount() != 0 || index.size() != 0) {
                 throw new IllegalStateException(
                         "bulk load needs an empty shard; shard " + id + " holds " + slotCount() + " slots");
@@ -636,6 +693,7 @@ public final class Shard implements ShardView {
         lockWriter();
         try {
             checkOpen();
+            failStop.check();
             if (!bulkLoading) {
                 return;
             }
@@ -682,6 +740,7 @@ public final class Shard implements ShardView {
         lockWriter();
         try {
             checkOpen();
+            failStop.check();
             ShardRecovery rec = ShardRecovery.scan(file, keySize, slotSize);
             bulkLoading = false;
             free.clear();
@@ -709,6 +768,7 @@ public final class Shard implements ShardView {
         lockWriter();
         try {
             checkOpen();
+            failStop.check();
             if (listener != null) {
                 index.forEachSlot(slot -> {
                     if (status(file.segment(slot).get(INT_LE, file.offset(slot))) == LIVE) {
@@ -782,11 +842,6 @@ public final class Shard implements ShardView {
         return file.segment(slot).get(LONG_LE, file.offset(slot) + LSN_OFFSET);
     }
 
-    /** Forces the shard's dirty chunks up to its current last LSN (a follower before it acks). */
-    public void forceApplied() {
-        syncTo(lastLsn());
-    }
-
     // ---------------------------------------------------------------- slot images
 
     private void writeImage(int slot, int status, long lsn, byte[] key, byte[] value) {
@@ -824,11 +879,14 @@ public final class Shard implements ShardView {
 
     private void publishImage(MemorySegment seg, long off, int oldWord) {
         STATE_WORD.setOpaque(seg, off, stateWord(status(oldWord), version(oldWord) | 1));
+        file.stored();
         // the odd version must reach memory before any byte of the new image (readers and crash recovery)
         VarHandle.storeStoreFence();
         MemorySegment.copy(scratchSeg, CRC_OFFSET, seg, off + CRC_OFFSET, slotSize - CRC_OFFSET);
+        file.stored();
         // release: every byte of the image is visible before the even version that validates it
         STATE_WORD.setRelease(seg, off, scratchSeg.get(INT_LE_UNALIGNED, STATE_OFFSET));
+        file.stored();
     }
 
     private boolean valueEquals(int slot, byte[] expected) {
@@ -984,7 +1042,10 @@ public final class Shard implements ShardView {
 
     /**
      * Makes every mutation up to {@code lsn} durable: forces dirty chunks unless an earlier force already covered
-     * it; concurrent callers share one force.
+     * it; concurrent callers share one force. For a user's writes only, whose LSNs grow in write order.
+     *
+     * @throws dev.armdb.ArmDbStorageFailedException if the force fails or the collection is fail-stopped (also for
+     *     a caller that waited behind a force that failed)
      */
     public void syncTo(long lsn) {
         if (durableLsn >= lsn) {
@@ -995,12 +1056,29 @@ public final class Shard implements ShardView {
             if (durableLsn >= lsn) {
                 return;
             }
-            long target = lastLsn();
-            file.force();
-            durableLsn = target;
+            forceNow();
         } finally {
             syncLock.unlock();
         }
+        drainIfPending();
+    }
+
+    /**
+     * Forces every chunk written since its last force and records the last LSN as durable. Holding {@link
+     * #syncLock}, or the writer lock (a writer settling retirements).
+     */
+    private void forceNow() {
+        syncLock.lock();
+        try {
+            long target = lastLsn();
+            file.force();
+            durableLsn = Math.max(durableLsn, target);
+        } finally {
+            syncLock.unlock();
+        }
+    }
+
+    private void drainIfPending() {
         if (pendingSlots > 0 && writeLock.tryLock()) {
             try {
                 if (!closed) {
@@ -1012,11 +1090,21 @@ public final class Shard implements ShardView {
         }
     }
 
+    /**
+     * Forces every chunk written since its last force, whatever the LSNs written there: a replica applies images
+     * out of LSN order, so an LSN already durable says nothing about a slot applied after it.
+     *
+     * @throws dev.armdb.ArmDbStorageFailedException if the force fails or the collection is fail-stopped
+     */
+    public void forceApplied() {
+        forceNow();
+    }
+
     /** Forces everything written so far (background group commit). No-op when nothing is new. */
     void forceIfDirty() {
-        long last = lastLsn();
-        if (last > durableLsn || pendingSlots > 0) {
-            syncTo(last);
+        if (lastLsn() > durableLsn || pendingSlots > 0 || file.isDirty()) {
+            forceNow();
+            drainIfPending();
         }
     }
 

@@ -61,14 +61,23 @@ public final class Store implements AutoCloseable {
     private final FileLock lock;
     private final Shard[] shards;
     private final Thread maintenance;
+    private final ShardStorage.Opener storage;
+    private final FailStop failStop = new FailStop();
     private final AtomicLong backgroundErrors = new AtomicLong();
     private volatile boolean closed;
     private volatile long epoch;
     private volatile long[] trustedEpochs = new long[0];
     private volatile boolean replica;
 
-    private Store(Path dir, DbMeta meta, FixedConfig config, FileChannel lockChannel, FileLock lock) {
+    private Store(
+            Path dir,
+            DbMeta meta,
+            FixedConfig config,
+            FileChannel lockChannel,
+            FileLock lock,
+            ShardStorage.Opener storage) {
         this.dir = dir;
+        this.storage = storage;
         this.meta = meta;
         this.config = config;
         this.lockChannel = lockChannel;
@@ -89,6 +98,11 @@ public final class Store implements AutoCloseable {
      * @throws ArmDbException if the directory is open elsewhere or cannot be read
      */
     public static Store open(Path dir, FixedConfig config) {
+        return open(dir, config, MappedShardStorage.OPENER);
+    }
+
+    /** As {@link #open(Path, FixedConfig)}, with shard files opened by {@code storage} (tests simulate them). */
+    static Store open(Path dir, FixedConfig config, ShardStorage.Opener storage) {
         Path abs = dir.toAbsolutePath().normalize();
         FileChannel lockChannel = null;
         Path claimed = null;
@@ -104,7 +118,7 @@ public final class Store implements AutoCloseable {
             FileLock lock = tryLock(lockChannel, abs);
             DbMeta meta = readOrCreateMeta(abs, config);
             FixedConfig effective = config != null ? config : meta.toConfig().build();
-            Store store = new Store(abs, meta, effective, lockChannel, lock);
+            Store store = new Store(abs, meta, effective, lockChannel, lock, storage);
             store.replica = Files.exists(abs.resolve(REPLICA_MARK));
             boolean clean = Files.exists(abs.resolve(CLEAN_MARK));
             store.openShards();
@@ -193,7 +207,8 @@ public final class Store implements AutoCloseable {
             List<Future<Shard>> futures = new ArrayList<>();
             for (int i = 0; i < shards.length; i++) {
                 int id = i;
-                futures.add(pool.submit(() -> Shard.open(dir, meta, config, id, this::wakeMaintenance, replica)));
+                futures.add(pool.submit(
+                        () -> Shard.open(dir, meta, config, id, this::wakeMaintenance, replica, storage, failStop)));
             }
             RuntimeException failure = null;
             for (int i = 0; i < futures.size(); i++) {
@@ -238,6 +253,10 @@ public final class Store implements AutoCloseable {
             for (Shard s : shards) {
                 if (closed) {
                     return;
+                }
+                if (failStop.hasFailed()) {
+                    // fail-stopped: the failure was reported once; forces and growth would only repeat it
+                    break;
                 }
                 try {
                     s.growIfNeeded();
