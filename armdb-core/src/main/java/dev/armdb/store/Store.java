@@ -106,6 +106,7 @@ public final class Store implements AutoCloseable {
         Path abs = dir.toAbsolutePath().normalize();
         FileChannel lockChannel = null;
         Path claimed = null;
+        Store opened = null;
         try {
             if (config == null && !Files.exists(abs.resolve(DbMetaLayout.FILE_NAME))) {
                 throw new ArmDbException("no collection at " + abs + ": " + DbMetaLayout.FILE_NAME
@@ -121,18 +122,32 @@ public final class Store implements AutoCloseable {
             Store store = new Store(abs, meta, effective, lockChannel, lock, storage);
             store.replica = Files.exists(abs.resolve(REPLICA_MARK));
             boolean clean = Files.exists(abs.resolve(CLEAN_MARK));
+            opened = store;
             store.openShards();
             store.startEpoch(clean);
             store.maintenance.start();
             return store;
         } catch (IOException e) {
+            abandonShards(opened);
             closeQuietly(lockChannel);
             unclaim(claimed);
             throw new ArmDbException("cannot open collection at " + abs + ": " + e, e);
         } catch (RuntimeException e) {
+            abandonShards(opened);
             closeQuietly(lockChannel);
             unclaim(claimed);
             throw e;
+        }
+    }
+
+    /** Unmaps the shards an open that failed after opening them left open (null: none). */
+    private static void abandonShards(Store store) {
+        if (store != null) {
+            for (Shard s : store.shards) {
+                if (s != null && !s.isClosed()) {
+                    s.abandon();
+                }
+            }
         }
     }
 
@@ -581,7 +596,12 @@ public final class Store implements AutoCloseable {
         }
     }
 
-    /** Flushes, stops the background thread, unmaps every file and releases the directory lock. Idempotent. */
+    /**
+     * Flushes, stops the background thread, unmaps every file and releases the directory lock. Idempotent.
+     *
+     * @throws dev.armdb.ArmDbStorageFailedException if the collection is fail-stopped (everything is still released;
+     *     the next open recovers)
+     */
     @Override
     public synchronized void close() {
         if (closed) {
@@ -600,6 +620,14 @@ public final class Store implements AutoCloseable {
                 s.close();
             } catch (RuntimeException e) {
                 failure = failure == null ? e : failure;
+            }
+        }
+        if (failure == null && failStop.hasFailed()) {
+            // fail-stopped: what the files hold is not known to be what was written, so the next open recovers
+            try {
+                failStop.check();
+            } catch (RuntimeException e) {
+                failure = e;
             }
         }
         if (failure == null) {

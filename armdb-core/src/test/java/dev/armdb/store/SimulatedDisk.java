@@ -36,7 +36,8 @@ final class SimulatedDisk {
 
     private final Map<Path, SimFile> files = new HashMap<>();
     private Boundary boundary = what -> {};
-    private boolean failForces;
+    private volatile int failingForces;
+    private volatile Runnable beforeForce = () -> {};
     private long sizeLimit = CAPACITY;
 
     /** Opens files of this disk as shard storages. */
@@ -58,9 +59,27 @@ final class SimulatedDisk {
         this.boundary = b;
     }
 
-    /** From now on every force fails with an I/O error (and, as Linux may, writes nothing). */
-    void failForces(boolean fail) {
-        this.failForces = fail;
+    /**
+     * The next {@code count} forces fail with an I/O error and write nothing; later ones succeed again (as a retried
+     * {@code fsync} may, after the kernel dropped what it could not write).
+     */
+    void failForces(int count) {
+        this.failingForces = count;
+    }
+
+    /** Runs {@code r} at the start of every force of a mapping (on the forcing thread). */
+    void beforeForce(Runnable r) {
+        this.beforeForce = r;
+    }
+
+    private boolean forceFails() {
+        synchronized (this) {
+            if (failingForces > 0) {
+                failingForces--;
+                return true;
+            }
+            return false;
+        }
     }
 
     /** Files may not grow beyond {@code bytes}: a write past it fails with "No space left on device". */
@@ -219,7 +238,7 @@ final class SimulatedDisk {
 
         @Override
         public void forceFile() throws IOException {
-            if (failForces) {
+            if (forceFails()) {
                 throw new IOException("Input/output error (simulated)");
             }
             f.forceRange(0, f.size);
@@ -237,7 +256,8 @@ final class SimulatedDisk {
 
         @Override
         public void force(MemorySegment mapping) {
-            if (failForces) {
+            beforeForce.run();
+            if (forceFails()) {
                 throw new UncheckedIOException(new IOException("Input/output error (simulated)"));
             }
             long from = mapping.address() - f.mem.address();
