@@ -674,6 +674,7 @@ public final class Shard implements ShardView {
             return false;
         }
         MemorySegment.copy(image, offset, seg, ValueLayout.JAVA_BYTE, off, slotSize);
+        file.stored();
         file.markDirty(slot);
         if (slot >= slotCount()) {
             HIGH_WATER.setRelease(this, slot + 1);

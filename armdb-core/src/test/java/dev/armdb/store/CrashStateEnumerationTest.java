@@ -40,7 +40,8 @@ import org.junit.jupiter.api.Test;
  *
  * <p>Workloads: put, delete, compare-and-set and put-if-absent over {@value #KEYS} keys (slots are reused all the
  * time), a group force now and then, in each mode; and a replica applying a leader's slot images in shuffled
- * batches, forcing after each batch (its promise, per slot: what a completed force covered is there).
+ * batches (one by one, or as a bulk load), forcing after each batch (its promise, per slot: what a completed
+ * force covered is there).
  *
  * <p>Seed: {@code -Darmdb.seed=...} (printed); workloads per mode: {@code -Darmdb.sim.workloads} (default 8; the
  * {@code soak} profile runs 100 times more).
@@ -320,14 +321,18 @@ class CrashStateEnumerationTest {
         long seed = seed();
         int states = 0;
         for (int w = 0; w < workloads() * 2; w++) {
-            states += new ReplicaRun(seed + w * 7_919L).run();
+            states += new ReplicaRun(seed + w * 7_919L, w % 2 == 1).run();
         }
         System.out.println("CrashStateEnumerationTest: " + states + " replica crash states checked");
     }
 
-    /** A leader's images applied to a replica in shuffled batches, each batch forced; checked at every boundary. */
+    /**
+     * A leader's images applied to a replica in shuffled batches, each batch forced, one by one or as a bulk load
+     * (a first copy); checked at every boundary.
+     */
     private static final class ReplicaRun {
         private final long seed;
+        private final boolean bulk;
         private final Random rnd;
         private final FixedConfig cfg = config(Durability.GROUP);
         private final DbMeta meta = DbMeta.create(cfg);
@@ -341,8 +346,9 @@ class CrashStateEnumerationTest {
         private int boundaries;
         private int states;
 
-        ReplicaRun(long seed) {
+        ReplicaRun(long seed, boolean bulk) {
             this.seed = seed;
+            this.bulk = bulk;
             this.rnd = new Random(seed);
         }
 
@@ -350,6 +356,9 @@ class CrashStateEnumerationTest {
             List<byte[]> images = leaderImages();
             java.util.Collections.shuffle(images, rnd);
             Shard replica = open(disk, meta, cfg, true);
+            if (bulk) {
+                replica.beginBulkLoad();
+            }
             disk.onBoundary(this::crashHere);
             int stride = Integer.BYTES + meta.slotSize();
             for (int at = 0; at < images.size(); ) {
@@ -374,6 +383,10 @@ class CrashStateEnumerationTest {
                 durable.putAll(current);
                 since.clear();
                 at += count;
+            }
+            if (bulk) {
+                replica.finishBulkLoad();
+                replica.forceApplied();
             }
             disk.onBoundary(what -> {});
             replica.abandon();
@@ -419,7 +432,8 @@ class CrashStateEnumerationTest {
 
         private void crashHere(String what) {
             boundaries++;
-            String where = "seed " + seed + ", replica, boundary " + boundaries + " (" + what + ")";
+            String where = "seed " + seed + (bulk ? ", bulk load" : ", replica") + ", boundary " + boundaries + " ("
+                    + what + ")";
             SimulatedDisk after = disk.processCrash();
             Map<Integer, Long> got = slots(after);
             for (int slot : union()) {
