@@ -46,7 +46,6 @@ public final class Shard implements ShardView {
     private static final Logger LOG = LoggerFactory.getLogger(Shard.class);
     private static final VarHandle LAST_LSN;
     private static final VarHandle HIGH_WATER;
-    private static final long TOMBSTONE_FLAG = 1L << 32;
     private static final int LOCK_FREE_ATTEMPTS = 64;
     private static final VarHandle INT_LE_ARRAY =
             MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
@@ -81,9 +80,21 @@ public final class Shard implements ShardView {
     private final byte[] scratch;
     private final MemorySegment scratchSeg;
     private final CRC32C crc = new CRC32C();
-    private final IntStack free = new IntStack();
-    private final LongPairQueue releases = new LongPairQueue();
-    private final LongPairQueue reusable = new LongPairQueue();
+    private final SlotAllocator slots = new SlotAllocator();
+    private final SlotAllocator.Releaser releaser = new SlotAllocator.Releaser() {
+        @Override
+        public long markFree(int slot) {
+            long lsn = nextLsn();
+            rewriteStatus(slot, FREE, lsn);
+            publish(lsn, slot);
+            return lsn;
+        }
+
+        @Override
+        public long lastLsn() {
+            return Shard.this.lastLsn();
+        }
+    };
     private final int corruptAtOpen;
     private final int[] corruptSlotsAtOpen;
     private final int incompleteAtOpen;
@@ -101,7 +112,6 @@ public final class Shard implements ShardView {
     private volatile boolean closed;
     private int deletedSlots;
     private int indexedTombstones;
-    private int pendingSlots;
     private volatile boolean bulkLoading;
 
     private Shard(
@@ -191,10 +201,10 @@ public final class Shard implements ShardView {
         // releases of superseded slots must be durable before tombstones that hid them become reusable
         file.forceAll();
         for (int i = rec.reusable.length - 1; i >= 0; i--) {
-            free.push(rec.reusable[i]);
+            slots.push(rec.reusable[i]);
         }
         for (int i = rec.losers.length - 1; i >= 0; i--) {
-            free.push(rec.losers[i]);
+            slots.push(rec.losers[i]);
         }
     }
 
@@ -338,11 +348,10 @@ public final class Shard implements ShardView {
                 retire(slot, lsn);
             }
             if (durability == Durability.NONE) {
-                free.push(tomb);
+                slots.push(tomb);
             } else {
                 // queued after the old slot's release: reusable only once that release is durable
-                releases.add(lsn, TOMBSTONE_FLAG | tomb);
-                pendingSlots++;
+                slots.retireTombstone(tomb, lsn);
             }
         } finally {
             writeLock.unlock();
@@ -357,12 +366,12 @@ public final class Shard implements ShardView {
      * {@code slot} is its key's only copy and a torn tombstone can only make the key absent).
      */
     private int tombstoneSlot(int slot) {
-        if (free.isEmpty() && (int) HIGH_WATER.get(this) >= maxSlots) {
-            for (int round = 0; round < 3 && pendingSlots > 0; round++) {
+        if (slots.isEmpty() && (int) HIGH_WATER.get(this) >= maxSlots) {
+            for (int round = 0; round < 3 && slots.pending() > 0; round++) {
                 forceNow();
                 drainPending();
             }
-            if (free.isEmpty() && pendingSlots == 0) {
+            if (slots.isEmpty() && slots.pending() == 0) {
                 return slot;
             }
         }
@@ -393,10 +402,9 @@ public final class Shard implements ShardView {
             long lsn = nextLsn();
             rewriteStatus(slot, FREE, lsn);
             publish(lsn, slot);
-            free.push(slot);
+            slots.push(slot);
         } else {
-            releases.add(supersededAt, slot);
-            pendingSlots++;
+            slots.retire(slot, supersededAt);
         }
     }
 
@@ -409,7 +417,7 @@ public final class Shard implements ShardView {
     private void beforeMutation() {
         checkOpen();
         failStop.check();
-        if (pendingSlots > 0) {
+        if (slots.pending() > 0) {
             drainPending();
         }
     }
@@ -432,8 +440,8 @@ public final class Shard implements ShardView {
     }
 
     private int allocate() {
-        if (!free.isEmpty()) {
-            int slot = free.pop();
+        int slot = slots.pop();
+        if (slot >= 0) {
             if (status(file.segment(slot).get(INT_LE, file.offset(slot))) == DELETED) {
                 deletedSlots--;
             }
@@ -457,26 +465,7 @@ public final class Shard implements ShardView {
 
     /** Drains retirements a force has made safe: releases become FREE, released slots become reusable. */
     private void drainPending() {
-        long durable = durableLsn;
-        while (!reusable.isEmpty() && reusable.peekFirst() <= durable) {
-            free.push((int) reusable.peekSecond());
-            reusable.remove();
-            pendingSlots--;
-        }
-        while (!releases.isEmpty() && releases.peekFirst() <= durable) {
-            long v = releases.peekSecond();
-            releases.remove();
-            int slot = (int) v;
-            if ((v & TOMBSTONE_FLAG) == 0) {
-                long lsn = nextLsn();
-                rewriteStatus(slot, FREE, lsn);
-                publish(lsn, slot);
-                reusable.add(lsn, slot);
-            } else {
-                // a tombstone is reusable once every release queued before it is durable
-                reusable.add(lastLsn(), slot);
-            }
-        }
+        slots.drain(durableLsn, releaser);
     }
 
     // ---------------------------------------------------------------- replication (follower side)
@@ -744,10 +733,7 @@ public final class Shard implements ShardView {
             failStop.check();
             ShardRecovery rec = ShardRecovery.scan(file, keySize, slotSize);
             bulkLoading = false;
-            free.clear();
-            releases.clear();
-            reusable.clear();
-            pendingSlots = 0;
+            slots.clear();
             indexedTombstones = 0;
             deletedSlots = rec.deletedSlots;
             HIGH_WATER.setRelease(this, rec.highWater);
@@ -784,12 +770,9 @@ public final class Shard implements ShardView {
                 file.segment(slot).fill((byte) 0);
                 file.markDirty(slot);
             }
-            free.clear();
-            releases.clear();
-            reusable.clear();
+            slots.clear();
             deletedSlots = 0;
             indexedTombstones = 0;
-            pendingSlots = 0;
             HIGH_WATER.setRelease(this, 0);
             LAST_LSN.setRelease(this, 0L);
             durableLsn = 0;
@@ -1080,7 +1063,7 @@ public final class Shard implements ShardView {
     }
 
     private void drainIfPending() {
-        if (pendingSlots > 0 && writeLock.tryLock()) {
+        if (slots.pending() > 0 && writeLock.tryLock()) {
             try {
                 if (!closed) {
                     drainPending();
@@ -1103,7 +1086,7 @@ public final class Shard implements ShardView {
 
     /** Forces everything written so far (background group commit). No-op when nothing is new. */
     void forceIfDirty() {
-        if (lastLsn() > durableLsn || pendingSlots > 0 || file.isDirty()) {
+        if (lastLsn() > durableLsn || slots.pending() > 0 || file.isDirty()) {
             forceNow();
             drainIfPending();
         }
@@ -1212,9 +1195,9 @@ public final class Shard implements ShardView {
         return new ShardStatsSnapshot(
                 id,
                 liveKeys(),
-                free.size() + (capacity - hw),
+                slots.freeCount() + (capacity - hw),
                 deletedSlots,
-                pendingSlots,
+                slots.pending(),
                 corruptAtOpen,
                 corruptSlotsAtOpen.clone(),
                 incompleteAtOpen,
