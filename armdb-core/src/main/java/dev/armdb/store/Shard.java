@@ -17,7 +17,6 @@ import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.zip.CRC32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -77,15 +76,13 @@ public final class Shard implements ShardView {
     private volatile ChangeFeed feed;
     private final ReentrantLock writeLock = new ReentrantLock();
     private final ReentrantLock syncLock = new ReentrantLock();
-    private final byte[] scratch;
-    private final MemorySegment scratchSeg;
-    private final CRC32C crc = new CRC32C();
+    private final SlotWriter writer;
     private final SlotAllocator slots = new SlotAllocator();
     private final SlotAllocator.Releaser releaser = new SlotAllocator.Releaser() {
         @Override
         public long markFree(int slot) {
             long lsn = nextLsn();
-            rewriteStatus(slot, FREE, lsn);
+            writer.rewriteStatus(slot, FREE, lsn);
             publish(lsn, slot);
             return lsn;
         }
@@ -135,8 +132,7 @@ public final class Shard implements ShardView {
         this.zeroValue = new byte[valueSize];
         this.slotKeys = new FileSlotKeys(file, keySize);
         this.index = rec.index;
-        this.scratch = new byte[slotSize];
-        this.scratchSeg = MemorySegment.ofArray(scratch);
+        this.writer = new SlotWriter(file, keySize, valueSize, slotSize);
         this.growthHint = growthHint;
         this.corruptAtOpen = rec.corrupt.length;
         this.corruptSlotsAtOpen = rec.corrupt;
@@ -195,7 +191,7 @@ public final class Shard implements ShardView {
         long lsn = lastLsn;
         for (int loser : rec.losers) {
             lsn++;
-            rewriteStatus(loser, FREE, lsn);
+            writer.rewriteStatus(loser, FREE, lsn);
         }
         LAST_LSN.setRelease(this, lsn);
         // releases of superseded slots must be durable before tombstones that hid them become reusable
@@ -335,9 +331,9 @@ public final class Shard implements ShardView {
             index.remove(hash, slot);
             lsn = nextLsn();
             if (tomb == slot) {
-                rewriteStatus(slot, DELETED, lsn);
+                writer.rewriteStatus(slot, DELETED, lsn);
             } else {
-                writeImage(tomb, DELETED, lsn, key, zeroValue);
+                writer.write(tomb, DELETED, lsn, key, zeroValue);
             }
             deletedSlots++;
             if (listener != null) {
@@ -381,7 +377,7 @@ public final class Shard implements ShardView {
     private long writeValue(byte[] key, long hash, byte[] value, int oldSlot) {
         int slot = allocate();
         long lsn = nextLsn();
-        writeImage(slot, LIVE, lsn, key, value);
+        writer.write(slot, LIVE, lsn, key, value);
         if (oldSlot < 0) {
             index.insert(hash, slot);
             if (listener != null) {
@@ -400,7 +396,7 @@ public final class Shard implements ShardView {
     private void retire(int slot, long supersededAt) {
         if (durability == Durability.NONE) {
             long lsn = nextLsn();
-            rewriteStatus(slot, FREE, lsn);
+            writer.rewriteStatus(slot, FREE, lsn);
             publish(lsn, slot);
             slots.push(slot);
         } else {
@@ -554,7 +550,7 @@ public final class Shard implements ShardView {
         MemorySegment seg = file.segment(slot);
         long off = file.offset(slot);
         int oldWord = seg.get(INT_LE, off);
-        boolean oldValid = oldWord != 0 && !inProgress(oldWord) && localSlotValid(seg, off);
+        boolean oldValid = oldWord != 0 && !inProgress(oldWord) && writer.holdsValidImage(slot);
         if (oldValid && seg.get(LONG_LE, off + LSN_OFFSET) >= lsn) {
             return false;
         }
@@ -572,9 +568,7 @@ public final class Shard implements ShardView {
                                 offset + KEY_OFFSET + keySize)
                         < 0;
         byte[] oldKey = oldIndexed && !sameKey && listener != null ? keyAt(slot) : null;
-        System.arraycopy(image, offset, scratch, 0, slotSize);
-        publishImage(seg, off, oldWord);
-        file.markDirty(slot);
+        writer.copy(slot, image, offset);
         if (oldStatus == DELETED) {
             deletedSlots--;
         }
@@ -783,11 +777,6 @@ public final class Shard implements ShardView {
         file.force();
     }
 
-    private boolean localSlotValid(MemorySegment seg, long off) {
-        MemorySegment.copy(seg, off, scratchSeg, 0, slotSize);
-        return crcMatches(scratch, 0);
-    }
-
     /** Keeps the tombstone count and the key listener right when the indexed state of {@code slot}'s key changes. */
     private void indexedStatusChanged(int slot, int from, int to) {
         if (from != to) {
@@ -827,51 +816,6 @@ public final class Shard implements ShardView {
     }
 
     // ---------------------------------------------------------------- slot images
-
-    private void writeImage(int slot, int status, long lsn, byte[] key, byte[] value) {
-        MemorySegment seg = file.segment(slot);
-        long off = file.offset(slot);
-        int oldWord = seg.get(INT_LE, off);
-        System.arraycopy(key, 0, scratch, KEY_OFFSET, keySize);
-        System.arraycopy(value, 0, scratch, valueOffset, valueSize);
-        for (int i = valueOffset + valueSize; i < slotSize; i++) {
-            scratch[i] = 0;
-        }
-        finishImage(status, lsn, oldWord);
-        publishImage(seg, off, oldWord);
-    }
-
-    private void rewriteStatus(int slot, int status, long lsn) {
-        MemorySegment seg = file.segment(slot);
-        long off = file.offset(slot);
-        int oldWord = seg.get(INT_LE, off);
-        MemorySegment.copy(seg, off, scratchSeg, 0, slotSize);
-        finishImage(status, lsn, oldWord);
-        publishImage(seg, off, oldWord);
-        file.markDirty(slot);
-    }
-
-    private void finishImage(int status, long lsn, int oldWord) {
-        int version = ((version(oldWord) | 1) + 1) & 0xFFFF;
-        scratchSeg.set(INT_LE_UNALIGNED, STATE_OFFSET, stateWord(status, version));
-        scratchSeg.set(LONG_LE_UNALIGNED, LSN_OFFSET, lsn);
-        crc.reset();
-        crc.update(scratch, 0, CRC_OFFSET);
-        crc.update(scratch, LSN_OFFSET, slotSize - LSN_OFFSET);
-        scratchSeg.set(INT_LE_UNALIGNED, CRC_OFFSET, (int) crc.getValue());
-    }
-
-    private void publishImage(MemorySegment seg, long off, int oldWord) {
-        STATE_WORD.setOpaque(seg, off, stateWord(status(oldWord), version(oldWord) | 1));
-        file.stored();
-        // the odd version must reach memory before any byte of the new image (readers and crash recovery)
-        VarHandle.storeStoreFence();
-        MemorySegment.copy(scratchSeg, CRC_OFFSET, seg, off + CRC_OFFSET, slotSize - CRC_OFFSET);
-        file.stored();
-        // release: every byte of the image is visible before the even version that validates it
-        STATE_WORD.setRelease(seg, off, scratchSeg.get(INT_LE_UNALIGNED, STATE_OFFSET));
-        file.stored();
-    }
 
     private boolean valueEquals(int slot, byte[] expected) {
         MemorySegment seg = file.segment(slot);
