@@ -40,6 +40,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A failed force or growth fail-stops the collection ({@link FailStop}): every later write throws {@link
  * dev.armdb.ArmDbStorageFailedException}, reads keep working.
+ *
+ * <p>Parts owned elsewhere: {@link SlotWriter} publishes slot images (the writer's half of the seqlock), {@link
+ * SlotAllocator} keeps reusable slots and the durability order of their reuse, {@link ShardFile} the mappings, dirty
+ * chunks and forces. The shard keeps the locks, LSNs, index, change feed, durable LSN and lifecycle.
  */
 public final class Shard implements ShardView {
     private static final Logger LOG = LoggerFactory.getLogger(Shard.class);

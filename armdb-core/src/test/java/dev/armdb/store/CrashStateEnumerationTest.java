@@ -46,13 +46,13 @@ import org.junit.jupiter.api.Test;
  * <p>Seed: {@code -Darmdb.seed=...} (printed); workloads per mode: {@code -Darmdb.sim.workloads} (default 8; the
  * {@code soak} profile runs 100 times more).
  *
- * <p>Mutation check (done when this test was written, and to be repeated when the engine's write or recovery
- * paths change): (1) writing the tombstone of {@code Shard.delete} in place over the key's slot (the old
- * {@code rewriteStatus(slot, DELETED, lsn)} for every delete) fails the GROUP and SYNC process-crash checks within
- * the default run: the interrupted tombstone is discarded and an older, not yet released value of the key comes
- * back. (2) Skipping the force in {@code Shard.forceApplied} when the shard's last LSN is already durable (the
- * {@code durableLsn >= lsn} shortcut of {@code syncTo}) fails the replica power-loss check; (3) dropping the
- * {@code forceAll} of a replica's open fails the replica's reopen-then-power-loss check.
+ * <p>Mutation check (done when this test was written, each failing within the default run; repeat it when the
+ * engine's write or recovery paths change): (1) writing every tombstone of {@code Shard.delete} in place over the
+ * key's slot (make {@code tombstoneSlot} return {@code slot}) fails a GROUP process-crash check: put v1, put v2,
+ * delete, cut after the tombstone's odd version; recovery discards it and v1, not yet released, comes back. (2)
+ * Letting {@code Shard.forceApplied} skip the force when the last LSN is already durable (the old {@code
+ * syncTo(lastLsn())}) fails the replica power-loss check: an image older than one already forced stays unforced.
+ * (3) Dropping the {@code forceAll} of a replica's open fails the replica's reopen-then-power-loss check.
  */
 class CrashStateEnumerationTest {
     private static final int KEY = 8;
