@@ -18,7 +18,6 @@ import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.zip.CRC32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,7 +25,8 @@ import org.slf4j.LoggerFactory;
  * One shard: a slot file, its hash index, its change feed, and the rules that keep them crash-safe.
  *
  * <p><b>Writes</b> are serialised by the shard's write lock. An update never touches the key's current slot: it
- * writes the new value into a free slot, points the index there, and only then <em>retires</em> the old slot.
+ * writes the new value (or, for a delete, a tombstone) into a free slot, points the index there (or unlinks the
+ * key), and only then <em>retires</em> the old slot.
  * In {@link Durability#NONE} the old slot is released at once; otherwise it waits in a queue until a force
  * covers the new slot, is then marked FREE, and becomes reusable only after a further force covers that mark
  * (a tombstone likewise waits for every release queued before it), so a power loss can never leave an older
@@ -38,12 +38,18 @@ import org.slf4j.LoggerFactory;
  * under the write lock, so progress is guaranteed.
  *
  * <p>Hot paths ({@code get} into a caller's buffer, {@code put}, {@code delete}) allocate nothing.
+ *
+ * <p>A failed force or growth fail-stops the collection ({@link FailStop}): every later write throws {@link
+ * dev.armdb.ArmDbStorageFailedException}, reads keep working.
+ *
+ * <p>Parts owned elsewhere: {@link SlotWriter} publishes slot images (the writer's half of the seqlock), {@link
+ * SlotAllocator} keeps reusable slots and the durability order of their reuse, {@link ShardFile} the mappings, dirty
+ * chunks and forces. The shard keeps the locks, LSNs, index, change feed, durable LSN and lifecycle.
  */
 public final class Shard implements ShardView {
     private static final Logger LOG = LoggerFactory.getLogger(Shard.class);
     private static final VarHandle LAST_LSN;
     private static final VarHandle HIGH_WATER;
-    private static final long TOMBSTONE_FLAG = 1L << 32;
     private static final int LOCK_FREE_ATTEMPTS = 64;
     private static final VarHandle INT_LE_ARRAY =
             MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
@@ -68,17 +74,29 @@ public final class Shard implements ShardView {
     private final Durability durability;
     private final int maxSlots;
     private final ShardFile file;
+    private final FailStop failStop;
+    private final byte[] zeroValue;
     private final FileSlotKeys slotKeys;
     private volatile HashIndex index;
     private volatile ChangeFeed feed;
     private final ReentrantLock writeLock = new ReentrantLock();
     private final ReentrantLock syncLock = new ReentrantLock();
-    private final byte[] scratch;
-    private final MemorySegment scratchSeg;
-    private final CRC32C crc = new CRC32C();
-    private final IntStack free = new IntStack();
-    private final LongPairQueue releases = new LongPairQueue();
-    private final LongPairQueue reusable = new LongPairQueue();
+    private final SlotWriter writer;
+    private final SlotAllocator slots = new SlotAllocator();
+    private final SlotAllocator.Releaser releaser = new SlotAllocator.Releaser() {
+        @Override
+        public long markFree(int slot) {
+            long lsn = nextLsn();
+            writer.rewriteStatus(slot, FREE, lsn);
+            publish(lsn, slot);
+            return lsn;
+        }
+
+        @Override
+        public long lastLsn() {
+            return Shard.this.lastLsn();
+        }
+    };
     private final int corruptAtOpen;
     private final int[] corruptSlotsAtOpen;
     private final int incompleteAtOpen;
@@ -96,7 +114,6 @@ public final class Shard implements ShardView {
     private volatile boolean closed;
     private int deletedSlots;
     private int indexedTombstones;
-    private int pendingSlots;
     private volatile boolean bulkLoading;
     /** User writes fail while true (the collection is a replica); read and written under the write lock only. */
     private boolean userWritesRefused;
@@ -106,6 +123,7 @@ public final class Shard implements ShardView {
             DbMeta meta,
             FixedConfig cfg,
             ShardFile file,
+            FailStop failStop,
             ShardRecovery rec,
             Runnable growthHint,
             boolean replica) {
@@ -117,10 +135,11 @@ public final class Shard implements ShardView {
         this.durability = cfg.durability();
         this.maxSlots = cfg.maxSlotsPerShard();
         this.file = file;
+        this.failStop = failStop;
+        this.zeroValue = new byte[valueSize];
         this.slotKeys = new FileSlotKeys(file, keySize);
         this.index = rec.index;
-        this.scratch = new byte[slotSize];
-        this.scratchSeg = MemorySegment.ofArray(scratch);
+        this.writer = new SlotWriter(file, keySize, valueSize, slotSize);
         this.growthHint = growthHint;
         this.corruptAtOpen = rec.corrupt.length;
         this.corruptSlotsAtOpen = rec.corrupt;
@@ -132,6 +151,8 @@ public final class Shard implements ShardView {
         if (replica) {
             // a replica keeps the leader's slots and LSNs as they are (see ShardRecovery's replica rules)
             this.indexedTombstones = rec.indexedTombstones;
+            // what a dead process left in the page cache is durable before this shard claims any LSN durable
+            file.forceAll();
         } else {
             settleRecovery(rec);
         }
@@ -145,13 +166,23 @@ public final class Shard implements ShardView {
      *
      * @param growthHint run (on the writer's thread) when the file is close to full, to grow it in the background
      * @param replica recover with replica rules (the collection is a follower's)
+     * @param opener the file layer (real files, or a simulation in tests)
+     * @param failStop the collection's fail-stop state
      */
-    static Shard open(Path dir, DbMeta meta, FixedConfig cfg, int id, Runnable growthHint, boolean replica) {
+    static Shard open(
+            Path dir,
+            DbMeta meta,
+            FixedConfig cfg,
+            int id,
+            Runnable growthHint,
+            boolean replica,
+            ShardStorage.Opener opener,
+            FailStop failStop) {
         int shift = ShardFile.chunkShiftFor(cfg.growthStepBytes(), meta.slotSize());
-        ShardFile file = ShardFile.open(dir, meta, id, shift, cfg.maxSlotsPerShard(), false);
+        ShardFile file = ShardFile.open(dir, meta, id, shift, cfg.maxSlotsPerShard(), false, opener, failStop);
         try {
             ShardRecovery rec = ShardRecovery.scan(file, meta.keySize(), meta.slotSize(), replica);
-            Shard shard = new Shard(id, meta, cfg, file, rec, growthHint, replica);
+            Shard shard = new Shard(id, meta, cfg, file, failStop, rec, growthHint, replica);
             shard.logRecovery(rec);
             return shard;
         } catch (RuntimeException | Error e) {
@@ -168,16 +199,16 @@ public final class Shard implements ShardView {
         long lsn = lastLsn;
         for (int loser : rec.losers) {
             lsn++;
-            rewriteStatus(loser, FREE, lsn);
+            writer.rewriteStatus(loser, FREE, lsn);
         }
         LAST_LSN.setRelease(this, lsn);
         // releases of superseded slots must be durable before tombstones that hid them become reusable
         file.forceAll();
         for (int i = rec.reusable.length - 1; i >= 0; i--) {
-            free.push(rec.reusable[i]);
+            slots.push(rec.reusable[i]);
         }
         for (int i = rec.losers.length - 1; i >= 0; i--) {
-            free.push(rec.losers[i]);
+            slots.push(rec.losers[i]);
         }
     }
 
@@ -304,7 +335,12 @@ public final class Shard implements ShardView {
         return lsn;
     }
 
-    /** Deletes {@code key}; returns the LSN of the tombstone, or 0 if the key was absent. */
+    /**
+     * Deletes {@code key}; returns the LSN of the tombstone, or 0 if the key was absent. The tombstone is written
+     * copy-on-write into a free slot, like a new value, and the key's slot is retired as an update retires it: the
+     * key's current slot may be the only copy that supersedes an older one whose release is not durable yet, so a
+     * crash while the tombstone is written must leave it whole.
+     */
     public long delete(byte[] key, long hash) {
         long lsn;
         lockWriter();
@@ -314,20 +350,28 @@ public final class Shard implements ShardView {
             if (slot < 0) {
                 return 0;
             }
+            int tomb = tombstoneSlot(slot);
             // unlink first: a reader that already holds the slot still reads the old value, a consistent past
             index.remove(hash, slot);
             lsn = nextLsn();
-            rewriteStatus(slot, DELETED, lsn);
+            if (tomb == slot) {
+                writer.rewriteStatus(slot, DELETED, lsn);
+            } else {
+                writer.write(tomb, DELETED, lsn, key, zeroValue);
+            }
             deletedSlots++;
             if (listener != null) {
                 listener.removed(key);
             }
-            publish(lsn, slot);
+            publish(lsn, tomb);
+            if (tomb != slot) {
+                retire(slot, lsn);
+            }
             if (durability == Durability.NONE) {
-                free.push(slot);
+                slots.push(tomb);
             } else {
-                releases.add(lsn, TOMBSTONE_FLAG | slot);
-                pendingSlots++;
+                // queued after the old slot's release: reusable only once that release is durable
+                slots.retireTombstone(tomb, lsn);
             }
         } finally {
             writeLock.unlock();
@@ -336,10 +380,28 @@ public final class Shard implements ShardView {
         return lsn;
     }
 
+    /**
+     * The slot for the tombstone of the key held in {@code slot}: a free slot, or, if the shard is full, {@code slot}
+     * itself once every pending retirement is settled (then no older copy of any key waits for its release, so
+     * {@code slot} is its key's only copy and a torn tombstone can only make the key absent).
+     */
+    private int tombstoneSlot(int slot) {
+        if (slots.isEmpty() && (int) HIGH_WATER.get(this) >= maxSlots) {
+            for (int round = 0; round < 3 && slots.pending() > 0; round++) {
+                forceNow();
+                drainPending();
+            }
+            if (slots.isEmpty() && slots.pending() == 0) {
+                return slot;
+            }
+        }
+        return allocate();
+    }
+
     private long writeValue(byte[] key, long hash, byte[] value, int oldSlot) {
         int slot = allocate();
         long lsn = nextLsn();
-        writeImage(slot, LIVE, lsn, key, value);
+        writer.write(slot, LIVE, lsn, key, value);
         if (oldSlot < 0) {
             index.insert(hash, slot);
             if (listener != null) {
@@ -358,12 +420,11 @@ public final class Shard implements ShardView {
     private void retire(int slot, long supersededAt) {
         if (durability == Durability.NONE) {
             long lsn = nextLsn();
-            rewriteStatus(slot, FREE, lsn);
+            writer.rewriteStatus(slot, FREE, lsn);
             publish(lsn, slot);
-            free.push(slot);
+            slots.push(slot);
         } else {
-            releases.add(supersededAt, slot);
-            pendingSlots++;
+            slots.retire(slot, supersededAt);
         }
     }
 
@@ -375,11 +436,12 @@ public final class Shard implements ShardView {
 
     private void beforeMutation() {
         checkOpen();
+        failStop.check();
         if (userWritesRefused) {
             throw new ArmDbReadOnlyException("shard " + id + " is part of a read-only replica; writes are refused"
                     + " until the collection is promoted");
         }
-        if (pendingSlots > 0) {
+        if (slots.pending() > 0) {
             drainPending();
         }
     }
@@ -402,8 +464,8 @@ public final class Shard implements ShardView {
     }
 
     private int allocate() {
-        if (!free.isEmpty()) {
-            int slot = free.pop();
+        int slot = slots.pop();
+        if (slot >= 0) {
             if (status(file.segment(slot).get(INT_LE, file.offset(slot))) == DELETED) {
                 deletedSlots--;
             }
@@ -427,26 +489,7 @@ public final class Shard implements ShardView {
 
     /** Drains retirements a force has made safe: releases become FREE, released slots become reusable. */
     private void drainPending() {
-        long durable = durableLsn;
-        while (!reusable.isEmpty() && reusable.peekFirst() <= durable) {
-            free.push((int) reusable.peekSecond());
-            reusable.remove();
-            pendingSlots--;
-        }
-        while (!releases.isEmpty() && releases.peekFirst() <= durable) {
-            long v = releases.peekSecond();
-            releases.remove();
-            int slot = (int) v;
-            if ((v & TOMBSTONE_FLAG) == 0) {
-                long lsn = nextLsn();
-                rewriteStatus(slot, FREE, lsn);
-                publish(lsn, slot);
-                reusable.add(lsn, slot);
-            } else {
-                // a tombstone is reusable once every release queued before it is durable
-                reusable.add(lastLsn(), slot);
-            }
-        }
+        slots.drain(durableLsn, releaser);
     }
 
     // ---------------------------------------------------------------- replication (follower side)
@@ -467,6 +510,7 @@ public final class Shard implements ShardView {
         lockWriter();
         try {
             checkOpen();
+            failStop.check();
             return bulkLoading ? copyBulk(slot, image, offset) : applyChecked(slot, image, offset);
         } finally {
             writeLock.unlock();
@@ -491,6 +535,7 @@ public final class Shard implements ShardView {
         lockWriter();
         try {
             checkOpen();
+            failStop.check();
             for (int i = 0, at = offset; i < count; i++, at += stride) {
                 int slot = (int) INT_LE_ARRAY.get(buf, at);
                 boolean done = bulkLoading
@@ -533,7 +578,7 @@ public final class Shard implements ShardView {
         MemorySegment seg = file.segment(slot);
         long off = file.offset(slot);
         int oldWord = seg.get(INT_LE, off);
-        boolean oldValid = oldWord != 0 && !inProgress(oldWord) && localSlotValid(seg, off);
+        boolean oldValid = oldWord != 0 && !inProgress(oldWord) && writer.holdsValidImage(slot);
         if (oldValid && seg.get(LONG_LE, off + LSN_OFFSET) >= lsn) {
             return false;
         }
@@ -551,9 +596,7 @@ public final class Shard implements ShardView {
                                 offset + KEY_OFFSET + keySize)
                         < 0;
         byte[] oldKey = oldIndexed && !sameKey && listener != null ? keyAt(slot) : null;
-        System.arraycopy(image, offset, scratch, 0, slotSize);
-        publishImage(seg, off, oldWord);
-        file.markDirty(slot);
+        writer.copy(slot, image, offset);
         if (oldStatus == DELETED) {
             deletedSlots--;
         }
@@ -614,6 +657,7 @@ public final class Shard implements ShardView {
         lockWriter();
         try {
             checkOpen();
+            failStop.check();
             if (slotCount() != 0 || index.size() != 0) {
                 throw new IllegalStateException(
                         "bulk load needs an empty shard; shard " + id + " holds " + slotCount() + " slots");
@@ -641,6 +685,7 @@ public final class Shard implements ShardView {
             return false;
         }
         MemorySegment.copy(image, offset, seg, ValueLayout.JAVA_BYTE, off, slotSize);
+        file.stored();
         file.markDirty(slot);
         if (slot >= slotCount()) {
             HIGH_WATER.setRelease(this, slot + 1);
@@ -660,6 +705,7 @@ public final class Shard implements ShardView {
         lockWriter();
         try {
             checkOpen();
+            failStop.check();
             if (!bulkLoading) {
                 return;
             }
@@ -720,12 +766,10 @@ public final class Shard implements ShardView {
         lockWriter();
         try {
             checkOpen();
+            failStop.check();
             ShardRecovery rec = ShardRecovery.scan(file, keySize, slotSize);
             bulkLoading = false;
-            free.clear();
-            releases.clear();
-            reusable.clear();
-            pendingSlots = 0;
+            slots.clear();
             indexedTombstones = 0;
             deletedSlots = rec.deletedSlots;
             HIGH_WATER.setRelease(this, rec.highWater);
@@ -747,6 +791,7 @@ public final class Shard implements ShardView {
         lockWriter();
         try {
             checkOpen();
+            failStop.check();
             if (listener != null) {
                 index.forEachSlot(slot -> {
                     if (status(file.segment(slot).get(INT_LE, file.offset(slot))) == LIVE) {
@@ -761,12 +806,9 @@ public final class Shard implements ShardView {
                 file.segment(slot).fill((byte) 0);
                 file.markDirty(slot);
             }
-            free.clear();
-            releases.clear();
-            reusable.clear();
+            slots.clear();
             deletedSlots = 0;
             indexedTombstones = 0;
-            pendingSlots = 0;
             HIGH_WATER.setRelease(this, 0);
             LAST_LSN.setRelease(this, 0L);
             durableLsn = 0;
@@ -775,11 +817,6 @@ public final class Shard implements ShardView {
         }
         syncTo(0);
         file.force();
-    }
-
-    private boolean localSlotValid(MemorySegment seg, long off) {
-        MemorySegment.copy(seg, off, scratchSeg, 0, slotSize);
-        return crcMatches(scratch, 0);
     }
 
     /** Keeps the tombstone count and the key listener right when the indexed state of {@code slot}'s key changes. */
@@ -820,54 +857,7 @@ public final class Shard implements ShardView {
         return file.segment(slot).get(LONG_LE, file.offset(slot) + LSN_OFFSET);
     }
 
-    /** Forces the shard's dirty chunks up to its current last LSN (a follower before it acks). */
-    public void forceApplied() {
-        syncTo(lastLsn());
-    }
-
     // ---------------------------------------------------------------- slot images
-
-    private void writeImage(int slot, int status, long lsn, byte[] key, byte[] value) {
-        MemorySegment seg = file.segment(slot);
-        long off = file.offset(slot);
-        int oldWord = seg.get(INT_LE, off);
-        System.arraycopy(key, 0, scratch, KEY_OFFSET, keySize);
-        System.arraycopy(value, 0, scratch, valueOffset, valueSize);
-        for (int i = valueOffset + valueSize; i < slotSize; i++) {
-            scratch[i] = 0;
-        }
-        finishImage(status, lsn, oldWord);
-        publishImage(seg, off, oldWord);
-    }
-
-    private void rewriteStatus(int slot, int status, long lsn) {
-        MemorySegment seg = file.segment(slot);
-        long off = file.offset(slot);
-        int oldWord = seg.get(INT_LE, off);
-        MemorySegment.copy(seg, off, scratchSeg, 0, slotSize);
-        finishImage(status, lsn, oldWord);
-        publishImage(seg, off, oldWord);
-        file.markDirty(slot);
-    }
-
-    private void finishImage(int status, long lsn, int oldWord) {
-        int version = ((version(oldWord) | 1) + 1) & 0xFFFF;
-        scratchSeg.set(INT_LE_UNALIGNED, STATE_OFFSET, stateWord(status, version));
-        scratchSeg.set(LONG_LE_UNALIGNED, LSN_OFFSET, lsn);
-        crc.reset();
-        crc.update(scratch, 0, CRC_OFFSET);
-        crc.update(scratch, LSN_OFFSET, slotSize - LSN_OFFSET);
-        scratchSeg.set(INT_LE_UNALIGNED, CRC_OFFSET, (int) crc.getValue());
-    }
-
-    private void publishImage(MemorySegment seg, long off, int oldWord) {
-        STATE_WORD.setOpaque(seg, off, stateWord(status(oldWord), version(oldWord) | 1));
-        // the odd version must reach memory before any byte of the new image (readers and crash recovery)
-        VarHandle.storeStoreFence();
-        MemorySegment.copy(scratchSeg, CRC_OFFSET, seg, off + CRC_OFFSET, slotSize - CRC_OFFSET);
-        // release: every byte of the image is visible before the even version that validates it
-        STATE_WORD.setRelease(seg, off, scratchSeg.get(INT_LE_UNALIGNED, STATE_OFFSET));
-    }
 
     private boolean valueEquals(int slot, byte[] expected) {
         MemorySegment seg = file.segment(slot);
@@ -1022,7 +1012,10 @@ public final class Shard implements ShardView {
 
     /**
      * Makes every mutation up to {@code lsn} durable: forces dirty chunks unless an earlier force already covered
-     * it; concurrent callers share one force.
+     * it; concurrent callers share one force. For a user's writes only, whose LSNs grow in write order.
+     *
+     * @throws dev.armdb.ArmDbStorageFailedException if the force fails or the collection is fail-stopped (also for
+     *     a caller that waited behind a force that failed)
      */
     public void syncTo(long lsn) {
         if (durableLsn >= lsn) {
@@ -1033,13 +1026,30 @@ public final class Shard implements ShardView {
             if (durableLsn >= lsn) {
                 return;
             }
-            long target = lastLsn();
-            file.force();
-            durableLsn = target;
+            forceNow();
         } finally {
             syncLock.unlock();
         }
-        if (pendingSlots > 0 && writeLock.tryLock()) {
+        drainIfPending();
+    }
+
+    /**
+     * Forces every chunk written since its last force and records the last LSN as durable. Holding {@link
+     * #syncLock}, or the writer lock (a writer settling retirements).
+     */
+    private void forceNow() {
+        syncLock.lock();
+        try {
+            long target = lastLsn();
+            file.force();
+            durableLsn = Math.max(durableLsn, target);
+        } finally {
+            syncLock.unlock();
+        }
+    }
+
+    private void drainIfPending() {
+        if (slots.pending() > 0 && writeLock.tryLock()) {
             try {
                 if (!closed) {
                     drainPending();
@@ -1050,11 +1060,21 @@ public final class Shard implements ShardView {
         }
     }
 
+    /**
+     * Forces every chunk written since its last force, whatever the LSNs written there: a replica applies images
+     * out of LSN order, so an LSN already durable says nothing about a slot applied after it.
+     *
+     * @throws dev.armdb.ArmDbStorageFailedException if the force fails or the collection is fail-stopped
+     */
+    public void forceApplied() {
+        forceNow();
+    }
+
     /** Forces everything written so far (background group commit). No-op when nothing is new. */
     void forceIfDirty() {
-        long last = lastLsn();
-        if (last > durableLsn || pendingSlots > 0) {
-            syncTo(last);
+        if (lastLsn() > durableLsn || slots.pending() > 0 || file.isDirty()) {
+            forceNow();
+            drainIfPending();
         }
     }
 
@@ -1161,9 +1181,9 @@ public final class Shard implements ShardView {
         return new ShardStatsSnapshot(
                 id,
                 liveKeys(),
-                free.size() + (capacity - hw),
+                slots.freeCount() + (capacity - hw),
                 deletedSlots,
-                pendingSlots,
+                slots.pending(),
                 corruptAtOpen,
                 corruptSlotsAtOpen.clone(),
                 incompleteAtOpen,

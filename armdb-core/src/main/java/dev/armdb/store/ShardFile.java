@@ -6,28 +6,31 @@ import dev.armdb.ArmDbCorruptException;
 import dev.armdb.ArmDbException;
 import dev.armdb.ArmDbFullException;
 import java.io.IOException;
-import java.lang.foreign.Arena;
+import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.zip.CRC32C;
 
 /**
- * One shard's slot file, memory-mapped in chunks of a power-of-two number of slots. Owns the file channel and
- * the shared {@link Arena} of its mappings; closing it unmaps everything.
+ * One shard's slot file, memory-mapped in chunks of a power-of-two number of slots. Owns its {@link ShardStorage}
+ * (the file and its mappings); closing it unmaps everything.
  *
  * <p>The file grows by whole chunks written with zeros (never sparse, so a full disk fails the write that grows
  * the file, not a later store into a mapped hole). Slot {@code s} lives in chunk {@code s >>> chunkShift}.
  *
+ * <p>Each chunk has a "dirty since its last force" bit, set by the writer after it stores into the chunk and
+ * independent of LSN order. A force clears a bit before it forces the chunk and puts back every bit it has not
+ * forced if the force fails; any failed force or growth is recorded in the collection's {@link FailStop}, after
+ * which every force throws: the kernel may have dropped the pages a failed force did not write, so nothing after
+ * it may be claimed durable. *
  * <p>Threading: {@link #segment(int)} and {@link #offset(int)} are lock-free and safe for any thread while the
  * file is open; {@link #grow()} and {@link #force()} serialise on this object.
  */
@@ -44,25 +47,31 @@ public final class ShardFile implements AutoCloseable {
     private final int chunkMask;
     private final long chunkBytes;
     private final int maxSlots;
-    private final FileChannel channel;
-    private final Arena arena;
+    private final ShardStorage storage;
+    private final FailStop failStop;
     private final boolean readOnly;
     private final long[] dirtyChunks;
     private volatile MemorySegment[] chunks;
     private volatile int capacitySlots;
 
     private ShardFile(
-            Path path, int shardId, int slotSize, int chunkShift, int maxSlots, FileChannel channel, boolean readOnly) {
-        this.path = path;
+            int shardId,
+            int slotSize,
+            int chunkShift,
+            int maxSlots,
+            ShardStorage storage,
+            FailStop failStop,
+            boolean readOnly) {
+        this.path = storage.path();
         this.shardId = shardId;
         this.slotSize = slotSize;
         this.chunkShift = chunkShift;
         this.chunkMask = (1 << chunkShift) - 1;
         this.chunkBytes = (long) slotSize << chunkShift;
         this.maxSlots = maxSlots;
-        this.channel = channel;
+        this.storage = storage;
+        this.failStop = failStop;
         this.readOnly = readOnly;
-        this.arena = Arena.ofShared();
         this.chunks = new MemorySegment[0];
         int maxChunks = ((maxSlots - 1) >>> chunkShift) + 1;
         this.dirtyChunks = new long[(maxChunks + 63) >>> 6];
@@ -78,47 +87,52 @@ public final class ShardFile implements AutoCloseable {
      * Opens (creating it with its header if absent) the file of {@code shardId} in {@code dir} and maps every
      * whole chunk it holds; creates the first chunk of a new file.
      *
+     * @param opener the file layer (real files, or a simulation in tests)
+     * @param failStop the collection's fail-stop state, set by a failed force or growth
      * @throws ArmDbCorruptException if the header does not match the collection
      */
-    public static ShardFile open(Path dir, DbMeta meta, int shardId, int chunkShift, int maxSlots, boolean readOnly) {
+    public static ShardFile open(
+            Path dir,
+            DbMeta meta,
+            int shardId,
+            int chunkShift,
+            int maxSlots,
+            boolean readOnly,
+            ShardStorage.Opener opener,
+            FailStop failStop) {
         Path path = dir.resolve(fileName(shardId));
-        FileChannel ch = null;
+        ShardStorage st = null;
         try {
-            boolean exists = Files.exists(path);
-            if (!exists && readOnly) {
-                throw new ArmDbCorruptException("shard file " + path + " is missing");
-            }
-            ch = readOnly
-                    ? FileChannel.open(path, StandardOpenOption.READ)
-                    : PrivateFiles.open(
-                            path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
-            if (!exists || ch.size() == 0) {
-                writeHeader(ch, meta, shardId);
+            st = opener.open(path, readOnly);
+            if (st.size() == 0) {
+                if (readOnly) {
+                    throw new ArmDbCorruptException("shard file " + path + " is missing");
+                }
+                writeHeader(st, meta, shardId);
             } else {
-                checkHeader(ch, meta, shardId, path);
+                checkHeader(st, meta, shardId, path);
             }
-            ShardFile f = new ShardFile(path, shardId, meta.slotSize(), chunkShift, maxSlots, ch, readOnly);
+            ShardFile f = new ShardFile(shardId, meta.slotSize(), chunkShift, maxSlots, st, failStop, readOnly);
             f.mapExisting();
             if (f.capacity() == 0 && !readOnly) {
                 f.grow();
             }
             return f;
+        } catch (NoSuchFileException e) {
+            closeQuietly(st);
+            throw new ArmDbCorruptException("shard file " + path + " is missing");
         } catch (IOException e) {
-            closeQuietly(ch);
+            closeQuietly(st);
             throw new ArmDbException("cannot open shard file " + path + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
-            closeQuietly(ch);
+            closeQuietly(st);
             throw e;
         }
     }
 
-    private static void closeQuietly(FileChannel ch) {
-        if (ch != null) {
-            try {
-                ch.close();
-            } catch (IOException ignored) {
-                // the original error matters more
-            }
+    private static void closeQuietly(ShardStorage st) {
+        if (st != null) {
+            st.close();
         }
     }
 
@@ -137,23 +151,18 @@ public final class ShardFile implements AutoCloseable {
         return b.array();
     }
 
-    private static void writeHeader(FileChannel ch, DbMeta meta, int shardId) throws IOException {
-        ByteBuffer b = ByteBuffer.wrap(encodeHeader(meta, shardId));
-        while (b.hasRemaining()) {
-            ch.write(b, b.position());
-        }
-        ch.force(true);
+    private static void writeHeader(ShardStorage st, DbMeta meta, int shardId) throws IOException {
+        st.write(ByteBuffer.wrap(encodeHeader(meta, shardId)), 0);
+        st.forceFile();
     }
 
-    private static void checkHeader(FileChannel ch, DbMeta meta, int shardId, Path path) throws IOException {
-        if (ch.size() < HEADER_SIZE) {
+    private static void checkHeader(ShardStorage st, DbMeta meta, int shardId, Path path) throws IOException {
+        if (st.size() < HEADER_SIZE) {
             throw new ArmDbCorruptException("shard file " + path + " is truncated: expected at least " + HEADER_SIZE
-                    + " bytes, found " + ch.size());
+                    + " bytes, found " + st.size());
         }
         ByteBuffer b = ByteBuffer.allocate(HEADER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
-        while (b.hasRemaining() && ch.read(b, b.position()) >= 0) {
-            // read the whole header
-        }
+        st.read(b, 0);
         byte[] expected = encodeHeader(meta, shardId);
         if (!Arrays.equals(b.array(), expected)) {
             throw new ArmDbCorruptException(
@@ -164,7 +173,7 @@ public final class ShardFile implements AutoCloseable {
     }
 
     private void mapExisting() throws IOException {
-        long size = channel.size();
+        long size = storage.size();
         long wholeChunks = (size - HEADER_SIZE) / chunkBytes;
         long tail = size - HEADER_SIZE - wholeChunks * chunkBytes;
         long tailSlots = tail / slotSize;
@@ -187,8 +196,7 @@ public final class ShardFile implements AutoCloseable {
     }
 
     private MemorySegment mapChunk(int c, long bytes) throws IOException {
-        FileChannel.MapMode mode = readOnly ? FileChannel.MapMode.READ_ONLY : FileChannel.MapMode.READ_WRITE;
-        return channel.map(mode, HEADER_SIZE + c * chunkBytes, bytes, arena);
+        return storage.map(HEADER_SIZE + c * chunkBytes, bytes);
     }
 
     /** Slots the mapped chunks hold. Any thread. */
@@ -230,10 +238,16 @@ public final class ShardFile implements AutoCloseable {
         dirtyChunks[c >>> 6] |= 1L << c;
     }
 
+    /** Notes a completed store into a mapping (a crash-state boundary for the simulated file layer). Writer only. */
+    public void stored() {
+        storage.stored();
+    }
+
     /**
-     * Adds one zero-filled chunk and maps it.
+     * Adds one zero-filled chunk and maps it. A failed write (a full disk) fail-stops the collection.
      *
      * @throws ArmDbFullException if the shard reached its slot limit or the disk is full
+     * @throws dev.armdb.ArmDbStorageFailedException if the collection is fail-stopped
      */
     public synchronized void grow() {
         int cap = capacity();
@@ -241,21 +255,24 @@ public final class ShardFile implements AutoCloseable {
             throw new ArmDbFullException(
                     "shard " + shardId + " is full: " + cap + " slots, limit " + maxSlots + " slots per shard");
         }
+        failStop.check();
         long end = fileBytes();
         try {
-            long have = Math.max(end, channel.size());
+            long have = Math.max(end, storage.size());
             if (have < end + chunkBytes) {
                 zeroFill(have, end + chunkBytes - have);
             }
             growMapping();
-        } catch (IOException e) {
+        } catch (IOException | UncheckedIOException e) {
             try {
-                channel.truncate(end);
+                storage.truncate(end);
             } catch (IOException ignored) {
                 // keep the first error; a partial chunk is completed on the next open
             }
-            throw new ArmDbFullException(
+            ArmDbFullException full = new ArmDbFullException(
                     "cannot grow shard file " + path + " by " + chunkBytes + " bytes: " + e.getMessage(), e);
+            failStop.failed(path, "growth", full);
+            throw full;
         }
     }
 
@@ -289,9 +306,9 @@ public final class ShardFile implements AutoCloseable {
         long end = from + length;
         while (pos < end) {
             zeros.clear().limit((int) Math.min(zeros.capacity(), end - pos));
-            while (zeros.hasRemaining()) {
-                pos += channel.write(zeros, pos);
-            }
+            int n = zeros.remaining();
+            storage.write(zeros, pos);
+            pos += n;
         }
         // No force here: forcing would write back every dirty page of the file at each growth (and make every
         // mapped page fault again). The new length is persisted by the first force of a chunk in the new region
@@ -299,25 +316,60 @@ public final class ShardFile implements AutoCloseable {
         // a crash before that leaves a short file whose partial chunk the next open completes.
     }
 
-    /** Forces every chunk written since the last force. Serialised; called by whoever makes data durable. */
+    /**
+     * Forces every chunk written since the last force. Serialised; called by whoever makes data durable.
+     *
+     * @throws dev.armdb.ArmDbStorageFailedException if this force fails or the collection is already fail-stopped
+     */
     public synchronized void force() {
+        failStop.check();
         MemorySegment[] segs = chunks;
         for (int w = 0; w < dirtyChunks.length; w++) {
+            // cleared before the forces: a store made while they run sets its bit again
             long bits = (long) DIRTY.getAndSet(dirtyChunks, w, 0L);
             while (bits != 0) {
                 int c = (w << 6) + Long.numberOfTrailingZeros(bits);
-                bits &= bits - 1;
                 if (c < segs.length) {
-                    segs[c].force();
+                    forceChunk(segs[c], w, bits);
                 }
+                bits &= bits - 1;
             }
         }
     }
 
-    /** Forces every chunk. */
+    /** Forces one chunk; on failure puts back the dirty bits not forced yet ({@code unforced}) and fail-stops. */
+    private void forceChunk(MemorySegment chunk, int word, long unforced) {
+        try {
+            storage.force(chunk);
+        } catch (UncheckedIOException e) {
+            DIRTY.getAndBitwiseOr(dirtyChunks, word, unforced);
+            throw failStop.failed(path, "force", e.getCause() != null ? e.getCause() : e);
+        }
+    }
+
+    /** True if some chunk was written since its last force (whatever the LSNs written). */
+    public boolean isDirty() {
+        for (int w = 0; w < dirtyChunks.length; w++) {
+            if ((long) DIRTY.getVolatile(dirtyChunks, w) != 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Forces every chunk, dirty or not (at open: what a process that died left in the page cache).
+     *
+     * @throws dev.armdb.ArmDbStorageFailedException if a force fails or the collection is already fail-stopped
+     */
     public synchronized void forceAll() {
+        failStop.check();
         for (MemorySegment s : chunks) {
-            s.force();
+            try {
+                storage.force(s);
+            } catch (UncheckedIOException e) {
+                throw failStop.failed(path, "force", e.getCause() != null ? e.getCause() : e);
+            }
         }
     }
 
@@ -329,10 +381,6 @@ public final class ShardFile implements AutoCloseable {
     /** Unmaps every chunk and closes the file. Callers make sure no thread still reads it. */
     @Override
     public synchronized void close() {
-        try {
-            arena.close();
-        } finally {
-            closeQuietly(channel);
-        }
+        storage.close();
     }
 }

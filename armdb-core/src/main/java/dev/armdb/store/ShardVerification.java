@@ -24,7 +24,15 @@ public final class ShardVerification {
     public static ShardVerification verify(Path dir, DbMeta meta, int id) {
         FixedConfig defaults = meta.toConfig().build();
         int shift = ShardFile.chunkShiftFor(defaults.growthStepBytes(), meta.slotSize());
-        try (ShardFile file = ShardFile.open(dir, meta, id, shift, FixedConfig.MAX_SLOTS_PER_SHARD, true)) {
+        try (ShardFile file = ShardFile.open(
+                dir,
+                meta,
+                id,
+                shift,
+                FixedConfig.MAX_SLOTS_PER_SHARD,
+                true,
+                MappedShardStorage.OPENER,
+                new FailStop())) {
             return new ShardVerification(id, ShardRecovery.scan(file, meta.keySize(), meta.slotSize()));
         }
     }

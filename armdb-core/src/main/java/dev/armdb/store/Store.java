@@ -62,14 +62,23 @@ public final class Store implements AutoCloseable {
     private final FileLock lock;
     private final Shard[] shards;
     private final Thread maintenance;
+    private final ShardStorage.Opener storage;
+    private final FailStop failStop = new FailStop();
     private final AtomicLong backgroundErrors = new AtomicLong();
     private volatile boolean closed;
     private volatile long epoch;
     private volatile long[] trustedEpochs = new long[0];
     private volatile boolean replica;
 
-    private Store(Path dir, DbMeta meta, FixedConfig config, FileChannel lockChannel, FileLock lock) {
+    private Store(
+            Path dir,
+            DbMeta meta,
+            FixedConfig config,
+            FileChannel lockChannel,
+            FileLock lock,
+            ShardStorage.Opener storage) {
         this.dir = dir;
+        this.storage = storage;
         this.meta = meta;
         this.config = config;
         this.lockChannel = lockChannel;
@@ -90,9 +99,15 @@ public final class Store implements AutoCloseable {
      * @throws ArmDbException if the directory is open elsewhere or cannot be read
      */
     public static Store open(Path dir, FixedConfig config) {
+        return open(dir, config, MappedShardStorage.OPENER);
+    }
+
+    /** As {@link #open(Path, FixedConfig)}, with shard files opened by {@code storage} (tests simulate them). */
+    static Store open(Path dir, FixedConfig config, ShardStorage.Opener storage) {
         Path abs = dir.toAbsolutePath().normalize();
         FileChannel lockChannel = null;
         Path claimed = null;
+        Store opened = null;
         try {
             if (config == null && !Files.exists(abs.resolve(DbMetaLayout.FILE_NAME))) {
                 throw new ArmDbException("no collection at " + abs + ": " + DbMetaLayout.FILE_NAME
@@ -106,22 +121,36 @@ public final class Store implements AutoCloseable {
             FileLock lock = tryLock(lockChannel, abs);
             DbMeta meta = readOrCreateMeta(abs, config);
             FixedConfig effective = config != null ? config : meta.toConfig().build();
-            Store store = new Store(abs, meta, effective, lockChannel, lock);
+            Store store = new Store(abs, meta, effective, lockChannel, lock, storage);
             store.replica = Files.exists(abs.resolve(REPLICA_MARK));
             boolean clean = Files.exists(abs.resolve(CLEAN_MARK));
+            opened = store;
             store.openShards();
             store.dropIncompleteCopies();
             store.startEpoch(clean);
             store.maintenance.start();
             return store;
         } catch (IOException e) {
+            abandonShards(opened);
             closeQuietly(lockChannel);
             unclaim(claimed);
             throw new ArmDbException("cannot open collection at " + abs + ": " + e, e);
         } catch (RuntimeException e) {
+            abandonShards(opened);
             closeQuietly(lockChannel);
             unclaim(claimed);
             throw e;
+        }
+    }
+
+    /** Unmaps the shards an open that failed after opening them left open (null: none). */
+    private static void abandonShards(Store store) {
+        if (store != null) {
+            for (Shard s : store.shards) {
+                if (s != null && !s.isClosed()) {
+                    s.abandon();
+                }
+            }
         }
     }
 
@@ -196,7 +225,8 @@ public final class Store implements AutoCloseable {
             List<Future<Shard>> futures = new ArrayList<>();
             for (int i = 0; i < shards.length; i++) {
                 int id = i;
-                futures.add(pool.submit(() -> Shard.open(dir, meta, config, id, this::wakeMaintenance, replica)));
+                futures.add(pool.submit(
+                        () -> Shard.open(dir, meta, config, id, this::wakeMaintenance, replica, storage, failStop)));
             }
             RuntimeException failure = null;
             for (int i = 0; i < futures.size(); i++) {
@@ -241,6 +271,10 @@ public final class Store implements AutoCloseable {
             for (Shard s : shards) {
                 if (closed) {
                     return;
+                }
+                if (failStop.hasFailed()) {
+                    // fail-stopped: the failure was reported once; forces and growth would only repeat it
+                    break;
                 }
                 try {
                     s.growIfNeeded();
@@ -643,7 +677,12 @@ public final class Store implements AutoCloseable {
         }
     }
 
-    /** Flushes, stops the background thread, unmaps every file and releases the directory lock. Idempotent. */
+    /**
+     * Flushes, stops the background thread, unmaps every file and releases the directory lock. Idempotent.
+     *
+     * @throws dev.armdb.ArmDbStorageFailedException if the collection is fail-stopped (everything is still released;
+     *     the next open recovers)
+     */
     @Override
     public synchronized void close() {
         if (closed) {
@@ -662,6 +701,14 @@ public final class Store implements AutoCloseable {
                 s.close();
             } catch (RuntimeException e) {
                 failure = failure == null ? e : failure;
+            }
+        }
+        if (failure == null && failStop.hasFailed()) {
+            // fail-stopped: what the files hold is not known to be what was written, so the next open recovers
+            try {
+                failStop.check();
+            } catch (RuntimeException e) {
+                failure = e;
             }
         }
         if (failure == null) {

@@ -114,7 +114,8 @@ class GoldenFormatTest {
         byte[] file = Files.readAllBytes(dir.resolve(ShardFileLayout.fileName(0)));
         int slot = SlotLayout.slotSize(16, 32);
         byte[] slots = Arrays.copyOfRange(file, ShardFileLayout.HEADER_SIZE, ShardFileLayout.HEADER_SIZE + 3 * slot);
-        // slot 0: FREE (released at LSN 3), slot 1: DELETED (LSN 4), slot 2: never written
+        // slot 0: the tombstone (DELETED, LSN 4, zero value), written copy-on-write into the slot released at
+        // LSN 3; slot 1: FREE (v2's slot, released at LSN 5 after the tombstone); slot 2: never written
         assertGolden("slots-k16-v32.hex", hexLines(slots, 16));
     }
 

@@ -1,0 +1,101 @@
+package dev.armdb.store;
+
+/**
+ * The reusable slots of one shard and the durability order in which retired slots become reusable; knows nothing of
+ * files (the shard writes the FREE marks through {@link Releaser}), so its ordering is testable on its own.
+ *
+ * <p>A slot superseded by a newer one is <em>retired</em> with the LSN that superseded it. Once a force has made
+ * that LSN durable, {@link #drain} has the shard mark the slot FREE (a new LSN) and queues it again; once a force
+ * has made that mark durable too, the slot is reusable. A tombstone is retired behind the release of the slot it
+ * superseded and becomes reusable only once every release queued before it is durable, so a reused tombstone can
+ * never uncover an older live copy of its key. Slots freed without waiting (NONE, recovery) are {@linkplain
+ * #push pushed} straight onto the free stack.
+ *
+ * <p>Threading: owned by the shard's writer (under its write lock); {@link #pending()} may be read racily by other
+ * threads as a hint.
+ */
+final class SlotAllocator {
+    private static final long TOMBSTONE_FLAG = 1L << 32;
+
+    /** Writes a FREE mark into a released slot; called by {@link #drain} on the writer's thread. */
+    interface Releaser {
+        /** Marks {@code slot} FREE with the next LSN and returns that LSN. */
+        long markFree(int slot);
+
+        /** The shard's last LSN. */
+        long lastLsn();
+    }
+
+    private final IntStack free = new IntStack();
+    private final LongPairQueue releases = new LongPairQueue();
+    private final LongPairQueue reusable = new LongPairQueue();
+    private int pending;
+
+    /** A reusable slot, or -1 if none. */
+    int pop() {
+        return free.isEmpty() ? -1 : free.pop();
+    }
+
+    /** True if no slot is reusable now. */
+    boolean isEmpty() {
+        return free.isEmpty();
+    }
+
+    /** Makes {@code slot} reusable at once (its FREE mark, if it needs one, is already written). */
+    void push(int slot) {
+        free.push(slot);
+    }
+
+    /** Retires {@code slot}, superseded at LSN {@code supersededAt}: released once that LSN is durable. */
+    void retire(int slot, long supersededAt) {
+        releases.add(supersededAt, slot);
+        pending++;
+    }
+
+    /** Retires the tombstone in {@code slot}, written at {@code lsn}, behind every release queued before it. */
+    void retireTombstone(int slot, long lsn) {
+        releases.add(lsn, TOMBSTONE_FLAG | slot);
+        pending++;
+    }
+
+    /**
+     * Moves on every retirement that LSN {@code durable} makes safe: releases are marked FREE through {@code r},
+     * released slots whose mark is durable become reusable.
+     */
+    void drain(long durable, Releaser r) {
+        while (!reusable.isEmpty() && reusable.peekFirst() <= durable) {
+            free.push((int) reusable.peekSecond());
+            reusable.remove();
+            pending--;
+        }
+        while (!releases.isEmpty() && releases.peekFirst() <= durable) {
+            long v = releases.peekSecond();
+            releases.remove();
+            int slot = (int) v;
+            if ((v & TOMBSTONE_FLAG) == 0) {
+                reusable.add(r.markFree(slot), slot);
+            } else {
+                // a tombstone is reusable once every release queued before it is durable
+                reusable.add(r.lastLsn(), slot);
+            }
+        }
+    }
+
+    /** Retired slots not reusable yet. */
+    int pending() {
+        return pending;
+    }
+
+    /** Slots reusable now. */
+    int freeCount() {
+        return free.size();
+    }
+
+    /** Forgets every slot (a wipe or a promotion rebuilds from the file). */
+    void clear() {
+        free.clear();
+        releases.clear();
+        reusable.clear();
+        pending = 0;
+    }
+}

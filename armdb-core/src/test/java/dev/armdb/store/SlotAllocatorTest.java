@@ -1,0 +1,123 @@
+package dev.armdb.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** The durability order of slot reuse, without files: nothing is reusable before the force that makes it safe. */
+class SlotAllocatorTest {
+    /** Stands in for the shard: FREE marks take the next LSN and are recorded. */
+    private static final class FakeShard implements SlotAllocator.Releaser {
+        long lsn;
+        final List<long[]> marks = new ArrayList<>();
+
+        @Override
+        public long markFree(int slot) {
+            lsn++;
+            marks.add(new long[] {slot, lsn});
+            return lsn;
+        }
+
+        @Override
+        public long lastLsn() {
+            return lsn;
+        }
+    }
+
+    @Test
+    void releasedSlotIsMarkedAfterItsSupersederIsDurableAndReusableAfterItsMarkIs() {
+        SlotAllocator a = new SlotAllocator();
+        FakeShard shard = new FakeShard();
+        shard.lsn = 5;
+        a.retire(3, 5);
+        a.drain(4, shard);
+        assertThat(shard.marks).isEmpty();
+        assertThat(a.pop()).isEqualTo(-1);
+        a.drain(5, shard);
+        assertThat(shard.marks).hasSize(1);
+        assertThat(shard.marks.getFirst()).containsExactly(3, 6);
+        assertThat(a.pop()).as("the FREE mark (LSN 6) is not durable yet").isEqualTo(-1);
+        assertThat(a.pending()).isEqualTo(1);
+        a.drain(6, shard);
+        assertThat(a.pop()).isEqualTo(3);
+        assertThat(a.pending()).isZero();
+    }
+
+    @Test
+    void tombstoneIsReusableOnlyAfterTheReleaseQueuedBeforeItIsDurable() {
+        SlotAllocator a = new SlotAllocator();
+        FakeShard shard = new FakeShard();
+        // put v2 superseded slot 1 at LSN 2; the delete's tombstone (slot 2, LSN 3) superseded slot 0
+        shard.lsn = 3;
+        a.retire(1, 2);
+        a.retire(0, 3);
+        a.retireTombstone(2, 3);
+        a.drain(3, shard);
+        assertThat(shard.marks).hasSize(2);
+        assertThat(a.pop()).isEqualTo(-1);
+        a.drain(4, shard);
+        assertThat(a.pop()).as("slot 1's mark (LSN 4) is durable").isEqualTo(1);
+        assertThat(a.pop())
+                .as("slot 0's mark (LSN 5) and so the tombstone are not")
+                .isEqualTo(-1);
+        a.drain(5, shard);
+        List<Integer> got = new ArrayList<>();
+        for (int s = a.pop(); s >= 0; s = a.pop()) {
+            got.add(s);
+        }
+        assertThat(got).containsExactlyInAnyOrder(0, 2);
+    }
+
+    /** Seeded: whatever the interleaving of retirements and forces, a slot is popped only when safe. */
+    @Test
+    void randomScheduleNeverReusesEarly() {
+        long seed = Long.getLong("armdb.seed", System.nanoTime());
+        System.out.println("SlotAllocatorTest: seed=" + seed + " (-Darmdb.seed=" + seed + ")");
+        Random rnd = new Random(seed);
+        SlotAllocator a = new SlotAllocator();
+        FakeShard shard = new FakeShard();
+        // per slot: the LSN that must be durable before it may be reused
+        java.util.Map<Integer, Long> safeAt = new java.util.HashMap<>();
+        long durable = 0;
+        int nextSlot = 0;
+        for (int step = 0; step < 10_000; step++) {
+            int what = rnd.nextInt(4);
+            if (what == 0) {
+                int slot = nextSlot++;
+                shard.lsn++;
+                a.retire(slot, shard.lsn);
+                safeAt.put(slot, Long.MAX_VALUE);
+            } else if (what == 1) {
+                int old = nextSlot++;
+                int tomb = nextSlot++;
+                shard.lsn++;
+                a.retire(old, shard.lsn);
+                a.retireTombstone(tomb, shard.lsn);
+                safeAt.put(old, Long.MAX_VALUE);
+                safeAt.put(tomb, -old - 1L);
+            } else if (what == 2) {
+                durable = shard.lsn;
+                int marksBefore = shard.marks.size();
+                a.drain(durable, shard);
+                for (long[] m : shard.marks.subList(marksBefore, shard.marks.size())) {
+                    safeAt.put((int) m[0], m[1]);
+                }
+            } else {
+                int s = a.pop();
+                if (s >= 0) {
+                    long need = safeAt.get(s);
+                    if (need < 0) {
+                        // a tombstone: the slot it hid must have a durable FREE mark
+                        need = safeAt.get((int) (-need - 1));
+                    }
+                    assertThat(need)
+                            .as("seed %d: slot %d reused at durable LSN %d", seed, s, durable)
+                            .isLessThanOrEqualTo(durable);
+                }
+            }
+        }
+    }
+}
