@@ -22,6 +22,7 @@ public final class Node implements AutoCloseable {
     private final NodeConfig config;
     private final FixedMap map;
     private final RespServer resp;
+    private final RespClients respClients = new RespClients();
     private MetricsEndpoint metricsEndpoint;
     private volatile ReplicationServer replicationServer;
     private volatile ReplicationClient replicationClient;
@@ -132,6 +133,11 @@ public final class Node implements AutoCloseable {
     /** How this node was started. */
     public NodeConfig config() {
         return config;
+    }
+
+    /** The RESP clients and request counters. */
+    RespClients respClients() {
+        return respClients;
     }
 
     /** RESP connections served now. */

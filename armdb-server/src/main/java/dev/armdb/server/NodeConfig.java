@@ -21,6 +21,9 @@ import javax.net.ssl.SSLContext;
  *     null for none (anyone who reaches the replication port can follow)
  * @param replicationTls the TLS context of the replication port, used as leader and as follower (mutual TLS 1.3),
  *     or null for plain TCP
+ * @param requirePass the password RESP clients must give (AUTH, HELLO AUTH) before other commands, or null for none
+ * @param protectedMode with no {@code requirePass}, serve only loopback clients (as Redis's protected mode); others
+ *     get Redis's DENIED error and are closed
  */
 public record NodeConfig(
         Path dir,
@@ -32,7 +35,9 @@ public record NodeConfig(
         int ioThreads,
         int maxClients,
         ReplicationSecret replicationSecret,
-        SSLContext replicationTls) {
+        SSLContext replicationTls,
+        RespPassword requirePass,
+        boolean protectedMode) {
     /** Default of {@link #maxClients}, as Redis'. */
     public static final int DEFAULT_MAX_CLIENTS = 10_000;
 
@@ -48,7 +53,7 @@ public record NodeConfig(
 
     /**
      * A configuration with one RESP event loop per available processor, {@value #DEFAULT_MAX_CLIENTS} clients, no
-     * replication secret and no TLS.
+     * replication secret, no TLS, no RESP password and protected mode on.
      */
     public NodeConfig(
             Path dir,
@@ -57,30 +62,108 @@ public record NodeConfig(
             InetSocketAddress replication,
             InetSocketAddress follow,
             InetSocketAddress metrics) {
-        this(dir, config, resp, replication, follow, metrics, 0, DEFAULT_MAX_CLIENTS, null, null);
+        this(dir, config, resp, replication, follow, metrics, 0, DEFAULT_MAX_CLIENTS, null, null, null, true);
     }
 
     /** This configuration with {@code n} RESP event loops (0: one per available processor). */
     public NodeConfig withIoThreads(int n) {
         return new NodeConfig(
-                dir, config, resp, replication, follow, metrics, n, maxClients, replicationSecret, replicationTls);
+                dir,
+                config,
+                resp,
+                replication,
+                follow,
+                metrics,
+                n,
+                maxClients,
+                replicationSecret,
+                replicationTls,
+                requirePass,
+                protectedMode);
     }
 
     /** This configuration serving at most {@code n} RESP clients at once. */
     public NodeConfig withMaxClients(int n) {
         return new NodeConfig(
-                dir, config, resp, replication, follow, metrics, ioThreads, n, replicationSecret, replicationTls);
+                dir,
+                config,
+                resp,
+                replication,
+                follow,
+                metrics,
+                ioThreads,
+                n,
+                replicationSecret,
+                replicationTls,
+                requirePass,
+                protectedMode);
     }
 
     /** This configuration with a replication secret (null: none). */
     public NodeConfig withReplicationSecret(ReplicationSecret secret) {
         return new NodeConfig(
-                dir, config, resp, replication, follow, metrics, ioThreads, maxClients, secret, replicationTls);
+                dir,
+                config,
+                resp,
+                replication,
+                follow,
+                metrics,
+                ioThreads,
+                maxClients,
+                secret,
+                replicationTls,
+                requirePass,
+                protectedMode);
     }
 
     /** This configuration with TLS on the replication port (null: plain TCP). */
     public NodeConfig withReplicationTls(SSLContext tls) {
         return new NodeConfig(
-                dir, config, resp, replication, follow, metrics, ioThreads, maxClients, replicationSecret, tls);
+                dir,
+                config,
+                resp,
+                replication,
+                follow,
+                metrics,
+                ioThreads,
+                maxClients,
+                replicationSecret,
+                tls,
+                requirePass,
+                protectedMode);
+    }
+
+    /** This configuration with a RESP password (null: none). */
+    public NodeConfig withRequirePass(RespPassword password) {
+        return new NodeConfig(
+                dir,
+                config,
+                resp,
+                replication,
+                follow,
+                metrics,
+                ioThreads,
+                maxClients,
+                replicationSecret,
+                replicationTls,
+                password,
+                protectedMode);
+    }
+
+    /** This configuration with protected mode on or off (it matters only without a RESP password). */
+    public NodeConfig withProtectedMode(boolean on) {
+        return new NodeConfig(
+                dir,
+                config,
+                resp,
+                replication,
+                follow,
+                metrics,
+                ioThreads,
+                maxClients,
+                replicationSecret,
+                replicationTls,
+                requirePass,
+                on);
     }
 }

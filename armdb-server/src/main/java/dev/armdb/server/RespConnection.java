@@ -41,6 +41,7 @@ final class RespConnection {
     private final RespParser parser = new RespParser();
     private final RespWriter out = new RespWriter(INITIAL_BUFFER);
     private final RespCommands commands;
+    private final RespClients clients;
     private SelectionKey key;
     private ByteBuffer in = ByteBuffer.allocate(INITIAL_BUFFER);
     private State state = State.READING;
@@ -50,7 +51,16 @@ final class RespConnection {
     RespConnection(RespEventLoop loop, SocketChannel channel, Node node) {
         this.loop = loop;
         this.channel = channel;
-        this.commands = new RespCommands(node, out);
+        RespClients clients = node.respClients();
+        RespClient client = new RespClient(
+                clients.nextId(),
+                address(channel, true),
+                address(channel, false),
+                node.config().requirePass() == null,
+                () -> loop.execute(this::close));
+        this.commands = new RespCommands(node, out, client);
+        clients.added(client);
+        this.clients = clients;
     }
 
     /** Registers with the loop's selector for reads. Loop thread only. */
@@ -238,7 +248,16 @@ final class RespConnection {
         } catch (IOException ignored) {
             // already gone
         }
+        clients.removed(commands.client());
         loop.forget(this);
+    }
+
+    private static java.net.InetSocketAddress address(SocketChannel ch, boolean remote) {
+        try {
+            return (java.net.InetSocketAddress) (remote ? ch.getRemoteAddress() : ch.getLocalAddress());
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     private Object remote() {
