@@ -61,6 +61,9 @@ final class RespTestClient implements AutoCloseable {
             }
             case '*' -> {
                 int n = Integer.parseInt(line);
+                if (n < 0) {
+                    yield "(nil)";
+                }
                 StringBuilder sb = new StringBuilder("[");
                 for (int i = 0; i < n; i++) {
                     sb.append(i == 0 ? "" : ",").append(reply());
