@@ -155,7 +155,7 @@ final class RespWriter {
     }
 
     void bulk(String s) {
-        bulk(s.getBytes(StandardCharsets.UTF_8));
+        bulk(s == null ? null : s.getBytes(StandardCharsets.UTF_8));
     }
 
     void arrayHeader(int n) {
