@@ -253,9 +253,7 @@ final class ConnectionCommands {
         int n = 0;
         for (RespClient c : ctx.clients().list()) {
             boolean self = c == ctx.client;
-            if ((id != null && c.id() != id)
-                    || (addr != null && !c.describe().contains(" addr=" + addr + " "))
-                    || (self && skipMe)) {
+            if ((id != null && c.id() != id) || (addr != null && !c.address().equals(addr)) || (self && skipMe)) {
                 continue;
             }
             n++;

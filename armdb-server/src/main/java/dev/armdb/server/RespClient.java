@@ -51,6 +51,11 @@ final class RespClient {
         return remote;
     }
 
+    /** The client's address as CLIENT LIST shows it and CLIENT KILL ADDR takes it: {@code ip:port}. */
+    String address() {
+        return address(remote);
+    }
+
     String name() {
         return name;
     }

@@ -234,6 +234,7 @@ final class RespCommandTable {
                 n,
                 l,
                 s,
+                Flag.NO_MULTI,
                 Flag.MAY_WAIT);
         add("ROLE", 1, 0, 0, 0, "server", "Returns the replication role.", n, l, s, f);
         add(

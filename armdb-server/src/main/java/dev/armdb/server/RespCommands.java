@@ -353,8 +353,7 @@ final class RespCommands {
             case "stats" -> sections.stats(sb);
             default -> {}
         }
-        boolean all = false;
-        if (all || sec.equals("keyspace")) {
+        if (sec.equals("keyspace")) {
             StoreStats st = m.stats();
             sb.append("# Keyspace\r\n")
                     .append("db0:keys=")
@@ -364,7 +363,7 @@ final class RespCommands {
                     .append(st.fileBytes())
                     .append("\r\n\r\n");
         }
-        if (all || sec.equals("replication")) {
+        if (sec.equals("replication")) {
             sb.append("# Replication\r\n");
             ReplicationClient c = node.replicationClient();
             if (c != null) {
