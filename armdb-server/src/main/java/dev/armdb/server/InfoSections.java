@@ -104,7 +104,7 @@ final class InfoSections {
         field(sb, "total_connections_received", c.connectionsReceived());
         field(sb, "total_commands_processed", c.commandsProcessed());
         field(sb, "instantaneous_ops_per_sec", c.opsPerSecond());
-        field(sb, "rejected_connections", 0);
+        field(sb, "rejected_connections", c.rejectedConnections());
         field(sb, "expired_keys", 0);
         field(sb, "evicted_keys", 0);
         field(sb, "keyspace_hits", c.hits());

@@ -16,6 +16,7 @@ final class RespClients {
     private final AtomicLong nextId = new AtomicLong();
     private final LongAdder connectionsReceived = new LongAdder();
     private final LongAdder commands = new LongAdder();
+    private final LongAdder rejected = new LongAdder();
     private final LongAdder hits = new LongAdder();
     private final LongAdder misses = new LongAdder();
     private final long startedMillis = System.currentTimeMillis();
@@ -47,6 +48,15 @@ final class RespClients {
 
     RespClient byId(long id) {
         return clients.get(id);
+    }
+
+    /** A client was refused at connect (max clients, protected mode). */
+    void rejected() {
+        rejected.increment();
+    }
+
+    long rejectedConnections() {
+        return rejected.sum();
     }
 
     void commandProcessed() {

@@ -114,6 +114,7 @@ final class RespServer implements AutoCloseable {
     /** Tells a refused client why (as Redis does) and closes it; the reply fits any socket buffer. */
     private void refuse(SocketChannel ch, byte[] reply) {
         connected.decrementAndGet();
+        node.respClients().rejected();
         try (ch) {
             ch.write(ByteBuffer.wrap(reply));
         } catch (IOException ignored) {

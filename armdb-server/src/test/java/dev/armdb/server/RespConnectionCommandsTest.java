@@ -174,4 +174,28 @@ class RespConnectionCommandsTest {
                     .doesNotContain("# Server");
         }
     }
+
+    @Test
+    void infoCountsConnectionsCommandsAndRejections() throws Exception {
+        InetSocketAddress any = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
+        FixedConfig cfg =
+                FixedConfig.builder().keySize(8).valueSize(16).shards(1).build();
+        try (Node n = Node.start(new NodeConfig(tmp.resolve("m"), cfg, any, any, null, null)
+                        .withIoThreads(1)
+                        .withMaxClients(1));
+                RespTestClient c = new RespTestClient(n)) {
+            assertThat(c.call("GET", "key00001")).isEqualTo("(nil)");
+            try (RespTestClient refused = new RespTestClient(n)) {
+                assertThat(refused.reply()).isEqualTo("-ERR max number of clients reached");
+            }
+            String stats = c.call("INFO", "stats");
+            assertThat(stats)
+                    .contains("total_connections_received:1\r\n")
+                    .contains("total_commands_processed:2\r\n")
+                    .contains("rejected_connections:1\r\n")
+                    .contains("keyspace_misses:1\r\n")
+                    .contains("keyspace_hits:0\r\n");
+            assertThat(c.call("INFO")).contains("# Server", "redis_version:7.2.0", "# Keyspace", "# Persistence");
+        }
+    }
 }
