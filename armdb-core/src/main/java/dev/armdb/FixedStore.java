@@ -113,25 +113,15 @@ public abstract sealed class FixedStore implements AutoCloseable permits FixedMa
         }
         store.checkWritable();
         long[] lsns = new long[keys.length];
-        int locked = -1;
+        store.lockShardsForTransaction(touched);
         try {
-            for (int s = 0; s < touched.length; s++) {
-                if (touched[s]) {
-                    store.shard(s).lockMultiShardWrite();
-                    locked = s;
-                }
-            }
             for (int i = 0; i < keys.length; i++) {
                 lsns[i] = store.shard(shardOf[i]).put(keys[i], KeyHash.hash(keys[i]), values[i]);
             }
         } catch (IllegalStateException e) {
             throw closedOr(e);
         } finally {
-            for (int s = locked; s >= 0; s--) {
-                if (touched[s]) {
-                    store.shard(s).unlockMultiShardWrite();
-                }
-            }
+            store.unlockShardsForTransaction(touched);
         }
         return lsns;
     }

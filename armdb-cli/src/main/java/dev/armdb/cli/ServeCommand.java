@@ -9,6 +9,7 @@ import dev.armdb.replication.SecretFiles;
 import dev.armdb.server.ClientLimits;
 import dev.armdb.server.Node;
 import dev.armdb.server.NodeConfig;
+import dev.armdb.server.RespPassword;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -150,6 +151,22 @@ final class ServeCommand implements Callable<Integer> {
             description = "File holding the key store's password (a trailing newline is ignored).")
     Path replTlsPasswordFile;
 
+    @Option(
+            names = "--requirepass-file",
+            description = {
+                "File holding the password RESP clients must give (AUTH, HELLO AUTH) before other commands, as",
+                "Redis's requirepass; a trailing newline is ignored. Refused if its group or others may read it."
+            })
+    Path requirePassFile;
+
+    @Option(
+            names = "--no-protected-mode",
+            description = {
+                "Serve clients from any address even without --requirepass-file (by default, as Redis's protected",
+                "mode, a node without a password answers only loopback clients)."
+            })
+    boolean noProtectedMode;
+
     @Override
     public Integer call() throws Exception {
         FixedConfig cfg = config();
@@ -170,7 +187,9 @@ final class ServeCommand implements Callable<Integer> {
                         .withQueryBufferBytes(clientQueryBufferLimit)
                         .withReplyBufferBytes(clientReplyBufferLimit))
                 .withReplicationSecret(replSecretFile == null ? null : ReplicationSecret.fromFile(replSecretFile))
-                .withReplicationTls(tls()));
+                .withReplicationTls(tls())
+                .withRequirePass(requirePassFile == null ? null : RespPassword.fromFile(requirePassFile))
+                .withProtectedMode(!noProtectedMode));
         CountDownLatch stopped = new CountDownLatch(1);
         // handle TERM/INT ourselves so a clean stop exits 0 (the JVM's default handler exits 143/130)
         sun.misc.SignalHandler stop = sig -> stopped.countDown();

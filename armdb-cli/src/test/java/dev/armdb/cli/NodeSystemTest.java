@@ -196,7 +196,15 @@ class NodeSystemTest {
         assertThat(cli(lp, "SET", "key:000000000002", "tiny")).isEqualTo("ERR value must be exactly 32 bytes (got 4)");
         assertThat(cli(fp, "SET", "key:000000000002", VALUE))
                 .isEqualTo("READONLY You can't write against a read only replica.");
-        assertThat(cli(lp, "FLUSHALL")).startsWith("ERR unknown command 'flushall'");
+        long keys = Long.parseLong(cli(lp, "DBSIZE"));
+        assertThat(cli(lp, "--scan").lines().distinct().count()).isEqualTo(keys);
+        assertThat(cli(lp, "--bigkeys")).contains(keys + " strings with " + keys * 32 + " bytes");
+        assertThat(stat(lp)).contains("keys", "requests").doesNotContain("-9223372036854775808");
+        assertThat(cli(lp, "FLUSHALL")).isEqualTo("OK");
+        assertThat(cli(lp, "DBSIZE")).isEqualTo("0");
+        awaitSameDigest(lp, fp);
+        assertThat(cli(fp, "DBSIZE")).as("FLUSHALL replicated").isEqualTo("0");
+        assertThat(cli(lp, "SET", "key:000000000001", VALUE)).isEqualTo("OK");
         assertThat(malformed(lp)).startsWith("-ERR Protocol error");
         assertThat(cli(lp, "PING")).isEqualTo("PONG");
         assertThat(cli(lp, "INFO", "replication")).contains("role:master").contains("connected_slaves:1");
@@ -254,6 +262,77 @@ class NodeSystemTest {
         assertThat(refused.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(refused.exitValue()).as(said).isNotZero();
         assertThat(said).contains("accessible by other users (mode rw-r--r--)").contains("chmod 600");
+    }
+
+    /** What {@code redis-cli --stat} prints in about two seconds (it runs until stopped; line-buffered by stdbuf). */
+    private String stat(int port) throws Exception {
+        Path out = tmp.resolve("stat.txt");
+        Process p = new ProcessBuilder(
+                        "stdbuf", "-oL", "redis-cli", "-h", "127.0.0.1", "-p", "" + port, "--stat", "-i", "0.2")
+                .redirectErrorStream(true)
+                .redirectOutput(out.toFile())
+                .start();
+        Thread.sleep(2_000);
+        p.destroy();
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        return Files.readString(out);
+    }
+
+    @Test
+    void requirePassFileAndProtectedModeOptions() throws Exception {
+        boolean tools = onPath("redis-cli");
+        assertThat(tools || !"true".equals(System.getenv("CI")))
+                .as("redis-tools installed in CI")
+                .isTrue();
+        assumeTrue(tools, "redis-tools not installed");
+        Path open = tmp.resolve("open.pw");
+        Files.writeString(open, "pw-0123\n");
+        Files.setPosixFilePermissions(open, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        Process refused = new ProcessBuilder(
+                        ProcessHandle.current().info().command().orElseThrow(),
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        "dev.armdb.cli.Main",
+                        "serve",
+                        "--dir",
+                        tmp.resolve("r").toString(),
+                        "--port",
+                        "" + freePort(),
+                        "--key-size",
+                        "8",
+                        "--value-size",
+                        "8",
+                        "--requirepass-file",
+                        open.toString())
+                .redirectErrorStream(true)
+                .start();
+        processes.add(refused);
+        String why = new String(refused.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(refused.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(refused.exitValue()).isNotZero();
+        assertThat(why).contains("readable by its group or others");
+
+        Path pw = tmp.resolve("node.pw");
+        Files.writeString(pw, "pw-0123\n");
+        Files.setPosixFilePermissions(pw, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        int port = freePort();
+        serve(
+                "--dir",
+                tmp.resolve("p").toString(),
+                "--port",
+                "" + port,
+                "--key-size",
+                "8",
+                "--value-size",
+                "8",
+                "--requirepass-file",
+                pw.toString());
+        assertThat(cli(port, "SET", "key00001", "val00001")).startsWith("NOAUTH");
+        assertThat(cli(port, "--no-auth-warning", "-a", "wrong", "PING")).contains("WRONGPASS");
+        assertThat(cli(port, "--no-auth-warning", "-a", "pw-0123", "SET", "key00001", "val00001"))
+                .isEqualTo("OK");
+        assertThat(cli(port, "--no-auth-warning", "--user", "default", "--pass", "pw-0123", "GET", "key00001"))
+                .isEqualTo("val00001");
     }
 
     private static String malformed(int port) throws IOException {

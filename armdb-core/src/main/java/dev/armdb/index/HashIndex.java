@@ -139,6 +139,81 @@ public final class HashIndex {
         return false;
     }
 
+    /** One past the largest tag: the boundary {@link #scanTags} returns when no tag is left. */
+    public static final long TAG_END = 1L << 32;
+
+    /** Receives the slots of {@link #scanTags}. */
+    @FunctionalInterface
+    public interface SlotVisitor {
+        /** One indexed slot. */
+        void visit(int slot);
+    }
+
+    /**
+     * Visits the slot of every entry whose tag (the low 32 bits of its key's {@link KeyHash}, unsigned) lies in
+     * {@code [fromTag, boundary)}, and returns that boundary: the {@code fromTag} of the next call, or {@link
+     * #TAG_END} when no larger tag is left. The range holds at least {@code atLeast} entries when that many are
+     * left. Repeated calls from 0 therefore partition the tag space: an entry present through all of them is
+     * visited at least once, whatever rebuilds, inserts and removals happen between the calls (positions follow
+     * the tag, so a cursor made of a tag survives a rebuild; an update keeps its entry's position). Writer only
+     * (the caller holds the shard's writer lock for the duration of one call).
+     *
+     * <p>Why a walk to an empty cell suffices: an entry lives between its home and the first empty cell after it,
+     * so once the walk from {@code home(fromTag)} reaches an empty cell at position {@code p}, it has seen every
+     * entry whose home is at most {@code p}, i.e. every tag below the smallest tag whose home is {@code p + 1}.
+     */
+    public long scanTags(long fromTag, int atLeast, SlotVisitor visitor) {
+        if (fromTag < 0 || fromTag >= TAG_END) {
+            throw new IllegalArgumentException("fromTag must be in [0, 2^32), got " + fromTag);
+        }
+        long[] t = table;
+        int cap = t.length;
+        int start = home((int) fromTag, cap);
+        int seen = 0;
+        int i = start;
+        int steps = 0;
+        boolean wrapped = false;
+        boolean empty = false;
+        for (; steps < cap; steps++) {
+            long e = t[i];
+            if (e == EMPTY) {
+                if (seen >= atLeast) {
+                    empty = true;
+                    break;
+                }
+            } else if (e != TOMBSTONE && unsignedTag(e) >= fromTag) {
+                seen++;
+            }
+            if (++i == cap) {
+                i = 0;
+                wrapped = true;
+            }
+        }
+        long boundary = !empty || wrapped ? TAG_END : Math.min(TAG_END, ceilDiv((i + 1L) << 32, cap));
+        int j = start;
+        for (int k = 0; k < steps; k++) {
+            long e = t[j];
+            if (e != EMPTY && e != TOMBSTONE) {
+                long tg = unsignedTag(e);
+                if (tg >= fromTag && tg < boundary) {
+                    visitor.visit((int) e);
+                }
+            }
+            if (++j == cap) {
+                j = 0;
+            }
+        }
+        return boundary;
+    }
+
+    private static long unsignedTag(long entry) {
+        return entry >>> 32;
+    }
+
+    private static long ceilDiv(long a, long b) {
+        return (a + b - 1) / b;
+    }
+
     /**
      * The index entry of a key hashing to {@code hash} stored at {@code slot}: what {@link #sortByHome} orders, and
      * what {@link #tagOf}/{@link #slotOf} take apart. Stateless.

@@ -270,22 +270,6 @@ public final class Shard implements ShardView {
         writeLock.lock();
     }
 
-    /**
-     * Takes this shard's write lock for a write that spans several shards, so that no other writer's mutation of this
-     * shard lands among the caller's. The caller still writes through {@link #put} and the like (the lock is
-     * reentrant), must release with {@link #unlockMultiShardWrite()} in a {@code finally}, and must take the locks of
-     * several shards in ascending shard id, so that two such writers never deadlock. Only {@link
-     * dev.armdb.FixedStore#putAllWithoutInterleaving} does this.
-     */
-    public void lockMultiShardWrite() {
-        lockWriter();
-    }
-
-    /** Releases the lock {@link #lockMultiShardWrite()} took. Same thread only. */
-    public void unlockMultiShardWrite() {
-        writeLock.unlock();
-    }
-
     /** Stores {@code value} under {@code key}; returns the LSN of the write. */
     public long put(byte[] key, long hash, byte[] value) {
         long lsn;
@@ -952,6 +936,43 @@ public final class Shard implements ShardView {
         } finally {
             writeLock.unlock();
         }
+    }
+
+    /**
+     * Copies the key of every live entry of the index whose tag lies in {@code [fromTag, boundary)} into a new array
+     * for {@code keys}, and returns that boundary (see {@link HashIndex#scanTags}: {@link HashIndex#TAG_END} when the
+     * shard is done). Takes the writer lock for one short walk of the index, so no update moves a key past the
+     * walk; readers are not blocked. Any thread.
+     */
+    public long scanKeys(long fromTag, int atLeast, java.util.function.Consumer<byte[]> keys) {
+        byte[] image = new byte[slotSize];
+        lockWriter();
+        try {
+            checkOpen();
+            return index.scanTags(fromTag, atLeast, slot -> {
+                MemorySegment.copy(file.segment(slot), ValueLayout.JAVA_BYTE, file.offset(slot), image, 0, slotSize);
+                // a replica's index may keep tombstones: only live slots are keys
+                if (status(image[STATE_OFFSET]) == LIVE) {
+                    keys.accept(java.util.Arrays.copyOfRange(image, KEY_OFFSET, KEY_OFFSET + keySize));
+                }
+            });
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    /**
+     * Takes this shard's writer lock for a transaction: the calling thread's writes to this shard (the lock is
+     * reentrant) run with no other writer interleaved until {@link #unlockForTransaction}. Callers locking several
+     * shards take them in ascending shard order (see {@link Store#lockShardsForTransaction}).
+     */
+    public void lockForTransaction() {
+        lockWriter();
+    }
+
+    /** Releases the lock {@link #lockForTransaction} took. Same thread only. */
+    public void unlockForTransaction() {
+        writeLock.unlock();
     }
 
     @Override

@@ -388,6 +388,28 @@ public final class Store implements AutoCloseable {
         return shards[id];
     }
 
+    /**
+     * Takes the writer locks of the shards marked in {@code shards}, in ascending order (the one order every
+     * multi-shard locker uses, so two transactions never deadlock), for a group of writes no other writer may
+     * interleave with. Readers are not blocked. Release with {@link #unlockShardsForTransaction} on the same thread.
+     */
+    public void lockShardsForTransaction(boolean[] shardsToLock) {
+        for (int s = 0; s < shardsToLock.length; s++) {
+            if (shardsToLock[s]) {
+                shards[s].lockForTransaction();
+            }
+        }
+    }
+
+    /** Releases what {@link #lockShardsForTransaction} took (the same {@code shards}). */
+    public void unlockShardsForTransaction(boolean[] shardsToLock) {
+        for (int s = shardsToLock.length - 1; s >= 0; s--) {
+            if (shardsToLock[s]) {
+                shards[s].unlockForTransaction();
+            }
+        }
+    }
+
     /** What replication sees of shard {@code id}. */
     public ShardView view(int id) {
         return shards[id];

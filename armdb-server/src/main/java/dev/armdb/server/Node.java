@@ -22,6 +22,7 @@ public final class Node implements AutoCloseable {
     private final NodeConfig config;
     private final FixedMap map;
     private final RespServer resp;
+    private final RespClients respClients = new RespClients();
     private MetricsEndpoint metricsEndpoint;
     private volatile ReplicationServer replicationServer;
     private volatile ReplicationClient replicationClient;
@@ -64,17 +65,22 @@ public final class Node implements AutoCloseable {
     }
 
     /**
-     * Refuses a node that holds a replication secret and serves RESP on a non-loopback address: RESP administrative
-     * commands (REPLICAOF) are not authenticated, so anyone who reached RESP could make the node follow a host of
-     * their choosing with the secret's authority.
+     * Refuses a node that holds a replication secret and serves RESP on a non-loopback address without a RESP
+     * password: its administrative commands (REPLICAOF) would be unauthenticated, so anyone who reached RESP could
+     * make the node follow a host of their choosing with the secret's authority. With a password every command,
+     * REPLICAOF included, needs AUTH first.
      */
     static void checkExposure(NodeConfig config) {
         java.net.InetAddress resp = config.resp().getAddress();
-        if (config.replicationSecret() != null && resp != null && !resp.isLoopbackAddress()) {
-            throw new IllegalArgumentException("a node with a replication secret serves RESP on loopback only, got "
-                    + config.resp() + ": RESP clients are not authenticated and REPLICAOF would let any of them"
-                    + " point this node at a host of their choosing; bind RESP to 127.0.0.1 (--bind) and replication"
-                    + " elsewhere (--repl-bind)");
+        if (config.replicationSecret() != null
+                && config.requirePass() == null
+                && resp != null
+                && !resp.isLoopbackAddress()) {
+            throw new IllegalArgumentException("a node with a replication secret and no RESP password serves RESP on"
+                    + " loopback only, got " + config.resp() + ": RESP clients would not be authenticated and"
+                    + " REPLICAOF would let any of them point this node at a host of their choosing; give RESP a"
+                    + " password (--requirepass-file) or bind it to 127.0.0.1 (--bind) and replication elsewhere"
+                    + " (--repl-bind)");
         }
     }
 
@@ -161,6 +167,11 @@ public final class Node implements AutoCloseable {
     /** How this node was started. */
     public NodeConfig config() {
         return config;
+    }
+
+    /** The RESP clients and request counters. */
+    RespClients respClients() {
+        return respClients;
     }
 
     /** RESP connections served now. */

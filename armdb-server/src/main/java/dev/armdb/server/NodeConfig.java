@@ -4,6 +4,7 @@ import dev.armdb.FixedConfig;
 import dev.armdb.replication.ReplicationSecret;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.util.List;
 import javax.net.ssl.SSLContext;
 
 /**
@@ -25,6 +26,9 @@ import javax.net.ssl.SSLContext;
  * @param clientLimits the memory RESP clients may make the node hold (query and reply buffers)
  * @param replicationAdvertise {@code host:port} names followers may dial to reach this node's replication port besides
  *     the address a connection arrives on (NAT, DNS); see {@code ReplicationServerConfig#advertise}
+ * @param requirePass the password RESP clients must give (AUTH, HELLO AUTH) before other commands, or null for none
+ * @param protectedMode with no {@code requirePass}, serve only loopback clients (as Redis's protected mode); others
+ *     get Redis's DENIED error and are closed
  */
 public record NodeConfig(
         Path dir,
@@ -38,13 +42,15 @@ public record NodeConfig(
         ReplicationSecret replicationSecret,
         SSLContext replicationTls,
         ClientLimits clientLimits,
-        java.util.List<String> replicationAdvertise) {
+        List<String> replicationAdvertise,
+        RespPassword requirePass,
+        boolean protectedMode) {
     /** Default of {@link #maxClients}, as Redis'. */
     public static final int DEFAULT_MAX_CLIENTS = 10_000;
 
     /** Checks the counts. */
     public NodeConfig {
-        replicationAdvertise = java.util.List.copyOf(replicationAdvertise);
+        replicationAdvertise = List.copyOf(replicationAdvertise);
         if (ioThreads < 0) {
             throw new IllegalArgumentException("ioThreads must be >= 0 (0 = one per core), got " + ioThreads);
         }
@@ -58,7 +64,7 @@ public record NodeConfig(
 
     /**
      * A configuration with one RESP event loop per available processor, {@value #DEFAULT_MAX_CLIENTS} clients, no
-     * replication secret, no TLS and the default {@link ClientLimits}.
+     * replication secret, no TLS, the default {@link ClientLimits}, no RESP password and protected mode on.
      */
     public NodeConfig(
             Path dir,
@@ -79,7 +85,9 @@ public record NodeConfig(
                 null,
                 null,
                 ClientLimits.DEFAULTS,
-                java.util.List.of());
+                List.of(),
+                null,
+                true);
     }
 
     /** This configuration with {@code n} RESP event loops (0: one per available processor). */
@@ -96,7 +104,9 @@ public record NodeConfig(
                 replicationSecret,
                 replicationTls,
                 clientLimits,
-                replicationAdvertise);
+                replicationAdvertise,
+                requirePass,
+                protectedMode);
     }
 
     /** This configuration serving at most {@code n} RESP clients at once. */
@@ -113,7 +123,9 @@ public record NodeConfig(
                 replicationSecret,
                 replicationTls,
                 clientLimits,
-                replicationAdvertise);
+                replicationAdvertise,
+                requirePass,
+                protectedMode);
     }
 
     /** This configuration with a replication secret (null: none). */
@@ -130,7 +142,9 @@ public record NodeConfig(
                 secret,
                 replicationTls,
                 clientLimits,
-                replicationAdvertise);
+                replicationAdvertise,
+                requirePass,
+                protectedMode);
     }
 
     /** This configuration with TLS on the replication port (null: plain TCP). */
@@ -147,7 +161,9 @@ public record NodeConfig(
                 replicationSecret,
                 tls,
                 clientLimits,
-                replicationAdvertise);
+                replicationAdvertise,
+                requirePass,
+                protectedMode);
     }
 
     /** This configuration with other memory limits for RESP clients. */
@@ -164,11 +180,13 @@ public record NodeConfig(
                 replicationSecret,
                 replicationTls,
                 limits,
-                replicationAdvertise);
+                replicationAdvertise,
+                requirePass,
+                protectedMode);
     }
 
     /** This configuration accepting followers that dial the replication port by these {@code host:port} names. */
-    public NodeConfig withReplicationAdvertise(java.util.List<String> names) {
+    public NodeConfig withReplicationAdvertise(List<String> names) {
         return new NodeConfig(
                 dir,
                 config,
@@ -181,6 +199,46 @@ public record NodeConfig(
                 replicationSecret,
                 replicationTls,
                 clientLimits,
-                names);
+                names,
+                requirePass,
+                protectedMode);
+    }
+
+    /** This configuration with a RESP password (null: none). */
+    public NodeConfig withRequirePass(RespPassword password) {
+        return new NodeConfig(
+                dir,
+                config,
+                resp,
+                replication,
+                follow,
+                metrics,
+                ioThreads,
+                maxClients,
+                replicationSecret,
+                replicationTls,
+                clientLimits,
+                replicationAdvertise,
+                password,
+                protectedMode);
+    }
+
+    /** This configuration with protected mode on or off (it matters only without a RESP password). */
+    public NodeConfig withProtectedMode(boolean on) {
+        return new NodeConfig(
+                dir,
+                config,
+                resp,
+                replication,
+                follow,
+                metrics,
+                ioThreads,
+                maxClients,
+                replicationSecret,
+                replicationTls,
+                clientLimits,
+                replicationAdvertise,
+                requirePass,
+                on);
     }
 }

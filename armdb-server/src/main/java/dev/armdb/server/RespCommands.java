@@ -5,9 +5,7 @@ import dev.armdb.ArmDbReadOnlyException;
 import dev.armdb.Digest;
 import dev.armdb.Durability;
 import dev.armdb.FixedMap;
-import dev.armdb.FixedStore;
 import dev.armdb.StoreStats;
-import dev.armdb.index.KeyHash;
 import dev.armdb.replication.follower.ReplicationClient;
 import dev.armdb.replication.leader.FollowerStatus;
 import dev.armdb.replication.leader.ReplicationServer;
@@ -18,94 +16,153 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The commands of one RESP client connection: executes parsed requests against the node and writes replies into the
- * connection's {@link RespWriter}. Used by one thread at a time (the connection's event loop, or the virtual thread
- * a blocking command runs on while the connection is paused).
+ * The commands of one RESP client connection: looks each request up in {@link RespCommandTable}, checks its arity,
+ * authentication and transaction state, and runs its handler, which writes the reply into the connection's {@link
+ * RespWriter}. The handlers live in a few classes by family ({@link KeyCommands}, {@link ConnectionCommands}, {@link
+ * TransactionCommands}, {@link CommandDocs}); the server and replication commands are here. Used by one thread at a
+ * time (the connection's event loop, or the virtual thread a blocking command runs on while the connection is
+ * paused).
  */
 final class RespCommands {
-    private static final String READONLY = "READONLY You can't write against a read only replica.";
+    private static final String READONLY = RespContext.READONLY;
     /** Most bytes of a request's name and arguments an error echoes back (as Redis). */
     static final int ECHO_LIMIT = 128;
 
+    /** Runs one command whose arity the dispatcher checked. */
+    @FunctionalInterface
+    interface Handler {
+        void run(List<byte[]> args);
+    }
+
+    /** Binds handlers to the table's commands; each family registers its own. */
+    final class Binder {
+        void on(String name, Handler h) {
+            RespCommandTable.Spec spec = RespCommandTable.find(name);
+            if (spec == null || handlers[spec.id()] != null) {
+                throw new IllegalStateException((spec == null ? "no table entry for " : "two handlers for ") + name);
+            }
+            handlers[spec.id()] = h;
+        }
+    }
+
     private final Node node;
     private final RespWriter out;
+    private final RespContext ctx;
     private final long[] lastWriteLsn;
+    private final Handler[] handlers = new Handler[RespCommandTable.size()];
+    private final TransactionCommands tx;
 
-    RespCommands(Node node, RespWriter out) {
+    /** The commands of connection {@code client}, replying into {@code out}. */
+    RespCommands(Node node, RespWriter out, RespClient client) {
         this.node = node;
         this.out = out;
-        this.lastWriteLsn = new long[node.map().config().shards()];
+        this.ctx = new RespContext(node, out, client);
+        this.lastWriteLsn = ctx.lastWriteLsn;
+        this.tx = new TransactionCommands(ctx, this);
+        Binder b = new Binder();
+        new KeyCommands(ctx).register(b);
+        new ConnectionCommands(ctx, tx).register(b);
+        new CommandDocs(out).register(b);
+        tx.register(b);
+        b.on("INFO", a -> out.verbatim(info(a)));
+        b.on("DEBUG", this::debug);
+        b.on("ROLE", a -> role());
+        b.on("REPLICAOF", this::replicaOf);
+        b.on("SLAVEOF", this::replicaOf);
+        b.on("WAIT", this::waitReplicas);
+        b.on("CONFIG", this::config);
+        for (RespCommandTable.Spec s : RespCommandTable.all()) {
+            if (handlers[s.id()] == null) {
+                throw new IllegalStateException("no handler for " + s.name());
+            }
+        }
+    }
+
+    /** This connection's client record. */
+    RespClient client() {
+        return ctx.client;
     }
 
     /**
-     * True if the request may wait (for replicas, a role change, a full scan, or a forced write under SYNC
+     * True if the request may wait (for replicas, a role change, a full pass, or a forced write under SYNC
      * durability) and so must run off the event loop, which serves many connections.
      */
     boolean mayBlock(List<byte[]> args) {
-        byte[] c = args.get(0);
-        if (is(c, "WAIT") || is(c, "REPLICAOF") || is(c, "SLAVEOF") || is(c, "DEBUG")) {
-            return true;
-        }
-        return map().config().durability() == Durability.SYNC
-                && (is(c, "SET") || is(c, "SETNX") || is(c, "DEL") || is(c, "MSET"));
-    }
-
-    private static boolean is(byte[] name, String upperCase) {
-        if (name.length != upperCase.length()) {
+        RespCommandTable.Spec spec = RespCommandTable.find(args.get(0));
+        if (spec == null || !spec.arityAccepts(args.size()) || !ctx.client.authenticated()) {
             return false;
         }
-        for (int i = 0; i < name.length; i++) {
-            int b = name[i] >= 'a' && name[i] <= 'z' ? name[i] - 32 : name[i];
-            if (b != upperCase.charAt(i)) {
-                return false;
-            }
+        boolean exec = spec.name().equals("EXEC");
+        if (tx.queuing() && !exec) {
+            return false;
         }
-        return true;
+        boolean sync = map().config().durability() == Durability.SYNC;
+        return spec.has(RespCommandTable.Flag.MAY_WAIT)
+                || (sync && spec.has(RespCommandTable.Flag.WRITE))
+                || (sync && exec && tx.queuedWrites());
     }
 
     /** Executes one command; returns false to close the connection. */
     boolean execute(List<byte[]> args) {
-        String cmd = new String(args.get(0), StandardCharsets.ISO_8859_1).toUpperCase(Locale.ROOT);
-        try {
-            switch (cmd) {
-                case "PING" -> {
-                    if (args.size() > 1) {
-                        out.bulk(args.get(1));
-                    } else {
-                        out.simple("PONG");
-                    }
-                }
-                case "ECHO" -> out.bulk(arg(args, 1, 2));
-                case "GET" -> get(args);
-                case "SET" -> set(args);
-                case "SETNX" -> setnx(args);
-                case "DEL" -> del(args);
-                case "EXISTS" -> exists(args);
-                case "MGET" -> mget(args);
-                case "MSET" -> mset(args);
-                case "DBSIZE" -> out.integer(map().size());
-                case "INFO" -> out.bulk(info(args.size() > 1 ? str(args.get(1)) : "all"));
-                case "DEBUG" -> debug(args);
-                case "ROLE" -> role();
-                case "REPLICAOF", "SLAVEOF" -> replicaOf(args);
-                case "WAIT" -> waitReplicas(args);
-                case "QUIT" -> {
-                    out.ok();
-                    return false;
-                }
-                case "COMMAND" -> out.arrayHeader(0);
-                case "CONFIG" -> config(args);
-                case "SELECT" -> {
-                    if (args.size() == 2 && str(args.get(1)).equals("0")) {
-                        out.ok();
-                    } else {
-                        out.error("ERR DB index is out of range");
-                    }
-                }
-                case "CLIENT", "HELLO_ACK" -> out.ok();
-                default -> out.error(unknown(cmd, args));
+        RespClient client = ctx.client;
+        RespClient.ReplyMode mode = client.replyMode();
+        int mark = out.mark();
+        node.respClients().commandProcessed();
+        RespCommandTable.Spec spec = RespCommandTable.find(args.get(0));
+        if (spec == null) {
+            tx.queuingFailed();
+            out.error(unknown(str(args.get(0)), args));
+        } else {
+            client.commandStarted(spec.name());
+            dispatch(spec, args);
+        }
+        if (mode == RespClient.ReplyMode.SKIP
+                || (mode == RespClient.ReplyMode.OFF && client.replyMode() == RespClient.ReplyMode.OFF)) {
+            out.truncate(mark);
+            if (mode == RespClient.ReplyMode.SKIP && client.replyMode() == RespClient.ReplyMode.SKIP) {
+                client.replyMode(RespClient.ReplyMode.ON);
             }
-        } catch (ArgsException e) {
+        }
+        return !ctx.closeAfterReply;
+    }
+
+    private void dispatch(RespCommandTable.Spec spec, List<byte[]> args) {
+        if (!ctx.client.authenticated() && !spec.has(RespCommandTable.Flag.NO_AUTH)) {
+            out.error("NOAUTH Authentication required.");
+            return;
+        }
+        if (!spec.arityAccepts(args.size())) {
+            tx.queuingFailed();
+            out.error("ERR wrong number of arguments for '" + RespContext.lower(args.get(0)) + "' command");
+            return;
+        }
+        if (tx.queuing() && !controlsTransaction(spec)) {
+            if (spec.has(RespCommandTable.Flag.NO_MULTI)) {
+                tx.queuingFailed();
+                out.error("ERR Command not allowed inside a transaction");
+            } else if (spec.has(RespCommandTable.Flag.WRITE) && map().engine().isReplica()) {
+                tx.queuingFailed();
+                out.error(READONLY);
+            } else {
+                tx.queue(spec, args);
+            }
+            return;
+        }
+        run(spec, args);
+    }
+
+    private static boolean controlsTransaction(RespCommandTable.Spec spec) {
+        return switch (spec.name()) {
+            case "EXEC", "DISCARD", "MULTI", "WATCH", "QUIT", "RESET" -> true;
+            default -> false;
+        };
+    }
+
+    /** Runs a checked command, turning a refused one into its error reply. Also runs EXEC's queued commands. */
+    void run(RespCommandTable.Spec spec, List<byte[]> args) {
+        try {
+            handlers[spec.id()].run(args);
+        } catch (RespArgsException e) {
             out.error(e.getMessage());
         } catch (IllegalArgumentException e) {
             out.error("ERR " + e.getMessage());
@@ -114,7 +171,6 @@ final class RespCommands {
         } catch (ArmDbException e) {
             out.error("ERR " + e.getMessage());
         }
-        return true;
     }
 
     private FixedMap map() {
@@ -144,149 +200,6 @@ final class RespCommands {
 
     private static String str(byte[] b) {
         return new String(b, StandardCharsets.UTF_8);
-    }
-
-    private static byte[] arg(List<byte[]> args, int i, int expectedSize) {
-        if (args.size() != expectedSize) {
-            throw new ArgsException(
-                    "ERR wrong number of arguments for '" + str(args.get(0)).toLowerCase(Locale.ROOT) + "' command");
-        }
-        return args.get(i);
-    }
-
-    private byte[] key(byte[] k) {
-        int size = map().config().keySize();
-        if (k.length != size) {
-            throw new ArgsException("ERR key must be exactly " + size + " bytes (got " + k.length + ")");
-        }
-        return k;
-    }
-
-    private byte[] value(byte[] v) {
-        int size = map().config().valueSize();
-        if (v.length != size) {
-            throw new ArgsException("ERR value must be exactly " + size + " bytes (got " + v.length + ")");
-        }
-        return v;
-    }
-
-    private void checkWritable() {
-        if (map().engine().isReplica()) {
-            throw new ArgsException(READONLY);
-        }
-    }
-
-    private void noteWrite(byte[] key, long lsn) {
-        int s = map().engine().shardOf(key, KeyHash.hash(key));
-        lastWriteLsn[s] = Math.max(lastWriteLsn[s], lsn);
-    }
-
-    private void get(List<byte[]> args) {
-        out.bulk(map().get(key(arg(args, 1, 2))));
-    }
-
-    private void set(List<byte[]> args) {
-        if (args.size() != 3 && !(args.size() == 4 && str(args.get(3)).equalsIgnoreCase("NX"))) {
-            throw new ArgsException(
-                    args.size() < 3 ? "ERR wrong number of arguments for 'set' command" : "ERR syntax error");
-        }
-        byte[] k = key(args.get(1));
-        byte[] v = value(args.get(2));
-        checkWritable();
-        if (args.size() == 4) {
-            long lsn = map().putIfAbsent(k, v);
-            if (lsn != FixedStore.UNCHANGED) {
-                noteWrite(k, lsn);
-                out.ok();
-            } else {
-                out.bulk((byte[]) null);
-            }
-            return;
-        }
-        noteWrite(k, map().put(k, v));
-        out.ok();
-    }
-
-    private void setnx(List<byte[]> args) {
-        if (args.size() != 3) {
-            throw new ArgsException("ERR wrong number of arguments for 'setnx' command");
-        }
-        byte[] k = key(args.get(1));
-        byte[] v = value(args.get(2));
-        checkWritable();
-        long lsn = map().putIfAbsent(k, v);
-        if (lsn != FixedStore.UNCHANGED) {
-            noteWrite(k, lsn);
-        }
-        out.integer(lsn != FixedStore.UNCHANGED ? 1 : 0);
-    }
-
-    private void del(List<byte[]> args) {
-        if (args.size() < 2) {
-            throw new ArgsException("ERR wrong number of arguments for 'del' command");
-        }
-        for (int i = 1; i < args.size(); i++) {
-            key(args.get(i));
-        }
-        checkWritable();
-        long n = 0;
-        for (int i = 1; i < args.size(); i++) {
-            byte[] k = args.get(i);
-            long lsn = map().delete(k);
-            if (lsn != FixedStore.UNCHANGED) {
-                n++;
-                noteWrite(k, lsn);
-            }
-        }
-        out.integer(n);
-    }
-
-    private void exists(List<byte[]> args) {
-        if (args.size() < 2) {
-            throw new ArgsException("ERR wrong number of arguments for 'exists' command");
-        }
-        long n = 0;
-        for (int i = 1; i < args.size(); i++) {
-            n += map().containsKey(key(args.get(i))) ? 1 : 0;
-        }
-        out.integer(n);
-    }
-
-    private void mget(List<byte[]> args) {
-        if (args.size() < 2) {
-            throw new ArgsException("ERR wrong number of arguments for 'mget' command");
-        }
-        for (int i = 1; i < args.size(); i++) {
-            key(args.get(i));
-        }
-        out.arrayHeader(args.size() - 1);
-        for (int i = 1; i < args.size(); i++) {
-            out.bulk(map().get(args.get(i)));
-        }
-    }
-
-    private void mset(List<byte[]> args) {
-        if (args.size() < 3 || args.size() % 2 == 0) {
-            throw new ArgsException("ERR wrong number of arguments for 'mset' command");
-        }
-        for (int i = 1; i < args.size(); i += 2) {
-            key(args.get(i));
-            value(args.get(i + 1));
-        }
-        checkWritable();
-        int pairs = (args.size() - 1) / 2;
-        byte[][] keys = new byte[pairs][];
-        byte[][] values = new byte[pairs][];
-        for (int i = 0; i < pairs; i++) {
-            keys[i] = args.get(1 + 2 * i);
-            values[i] = args.get(2 + 2 * i);
-        }
-        // all pairs or none are validated, then written with no other writer interleaved (see docs/operations.md)
-        long[] lsns = map().putAllWithoutInterleaving(keys, values);
-        for (int i = 0; i < pairs; i++) {
-            noteWrite(keys[i], lsns[i]);
-        }
-        out.ok();
     }
 
     private void debug(List<byte[]> args) {
@@ -333,7 +246,7 @@ final class RespCommands {
 
     private void replicaOf(List<byte[]> args) {
         if (args.size() != 3) {
-            throw new ArgsException("ERR wrong number of arguments for 'replicaof' command");
+            throw new RespArgsException("ERR wrong number of arguments for 'replicaof' command");
         }
         String host = str(args.get(1));
         String port = str(args.get(2));
@@ -346,7 +259,7 @@ final class RespCommands {
         try {
             p = Integer.parseInt(port);
         } catch (NumberFormatException e) {
-            throw new ArgsException("ERR Invalid master port: " + port);
+            throw new RespArgsException("ERR Invalid master port: " + port);
         }
         node.replicaOf(new InetSocketAddress(host, p));
         out.ok();
@@ -354,7 +267,7 @@ final class RespCommands {
 
     private void waitReplicas(List<byte[]> args) {
         if (args.size() != 3) {
-            throw new ArgsException("ERR wrong number of arguments for 'wait' command");
+            throw new RespArgsException("ERR wrong number of arguments for 'wait' command");
         }
         int want;
         long timeoutMs;
@@ -362,10 +275,10 @@ final class RespCommands {
             want = Integer.parseInt(str(args.get(1)));
             timeoutMs = Long.parseLong(str(args.get(2)));
         } catch (NumberFormatException e) {
-            throw new ArgsException("ERR value is not an integer or out of range");
+            throw new RespArgsException("ERR value is not an integer or out of range");
         }
         if (timeoutMs < 0) {
-            throw new ArgsException("ERR timeout is negative");
+            throw new RespArgsException("ERR timeout is negative");
         }
         ReplicationServer srv = node.replicationServer();
         if (srv == null) {
@@ -414,43 +327,37 @@ final class RespCommands {
         out.error("ERR CONFIG supports only GET");
     }
 
-    private String info(String section) {
-        String sec = section.toLowerCase(Locale.ROOT);
-        boolean all = sec.equals("all") || sec.equals("default") || sec.equals("everything");
+    private String info(List<byte[]> args) {
+        java.util.Set<String> wanted = new java.util.HashSet<>();
+        for (int i = 1; i < args.size(); i++) {
+            wanted.add(RespContext.lower(args.get(i)));
+        }
+        StringBuilder sb = new StringBuilder();
+        for (String sec : List.of("server", "clients", "memory", "persistence", "stats", "replication", "keyspace")) {
+            if (wanted.isEmpty()
+                    || wanted.contains(sec)
+                    || wanted.contains("all")
+                    || wanted.contains("default")
+                    || wanted.contains("everything")) {
+                sb.append(info(sec));
+            }
+        }
+        return sb.toString();
+    }
+
+    private String info(String sec) {
         StringBuilder sb = new StringBuilder();
         FixedMap m = map();
-        if (all || sec.equals("server")) {
-            sb.append("# Server\r\n")
-                    .append("armdb_version:0.1.0\r\n")
-                    .append("redis_version:7.0.0-armdb\r\n")
-                    .append("tcp_port:")
-                    .append(node.respAddress().getPort())
-                    .append("\r\n")
-                    .append("database_id:")
-                    .append(m.databaseId())
-                    .append("\r\n")
-                    .append("key_size:")
-                    .append(m.config().keySize())
-                    .append("\r\n")
-                    .append("value_size:")
-                    .append(m.config().valueSize())
-                    .append("\r\n")
-                    .append("shards:")
-                    .append(m.config().shards())
-                    .append("\r\n")
-                    .append("durability:")
-                    .append(m.config().durability().name().toLowerCase(Locale.ROOT))
-                    .append("\r\n\r\n");
+        InfoSections sections = new InfoSections(node);
+        switch (sec) {
+            case "server" -> sections.server(sb);
+            case "clients" -> sections.clients(sb);
+            case "memory" -> sections.memory(sb);
+            case "persistence" -> sections.persistence(sb);
+            case "stats" -> sections.stats(sb);
+            default -> {}
         }
-        if (all || sec.equals("clients")) {
-            sb.append("# Clients\r\n")
-                    .append("connected_clients:")
-                    .append(node.respConnectedClients())
-                    .append("\r\nmaxclients:")
-                    .append(node.config().maxClients())
-                    .append("\r\n\r\n");
-        }
-        if (all || sec.equals("keyspace")) {
+        if (sec.equals("keyspace")) {
             StoreStats st = m.stats();
             sb.append("# Keyspace\r\n")
                     .append("db0:keys=")
@@ -460,7 +367,7 @@ final class RespCommands {
                     .append(st.fileBytes())
                     .append("\r\n\r\n");
         }
-        if (all || sec.equals("replication")) {
+        if (sec.equals("replication")) {
             sb.append("# Replication\r\n");
             ReplicationClient c = node.replicationClient();
             if (c != null) {
@@ -479,14 +386,5 @@ final class RespCommands {
             sb.append("\r\n");
         }
         return sb.toString();
-    }
-
-    /** A reply-level error for bad arguments; the connection stays open. */
-    private static final class ArgsException extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        ArgsException(String message) {
-            super(message, null, false, false);
-        }
     }
 }

@@ -47,6 +47,7 @@ final class RespConnection {
     private final RespParser parser;
     private final RespWriter out;
     private final RespCommands commands;
+    private final RespClients clients;
     private SelectionKey key;
     private ByteBuffer in = ByteBuffer.allocate(INITIAL_BUFFER);
     private State state = State.READING;
@@ -62,7 +63,16 @@ final class RespConnection {
         this.budget = budget;
         this.parser = new RespParser(limits.queryBufferBytes());
         this.out = new RespWriter(INITIAL_BUFFER, limits.replyBufferBytes(), budget);
-        this.commands = new RespCommands(node, out);
+        RespClients clients = node.respClients();
+        RespClient client = new RespClient(
+                clients.nextId(),
+                address(channel, true),
+                address(channel, false),
+                node.config().requirePass() == null,
+                () -> loop.execute(this::close));
+        this.commands = new RespCommands(node, out, client);
+        clients.added(client);
+        this.clients = clients;
     }
 
     /** Registers with the loop's selector for reads. Loop thread only. */
@@ -331,7 +341,16 @@ final class RespConnection {
             // a paused command still writes replies; resume() gives the reply buffer back when it ends
             out.releaseBuffer();
         }
+        clients.removed(commands.client());
         loop.forget(this);
+    }
+
+    private static java.net.InetSocketAddress address(SocketChannel ch, boolean remote) {
+        try {
+            return (java.net.InetSocketAddress) (remote ? ch.getRemoteAddress() : ch.getLocalAddress());
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     private Object remote() {

@@ -115,7 +115,15 @@ final class RespServer implements AutoCloseable {
             try {
                 SocketChannel ch = serverChannel.accept();
                 if (connected.incrementAndGet() > maxClients) {
-                    refuse(ch);
+                    refuse(ch, MAX_CLIENTS_REPLY);
+                    LOG.warn("refused a client: {} clients connected (--max-clients)", maxClients);
+                    continue;
+                }
+                if (!ProtectedMode.admits(node.config(), ch)) {
+                    refuse(ch, ProtectedMode.DENIED_REPLY);
+                    LOG.warn(
+                            "refused a client from {}: protected mode (no --requirepass-file, not loopback)",
+                            ProtectedMode.remote(ch));
                     continue;
                 }
                 ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
@@ -149,15 +157,15 @@ final class RespServer implements AutoCloseable {
         return fresh;
     }
 
-    /** Tells a client over the limit why (as Redis does) and closes it; the reply fits any socket buffer. */
-    private void refuse(SocketChannel ch) {
+    /** Tells a refused client why (as Redis does) and closes it; the reply fits any socket buffer. */
+    private void refuse(SocketChannel ch, byte[] reply) {
         connected.decrementAndGet();
+        node.respClients().rejected();
         try (ch) {
-            ch.write(ByteBuffer.wrap(MAX_CLIENTS_REPLY));
+            ch.write(ByteBuffer.wrap(reply));
         } catch (IOException ignored) {
             // the client is gone already
         }
-        LOG.warn("refused a client: {} clients connected (--max-clients)", maxClients);
     }
 
     @Override

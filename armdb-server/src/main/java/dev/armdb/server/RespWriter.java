@@ -8,11 +8,15 @@ import java.util.Arrays;
 
 /**
  * The replies of one RESP connection, encoded into a growable buffer that the connection drains into its socket
- * without blocking. Used by one thread at a time (see {@link RespCommands}).
+ * without blocking. Speaks RESP2 until {@link #protocol(int)} switches it to RESP3 (HELLO 3); the typed methods
+ * ({@link #mapHeader}, {@link #nullBulk}, {@link #bool}, {@link #dbl}, {@link #verbatim}) encode the RESP3 type, or
+ * its RESP2 equivalent, as Redis does. Used by one thread at a time (see {@link RespCommands}).
  */
 final class RespWriter {
     private static final byte[] NIL = "$-1\r\n".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] OK = "+OK\r\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] NIL_ARRAY = "*-1\r\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] NULL3 = "_\r\n".getBytes(StandardCharsets.US_ASCII);
     private static final int MAX_LONG_DIGITS = 20;
 
     private final int initialCapacity;
@@ -24,6 +28,8 @@ final class RespWriter {
     private int sent;
     /** Bytes of {@link #buf} beyond the initial capacity, reserved from {@link #budget}. */
     private long reserved;
+
+    private boolean resp3;
 
     private boolean overLimit;
 
@@ -42,6 +48,94 @@ final class RespWriter {
         this.budget = budget;
         this.buf = new byte[initialCapacity];
         this.view = ByteBuffer.wrap(buf);
+    }
+
+    /** Switches the encoding: 2 for RESP2, 3 for RESP3. */
+    void protocol(int version) {
+        if (version != 2 && version != 3) {
+            throw new IllegalArgumentException("protocol must be 2 or 3, got " + version);
+        }
+        resp3 = version == 3;
+    }
+
+    /** 2 or 3. */
+    int protocol() {
+        return resp3 ? 3 : 2;
+    }
+
+    /** The end of what is encoded so far, for {@link #truncate}. */
+    int mark() {
+        return count;
+    }
+
+    /** Drops what was encoded after {@code mark} (a reply suppressed by CLIENT REPLY OFF/SKIP). */
+    void truncate(int mark) {
+        if (mark < sent || mark > count) {
+            throw new IllegalArgumentException("mark must be in [" + sent + ", " + count + "], got " + mark);
+        }
+        count = mark;
+    }
+
+    /** A null bulk string: RESP3 null, RESP2 {@code $-1}. */
+    void nullBulk() {
+        put(resp3 ? NULL3 : NIL);
+    }
+
+    /** A null array (EXEC aborted by WATCH): RESP3 null, RESP2 {@code *-1}. */
+    void nullArray() {
+        put(resp3 ? NULL3 : NIL_ARRAY);
+    }
+
+    /** A map of {@code n} pairs: RESP3 {@code %n}, RESP2 an array of {@code 2n} elements. */
+    void mapHeader(int n) {
+        put(resp3 ? (byte) '%' : (byte) '*');
+        decimal(resp3 ? n : 2L * n);
+        crlf();
+    }
+
+    /** A set of {@code n} elements: RESP3 {@code ~n}, RESP2 an array. */
+    void setHeader(int n) {
+        put(resp3 ? (byte) '~' : (byte) '*');
+        decimal(n);
+        crlf();
+    }
+
+    /** A boolean: RESP3 {@code #t}/{@code #f}, RESP2 the integer 1 or 0. */
+    void bool(boolean b) {
+        if (resp3) {
+            put((byte) '#');
+            put(b ? (byte) 't' : (byte) 'f');
+            crlf();
+        } else {
+            integer(b ? 1 : 0);
+        }
+    }
+
+    /** A double: RESP3 {@code ,}, RESP2 a bulk string of its decimal form. */
+    void dbl(double d) {
+        String text = Double.isInfinite(d) ? (d > 0 ? "inf" : "-inf") : Double.isNaN(d) ? "nan" : Double.toString(d);
+        if (resp3) {
+            put((byte) ',');
+            put(text.getBytes(StandardCharsets.US_ASCII));
+            crlf();
+        } else {
+            bulk(text);
+        }
+    }
+
+    /** Text for humans (CLIENT INFO/LIST, INFO): RESP3 verbatim string of format {@code txt}, RESP2 a bulk string. */
+    void verbatim(String text) {
+        byte[] b = text.getBytes(StandardCharsets.UTF_8);
+        if (!resp3) {
+            bulk(b);
+            return;
+        }
+        put((byte) '=');
+        decimal(b.length + 4L);
+        crlf();
+        put(new byte[] {'t', 'x', 't', ':'});
+        put(b);
+        crlf();
     }
 
     void ok() {
@@ -68,7 +162,7 @@ final class RespWriter {
 
     void bulk(byte[] b) {
         if (b == null) {
-            put(NIL);
+            nullBulk();
             return;
         }
         put((byte) '$');
@@ -79,7 +173,7 @@ final class RespWriter {
     }
 
     void bulk(String s) {
-        bulk(s.getBytes(StandardCharsets.UTF_8));
+        bulk(s == null ? null : s.getBytes(StandardCharsets.UTF_8));
     }
 
     void arrayHeader(int n) {

@@ -221,5 +221,7 @@ class NodeSecurityTest {
                 .hasMessageContaining("serves RESP on loopback only")
                 .hasMessageContaining("REPLICAOF");
         assertThat(tmp.resolve("x")).as("nothing was created").doesNotExist();
+        // with a RESP password every command, REPLICAOF included, needs AUTH first: the node may serve RESP anywhere
+        Node.checkExposure(open.withRequirePass(RespPassword.of("another long enough password")));
     }
 }

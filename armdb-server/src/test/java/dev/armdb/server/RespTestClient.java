@@ -8,7 +8,10 @@ import java.net.InetAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 
-/** A minimal RESP2 client: sends commands as arrays, reads one reply each, rendered as text. */
+/**
+ * A minimal RESP client: sends commands as arrays, reads one reply each, rendered as text (RESP3 types too: maps as
+ * {@code {k,v}}, sets as {@code ~[..]}, null as {@code (null)}, verbatim strings as {@code =txt:..}).
+ */
 final class RespTestClient implements AutoCloseable {
     private final Socket socket;
     private final InputStream in;
@@ -68,7 +71,21 @@ final class RespTestClient implements AutoCloseable {
         int type = in.read();
         String line = line();
         return switch (type) {
-            case '+', '-', ':' -> (char) type + line;
+            case '+', '-', ':', ',', '#' -> (char) type + line;
+            case '_' -> "(null)";
+            case '=' -> {
+                byte[] b = in.readNBytes(Integer.parseInt(line));
+                line();
+                yield "=" + new String(b, StandardCharsets.UTF_8);
+            }
+            case '%', '~' -> {
+                int n = Integer.parseInt(line) * (type == '%' ? 2 : 1);
+                StringBuilder sb = new StringBuilder(type == '%' ? "{" : "~[");
+                for (int i = 0; i < n; i++) {
+                    sb.append(i == 0 ? "" : ",").append(reply());
+                }
+                yield sb.append(type == '%' ? '}' : ']').toString();
+            }
             case '$' -> {
                 int n = Integer.parseInt(line);
                 if (n < 0) {
@@ -80,6 +97,9 @@ final class RespTestClient implements AutoCloseable {
             }
             case '*' -> {
                 int n = Integer.parseInt(line);
+                if (n < 0) {
+                    yield "(nil)";
+                }
                 StringBuilder sb = new StringBuilder("[");
                 for (int i = 0; i < n; i++) {
                     sb.append(i == 0 ? "" : ",").append(reply());
@@ -88,6 +108,15 @@ final class RespTestClient implements AutoCloseable {
             }
             default -> throw new IOException("bad reply type " + type);
         };
+    }
+
+    /** The next reply, or {@code (closed)} if the server closed the connection instead. */
+    String replyOrClosed() throws IOException {
+        try {
+            return reply();
+        } catch (IOException e) {
+            return "(closed)";
+        }
     }
 
     private String line() throws IOException {
