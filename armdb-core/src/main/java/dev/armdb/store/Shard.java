@@ -727,6 +727,11 @@ public final class Shard implements ShardView {
         }
     }
 
+    /** True if this open's recovery found torn (in-progress) or corrupt slots: a crash cut a write short. */
+    public boolean damagedAtOpen() {
+        return corruptAtOpen > 0 || incompleteAtOpen > 0;
+    }
+
     /**
      * Refuses (true) or allows (false) user writes. Taken under the write lock, so once it returns no user write
      * that saw the old setting is still running: a collection turned into a replica has no user write landing after

@@ -126,6 +126,7 @@ public final class Store implements AutoCloseable {
             boolean clean = Files.exists(abs.resolve(CLEAN_MARK));
             opened = store;
             store.openShards();
+            store.recopyDamagedReplicaShards();
             store.dropIncompleteCopies();
             store.startEpoch(clean);
             store.maintenance.start();
@@ -587,7 +588,7 @@ public final class Store implements AutoCloseable {
         Path mark = dir.resolve(copyMarkName(shardId));
         try {
             if (!Files.exists(mark)) {
-                Files.createFile(mark);
+                PrivateFiles.createFile(mark);
                 forceDirectory();
             }
         } catch (IOException e) {
@@ -627,6 +628,28 @@ public final class Store implements AutoCloseable {
                 throw new ArmDbException("shard " + i + " of " + dir + " holds an incomplete copy from its leader ("
                         + copyMarkName(i) + "); a promoted node would lack data. Follow a leader until the copy"
                         + " finishes, then promote");
+            }
+        }
+    }
+
+    /**
+     * Marks for a fresh copy every shard of a replica whose recovery found a torn or corrupt slot. A replica writes
+     * the leader's images in place, possibly out of LSN order, so a slot torn by a crash may have held a key of the
+     * last recorded consistent point; without it the shard matches no leader state, and nothing short of a new copy
+     * tells which key is missing.
+     */
+    private void recopyDamagedReplicaShards() {
+        if (!replica) {
+            return;
+        }
+        for (int i = 0; i < shards.length; i++) {
+            if (shards[i].damagedAtOpen()) {
+                LOG.warn(
+                        "{}: replica shard {} recovered torn or corrupt slots (a crash in the middle of an apply);"
+                                + " it is copied from its leader again",
+                        dir,
+                        i);
+                beginCopy(i);
             }
         }
     }

@@ -7,7 +7,6 @@ import dev.armdb.Durability;
 import dev.armdb.FixedMap;
 import dev.armdb.StoreStats;
 import dev.armdb.replication.follower.ReplicationClient;
-import dev.armdb.replication.leader.FollowerStatus;
 import dev.armdb.replication.leader.ReplicationServer;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -288,22 +287,10 @@ final class RespCommands {
         long deadline = System.nanoTime()
                 + Duration.ofMillis(timeoutMs == 0 ? 365L * 24 * 3600 * 1000 : timeoutMs)
                         .toNanos();
-        int reached = Integer.MAX_VALUE;
-        for (int s = 0; s < lastWriteLsn.length; s++) {
-            if (lastWriteLsn[s] == 0) {
-                continue;
-            }
-            long left = Math.max(0, deadline - System.nanoTime());
-            srv.awaitReplicated(s, lastWriteLsn[s], want, Duration.ofNanos(left));
-            reached = Math.min(reached, srv.countAcked(s, lastWriteLsn[s]));
-        }
-        if (reached == Integer.MAX_VALUE) {
-            reached = (int) srv.status().stream()
-                    .map(FollowerStatus::followerId)
-                    .distinct()
-                    .count();
-        }
-        out.integer(reached);
+        // as Redis: the replicas that hold every write of this client, not per shard counts combined
+        long[] lsns = lastWriteLsn.clone();
+        srv.awaitReplicatedAll(lsns, want, Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+        out.integer(srv.countAckedAll(lsns));
     }
 
     private void config(List<byte[]> args) {

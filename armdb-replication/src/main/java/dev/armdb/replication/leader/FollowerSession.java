@@ -339,7 +339,9 @@ final class FollowerSession implements Runnable {
         long from = info.mode() == CatchUpMode.FULL ? 0 : req.fromLsn();
         try (FeedCursor c = cursor) {
             sentUpTo = from;
-            highestSentLsn = Math.max(req.fromLsn(), from);
+            // a follower may acknowledge what it holds (its from-LSN) before anything arrives; a FULL copy starts
+            // from nothing, whatever LSN the follower announced
+            highestSentLsn = from;
             if (info.mode() == CatchUpMode.BACKLOG) {
                 metrics.resyncsBacklog.increment();
                 sendCaughtUp(0, 0, from);

@@ -272,6 +272,67 @@ public final class ReplicationServer implements AutoCloseable {
         return nodes.size();
     }
 
+    /**
+     * Distinct follower nodes that acknowledged, on every shard {@code i} with {@code lsns[i] > 0}, at least {@code
+     * lsns[i]}: the replicas holding all of a set of writes spread over shards (what Redis' WAIT counts). Nodes that
+     * hold only some shards' writes are not counted. Any thread.
+     *
+     * @return the count; with no positive entry in {@code lsns}, the number of distinct connected follower nodes
+     */
+    public int countAckedAll(long[] lsns) {
+        Set<String> nodes = null;
+        for (int shard = 0; shard < lsns.length; shard++) {
+            if (lsns[shard] <= 0) {
+                continue;
+            }
+            Set<String> here = new java.util.HashSet<>();
+            for (FollowerSession s : sessions) {
+                if (s.shard() == shard && s.ackedLsn() >= lsns[shard] && s.state() != FollowerSession.State.CLOSED) {
+                    here.add(s.nodeId());
+                }
+            }
+            if (nodes == null) {
+                nodes = here;
+            } else {
+                nodes.retainAll(here);
+            }
+        }
+        if (nodes == null) {
+            nodes = new java.util.HashSet<>();
+            for (FollowerSession s : sessions) {
+                if (s.state() != FollowerSession.State.CLOSED) {
+                    nodes.add(s.nodeId());
+                }
+            }
+        }
+        return nodes.size();
+    }
+
+    /**
+     * Waits until {@code followers} distinct follower nodes acknowledged every shard's LSN in {@code lsns} (see
+     * {@link #countAckedAll}), or {@code timeout} passed. Any thread.
+     *
+     * @return true if they did in time
+     */
+    public boolean awaitReplicatedAll(long[] lsns, int followers, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (ackMonitor) {
+            while (countAckedAll(lsns) < followers) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0 || closed) {
+                    return false;
+                }
+                try {
+                    ackMonitor.wait(Math.max(1, left / 1_000_000));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
     void acked() {
         synchronized (ackMonitor) {
             ackMonitor.notifyAll();
