@@ -14,8 +14,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Every file a collection creates is owner-only (docs/format.md, the security rules): the copy mark is created with
- * {@code Files.createFile}, so it gets the process umask's mode (usually 0644) instead of 0600. Failed before the mark was created owner-only, under a
- * usual umask.
+ * {@code Files.createFile}, so it gets the process umask's mode (usually 0644) instead of 0600. Failed before the
+ * mark was created owner-only, under a usual umask.
  */
 class CopyMarkModeTest {
     @TempDir
