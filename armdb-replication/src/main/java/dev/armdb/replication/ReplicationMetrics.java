@@ -33,6 +33,8 @@ public final class ReplicationMetrics {
     public final LongAdder authFailures = new LongAdder();
     /** Connections closed on accept because too many handshakes were in progress (in all or from their source). */
     public final LongAdder connectionsRefused = new LongAdder();
+    /** Handshakes answered with a transient error because the leader served its maximum of sessions. */
+    public final LongAdder sessionsRefused = new LongAdder();
 
     /** Every counter by its metric name, for export. */
     public Map<String, Long> snapshot() {
@@ -49,6 +51,7 @@ public final class ReplicationMetrics {
         m.put("armdb.replication.protocol_errors", protocolErrors.sum());
         m.put("armdb.replication.auth_failures", authFailures.sum());
         m.put("armdb.replication.connections_refused", connectionsRefused.sum());
+        m.put("armdb.replication.sessions_refused", sessionsRefused.sum());
         return m;
     }
 }

@@ -5,7 +5,9 @@ import dev.armdb.FixedStore;
 import dev.armdb.replication.ReplicationMetrics;
 import dev.armdb.replication.ReplicationTls;
 import dev.armdb.replication.follower.ReplicaLineage;
+import dev.armdb.replication.protocol.ErrorCode;
 import dev.armdb.replication.protocol.FrameChannel;
+import dev.armdb.replication.protocol.ProtocolException;
 import dev.armdb.store.Store;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -192,7 +194,16 @@ public final class ReplicationServer implements AutoCloseable {
         if (pending.remove(s)) {
             releasePending(s.source());
             s.cancelWatchdog();
-            sessions.add(s);
+            synchronized (sessions) {
+                if (sessions.size() >= config.maxSessions()) {
+                    metrics.sessionsRefused.increment();
+                    throw new ProtocolException(
+                            ErrorCode.INTERNAL,
+                            "the leader serves " + config.maxSessions() + " follower sessions already (its limit);"
+                                    + " retry later");
+                }
+                sessions.add(s);
+            }
         }
         if (closed) {
             sessions.remove(s);

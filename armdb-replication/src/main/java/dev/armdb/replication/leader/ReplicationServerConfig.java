@@ -27,6 +27,9 @@ import javax.net.ssl.SSLContext;
  * @param maxUnauthenticated connections that have not completed the handshake, at most, from all sources; more are
  *     closed at once
  * @param maxUnauthenticatedPerSource the same, per source IP address
+ * @param maxSessions follower sessions (one per follower per shard) streaming at once, at most; a handshake beyond it
+ *     is answered with a transient error (the follower retries), so peers that pass the handshake, which without a
+ *     secret is anyone, cannot make the leader hold unbounded threads and buffers
  */
 public record ReplicationServerConfig(
         InetSocketAddress bind,
@@ -39,9 +42,13 @@ public record ReplicationServerConfig(
         List<String> advertise,
         InetSocketAddress respAddress,
         int maxUnauthenticated,
-        int maxUnauthenticatedPerSource) {
+        int maxUnauthenticatedPerSource,
+        int maxSessions) {
     /** Default of {@link #maxUnauthenticated}. */
     public static final int DEFAULT_MAX_UNAUTHENTICATED = 256;
+
+    /** Default of {@link #maxSessions}: 64 followers of 16 shards. */
+    public static final int DEFAULT_MAX_SESSIONS = 1024;
 
     /** Default of {@link #maxUnauthenticatedPerSource}. */
     public static final int DEFAULT_MAX_UNAUTHENTICATED_PER_SOURCE = 64;
@@ -49,6 +56,9 @@ public record ReplicationServerConfig(
     /** Checks the limits and copies the list. */
     public ReplicationServerConfig {
         advertise = List.copyOf(advertise);
+        if (maxSessions < 1) {
+            throw new IllegalArgumentException("maxSessions must be >= 1, got " + maxSessions);
+        }
         if (maxUnauthenticated < 1 || maxUnauthenticatedPerSource < 1) {
             throw new IllegalArgumentException("unauthenticated connection limits must be >= 1, got "
                     + maxUnauthenticated + " and " + maxUnauthenticatedPerSource);
@@ -58,7 +68,8 @@ public record ReplicationServerConfig(
     /**
      * Loopback, ephemeral port, 250 ms heartbeats, 5 s timeout, 16 batches of 256 KiB in flight, no secret, no TLS,
      * nothing advertised, no RESP address, at most {@value #DEFAULT_MAX_UNAUTHENTICATED} connections in their
-     * handshake ({@value #DEFAULT_MAX_UNAUTHENTICATED_PER_SOURCE} per source address).
+     * handshake ({@value #DEFAULT_MAX_UNAUTHENTICATED_PER_SOURCE} per source address), at most {@value
+     * #DEFAULT_MAX_SESSIONS} sessions streaming.
      */
     public static ReplicationServerConfig defaults() {
         return new ReplicationServerConfig(
@@ -72,7 +83,25 @@ public record ReplicationServerConfig(
                 List.of(),
                 null,
                 DEFAULT_MAX_UNAUTHENTICATED,
-                DEFAULT_MAX_UNAUTHENTICATED_PER_SOURCE);
+                DEFAULT_MAX_UNAUTHENTICATED_PER_SOURCE,
+                DEFAULT_MAX_SESSIONS);
+    }
+
+    /** The same settings with at most {@code n} sessions streaming at once. */
+    public ReplicationServerConfig withMaxSessions(int n) {
+        return new ReplicationServerConfig(
+                bind,
+                heartbeatInterval,
+                peerTimeout,
+                window,
+                batchBytes,
+                secret,
+                tls,
+                advertise,
+                respAddress,
+                maxUnauthenticated,
+                maxUnauthenticatedPerSource,
+                n);
     }
 
     /** The same settings listening on {@code address}. */
@@ -88,7 +117,8 @@ public record ReplicationServerConfig(
                 advertise,
                 respAddress,
                 maxUnauthenticated,
-                maxUnauthenticatedPerSource);
+                maxUnauthenticatedPerSource,
+                maxSessions);
     }
 
     /** The same settings with other timeouts. */
@@ -104,7 +134,8 @@ public record ReplicationServerConfig(
                 advertise,
                 respAddress,
                 maxUnauthenticated,
-                maxUnauthenticatedPerSource);
+                maxUnauthenticatedPerSource,
+                maxSessions);
     }
 
     /** The same settings with another window and batch size. */
@@ -120,7 +151,8 @@ public record ReplicationServerConfig(
                 advertise,
                 respAddress,
                 maxUnauthenticated,
-                maxUnauthenticatedPerSource);
+                maxUnauthenticatedPerSource,
+                maxSessions);
     }
 
     /** The same settings serving over TLS with {@code tls} (null: plain TCP). */
@@ -136,7 +168,8 @@ public record ReplicationServerConfig(
                 advertise,
                 respAddress,
                 maxUnauthenticated,
-                maxUnauthenticatedPerSource);
+                maxUnauthenticatedPerSource,
+                maxSessions);
     }
 
     /** The same settings requiring {@code secret} of every follower (null: none). */
@@ -152,7 +185,8 @@ public record ReplicationServerConfig(
                 advertise,
                 respAddress,
                 maxUnauthenticated,
-                maxUnauthenticatedPerSource);
+                maxUnauthenticatedPerSource,
+                maxSessions);
     }
 
     /** The same settings accepting proofs over these advertised {@code host:port} names too. */
@@ -168,7 +202,8 @@ public record ReplicationServerConfig(
                 names,
                 respAddress,
                 maxUnauthenticated,
-                maxUnauthenticatedPerSource);
+                maxUnauthenticatedPerSource,
+                maxSessions);
     }
 
     /** The same settings telling followers this RESP address (null: none). */
@@ -184,7 +219,8 @@ public record ReplicationServerConfig(
                 advertise,
                 address,
                 maxUnauthenticated,
-                maxUnauthenticatedPerSource);
+                maxUnauthenticatedPerSource,
+                maxSessions);
     }
 
     /** The same settings with other limits on connections still in their handshake. */
@@ -200,6 +236,7 @@ public record ReplicationServerConfig(
                 advertise,
                 respAddress,
                 total,
-                perSource);
+                perSource,
+                maxSessions);
     }
 }
