@@ -254,22 +254,7 @@ public final class ReplicationServer implements AutoCloseable {
      * @return true if enough followers acknowledged in time, false on timeout
      */
     public boolean awaitReplicated(int shard, long lsn, int followers, Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        synchronized (ackMonitor) {
-            while (countAcked(shard, lsn) < followers) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0 || closed) {
-                    return false;
-                }
-                try {
-                    ackMonitor.wait(Math.max(1, left / 1_000_000));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return false;
-                }
-            }
-            return true;
-        }
+        return awaitCount(() -> countAcked(shard, lsn), followers, timeout);
     }
 
     /** Distinct follower nodes whose acknowledged LSN of {@code shard} is at least {@code lsn}. */
@@ -326,9 +311,14 @@ public final class ReplicationServer implements AutoCloseable {
      * @return true if they did in time
      */
     public boolean awaitReplicatedAll(long[] lsns, int followers, Duration timeout) {
+        return awaitCount(() -> countAckedAll(lsns), followers, timeout);
+    }
+
+    /** Waits until {@code count} reaches {@code followers}, woken by every ACK, or {@code timeout} passed. */
+    private boolean awaitCount(java.util.function.IntSupplier count, int followers, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         synchronized (ackMonitor) {
-            while (countAckedAll(lsns) < followers) {
+            while (count.getAsInt() < followers) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0 || closed) {
                     return false;
