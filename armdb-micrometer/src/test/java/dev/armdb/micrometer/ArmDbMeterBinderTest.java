@@ -46,7 +46,8 @@ class ArmDbMeterBinderTest {
             try (ReplicationClient client =
                     ReplicationClient.start(follower, server.address(), ReplicationClientConfig.defaults())) {
                 for (int s = 0; s < 2; s++) {
-                    assertThat(client.awaitApplied(s, leader.engine().view(s).lastLsn(), Duration.ofSeconds(30)))
+                    assertThat(client.awaitApplied(
+                                    s, leader.stats().shards().get(s).maxLsn(), Duration.ofSeconds(30)))
                             .isTrue();
                 }
                 assertThat(registry.find("armdb.replication.catchup_slots_scanned")
