@@ -23,7 +23,10 @@ import java.util.concurrent.TimeUnit;
  * {@code redis-server} with persistence off and with {@code appendfsync everysec}, all on 127.0.0.1 with free
  * ports. Every run starts each server afresh in a new temporary directory, warms it up (not counted), runs every
  * pipeline depth, checks that the SETs were stored, and stops it; the servers take turns within a run so drift
- * spreads evenly. The report gives per-server medians, armdb/Redis ratios and the issue's targets.
+ * spreads evenly. A second phase compares the node as users run it: {@code armdb serve} with default settings and
+ * one follower process against redis-server with AOF everysec and one replica process, the two taking turns, each
+ * measured only once its follower has attached and checked afterwards to have replicated every key. The report
+ * gives per-server medians, armdb/Redis ratios and the issues' targets.
  *
  * <p>Used by one thread; it starts and always stops its own child processes.
  */
@@ -39,6 +42,15 @@ public final class ServerBench {
     @FunctionalInterface
     interface Starter {
         ServerProcesses.Server start(ServerProcesses procs, Path dir) throws IOException, InterruptedException;
+    }
+
+    /** A leader-and-follower node under test: its name in the report, the command lines shown there, how to start it. */
+    record NodeTarget(String name, String shown, NodeStarter starter) {}
+
+    /** Starts one node (leader and attached follower) in a fresh directory. */
+    @FunctionalInterface
+    interface NodeStarter {
+        ServerProcesses.Pair start(ServerProcesses procs, Path dir) throws IOException, InterruptedException;
     }
 
     /** One redis-benchmark result line of one run. */
@@ -57,8 +69,26 @@ public final class ServerBench {
      * @param runs runs per server (medians are reported)
      * @param pipelines the {@code -P} depths
      * @param pidFile file to append started servers' pids to (null for none)
+     * @param nodeRuns runs per node (leader and follower) in the second phase, the two nodes taking turns; 0 skips it
+     * @param nodeRequests {@code -n} of each measured call of the second phase, one per pipeline depth (in the order
+     *     of {@code pipelines})
      */
-    record Options(List<String> armdbLauncher, int requests, int warmup, int runs, int[] pipelines, Path pidFile) {}
+    record Options(
+            List<String> armdbLauncher,
+            int requests,
+            int warmup,
+            int runs,
+            int[] pipelines,
+            Path pidFile,
+            int nodeRuns,
+            int[] nodeRequests) {
+        Options {
+            if (nodeRequests.length != pipelines.length) {
+                throw new IllegalArgumentException("expected one node request count per pipeline depth "
+                        + Arrays.toString(pipelines) + ", got " + Arrays.toString(nodeRequests));
+            }
+        }
+    }
 
     /** Keyspace of {@code -r}: redis-benchmark's keys are {@code key:} plus 12 digits, 16 bytes, as armdb needs. */
     static final int KEYSPACE = 1_000_000;
@@ -76,6 +106,44 @@ public final class ServerBench {
 
     /** The Redis server with an append-only file forced every second. */
     static final String REDIS_AOF = "redis (AOF everysec)";
+
+    /** {@code armdb serve} with default settings and one follower process. */
+    static final String ARMDB_NODE = "armdb node";
+
+    /** redis-server with AOF everysec and one replica process. */
+    static final String REDIS_NODE = "redis node";
+
+    /** How long a follower may take to hold every key its leader holds once the writes stopped. */
+    static final long CATCH_UP_SECONDS = 60;
+
+    /** Redis' settings as users run it with an append-only file: forced every second, no RDB snapshots. */
+    private static final List<String> REDIS_AOF_SETTINGS =
+            List.of("--save", "", "--appendonly", "yes", "--appendfsync", "everysec");
+
+    /**
+     * The nodes as users run them, in the order they take turns: {@code armdb serve} with default settings (only
+     * the record sizes given, and a replication port for the follower to find) plus one follower process, and
+     * redis-server with AOF everysec plus one replica process with the same settings.
+     */
+    static List<NodeTarget> nodeTargets(List<String> armdbLauncher) {
+        List<String> sizes = List.of("--key-size", "16", "--value-size", Integer.toString(VALUE));
+        String armdbArgs = "--bind 127.0.0.1 " + String.join(" ", sizes);
+        String redisArgs = "--bind 127.0.0.1 --save '' --appendonly yes --appendfsync everysec";
+        return List.of(
+                new NodeTarget(
+                        ARMDB_NODE,
+                        "`bin/armdb serve --dir DIR/leader --port PORT " + armdbArgs + " --repl-port RPORT` and"
+                                + " `bin/armdb serve --dir DIR/follower --port PORT2 " + armdbArgs
+                                + " --follow 127.0.0.1:RPORT` (default settings otherwise: durability group every"
+                                + " 10 ms, 16 shards, one event loop per core)",
+                        (procs, dir) -> procs.armdbPair(armdbLauncher, dir, sizes, List.of())),
+                new NodeTarget(
+                        REDIS_NODE,
+                        "`redis-server --port PORT " + redisArgs + " --dir DIR/leader` and `redis-server --port PORT2 "
+                                + redisArgs + " --dir DIR/follower --replicaof 127.0.0.1 PORT` (replication settings"
+                                + " left at Redis' defaults)",
+                        (procs, dir) -> procs.redisPair(dir, REDIS_AOF_SETTINGS, List.of())));
+    }
 
     /**
      * The servers: armdb with its default settings, and with the durability that matches each Redis mode (so each
@@ -150,24 +218,9 @@ public final class ServerBench {
                 for (Target t : targets) {
                     Path dir = BenchDirs.create("server");
                     try (ServerProcesses.Server server = t.starter().start(procs, dir)) {
-                        if (o.warmup() > 0) {
-                            benchmark(server, o.warmup(), 16);
-                        }
-                        for (int p : o.pipelines()) {
-                            Map<String, double[]> r = benchmark(server, o.requests(), p);
-                            for (Map.Entry<String, double[]> e : r.entrySet()) {
-                                double[] v = e.getValue();
-                                samples.add(new Sample(t.name(), e.getKey(), p, v[0], v[1], v[2]));
-                                System.err.printf(
-                                        Locale.ROOT,
-                                        "server bench: run %d %s %s -P %d: %,.0f rps%n",
-                                        run,
-                                        t.name(),
-                                        e.getKey(),
-                                        p,
-                                        v[0]);
-                            }
-                        }
+                        int[] requests = new int[o.pipelines().length];
+                        Arrays.fill(requests, o.requests());
+                        measure(server, t.name(), run, o, requests, samples);
                         checkStored(server, t.name());
                     } finally {
                         BenchDirs.delete(dir);
@@ -176,6 +229,76 @@ public final class ServerBench {
             }
         }
         return samples;
+    }
+
+    /**
+     * The second phase: {@code nodeRuns} runs in which the nodes of {@link #nodeTargets} take turns. Each run starts
+     * a node afresh in a new temporary directory (removed afterwards), measures its leader once the follower has
+     * attached, checks that the leader stored the SETs and that the follower then holds as many keys, and stops
+     * both processes.
+     */
+    static List<Sample> runNodes(Options o) throws IOException, InterruptedException {
+        List<Sample> samples = new ArrayList<>();
+        List<NodeTarget> targets = nodeTargets(o.armdbLauncher());
+        try (ServerProcesses procs = new ServerProcesses(o.pidFile())) {
+            for (int run = 1; run <= o.nodeRuns(); run++) {
+                for (NodeTarget t : targets) {
+                    Path dir = BenchDirs.create("node");
+                    try (ServerProcesses.Pair node = t.starter().start(procs, dir)) {
+                        measure(node.leader(), t.name(), run, o, o.nodeRequests(), samples);
+                        checkStored(node.leader(), t.name());
+                        awaitCaughtUp(node, t.name(), CATCH_UP_SECONDS);
+                    } finally {
+                        BenchDirs.delete(dir);
+                    }
+                }
+            }
+        }
+        return samples;
+    }
+
+    /** Warms {@code server} up (if asked), then one redis-benchmark call per pipeline depth, with its {@code -n}. */
+    private static void measure(
+            ServerProcesses.Server server, String name, int run, Options o, int[] requests, List<Sample> samples)
+            throws IOException, InterruptedException {
+        if (o.warmup() > 0) {
+            benchmark(server, o.warmup(), 16);
+        }
+        for (int i = 0; i < o.pipelines().length; i++) {
+            int p = o.pipelines()[i];
+            Map<String, double[]> r = benchmark(server, requests[i], p);
+            for (Map.Entry<String, double[]> e : r.entrySet()) {
+                double[] v = e.getValue();
+                samples.add(new Sample(name, e.getKey(), p, v[0], v[1], v[2]));
+                System.err.printf(
+                        Locale.ROOT, "server bench: run %d %s %s -P %d: %,.0f rps%n", run, name, e.getKey(), p, v[0]);
+            }
+        }
+    }
+
+    /**
+     * Waits (at most {@code seconds}, polling every 50 ms) until the follower holds as many keys as its leader, which
+     * no longer takes writes; fails otherwise, or if either holds none.
+     */
+    static void awaitCaughtUp(ServerProcesses.Pair node, String name, long seconds)
+            throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        try (Resp leader = Resp.connect(node.leader().port(), 30_000);
+                Resp follower = Resp.connect(node.follower().port(), 30_000)) {
+            long want = Long.parseLong(leader.callText("DBSIZE"));
+            while (true) {
+                long have = Long.parseLong(follower.callText("DBSIZE"));
+                if (have == want && want > 0) {
+                    return;
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException(name + ": expected the follower to hold the leader's " + want
+                            + " keys within " + seconds + " s, it holds " + have + "; follower INFO replication:\n"
+                            + follower.callText("INFO", "replication"));
+                }
+                Thread.sleep(50);
+            }
+        }
     }
 
     /** Fails unless the server holds keys: redis-benchmark counts error replies as answers. */
@@ -366,25 +489,33 @@ public final class ServerBench {
         }
     }
 
+    /** The report's title line. */
+    static final String TITLE = "# Server benchmarks: armdb serve vs redis-server (redis-benchmark)\n\n";
+
+    /** The heading of the second phase's section. */
+    static final String NODE_HEADING = "## The node as users run it (issue 11)";
+
     /**
-     * Renders the report; {@code load} says how busy the machine was (load averages before and after) and
+     * What was measured where: {@code `command` (date, commit revision); machine: ...; redis-server's version. Load
+     * averages (1, 5, 15 min) load.}, leaving out the commit or the load when empty.
+     */
+    static String provenance(String command, String revision, String load) {
+        return "`" + command + "` ("
+                + ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'"))
+                + (revision.isEmpty() ? "" : ", commit " + revision)
+                + "); machine: " + machine() + "; " + version("redis-server") + "."
+                + (load.isEmpty() ? "" : " Load averages (1, 5, 15 min) " + load + ".");
+    }
+
+    /**
+     * Renders the report from the first phase's {@code rows} and the second phase's rendered {@code nodeSection}
+     * (empty for none); {@code load} says how busy the machine was (load averages before and after) and
      * {@code revision} which commit was measured; either may be empty.
      */
-    static String markdown(List<Row> rows, Options o, String command, String load, String revision) {
-        StringBuilder sb = new StringBuilder();
-        sb.append("# Server benchmarks: armdb serve vs redis-server (redis-benchmark)\n\n");
-        sb.append("Generated by `")
-                .append(command)
-                .append("` (")
-                .append(ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'")))
-                .append(revision.isEmpty() ? "" : ", commit " + revision)
-                .append("); machine: ")
-                .append(machine())
-                .append("; ")
-                .append(version("redis-server"))
-                .append(".")
-                .append(load.isEmpty() ? "" : " Load averages (1, 5, 15 min) " + load + ".")
-                .append("\n\n");
+    static String markdown(
+            List<Row> rows, String nodeSection, Options o, String command, String load, String revision) {
+        StringBuilder sb = new StringBuilder(TITLE);
+        sb.append("Generated by ").append(provenance(command, revision, load)).append("\n\n");
         sb.append("Client, per server and pipeline depth `P` (50 connections, redis-benchmark's default):\n\n");
         sb.append("    ")
                 .append(String.format(
@@ -419,10 +550,6 @@ public final class ServerBench {
         sb.append("| server | test | -P | requests/s (median) | runs | p50 ms | p99 ms |\n");
         sb.append("|---|---|---:|---:|---|---:|---:|\n");
         for (Row r : rows) {
-            StringBuilder runs = new StringBuilder();
-            for (double v : r.runRps()) {
-                runs.append(runs.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "%,.0f", v));
-            }
             sb.append(String.format(
                     Locale.ROOT,
                     "| %s | %s | %d | %,.0f | %s | %.3f | %.3f |%n",
@@ -430,7 +557,7 @@ public final class ServerBench {
                     r.test(),
                     r.pipeline(),
                     r.rps(),
-                    runs,
+                    runs(r),
                     r.p50ms(),
                     r.p99ms()));
         }
@@ -498,8 +625,131 @@ public final class ServerBench {
                 }
             }
         }
+        if (!nodeSection.isEmpty()) {
+            sb.append('\n').append(nodeSection);
+        }
         sb.append('\n').append(notes());
         return sb.toString();
+    }
+
+    /**
+     * The page of a run that skipped the first phase: {@code base} (the page as it was, or null) with its node
+     * section, if any, replaced by {@code nodeSection} and its notes by the current ones, the rest kept as it is.
+     */
+    static String splice(String base, String nodeSection) {
+        String page = base == null || !base.startsWith("# ") ? TITLE : base;
+        int notes = page.indexOf("\n## Notes");
+        page = notes < 0 ? page : page.substring(0, notes + 1);
+        int node = page.indexOf(NODE_HEADING);
+        if (node >= 0) {
+            int next = page.indexOf("\n## ", node);
+            page = page.substring(0, node) + (next < 0 ? "" : page.substring(next + 1));
+        }
+        page = page.stripTrailing() + "\n\n";
+        return page + nodeSection + "\n" + notes();
+    }
+
+    /**
+     * The section of the second phase: where it was measured ({@code provenance}, a sentence), the nodes, the client,
+     * the medians and the targets of issue 11.
+     */
+    static String nodeMarkdown(List<Row> nodeRows, Options o, String provenance) {
+        StringBuilder sb = new StringBuilder();
+        sb.append(NODE_HEADING)
+                .append("\n\nMeasured by ")
+                .append(provenance)
+                .append("\n\n")
+                .append("armdb with default settings and one follower, each its own process with its own directory,")
+                .append(" against Redis with AOF everysec and one replica, likewise. The client talks to the leader;")
+                .append(" the follower streams every write. Each run starts both processes of a node afresh in a new")
+                .append(" temporary directory on free loopback ports and measures once the follower has attached")
+                .append(" (Redis: once the replica's first sync is done); afterwards the follower must hold as many")
+                .append(" keys as its leader.\n\n");
+        for (NodeTarget t : nodeTargets(List.of("bin/armdb"))) {
+            sb.append("- ").append(t.name()).append(": ").append(t.shown()).append('\n');
+        }
+        StringBuilder sizes = new StringBuilder();
+        for (int i = 0; i < o.pipelines().length; i++) {
+            sizes.append(i == 0 ? "" : i == o.pipelines().length - 1 ? " and " : ", ")
+                    .append(String.format(Locale.ROOT, "`-n %,d` at `-P %d`", o.nodeRequests()[i], o.pipelines()[i]));
+        }
+        sb.append(String.format(
+                Locale.ROOT,
+                "%nClient, against the leader: `redis-benchmark -h 127.0.0.1 -p PORT -t set,get -r %d -d %d -n N -P P"
+                        + " --csv` (50 connections) with %s.%n%nRuns: %d per node, alternating (%s, %s, %s, ...); %s."
+                        + " Numbers are medians over runs.%n%n",
+                KEYSPACE,
+                VALUE,
+                sizes,
+                o.nodeRuns(),
+                ARMDB_NODE,
+                REDIS_NODE,
+                ARMDB_NODE,
+                o.warmup() > 0
+                        ? String.format(
+                                Locale.ROOT,
+                                "each fresh node is first warmed up with `-n %,d -P 16` (not counted)",
+                                o.warmup())
+                        : "no warm-up"));
+        sb.append("| node | test | -P | -n | requests/s (median) | runs | p50 ms | p99 ms |\n");
+        sb.append("|---|---|---:|---:|---:|---|---:|---:|\n");
+        for (Row r : nodeRows) {
+            sb.append(String.format(
+                    Locale.ROOT,
+                    "| %s | %s | %d | %,d | %,.0f | %s | %.3f | %.3f |%n",
+                    r.server(),
+                    r.test(),
+                    r.pipeline(),
+                    nodeRequests(o, r.pipeline()),
+                    r.rps(),
+                    runs(r),
+                    r.p50ms(),
+                    r.p99ms()));
+        }
+        sb.append("\n| target | test | -P | armdb node / redis node | verdict |\n|---|---|---:|---:|---|\n");
+        for (int p : o.pipelines()) {
+            if (p != 1 && p != 16) {
+                continue;
+            }
+            double bar = p == 16 ? 1.0 : 0.8;
+            for (String test : List.of("SET", "GET")) {
+                Row a = find(nodeRows, ARMDB_NODE, test, p);
+                Row r = find(nodeRows, REDIS_NODE, test, p);
+                if (a == null || r == null) {
+                    continue;
+                }
+                double ratio = a.rps() / r.rps();
+                sb.append(String.format(
+                        Locale.ROOT,
+                        "| ≥ %.1f× Redis at -P %d | %s | %d | %.2f | %s |%n",
+                        bar,
+                        p,
+                        test,
+                        p,
+                        ratio,
+                        verdict(ratio, bar)));
+            }
+        }
+        return sb.toString();
+    }
+
+    private static int nodeRequests(Options o, int pipeline) {
+        for (int i = 0; i < o.pipelines().length; i++) {
+            if (o.pipelines()[i] == pipeline) {
+                return o.nodeRequests()[i];
+            }
+        }
+        throw new IllegalArgumentException(
+                "expected one of the pipeline depths " + Arrays.toString(o.pipelines()) + ", got " + pipeline);
+    }
+
+    /** The requests/s of every run of {@code r}, comma-separated. */
+    private static String runs(Row r) {
+        StringBuilder runs = new StringBuilder();
+        for (double v : r.runRps()) {
+            runs.append(runs.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "%,.0f", v));
+        }
+        return runs.toString();
     }
 
     /** The hand-written notes that close the report (a resource of this module). */
@@ -511,6 +761,12 @@ public final class ServerBench {
         }
     }
 
+    private static int[] ints(String commaSeparated) {
+        return Arrays.stream(commaSeparated.split(","))
+                .mapToInt(Integer::parseInt)
+                .toArray();
+    }
+
     /** "met"/"missed" for a ratio that must reach {@code bar}, with the margin in percent of the bar. */
     static String verdict(double ratio, double bar) {
         double margin = 100 * (ratio - bar) / bar;
@@ -520,8 +776,10 @@ public final class ServerBench {
     }
 
     /**
-     * Runs the driver: {@code --armdb LAUNCHER --requests N --warmup N --runs R --pipelines 1,16 --pidfile FILE
-     * --out FILE --command TEXT --revision COMMIT}. Needs {@code redis-server} and {@code redis-benchmark} on the PATH.
+     * Runs the driver: {@code --armdb LAUNCHER --requests N --warmup N --runs R --pipelines 1,16 --node-runs R
+     * --node-requests N1,N16 --pidfile FILE --out FILE --base FILE --command TEXT --revision COMMIT}. With
+     * {@code --runs 0} only the node comparison runs, and the page written is {@code --base} (the page as it was)
+     * with its node section replaced. Needs {@code redis-server} and {@code redis-benchmark} on the PATH.
      */
     public static void main(String[] args) throws Exception {
         String armdb = null;
@@ -529,8 +787,11 @@ public final class ServerBench {
         int warmup = 100_000;
         int runs = 3;
         int[] pipelines = {1, 16};
+        int nodeRuns = 5;
+        int[] nodeRequests = null;
         Path pidFile = null;
         Path out = null;
+        Path base = null;
         String command = "bin/bench server";
         String revision = "";
         for (int i = 0; i + 1 < args.length; i += 2) {
@@ -539,14 +800,14 @@ public final class ServerBench {
                 case "--requests" -> requests = Integer.parseInt(args[i + 1]);
                 case "--warmup" -> warmup = Integer.parseInt(args[i + 1]);
                 case "--runs" -> runs = Integer.parseInt(args[i + 1]);
-                case "--pipelines" ->
-                    pipelines = Arrays.stream(args[i + 1].split(","))
-                            .mapToInt(Integer::parseInt)
-                            .toArray();
+                case "--pipelines" -> pipelines = ints(args[i + 1]);
+                case "--node-runs" -> nodeRuns = Integer.parseInt(args[i + 1]);
+                case "--node-requests" -> nodeRequests = ints(args[i + 1]);
                 case "--pidfile" -> pidFile = Path.of(args[i + 1]);
                 case "--out" -> out = Path.of(args[i + 1]);
                 case "--command" -> command = args[i + 1];
                 case "--revision" -> revision = args[i + 1];
+                case "--base" -> base = Path.of(args[i + 1]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -561,10 +822,22 @@ public final class ServerBench {
                 throw new IllegalStateException(tool + " is not on the PATH (Debian: redis-server, redis-tools)");
             }
         }
-        Options o = new Options(List.of(armdb), requests, warmup, runs, pipelines, pidFile);
+        if (nodeRequests == null) {
+            nodeRequests = new int[pipelines.length];
+            Arrays.fill(nodeRequests, requests);
+        }
+        Options o = new Options(List.of(armdb), requests, warmup, runs, pipelines, pidFile, nodeRuns, nodeRequests);
         String before = loadAverage();
         List<Row> rows = medians(run(o));
-        String md = markdown(rows, o, command, "before " + before + ", after " + loadAverage(), revision);
+        String middle = loadAverage();
+        List<Row> nodeRows = medians(runNodes(o));
+        String after = loadAverage();
+        String node = o.nodeRuns() > 0
+                ? nodeMarkdown(nodeRows, o, provenance(command, revision, "before " + middle + ", after " + after))
+                : "";
+        String md = runs > 0
+                ? markdown(rows, node, o, command, "before " + before + ", after " + after, revision)
+                : splice(base != null && Files.exists(base) ? Files.readString(base) : null, node);
         System.out.print(md);
         if (out != null) {
             Files.writeString(out, md);

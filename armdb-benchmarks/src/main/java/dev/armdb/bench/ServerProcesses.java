@@ -30,6 +30,30 @@ final class ServerProcesses implements AutoCloseable {
         }
     }
 
+    /**
+     * A leader and its one follower (a Redis master and its replica), each its own process in its own directory;
+     * closing stops the follower first, then the leader, even when stopping the follower fails.
+     */
+    record Pair(Server leader, Server follower) implements AutoCloseable {
+        @Override
+        public void close() {
+            try {
+                follower.close();
+            } finally {
+                leader.close();
+            }
+        }
+    }
+
+    /** Starts the follower of a pair whose leader already answers. */
+    @FunctionalInterface
+    private interface FollowerStart {
+        Server start() throws IOException, InterruptedException;
+    }
+
+    /** How long a follower may take to attach (and a Redis replica to finish its first sync). */
+    static final long LINK_SECONDS = 120;
+
     private final Path pidFile;
     private final List<Process> started = new ArrayList<>();
     private final Thread hook = new Thread(this::stopAll, "armdb-bench-stop-servers");
@@ -101,6 +125,90 @@ final class ServerProcesses implements AutoCloseable {
                 "127.0.0.1"));
         cmd.addAll(extra);
         return start(cmd, dir, port);
+    }
+
+    /**
+     * Starts an {@code armdb serve} leader in {@code dir/leader} with {@code options} and a replication port, then a
+     * follower in {@code dir/follower} with the same {@code options} plus {@code --follow} to it and
+     * {@code followerExtra}; returns once the leader counts one follower and the follower's link is up. If anything
+     * fails, whatever was started is stopped before the exception leaves.
+     */
+    Pair armdbPair(List<String> launcher, Path dir, List<String> options, List<String> followerExtra)
+            throws IOException, InterruptedException {
+        int replPort = freePort();
+        List<String> leaderArgs = new ArrayList<>(options);
+        leaderArgs.addAll(List.of("--repl-port", Integer.toString(replPort)));
+        List<String> followerArgs = new ArrayList<>(options);
+        followerArgs.addAll(List.of("--follow", "127.0.0.1:" + replPort));
+        followerArgs.addAll(followerExtra);
+        Server leader = armdb(launcher, Files.createDirectories(dir.resolve("leader")), leaderArgs);
+        return pair(leader, () -> armdb(launcher, Files.createDirectories(dir.resolve("follower")), followerArgs));
+    }
+
+    /**
+     * Starts a redis-server master in {@code dir/leader} with {@code extra} settings, then a replica in
+     * {@code dir/follower} with the same settings plus {@code --replicaof} the master and {@code followerExtra};
+     * returns once the master counts one replica and the replica's link is up (its first sync done). If anything
+     * fails, whatever was started is stopped before the exception leaves.
+     */
+    Pair redisPair(Path dir, List<String> extra, List<String> followerExtra) throws IOException, InterruptedException {
+        Server master = redis(Files.createDirectories(dir.resolve("leader")), extra);
+        List<String> replicaArgs = new ArrayList<>(extra);
+        replicaArgs.addAll(List.of("--replicaof", "127.0.0.1", Integer.toString(master.port())));
+        replicaArgs.addAll(followerExtra);
+        return pair(master, () -> redis(Files.createDirectories(dir.resolve("follower")), replicaArgs));
+    }
+
+    private static Pair pair(Server leader, FollowerStart followerStart) throws IOException, InterruptedException {
+        Pair pair = null;
+        try {
+            pair = new Pair(leader, followerStart.start());
+            awaitLink(pair, LINK_SECONDS);
+            return pair;
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            if (pair != null) {
+                pair.close();
+            } else {
+                leader.close();
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Waits (at most {@code seconds}, polling every 100 ms) until the leader's {@code INFO replication} counts one
+     * follower and the follower's says {@code master_link_status:up}; fails at once should either process exit.
+     */
+    static void awaitLink(Pair pair, long seconds) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (true) {
+            for (Server s : List.of(pair.leader(), pair.follower())) {
+                if (!s.process().isAlive()) {
+                    throw new IOException("a server of the pair exited with "
+                            + s.process().exitValue() + " before the follower attached:\n" + tail(s.log()));
+                }
+            }
+            String leader = replicationInfo(pair.leader());
+            String follower = replicationInfo(pair.follower());
+            if (leader.contains("connected_slaves:1") && follower.contains("master_link_status:up")) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IOException("the follower did not attach within " + seconds + " s; leader INFO replication:\n"
+                        + leader + "\nfollower INFO replication:\n" + follower + "\nfollower log:\n"
+                        + tail(pair.follower().log()));
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    /** {@code INFO replication} of {@code s}, or the error that kept it from answering. */
+    private static String replicationInfo(Server s) {
+        try (Resp r = Resp.connect(s.port(), 5_000)) {
+            return r.callText("INFO", "replication");
+        } catch (IOException e) {
+            return "(no answer: " + e.getMessage() + ")";
+        }
     }
 
     private Server start(List<String> cmd, Path dir, int port) throws IOException, InterruptedException {

@@ -1,15 +1,22 @@
 package dev.armdb.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Runs the server comparison at a tiny size: {@code armdb serve} (from this module's test class path) and two
- * redis-servers, each benchmarked by Debian's redis-benchmark (installed by .ci/run).
+ * Runs the server comparison at a tiny size: {@code armdb serve} (from this module's test class path) and
+ * redis-servers, each benchmarked by Debian's redis-benchmark (installed by .ci/run); then the nodes as users run
+ * them (leader plus one follower process each), and checks that no process or directory outlives a run.
  */
 class ServerBenchSmokeTest {
     /** Whether the Redis tools are here; in CI a missing tool is a failure, elsewhere a skip. */
@@ -40,15 +47,20 @@ class ServerBenchSmokeTest {
         assertThat(ServerBench.verdict(0.6, 0.8)).isEqualTo("missed by 25%");
     }
 
-    @Test
-    void benchmarksThreeArmdbAndTwoRedisConfigurations() throws Exception {
-        assumeRedis();
-        List<String> launcher = List.of(
+    /** {@code armdb} run from this JVM's class path. */
+    static List<String> launcher() {
+        return List.of(
                 ProcessHandle.current().info().command().orElseThrow(),
                 "-cp",
                 System.getProperty("java.class.path"),
                 "dev.armdb.cli.Main");
-        ServerBench.Options o = new ServerBench.Options(launcher, 5_000, 500, 1, new int[] {1, 16}, null);
+    }
+
+    @Test
+    void benchmarksThreeArmdbAndTwoRedisConfigurations() throws Exception {
+        assumeRedis();
+        ServerBench.Options o =
+                new ServerBench.Options(launcher(), 5_000, 500, 1, new int[] {1, 16}, null, 0, new int[] {1, 1});
         List<ServerBench.Row> rows = ServerBench.medians(ServerBench.run(o));
         assertThat(rows).hasSize(5 * 2 * 2).allSatisfy(r -> {
             assertThat(r.rps()).isPositive();
@@ -59,7 +71,7 @@ class ServerBenchSmokeTest {
                 .extracting(ServerBench.Row::server)
                 .contains(
                         "armdb", "armdb (group 1s)", "armdb (none)", "redis (no persistence)", "redis (AOF everysec)");
-        String md = ServerBench.markdown(rows, o, "test", "before 0.1 0.2 0.3, after 0.4 0.5 0.6", "abc1234");
+        String md = ServerBench.markdown(rows, "", o, "test", "before 0.1 0.2 0.3, after 0.4 0.5 0.6", "abc1234");
         assertThat(md)
                 .contains("| armdb | SET | 16 |")
                 .contains(", commit abc1234)")
@@ -69,6 +81,117 @@ class ServerBenchSmokeTest {
                 .contains("| armdb within 20% of Redis at -P 1 | armdb (none) | SET | redis (no persistence) |")
                 .doesNotContain("| armdb (none) | SET | redis (AOF everysec) |")
                 .containsPattern("(met|missed)")
+                .doesNotContain("The node as users run it")
                 .contains("## Notes");
+    }
+
+    @Test
+    void benchmarksTheNodesAsUsersRunThemTakingTurnsAndLeavesNothingBehind(@TempDir Path tmp) throws Exception {
+        assumeRedis();
+        Path pidFile = tmp.resolve("pids");
+        Path benchDirs = tmp.resolve("dirs");
+        ServerBench.Options o =
+                new ServerBench.Options(launcher(), 1, 500, 0, new int[] {1, 16}, pidFile, 2, new int[] {2_000, 5_000});
+        String before = System.getProperty("armdb.bench.dir");
+        System.setProperty("armdb.bench.dir", benchDirs.toString());
+        List<ServerBench.Sample> samples;
+        try {
+            samples = ServerBench.runNodes(o);
+        } finally {
+            if (before == null) {
+                System.clearProperty("armdb.bench.dir");
+            } else {
+                System.setProperty("armdb.bench.dir", before);
+            }
+        }
+        // two tests at two depths per node and run, the nodes taking turns: armdb, redis, armdb, redis
+        assertThat(samples).extracting(ServerBench.Sample::server).hasSize(16);
+        for (int i = 0; i < samples.size(); i++) {
+            assertThat(samples.get(i).server())
+                    .as("sample %d", i)
+                    .isEqualTo(i / 4 % 2 == 0 ? ServerBench.ARMDB_NODE : ServerBench.REDIS_NODE);
+        }
+        assertThat(Files.readString(pidFile))
+                .as("pids of servers still running")
+                .isBlank();
+        try (Stream<Path> left = Files.list(benchDirs)) {
+            assertThat(left).as("temporary directories left").isEmpty();
+        }
+        List<ServerBench.Row> rows = ServerBench.medians(samples);
+        assertThat(rows).hasSize(2 * 2 * 2).allSatisfy(r -> {
+            assertThat(r.rps()).isPositive();
+            assertThat(r.runRps()).hasSize(2);
+        });
+        String md = ServerBench.nodeMarkdown(rows, o, ServerBench.provenance("test", "abc1234", "before 1, after 2"));
+        assertThat(md)
+                .startsWith("## The node as users run it (issue 11)\n\nMeasured by `test` (")
+                .contains(", commit abc1234); machine: nproc ")
+                .contains("Load averages (1, 5, 15 min) before 1, after 2.")
+                .contains("--follow 127.0.0.1:RPORT")
+                .contains("--appendonly yes --appendfsync everysec --dir DIR/follower --replicaof 127.0.0.1 PORT")
+                .contains("`-n 2,000` at `-P 1` and `-n 5,000` at `-P 16`")
+                .contains("| armdb node | SET | 16 | 5,000 |")
+                .contains("| redis node | GET | 1 | 2,000 |")
+                .containsPattern("\\| ≥ 1\\.0× Redis at -P 16 \\| SET \\| 16 \\| [0-9.]+ \\| (met|missed)")
+                .containsPattern("\\| ≥ 1\\.0× Redis at -P 16 \\| GET \\| 16 \\| [0-9.]+ \\| (met|missed)")
+                .containsPattern("\\| ≥ 0\\.8× Redis at -P 1 \\| SET \\| 1 \\| [0-9.]+ \\| (met|missed)")
+                .containsPattern("\\| ≥ 0\\.8× Redis at -P 1 \\| GET \\| 1 \\| [0-9.]+ \\| (met|missed)");
+    }
+
+    @Test
+    void aNodeOnlyRunReplacesTheNodeSectionAndNotesAndKeepsTheRest() {
+        String section = ServerBench.NODE_HEADING + "\n\nnew numbers\n";
+        String page =
+                ServerBench.TITLE + "Generated by x.\n\n| old table |\n\n## Targets (issue 5)\n\n| old targets |\n\n"
+                        + ServerBench.NODE_HEADING + "\n\nold numbers\n\n## Notes\n\n- old note\n";
+        String spliced = ServerBench.splice(page, section);
+        assertThat(spliced)
+                .startsWith(ServerBench.TITLE
+                        + "Generated by x.\n\n| old table |\n\n## Targets (issue 5)\n\n| old targets |" + "\n\n"
+                        + section + "\n" + ServerBench.notes())
+                .endsWith(ServerBench.notes())
+                .doesNotContain("old numbers")
+                .doesNotContain("old note");
+        // a page without a node section gets one before its notes; twice gives the same page
+        String withoutNode = ServerBench.TITLE + "Generated by x.\n\n| old table |\n\n## Notes\n\n- old note\n";
+        String once = ServerBench.splice(withoutNode, section);
+        assertThat(once)
+                .isEqualTo(ServerBench.TITLE + "Generated by x.\n\n| old table |\n\n" + section + "\n"
+                        + ServerBench.notes());
+        assertThat(ServerBench.splice(once, section)).isEqualTo(once);
+        assertThat(ServerBench.splice(null, section))
+                .isEqualTo(ServerBench.TITLE + section + "\n" + ServerBench.notes());
+    }
+
+    @Test
+    void stopsTheArmdbLeaderWhenItsFollowerFailsToStart(@TempDir Path tmp) throws Exception {
+        Path pidFile = tmp.resolve("pids");
+        try (ServerProcesses procs = new ServerProcesses(pidFile)) {
+            assertThatThrownBy(() -> procs.armdbPair(
+                            launcher(),
+                            tmp,
+                            List.of("--key-size", "16", "--value-size", "32"),
+                            List.of("--no-such-option", "1")))
+                    .isInstanceOf(IOException.class)
+                    .hasMessageContaining("--no-such-option");
+            assertThat(Files.readString(pidFile))
+                    .as("pids of servers still running")
+                    .isBlank();
+        }
+    }
+
+    @Test
+    void stopsTheRedisMasterWhenItsReplicaFailsToStart(@TempDir Path tmp) throws Exception {
+        assumeRedis();
+        Path pidFile = tmp.resolve("pids");
+        try (ServerProcesses procs = new ServerProcesses(pidFile)) {
+            assertThatThrownBy(() -> procs.redisPair(
+                            tmp, List.of("--save", "", "--appendonly", "no"), List.of("--no-such-setting", "1")))
+                    .isInstanceOf(IOException.class)
+                    .hasMessageContaining("--no-such-setting");
+            assertThat(Files.readString(pidFile))
+                    .as("pids of servers still running")
+                    .isBlank();
+        }
     }
 }
