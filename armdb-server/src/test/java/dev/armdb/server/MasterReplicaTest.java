@@ -171,6 +171,31 @@ class MasterReplicaTest {
     }
 
     @Test
+    void aFollowerThatLeftIsNoLongerDiscovered() throws Exception {
+        follower.close();
+        try (Jedis l = jedis(leader)) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!l.info("replication").contains("connected_slaves:0") && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(l.info("replication")).contains("connected_slaves:0").doesNotContain("slave0:");
+            assertThat((List<?>) l.role().get(2)).isEmpty();
+        }
+        try (StatefulRedisMasterReplicaConnection<String, String> c =
+                MasterReplica.connect(client, StringCodec.UTF8, uri(leader))) {
+            c.setReadFrom(ReadFrom.REPLICA_PREFERRED);
+            assertThat(c.sync().set(key(1), V)).isEqualTo("OK");
+            long before = commandsProcessed(leader);
+            for (int i = 0; i < READS; i++) {
+                assertThat(c.sync().get(key(1))).isEqualTo(V);
+            }
+            assertThat(commandsProcessed(leader) - before)
+                    .as("with no replica left the leader serves the reads")
+                    .isGreaterThanOrEqualTo(READS);
+        }
+    }
+
+    @Test
     void jedisReadsRoleAndInfoReplicationAsRedisShapesThem() throws Exception {
         int leaderResp = leader.respAddress().getPort();
         int followerResp = follower.respAddress().getPort();
