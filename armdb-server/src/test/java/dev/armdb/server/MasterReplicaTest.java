@@ -39,27 +39,40 @@ class MasterReplicaTest {
     private Node leader;
     private Node follower;
     private RedisClient client;
+    private InetAddress loopback = InetAddress.getLoopbackAddress();
+    private Path base;
 
     @BeforeEach
     void start() throws Exception {
-        InetSocketAddress any = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
+        client = RedisClient.create();
+        startPair("v4");
+    }
+
+    /** A leader and a follower on {@link #loopback}, in directories under {@code name}, once the link is up. */
+    private void startPair(String name) throws InterruptedException {
+        base = tmp.resolve(name);
         FixedConfig cfg = FixedConfig.builder()
                 .keySize(8)
                 .valueSize(16)
                 .shards(3)
                 .durability(Durability.NONE)
                 .build();
-        leader = Node.start(new NodeConfig(tmp.resolve("leader"), cfg, any, any, null, null).withIoThreads(1));
-        follower = Node.start(new NodeConfig(
-                        tmp.resolve("follower"),
-                        cfg,
+        InetSocketAddress any = new InetSocketAddress(loopback, 0);
+        leader = Node.start(new NodeConfig(base.resolve("leader"), cfg, any, any, null, null).withIoThreads(1));
+        follower = startFollower();
+        awaitLinked();
+    }
+
+    private Node startFollower() {
+        InetSocketAddress any = new InetSocketAddress(loopback, 0);
+        return Node.start(new NodeConfig(
+                        base.resolve("follower"),
+                        leader.map().config(),
                         any,
                         any,
                         leader.replicationServer().address(),
                         null)
                 .withIoThreads(1));
-        client = RedisClient.create();
-        awaitLinked();
     }
 
     @AfterEach
@@ -74,7 +87,8 @@ class MasterReplicaTest {
     }
 
     private RedisURI uri(Node n) {
-        return RedisURI.create("127.0.0.1", n.respAddress().getPort());
+        return RedisURI.create(
+                n.respAddress().getAddress().getHostAddress(), n.respAddress().getPort());
     }
 
     /** Until the leader lists the follower node in ROLE (every shard streaming) and the follower's link is up. */
@@ -93,7 +107,8 @@ class MasterReplicaTest {
     }
 
     private static Jedis jedis(Node n) {
-        return new Jedis("127.0.0.1", n.respAddress().getPort());
+        return new Jedis(
+                n.respAddress().getAddress().getHostAddress(), n.respAddress().getPort());
     }
 
     private static long commandsProcessed(Node n) {
@@ -171,6 +186,24 @@ class MasterReplicaTest {
     }
 
     @Test
+    void ipv6LoopbackNodesAreDiscoveredToo() throws Exception {
+        follower.close();
+        leader.close();
+        loopback = InetAddress.getByName("::1");
+        startPair("v6");
+        try (StatefulRedisMasterReplicaConnection<String, String> c =
+                MasterReplica.connect(client, StringCodec.UTF8, uri(leader))) {
+            c.setReadFrom(ReadFrom.REPLICA);
+            writesToLeaderReadsFromReplica(c);
+        }
+        try (StatefulRedisMasterReplicaConnection<String, String> c =
+                MasterReplica.connect(client, StringCodec.UTF8, List.of(uri(leader), uri(follower)))) {
+            c.setReadFrom(ReadFrom.REPLICA);
+            writesToLeaderReadsFromReplica(c);
+        }
+    }
+
+    @Test
     void aFollowerThatLeftIsNoLongerDiscovered() throws Exception {
         follower.close();
         try (Jedis l = jedis(leader)) {
@@ -192,6 +225,24 @@ class MasterReplicaTest {
             assertThat(commandsProcessed(leader) - before)
                     .as("with no replica left the leader serves the reads")
                     .isGreaterThanOrEqualTo(READS);
+        }
+    }
+
+    @Test
+    void aRestartedFollowerIsDiscoveredAtItsNewAddress() throws Exception {
+        follower.close();
+        follower = startFollower();
+        awaitLinked();
+        try (Jedis l = jedis(leader)) {
+            List<?> replicas = (List<?>) l.role().get(2);
+            assertThat(replicas).hasSize(1);
+            assertThat(((List<?>) replicas.get(0)).get(1))
+                    .isEqualTo(Integer.toString(follower.respAddress().getPort()));
+        }
+        try (StatefulRedisMasterReplicaConnection<String, String> c =
+                MasterReplica.connect(client, StringCodec.UTF8, uri(leader))) {
+            c.setReadFrom(ReadFrom.REPLICA);
+            writesToLeaderReadsFromReplica(c);
         }
     }
 
