@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -204,6 +205,53 @@ class MasterReplicaTest {
     }
 
     @Test
+    void redisCliScansTheFollower() throws Exception {
+        String why = runs("redis-cli", "--version") ? null : "redis-cli (Debian: redis-tools) is not on the PATH";
+        if (why != null) {
+            System.out.println("MasterReplicaTest SKIPPED redis-cli: " + why);
+        }
+        Assumptions.assumeTrue(why == null, "redis-cli skipped: " + why);
+        int keys = 300;
+        try (Jedis l = jedis(leader);
+                Jedis f = jedis(follower)) {
+            for (int i = 0; i < keys; i++) {
+                assertThat(l.set(key(i), V)).isEqualTo("OK");
+            }
+            assertThat(l.waitReplicas(1, 10_000)).isEqualTo(1);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (f.dbSize() < keys && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(f.dbSize()).isEqualTo(keys);
+        }
+        String port = Integer.toString(follower.respAddress().getPort());
+        assertThat(redisCli("-p", port, "--scan").lines().distinct().count()).isEqualTo(keys);
+        assertThat(redisCli("-p", port, "--bigkeys")).contains(keys + " strings with " + keys * 16 + " bytes");
+    }
+
+    private static String redisCli(String... args) throws Exception {
+        List<String> cmd = new java.util.ArrayList<>(List.of("redis-cli", "-h", "127.0.0.1"));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.waitFor(60, TimeUnit.SECONDS))
+                .as("redis-cli ended within 60 s")
+                .isTrue();
+        assertThat(p.exitValue()).as(out).isZero();
+        return out;
+    }
+
+    private static boolean runs(String... command) {
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            p.getInputStream().readAllBytes();
+            return p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0;
+        } catch (java.io.IOException | InterruptedException e) {
+            return false;
+        }
+    }
+
+    @Test
     void aFollowerThatLeftIsNoLongerDiscovered() throws Exception {
         follower.close();
         try (Jedis l = jedis(leader)) {
@@ -233,11 +281,16 @@ class MasterReplicaTest {
         follower.close();
         follower = startFollower();
         awaitLinked();
+        String port = Integer.toString(follower.respAddress().getPort());
         try (Jedis l = jedis(leader)) {
+            // the previous run's sessions stay listed until the leader notices they are gone
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!l.info("replication").contains("port=" + port + ",") && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
             List<?> replicas = (List<?>) l.role().get(2);
             assertThat(replicas).hasSize(1);
-            assertThat(((List<?>) replicas.get(0)).get(1))
-                    .isEqualTo(Integer.toString(follower.respAddress().getPort()));
+            assertThat(((List<?>) replicas.get(0)).get(1)).isEqualTo(port);
         }
         try (StatefulRedisMasterReplicaConnection<String, String> c =
                 MasterReplica.connect(client, StringCodec.UTF8, uri(leader))) {
