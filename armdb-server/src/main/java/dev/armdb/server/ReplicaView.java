@@ -25,28 +25,41 @@ import java.util.Map;
  * @param online true when every session of the node streams live
  */
 record ReplicaView(String id, String host, int port, long offset, long lagSeconds, boolean online) {
-    /** The follower nodes among the leader's sessions, in first-seen order; nodes without a RESP port are left out. */
+    /**
+     * The follower nodes among the leader's sessions; nodes without a RESP port are left out. A node that restarted
+     * may still have sessions of its previous run open (until the leader notices they went quiet): of a node's
+     * sessions of one shard only the one heard most recently counts, and the node's RESP address is that of its
+     * session heard most recently, so a restarted node is listed once, at its new address, with each shard's offset
+     * counted once.
+     */
     static List<ReplicaView> of(List<FollowerStatus> sessions) {
-        Map<String, List<FollowerStatus>> byNode = new LinkedHashMap<>();
+        Map<String, Map<Integer, FollowerStatus>> byNode = new LinkedHashMap<>();
         for (FollowerStatus f : sessions) {
             if (!f.followerId().isEmpty() && f.respPort() > 0 && !f.state().equals("CLOSED")) {
-                byNode.computeIfAbsent(f.followerId(), k -> new ArrayList<>()).add(f);
+                byNode.computeIfAbsent(f.followerId(), k -> new LinkedHashMap<>())
+                        .merge(f.shard(), f, ReplicaView::fresher);
             }
         }
         List<ReplicaView> list = new ArrayList<>();
-        for (Map.Entry<String, List<FollowerStatus>> e : byNode.entrySet()) {
+        for (Map.Entry<String, Map<Integer, FollowerStatus>> e : byNode.entrySet()) {
             long offset = 0;
             long idle = 0;
             boolean online = true;
-            for (FollowerStatus f : e.getValue()) {
+            FollowerStatus freshest = null;
+            for (FollowerStatus f : e.getValue().values()) {
                 offset += f.ackedLsn();
                 idle = Math.max(idle, f.idleMillis());
                 online &= f.state().equals("STREAMING");
+                freshest = freshest == null ? f : fresher(freshest, f);
             }
-            FollowerStatus first = e.getValue().getFirst();
-            list.add(new ReplicaView(e.getKey(), first.respHost(), first.respPort(), offset, idle / 1000, online));
+            list.add(
+                    new ReplicaView(e.getKey(), freshest.respHost(), freshest.respPort(), offset, idle / 1000, online));
         }
         return list;
+    }
+
+    private static FollowerStatus fresher(FollowerStatus a, FollowerStatus b) {
+        return b.idleMillis() < a.idleMillis() ? b : a;
     }
 
     /** The leader's RESP address as a follower reports it ({@code master_host}/{@code master_port}). */
