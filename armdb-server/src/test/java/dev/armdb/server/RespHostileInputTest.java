@@ -164,12 +164,17 @@ class RespHostileInputTest {
     }
 
     private void assertNodeHealthy() throws IOException {
-        long t0 = System.nanoTime();
-        try (RespTestClient fresh = new RespTestClient(node)) {
-            assertThat(fresh.call("PING")).isEqualTo("+PONG");
+        // the best of three fresh clients: one pause of this test JVM (a collection) or of a loaded machine must not
+        // read as a node that stopped answering, which would take all three far past the bound
+        long pingMillis = Long.MAX_VALUE;
+        for (int attempt = 0; attempt < 3; attempt++) {
+            long t0 = System.nanoTime();
+            try (RespTestClient fresh = new RespTestClient(node)) {
+                assertThat(fresh.call("PING")).isEqualTo("+PONG");
+            }
+            pingMillis = Math.min(pingMillis, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
         }
-        long pingMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
-        assertThat(pingMillis).as("a fresh client's connect and PING, ms").isLessThan(PING_MILLIS);
+        assertThat(pingMillis).as("a fresh client's connect and PING, ms (best of 3)").isLessThan(PING_MILLIS);
         List<MemoryPoolMXBean> pools = oldGenerationPools();
         for (int i = 0; i < pools.size(); i++) {
             long peakMib = (pools.get(i).getPeakUsage().getUsed() - oldGenBefore.get(i)) >> 20;
