@@ -272,7 +272,8 @@ final class RespCommandTable {
                 s);
         BUCKETS = new Spec[Integer.highestOneBit(SPECS.size()) * 8];
         for (Spec spec : SPECS) {
-            int i = hash(spec.name().getBytes(java.nio.charset.StandardCharsets.US_ASCII)) & (BUCKETS.length - 1);
+            byte[] name = spec.name().getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            int i = hash(name, 0, name.length) & (BUCKETS.length - 1);
             while (BUCKETS[i] != null) {
                 i = (i + 1) & (BUCKETS.length - 1);
             }
@@ -304,9 +305,17 @@ final class RespCommandTable {
 
     /** The command named {@code name} (any case), or null. Allocation-free. */
     static Spec find(byte[] name) {
-        int i = hash(name) & (BUCKETS.length - 1);
+        return find(name, 0, name.length);
+    }
+
+    /**
+     * The command named by the {@code length} bytes at {@code offset} of {@code buf} (any case), or null: a parsed
+     * request's name is looked up in place, without a copy or a String. Allocation-free.
+     */
+    static Spec find(byte[] buf, int offset, int length) {
+        int i = hash(buf, offset, length) & (BUCKETS.length - 1);
         for (Spec s; (s = BUCKETS[i]) != null; i = (i + 1) & (BUCKETS.length - 1)) {
-            if (equalsIgnoreCase(name, s.name())) {
+            if (equalsIgnoreCase(buf, offset, length, s.name())) {
                 return s;
             }
         }
@@ -318,10 +327,10 @@ final class RespCommandTable {
         return find(name.getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 
-    private static int hash(byte[] name) {
-        int h = name.length;
-        for (byte b : name) {
-            h = 31 * h + upper(b);
+    private static int hash(byte[] buf, int offset, int length) {
+        int h = length;
+        for (int i = offset; i < offset + length; i++) {
+            h = 31 * h + upper(buf[i]);
         }
         return h ^ (h >>> 16);
     }
@@ -332,11 +341,15 @@ final class RespCommandTable {
 
     /** True if {@code name} equals {@code upperCase} ignoring ASCII case. Allocation-free. */
     static boolean equalsIgnoreCase(byte[] name, String upperCase) {
-        if (name.length != upperCase.length()) {
+        return equalsIgnoreCase(name, 0, name.length, upperCase);
+    }
+
+    private static boolean equalsIgnoreCase(byte[] buf, int offset, int length, String upperCase) {
+        if (length != upperCase.length()) {
             return false;
         }
-        for (int i = 0; i < name.length; i++) {
-            if (upper(name[i]) != upperCase.charAt(i)) {
+        for (int i = 0; i < length; i++) {
+            if (upper(buf[offset + i]) != upperCase.charAt(i)) {
                 return false;
             }
         }

@@ -50,6 +50,7 @@ final class RespCommands {
     private final long[] lastWriteLsn;
     private final Handler[] handlers = new Handler[RespCommandTable.size()];
     private final TransactionCommands tx;
+    private final InPlaceCommands inPlace;
 
     /** The commands of connection {@code client}, replying into {@code out}. */
     RespCommands(Node node, RespWriter out, RespClient client) {
@@ -58,6 +59,7 @@ final class RespCommands {
         this.ctx = new RespContext(node, out, client);
         this.lastWriteLsn = ctx.lastWriteLsn;
         this.tx = new TransactionCommands(ctx, this);
+        this.inPlace = new InPlaceCommands(ctx);
         Binder b = new Binder();
         new KeyCommands(ctx).register(b);
         new ConnectionCommands(ctx, tx).register(b);
@@ -75,6 +77,11 @@ final class RespCommands {
                 throw new IllegalStateException("no handler for " + s.name());
             }
         }
+    }
+
+    /** The highest LSN this client wrote in {@code shard} (0: none), which WAIT waits for. */
+    long lastWriteLsn(int shard) {
+        return lastWriteLsn[shard];
     }
 
     /** This connection's client record. */
@@ -99,6 +106,36 @@ final class RespCommands {
         return spec.has(RespCommandTable.Flag.MAY_WAIT)
                 || (sync && spec.has(RespCommandTable.Flag.WRITE))
                 || (sync && exec && tx.queuedWrites());
+    }
+
+    /**
+     * Executes {@code request} straight from its slices, allocating nothing, if it is a well-formed hot key command
+     * (see {@link InPlaceCommands}) that the generic path would simply run: the client is authenticated, not queuing
+     * a transaction, wants its replies, and the command cannot wait. Returns false, having done nothing, for every
+     * other request, which the caller then copies and passes to {@link #execute(List)}. The connection stays open.
+     */
+    boolean executeInPlace(RespRequest request) {
+        RespClient client = ctx.client;
+        if (request.argc() == 0
+                || !client.authenticated()
+                || tx.queuing()
+                || client.replyMode() != RespClient.ReplyMode.ON) {
+            return false;
+        }
+        RespCommandTable.Spec spec = RespCommandTable.find(request.buffer(), request.offset(0), request.length(0));
+        if (spec == null
+                || (spec.has(RespCommandTable.Flag.WRITE) && map().config().durability() == Durability.SYNC)
+                || !inPlace.accepts(spec, request)) {
+            return false;
+        }
+        node.respClients().commandProcessed();
+        client.commandStarted(spec.name());
+        try {
+            inPlace.run(spec, request);
+        } catch (RuntimeException e) {
+            refused(e);
+        }
+        return true;
     }
 
     /** Executes one command; returns false to close the connection. */
@@ -161,14 +198,19 @@ final class RespCommands {
     void run(RespCommandTable.Spec spec, List<byte[]> args) {
         try {
             handlers[spec.id()].run(args);
-        } catch (RespArgsException e) {
-            out.error(e.getMessage());
-        } catch (IllegalArgumentException e) {
-            out.error("ERR " + e.getMessage());
-        } catch (ArmDbReadOnlyException e) {
-            out.error(READONLY);
-        } catch (ArmDbException e) {
-            out.error("ERR " + e.getMessage());
+        } catch (RuntimeException e) {
+            refused(e);
+        }
+    }
+
+    /** Answers a command the handler or the engine refused with its error; anything else is not a refusal. */
+    private void refused(RuntimeException e) {
+        switch (e) {
+            case RespArgsException a -> out.error(a.getMessage());
+            case IllegalArgumentException a -> out.error("ERR " + a.getMessage());
+            case ArmDbReadOnlyException a -> out.error(READONLY);
+            case ArmDbException a -> out.error("ERR " + a.getMessage());
+            default -> throw e;
         }
     }
 

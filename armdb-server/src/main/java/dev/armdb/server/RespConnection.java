@@ -176,7 +176,7 @@ final class RespConnection {
             if (request == null) {
                 return;
             }
-            if (request.argc() == 0) {
+            if (request.argc() == 0 || commands.executeInPlace(request)) {
                 continue;
             }
             List<byte[]> args = request.toList();

@@ -33,6 +33,36 @@ class RespCommandTableTest {
                 .isEqualTo("GET");
     }
 
+    /**
+     * A request's name is looked up where it lies in the input buffer: every name, in random case, between random
+     * bytes at a random offset, is found; the same slice one byte shorter or longer is not that command. Seeded:
+     * re-run with -Darmdb.test.seed=N.
+     */
+    @Test
+    void namesAreFoundInPlaceInsideALargerBuffer() {
+        long seed = Long.getLong("armdb.test.seed", System.nanoTime());
+        System.out.println("namesAreFoundInPlaceInsideALargerBuffer seed=" + seed);
+        java.util.Random rnd = new java.util.Random(seed);
+        for (int round = 0; round < 50; round++) {
+            for (RespCommandTable.Spec s : RespCommandTable.all()) {
+                byte[] name = s.name().getBytes(StandardCharsets.US_ASCII);
+                byte[] buf = new byte[name.length + 2 + rnd.nextInt(16)];
+                rnd.nextBytes(buf);
+                int off = 1 + rnd.nextInt(buf.length - name.length - 1);
+                for (int i = 0; i < name.length; i++) {
+                    boolean lower = rnd.nextBoolean() && name[i] >= 'A' && name[i] <= 'Z';
+                    buf[off + i] = (byte) (lower ? name[i] + 32 : name[i]);
+                }
+                assertThat(RespCommandTable.find(buf, off, name.length))
+                        .as("seed %d", seed)
+                        .isSameAs(s);
+                assertThat(RespCommandTable.find(buf, off, name.length - 1)).isNotSameAs(s);
+                assertThat(RespCommandTable.find(buf, off, name.length + 1)).isNotSameAs(s);
+                assertThat(RespCommandTable.find(buf, off - 1, name.length)).isNotSameAs(s);
+            }
+        }
+    }
+
     @Test
     void keyPositionsAndArity() {
         RespCommandTable.Spec mset = RespCommandTable.find("MSET");
