@@ -174,7 +174,9 @@ class RespHostileInputTest {
             }
             pingMillis = Math.min(pingMillis, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
         }
-        assertThat(pingMillis).as("a fresh client's connect and PING, ms (best of 3)").isLessThan(PING_MILLIS);
+        assertThat(pingMillis)
+                .as("a fresh client's connect and PING, ms (best of 3)")
+                .isLessThan(PING_MILLIS);
         List<MemoryPoolMXBean> pools = oldGenerationPools();
         for (int i = 0; i < pools.size(); i++) {
             long peakMib = (pools.get(i).getPeakUsage().getUsed() - oldGenBefore.get(i)) >> 20;
