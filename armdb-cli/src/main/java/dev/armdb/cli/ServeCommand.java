@@ -152,6 +152,19 @@ final class ServeCommand implements Callable<Integer> {
     Path replTlsPasswordFile;
 
     @Option(
+            names = "--tls-keystore",
+            description = {
+                "PKCS#12 key store with the key and certificate the RESP port presents (bin/armdb tls-keystore makes",
+                "one): the port then speaks only TLS 1.3 or 1.2, as redis-cli --tls. Needs --tls-password-file."
+            })
+    Path tlsKeyStore;
+
+    @Option(
+            names = "--tls-password-file",
+            description = "File holding the RESP key store's password (a trailing newline is ignored).")
+    Path tlsPasswordFile;
+
+    @Option(
             names = "--requirepass-file",
             description = {
                 "File holding the password RESP clients must give (AUTH, HELLO AUTH) before other commands, as",
@@ -187,7 +200,8 @@ final class ServeCommand implements Callable<Integer> {
                         .withQueryBufferBytes(clientQueryBufferLimit)
                         .withReplyBufferBytes(clientReplyBufferLimit))
                 .withReplicationSecret(replSecretFile == null ? null : ReplicationSecret.fromFile(replSecretFile))
-                .withReplicationTls(tls())
+                .withReplicationTls(tls(replTlsKeyStore, replTlsPasswordFile, "--repl-tls"))
+                .withRespTls(tls(tlsKeyStore, tlsPasswordFile, "--tls"))
                 .withRequirePass(requirePassFile == null ? null : RespPassword.fromFile(requirePassFile))
                 .withProtectedMode(!noProtectedMode));
         CountDownLatch stopped = new CountDownLatch(1);
@@ -238,18 +252,22 @@ final class ServeCommand implements Callable<Integer> {
         return b.durability(durability).groupInterval(groupInterval).build();
     }
 
-    /** The replication TLS context from the key store options, or null without them. */
-    private SSLContext tls() throws java.io.IOException {
-        if (replTlsKeyStore == null && replTlsPasswordFile == null) {
+    /**
+     * A TLS context from a key store option and its password file ({@code prefix}: the options' common start), or null
+     * without them.
+     */
+    private static SSLContext tls(Path keyStore, Path passwordFile, String prefix) {
+        if (keyStore == null && passwordFile == null) {
             return null;
         }
-        if (replTlsKeyStore == null || replTlsPasswordFile == null) {
-            throw new IllegalArgumentException("--repl-tls-keystore and --repl-tls-password-file go together; got only "
-                    + (replTlsKeyStore == null ? "--repl-tls-password-file" : "--repl-tls-keystore"));
+        if (keyStore == null || passwordFile == null) {
+            throw new IllegalArgumentException(
+                    prefix + "-keystore and " + prefix + "-password-file go together; got only " + prefix
+                            + (keyStore == null ? "-password-file" : "-keystore"));
         }
-        char[] password = SecretFiles.readChars(replTlsPasswordFile, "key store password");
+        char[] password = SecretFiles.readChars(passwordFile, "key store password");
         try {
-            return ReplicationTls.fromKeyStore(replTlsKeyStore, password);
+            return ReplicationTls.fromKeyStore(keyStore, password);
         } finally {
             java.util.Arrays.fill(password, '\0');
         }

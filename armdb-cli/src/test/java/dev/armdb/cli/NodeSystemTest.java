@@ -335,6 +335,62 @@ class NodeSystemTest {
                 .isEqualTo("val00001");
     }
 
+    @Test
+    void tlsKeyStoreOptionsServeRedisCliOverTls() throws Exception {
+        boolean tools = onPath("redis-cli");
+        assertThat(tools || !"true".equals(System.getenv("CI")))
+                .as("redis-tools installed in CI")
+                .isTrue();
+        assumeTrue(tools, "redis-tools not installed");
+        assumeTrue(run("redis-cli", "--help").contains("--tls"), "SKIPPED: this redis-cli is built without TLS");
+        Path keyStore = tmp.resolve("resp.p12");
+        Path password = tmp.resolve("resp.password");
+        CliTest.secretFile(password, "system-test-password\n");
+        assertThat(Main.run(
+                        "tls-keystore",
+                        "--out",
+                        keyStore.toString(),
+                        "--password-file",
+                        password.toString(),
+                        "--san",
+                        "ip:127.0.0.1",
+                        "--days",
+                        "2"))
+                .isZero();
+        Path cert = tmp.resolve("resp.pem");
+        // the export command the operations guide gives
+        String pem = run(
+                Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
+                "-exportcert",
+                "-rfc",
+                "-keystore",
+                keyStore.toString(),
+                "-alias",
+                "armdb",
+                "-storepass",
+                "system-test-password");
+        Files.writeString(cert, pem.substring(pem.indexOf("-----BEGIN")) + "\n");
+        int port = freePort();
+        serve(
+                "--dir",
+                tmp.resolve("t").toString(),
+                "--port",
+                "" + port,
+                "--key-size",
+                "8",
+                "--value-size",
+                "8",
+                "--tls-keystore",
+                keyStore.toString(),
+                "--tls-password-file",
+                password.toString());
+        assertThat(cli(port, "--tls", "--cacert", cert.toString(), "SET", "key00001", "val00001"))
+                .isEqualTo("OK");
+        assertThat(cli(port, "--tls", "--cacert", cert.toString(), "GET", "key00001"))
+                .isEqualTo("val00001");
+        assertThat(cli(port, "PING")).doesNotContain("PONG");
+    }
+
     private static String malformed(int port) throws IOException {
         try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
             s.setSoTimeout(10_000);

@@ -59,8 +59,12 @@ class SessionLimitTest extends ClosingTest {
                 () -> "the third follower is refused: " + clients[2].status(),
                 Duration.ofSeconds(10),
                 () -> server.metrics().sessionsRefused.sum() > 0);
+        // the follower notes the refusal when the error frame arrives, after the leader counted it
+        ReplicationFaultTest.awaitUntil(
+                () -> "the third follower reports the limit: " + clients[2].status(),
+                Duration.ofSeconds(10),
+                () -> clients[2].status().getFirst().lastError().contains("limit"));
         assertThat(clients[2].appliedLsn(0)).isZero();
-        assertThat(clients[2].status().getFirst().lastError()).contains("limit");
         assertThat(clients[2].status().getFirst().state()).isNotEqualTo("FAILED");
 
         clients[0].close();

@@ -32,7 +32,8 @@ public final class Node implements AutoCloseable {
     private Node(NodeConfig config, FixedMap map) {
         this.config = config;
         this.map = map;
-        this.resp = new RespServer(this, config.resp(), config.ioThreads(), config.maxClients(), config.clientLimits());
+        this.resp = new RespServer(
+                this, config.resp(), config.ioThreads(), config.maxClients(), config.clientLimits(), config.respTls());
     }
 
     /**

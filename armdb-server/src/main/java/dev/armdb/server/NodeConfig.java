@@ -29,6 +29,8 @@ import javax.net.ssl.SSLContext;
  * @param requirePass the password RESP clients must give (AUTH, HELLO AUTH) before other commands, or null for none
  * @param protectedMode with no {@code requirePass}, serve only loopback clients (as Redis's protected mode); others
  *     get Redis's DENIED error and are closed
+ * @param respTls the TLS context of the RESP port (server authentication only, TLS 1.3 and 1.2), or null for plain
+ *     TCP; with it the port speaks only TLS
  */
 public record NodeConfig(
         Path dir,
@@ -44,7 +46,8 @@ public record NodeConfig(
         ClientLimits clientLimits,
         List<String> replicationAdvertise,
         RespPassword requirePass,
-        boolean protectedMode) {
+        boolean protectedMode,
+        SSLContext respTls) {
     /** Default of {@link #maxClients}, as Redis'. */
     public static final int DEFAULT_MAX_CLIENTS = 10_000;
 
@@ -64,7 +67,7 @@ public record NodeConfig(
 
     /**
      * A configuration with one RESP event loop per available processor, {@value #DEFAULT_MAX_CLIENTS} clients, no
-     * replication secret, no TLS, the default {@link ClientLimits}, no RESP password and protected mode on.
+     * replication secret, no TLS (replication or RESP), the default {@link ClientLimits}, no RESP password and protected mode on.
      */
     public NodeConfig(
             Path dir,
@@ -87,7 +90,8 @@ public record NodeConfig(
                 ClientLimits.DEFAULTS,
                 List.of(),
                 null,
-                true);
+                true,
+                null);
     }
 
     /** This configuration with {@code n} RESP event loops (0: one per available processor). */
@@ -106,7 +110,8 @@ public record NodeConfig(
                 clientLimits,
                 replicationAdvertise,
                 requirePass,
-                protectedMode);
+                protectedMode,
+                respTls);
     }
 
     /** This configuration serving at most {@code n} RESP clients at once. */
@@ -125,7 +130,8 @@ public record NodeConfig(
                 clientLimits,
                 replicationAdvertise,
                 requirePass,
-                protectedMode);
+                protectedMode,
+                respTls);
     }
 
     /** This configuration with a replication secret (null: none). */
@@ -144,7 +150,8 @@ public record NodeConfig(
                 clientLimits,
                 replicationAdvertise,
                 requirePass,
-                protectedMode);
+                protectedMode,
+                respTls);
     }
 
     /** This configuration with TLS on the replication port (null: plain TCP). */
@@ -163,7 +170,8 @@ public record NodeConfig(
                 clientLimits,
                 replicationAdvertise,
                 requirePass,
-                protectedMode);
+                protectedMode,
+                respTls);
     }
 
     /** This configuration with other memory limits for RESP clients. */
@@ -182,7 +190,8 @@ public record NodeConfig(
                 limits,
                 replicationAdvertise,
                 requirePass,
-                protectedMode);
+                protectedMode,
+                respTls);
     }
 
     /** This configuration accepting followers that dial the replication port by these {@code host:port} names. */
@@ -201,7 +210,8 @@ public record NodeConfig(
                 clientLimits,
                 names,
                 requirePass,
-                protectedMode);
+                protectedMode,
+                respTls);
     }
 
     /** This configuration with a RESP password (null: none). */
@@ -220,7 +230,8 @@ public record NodeConfig(
                 clientLimits,
                 replicationAdvertise,
                 password,
-                protectedMode);
+                protectedMode,
+                respTls);
     }
 
     /** This configuration with protected mode on or off (it matters only without a RESP password). */
@@ -239,6 +250,27 @@ public record NodeConfig(
                 clientLimits,
                 replicationAdvertise,
                 requirePass,
-                on);
+                on,
+                respTls);
+    }
+
+    /** This configuration with TLS on the RESP port (null: plain TCP). */
+    public NodeConfig withRespTls(SSLContext tls) {
+        return new NodeConfig(
+                dir,
+                config,
+                resp,
+                replication,
+                follow,
+                metrics,
+                ioThreads,
+                maxClients,
+                replicationSecret,
+                replicationTls,
+                clientLimits,
+                replicationAdvertise,
+                requirePass,
+                protectedMode,
+                tls);
     }
 }

@@ -42,6 +42,7 @@ final class RespConnection {
 
     private final RespEventLoop loop;
     private final SocketChannel channel;
+    private final RespTransport transport;
     private final ClientLimits limits;
     private final BufferBudget budget;
     private final RespParser parser;
@@ -56,9 +57,16 @@ final class RespConnection {
     /** The thread running a paused connection's command, if it may be interrupted when the client goes away. */
     private Thread cancellable;
 
-    RespConnection(RespEventLoop loop, SocketChannel channel, Node node, ClientLimits limits, BufferBudget budget) {
+    RespConnection(
+            RespEventLoop loop,
+            SocketChannel channel,
+            RespTransport transport,
+            Node node,
+            ClientLimits limits,
+            BufferBudget budget) {
         this.loop = loop;
         this.channel = channel;
+        this.transport = transport;
         this.limits = limits;
         this.budget = budget;
         this.parser = new RespParser(limits.queryBufferBytes());
@@ -93,19 +101,34 @@ final class RespConnection {
         if (state != State.READING) {
             return;
         }
-        if (channel.read(in) < 0) {
+        if (transport.read(in) < 0) {
             close();
             return;
         }
         process();
+        if (wantsRead() && transport.hasBufferedInput()) {
+            loop.readAgain(this);
+        }
+    }
+
+    /**
+     * True if the connection would read now: input the transport holds (decrypted TLS bytes the socket will not
+     * signal again) is then read on the loop's next turn. Loop thread only.
+     */
+    boolean wantsRead() {
+        return key != null && key.isValid() && (key.interestOps() & SelectionKey.OP_READ) != 0;
     }
 
     /** The socket takes bytes again. Loop thread only. */
     void onWritable() throws IOException {
         if (state != State.DRAINING && state != State.CLOSING) {
+            // only the transport's own records (a TLS handshake) waited for the socket
+            if (transport.flushOutput()) {
+                interest(SelectionKey.OP_READ);
+            }
             return;
         }
-        if (!out.drainTo(channel)) {
+        if (!drained()) {
             return;
         }
         if (state == State.CLOSING) {
@@ -129,7 +152,7 @@ final class RespConnection {
             interest(0);
             return;
         }
-        if (channel.read(in) < 0) {
+        if (transport.read(in) < 0) {
             LOG.debug("client {} hung up while its command waited", remote());
             close();
         }
@@ -286,7 +309,7 @@ final class RespConnection {
 
     /** Writes pending replies; true if they all went out (reading resumes), false if the socket is full. */
     private boolean flush() throws IOException {
-        if (!out.drainTo(channel)) {
+        if (!drained()) {
             if (state == State.READING) {
                 state = State.DRAINING;
             }
@@ -307,10 +330,18 @@ final class RespConnection {
         return true;
     }
 
+    /** Writes pending replies and the transport's own records; true when nothing is left to send. */
+    private boolean drained() throws IOException {
+        return out.drainTo(transport) && transport.flushOutput();
+    }
+
     private void interest(int ops) {
         // each change is queued for the selector under a lock; most calls change nothing
         if (key.interestOps() != ops) {
             key.interestOps(ops);
+        }
+        if ((ops & SelectionKey.OP_READ) != 0 && transport.hasBufferedInput()) {
+            loop.readAgain(this);
         }
     }
 
@@ -332,7 +363,7 @@ final class RespConnection {
             key.cancel();
         }
         try {
-            channel.close();
+            transport.close();
         } catch (IOException ignored) {
             // already gone
         }

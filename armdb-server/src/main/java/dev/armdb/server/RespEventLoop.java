@@ -6,6 +6,8 @@ import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Queue;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -31,6 +33,9 @@ final class RespEventLoop implements AutoCloseable {
     private final Selector selector;
     private final Queue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final Set<RespConnection> connections = new HashSet<>();
+    /** Connections whose transport holds input the selector will not report (decrypted TLS bytes). */
+    private final Set<RespConnection> readAgain = new LinkedHashSet<>();
+
     private final Thread thread;
     private volatile boolean closed;
     private volatile boolean stopped;
@@ -70,15 +75,32 @@ final class RespEventLoop implements AutoCloseable {
         }
     }
 
+    /** Has {@code c} read again on the loop's next turn, as if its socket were readable. Loop thread only. */
+    void readAgain(RespConnection c) {
+        readAgain.add(c);
+    }
+
     /** Drops a closed connection. Loop thread only. */
     void forget(RespConnection c) {
+        readAgain.remove(c);
         if (connections.remove(c)) {
             server.clientClosed();
         }
     }
 
     private void register(SocketChannel channel) {
-        RespConnection c = new RespConnection(this, channel, node, server.limits(), server.budget());
+        RespTransport transport;
+        try {
+            transport = server.tls() == null
+                    ? RespTransport.plain(channel)
+                    : new RespTlsTransport(channel, server.tls(), server.budget());
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("refused a client: {}", e.getMessage());
+            closeQuietly(channel);
+            server.clientClosed();
+            return;
+        }
+        RespConnection c = new RespConnection(this, channel, transport, node, server.limits(), server.budget());
         connections.add(c);
         try {
             channel.configureBlocking(false);
@@ -92,8 +114,13 @@ final class RespEventLoop implements AutoCloseable {
     private void run() {
         try {
             while (!closed) {
-                selector.select(this::dispatch);
+                if (readAgain.isEmpty()) {
+                    selector.select(this::dispatch);
+                } else {
+                    selector.selectNow(this::dispatch);
+                }
                 runTasks();
+                readBuffered();
             }
         } catch (Throwable e) {
             if (!closed) {
@@ -128,6 +155,36 @@ final class RespEventLoop implements AutoCloseable {
             c.close();
         } catch (Throwable e) {
             closeAfter(c, e);
+        }
+    }
+
+    /** Reads the connections whose transport holds input, once each (they queue themselves again if needed). */
+    private void readBuffered() {
+        if (readAgain.isEmpty()) {
+            return;
+        }
+        List<RespConnection> ready = new ArrayList<>(readAgain);
+        readAgain.clear();
+        for (RespConnection c : ready) {
+            if (!c.wantsRead()) {
+                continue;
+            }
+            try {
+                c.onReadable();
+            } catch (IOException e) {
+                LOG.debug("client connection error: {}", e.toString());
+                c.close();
+            } catch (Throwable e) {
+                closeAfter(c, e);
+            }
+        }
+    }
+
+    private static void closeQuietly(SocketChannel channel) {
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // already gone
         }
     }
 

@@ -27,6 +27,7 @@ final class RespServer implements AutoCloseable {
     private final int maxClients;
     private final ClientLimits limits;
     private final BufferBudget budget;
+    private final javax.net.ssl.SSLContext tls;
     private final AtomicInteger connected = new AtomicInteger();
     private final AtomicInteger loopRestarts = new AtomicInteger();
     private volatile RespEventLoop[] loops = new RespEventLoop[0];
@@ -36,9 +37,17 @@ final class RespServer implements AutoCloseable {
 
     /**
      * A listener for {@code bind} with {@code ioThreads} event loops (0: one per available processor), serving at
-     * most {@code maxClients} connections at once, each within {@code limits}.
+     * most {@code maxClients} connections at once, each within {@code limits}; over TLS only if {@code tls} is not
+     * null.
      */
-    RespServer(Node node, InetSocketAddress bind, int ioThreads, int maxClients, ClientLimits limits) {
+    RespServer(
+            Node node,
+            InetSocketAddress bind,
+            int ioThreads,
+            int maxClients,
+            ClientLimits limits,
+            javax.net.ssl.SSLContext tls) {
+        this.tls = tls;
         this.node = node;
         this.bind = bind;
         this.loopCount = ioThreads == 0 ? Runtime.getRuntime().availableProcessors() : ioThreads;
@@ -55,6 +64,11 @@ final class RespServer implements AutoCloseable {
     /** The room all clients' grown buffers share. */
     BufferBudget budget() {
         return budget;
+    }
+
+    /** The TLS context every connection speaks, or null for plain TCP. */
+    javax.net.ssl.SSLContext tls() {
+        return tls;
     }
 
     /** Event loops found stopped and replaced since start. Any thread. */
@@ -98,7 +112,11 @@ final class RespServer implements AutoCloseable {
             throw new ArmDbException("cannot listen for clients on " + bind + ": " + e.getMessage(), e);
         }
         acceptThread = Thread.ofPlatform().daemon().name("armdb-resp-accept").start(this::acceptLoop);
-        LOG.info("RESP front-end listening on {} with {} event loop(s)", address(), loopCount);
+        LOG.info(
+                "RESP front-end listening on {}{} with {} event loop(s)",
+                address(),
+                tls == null ? "" : " (TLS only)",
+                loopCount);
     }
 
     InetSocketAddress address() {
@@ -157,12 +175,17 @@ final class RespServer implements AutoCloseable {
         return fresh;
     }
 
-    /** Tells a refused client why (as Redis does) and closes it; the reply fits any socket buffer. */
+    /**
+     * Tells a refused client why (as Redis does) and closes it; the reply fits any socket buffer. A TLS port is only
+     * closed: it never sends plain text.
+     */
     private void refuse(SocketChannel ch, byte[] reply) {
         connected.decrementAndGet();
         node.respClients().rejected();
         try (ch) {
-            ch.write(ByteBuffer.wrap(reply));
+            if (tls == null) {
+                ch.write(ByteBuffer.wrap(reply));
+            }
         } catch (IOException ignored) {
             // the client is gone already
         }

@@ -2,7 +2,7 @@ package dev.armdb.server;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
@@ -191,7 +191,7 @@ final class RespWriter {
      * Writes as much of the pending replies as the socket takes now; returns true when nothing is left. An emptied
      * buffer that had grown for a large reply shrinks back, so idle connections hold little memory.
      */
-    boolean drainTo(SocketChannel ch) throws IOException {
+    boolean drainTo(WritableByteChannel ch) throws IOException {
         if (count == sent) {
             return true;
         }

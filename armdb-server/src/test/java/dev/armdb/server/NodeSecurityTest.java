@@ -182,6 +182,12 @@ class NodeSecurityTest {
         }
     }
 
+    /** Sleeps and returns true, for polling loops bounded by a deadline. */
+    private static boolean sleep(long millis) throws InterruptedException {
+        Thread.sleep(millis);
+        return true;
+    }
+
     private static void pipe(Socket from, Socket to, java.io.ByteArrayOutputStream record) {
         Thread.ofPlatform().daemon().start(() -> {
             byte[] buf = new byte[8192];
