@@ -96,181 +96,109 @@ public record NodeConfig(
 
     /** This configuration with {@code n} RESP event loops (0: one per available processor). */
     public NodeConfig withIoThreads(int n) {
-        return new NodeConfig(
-                dir,
-                config,
-                resp,
-                replication,
-                follow,
-                metrics,
-                n,
-                maxClients,
-                replicationSecret,
-                replicationTls,
-                clientLimits,
-                replicationAdvertise,
-                requirePass,
-                protectedMode,
-                respTls);
+        return with(c -> c.ioThreads = n);
     }
 
     /** This configuration serving at most {@code n} RESP clients at once. */
     public NodeConfig withMaxClients(int n) {
-        return new NodeConfig(
-                dir,
-                config,
-                resp,
-                replication,
-                follow,
-                metrics,
-                ioThreads,
-                n,
-                replicationSecret,
-                replicationTls,
-                clientLimits,
-                replicationAdvertise,
-                requirePass,
-                protectedMode,
-                respTls);
+        return with(c -> c.maxClients = n);
     }
 
     /** This configuration with a replication secret (null: none). */
     public NodeConfig withReplicationSecret(ReplicationSecret secret) {
-        return new NodeConfig(
-                dir,
-                config,
-                resp,
-                replication,
-                follow,
-                metrics,
-                ioThreads,
-                maxClients,
-                secret,
-                replicationTls,
-                clientLimits,
-                replicationAdvertise,
-                requirePass,
-                protectedMode,
-                respTls);
+        return with(c -> c.replicationSecret = secret);
     }
 
     /** This configuration with TLS on the replication port (null: plain TCP). */
     public NodeConfig withReplicationTls(SSLContext tls) {
-        return new NodeConfig(
-                dir,
-                config,
-                resp,
-                replication,
-                follow,
-                metrics,
-                ioThreads,
-                maxClients,
-                replicationSecret,
-                tls,
-                clientLimits,
-                replicationAdvertise,
-                requirePass,
-                protectedMode,
-                respTls);
+        return with(c -> c.replicationTls = tls);
     }
 
     /** This configuration with other memory limits for RESP clients. */
     public NodeConfig withClientLimits(ClientLimits limits) {
-        return new NodeConfig(
-                dir,
-                config,
-                resp,
-                replication,
-                follow,
-                metrics,
-                ioThreads,
-                maxClients,
-                replicationSecret,
-                replicationTls,
-                limits,
-                replicationAdvertise,
-                requirePass,
-                protectedMode,
-                respTls);
+        return with(c -> c.clientLimits = limits);
     }
 
     /** This configuration accepting followers that dial the replication port by these {@code host:port} names. */
     public NodeConfig withReplicationAdvertise(List<String> names) {
-        return new NodeConfig(
-                dir,
-                config,
-                resp,
-                replication,
-                follow,
-                metrics,
-                ioThreads,
-                maxClients,
-                replicationSecret,
-                replicationTls,
-                clientLimits,
-                names,
-                requirePass,
-                protectedMode,
-                respTls);
+        return with(c -> c.replicationAdvertise = names);
     }
 
     /** This configuration with a RESP password (null: none). */
     public NodeConfig withRequirePass(RespPassword password) {
-        return new NodeConfig(
-                dir,
-                config,
-                resp,
-                replication,
-                follow,
-                metrics,
-                ioThreads,
-                maxClients,
-                replicationSecret,
-                replicationTls,
-                clientLimits,
-                replicationAdvertise,
-                password,
-                protectedMode,
-                respTls);
+        return with(c -> c.requirePass = password);
     }
 
     /** This configuration with protected mode on or off (it matters only without a RESP password). */
     public NodeConfig withProtectedMode(boolean on) {
-        return new NodeConfig(
-                dir,
-                config,
-                resp,
-                replication,
-                follow,
-                metrics,
-                ioThreads,
-                maxClients,
-                replicationSecret,
-                replicationTls,
-                clientLimits,
-                replicationAdvertise,
-                requirePass,
-                on,
-                respTls);
+        return with(c -> c.protectedMode = on);
     }
 
     /** This configuration with TLS on the RESP port (null: plain TCP). */
     public NodeConfig withRespTls(SSLContext tls) {
-        return new NodeConfig(
-                dir,
-                config,
-                resp,
-                replication,
-                follow,
-                metrics,
-                ioThreads,
-                maxClients,
-                replicationSecret,
-                replicationTls,
-                clientLimits,
-                replicationAdvertise,
-                requirePass,
-                protectedMode,
-                tls);
+        return with(c -> c.respTls = tls);
+    }
+
+    /** A copy of this configuration with one component changed by {@code change}. */
+    private NodeConfig with(java.util.function.Consumer<Components> change) {
+        Components c = new Components(this);
+        change.accept(c);
+        return c.build();
+    }
+
+    /** The components of a configuration being copied; confined to one {@code with...} call. */
+    private static final class Components {
+        private Path dir;
+        private FixedConfig config;
+        private InetSocketAddress resp;
+        private InetSocketAddress replication;
+        private InetSocketAddress follow;
+        private InetSocketAddress metrics;
+        private int ioThreads;
+        private int maxClients;
+        private ReplicationSecret replicationSecret;
+        private SSLContext replicationTls;
+        private ClientLimits clientLimits;
+        private List<String> replicationAdvertise;
+        private RespPassword requirePass;
+        private boolean protectedMode;
+        private SSLContext respTls;
+
+        Components(NodeConfig from) {
+            dir = from.dir;
+            config = from.config;
+            resp = from.resp;
+            replication = from.replication;
+            follow = from.follow;
+            metrics = from.metrics;
+            ioThreads = from.ioThreads;
+            maxClients = from.maxClients;
+            replicationSecret = from.replicationSecret;
+            replicationTls = from.replicationTls;
+            clientLimits = from.clientLimits;
+            replicationAdvertise = from.replicationAdvertise;
+            requirePass = from.requirePass;
+            protectedMode = from.protectedMode;
+            respTls = from.respTls;
+        }
+
+        NodeConfig build() {
+            return new NodeConfig(
+                    dir,
+                    config,
+                    resp,
+                    replication,
+                    follow,
+                    metrics,
+                    ioThreads,
+                    maxClients,
+                    replicationSecret,
+                    replicationTls,
+                    clientLimits,
+                    replicationAdvertise,
+                    requirePass,
+                    protectedMode,
+                    respTls);
+        }
     }
 }
