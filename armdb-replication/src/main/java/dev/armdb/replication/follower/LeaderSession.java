@@ -1,6 +1,5 @@
 package dev.armdb.replication.follower;
 
-import dev.armdb.Durability;
 import dev.armdb.replication.ReplicationMetrics;
 import dev.armdb.replication.ReplicationSecret;
 import dev.armdb.replication.ReplicationTls;
@@ -15,17 +14,12 @@ import dev.armdb.replication.protocol.MessageType;
 import dev.armdb.replication.protocol.ProtocolException;
 import dev.armdb.replication.protocol.ProtocolVersion;
 import dev.armdb.replication.protocol.ShardInfo;
-import dev.armdb.replication.protocol.SlotBatchLayout;
 import dev.armdb.replication.protocol.SyncRequest;
-import dev.armdb.store.Shard;
-import dev.armdb.store.SlotLayout;
 import dev.armdb.store.Store;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
-import java.nio.ByteBuffer;
-import java.util.Arrays;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
@@ -41,10 +35,6 @@ import org.slf4j.LoggerFactory;
 final class LeaderSession implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(LeaderSession.class);
     private static final java.security.SecureRandom NONCES = new java.security.SecureRandom();
-    /** At most this many batches go unacknowledged while more are queued (a quarter of the default window). */
-    private static final int ACK_EVERY_BATCHES = 4;
-    /** At most this long between acks while batches keep arriving. */
-    private static final long ACK_MAX_DELAY_NANOS = 1_000_000;
 
     /** Where the session is. */
     enum State {
@@ -58,41 +48,22 @@ final class LeaderSession implements Runnable {
 
     private final ReplicationClient client;
     private final Store store;
-    private final Shard shard;
     private final int shardId;
     private final InetSocketAddress leader;
     private final ReplicationClientConfig config;
     private final ReplicaState replicaState;
     private final ReplicationMetrics metrics;
     private final byte[] nodeId;
+    private final ShardApplier applier;
     private final LongAdder bytesIn = new LongAdder();
     private final LongAdder bytesOut = new LongAdder();
-    private final java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
 
     private volatile State state = State.CONNECTING;
-    private volatile long leaderLsn;
-    /** The newest consistent point this session reached (see {@link #advanceTo}); -1 before the first. */
-    private volatile long consistentLsn = -1;
-
     private volatile boolean consistentAtStop;
-
-    private volatile long behindSinceNanos;
     private volatile String lastError = "";
     private volatile FrameChannel channel;
     private volatile Thread thread;
 
-    private long applied;
-    private ShardInfo info;
-    private long knownLeaderLsn;
-    private long lastBatchSeq;
-    private long lastForceNanos;
-    private boolean caughtUp;
-    /** This connection copies the shard from scratch (its copy mark is set until CAUGHT_UP). */
-    private boolean copying;
-
-    private long lastAckedBatchSeq;
-    private long lastAckNanos;
-    private boolean ackDeferred;
     private byte[] followerNonce;
     private byte[] sentRequest;
     private boolean authenticated;
@@ -109,13 +80,13 @@ final class LeaderSession implements Runnable {
             byte[] nodeId) {
         this.client = client;
         this.store = store;
-        this.shard = store.shard(shardId);
         this.shardId = shardId;
         this.leader = leader;
         this.config = config;
         this.replicaState = replicaState;
         this.metrics = metrics;
         this.nodeId = nodeId;
+        this.applier = new ShardApplier(shardId, new StoreReplicaShard(store, shardId), replicaState, metrics);
     }
 
     @Override
@@ -176,15 +147,10 @@ final class LeaderSession implements Runnable {
     }
 
     private void follow(FrameChannel ch) throws IOException {
-        ackDeferred = false;
         authenticated = false;
         peerError = false;
         ch.readTimeoutMillis(heartbeatMillis());
-        applied = replicaState.appliedLsn(shardId);
-        lastBatchSeq = 0;
-        lastAckedBatchSeq = 0;
-        caughtUp = false;
-        copying = false;
+        applier.connected();
         Challenge challenge = awaitChallenge(ch);
         followerNonce = new byte[Challenge.NONCE_BYTES];
         NONCES.nextBytes(followerNonce);
@@ -192,10 +158,10 @@ final class LeaderSession implements Runnable {
                 ProtocolVersion.CURRENT,
                 shardId,
                 replicaState.leaderDatabaseId(shardId),
-                applied,
+                applier.fromLsn(),
                 nodeId,
                 replicaState.leaderEpoch(shardId),
-                Math.max(applied, shard.lastLsn()),
+                applier.heldLsn(),
                 followerNonce,
                 leader.getHostString(),
                 leader.getPort(),
@@ -209,10 +175,14 @@ final class LeaderSession implements Runnable {
         SyncRequest request = req;
         sentRequest = request.toBytes();
         ch.send(MessageType.SYNC_REQUEST, request.length(), request::encode);
+        ShardApplier.AckSink acks = (lsn, seq) -> ch.send(MessageType.ACK, Ack.LENGTH, new Ack(lsn, seq)::encode);
         long lastHeard = System.nanoTime();
-        ShardInfo info = null;
+        boolean handshaken = false;
         while (!client.isClosed()) {
             MessageType type;
+            // a deferred ack goes out when nothing more arrives within its delay
+            ch.readTimeoutMillis(
+                    applier.ackDeferred() ? (int) (ShardApplier.ACK_MAX_DELAY_NANOS / 1_000_000) : heartbeatMillis());
             try {
                 type = ch.receive();
             } catch (SocketTimeoutException e) {
@@ -222,26 +192,25 @@ final class LeaderSession implements Runnable {
                             "leader silent for more than "
                                     + config.peerTimeout().toMillis() + " ms");
                 }
-                if (info != null) {
-                    // a deferred ack's delay ran out (the stream paused), or the leader is idle
-                    maybeForceAndAck(ch, !ackDeferred);
-                }
+                applier.onQuiet(System.nanoTime(), acks);
                 continue;
             }
-            lastHeard = System.nanoTime();
-            if (info == null) {
-                info = expectShardInfo(type, ch);
+            long now = System.nanoTime();
+            lastHeard = now;
+            if (!handshaken) {
+                expectShardInfo(type, ch, now);
+                handshaken = true;
+                state = State.CATCHING_UP;
                 continue;
             }
             switch (type) {
-                case SLOT_BATCH -> applyBatch(ch);
-                case CAUGHT_UP -> caughtUp(ch, CaughtUp.decode(ch.payload()));
-                case HEARTBEAT -> {
-                    leaderLsn = Heartbeat.decode(ch.payload()).leaderLsn();
-                    knownLeaderLsn = Math.max(knownLeaderLsn, leaderLsn);
-                    trackLag();
-                    maybeForceAndAck(ch, true);
+                case SLOT_BATCH -> applier.onBatch(ch.payload(), ch.payloadArray(), ch.inputPending(), now, acks);
+                case CAUGHT_UP -> {
+                    applier.onCaughtUp(CaughtUp.decode(ch.payload()), now, acks);
+                    state = State.STREAMING;
                 }
+                case HEARTBEAT ->
+                    applier.onHeartbeat(Heartbeat.decode(ch.payload()).leaderLsn(), now, acks);
                 case ERROR -> throw leaderError(ch);
                 default ->
                     throw new ProtocolException(
@@ -307,7 +276,7 @@ final class LeaderSession implements Runnable {
         return (int) Math.max(1, config.heartbeatInterval().toMillis());
     }
 
-    private ShardInfo expectShardInfo(MessageType type, FrameChannel ch) {
+    private void expectShardInfo(MessageType type, FrameChannel ch, long nowNs) {
         if (type == MessageType.ERROR) {
             throw leaderError(ch);
         }
@@ -320,42 +289,7 @@ final class LeaderSession implements Runnable {
         checkShape(info);
         client.leaderResp(info.respHost().isEmpty() ? leader.getHostString() : info.respHost(), info.respPort());
         store.persistReplicaMark();
-        leaderLsn = info.leaderLsn();
-        this.info = info;
-        knownLeaderLsn = info.leaderLsn();
-        boolean otherDb = !Arrays.equals(info.databaseId(), replicaState.leaderDatabaseId(shardId));
-        boolean full = info.mode() == ShardInfo.CatchUpMode.FULL
-                || (applied == 0 && shard.slotCount() > 0)
-                || store.copyIncomplete(shardId);
-        copying = full || (applied == 0 && info.mode() != ShardInfo.CatchUpMode.BACKLOG);
-        if (copying) {
-            // durable before the first byte changes: a crash from here to CAUGHT_UP empties the shard on reopen
-            store.beginCopy(shardId);
-        }
-        if (full) {
-            LOG.info(
-                    "shard {}: full resync from {} (leader database {}, leader LSN {}, local LSN {})",
-                    shardId,
-                    leader,
-                    java.util.HexFormat.of().formatHex(info.databaseId()),
-                    info.leaderLsn(),
-                    applied);
-            shard.wipe();
-            metrics.resyncsFull.increment();
-        }
-        if (full || otherDb) {
-            replicaState.resetTo(shardId, info.databaseId());
-            applied = 0;
-        }
-        // what is applied from here on is the history of this leader epoch
-        replicaState.leaderEpoch(shardId, info.epoch());
-        if (applied == 0 && shard.slotCount() == 0 && info.mode() != ShardInfo.CatchUpMode.BACKLOG) {
-            // a first copy: images go straight to their slots and the index is built once at CAUGHT_UP
-            shard.beginBulkLoad();
-        }
-        state = State.CATCHING_UP;
-        trackLag();
-        return info;
+        applier.onShardInfo(info, nowNs);
     }
 
     private void checkShape(ShardInfo info) {
@@ -383,163 +317,11 @@ final class LeaderSession implements Runnable {
         return new ProtocolException(err.code(), "leader refused: " + err.sanitized());
     }
 
-    private void applyBatch(FrameChannel ch) throws IOException {
-        ByteBuffer p = ch.payload();
-        byte[] bytes = ch.payloadArray();
-        int slotSize = store.meta().slotSize();
-        int entry = SlotBatchLayout.entrySize(slotSize);
-        if (p.remaining() < SlotBatchLayout.HEADER_SIZE) {
-            throw new ProtocolException(
-                    ErrorCode.MALFORMED,
-                    "SLOT_BATCH payload must be at least " + SlotBatchLayout.HEADER_SIZE + " bytes, got "
-                            + p.remaining());
-        }
-        long seq = p.getLong(SlotBatchLayout.SEQ_OFFSET);
-        long upTo = p.getLong(SlotBatchLayout.UP_TO_LSN_OFFSET);
-        int count = p.getInt(SlotBatchLayout.COUNT_OFFSET);
-        long expected = SlotBatchLayout.HEADER_SIZE + (long) count * entry;
-        if (count < 0 || expected != p.remaining()) {
-            throw new ProtocolException(
-                    ErrorCode.MALFORMED,
-                    "SLOT_BATCH count " + count + " needs " + expected + " payload bytes, got " + p.remaining());
-        }
-        long slotBound = slotIdBound(upTo);
-        for (int i = 0, at = SlotBatchLayout.HEADER_SIZE; i < count; i++, at += entry) {
-            int slot = p.getInt(at);
-            if (slot < 0 || slot >= slotBound) {
-                throw new ProtocolException(
-                        ErrorCode.MALFORMED,
-                        "SLOT_BATCH entry " + i + ": slot id must be in 0.." + (slotBound - 1)
-                                + " (SHARD_INFO's slot count plus one per leader LSN since), got " + slot);
-            }
-            if (!SlotLayout.imageCrcMatches(crc, bytes, at + SlotBatchLayout.ENTRY_HEADER_SIZE, slotSize)) {
-                throw new ProtocolException(
-                        ErrorCode.MALFORMED, "SLOT_BATCH entry " + i + " (slot " + slot + ") fails its CRC");
-            }
-        }
-        try {
-            shard.applyImages(bytes, SlotBatchLayout.HEADER_SIZE, count, entry, true);
-        } catch (IllegalArgumentException e) {
-            throw new ProtocolException(ErrorCode.MALFORMED, "SLOT_BATCH rejected: " + e.getMessage());
-        }
-        metrics.slotsApplied.add(count);
-        lastBatchSeq = seq;
-        if (caughtUp) {
-            advanceTo(upTo);
-            leaderLsn = Math.max(leaderLsn, upTo);
-        }
-        trackLag();
-        // coalesce acks (each one wakes a leader thread): at most ACK_EVERY_BATCHES batches or ACK_MAX_DELAY_NANOS
-        // go unacknowledged, so the leader's window never stalls and a WAIT waits at most that much longer
-        if (seq - lastAckedBatchSeq >= ACK_EVERY_BATCHES || System.nanoTime() - lastAckNanos >= ACK_MAX_DELAY_NANOS) {
-            maybeForceAndAck(ch, false);
-        } else {
-            if (store.config().durability() == Durability.NONE && caughtUp) {
-                replicaState.appliedLsn(shardId, applied, false);
-            }
-            if (!ch.inputPending() && !ackDeferred) {
-                // nothing more queued: the ack goes out when the next read finds nothing within the delay
-                ackDeferred = true;
-                ch.readTimeoutMillis((int) (ACK_MAX_DELAY_NANOS / 1_000_000));
-            }
-        }
-    }
-
-    /**
-     * The first slot id a batch may not name: SHARD_INFO's slot count plus one per LSN the leader is known to have
-     * reached since (each LSN allocates at most one new slot), capped by the configured maximum. A leader that
-     * names a slot beyond it is refused, so a forged batch cannot make this follower grow its file.
-     */
-    private long slotIdBound(long batchUpTo) {
-        long known = Math.max(knownLeaderLsn, batchUpTo);
-        long grown = Math.max(0, known - info.leaderLsn());
-        long bound = (long) info.slotCount() + Math.min(grown, Integer.MAX_VALUE) + 1;
-        return Math.min(bound, store.config().maxSlotsPerShard());
-    }
-
-    /**
-     * Moves the applied position to {@code upTo} if that is a consistent point: every image this shard holds is at
-     * most {@code upTo} old. Images arrive out of LSN order (a scan, or a feed entry whose slot changed again before
-     * it was read), and until the log has been replayed past the newest of them the shard matches no single leader
-     * state, so nothing is recorded, acknowledged or promoted there. A copy from scratch ends at its first
-     * consistent point.
-     */
-    private void advanceTo(long upTo) {
-        if (upTo < applied || upTo < shard.lastLsn()) {
-            return;
-        }
-        if (copying) {
-            store.finishCopy(shardId);
-            copying = false;
-        }
-        applied = upTo;
-        consistentLsn = upTo;
-    }
-
-    private void caughtUp(FrameChannel ch, CaughtUp c) throws IOException {
-        shard.finishBulkLoad();
-        advanceTo(c.lsn());
-        caughtUp = true;
-        leaderLsn = Math.max(leaderLsn, c.lsn());
-        state = State.STREAMING;
-        LOG.info(
-                "shard {}: caught up to LSN {} ({} slots scanned, {} sent)",
-                shardId,
-                c.lsn(),
-                c.slotsScanned(),
-                c.slotsSent());
-        trackLag();
-        maybeForceAndAck(ch, false);
-    }
-
-    /**
-     * Records and acknowledges the applied LSN once it is as durable as the collection's mode promises: SYNC
-     * forces now; GROUP forces at most once per group interval (or when idle); NONE records at once.
-     */
-    private void maybeForceAndAck(FrameChannel ch, boolean idle) throws IOException {
-        Durability d = store.config().durability();
-        long recorded = replicaState.appliedLsn(shardId);
-        if (d == Durability.SYNC) {
-            shard.forceApplied();
-            if (applied != recorded) {
-                replicaState.appliedLsn(shardId, applied, true);
-            }
-        } else if (d == Durability.GROUP) {
-            long now = System.nanoTime();
-            if (applied != recorded
-                    && (idle
-                            || now - lastForceNanos
-                                    >= store.config().groupInterval().toNanos())) {
-                shard.forceApplied();
-                replicaState.appliedLsn(shardId, applied, true);
-                lastForceNanos = now;
-            }
-        } else if (applied != recorded) {
-            replicaState.appliedLsn(shardId, applied, false);
-        }
-        long ackLsn = caughtUp ? replicaState.appliedLsn(shardId) : 0;
-        ch.send(MessageType.ACK, Ack.LENGTH, new Ack(ackLsn, lastBatchSeq)::encode);
-        lastAckedBatchSeq = lastBatchSeq;
-        lastAckNanos = System.nanoTime();
-        if (ackDeferred) {
-            ackDeferred = false;
-            ch.readTimeoutMillis(heartbeatMillis());
-        }
-    }
-
-    private void trackLag() {
-        if (applied >= leaderLsn) {
-            behindSinceNanos = 0;
-        } else if (behindSinceNanos == 0) {
-            behindSinceNanos = System.nanoTime();
-        }
-    }
-
     /** A snapshot of this shard's replication. Any thread. */
     ShardStatus status() {
         long appliedNow = replicaState.appliedLsn(shardId);
-        long lead = Math.max(leaderLsn, appliedNow);
-        long since = behindSinceNanos;
+        long lead = Math.max(applier.leaderLsn(), appliedNow);
+        long since = applier.behindSinceNanos();
         long lagMillis =
                 since == 0 || appliedNow >= lead ? 0 : TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - since);
         return new ShardStatus(
@@ -559,17 +341,12 @@ final class LeaderSession implements Runnable {
     }
 
     /**
-     * Settles the session after its thread ended: records the consistent point it reached, forced, if newer than
-     * the recorded one (a stop between two group forces), so a follower stopped cleanly reopens where it was; then
-     * notes whether the shard's contents equal one leader state (its newest image no newer than that point), which
-     * promotion requires. Called once, after the thread ended.
+     * Settles the session after its thread ended (see {@link ShardApplier#settleOnStop()}): a follower stopped
+     * cleanly reopens where it was, and promotion learns whether the shard stopped at a consistent point. Called once,
+     * after the thread ended.
      */
     void settleOnStop() {
-        if (consistentLsn > replicaState.appliedLsn(shardId) && !copying) {
-            shard.forceApplied();
-            replicaState.appliedLsn(shardId, consistentLsn, true);
-        }
-        consistentAtStop = !copying && Math.max(consistentLsn, replicaState.appliedLsn(shardId)) >= shard.lastLsn();
+        consistentAtStop = applier.settleOnStop();
     }
 
     /** What {@link #settleOnStop()} found: true if the shard stopped at a consistent point. */

@@ -21,7 +21,7 @@ import java.nio.file.StandardOpenOption;
  *
  * <p>Threading: each shard's entry is written by that shard's session thread only; any thread may read.
  */
-public final class ReplicaState implements AutoCloseable {
+public final class ReplicaState implements ReplicaPositions, AutoCloseable {
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN);
 

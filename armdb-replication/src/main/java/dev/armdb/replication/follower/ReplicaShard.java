@@ -1,0 +1,58 @@
+package dev.armdb.replication.follower;
+
+import dev.armdb.Durability;
+
+/**
+ * The one narrow door through which a follower's replication changes a local shard: apply images, begin and finish a
+ * copy, wipe, force, and read the positions it needs. {@link StoreReplicaShard} opens it onto a {@code Store}'s shard;
+ * the deterministic simulation opens it onto a shard over a simulated disk.
+ *
+ * <p>Threading: one session (one thread at a time) drives a shard through it.
+ */
+interface ReplicaShard {
+    /** Bytes of one slot image. */
+    int slotSize();
+
+    /** Slots that may hold data. */
+    int slotCount();
+
+    /** The newest LSN of any image the shard holds (or assigned, after a promotion). */
+    long lastLsn();
+
+    /** The most slots the shard may grow to. */
+    long maxSlots();
+
+    /** The collection's durability mode, which decides when an applied LSN may be recorded. */
+    Durability durability();
+
+    /** The group-commit interval (GROUP durability), in nanoseconds. */
+    long groupIntervalNanos();
+
+    /** Empties the shard for a full copy. */
+    void wipe();
+
+    /** Starts a first copy: images go straight to their slots, the index is built at {@link #finishBulkLoad()}. */
+    void beginBulkLoad();
+
+    /** Ends a bulk load (a no-op if none is running). */
+    void finishBulkLoad();
+
+    /**
+     * Applies {@code count} CRC-checked images from {@code buf}, each preceded by its slot id.
+     *
+     * @throws IllegalArgumentException if an image is not a valid slot image
+     */
+    void applyImages(byte[] buf, int offset, int count, int stride);
+
+    /** Forces every image applied since the last force. */
+    void forceApplied();
+
+    /** Marks, durably, that a copy from scratch is in progress: a crash before {@link #finishCopy()} empties it. */
+    void beginCopy();
+
+    /** Clears the mark {@link #beginCopy()} set. */
+    void finishCopy();
+
+    /** True while a copy from scratch is incomplete. */
+    boolean copyIncomplete();
+}
