@@ -1,6 +1,5 @@
 package dev.armdb.replication.leader;
 
-import dev.armdb.changes.FeedCursor;
 import dev.armdb.changes.ShardView;
 import dev.armdb.replication.ReplicationMetrics;
 import dev.armdb.replication.ReplicationSecret;
@@ -17,14 +16,11 @@ import dev.armdb.replication.protocol.ProtocolException;
 import dev.armdb.replication.protocol.ProtocolVersion;
 import dev.armdb.replication.protocol.ShardInfo;
 import dev.armdb.replication.protocol.ShardInfo.CatchUpMode;
-import dev.armdb.replication.protocol.SlotBatchLayout;
 import dev.armdb.replication.protocol.SyncRequest;
 import dev.armdb.store.Store;
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.SocketException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -32,14 +28,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One follower's replication of one shard, on the leader: handshake, catch-up (backlog or scan), then live
- * streaming from the shard's change feed. Runs on its own thread (the sender); a second thread reads the
- * follower's acks and heartbeats.
- *
- * <p>Design note: the session registers its change-feed cursor before it looks at any slot, so every mutation
- * after that point reaches the follower through the feed; the scan only has to cover what happened before.
- * A follower too slow for the feed is lapped, and the session falls back to a partial scan from the last LSN
- * it sent, never to a silent gap.
+ * One follower's replication of one shard, on the leader: the handshake, then a {@link ShardStreamer} (the catch-up
+ * and the live stream, a state machine) driven over the connection. Runs on its own thread (the sender); a second
+ * thread reads the follower's acks and heartbeats.
  */
 final class FollowerSession implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(FollowerSession.class);
@@ -67,27 +58,15 @@ final class FollowerSession implements Runnable {
     private volatile String nodeId = "";
     private volatile String respHost = "";
     private volatile int respPort;
-    private volatile long highestSentLsn;
-    private volatile long ackedLsn;
-    private volatile long ackedSeq;
     private volatile long lastHeardNanos = System.nanoTime();
-    private volatile long sentUpTo;
     private volatile Thread sender;
     private volatile boolean awaitingWindow;
     private volatile String closeReason = "";
     private volatile java.util.concurrent.Future<?> watchdog;
     private final java.net.InetAddress source;
 
-    private ShardView view;
-    private FeedCursor cursor;
-    private byte[] batch;
-    private ByteBuffer batchView;
-    private int slotSize;
-    private int maxEntries;
-    private int entries;
-    private int batchPos;
-    private long seq;
-    private long lastSendNanos;
+    private volatile ShardView view;
+    private volatile ShardStreamer streamer;
 
     FollowerSession(
             ReplicationServer server,
@@ -191,8 +170,9 @@ final class FollowerSession implements Runnable {
 
     private void ended() {
         state = State.CLOSED;
-        if (cursor != null) {
-            cursor.close();
+        ShardStreamer s = streamer;
+        if (s != null) {
+            s.close();
         }
         channel.close();
         server.sessionEnded(this);
@@ -261,13 +241,7 @@ final class FollowerSession implements Runnable {
         }
         shard = req.shard();
         view = store.view(shard);
-        slotSize = view.slotSize();
-        maxEntries = SlotBatchLayout.maxEntries(slotSize, config.batchBytes());
-        int bytes = SlotBatchLayout.HEADER_SIZE + maxEntries * SlotBatchLayout.entrySize(slotSize);
-        batch = new byte[bytes];
-        batchView = ByteBuffer.wrap(batch).order(ByteOrder.LITTLE_ENDIAN);
         boolean sameDb = Arrays.equals(req.leaderDatabaseId(), store.meta().databaseId());
-        long lastNow = view.lastLsn();
         // a position synced before an unclean stop of this leader may hold writes the leader lost (and whose LSNs
         // it has reused since): only a full copy is safe then
         boolean untrusted = !store.trustsEpoch(req.leaderEpoch());
@@ -279,32 +253,24 @@ final class FollowerSession implements Runnable {
                 && store.trustsEpoch(lineage.promotionEpoch())
                 && lineage.inherits(
                         req.shard(), req.leaderDatabaseId(), req.leaderEpoch(), req.fromLsn(), req.heldLsn());
-        CatchUpMode mode;
-        if (inherited) {
-            mode = CatchUpMode.PARTIAL_SCAN;
-        } else if (req.fromLsn() > 0 && (!sameDb || req.fromLsn() > lastNow || untrusted)) {
-            mode = CatchUpMode.FULL;
-        } else if (req.fromLsn() > 0 && view.feed().covers(req.fromLsn())) {
-            mode = CatchUpMode.BACKLOG;
-        } else {
-            mode = CatchUpMode.PARTIAL_SCAN;
-        }
+        CatchUpMode chosen = ShardStreamer.choose(
+                inherited,
+                sameDb,
+                untrusted,
+                req.fromLsn(),
+                view.lastLsn(),
+                view.feed().covers(req.fromLsn()));
+        ShardStreamer s = new ShardStreamer(view, metrics, config.batchBytes(), config.window(), heartbeatNanos);
+        streamer = s;
         // register the feed position before reading the slot count and before looking at any slot: every slot
         // allocated later is reached through the feed, so a scan of the slots counted here is enough
-        cursor = mode == CatchUpMode.BACKLOG
-                ? view.feed().openCursor(req.fromLsn())
-                : view.feed().openCursor(view.lastLsn());
-        if (mode == CatchUpMode.BACKLOG && !view.feed().covers(req.fromLsn())) {
-            cursor.close();
-            mode = CatchUpMode.PARTIAL_SCAN;
-            cursor = view.feed().openCursor(view.lastLsn());
-        }
+        CatchUpMode mode = s.open(chosen, req.fromLsn());
         long leaderLsn = view.lastLsn();
         ShardInfo info = new ShardInfo(
                 store.shardCount(),
                 store.meta().keySize(),
                 store.meta().valueSize(),
-                slotSize,
+                view.slotSize(),
                 store.meta().routing().code(),
                 view.slotCount(),
                 store.meta().databaseId(),
@@ -336,151 +302,43 @@ final class FollowerSession implements Runnable {
 
     private void catchUpAndStream(SyncRequest req, ShardInfo info) throws IOException {
         state = State.CATCHING_UP;
-        long from = info.mode() == CatchUpMode.FULL ? 0 : req.fromLsn();
-        try (FeedCursor c = cursor) {
-            sentUpTo = from;
-            // a follower may acknowledge what it holds (its from-LSN) before anything arrives; a FULL copy starts
-            // from nothing, whatever LSN the follower announced
-            highestSentLsn = from;
-            if (info.mode() == CatchUpMode.BACKLOG) {
-                metrics.resyncsBacklog.increment();
-                sendCaughtUp(0, 0, from);
-            } else {
-                if (info.mode() == CatchUpMode.FULL) {
-                    metrics.resyncsFull.increment();
-                } else if (from > 0) {
-                    metrics.resyncsPartial.increment();
-                }
-                scan(from, c.nextLsn() - 1, info.slotCount());
+        ShardStreamer s = streamer;
+        ShardStreamer.FrameOut out = new ShardStreamer.FrameOut() {
+            @Override
+            public void batch(byte[] buf, int length) throws IOException {
+                channel.send(MessageType.SLOT_BATCH, buf, 0, length);
             }
-            state = State.STREAMING;
-            stream(c);
-        }
-    }
 
-    private void scan(long from, long upTo, int count) throws IOException {
-        long scanned = 0;
-        long sent = 0;
-        resetBatch();
-        for (int slot = 0; slot < count; slot++) {
-            checkAlive();
-            int at = batchPos + SlotBatchLayout.ENTRY_HEADER_SIZE;
-            long lsn = view.readSlotImage(slot, batch, at);
-            scanned++;
-            // every slot newer than the follower's position, superseded copies too: the follower's copy of that slot
-            // may hold an older key whose tombstone this slot has since been reused for, and only this image ends it
-            if (lsn > from) {
-                batchView.putInt(batchPos, slot);
-                batchPos += SlotBatchLayout.entrySize(slotSize);
-                entries++;
-                sent++;
-                if (entries == maxEntries) {
-                    flushBatch(from);
-                }
+            @Override
+            public void caughtUp(CaughtUp c) throws IOException {
+                channel.send(MessageType.CAUGHT_UP, CaughtUp.LENGTH, c::encode);
             }
-        }
-        // counted before the last batch leaves, so a follower that has applied it never sees a stale count
-        metrics.catchupSlotsScanned.add(scanned);
-        metrics.catchupSlotsSent.add(sent);
-        if (entries > 0) {
-            flushBatch(from);
-        }
-        sendCaughtUp(scanned, sent, upTo);
-    }
 
-    private void sendCaughtUp(long scanned, long sent, long lsn) throws IOException {
-        sentUpTo = lsn;
-        // volatile write before the send: the follower's ack of it may be read before send() returns
-        highestSentLsn = Math.max(highestSentLsn, lsn);
-        channel.send(MessageType.CAUGHT_UP, CaughtUp.LENGTH, new CaughtUp(scanned, sent, lsn)::encode);
-        lastSendNanos = System.nanoTime();
-    }
-
-    private void stream(FeedCursor cursor) throws IOException {
-        resetBatch();
-        lastSendNanos = System.nanoTime();
+            @Override
+            public void heartbeat(long leaderLsn, long nowNs) throws IOException {
+                channel.send(MessageType.HEARTBEAT, Heartbeat.LENGTH, new Heartbeat(leaderLsn, nowNs)::encode);
+            }
+        };
+        s.start(info.mode(), req.fromLsn(), info.slotCount(), System.nanoTime());
         while (!server.isClosed()) {
             checkAlive();
-            int slot = cursor.poll();
-            if (slot >= 0) {
-                addFeedEntry(slot);
-                if (entries == maxEntries) {
-                    flushBatch(cursor.nextLsn() - 1);
-                }
-            } else if (slot == FeedCursor.LAPPED) {
-                LOG.info("follower {} lapped on shard {}; partial scan from LSN {}", nodeId, shard, sentUpTo);
-                long from = sentUpTo;
-                cursor.resetAfter(view.lastLsn());
-                int count = view.slotCount();
-                // the leader LSN read after the slot count bounds every slot id sent from here on (the pending
-                // entries and the scan), so it reaches the follower before any of them
-                channel.send(
-                        MessageType.HEARTBEAT,
-                        Heartbeat.LENGTH,
-                        new Heartbeat(view.lastLsn(), System.nanoTime())::encode);
-                if (entries > 0) {
-                    flushBatch(sentUpTo);
-                }
-                metrics.resyncsPartial.increment();
-                state = State.CATCHING_UP;
-                scan(from, cursor.nextLsn() - 1, count);
-                state = State.STREAMING;
-                resetBatch();
-            } else if (entries > 0 || cursor.nextLsn() - 1 > sentUpTo) {
-                flushBatch(cursor.nextLsn() - 1);
-            } else {
-                long idle = System.nanoTime() - lastSendNanos;
-                if (idle >= heartbeatNanos) {
-                    channel.send(
-                            MessageType.HEARTBEAT,
-                            Heartbeat.LENGTH,
-                            new Heartbeat(view.lastLsn(), System.nanoTime())::encode);
-                    lastSendNanos = System.nanoTime();
-                } else {
-                    cursor.await(heartbeatNanos - idle);
-                }
+            long now = System.nanoTime();
+            ShardStreamer.Work work = s.doWork(now, out);
+            state = s.phase() == ShardStreamer.Phase.STREAMING ? State.STREAMING : State.CATCHING_UP;
+            switch (work) {
+                case WORKED -> {}
+                case WINDOW_FULL -> awaitWindow(s);
+                case IDLE -> s.cursor().await(s.nanosUntilHeartbeat(now));
             }
         }
         channel.sendErrorQuietly(ErrorCode.SHUTDOWN, "leader shutting down");
     }
 
-    private void addFeedEntry(int slot) {
-        int at = batchPos + SlotBatchLayout.ENTRY_HEADER_SIZE;
-        if (view.readSlotImage(slot, batch, at) > 0) {
-            batchView.putInt(batchPos, slot);
-            batchPos += SlotBatchLayout.entrySize(slotSize);
-            entries++;
-            metrics.streamingEventsSent.increment();
-        }
-    }
-
-    private void resetBatch() {
-        entries = 0;
-        batchPos = SlotBatchLayout.HEADER_SIZE;
-    }
-
-    private void flushBatch(long upTo) throws IOException {
-        awaitWindow();
-        seq++;
-        batchView.putLong(SlotBatchLayout.SEQ_OFFSET, seq);
-        batchView.putLong(SlotBatchLayout.UP_TO_LSN_OFFSET, upTo);
-        batchView.putInt(SlotBatchLayout.COUNT_OFFSET, entries);
-        // volatile write before the send: the follower's ack of it may be read before send() returns
-        highestSentLsn = Math.max(highestSentLsn, upTo);
-        channel.send(MessageType.SLOT_BATCH, batch, 0, batchPos);
-        sentUpTo = upTo;
-        lastSendNanos = System.nanoTime();
-        resetBatch();
-    }
-
-    private void awaitWindow() throws IOException {
-        if (seq - ackedSeq < config.window()) {
-            return;
-        }
-        // volatile flag then re-check, against the ack reader's volatile ackedSeq then flag read: no lost wake-up
+    private void awaitWindow(ShardStreamer s) throws IOException {
+        // volatile flag then re-check, against the ack reader's volatile ack then flag read: no lost wake-up
         awaitingWindow = true;
         try {
-            while (seq - ackedSeq >= config.window()) {
+            while (s.windowFull()) {
                 checkAlive();
                 LockSupport.parkNanos(this, heartbeatNanos);
             }
@@ -522,17 +380,7 @@ final class FollowerSession implements Runnable {
                 switch (type) {
                     case ACK -> {
                         Ack ack = Ack.decode(channel.payload());
-                        long bound = highestSentLsn;
-                        if (ack.appliedLsn() > bound) {
-                            throw new ProtocolException(
-                                    ErrorCode.MALFORMED,
-                                    "ACK of LSN " + ack.appliedLsn() + " is above the highest LSN sent on this"
-                                            + " session, " + bound);
-                        }
-                        if (ack.appliedLsn() > ackedLsn) {
-                            ackedLsn = ack.appliedLsn();
-                        }
-                        ackedSeq = Math.max(ackedSeq, ack.batchSeq());
+                        streamer.onAck(ack.appliedLsn(), ack.batchSeq());
                         server.acked();
                         if (awaitingWindow) {
                             LockSupport.unpark(sender);
@@ -580,8 +428,8 @@ final class FollowerSession implements Runnable {
                 respPort,
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastHeardNanos),
                 state.name(),
-                ackedLsn,
-                Math.max(0, leaderLsn - ackedLsn),
+                ackedLsn(),
+                Math.max(0, leaderLsn - ackedLsn()),
                 channel.bytesOut(),
                 closeReason);
     }
@@ -622,7 +470,8 @@ final class FollowerSession implements Runnable {
     }
 
     long ackedLsn() {
-        return ackedLsn;
+        ShardStreamer s = streamer;
+        return s == null ? 0 : s.ackedLsn();
     }
 
     State state() {
