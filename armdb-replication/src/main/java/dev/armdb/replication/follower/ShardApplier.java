@@ -82,10 +82,14 @@ final class ShardApplier {
         this.metrics = metrics;
     }
 
-    /** Starts a new connection: forgets the last one's stream state and reads the recorded position. */
+    /**
+     * Starts a new connection: forgets the last one's stream state and reads the recorded position. A shard whose
+     * copy is incomplete (emptied at open) asks for everything: its recorded position describes contents it no
+     * longer holds, and a leader asked to continue after it would send only what changed since.
+     */
     void connected() {
         moveTo(Phase.AWAIT_SHARD_INFO, "connected");
-        applied = positions.appliedLsn(shardId);
+        applied = shard.copyIncomplete() ? 0 : positions.appliedLsn(shardId);
         info = null;
         lastBatchSeq = 0;
         lastAckedBatchSeq = 0;
@@ -201,7 +205,7 @@ final class ShardApplier {
         if (seq - lastAckedBatchSeq >= ACK_EVERY_BATCHES || nowNs - lastAckNanos >= ACK_MAX_DELAY_NANOS) {
             forceAndAck(nowNs, false, out);
         } else {
-            if (shard.durability() == Durability.NONE && phase == Phase.STREAMING) {
+            if (shard.durability() == Durability.NONE && phase == Phase.STREAMING && atConsistentPoint()) {
                 positions.appliedLsn(shardId, applied, false);
             }
             if (!moreQueued) {
@@ -280,30 +284,40 @@ final class ShardApplier {
 
     /**
      * Records and acknowledges the applied LSN once it is as durable as the collection's mode promises: SYNC
-     * forces now; GROUP forces at most once per group interval (or when idle); NONE records at once.
+     * forces now; GROUP forces at most once per group interval (or when idle); NONE records at once. Both happen
+     * only while the shard is at its consistent point (no image newer than the applied LSN): images applied since,
+     * out of order, make it match no leader state until the stream reaches them, and then an LSN recorded or
+     * acknowledged earlier would no longer describe what the follower holds. Such an ack carries LSN 0 (it still
+     * opens the leader's window); the next one at a consistent point carries the position.
      */
     private void forceAndAck(long nowNs, boolean idle, AckSink out) throws IOException {
+        boolean consistent = atConsistentPoint();
         Durability d = shard.durability();
         long recorded = positions.appliedLsn(shardId);
         if (d == Durability.SYNC) {
             shard.forceApplied();
-            if (applied != recorded) {
+            if (applied != recorded && consistent) {
                 positions.appliedLsn(shardId, applied, true);
             }
         } else if (d == Durability.GROUP) {
-            if (applied != recorded && (idle || nowNs - lastForceNanos >= shard.groupIntervalNanos())) {
+            if (applied != recorded && consistent && (idle || nowNs - lastForceNanos >= shard.groupIntervalNanos())) {
                 shard.forceApplied();
                 positions.appliedLsn(shardId, applied, true);
                 lastForceNanos = nowNs;
             }
-        } else if (applied != recorded) {
+        } else if (applied != recorded && consistent) {
             positions.appliedLsn(shardId, applied, false);
         }
-        long ackLsn = phase == Phase.STREAMING ? positions.appliedLsn(shardId) : 0;
+        long ackLsn = phase == Phase.STREAMING && consistent ? positions.appliedLsn(shardId) : 0;
         out.sendAck(ackLsn, lastBatchSeq);
         lastAckedBatchSeq = lastBatchSeq;
         lastAckNanos = nowNs;
         ackDeferred = false;
+    }
+
+    /** True while no image the shard holds is newer than the applied LSN: the shard equals the leader's state there. */
+    private boolean atConsistentPoint() {
+        return shard.lastLsn() <= applied;
     }
 
     private void trackLag(long nowNs) {
@@ -329,7 +343,7 @@ final class ShardApplier {
      *     promotion requires
      */
     boolean settleOnStop() {
-        if (consistentLsn > positions.appliedLsn(shardId) && !copying) {
+        if (consistentLsn > positions.appliedLsn(shardId) && !copying && shard.lastLsn() <= consistentLsn) {
             shard.forceApplied();
             positions.appliedLsn(shardId, consistentLsn, true);
         }

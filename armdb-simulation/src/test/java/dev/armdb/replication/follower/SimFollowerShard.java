@@ -1,0 +1,276 @@
+package dev.armdb.replication.follower;
+
+import dev.armdb.Durability;
+import dev.armdb.FixedConfig;
+import dev.armdb.replication.ReplicationMetrics;
+import dev.armdb.replication.protocol.CaughtUp;
+import dev.armdb.replication.protocol.ShardInfo;
+import dev.armdb.store.Shard;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.function.LongConsumer;
+
+/**
+ * A follower's shard 0 in the replication simulation: the real {@link ShardApplier} over a replica shard on a
+ * simulated disk, with its recorded positions and copy mark kept in memory as a crash would keep them (a process
+ * crash keeps what was written, a power loss only what was forced).
+ *
+ * <p>Threading: one simulation thread.
+ */
+public final class SimFollowerShard {
+    /** Where the simulation sends the ACK frames the applier produces. */
+    public interface Acks {
+        /** An ACK of {@code lsn} covering batches up to {@code seq}. */
+        void ack(long lsn, long seq);
+    }
+
+    /** The recorded positions and copy mark of one follower, as written and as forced. */
+    public static final class Records {
+        long applied;
+        long appliedForced;
+        byte[] databaseId = new byte[16];
+        byte[] databaseIdForced = new byte[16];
+        long epoch;
+        long epochForced;
+        boolean copyMark;
+
+        /** The records a new process finds after a crash; {@code powerLoss} keeps only what was forced. */
+        public Records afterCrash(boolean powerLoss) {
+            Records r = new Records();
+            r.applied = powerLoss ? appliedForced : applied;
+            r.databaseId = (powerLoss ? databaseIdForced : databaseId).clone();
+            r.epoch = powerLoss ? epochForced : epoch;
+            r.appliedForced = r.applied;
+            r.databaseIdForced = r.databaseId.clone();
+            r.epochForced = r.epoch;
+            // set and cleared durably (a cleared mark that came back would only cause a second copy)
+            r.copyMark = copyMark;
+            return r;
+        }
+
+        /** The recorded applied LSN (what a restart resumes from). */
+        public long applied() {
+            return applied;
+        }
+
+        /** True while a copy from scratch is incomplete. */
+        public boolean copyMark() {
+            return copyMark;
+        }
+    }
+
+    private final Shard shard;
+    private final FixedConfig cfg;
+    private final Records records;
+    private final ShardApplier applier;
+    private final LongConsumer onRecord;
+
+    /**
+     * Opens the follower over {@code shard} (already opened as a replica on its disk) as {@code Store.open} would: a
+     * shard that recovered torn slots gets the copy mark, a shard with the copy mark is emptied. {@code onRecord}
+     * sees every applied LSN recorded.
+     */
+    public SimFollowerShard(Shard shard, FixedConfig cfg, Records records, LongConsumer onRecord) {
+        this.shard = shard;
+        this.cfg = cfg;
+        this.records = records;
+        this.onRecord = onRecord;
+        if (shard.damagedAtOpen()) {
+            records.copyMark = true;
+        }
+        if (records.copyMark) {
+            shard.wipe();
+        }
+        this.applier = new ShardApplier(0, new Door(), new Positions(), new ReplicationMetrics());
+    }
+
+    /** Starts a connection; returns the from-LSN to ask for. */
+    public long connect() {
+        applier.connected();
+        return applier.fromLsn();
+    }
+
+    /** The newest LSN of any image held (for the leader's lineage check). */
+    public long heldLsn() {
+        return applier.heldLsn();
+    }
+
+    /** The leader database recorded. */
+    public byte[] leaderDatabaseId() {
+        return records.databaseId.clone();
+    }
+
+    /** The leader epoch recorded. */
+    public long leaderEpoch() {
+        return records.epoch;
+    }
+
+    /** SHARD_INFO arrived. */
+    public void shardInfo(ShardInfo info, long nowNs) {
+        applier.onShardInfo(info, nowNs);
+    }
+
+    /** A SLOT_BATCH payload arrived. */
+    public void batch(byte[] payload, boolean moreQueued, long nowNs, Acks out) throws IOException {
+        applier.onBatch(ByteBuffer.wrap(payload).order(ByteOrder.LITTLE_ENDIAN), payload, moreQueued, nowNs, sink(out));
+    }
+
+    /** CAUGHT_UP arrived. */
+    public void caughtUp(CaughtUp c, long nowNs, Acks out) throws IOException {
+        applier.onCaughtUp(c, nowNs, sink(out));
+    }
+
+    /** A HEARTBEAT arrived. */
+    public void heartbeat(long leaderLsn, long nowNs, Acks out) throws IOException {
+        applier.onHeartbeat(leaderLsn, nowNs, sink(out));
+    }
+
+    /** Nothing arrived for a while. */
+    public void quiet(long nowNs, Acks out) throws IOException {
+        applier.onQuiet(nowNs, sink(out));
+    }
+
+    /** True while an ack is held back. */
+    public boolean ackDeferred() {
+        return applier.ackDeferred();
+    }
+
+    /** Stops following: settles as a clean stop does; true if the shard is at a consistent point. */
+    public boolean settleOnStop() {
+        return applier.settleOnStop();
+    }
+
+    /** The shard. */
+    public Shard shard() {
+        return shard;
+    }
+
+    /** The records. */
+    public Records records() {
+        return records;
+    }
+
+    private static ShardApplier.AckSink sink(Acks out) {
+        return out::ack;
+    }
+
+    private final class Positions implements ReplicaPositions {
+        @Override
+        public long appliedLsn(int s) {
+            return records.applied;
+        }
+
+        @Override
+        public void appliedLsn(int s, long lsn, boolean force) {
+            records.applied = lsn;
+            if (force) {
+                records.appliedForced = lsn;
+                records.databaseIdForced = records.databaseId.clone();
+                records.epochForced = records.epoch;
+            }
+            onRecord.accept(lsn);
+        }
+
+        @Override
+        public byte[] leaderDatabaseId(int s) {
+            return records.databaseId.clone();
+        }
+
+        @Override
+        public long leaderEpoch(int s) {
+            return records.epoch;
+        }
+
+        @Override
+        public void leaderEpoch(int s, long epoch) {
+            records.epoch = epoch;
+            forceAll();
+        }
+
+        @Override
+        public void resetTo(int s, byte[] databaseId) {
+            records.applied = 0;
+            records.databaseId = databaseId.clone();
+            forceAll();
+        }
+
+        private void forceAll() {
+            records.appliedForced = records.applied;
+            records.databaseIdForced = records.databaseId.clone();
+            records.epochForced = records.epoch;
+        }
+    }
+
+    private final class Door implements ReplicaShard {
+        @Override
+        public int slotSize() {
+            return shard.slotSize();
+        }
+
+        @Override
+        public int slotCount() {
+            return shard.slotCount();
+        }
+
+        @Override
+        public long lastLsn() {
+            return shard.lastLsn();
+        }
+
+        @Override
+        public long maxSlots() {
+            return cfg.maxSlotsPerShard();
+        }
+
+        @Override
+        public Durability durability() {
+            return cfg.durability();
+        }
+
+        @Override
+        public long groupIntervalNanos() {
+            return cfg.groupInterval().toNanos();
+        }
+
+        @Override
+        public void wipe() {
+            shard.wipe();
+        }
+
+        @Override
+        public void beginBulkLoad() {
+            shard.beginBulkLoad();
+        }
+
+        @Override
+        public void finishBulkLoad() {
+            shard.finishBulkLoad();
+        }
+
+        @Override
+        public void applyImages(byte[] buf, int offset, int count, int stride) {
+            shard.applyImages(buf, offset, count, stride, true);
+        }
+
+        @Override
+        public void forceApplied() {
+            shard.forceApplied();
+        }
+
+        @Override
+        public void beginCopy() {
+            records.copyMark = true;
+        }
+
+        @Override
+        public void finishCopy() {
+            records.copyMark = false;
+        }
+
+        @Override
+        public boolean copyIncomplete() {
+            return records.copyMark;
+        }
+    }
+}

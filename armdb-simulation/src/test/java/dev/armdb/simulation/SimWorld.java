@@ -1,0 +1,638 @@
+package dev.armdb.simulation;
+
+import dev.armdb.Durability;
+import dev.armdb.FixedConfig;
+import dev.armdb.index.KeyHash;
+import dev.armdb.replication.ReplicationSecret;
+import dev.armdb.replication.follower.SimFollowerShard;
+import dev.armdb.replication.leader.SimLeaderStream;
+import dev.armdb.replication.protocol.CaughtUp;
+import dev.armdb.replication.protocol.ShardInfo;
+import dev.armdb.replication.protocol.ShardInfo.CatchUpMode;
+import dev.armdb.replication.protocol.SlotBatchLayout;
+import dev.armdb.store.DbMeta;
+import dev.armdb.store.Shard;
+import dev.armdb.store.SimShardDisk;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * One seeded run of the replication simulation: a leader shard and {@value #FOLLOWERS} followers, one thread, a fake
+ * clock. Each step does one random thing: a leader write (put, delete, compare-and-set, put-if-absent over
+ * {@value #KEYS} keys, so slots are reused all the time), a leader group force (which releases superseded slots), a
+ * streamer step, the delivery of frames either way (with delays), a quiet tick, a link cut (in-flight frames lost, a
+ * new handshake later), a stalled follower, or a follower crash (a process crash keeps the page cache, a power loss
+ * keeps only forced sectors, torn at 512 bytes). Sizes vary per seed: durability modes, feed capacity (laps force
+ * partial scans), batch size and window.
+ *
+ * <p>Checked after every step where it applies:
+ *
+ * <ul>
+ *   <li>whenever a follower records or acknowledges LSN X, its contents equal the leader's contents at one LSN Y &ge;
+ *       X (the invariant of docs/protocol.md);
+ *   <li>after a follower's crash, what it had acknowledged is still recorded (unless its durability is NONE and the
+ *       crash a power loss, which NONE does not survive: that case is not run), and if it reopens at a consistent
+ *       point its contents equal a leader state at or after it;
+ *   <li>the leader never receives an ACK above what its session sent (a protocol error ends the run);
+ *   <li>at the end, with writes stopped and links healed, every follower converges to the leader's contents within a
+ *       bounded number of steps.
+ * </ul>
+ *
+ * <p>Threading: one thread per run.
+ */
+final class SimWorld {
+    static final int KEYS = 4;
+    static final int FOLLOWERS = 2;
+    private static final int KEY = 8;
+    private static final int VALUE = 24;
+    private static final long HEARTBEAT_NANOS = 5_000_000;
+    private static final int CONVERGE_ROUNDS = 20_000;
+
+    private final long seed;
+    private final Random rnd;
+    private final List<String> trace = new ArrayList<>();
+    private final FixedConfig leaderCfg;
+    private final FixedConfig followerCfg;
+    private final DbMeta meta;
+    private final Shard leader;
+    private final History history = new History();
+    private final Node[] nodes = new Node[FOLLOWERS];
+    private final int batchBytes;
+    private final int window;
+    private long now;
+    private int step;
+    private long nextValue = 1;
+
+    SimWorld(long seed) {
+        this.seed = seed;
+        this.rnd = new Random(seed);
+        Durability[] modes = Durability.values();
+        int feed = 16 << rnd.nextInt(3);
+        this.leaderCfg = config(modes[rnd.nextInt(modes.length)], feed, 1);
+        this.followerCfg = config(modes[rnd.nextInt(modes.length)], 16, 1 + rnd.nextInt(5));
+        this.meta = DbMeta.create(leaderCfg);
+        this.leader = new SimShardDisk().open(meta, leaderCfg, false);
+        this.batchBytes =
+                SlotBatchLayout.HEADER_SIZE + (1 + rnd.nextInt(6)) * SlotBatchLayout.entrySize(meta.slotSize());
+        this.window = 1 + rnd.nextInt(4);
+        for (int i = 0; i < FOLLOWERS; i++) {
+            nodes[i] = new Node(i);
+        }
+        log("leader " + leaderCfg.durability() + " feed " + feed + ", followers " + followerCfg.durability()
+                + " group " + followerCfg.groupInterval().toMillis() + " ms, batch bytes " + batchBytes + ", window "
+                + window);
+    }
+
+    private static FixedConfig config(Durability d, int feed, int groupMillis) {
+        return FixedConfig.builder()
+                .keySize(KEY)
+                .valueSize(VALUE)
+                .shards(1)
+                .durability(d)
+                .groupInterval(Duration.ofMillis(groupMillis))
+                .growthStepBytes(4096)
+                .changeFeedCapacity(feed)
+                .build();
+    }
+
+    /** Steps run (for the totals). */
+    int steps() {
+        return step;
+    }
+
+    /** Runs the seed; returns null if every check held, else the failure with the seed and the trace. */
+    String run() {
+        int steps = 100 + rnd.nextInt(300);
+        try {
+            for (step = 1; step <= steps; step++) {
+                now += rnd.nextInt(500_000);
+                randomStep();
+            }
+            converge();
+            return null;
+        } catch (RuntimeException | java.io.IOException e) {
+            StringBuilder b = new StringBuilder();
+            b.append("seed ")
+                    .append(seed)
+                    .append(" failed at step ")
+                    .append(step)
+                    .append(": ")
+                    .append(e);
+            b.append("\nre-run: -Darmdb.seed=").append(seed).append(" -Darmdb.sim.seeds=1\ntrace:");
+            for (String t : trace) {
+                b.append("\n  ").append(t);
+            }
+            if (!(e instanceof Failure)) {
+                b.append("\n").append(stackOf(e));
+            }
+            return b.toString();
+        } finally {
+            SimShardDisk.abandon(leader);
+            for (Node n : nodes) {
+                SimShardDisk.abandon(n.f.shard());
+            }
+        }
+    }
+
+    private static String stackOf(Throwable e) {
+        java.io.StringWriter w = new java.io.StringWriter();
+        e.printStackTrace(new java.io.PrintWriter(w));
+        return w.toString();
+    }
+
+    private void randomStep() throws java.io.IOException {
+        for (Node n : nodes) {
+            if (n.link == null && step >= n.reconnectAt) {
+                connect(n);
+            }
+        }
+        int r = rnd.nextInt(100);
+        Node n = nodes[rnd.nextInt(FOLLOWERS)];
+        if (r < 30) {
+            leaderWrite();
+        } else if (r < 34) {
+            SimShardDisk.groupForce(leader);
+            recordLeader("group force");
+        } else if (r < 55) {
+            leaderWork(n, 1 + rnd.nextInt(3));
+        } else if (r < 78) {
+            deliverDown(n, 1 + rnd.nextInt(3));
+        } else if (r < 88) {
+            deliverUp(n);
+        } else if (r < 92) {
+            quiet(n);
+        } else if (r < 94) {
+            cut(n, "link cut");
+        } else if (r < 96) {
+            now += 20_000_000;
+            log("clock +20 ms (everyone stalls)");
+        } else if (r < 97) {
+            boolean powerLoss = followerCfg.durability() != Durability.NONE && rnd.nextBoolean();
+            crash(n, powerLoss);
+        }
+    }
+
+    // ------------------------------------------------------------------ leader
+
+    private void leaderWrite() {
+        int k = rnd.nextInt(KEYS);
+        byte[] key = key(k);
+        long hash = KeyHash.hash(key);
+        int op = rnd.nextInt(10);
+        long id = nextValue++;
+        long lsn;
+        String what;
+        if (op < 5) {
+            lsn = leader.put(key, hash, value(id));
+            what = "put k" + k + "=v" + id;
+        } else if (op < 7) {
+            lsn = leader.delete(key, hash);
+            what = "delete k" + k;
+        } else if (op < 9) {
+            long expected = rnd.nextBoolean() ? history.current()[k] : id - 1;
+            byte[] exp = expected == 0 ? value(0) : value(expected);
+            lsn = leader.compareAndSet(key, hash, exp, value(id));
+            what = "cas k" + k + " v" + expected + "->v" + id;
+        } else {
+            lsn = leader.putIfAbsent(key, hash, value(id));
+            what = "putIfAbsent k" + k + "=v" + id;
+        }
+        recordLeader(what + " (lsn " + lsn + ")");
+    }
+
+    private void recordLeader(String what) {
+        long last = leader.lastLsn();
+        if (last > history.last()) {
+            history.advance(last, read(leader));
+        }
+        log(what + "; leader LSN " + last + " " + Arrays.toString(history.current()));
+    }
+
+    private void connect(Node n) {
+        long from = n.f.connect();
+        boolean sameDb = Arrays.equals(n.f.leaderDatabaseId(), meta.databaseId());
+        CatchUpMode chosen = SimLeaderStream.choose(
+                false, sameDb, false, from, leader.lastLsn(), leader.feed().covers(from));
+        SimLeaderStream s = new SimLeaderStream(leader, batchBytes, window, HEARTBEAT_NANOS);
+        CatchUpMode mode = s.open(chosen, from);
+        ShardInfo info = new ShardInfo(
+                1,
+                KEY,
+                VALUE,
+                meta.slotSize(),
+                meta.routing().code(),
+                leader.slotCount(),
+                meta.databaseId(),
+                leader.lastLsn(),
+                mode,
+                1,
+                "",
+                0,
+                new byte[ReplicationSecret.PROOF_BYTES]);
+        Link link = new Link(s);
+        n.link = link;
+        link.down(Frame.info(info), delay());
+        s.start(mode, from, info.slotCount(), now);
+        log("f" + n.id + " connects from LSN " + from + ": " + mode + " (leader LSN " + info.leaderLsn() + ", "
+                + info.slotCount() + " slots)");
+    }
+
+    private void leaderWork(Node n, int calls) throws java.io.IOException {
+        Link link = n.link;
+        if (link == null) {
+            return;
+        }
+        for (int i = 0; i < calls; i++) {
+            SimLeaderStream.Work w = link.stream.doWork(now, new SimLeaderStream.Frames() {
+                @Override
+                public void batch(byte[] payload) {
+                    link.down(Frame.batch(payload), delay());
+                    ByteBuffer b = ByteBuffer.wrap(payload).order(ByteOrder.LITTLE_ENDIAN);
+                    log("leader -> f" + n.id + " batch seq " + b.getLong(SlotBatchLayout.SEQ_OFFSET) + " up to "
+                            + b.getLong(SlotBatchLayout.UP_TO_LSN_OFFSET) + ", "
+                            + b.getInt(SlotBatchLayout.COUNT_OFFSET)
+                            + " images " + images(payload));
+                }
+
+                @Override
+                public void caughtUp(CaughtUp c) {
+                    link.down(Frame.caughtUp(c), delay());
+                    log("leader -> f" + n.id + " CAUGHT_UP " + c.lsn());
+                }
+
+                @Override
+                public void heartbeat(long leaderLsn) {
+                    link.down(Frame.heartbeat(leaderLsn), delay());
+                }
+            });
+            if (w != SimLeaderStream.Work.WORKED) {
+                return;
+            }
+        }
+    }
+
+    private String images(byte[] payload) {
+        ByteBuffer b = ByteBuffer.wrap(payload).order(ByteOrder.LITTLE_ENDIAN);
+        int count = b.getInt(SlotBatchLayout.COUNT_OFFSET);
+        int entry = SlotBatchLayout.entrySize(meta.slotSize());
+        StringBuilder s = new StringBuilder("[");
+        for (int i = 0, at = SlotBatchLayout.HEADER_SIZE; i < count; i++, at += entry) {
+            s.append(i == 0 ? "" : " ").append("slot ").append(b.getInt(at)).append("@");
+            s.append(b.getLong(at + SlotBatchLayout.ENTRY_HEADER_SIZE + dev.armdb.store.SlotLayout.LSN_OFFSET));
+        }
+        return s.append("]").toString();
+    }
+
+    private long delay() {
+        return now + rnd.nextInt(2_000_000);
+    }
+
+    private void deliverUp(Node n) {
+        Link link = n.link;
+        if (link == null || link.up.isEmpty()) {
+            return;
+        }
+        now = Math.max(now, link.up.peek().at);
+        while (!link.up.isEmpty() && link.up.peek().at <= now) {
+            Frame a = link.up.poll();
+            link.stream.ack(a.lsn, a.seq);
+        }
+    }
+
+    // ------------------------------------------------------------------ followers
+
+    private void deliverDown(Node n, int frames) throws java.io.IOException {
+        Link link = n.link;
+        if (link == null || link.down.isEmpty()) {
+            return;
+        }
+        now = Math.max(now, link.down.peek().at);
+        for (int i = 0; i < frames && !link.down.isEmpty() && link.down.peek().at <= now; i++) {
+            Frame f = link.down.poll();
+            boolean more = !link.down.isEmpty() && link.down.peek().at <= now;
+            SimFollowerShard.Acks acks = (lsn, seq) -> ack(n, link, lsn, seq);
+            log("f" + n.id + " <- " + f);
+            switch (f.kind) {
+                case INFO -> {
+                    n.f.shardInfo(f.info, now);
+                    link.handshakeDelivered = true;
+                }
+                case BATCH -> n.f.batch(f.payload, more, now, acks);
+                case CAUGHT_UP -> n.f.caughtUp(f.caughtUp, now, acks);
+                case HEARTBEAT -> n.f.heartbeat(f.lsn, now, acks);
+                default -> throw new IllegalStateException("unexpected " + f.kind);
+            }
+        }
+    }
+
+    private void quiet(Node n) throws java.io.IOException {
+        Link link = n.link;
+        if (link == null || !link.handshakeDelivered) {
+            return;
+        }
+        n.f.quiet(now, (lsn, seq) -> ack(n, link, lsn, seq));
+    }
+
+    private void ack(Node n, Link link, long lsn, long seq) {
+        if (lsn > 0) {
+            check(n, lsn, "ACK");
+            n.maxAcked = Math.max(n.maxAcked, lsn);
+        }
+        link.up(Frame.ack(lsn, seq), delay());
+    }
+
+    private void cut(Node n, String why) {
+        if (n.link != null) {
+            n.link.stream.close();
+            n.link = null;
+            n.reconnectAt = step + rnd.nextInt(20);
+            log("f" + n.id + ": " + why);
+        }
+    }
+
+    private void crash(Node n, boolean powerLoss) {
+        cut(n, powerLoss ? "power loss" : "process crash");
+        SimShardDisk.abandon(n.f.shard());
+        SimFollowerShard.Records records = n.f.records().afterCrash(powerLoss);
+        n.disk = powerLoss ? n.disk.powerLoss(rnd) : n.disk.processCrash();
+        n.open(records);
+        log("f" + n.id + " reopened: recorded LSN " + records.applied() + ", copy mark " + records.copyMark()
+                + ", newest image " + n.f.shard().lastLsn() + " " + Arrays.toString(read(n.f.shard())));
+        if (records.copyMark()) {
+            n.maxAcked = 0;
+            return;
+        }
+        if (records.applied() < n.maxAcked) {
+            throw new Failure("f" + n.id + " acknowledged LSN " + n.maxAcked + " but recorded only " + records.applied()
+                    + " after its " + (powerLoss ? "power loss" : "process crash"));
+        }
+        if (records.applied() > 0 && n.f.shard().lastLsn() <= records.applied()) {
+            check(n, records.applied(), "reopen at a consistent point");
+        }
+    }
+
+    /** Whenever a follower records or acknowledges {@code x}, it holds a leader state at some LSN at or after it. */
+    private void check(Node n, long x, String what) {
+        if (x > leader.lastLsn()) {
+            throw new Failure("f" + n.id + " " + what + " of LSN " + x + " beyond the leader's " + leader.lastLsn());
+        }
+        long[] state = read(n.f.shard());
+        if (!history.matchesAtOrAfter(x, state)) {
+            throw new Failure("f" + n.id + " " + what + " of LSN " + x + " while holding " + Arrays.toString(state)
+                    + ", no leader state at or after it: " + history.describeFrom(x));
+        }
+    }
+
+    private void converge() throws java.io.IOException {
+        log("converge: writes stop, links heal");
+        for (int round = 0; round < CONVERGE_ROUNDS; round++) {
+            now += 1_000_000;
+            boolean all = true;
+            for (Node n : nodes) {
+                if (n.link == null) {
+                    connect(n);
+                }
+                leaderWork(n, 4);
+                deliverDown(n, 8);
+                deliverUp(n);
+                quiet(n);
+                all &= n.f.records().applied() == leader.lastLsn() && n.link.handshakeDelivered;
+            }
+            if (all) {
+                for (Node n : nodes) {
+                    long[] got = read(n.f.shard());
+                    if (!Arrays.equals(got, history.current())) {
+                        throw new Failure("f" + n.id + " converged to LSN " + leader.lastLsn() + " holding "
+                                + Arrays.toString(got) + ", the leader holds " + Arrays.toString(history.current()));
+                    }
+                }
+                return;
+            }
+        }
+        StringBuilder b = new StringBuilder("followers did not converge within " + CONVERGE_ROUNDS + " rounds:");
+        for (Node n : nodes) {
+            b.append(" f")
+                    .append(n.id)
+                    .append(" recorded ")
+                    .append(n.f.records().applied());
+        }
+        throw new Failure(b + ", leader LSN " + leader.lastLsn());
+    }
+
+    // ------------------------------------------------------------------ values
+
+    static byte[] key(int k) {
+        byte[] b = new byte[KEY];
+        b[0] = (byte) (k + 1);
+        return b;
+    }
+
+    /** A value naming its id in every 8 bytes, so a torn or invented value cannot pass for a real one. */
+    static byte[] value(long id) {
+        ByteBuffer b = ByteBuffer.allocate(VALUE).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < VALUE / 8; i++) {
+            b.putLong(id * 31 + i);
+        }
+        return b.array();
+    }
+
+    private static long idOf(byte[] v) {
+        long id = ByteBuffer.wrap(v).order(ByteOrder.LITTLE_ENDIAN).getLong(0) / 31;
+        return Arrays.equals(v, value(id)) ? id : -1;
+    }
+
+    /** The value id of each key (0 = absent, -1 = a value no write stored). */
+    static long[] read(Shard shard) {
+        long[] ids = new long[KEYS];
+        byte[] out = new byte[VALUE];
+        for (int k = 0; k < KEYS; k++) {
+            byte[] key = key(k);
+            ids[k] = shard.get(key, KeyHash.hash(key), out) ? idOf(out) : 0;
+        }
+        return ids;
+    }
+
+    private void log(String s) {
+        trace.add(step + " @" + now / 1000 + "us: " + s);
+    }
+
+    // ------------------------------------------------------------------ model
+
+    /** One follower node: its disk, its shard and records, and its link to the leader. */
+    private final class Node {
+        final int id;
+        SimShardDisk disk = new SimShardDisk();
+        SimFollowerShard f;
+        Link link;
+        int reconnectAt;
+        long maxAcked;
+
+        Node(int id) {
+            this.id = id;
+            open(new SimFollowerShard.Records());
+        }
+
+        void open(SimFollowerShard.Records records) {
+            Shard shard = disk.open(meta, followerCfg, true);
+            f = new SimFollowerShard(shard, followerCfg, records, lsn -> {
+                log("f" + id + " records LSN " + lsn);
+                if (lsn > 0) {
+                    check(this, lsn, "record");
+                }
+            });
+        }
+    }
+
+    /** A connection: the leader's streamer and the frames in flight each way (in order, like TCP). */
+    private final class Link {
+        final SimLeaderStream stream;
+        final ArrayDeque<Frame> down = new ArrayDeque<>();
+        final ArrayDeque<Frame> up = new ArrayDeque<>();
+        boolean handshakeDelivered;
+
+        Link(SimLeaderStream stream) {
+            this.stream = stream;
+        }
+
+        void down(Frame f, long at) {
+            f.at = Math.max(at, down.isEmpty() ? 0 : down.peekLast().at);
+            down.add(f);
+            if (f.kind == Frame.Kind.INFO) {
+                handshakeDelivered = false;
+            }
+        }
+
+        void up(Frame f, long at) {
+            f.at = Math.max(at, up.isEmpty() ? 0 : up.peekLast().at);
+            up.add(f);
+        }
+    }
+
+    /** The leader's contents after each LSN (and, for an LSN inside a multi-LSN step, before that step too). */
+    private static final class History {
+        private final List<long[]> after = new ArrayList<>();
+        private final List<long[]> before = new ArrayList<>();
+
+        History() {
+            after.add(new long[KEYS]);
+            before.add(null);
+        }
+
+        long last() {
+            return after.size() - 1;
+        }
+
+        long[] current() {
+            return after.get(after.size() - 1);
+        }
+
+        void advance(long lastLsn, long[] state) {
+            long[] prev = current();
+            while (last() < lastLsn) {
+                boolean inside = last() + 1 < lastLsn;
+                after.add(state);
+                before.add(inside ? prev : null);
+            }
+        }
+
+        boolean matchesAtOrAfter(long x, long[] state) {
+            for (long y = x; y <= last(); y++) {
+                long[] b = before.get((int) y);
+                if (Arrays.equals(after.get((int) y), state) || (b != null && Arrays.equals(b, state))) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        String describeFrom(long x) {
+            StringBuilder b = new StringBuilder();
+            for (long y = x; y <= last(); y++) {
+                b.append(" @").append(y).append(Arrays.toString(after.get((int) y)));
+            }
+            return b.toString();
+        }
+    }
+
+    /** A frame in flight. */
+    private static final class Frame {
+        enum Kind {
+            INFO,
+            BATCH,
+            CAUGHT_UP,
+            HEARTBEAT,
+            ACK
+        }
+
+        final Kind kind;
+        ShardInfo info;
+        byte[] payload;
+        CaughtUp caughtUp;
+        long lsn;
+        long seq;
+        long at;
+
+        private Frame(Kind kind) {
+            this.kind = kind;
+        }
+
+        static Frame info(ShardInfo i) {
+            Frame f = new Frame(Kind.INFO);
+            f.info = i;
+            return f;
+        }
+
+        static Frame batch(byte[] p) {
+            Frame f = new Frame(Kind.BATCH);
+            f.payload = p;
+            return f;
+        }
+
+        static Frame caughtUp(CaughtUp c) {
+            Frame f = new Frame(Kind.CAUGHT_UP);
+            f.caughtUp = c;
+            return f;
+        }
+
+        static Frame heartbeat(long lsn) {
+            Frame f = new Frame(Kind.HEARTBEAT);
+            f.lsn = lsn;
+            return f;
+        }
+
+        @Override
+        public String toString() {
+            return switch (kind) {
+                case INFO -> "SHARD_INFO " + info.mode() + " leader LSN " + info.leaderLsn();
+                case BATCH ->
+                    "batch seq "
+                            + ByteBuffer.wrap(payload)
+                                    .order(ByteOrder.LITTLE_ENDIAN)
+                                    .getLong(0);
+                case CAUGHT_UP -> "CAUGHT_UP " + caughtUp.lsn();
+                case HEARTBEAT -> "HEARTBEAT " + lsn;
+                case ACK -> "ACK " + lsn + " seq " + seq;
+            };
+        }
+
+        static Frame ack(long lsn, long seq) {
+            Frame f = new Frame(Kind.ACK);
+            f.lsn = lsn;
+            f.seq = seq;
+            return f;
+        }
+    }
+
+    /** A broken check. */
+    private static final class Failure extends RuntimeException {
+        Failure(String message) {
+            super(message, null, false, false);
+        }
+    }
+}
