@@ -324,17 +324,23 @@ public final class ShardFile implements AutoCloseable {
     public synchronized void force() {
         failStop.check();
         MemorySegment[] segs = chunks;
-        for (int w = 0; w < dirtyChunks.length; w++) {
+        for (int w = 0; w < dirtyChunks.length && (w << 6) < segs.length; w++) {
+            // only the bits of chunks mapped when the force began: a chunk mapped since (growth runs beside a force)
+            // keeps its bit for the force that can see it, so a SYNC writer behind this force still forces it
+            long mask = chunkMask(segs.length, w);
             // cleared before the forces: a store made while they run sets its bit again
-            long bits = (long) DIRTY.getAndSet(dirtyChunks, w, 0L);
+            long bits = (long) DIRTY.getAndBitwiseAnd(dirtyChunks, w, ~mask) & mask;
             while (bits != 0) {
-                int c = (w << 6) + Long.numberOfTrailingZeros(bits);
-                if (c < segs.length) {
-                    forceChunk(segs[c], w, bits);
-                }
+                forceChunk(segs[(w << 6) + Long.numberOfTrailingZeros(bits)], w, bits);
                 bits &= bits - 1;
             }
         }
+    }
+
+    /** The bits of word {@code w} that name one of the first {@code chunks} chunks. */
+    private static long chunkMask(int chunks, int w) {
+        int inWord = chunks - (w << 6);
+        return inWord >= 64 ? -1L : (1L << inWord) - 1;
     }
 
     /** Forces one chunk; on failure puts back the dirty bits not forced yet ({@code unforced}) and fail-stops. */
@@ -349,7 +355,8 @@ public final class ShardFile implements AutoCloseable {
 
     /** True if some chunk was written since its last force (whatever the LSNs written). */
     public boolean isDirty() {
-        for (int w = 0; w < dirtyChunks.length; w++) {
+        int mapped = chunks.length;
+        for (int w = 0; w < dirtyChunks.length && (w << 6) < mapped; w++) {
             if ((long) DIRTY.getVolatile(dirtyChunks, w) != 0) {
                 return true;
             }
