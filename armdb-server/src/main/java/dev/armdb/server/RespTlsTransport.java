@@ -3,6 +3,7 @@ package dev.armdb.server;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
+import java.time.Duration;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLEngineResult;
@@ -23,6 +24,12 @@ final class RespTlsTransport implements RespTransport {
     /** The protocols offered; TLS 1.2 only for clients that lack 1.3. */
     static final String[] PROTOCOLS = {"TLSv1.3", "TLSv1.2"};
 
+    /**
+     * How long a connection may take from its acceptance to the end of its TLS handshake before it is closed: long
+     * enough for a slow network, short enough that idle or trickling connections cannot hold places for long.
+     */
+    static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
+
     private final SocketChannel channel;
     private final SSLEngine engine;
     private final BufferBudget budget;
@@ -35,6 +42,8 @@ final class RespTlsTransport implements RespTransport {
     private ByteBuffer netOut;
 
     private boolean inboundDone;
+    /** The first handshake finished; a later one (a TLS 1.2 renegotiation) is not timed. */
+    private boolean handshakeDone;
 
     /**
      * A server-side TLS transport over {@code channel}.
@@ -100,6 +109,7 @@ final class RespTlsTransport implements RespTransport {
         } finally {
             netIn.compact();
         }
+        noteFinished(r);
         switch (r.getStatus()) {
             case OK:
                 return r.bytesConsumed() > 0
@@ -159,6 +169,7 @@ final class RespTlsTransport implements RespTransport {
         } finally {
             netOut.flip();
         }
+        noteFinished(r);
         switch (r.getStatus()) {
             case OK:
                 break;
@@ -207,6 +218,17 @@ final class RespTlsTransport implements RespTransport {
     @Override
     public boolean hasBufferedInput() {
         return appIn.position() > 0;
+    }
+
+    @Override
+    public boolean handshaking() {
+        return !handshakeDone;
+    }
+
+    private void noteFinished(SSLEngineResult r) {
+        if (r.getHandshakeStatus() == HandshakeStatus.FINISHED) {
+            handshakeDone = true;
+        }
     }
 
     @Override

@@ -29,6 +29,12 @@ interface RespTransport extends ByteChannel {
     /** True if application bytes were received but not yet read (the socket will not signal them again). */
     boolean hasBufferedInput();
 
+    /**
+     * True until the transport's own handshake (TLS) has finished; a connection still in it after {@link
+     * RespTlsTransport#HANDSHAKE_TIMEOUT} is closed. Always false for a plain connection.
+     */
+    boolean handshaking();
+
     /** The transport for a plain TCP connection: the socket itself. */
     static RespTransport plain(SocketChannel channel) {
         return new RespTransport() {
@@ -49,6 +55,11 @@ interface RespTransport extends ByteChannel {
 
             @Override
             public boolean hasBufferedInput() {
+                return false;
+            }
+
+            @Override
+            public boolean handshaking() {
                 return false;
             }
 

@@ -227,6 +227,75 @@ class RespTlsTest {
     }
 
     @Test
+    void aClientThatStallsInTheHandshakeIsClosedAtTheDeadline() throws IOException {
+        long seed = Long.getLong("armdb.test.seed", System.nanoTime());
+        System.out.println("RespTlsTest seed " + seed + " (re-run with -Darmdb.test.seed=" + seed + ")");
+        Random rnd = new Random(seed);
+        try (Node n = node();
+                SSLSocket done = tlsSocket(n)) {
+            // a client whose handshake finished before the stalled one's deadline must outlive it
+            assertThat(ping(done)).isEqualTo("+PONG\r\n");
+            int before = n.respConnectedClients();
+            long timeoutMillis = RespTlsTransport.HANDSHAKE_TIMEOUT.toMillis();
+            try (Socket silent = new Socket("127.0.0.1", n.respAddress().getPort());
+                    Socket trickler = new Socket("127.0.0.1", n.respAddress().getPort())) {
+                // the start of a ClientHello record announcing 512 bytes, of which a few arrive, then nothing
+                byte[] partial = new byte[5 + 1 + rnd.nextInt(40)];
+                rnd.nextBytes(partial);
+                partial[0] = 0x16;
+                partial[1] = 0x03;
+                partial[2] = 0x01;
+                partial[3] = 0x02;
+                partial[4] = 0x00;
+                partial[5] = 0x01;
+                trickler.getOutputStream().write(partial);
+                awaitClients(n, before + 2);
+                long start = System.nanoTime();
+                for (Socket s : List.of(silent, trickler)) {
+                    s.setSoTimeout((int) (2 * timeoutMillis));
+                    assertThat(readUntilEnd(s.getInputStream(), 4096))
+                            .as("the node closes the stalled connection (at most a TLS alert first)")
+                            .hasSizeLessThan(64);
+                }
+                long waited = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+                assertThat(waited)
+                        .as("closed within the handshake timeout plus a generous margin, after %d ms", waited)
+                        .isLessThan(timeoutMillis + 10_000);
+            }
+            awaitClients(n, before);
+            assertThat(n.respConnectedClients()).isEqualTo(before);
+            assertThat(ping(done)).isEqualTo("+PONG\r\n");
+        }
+    }
+
+    @Test
+    void tlsRecordsSplitOverManySmallTcpWritesAreReassembled() throws IOException {
+        long seed = Long.getLong("armdb.test.seed", System.nanoTime());
+        System.out.println("RespTlsTest seed " + seed + " (re-run with -Darmdb.test.seed=" + seed + ")");
+        try (Node n = node()) {
+            for (String protocol : List.of("TLSv1.3", "TLSv1.2")) {
+                Random rnd = new Random(seed);
+                try (Socket raw = new TricklingSocket(n.respAddress().getPort(), rnd);
+                        SSLSocket s = (SSLSocket)
+                                clientTls.getSocketFactory().createSocket(raw, "127.0.0.1", raw.getPort(), true)) {
+                    s.setSoTimeout(10_000);
+                    s.setEnabledProtocols(new String[] {protocol});
+                    s.startHandshake();
+                    assertThat(ping(s)).as(protocol).isEqualTo("+PONG\r\n");
+                    OutputStream out = s.getOutputStream();
+                    out.write(("*3\r\n$3\r\nSET\r\n$8\r\n" + key(3) + "\r\n$16\r\n" + V + "\r\n")
+                            .getBytes(StandardCharsets.US_ASCII));
+                    out.flush();
+                    assertThat(readReply(s, 5)).isEqualTo("+OK\r\n");
+                    out.write(("GET " + key(3) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+                    out.flush();
+                    assertThat(readReply(s, 23)).isEqualTo("$16\r\n" + V + "\r\n");
+                }
+            }
+        }
+    }
+
+    @Test
     void redisCliWithTls() throws Exception {
         Assumptions.assumeTrue(
                 redisCliHasTls(),
@@ -277,6 +346,84 @@ class RespTlsTest {
                 + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
                         .encodeToString(c.getEncoded())
                 + "\n-----END CERTIFICATE-----\n";
+    }
+
+    private SSLSocket tlsSocket(Node n) throws IOException {
+        SSLSocket s = (SSLSocket) clientTls
+                .getSocketFactory()
+                .createSocket("127.0.0.1", n.respAddress().getPort());
+        s.setSoTimeout(10_000);
+        s.startHandshake();
+        return s;
+    }
+
+    private static String ping(Socket s) throws IOException {
+        s.getOutputStream().write("PING\r\n".getBytes(StandardCharsets.US_ASCII));
+        s.getOutputStream().flush();
+        return readReply(s, 7);
+    }
+
+    /** Exactly {@code length} reply bytes, within the socket's read timeout. */
+    private static String readReply(Socket s, int length) throws IOException {
+        byte[] got = s.getInputStream().readNBytes(length);
+        return new String(got, StandardCharsets.US_ASCII);
+    }
+
+    private static void awaitClients(Node n, int expected) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (n.respConnectedClients() != expected && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+            Thread.yield();
+        }
+        assertThat(n.respConnectedClients()).as("connected clients").isEqualTo(expected);
+    }
+
+    /**
+     * A loopback socket that sends what it is given in pieces of 1 to 7 bytes, each its own TCP segment, with a pause
+     * after some, so the node receives TLS records (handshake and application data) a few bytes at a time.
+     */
+    private static final class TricklingSocket extends Socket {
+        private final Random rnd;
+
+        TricklingSocket(int port, Random rnd) throws IOException {
+            super("127.0.0.1", port);
+            this.rnd = rnd;
+            setTcpNoDelay(true);
+        }
+
+        @Override
+        public OutputStream getOutputStream() throws IOException {
+            OutputStream out = super.getOutputStream();
+            return new OutputStream() {
+                @Override
+                public void write(int b) throws IOException {
+                    write(new byte[] {(byte) b}, 0, 1);
+                }
+
+                @Override
+                public void write(byte[] b, int off, int len) throws IOException {
+                    int end = off + len;
+                    while (off < end) {
+                        int piece = Math.min(end - off, 1 + rnd.nextInt(7));
+                        out.write(b, off, piece);
+                        out.flush();
+                        off += piece;
+                        if (rnd.nextInt(4) == 0) {
+                            pause();
+                        }
+                    }
+                }
+            };
+        }
+
+        private static void pause() throws IOException {
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while trickling");
+            }
+        }
     }
 
     private static byte[] readUntilEnd(InputStream in, int max) throws IOException {
