@@ -36,7 +36,7 @@ final class RespEventLoop implements AutoCloseable {
     private final Selector selector;
     private final Queue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final Set<RespConnection> connections = new HashSet<>();
-    /** Connections whose transport holds input the selector will not report (decrypted TLS bytes). */
+    /** Connections whose transport holds input the selector will not report (TLS bytes read from the socket). */
     private final Set<RespConnection> readAgain = new LinkedHashSet<>();
 
     private final HandshakeDeadlines handshakes = new HandshakeDeadlines(RespTlsTransport.HANDSHAKE_TIMEOUT);

@@ -30,6 +30,11 @@ final class RespTlsTransport implements RespTransport {
      */
     static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
 
+    /** Bytes of a TLS record header: content type (1), protocol version (2), length of the rest (2, big-endian). */
+    private static final int RECORD_HEADER_BYTES = 5;
+
+    private static final int RECORD_LENGTH_OFFSET = 3;
+
     private final SocketChannel channel;
     private final SSLEngine engine;
     private final BufferBudget budget;
@@ -215,9 +220,22 @@ final class RespTlsTransport implements RespTransport {
         return !netOut.hasRemaining();
     }
 
+    /**
+     * True if decrypted bytes wait, or a whole record waits undecrypted: decrypting stops when the decrypted bytes
+     * fill their buffer, and the socket, already read, will not signal that record again.
+     */
     @Override
     public boolean hasBufferedInput() {
-        return appIn.position() > 0;
+        return appIn.position() > 0 || holdsWholeRecord();
+    }
+
+    /** True if {@code netIn} starts with a whole TLS record (TLS 1.2 and 1.3 share the record header). */
+    private boolean holdsWholeRecord() {
+        if (netIn.position() < RECORD_HEADER_BYTES) {
+            return false;
+        }
+        int length = Short.toUnsignedInt(netIn.getShort(RECORD_LENGTH_OFFSET));
+        return netIn.position() >= RECORD_HEADER_BYTES + length;
     }
 
     @Override

@@ -26,7 +26,10 @@ interface RespTransport extends ByteChannel {
     /** Sends bytes the transport itself still holds (encrypted records); true when nothing of them is left. */
     boolean flushOutput() throws IOException;
 
-    /** True if application bytes were received but not yet read (the socket will not signal them again). */
+    /**
+     * True if the transport holds received input not yet read: decrypted bytes, or whole records not yet decrypted (the
+     * socket will not signal either again).
+     */
     boolean hasBufferedInput();
 
     /**

@@ -296,6 +296,56 @@ class RespTlsTest {
     }
 
     @Test
+    void wholeRecordsLeftUndecryptedBehindAFullBufferAreStillAnswered() throws IOException {
+        long seed = Long.getLong("armdb.test.seed", System.nanoTime());
+        System.out.println("RespTlsTest seed " + seed + " (re-run with -Darmdb.test.seed=" + seed + ")");
+        Random rnd = new Random(seed);
+        try (Node n = node();
+                SSLSocket s = tlsSocket(n)) {
+            for (int round = 0; round < 8; round++) {
+                // ECHOs of about 1 KiB filling exactly 10 full TLS records: the node's input buffer often holds part
+                // of a request when a record is decrypted, so a whole record can wait behind it, and the last one
+                // arrives with nothing after it that would wake the node
+                StringBuilder request = new StringBuilder();
+                StringBuilder expected = new StringBuilder();
+                int total = 10 * 16_384;
+                while (request.length() < total) {
+                    int room = total - request.length();
+                    int length = room < 3_000 ? lastEchoLength(room) : 400 + rnd.nextInt(1_100);
+                    String arg = String.valueOf((char) ('a' + rnd.nextInt(26))).repeat(length);
+                    request.append("*2\r\n$4\r\nECHO\r\n$")
+                            .append(length)
+                            .append("\r\n")
+                            .append(arg)
+                            .append("\r\n");
+                    expected.append('$')
+                            .append(length)
+                            .append("\r\n")
+                            .append(arg)
+                            .append("\r\n");
+                }
+                assertThat(request.length()).isEqualTo(total);
+                s.getOutputStream().write(request.toString().getBytes(StandardCharsets.US_ASCII));
+                s.getOutputStream().flush();
+                assertThat(readReply(s, expected.length()))
+                        .as("round %d", round)
+                        .isEqualTo(expected.toString());
+            }
+        }
+    }
+
+    /** The argument length of the ECHO request that is exactly {@code room} bytes long. */
+    private static int lastEchoLength(int room) {
+        // *2\r\n$4\r\nECHO\r\n$<digits>\r\n<arg>\r\n: 19 bytes besides the argument and its length's digits
+        for (int length = 0; length < room; length++) {
+            if (19 + Integer.toString(length).length() + length == room) {
+                return length;
+            }
+        }
+        throw new IllegalArgumentException("no ECHO request is exactly " + room + " bytes long");
+    }
+
+    @Test
     void redisCliWithTls() throws Exception {
         Assumptions.assumeTrue(
                 redisCliHasTls(),
