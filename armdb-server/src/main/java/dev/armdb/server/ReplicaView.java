@@ -62,16 +62,21 @@ record ReplicaView(String id, String host, int port, long offset, long lagSecond
         return b.idleMillis() < a.idleMillis() ? b : a;
     }
 
-    /** The leader's RESP address as a follower reports it ({@code master_host}/{@code master_port}). */
+    /**
+     * The leader as a follower reports it ({@code master_host}/{@code master_port}): its RESP address once a handshake
+     * told it, else the address the node was told to follow (as Redis shows the configured master from {@code
+     * REPLICAOF} on), with the host as it was given.
+     */
     static InetSocketAddress leaderResp(Node node) {
         ReplicationClient c = node.replicationClient();
         InetSocketAddress resp = c == null ? null : c.leaderRespAddress();
         if (resp != null) {
             return resp;
         }
-        // before the first handshake the RESP port is not known yet: the host dialed, port 0
         InetSocketAddress l = node.leader();
-        return InetSocketAddress.createUnresolved(l == null ? "" : l.getHostString(), 0);
+        return l == null
+                ? InetSocketAddress.createUnresolved("", 0)
+                : InetSocketAddress.createUnresolved(l.getHostString(), l.getPort());
     }
 
     /** Redis's link state of a follower: connected, sync (catching up) or connecting. */

@@ -119,6 +119,11 @@ final class RespConnection {
         return key != null && key.isValid() && (key.interestOps() & SelectionKey.OP_READ) != 0;
     }
 
+    /** True while the connection is open and its transport's handshake (TLS) has not finished. Loop thread only. */
+    boolean handshaking() {
+        return state != State.CLOSED && transport.handshaking();
+    }
+
     /** The socket takes bytes again. Loop thread only. */
     void onWritable() throws IOException {
         if (state != State.DRAINING && state != State.CLOSING) {

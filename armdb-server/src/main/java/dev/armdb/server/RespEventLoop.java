@@ -19,6 +19,9 @@ import org.slf4j.LoggerFactory;
  * executes and answers in turn, as Redis does, so a request costs no thread hand-off. Other threads talk to it only
  * through {@link #execute} (and {@link #adopt}, {@link #close}), which queue a task and wake the selector.
  *
+ * <p>A TLS connection that has not finished its handshake {@link RespTlsTransport#HANDSHAKE_TIMEOUT} after the loop
+ * adopted it is closed ({@link HandshakeDeadlines}); the selector wakes for the next such deadline.
+ *
  * <p>Failure containment: anything thrown while serving one connection, {@link Error}s such as {@link
  * OutOfMemoryError} and {@link StackOverflowError} included, closes that connection only (logged once) and the loop
  * goes on. If the loop itself ever stops (its selector failed), {@link #isRunning()} turns false so the acceptor
@@ -33,8 +36,10 @@ final class RespEventLoop implements AutoCloseable {
     private final Selector selector;
     private final Queue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final Set<RespConnection> connections = new HashSet<>();
-    /** Connections whose transport holds input the selector will not report (decrypted TLS bytes). */
+    /** Connections whose transport holds input the selector will not report (TLS bytes read from the socket). */
     private final Set<RespConnection> readAgain = new LinkedHashSet<>();
+
+    private final HandshakeDeadlines handshakes = new HandshakeDeadlines(RespTlsTransport.HANDSHAKE_TIMEOUT);
 
     private final Thread thread;
     private volatile boolean closed;
@@ -105,6 +110,7 @@ final class RespEventLoop implements AutoCloseable {
         try {
             channel.configureBlocking(false);
             c.register(channel.register(selector, SelectionKey.OP_READ, c));
+            handshakes.add(c, System.nanoTime());
         } catch (IOException | RuntimeException e) {
             LOG.debug("registering a client failed: {}", e.toString());
             c.close();
@@ -115,12 +121,13 @@ final class RespEventLoop implements AutoCloseable {
         try {
             while (!closed) {
                 if (readAgain.isEmpty()) {
-                    selector.select(this::dispatch);
+                    selector.select(this::dispatch, handshakes.millisToNext(System.nanoTime()));
                 } else {
                     selector.selectNow(this::dispatch);
                 }
                 runTasks();
                 readBuffered();
+                handshakes.closeExpired(System.nanoTime());
             }
         } catch (Throwable e) {
             if (!closed) {

@@ -3,6 +3,7 @@ package dev.armdb.server;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
+import java.time.Duration;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLEngineResult;
@@ -23,6 +24,17 @@ final class RespTlsTransport implements RespTransport {
     /** The protocols offered; TLS 1.2 only for clients that lack 1.3. */
     static final String[] PROTOCOLS = {"TLSv1.3", "TLSv1.2"};
 
+    /**
+     * How long a connection may take from its acceptance to the end of its TLS handshake before it is closed: long
+     * enough for a slow network, short enough that idle or trickling connections cannot hold places for long.
+     */
+    static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
+
+    /** Bytes of a TLS record header: content type (1), protocol version (2), length of the rest (2, big-endian). */
+    private static final int RECORD_HEADER_BYTES = 5;
+
+    private static final int RECORD_LENGTH_OFFSET = 3;
+
     private final SocketChannel channel;
     private final SSLEngine engine;
     private final BufferBudget budget;
@@ -35,6 +47,8 @@ final class RespTlsTransport implements RespTransport {
     private ByteBuffer netOut;
 
     private boolean inboundDone;
+    /** The first handshake finished; a later one (a TLS 1.2 renegotiation) is not timed. */
+    private boolean handshakeDone;
 
     /**
      * A server-side TLS transport over {@code channel}.
@@ -100,6 +114,7 @@ final class RespTlsTransport implements RespTransport {
         } finally {
             netIn.compact();
         }
+        noteFinished(r);
         switch (r.getStatus()) {
             case OK:
                 return r.bytesConsumed() > 0
@@ -159,6 +174,7 @@ final class RespTlsTransport implements RespTransport {
         } finally {
             netOut.flip();
         }
+        noteFinished(r);
         switch (r.getStatus()) {
             case OK:
                 break;
@@ -204,9 +220,33 @@ final class RespTlsTransport implements RespTransport {
         return !netOut.hasRemaining();
     }
 
+    /**
+     * True if decrypted bytes wait, or a whole record waits undecrypted: decrypting stops when the decrypted bytes
+     * fill their buffer, and the socket, already read, will not signal that record again.
+     */
     @Override
     public boolean hasBufferedInput() {
-        return appIn.position() > 0;
+        return appIn.position() > 0 || holdsWholeRecord();
+    }
+
+    /** True if {@code netIn} starts with a whole TLS record (TLS 1.2 and 1.3 share the record header). */
+    private boolean holdsWholeRecord() {
+        if (netIn.position() < RECORD_HEADER_BYTES) {
+            return false;
+        }
+        int length = Short.toUnsignedInt(netIn.getShort(RECORD_LENGTH_OFFSET));
+        return netIn.position() >= RECORD_HEADER_BYTES + length;
+    }
+
+    @Override
+    public boolean handshaking() {
+        return !handshakeDone;
+    }
+
+    private void noteFinished(SSLEngineResult r) {
+        if (r.getHandshakeStatus() == HandshakeStatus.FINISHED) {
+            handshakeDone = true;
+        }
     }
 
     @Override

@@ -26,8 +26,17 @@ interface RespTransport extends ByteChannel {
     /** Sends bytes the transport itself still holds (encrypted records); true when nothing of them is left. */
     boolean flushOutput() throws IOException;
 
-    /** True if application bytes were received but not yet read (the socket will not signal them again). */
+    /**
+     * True if the transport holds received input not yet read: decrypted bytes, or whole records not yet decrypted (the
+     * socket will not signal either again).
+     */
     boolean hasBufferedInput();
+
+    /**
+     * True until the transport's own handshake (TLS) has finished; a connection still in it after {@link
+     * RespTlsTransport#HANDSHAKE_TIMEOUT} is closed. Always false for a plain connection.
+     */
+    boolean handshaking();
 
     /** The transport for a plain TCP connection: the socket itself. */
     static RespTransport plain(SocketChannel channel) {
@@ -49,6 +58,11 @@ interface RespTransport extends ByteChannel {
 
             @Override
             public boolean hasBufferedInput() {
+                return false;
+            }
+
+            @Override
+            public boolean handshaking() {
                 return false;
             }
 

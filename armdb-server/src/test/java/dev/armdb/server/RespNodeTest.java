@@ -108,6 +108,38 @@ class RespNodeTest {
     }
 
     @Test
+    void beforeItsFirstHandshakeAFollowerReportsTheConfiguredLeaderWithTheLinkDown() throws Exception {
+        int nowhere = closedLoopbackPort();
+        try (Node atStart = node("f1", new InetSocketAddress("127.0.0.1", nowhere));
+                Node atRunTime = node("f2", null);
+                RespTestClient c1 = new RespTestClient(atStart);
+                RespTestClient c2 = new RespTestClient(atRunTime)) {
+            assertThat(c2.call("REPLICAOF", "localhost", Integer.toString(nowhere)))
+                    .isEqualTo("+OK");
+            // several looks while the followers retry, each dial refused: never a port 0, never a link up
+            for (int look = 0; look < 5; look++) {
+                assertThat(c1.call("ROLE")).startsWith("[slave,127.0.0.1,:" + nowhere + ",connect");
+                assertThat(c1.call("INFO", "replication"))
+                        .contains("role:slave\r\nmaster_host:127.0.0.1\r\nmaster_port:" + nowhere + "\r\n")
+                        .contains("master_link_status:down\r\nmaster_sync_in_progress:0\r\n");
+                // the host as it was given, as Redis shows it
+                assertThat(c2.call("ROLE")).startsWith("[slave,localhost,:" + nowhere + ",connect");
+                assertThat(c2.call("INFO", "replication"))
+                        .contains("role:slave\r\nmaster_host:localhost\r\nmaster_port:" + nowhere + "\r\n")
+                        .contains("master_link_status:down\r\n");
+                Thread.sleep(50);
+            }
+        }
+    }
+
+    /** A loopback port nothing listens on (it was bound an instant ago, then closed). */
+    private static int closedLoopbackPort() throws java.io.IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    @Test
     void malformedRequestClosesOnlyThatConnection() throws Exception {
         try (Node n = node("m", null);
                 RespTestClient good = new RespTestClient(n);

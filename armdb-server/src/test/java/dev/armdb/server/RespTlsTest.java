@@ -227,6 +227,125 @@ class RespTlsTest {
     }
 
     @Test
+    void aClientThatStallsInTheHandshakeIsClosedAtTheDeadline() throws IOException {
+        long seed = Long.getLong("armdb.test.seed", System.nanoTime());
+        System.out.println("RespTlsTest seed " + seed + " (re-run with -Darmdb.test.seed=" + seed + ")");
+        Random rnd = new Random(seed);
+        try (Node n = node();
+                SSLSocket done = tlsSocket(n)) {
+            // a client whose handshake finished before the stalled one's deadline must outlive it
+            assertThat(ping(done)).isEqualTo("+PONG\r\n");
+            int before = n.respConnectedClients();
+            long timeoutMillis = RespTlsTransport.HANDSHAKE_TIMEOUT.toMillis();
+            try (Socket silent = new Socket("127.0.0.1", n.respAddress().getPort());
+                    Socket trickler = new Socket("127.0.0.1", n.respAddress().getPort())) {
+                // the start of a ClientHello record announcing 512 bytes, of which a few arrive, then nothing
+                byte[] partial = new byte[5 + 1 + rnd.nextInt(40)];
+                rnd.nextBytes(partial);
+                partial[0] = 0x16;
+                partial[1] = 0x03;
+                partial[2] = 0x01;
+                partial[3] = 0x02;
+                partial[4] = 0x00;
+                partial[5] = 0x01;
+                trickler.getOutputStream().write(partial);
+                awaitClients(n, before + 2);
+                long start = System.nanoTime();
+                for (Socket s : List.of(silent, trickler)) {
+                    s.setSoTimeout((int) (2 * timeoutMillis));
+                    assertThat(readUntilEnd(s.getInputStream(), 4096))
+                            .as("the node closes the stalled connection (at most a TLS alert first)")
+                            .hasSizeLessThan(64);
+                }
+                long waited = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+                assertThat(waited)
+                        .as("closed within the handshake timeout plus a generous margin, after %d ms", waited)
+                        .isLessThan(timeoutMillis + 10_000);
+            }
+            awaitClients(n, before);
+            assertThat(n.respConnectedClients()).isEqualTo(before);
+            assertThat(ping(done)).isEqualTo("+PONG\r\n");
+        }
+    }
+
+    @Test
+    void tlsRecordsSplitOverManySmallTcpWritesAreReassembled() throws IOException {
+        long seed = Long.getLong("armdb.test.seed", System.nanoTime());
+        System.out.println("RespTlsTest seed " + seed + " (re-run with -Darmdb.test.seed=" + seed + ")");
+        try (Node n = node()) {
+            for (String protocol : List.of("TLSv1.3", "TLSv1.2")) {
+                Random rnd = new Random(seed);
+                try (Socket raw = new TricklingSocket(n.respAddress().getPort(), rnd);
+                        SSLSocket s = (SSLSocket)
+                                clientTls.getSocketFactory().createSocket(raw, "127.0.0.1", raw.getPort(), true)) {
+                    s.setSoTimeout(10_000);
+                    s.setEnabledProtocols(new String[] {protocol});
+                    s.startHandshake();
+                    assertThat(ping(s)).as(protocol).isEqualTo("+PONG\r\n");
+                    OutputStream out = s.getOutputStream();
+                    out.write(("*3\r\n$3\r\nSET\r\n$8\r\n" + key(3) + "\r\n$16\r\n" + V + "\r\n")
+                            .getBytes(StandardCharsets.US_ASCII));
+                    out.flush();
+                    assertThat(readReply(s, 5)).isEqualTo("+OK\r\n");
+                    out.write(("GET " + key(3) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+                    out.flush();
+                    assertThat(readReply(s, 23)).isEqualTo("$16\r\n" + V + "\r\n");
+                }
+            }
+        }
+    }
+
+    @Test
+    void wholeRecordsLeftUndecryptedBehindAFullBufferAreStillAnswered() throws IOException {
+        long seed = Long.getLong("armdb.test.seed", System.nanoTime());
+        System.out.println("RespTlsTest seed " + seed + " (re-run with -Darmdb.test.seed=" + seed + ")");
+        Random rnd = new Random(seed);
+        try (Node n = node();
+                SSLSocket s = tlsSocket(n)) {
+            for (int round = 0; round < 8; round++) {
+                // ECHOs of about 1 KiB filling exactly 10 full TLS records: the node's input buffer often holds part
+                // of a request when a record is decrypted, so a whole record can wait behind it, and the last one
+                // arrives with nothing after it that would wake the node
+                StringBuilder request = new StringBuilder();
+                StringBuilder expected = new StringBuilder();
+                int total = 10 * 16_384;
+                while (request.length() < total) {
+                    int room = total - request.length();
+                    int length = room < 3_000 ? lastEchoLength(room) : 400 + rnd.nextInt(1_100);
+                    String arg = String.valueOf((char) ('a' + rnd.nextInt(26))).repeat(length);
+                    request.append("*2\r\n$4\r\nECHO\r\n$")
+                            .append(length)
+                            .append("\r\n")
+                            .append(arg)
+                            .append("\r\n");
+                    expected.append('$')
+                            .append(length)
+                            .append("\r\n")
+                            .append(arg)
+                            .append("\r\n");
+                }
+                assertThat(request.length()).isEqualTo(total);
+                s.getOutputStream().write(request.toString().getBytes(StandardCharsets.US_ASCII));
+                s.getOutputStream().flush();
+                assertThat(readReply(s, expected.length()))
+                        .as("round %d", round)
+                        .isEqualTo(expected.toString());
+            }
+        }
+    }
+
+    /** The argument length of the ECHO request that is exactly {@code room} bytes long. */
+    private static int lastEchoLength(int room) {
+        // *2\r\n$4\r\nECHO\r\n$<digits>\r\n<arg>\r\n: 19 bytes besides the argument and its length's digits
+        for (int length = 0; length < room; length++) {
+            if (19 + Integer.toString(length).length() + length == room) {
+                return length;
+            }
+        }
+        throw new IllegalArgumentException("no ECHO request is exactly " + room + " bytes long");
+    }
+
+    @Test
     void redisCliWithTls() throws Exception {
         Assumptions.assumeTrue(
                 redisCliHasTls(),
@@ -277,6 +396,84 @@ class RespTlsTest {
                 + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
                         .encodeToString(c.getEncoded())
                 + "\n-----END CERTIFICATE-----\n";
+    }
+
+    private SSLSocket tlsSocket(Node n) throws IOException {
+        SSLSocket s = (SSLSocket) clientTls
+                .getSocketFactory()
+                .createSocket("127.0.0.1", n.respAddress().getPort());
+        s.setSoTimeout(10_000);
+        s.startHandshake();
+        return s;
+    }
+
+    private static String ping(Socket s) throws IOException {
+        s.getOutputStream().write("PING\r\n".getBytes(StandardCharsets.US_ASCII));
+        s.getOutputStream().flush();
+        return readReply(s, 7);
+    }
+
+    /** Exactly {@code length} reply bytes, within the socket's read timeout. */
+    private static String readReply(Socket s, int length) throws IOException {
+        byte[] got = s.getInputStream().readNBytes(length);
+        return new String(got, StandardCharsets.US_ASCII);
+    }
+
+    private static void awaitClients(Node n, int expected) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (n.respConnectedClients() != expected && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+            Thread.yield();
+        }
+        assertThat(n.respConnectedClients()).as("connected clients").isEqualTo(expected);
+    }
+
+    /**
+     * A loopback socket that sends what it is given in pieces of 1 to 7 bytes, each its own TCP segment, with a pause
+     * after some, so the node receives TLS records (handshake and application data) a few bytes at a time.
+     */
+    private static final class TricklingSocket extends Socket {
+        private final Random rnd;
+
+        TricklingSocket(int port, Random rnd) throws IOException {
+            super("127.0.0.1", port);
+            this.rnd = rnd;
+            setTcpNoDelay(true);
+        }
+
+        @Override
+        public OutputStream getOutputStream() throws IOException {
+            OutputStream out = super.getOutputStream();
+            return new OutputStream() {
+                @Override
+                public void write(int b) throws IOException {
+                    write(new byte[] {(byte) b}, 0, 1);
+                }
+
+                @Override
+                public void write(byte[] b, int off, int len) throws IOException {
+                    int end = off + len;
+                    while (off < end) {
+                        int piece = Math.min(end - off, 1 + rnd.nextInt(7));
+                        out.write(b, off, piece);
+                        out.flush();
+                        off += piece;
+                        if (rnd.nextInt(4) == 0) {
+                            pause();
+                        }
+                    }
+                }
+            };
+        }
+
+        private static void pause() throws IOException {
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while trickling");
+            }
+        }
     }
 
     private static byte[] readUntilEnd(InputStream in, int max) throws IOException {

@@ -4,6 +4,7 @@ import dev.armdb.replication.ReplicationSecret;
 import dev.armdb.replication.ReplicationTls;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.function.Consumer;
 import javax.net.ssl.SSLContext;
 
 /**
@@ -44,25 +45,66 @@ public record ReplicationClientConfig(
 
     /** The same settings with other heartbeat and timeout. */
     public ReplicationClientConfig withTimeouts(Duration heartbeat, Duration timeout) {
-        return new ReplicationClientConfig(
-                connectTimeout, heartbeat, timeout, initialBackoff, maxBackoff, secret, tls, respAddress);
+        return with(c -> {
+            c.heartbeatInterval = heartbeat;
+            c.peerTimeout = timeout;
+        });
     }
 
     /** The same settings connecting over TLS with {@code tls} (null: plain TCP). */
     public ReplicationClientConfig withTls(SSLContext tls) {
-        return new ReplicationClientConfig(
-                connectTimeout, heartbeatInterval, peerTimeout, initialBackoff, maxBackoff, secret, tls, respAddress);
+        return with(c -> c.tls = tls);
     }
 
     /** The same settings with {@code secret} (null: none). */
     public ReplicationClientConfig withSecret(ReplicationSecret secret) {
-        return new ReplicationClientConfig(
-                connectTimeout, heartbeatInterval, peerTimeout, initialBackoff, maxBackoff, secret, tls, respAddress);
+        return with(c -> c.secret = secret);
     }
 
     /** The same settings telling the leader this RESP address (null: none). */
     public ReplicationClientConfig withRespAddress(InetSocketAddress address) {
-        return new ReplicationClientConfig(
-                connectTimeout, heartbeatInterval, peerTimeout, initialBackoff, maxBackoff, secret, tls, address);
+        return with(c -> c.respAddress = address);
+    }
+
+    /** A copy of these settings with the components {@code change} sets changed. */
+    private ReplicationClientConfig with(Consumer<Components> change) {
+        Components c = new Components(this);
+        change.accept(c);
+        return c.build();
+    }
+
+    /** The components of settings being copied; confined to one {@code with...} call. */
+    private static final class Components {
+        private Duration connectTimeout;
+        private Duration heartbeatInterval;
+        private Duration peerTimeout;
+        private Duration initialBackoff;
+        private Duration maxBackoff;
+        private ReplicationSecret secret;
+        private SSLContext tls;
+        private InetSocketAddress respAddress;
+
+        Components(ReplicationClientConfig from) {
+            connectTimeout = from.connectTimeout;
+            heartbeatInterval = from.heartbeatInterval;
+            peerTimeout = from.peerTimeout;
+            initialBackoff = from.initialBackoff;
+            maxBackoff = from.maxBackoff;
+            secret = from.secret;
+            tls = from.tls;
+            respAddress = from.respAddress;
+        }
+
+        ReplicationClientConfig build() {
+            return new ReplicationClientConfig(
+                    connectTimeout,
+                    heartbeatInterval,
+                    peerTimeout,
+                    initialBackoff,
+                    maxBackoff,
+                    secret,
+                    tls,
+                    respAddress);
+        }
     }
 }

@@ -6,6 +6,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
+import java.util.function.Consumer;
 import javax.net.ssl.SSLContext;
 
 /**
@@ -89,154 +90,109 @@ public record ReplicationServerConfig(
 
     /** The same settings with at most {@code n} sessions streaming at once. */
     public ReplicationServerConfig withMaxSessions(int n) {
-        return new ReplicationServerConfig(
-                bind,
-                heartbeatInterval,
-                peerTimeout,
-                window,
-                batchBytes,
-                secret,
-                tls,
-                advertise,
-                respAddress,
-                maxUnauthenticated,
-                maxUnauthenticatedPerSource,
-                n);
+        return with(c -> c.maxSessions = n);
     }
 
     /** The same settings listening on {@code address}. */
     public ReplicationServerConfig withBind(InetSocketAddress address) {
-        return new ReplicationServerConfig(
-                address,
-                heartbeatInterval,
-                peerTimeout,
-                window,
-                batchBytes,
-                secret,
-                tls,
-                advertise,
-                respAddress,
-                maxUnauthenticated,
-                maxUnauthenticatedPerSource,
-                maxSessions);
+        return with(c -> c.bind = address);
     }
 
     /** The same settings with other timeouts. */
     public ReplicationServerConfig withTimeouts(Duration heartbeat, Duration timeout) {
-        return new ReplicationServerConfig(
-                bind,
-                heartbeat,
-                timeout,
-                window,
-                batchBytes,
-                secret,
-                tls,
-                advertise,
-                respAddress,
-                maxUnauthenticated,
-                maxUnauthenticatedPerSource,
-                maxSessions);
+        return with(c -> {
+            c.heartbeatInterval = heartbeat;
+            c.peerTimeout = timeout;
+        });
     }
 
     /** The same settings with another window and batch size. */
     public ReplicationServerConfig withWindow(int batches, int bytesPerBatch) {
-        return new ReplicationServerConfig(
-                bind,
-                heartbeatInterval,
-                peerTimeout,
-                batches,
-                bytesPerBatch,
-                secret,
-                tls,
-                advertise,
-                respAddress,
-                maxUnauthenticated,
-                maxUnauthenticatedPerSource,
-                maxSessions);
+        return with(c -> {
+            c.window = batches;
+            c.batchBytes = bytesPerBatch;
+        });
     }
 
     /** The same settings serving over TLS with {@code tls} (null: plain TCP). */
     public ReplicationServerConfig withTls(SSLContext tls) {
-        return new ReplicationServerConfig(
-                bind,
-                heartbeatInterval,
-                peerTimeout,
-                window,
-                batchBytes,
-                secret,
-                tls,
-                advertise,
-                respAddress,
-                maxUnauthenticated,
-                maxUnauthenticatedPerSource,
-                maxSessions);
+        return with(c -> c.tls = tls);
     }
 
     /** The same settings requiring {@code secret} of every follower (null: none). */
     public ReplicationServerConfig withSecret(ReplicationSecret secret) {
-        return new ReplicationServerConfig(
-                bind,
-                heartbeatInterval,
-                peerTimeout,
-                window,
-                batchBytes,
-                secret,
-                tls,
-                advertise,
-                respAddress,
-                maxUnauthenticated,
-                maxUnauthenticatedPerSource,
-                maxSessions);
+        return with(c -> c.secret = secret);
     }
 
     /** The same settings accepting proofs over these advertised {@code host:port} names too. */
     public ReplicationServerConfig withAdvertise(List<String> names) {
-        return new ReplicationServerConfig(
-                bind,
-                heartbeatInterval,
-                peerTimeout,
-                window,
-                batchBytes,
-                secret,
-                tls,
-                names,
-                respAddress,
-                maxUnauthenticated,
-                maxUnauthenticatedPerSource,
-                maxSessions);
+        return with(c -> c.advertise = names);
     }
 
     /** The same settings telling followers this RESP address (null: none). */
     public ReplicationServerConfig withRespAddress(InetSocketAddress address) {
-        return new ReplicationServerConfig(
-                bind,
-                heartbeatInterval,
-                peerTimeout,
-                window,
-                batchBytes,
-                secret,
-                tls,
-                advertise,
-                address,
-                maxUnauthenticated,
-                maxUnauthenticatedPerSource,
-                maxSessions);
+        return with(c -> c.respAddress = address);
     }
 
     /** The same settings with other limits on connections still in their handshake. */
     public ReplicationServerConfig withUnauthenticatedLimits(int total, int perSource) {
-        return new ReplicationServerConfig(
-                bind,
-                heartbeatInterval,
-                peerTimeout,
-                window,
-                batchBytes,
-                secret,
-                tls,
-                advertise,
-                respAddress,
-                total,
-                perSource,
-                maxSessions);
+        return with(c -> {
+            c.maxUnauthenticated = total;
+            c.maxUnauthenticatedPerSource = perSource;
+        });
+    }
+
+    /** A copy of these settings with the components {@code change} sets changed, checked by the constructor. */
+    private ReplicationServerConfig with(Consumer<Components> change) {
+        Components c = new Components(this);
+        change.accept(c);
+        return c.build();
+    }
+
+    /** The components of settings being copied; confined to one {@code with...} call. */
+    private static final class Components {
+        private InetSocketAddress bind;
+        private Duration heartbeatInterval;
+        private Duration peerTimeout;
+        private int window;
+        private int batchBytes;
+        private ReplicationSecret secret;
+        private SSLContext tls;
+        private List<String> advertise;
+        private InetSocketAddress respAddress;
+        private int maxUnauthenticated;
+        private int maxUnauthenticatedPerSource;
+        private int maxSessions;
+
+        Components(ReplicationServerConfig from) {
+            bind = from.bind;
+            heartbeatInterval = from.heartbeatInterval;
+            peerTimeout = from.peerTimeout;
+            window = from.window;
+            batchBytes = from.batchBytes;
+            secret = from.secret;
+            tls = from.tls;
+            advertise = from.advertise;
+            respAddress = from.respAddress;
+            maxUnauthenticated = from.maxUnauthenticated;
+            maxUnauthenticatedPerSource = from.maxUnauthenticatedPerSource;
+            maxSessions = from.maxSessions;
+        }
+
+        ReplicationServerConfig build() {
+            return new ReplicationServerConfig(
+                    bind,
+                    heartbeatInterval,
+                    peerTimeout,
+                    window,
+                    batchBytes,
+                    secret,
+                    tls,
+                    advertise,
+                    respAddress,
+                    maxUnauthenticated,
+                    maxUnauthenticatedPerSource,
+                    maxSessions);
+        }
     }
 }
