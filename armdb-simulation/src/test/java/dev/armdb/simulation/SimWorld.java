@@ -4,6 +4,7 @@ import dev.armdb.Durability;
 import dev.armdb.FixedConfig;
 import dev.armdb.index.KeyHash;
 import dev.armdb.replication.ReplicationSecret;
+import dev.armdb.replication.follower.ReplicaLineage;
 import dev.armdb.replication.follower.SimFollowerShard;
 import dev.armdb.replication.leader.SimLeaderStream;
 import dev.armdb.replication.protocol.CaughtUp;
@@ -19,8 +20,13 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 
 /**
  * One seeded run of the replication simulation: a leader shard and {@value #FOLLOWERS} followers, one thread, a fake
@@ -59,9 +65,10 @@ final class SimWorld {
     private final List<String> trace = new ArrayList<>();
     private final FixedConfig leaderCfg;
     private final FixedConfig followerCfg;
-    private final DbMeta meta;
-    private final Shard leader;
-    private final History history = new History();
+    private final Map<String, History> histories = new HashMap<>();
+    private Leader leader;
+    private long nextEpoch = 1;
+    private int promotions;
     private final Node[] nodes = new Node[FOLLOWERS];
     private final int batchBytes;
     private final int window;
@@ -76,8 +83,9 @@ final class SimWorld {
         int feed = 16 << rnd.nextInt(3);
         this.leaderCfg = config(modes[rnd.nextInt(modes.length)], feed, 1);
         this.followerCfg = config(modes[rnd.nextInt(modes.length)], 16, 1 + rnd.nextInt(5));
-        this.meta = DbMeta.create(leaderCfg);
-        this.leader = new SimShardDisk().open(meta, leaderCfg, false);
+        DbMeta meta = DbMeta.create(leaderCfg);
+        SimShardDisk disk = new SimShardDisk();
+        this.leader = new Leader(disk, disk.open(meta, leaderCfg, false), meta, leaderCfg, null, new History());
         this.batchBytes =
                 SlotBatchLayout.HEADER_SIZE + (1 + rnd.nextInt(6)) * SlotBatchLayout.entrySize(meta.slotSize());
         this.window = 1 + rnd.nextInt(4);
@@ -133,7 +141,7 @@ final class SimWorld {
             }
             return b.toString();
         } finally {
-            SimShardDisk.abandon(leader);
+            SimShardDisk.abandon(leader.shard);
             for (Node n : nodes) {
                 SimShardDisk.abandon(n.f.shard());
             }
@@ -157,7 +165,7 @@ final class SimWorld {
         if (r < 30) {
             leaderWrite();
         } else if (r < 34) {
-            SimShardDisk.groupForce(leader);
+            SimShardDisk.groupForce(leader.shard);
             recordLeader("group force");
         } else if (r < 55) {
             leaderWork(n, 1 + rnd.nextInt(3));
@@ -175,7 +183,74 @@ final class SimWorld {
         } else if (r < 97) {
             boolean powerLoss = followerCfg.durability() != Durability.NONE && rnd.nextBoolean();
             crash(n, powerLoss);
+        } else if (r < 98 && promotions < 2) {
+            promote(n);
+        } else if (r < 99) {
+            restartLeader(rnd.nextBoolean());
         }
+    }
+
+    /**
+     * Fails the leader over to follower {@code n}, as {@code ReplicationClient.promote} does: its lineage as recorded
+     * before the stop, a clean stop, refused between consistent points or with an incomplete copy. The old leader is
+     * gone; the other follower re-points at the new one (resuming if its lineage allows, else copying); a fresh
+     * follower takes the promoted one's place.
+     */
+    private void promote(Node n) {
+        cut(n, "stops to be promoted");
+        ReplicaLineage lineage = n.f.lineage(nextEpoch);
+        boolean consistent = n.f.settleOnStop();
+        long x = n.f.records().applied();
+        if (!consistent || n.f.records().copyMark()) {
+            log("f" + n.id + " promotion refused (consistent " + consistent + ", copy mark "
+                    + n.f.records().copyMark() + ")");
+            return;
+        }
+        long[] content = read(n.f.shard());
+        History from;
+        if (x > 0) {
+            check(n, x, "promotion");
+            from = histories.get(HexFormat.of().formatHex(n.f.leaderDatabaseId()));
+        } else if (Arrays.stream(content).allMatch(v -> v == 0)) {
+            from = new History();
+        } else {
+            throw new Failure("f" + n.id + " promoted with nothing recorded while holding " + Arrays.toString(content));
+        }
+        n.f.shard().promote();
+        n.f.shard().refuseUserWrites(false);
+        long lastLsn = n.f.shard().lastLsn();
+        if (lastLsn < x) {
+            throw new Failure("f" + n.id + " promoted at LSN " + lastLsn + ", below its recorded LSN " + x
+                    + ": its next writes would reuse LSNs its followers hold");
+        }
+        for (Node other : nodes) {
+            cut(other, "leader gone");
+        }
+        SimShardDisk.abandon(leader.shard);
+        leader = new Leader(n.disk, n.f.shard(), n.meta, followerCfg, lineage, from.rebase(x, content, lastLsn));
+        promotions++;
+        log("f" + n.id + " promoted at LSN " + x + " holding " + Arrays.toString(content) + "; new leader LSN "
+                + lastLsn + ", epoch " + leader.epoch + "; a fresh follower takes its place");
+        nodes[n.id] = new Node(n.id);
+    }
+
+    /**
+     * Restarts the leader, cleanly or after a process crash (the page cache kept every write, so it still trusts the
+     * positions its followers synced under earlier epochs); its open may release slots (new LSNs).
+     */
+    private void restartLeader(boolean crash) {
+        for (Node other : nodes) {
+            cut(other, "leader restarts");
+        }
+        if (!crash) {
+            leader.shard.flush();
+        }
+        SimShardDisk.abandon(leader.shard);
+        leader.disk = leader.disk.processCrash();
+        leader.shard = leader.disk.open(leader.meta, leader.cfg, false);
+        leader.epoch = nextEpoch++;
+        leader.trusted.add(leader.epoch);
+        recordLeader("leader restarted after a " + (crash ? "process crash" : "clean stop"));
     }
 
     // ------------------------------------------------------------------ leader
@@ -189,49 +264,60 @@ final class SimWorld {
         long lsn;
         String what;
         if (op < 5) {
-            lsn = leader.put(key, hash, value(id));
+            lsn = leader.shard.put(key, hash, value(id));
             what = "put k" + k + "=v" + id;
         } else if (op < 7) {
-            lsn = leader.delete(key, hash);
+            lsn = leader.shard.delete(key, hash);
             what = "delete k" + k;
         } else if (op < 9) {
-            long expected = rnd.nextBoolean() ? history.current()[k] : id - 1;
+            long expected = rnd.nextBoolean() ? leader.history.current()[k] : id - 1;
             byte[] exp = expected == 0 ? value(0) : value(expected);
-            lsn = leader.compareAndSet(key, hash, exp, value(id));
+            lsn = leader.shard.compareAndSet(key, hash, exp, value(id));
             what = "cas k" + k + " v" + expected + "->v" + id;
         } else {
-            lsn = leader.putIfAbsent(key, hash, value(id));
+            lsn = leader.shard.putIfAbsent(key, hash, value(id));
             what = "putIfAbsent k" + k + "=v" + id;
         }
         recordLeader(what + " (lsn " + lsn + ")");
     }
 
     private void recordLeader(String what) {
-        long last = leader.lastLsn();
-        if (last > history.last()) {
-            history.advance(last, read(leader));
+        long last = leader.shard.lastLsn();
+        if (last > leader.history.last()) {
+            leader.history.advance(last, read(leader.shard));
         }
-        log(what + "; leader LSN " + last + " " + Arrays.toString(history.current()));
+        log(what + "; leader LSN " + last + " " + Arrays.toString(leader.history.current()));
     }
 
     private void connect(Node n) {
         long from = n.f.connect();
-        boolean sameDb = Arrays.equals(n.f.leaderDatabaseId(), meta.databaseId());
+        byte[] followed = n.f.leaderDatabaseId();
+        boolean sameDb = Arrays.equals(followed, leader.meta.databaseId());
+        boolean untrusted = !leader.trusted.contains(n.f.leaderEpoch());
+        boolean inherited = !sameDb
+                && leader.lineage != null
+                && leader.trusted.contains(leader.lineage.promotionEpoch())
+                && leader.lineage.inherits(0, followed, n.f.leaderEpoch(), from, n.f.heldLsn());
         CatchUpMode chosen = SimLeaderStream.choose(
-                false, sameDb, false, from, leader.lastLsn(), leader.feed().covers(from));
-        SimLeaderStream s = new SimLeaderStream(leader, batchBytes, window, HEARTBEAT_NANOS);
+                inherited,
+                sameDb,
+                untrusted,
+                from,
+                leader.shard.lastLsn(),
+                leader.shard.feed().covers(from));
+        SimLeaderStream s = new SimLeaderStream(leader.shard, batchBytes, window, HEARTBEAT_NANOS);
         CatchUpMode mode = s.open(chosen, from);
         ShardInfo info = new ShardInfo(
                 1,
                 KEY,
                 VALUE,
-                meta.slotSize(),
-                meta.routing().code(),
-                leader.slotCount(),
-                meta.databaseId(),
-                leader.lastLsn(),
+                leader.meta.slotSize(),
+                leader.meta.routing().code(),
+                leader.shard.slotCount(),
+                leader.meta.databaseId(),
+                leader.shard.lastLsn(),
                 mode,
-                1,
+                leader.epoch,
                 "",
                 0,
                 new byte[ReplicationSecret.PROOF_BYTES]);
@@ -239,8 +325,8 @@ final class SimWorld {
         n.link = link;
         link.down(Frame.info(info), delay());
         s.start(mode, from, info.slotCount(), now);
-        log("f" + n.id + " connects from LSN " + from + ": " + mode + " (leader LSN " + info.leaderLsn() + ", "
-                + info.slotCount() + " slots)");
+        log("f" + n.id + " connects from LSN " + from + (inherited ? " (inherited)" : "") + ": " + mode
+                + " (leader LSN " + info.leaderLsn() + ", " + info.slotCount() + " slots)");
     }
 
     private void leaderWork(Node n, int calls) throws java.io.IOException {
@@ -280,7 +366,7 @@ final class SimWorld {
     private String images(byte[] payload) {
         ByteBuffer b = ByteBuffer.wrap(payload).order(ByteOrder.LITTLE_ENDIAN);
         int count = b.getInt(SlotBatchLayout.COUNT_OFFSET);
-        int entry = SlotBatchLayout.entrySize(meta.slotSize());
+        int entry = SlotBatchLayout.entrySize(leader.meta.slotSize());
         StringBuilder s = new StringBuilder("[");
         for (int i = 0, at = SlotBatchLayout.HEADER_SIZE; i < count; i++, at += entry) {
             s.append(i == 0 ? "" : " ").append("slot ").append(b.getInt(at)).append("@");
@@ -320,8 +406,14 @@ final class SimWorld {
             log("f" + n.id + " <- " + f);
             switch (f.kind) {
                 case INFO -> {
+                    byte[] before = n.f.leaderDatabaseId();
                     n.f.shardInfo(f.info, now);
                     link.handshakeDelivered = true;
+                    if (f.info.mode() == CatchUpMode.FULL || !Arrays.equals(before, n.f.leaderDatabaseId())) {
+                        // a copy from scratch, or another leader's history: what was acknowledged to the old one is
+                        // not this follower's to keep
+                        n.maxAcked = 0;
+                    }
                 }
                 case BATCH -> n.f.batch(f.payload, more, now, acks);
                 case CAUGHT_UP -> n.f.caughtUp(f.caughtUp, now, acks);
@@ -379,13 +471,17 @@ final class SimWorld {
 
     /** Whenever a follower records or acknowledges {@code x}, it holds a leader state at some LSN at or after it. */
     private void check(Node n, long x, String what) {
-        if (x > leader.lastLsn()) {
-            throw new Failure("f" + n.id + " " + what + " of LSN " + x + " beyond the leader's " + leader.lastLsn());
+        History h = histories.get(HexFormat.of().formatHex(n.f.leaderDatabaseId()));
+        if (h == null) {
+            throw new Failure("f" + n.id + " " + what + " of LSN " + x + " following a database no leader had");
+        }
+        if (x > h.last()) {
+            throw new Failure("f" + n.id + " " + what + " of LSN " + x + " beyond its leader's " + h.last());
         }
         long[] state = read(n.f.shard());
-        if (!history.matchesAtOrAfter(x, state)) {
+        if (!h.matchesAtOrAfter(x, state)) {
             throw new Failure("f" + n.id + " " + what + " of LSN " + x + " while holding " + Arrays.toString(state)
-                    + ", no leader state at or after it: " + history.describeFrom(x));
+                    + ", no leader state at or after it: " + h.describeFrom(x));
         }
     }
 
@@ -402,14 +498,15 @@ final class SimWorld {
                 deliverDown(n, 8);
                 deliverUp(n);
                 quiet(n);
-                all &= n.f.records().applied() == leader.lastLsn() && n.link.handshakeDelivered;
+                all &= n.f.records().applied() == leader.shard.lastLsn() && n.link.handshakeDelivered;
             }
             if (all) {
                 for (Node n : nodes) {
                     long[] got = read(n.f.shard());
-                    if (!Arrays.equals(got, history.current())) {
-                        throw new Failure("f" + n.id + " converged to LSN " + leader.lastLsn() + " holding "
-                                + Arrays.toString(got) + ", the leader holds " + Arrays.toString(history.current()));
+                    if (!Arrays.equals(got, leader.history.current())) {
+                        throw new Failure("f" + n.id + " converged to LSN " + leader.shard.lastLsn() + " holding "
+                                + Arrays.toString(got) + ", the leader holds "
+                                + Arrays.toString(leader.history.current()));
                     }
                 }
                 return;
@@ -422,7 +519,7 @@ final class SimWorld {
                     .append(" recorded ")
                     .append(n.f.records().applied());
         }
-        throw new Failure(b + ", leader LSN " + leader.lastLsn());
+        throw new Failure(b + ", leader LSN " + leader.shard.lastLsn());
     }
 
     // ------------------------------------------------------------------ values
@@ -464,9 +561,34 @@ final class SimWorld {
 
     // ------------------------------------------------------------------ model
 
+    /** The leader node: its disk and shard, its epochs (the current one and those it still trusts), its lineage. */
+    private final class Leader {
+        final DbMeta meta;
+        final FixedConfig cfg;
+        final ReplicaLineage lineage;
+        final History history;
+        final Set<Long> trusted = new HashSet<>();
+        SimShardDisk disk;
+        Shard shard;
+        long epoch;
+
+        Leader(SimShardDisk disk, Shard shard, DbMeta meta, FixedConfig cfg, ReplicaLineage lineage, History history) {
+            this.disk = disk;
+            this.shard = shard;
+            this.meta = meta;
+            this.cfg = cfg;
+            this.lineage = lineage;
+            this.history = history;
+            this.epoch = nextEpoch++;
+            trusted.add(epoch);
+            histories.put(HexFormat.of().formatHex(meta.databaseId()), history);
+        }
+    }
+
     /** One follower node: its disk, its shard and records, and its link to the leader. */
     private final class Node {
         final int id;
+        final DbMeta meta = DbMeta.create(followerCfg);
         SimShardDisk disk = new SimShardDisk();
         SimFollowerShard f;
         Link link;
@@ -539,6 +661,23 @@ final class SimWorld {
                 after.add(state);
                 before.add(inside ? prev : null);
             }
+        }
+
+        /**
+         * The history of a node promoted at its consistent point {@code x} holding {@code content}, whose LSN after the
+         * promotion is {@code lastLsn}: this history up to {@code x}, then that content.
+         */
+        History rebase(long x, long[] content, long lastLsn) {
+            History h = new History();
+            for (int l = 1; l < x; l++) {
+                h.after.add(after.get(l));
+                h.before.add(before.get(l));
+            }
+            while (h.last() < lastLsn) {
+                h.after.add(content);
+                h.before.add(null);
+            }
+            return h;
         }
 
         boolean matchesAtOrAfter(long x, long[] state) {

@@ -33,7 +33,7 @@ public final class ReplicaLineage {
     }
 
     /** The lineage held in {@code state} now, for a promotion by the open of epoch {@code promotionEpoch}. */
-    static ReplicaLineage of(ReplicaState state, int shards, long promotionEpoch) {
+    static ReplicaLineage of(ReplicaPositions state, int shards, long promotionEpoch) {
         byte[][] ids = new byte[shards][];
         long[] applied = new long[shards];
         long[] epochs = new long[shards];

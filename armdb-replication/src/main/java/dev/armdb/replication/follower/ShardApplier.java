@@ -138,6 +138,8 @@ final class ShardApplier {
         if (full || otherDb) {
             positions.resetTo(shardId, info.databaseId());
             applied = 0;
+            // a consistent point reached before belongs to the contents and history just left behind
+            consistentLsn = -1;
         }
         // what is applied from here on is the history of this leader epoch
         positions.leaderEpoch(shardId, info.epoch());
@@ -343,11 +345,13 @@ final class ShardApplier {
      *     promotion requires
      */
     boolean settleOnStop() {
-        if (consistentLsn > positions.appliedLsn(shardId) && !copying && shard.lastLsn() <= consistentLsn) {
+        // the durable copy mark, not this connection's flag: a stop right after a reconnect has not seen SHARD_INFO
+        boolean copyIncomplete = shard.copyIncomplete();
+        if (consistentLsn > positions.appliedLsn(shardId) && !copyIncomplete && shard.lastLsn() <= consistentLsn) {
             shard.forceApplied();
             positions.appliedLsn(shardId, consistentLsn, true);
         }
-        return !copying && Math.max(consistentLsn, positions.appliedLsn(shardId)) >= shard.lastLsn();
+        return !copyIncomplete && Math.max(consistentLsn, positions.appliedLsn(shardId)) >= shard.lastLsn();
     }
 
     /** The stream's phase. Any thread. */

@@ -65,6 +65,7 @@ public final class SimFollowerShard {
     private final Records records;
     private final ShardApplier applier;
     private final LongConsumer onRecord;
+    private final Positions positions = new Positions();
 
     /**
      * Opens the follower over {@code shard} (already opened as a replica on its disk) as {@code Store.open} would: a
@@ -82,7 +83,7 @@ public final class SimFollowerShard {
         if (records.copyMark) {
             shard.wipe();
         }
-        this.applier = new ShardApplier(0, new Door(), new Positions(), new ReplicationMetrics());
+        this.applier = new ShardApplier(0, new Door(), positions, new ReplicationMetrics());
     }
 
     /** Starts a connection; returns the from-LSN to ask for. */
@@ -139,6 +140,11 @@ public final class SimFollowerShard {
     /** Stops following: settles as a clean stop does; true if the shard is at a consistent point. */
     public boolean settleOnStop() {
         return applier.settleOnStop();
+    }
+
+    /** The lineage a promotion of this follower now records (as {@code ReplicationClient.promote} takes it). */
+    public ReplicaLineage lineage(long promotionEpoch) {
+        return ReplicaLineage.of(positions, 1, promotionEpoch);
     }
 
     /** The shard. */
