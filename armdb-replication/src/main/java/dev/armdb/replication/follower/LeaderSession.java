@@ -237,7 +237,9 @@ final class LeaderSession implements Runnable {
                 case SLOT_BATCH -> applyBatch(ch);
                 case CAUGHT_UP -> caughtUp(ch, CaughtUp.decode(ch.payload()));
                 case HEARTBEAT -> {
-                    leaderLsn = Heartbeat.decode(ch.payload()).leaderLsn();
+                    Heartbeat heartbeat = Heartbeat.decode(ch.payload());
+                    client.termGuard().check(heartbeat.term(), ch);
+                    leaderLsn = heartbeat.leaderLsn();
                     knownLeaderLsn = Math.max(knownLeaderLsn, leaderLsn);
                     trackLag();
                     maybeForceAndAck(ch, true);
@@ -318,6 +320,7 @@ final class LeaderSession implements Runnable {
         authenticateLeader(info);
         authenticated = true;
         checkShape(info);
+        client.termGuard().check(info.term(), ch);
         client.leaderResp(info.respHost().isEmpty() ? leader.getHostString() : info.respHost(), info.respPort());
         store.persistReplicaMark();
         leaderLsn = info.leaderLsn();

@@ -311,6 +311,7 @@ final class FollowerSession implements Runnable {
                 leaderLsn,
                 mode,
                 store.epoch(),
+                store.term(),
                 SyncRequest.announcedHost(config.respAddress()),
                 SyncRequest.announcedPort(config.respAddress()),
                 new byte[ReplicationSecret.PROOF_BYTES]);
@@ -417,7 +418,7 @@ final class FollowerSession implements Runnable {
                 channel.send(
                         MessageType.HEARTBEAT,
                         Heartbeat.LENGTH,
-                        new Heartbeat(view.lastLsn(), System.nanoTime())::encode);
+                        new Heartbeat(view.lastLsn(), store.term(), System.nanoTime())::encode);
                 if (entries > 0) {
                     flushBatch(sentUpTo);
                 }
@@ -434,7 +435,7 @@ final class FollowerSession implements Runnable {
                     channel.send(
                             MessageType.HEARTBEAT,
                             Heartbeat.LENGTH,
-                            new Heartbeat(view.lastLsn(), System.nanoTime())::encode);
+                            new Heartbeat(view.lastLsn(), store.term(), System.nanoTime())::encode);
                     lastSendNanos = System.nanoTime();
                 } else {
                     cursor.await(heartbeatNanos - idle);
