@@ -68,6 +68,11 @@ public final class Store implements AutoCloseable {
     private volatile boolean closed;
     private volatile long epoch;
     private volatile long[] trustedEpochs = new long[0];
+    /** Serialises term raises and promotions; {@link #term} is written only under it. */
+    private final Object termLock = new Object();
+    /** The replication term, as durable in {@value TermStateLayout#FILE_NAME}; written under {@link #termLock}. */
+    private volatile long term;
+
     private volatile boolean replica;
 
     private Store(
@@ -125,6 +130,7 @@ public final class Store implements AutoCloseable {
             store.replica = Files.exists(abs.resolve(REPLICA_MARK));
             boolean clean = Files.exists(abs.resolve(CLEAN_MARK));
             opened = store;
+            store.loadTerm();
             store.openShards();
             store.recopyDamagedReplicaShards();
             store.dropIncompleteCopies();
@@ -677,10 +683,88 @@ public final class Store implements AutoCloseable {
             return;
         }
         checkNoIncompleteCopy();
+        // durable before the first write as a leader, and above every term this node has seen or led under
+        advanceTerm();
         for (Shard s : shards) {
             s.promote();
         }
         replica(false);
+    }
+
+    /**
+     * Reads the term from {@value TermStateLayout#FILE_NAME}; 0 if there is none. A damaged file is refused: a lower
+     * term could let this node follow a leader that was superseded, and the right one is unknown.
+     */
+    private void loadTerm() throws IOException {
+        Path file = dir.resolve(TermStateLayout.FILE_NAME);
+        if (!Files.exists(file)) {
+            return;
+        }
+        try {
+            term = TermStateLayout.decode(Files.readAllBytes(file));
+        } catch (ArmDbCorruptException e) {
+            throw new ArmDbCorruptException(dir + ": " + e.getMessage() + "; this node's replication term is unknown,"
+                    + " so the collection is not opened. Remove " + TermStateLayout.FILE_NAME + " (the term restarts"
+                    + " at 0) only if no node of this replication group was promoted since this one last ran");
+        }
+    }
+
+    /**
+     * This node's replication term: the number that orders leaders. It is the highest term this node has led under or
+     * seen from a leader it followed (0 for a node that has done neither), and it never goes down, not across
+     * restarts or crashes either. A leader sends it to its followers; a follower refuses a leader whose term is lower
+     * than its own. Any thread.
+     */
+    public long term() {
+        return term;
+    }
+
+    /**
+     * Raises this node's term to {@code newTerm} if that is higher, durably: it returns once the new term is on disk
+     * ({@value TermStateLayout#FILE_NAME} rewritten: temporary file, force, atomic rename, directory force), and
+     * {@link #term()} shows it only from then on. A term that is not higher changes nothing. A follower calls it when
+     * it meets a leader of a higher term; a coordinator that assigns terms calls it to set one.
+     *
+     * <p>Threading: any thread. Raises and {@link #promote()} are serialised, so the term never goes down and of two
+     * concurrent raises the higher wins.
+     *
+     * @return the term after the call, at least {@code newTerm}
+     * @throws IllegalArgumentException if {@code newTerm} is negative
+     * @throws ArmDbException if the collection is closed or the file cannot be written (the term is then unchanged)
+     */
+    public long raiseTerm(long newTerm) {
+        if (newTerm < 0) {
+            throw new IllegalArgumentException("a term must be 0.." + Long.MAX_VALUE + ", got " + newTerm);
+        }
+        synchronized (termLock) {
+            if (newTerm > term) {
+                checkOpen();
+                writeTerm(newTerm);
+            }
+            return term;
+        }
+    }
+
+    /** Moves the term one past the highest this node has seen or led under, durably (a promotion). */
+    private void advanceTerm() {
+        synchronized (termLock) {
+            if (term == Long.MAX_VALUE) {
+                throw new ArmDbException("promotion of " + dir + " refused: its replication term is already "
+                        + Long.MAX_VALUE + ", the highest there is");
+            }
+            writeTerm(term + 1);
+        }
+    }
+
+    private void writeTerm(long newTerm) {
+        Path file = dir.resolve(TermStateLayout.FILE_NAME);
+        try {
+            DurableFiles.replace(file, TermStateLayout.encode(newTerm));
+        } catch (IOException e) {
+            throw new ArmDbException("cannot record replication term " + newTerm + " in " + file + ": " + e, e);
+        }
+        // published only once durable: nothing may act on a term a crash could take back
+        term = newTerm;
     }
 
     /** True while the collection is a read-only replica. */

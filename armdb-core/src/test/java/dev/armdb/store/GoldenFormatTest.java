@@ -83,6 +83,19 @@ class GoldenFormatTest {
     }
 
     @Test
+    void termState() throws IOException {
+        long term = 0x0102030405060708L;
+        byte[] encoded = TermStateLayout.encode(term);
+        assertThat(encoded).hasSize(TermStateLayout.SIZE);
+        assertThat(TermStateLayout.decode(encoded)).isEqualTo(term);
+        // the documented offsets, read from the encoded bytes, so the drawing and the code cannot drift apart
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(encoded).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        assertThat(b.getLong(16)).isEqualTo(term);
+        assertThat(b.getInt(8)).isEqualTo(TermStateLayout.FORMAT_VERSION);
+        assertGolden("db.term.hex", hexLines(encoded, 16));
+    }
+
+    @Test
     void shardHeader() throws IOException {
         assertGolden("shard-header.hex", hexLines(ShardFile.encodeHeader(fixedMeta(), 2), 16));
     }

@@ -239,7 +239,7 @@ class ReplicationFaultTest extends ClosingTest {
     }
 
     /** The protocol version these hand-made frames follow. */
-    static final int V = 4;
+    static final int V = 5;
 
     /** A leader's opening CHALLENGE frame, saying whether it requires authentication. */
     static byte[] challengeFrame(boolean authRequired) {
@@ -256,7 +256,7 @@ class ReplicationFaultTest extends ClosingTest {
         return le(16).putLong(appliedLsn).putLong(batchSeq).array();
     }
 
-    /** ShardInfo payload, laid out by hand from the documented format. */
+    /** ShardInfo payload of term 0, laid out by hand from the documented format. */
     static byte[] shardInfo(
             int shards,
             int keySize,
@@ -267,7 +267,22 @@ class ReplicationFaultTest extends ClosingTest {
             byte[] dbId,
             long lsn,
             int mode) {
-        return le(104).putInt(shards)
+        return shardInfo(shards, keySize, valueSize, slotSize, routing, slotCount, dbId, lsn, mode, 0);
+    }
+
+    /** ShardInfo payload of leader term {@code term}, laid out by hand from the documented format. */
+    static byte[] shardInfo(
+            int shards,
+            int keySize,
+            int valueSize,
+            int slotSize,
+            int routing,
+            int slotCount,
+            byte[] dbId,
+            long lsn,
+            int mode,
+            long term) {
+        return le(112).putInt(shards)
                 .putInt(keySize)
                 .putInt(valueSize)
                 .putInt(slotSize)
@@ -278,8 +293,17 @@ class ReplicationFaultTest extends ClosingTest {
                 .put((byte) mode)
                 .put(new byte[7])
                 .putLong(0x5EED)
+                .putLong(term)
                 .put(new byte[8])
                 .put(new byte[32])
+                .array();
+    }
+
+    /** A HEARTBEAT payload, laid out by hand from the documented format. */
+    static byte[] heartbeat(long leaderLsn, long term) {
+        return le(24).putLong(leaderLsn)
+                .putLong(term)
+                .putLong(System.nanoTime())
                 .array();
     }
 

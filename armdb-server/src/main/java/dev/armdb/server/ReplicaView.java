@@ -99,8 +99,8 @@ record ReplicaView(String id, String host, int port, long offset, long lagSecond
         return n;
     }
 
-    /** Appends a leader's INFO replication fields. */
-    static void leaderInfo(StringBuilder sb, ReplicationServer srv, long masterOffset) {
+    /** Appends a leader's INFO replication fields; {@code term} is the node's replication term. */
+    static void leaderInfo(StringBuilder sb, ReplicationServer srv, long masterOffset, long term) {
         List<ReplicaView> replicas = of(srv == null ? List.of() : srv.status());
         sb.append("role:master\r\n");
         sb.append("connected_slaves:").append(replicas.size()).append("\r\n");
@@ -121,6 +121,7 @@ record ReplicaView(String id, String host, int port, long offset, long lagSecond
                     .append("\r\n");
         }
         sb.append("master_repl_offset:").append(masterOffset).append("\r\n");
+        sb.append("term:").append(term).append("\r\n");
         if (srv != null) {
             sb.append("replication_port:").append(srv.address().getPort()).append("\r\n");
         }
@@ -152,6 +153,9 @@ record ReplicaView(String id, String host, int port, long offset, long lagSecond
                 .append("connected_slaves:0\r\n")
                 .append("master_repl_offset:")
                 .append(offset)
+                .append("\r\n")
+                .append("term:")
+                .append(c.term())
                 .append("\r\n");
         for (ShardStatus s : shards) {
             sb.append("shard")

@@ -403,7 +403,7 @@ final class RespCommands {
                 ReplicaView.followerInfo(sb, node, c);
             } else {
                 ReplicationServer srv = node.replicationServer();
-                ReplicaView.leaderInfo(sb, srv, totalLsn());
+                ReplicaView.leaderInfo(sb, srv, totalLsn(), m.engine().term());
                 for (int s = 0; s < m.config().shards(); s++) {
                     sb.append("shard")
                             .append(s)

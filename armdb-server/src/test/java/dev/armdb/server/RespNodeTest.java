@@ -93,17 +93,22 @@ class RespNodeTest {
             assertThat(oc.call("INFO", "replication"))
                     .contains("role:slave")
                     .contains("master_host:127.0.0.1\r\nmaster_port:" + leaderResp + "\r\n")
-                    .contains("master_link_status:up");
+                    .contains("master_link_status:up")
+                    .contains("\r\nterm:0\r\n");
             assertThat(lc.call("INFO", "replication"))
                     .contains("connected_slaves:1\r\n")
                     .contains("slave0:ip=127.0.0.1,port=" + otherResp + ",state=online,offset=201,lag=")
-                    .contains("master_repl_offset:201\r\n");
+                    .contains("master_repl_offset:201\r\n")
+                    .contains("\r\nterm:0\r\n");
 
             assertThat(oc.call("REPLICAOF", "NO", "ONE")).isEqualTo("+OK");
             assertThat(oc.call("SET", "k0000001", "fedcba9876543210")).isEqualTo("+OK");
             assertThat(oc.call("GET", "k0000001")).isEqualTo("fedcba9876543210");
             assertThat(oc.call("DBSIZE")).isEqualTo(":201");
             assertThat(oc.call("ROLE")).startsWith("[master,");
+            assertThat(oc.call("INFO", "replication"))
+                    .as("a promotion moves the term above every term seen")
+                    .contains("\r\nterm:1\r\n");
         }
     }
 

@@ -6,6 +6,7 @@ import dev.armdb.Durability;
 import dev.armdb.FixedConfig;
 import dev.armdb.replication.leader.ReplicationServer;
 import dev.armdb.replication.protocol.MessageType;
+import dev.armdb.replication.protocol.ProtocolVersion;
 import dev.armdb.replication.protocol.SyncRequest;
 import java.io.IOException;
 import java.io.InputStream;
@@ -81,7 +82,19 @@ class WaitAcrossShardsTest {
         byte[] nodeId = new byte[SyncRequest.NODE_ID_BYTES];
         nodeId[0] = node;
         SyncRequest req = new SyncRequest(
-                4, shard, new byte[16], 0, nodeId, 0, 0, new byte[16], "127.0.0.1", port, "", 0, new byte[32]);
+                ProtocolVersion.CURRENT,
+                shard,
+                new byte[16],
+                0,
+                nodeId,
+                0,
+                0,
+                new byte[16],
+                "127.0.0.1",
+                port,
+                "",
+                0,
+                new byte[32]);
         byte[] payload = req.toBytes();
         s.getOutputStream().write(frame(MessageType.SYNC_REQUEST.code(), payload));
         InputStream in = s.getInputStream();

@@ -318,6 +318,7 @@ final class SimWorld {
                 leader.shard.lastLsn(),
                 mode,
                 leader.epoch,
+                promotions,
                 "",
                 0,
                 new byte[ReplicationSecret.PROOF_BYTES]);

@@ -209,8 +209,12 @@ final class LeaderSession implements Runnable {
                     applier.onCaughtUp(CaughtUp.decode(ch.payload()), now, acks);
                     state = State.STREAMING;
                 }
-                case HEARTBEAT ->
-                    applier.onHeartbeat(Heartbeat.decode(ch.payload()).leaderLsn(), now, acks);
+                case HEARTBEAT -> {
+                    Heartbeat heartbeat = Heartbeat.decode(ch.payload());
+                    // a higher term is durable before anything further is acknowledged
+                    client.termGuard().check(heartbeat.term(), ch);
+                    applier.onHeartbeat(heartbeat.leaderLsn(), now, acks);
+                }
                 case ERROR -> throw leaderError(ch);
                 default ->
                     throw new ProtocolException(
@@ -287,6 +291,7 @@ final class LeaderSession implements Runnable {
         authenticateLeader(info);
         authenticated = true;
         checkShape(info);
+        client.termGuard().check(info.term(), ch);
         client.leaderResp(info.respHost().isEmpty() ? leader.getHostString() : info.respHost(), info.respPort());
         store.persistReplicaMark();
         applier.onShardInfo(info, nowNs);

@@ -25,6 +25,7 @@ public final class ReplicationClient implements AutoCloseable {
     private final List<LeaderSession> sessions = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
     private final ReplicationMetrics metrics = new ReplicationMetrics();
+    private final TermGuard termGuard;
     private volatile boolean closed;
     /** Every session thread ended within the stop timeout (set by {@link #close()}). */
     private volatile boolean stoppedCleanly;
@@ -34,6 +35,7 @@ public final class ReplicationClient implements AutoCloseable {
     private ReplicationClient(Store store, ReplicaState replicaState) {
         this.store = store;
         this.replicaState = replicaState;
+        this.termGuard = new TermGuard(store::term, store::raiseTerm);
     }
 
     /**
@@ -117,6 +119,16 @@ public final class ReplicationClient implements AutoCloseable {
             java.util.concurrent.locks.LockSupport.parkNanos(200_000);
         }
         return true;
+    }
+
+    /** The node's term rule, shared by all shards' sessions. */
+    TermGuard termGuard() {
+        return termGuard;
+    }
+
+    /** This node's term: the highest term it has led under or seen from a leader (see {@code Store#term()}). */
+    public long term() {
+        return store.term();
     }
 
     boolean isClosed() {

@@ -277,6 +277,7 @@ final class FollowerSession implements Runnable {
                 leaderLsn,
                 mode,
                 store.epoch(),
+                store.term(),
                 SyncRequest.announcedHost(config.respAddress()),
                 SyncRequest.announcedPort(config.respAddress()),
                 new byte[ReplicationSecret.PROOF_BYTES]);
@@ -316,7 +317,8 @@ final class FollowerSession implements Runnable {
 
             @Override
             public void heartbeat(long leaderLsn, long nowNs) throws IOException {
-                channel.send(MessageType.HEARTBEAT, Heartbeat.LENGTH, new Heartbeat(leaderLsn, nowNs)::encode);
+                channel.send(
+                        MessageType.HEARTBEAT, Heartbeat.LENGTH, new Heartbeat(leaderLsn, store.term(), nowNs)::encode);
             }
         };
         s.start(info.mode(), req.fromLsn(), info.slotCount(), System.nanoTime());

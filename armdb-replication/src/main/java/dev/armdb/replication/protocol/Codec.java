@@ -23,6 +23,15 @@ final class Codec {
         }
     }
 
+    /** Checks a leader term read off the wire: 0..2^63-1, anything else is MALFORMED. */
+    static long term(MessageType type, long term) {
+        if (term < 0) {
+            throw new ProtocolException(
+                    ErrorCode.MALFORMED, type + " term must be 0.." + Long.MAX_VALUE + ", got " + term);
+        }
+        return term;
+    }
+
     static void expectLength(MessageType type, ByteBuffer in, int length) {
         if (in.remaining() != length) {
             throw new ProtocolException(

@@ -17,7 +17,12 @@ public enum ErrorCode {
     /** An unexpected failure on the sender. */
     INTERNAL(7, false),
     /** The collections' sizes, shard count or routing differ. Permanent. */
-    MISMATCH(8, true);
+    MISMATCH(8, true),
+    /**
+     * The leader's term is lower than the highest term the follower has seen: a newer leader was promoted since. Sent
+     * by the follower; that connection ends, and the follower retries with backoff in case the leader's term rises.
+     */
+    STALE_TERM(9, false);
 
     private final int code;
     private final boolean permanent;

@@ -17,13 +17,16 @@ import java.util.Arrays;
  *  40                              48      49                      56
  *  |          leader LSN           | mode  |      zero padding     |
  *  +-------------------------------+-------+-----------------------+
- *  56                              64              66      67      72
- *  |         leader epoch          |   RESP port   | hlen  | 0 pad |
- *  +-------------------------------+---------------+-------+-------+
- *  72
+ *  56                              64                              72
+ *  |         leader epoch          |       leader term (u64)       |
+ *  +-------------------------------+-------------------------------+
+ *  72              74      75      80
+ *  |   RESP port   | hlen  | 0 pad |
+ *  +---------------+-------+-------+
+ *  80
  *  |  RESP host (hlen bytes, ASCII; empty = the host the follower dialed) |
  *  +---------------------------------------------------------------+
- *  72 + hlen                                            + 32
+ *  80 + hlen                                            + 32
  *  |   proof: HMAC-SHA256(secret, "armdb-leader" | follower nonce  |
  *  |          | the follower's whole SyncRequest payload           |
  *  |          | every byte of this payload before the proof)       |
@@ -44,6 +47,7 @@ import java.util.Arrays;
  * @param leaderLsn the shard's last LSN on the leader when the session started
  * @param mode how the follower is caught up
  * @param epoch the leader's epoch (random per open of the leader); the follower records it with its LSN
+ * @param term the leader's term (never negative); the follower refuses a lower one than it has seen
  * @param respHost the host the leader serves RESP clients on, empty for a wildcard address or none
  * @param respPort the leader's RESP port, 0 for none
  * @param proof the leader's proof (32 bytes), or zeros if it has no secret
@@ -59,11 +63,18 @@ public record ShardInfo(
         long leaderLsn,
         CatchUpMode mode,
         long epoch,
+        long term,
         String respHost,
         int respPort,
         byte[] proof) {
     /** Bytes before the RESP host. */
-    public static final int FIXED_LENGTH = 72;
+    public static final int FIXED_LENGTH = 80;
+    /** Offset of the leader epoch. */
+    public static final int EPOCH_OFFSET = 56;
+    /** Offset of the leader term. */
+    public static final int TERM_OFFSET = 64;
+    /** Offset of the RESP port. */
+    public static final int RESP_PORT_OFFSET = 72;
 
     /** Largest payload. */
     public static final int MAX_LENGTH = FIXED_LENGTH + SyncRequest.MAX_HOST + SyncRequest.PROOF_BYTES;
@@ -105,7 +116,7 @@ public record ShardInfo(
                 .putInt(slotSize)
                 .putInt(routing);
         out.putInt(slotCount).put(databaseId).putLong(leaderLsn);
-        out.put((byte) mode.ordinal()).put(new byte[7]).putLong(epoch);
+        out.put((byte) mode.ordinal()).put(new byte[7]).putLong(epoch).putLong(term);
         out.putShort((short) respPort).put((byte) respHost.length()).put(new byte[5]);
         Codec.putAscii(out, respHost);
         out.put(proof);
@@ -131,6 +142,7 @@ public record ShardInfo(
                 leaderLsn,
                 mode,
                 epoch,
+                term,
                 respHost,
                 respPort,
                 proof);
@@ -158,6 +170,7 @@ public record ShardInfo(
         }
         in.position(in.position() + 7);
         long epoch = in.getLong();
+        long term = Codec.term(MessageType.SHARD_INFO, in.getLong());
         int respPort = Short.toUnsignedInt(in.getShort());
         int hlen = Byte.toUnsignedInt(in.get());
         in.position(in.position() + 5);
@@ -176,6 +189,7 @@ public record ShardInfo(
                 lsn,
                 CatchUpMode.values()[mode],
                 epoch,
+                term,
                 respHost,
                 respPort,
                 proof);
@@ -194,6 +208,7 @@ public record ShardInfo(
                 && s.leaderLsn == leaderLsn
                 && s.mode == mode
                 && s.epoch == epoch
+                && s.term == term
                 && s.respHost.equals(respHost)
                 && s.respPort == respPort
                 && Arrays.equals(s.proof, proof);

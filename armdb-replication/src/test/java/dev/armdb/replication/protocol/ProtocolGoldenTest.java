@@ -87,6 +87,7 @@ class ProtocolGoldenTest {
                 77,
                 ShardInfo.CatchUpMode.PARTIAL_SCAN,
                 0x2122232425262728L,
+                SHARD_INFO_TERM,
                 "10.0.0.5",
                 6379,
                 new byte[32]);
@@ -109,7 +110,7 @@ class ProtocolGoldenTest {
         sb.append("ACK ").append(hex(b));
         assertThat(Ack.decode(b.flip())).isEqualTo(ack);
 
-        Heartbeat hb = new Heartbeat(42, 123456789L);
+        Heartbeat hb = new Heartbeat(42, HEARTBEAT_TERM, 123456789L);
         b = buf(Heartbeat.LENGTH);
         hb.encode(b);
         sb.append("HEARTBEAT ").append(hex(b));
@@ -126,7 +127,90 @@ class ProtocolGoldenTest {
             sb.append(' ').append(t).append('=').append(t.code());
         }
         sb.append('\n');
-        assertGolden("protocol-v4.txt", sb.toString());
+        sb.append("ERROR_CODES");
+        for (ErrorCode c : ErrorCode.values()) {
+            sb.append(' ').append(c).append('=').append(c.code()).append(c.permanent() ? "/permanent" : "");
+        }
+        sb.append('\n');
+        assertGolden("protocol-v" + ProtocolVersion.CURRENT + ".txt", sb.toString());
+    }
+
+    private static final long SHARD_INFO_TERM = 0x3132333435363738L;
+    private static final long HEARTBEAT_TERM = 0x4142434445464748L;
+
+    /** The bytes of {@code type}'s line in a golden file. */
+    private static ByteBuffer goldenFrame(String file, String type) throws IOException {
+        try (InputStream in = ProtocolGoldenTest.class.getResourceAsStream("/golden/" + file)) {
+            assertThat(in).as("golden file %s", file).isNotNull();
+            for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+                if (line.startsWith(type + " ")) {
+                    return ByteBuffer.wrap(HexFormat.of().parseHex(line.substring(type.length() + 1)))
+                            .order(ByteOrder.LITTLE_ENDIAN);
+                }
+            }
+        }
+        throw new AssertionError("no " + type + " in " + file);
+    }
+
+    /**
+     * The term sits where the documentation draws it, in the golden bytes themselves: a change that moved or dropped
+     * it in both encode and decode (so that round trips still pass) fails here and in the golden comparison.
+     */
+    @Test
+    void theTermIsAtItsDocumentedOffsets() throws IOException {
+        String golden = "protocol-v" + ProtocolVersion.CURRENT + ".txt";
+        ByteBuffer info = goldenFrame(golden, "SHARD_INFO");
+        assertThat(ShardInfo.TERM_OFFSET).isEqualTo(64);
+        assertThat(Heartbeat.TERM_OFFSET).isEqualTo(8);
+        assertThat(info.getLong(64)).isEqualTo(SHARD_INFO_TERM);
+        assertThat(info.getLong(56)).as("epoch before it").isEqualTo(0x2122232425262728L);
+        assertThat(Short.toUnsignedInt(info.getShort(72)))
+                .as("RESP port after it")
+                .isEqualTo(6379);
+        assertThat(info.remaining()).isEqualTo(80 + "10.0.0.5".length() + 32);
+        ByteBuffer hb = goldenFrame(golden, "HEARTBEAT");
+        assertThat(hb.remaining()).isEqualTo(24);
+        assertThat(hb.getLong(0)).isEqualTo(42);
+        assertThat(hb.getLong(8)).isEqualTo(HEARTBEAT_TERM);
+        assertThat(hb.getLong(16)).isEqualTo(123456789L);
+        assertThat(Heartbeat.decode(hb).term()).isEqualTo(HEARTBEAT_TERM);
+    }
+
+    /**
+     * What a version 4 peer sends (its own golden frames, kept in protocol-v4.txt) is refused with PROTOCOL_VERSION,
+     * naming both versions, before its length or anything else is looked at.
+     */
+    @Test
+    void aVersion4PeerGetsAProtocolVersionError() throws IOException {
+        ByteBuffer request = goldenFrame("protocol-v4.txt", "SYNC_REQUEST");
+        assertThat(request.getShort(0)).as("the v4 golden is a v4 frame").isEqualTo((short) 4);
+        assertThatThrownBy(() -> SyncRequest.decode(request))
+                .isInstanceOfSatisfying(
+                        ProtocolException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.PROTOCOL_VERSION))
+                .hasMessageContaining("this side speaks 5, the follower 4");
+        ByteBuffer challenge = goldenFrame("protocol-v4.txt", "CHALLENGE");
+        assertThatThrownBy(() -> Challenge.decode(challenge))
+                .isInstanceOfSatisfying(
+                        ProtocolException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.PROTOCOL_VERSION))
+                .hasMessageContaining("this side speaks 5, the leader 4");
+    }
+
+    @Test
+    void negativeTermsAreMalformed() {
+        ByteBuffer hb = buf(Heartbeat.LENGTH).putLong(8, -1);
+        assertThatThrownBy(() -> Heartbeat.decode(hb))
+                .isInstanceOfSatisfying(
+                        ProtocolException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.MALFORMED))
+                .hasMessageContaining("term must be 0..");
+        ByteBuffer info = buf(ShardInfo.FIXED_LENGTH + SyncRequest.PROOF_BYTES).putLong(ShardInfo.TERM_OFFSET, -5);
+        assertThatThrownBy(() -> ShardInfo.decode(info))
+                .isInstanceOfSatisfying(
+                        ProtocolException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.MALFORMED))
+                .hasMessageContaining("got -5");
+        assertThat(ErrorCode.ofCode(9)).isEqualTo(ErrorCode.STALE_TERM);
+        assertThat(ErrorCode.STALE_TERM.permanent())
+                .as("the follower keeps retrying a stale leader")
+                .isFalse();
     }
 
     @Test
@@ -152,7 +236,7 @@ class ProtocolGoldenTest {
         assertThatThrownBy(() -> SyncRequest.decode(v3))
                 .isInstanceOfSatisfying(
                         ProtocolException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.PROTOCOL_VERSION))
-                .hasMessageContaining("this side speaks 4, the follower 3");
+                .hasMessageContaining("this side speaks 5, the follower 3");
         ByteBuffer oldVersion = buf(48).putShort(0, (short) 2);
         assertThatThrownBy(() -> SyncRequest.decode(oldVersion))
                 .isInstanceOfSatisfying(
