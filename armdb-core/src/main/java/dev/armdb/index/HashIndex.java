@@ -17,6 +17,9 @@ import java.util.function.IntConsumer;
  * either changed, so a slot reused under it never turns a present key into a miss.
  */
 public final class HashIndex {
+    /** Below this many entries {@link #sortByHome} sorts them whole instead of counting. */
+    private static final int SMALL_SORT = 4096;
+
     private static final long EMPTY = 0L;
     private static final long TOMBSTONE = -1L;
     private static final int MIN_CAPACITY = 16;
@@ -241,6 +244,18 @@ public final class HashIndex {
      * and stays in cache. A counting sort on the top 16 bits of the tag; allocates one array of {@code n} longs.
      */
     public static void sortByHome(long[] entries, int n) {
+        if (n < SMALL_SORT) {
+            // a few entries (a small or new shard): the counting sort's 65,537 counters would cost more than sorting
+            // them whole, as unsigned numbers, which orders them by their top 16 bits too
+            for (int i = 0; i < n; i++) {
+                entries[i] ^= Long.MIN_VALUE;
+            }
+            java.util.Arrays.sort(entries, 0, n);
+            for (int i = 0; i < n; i++) {
+                entries[i] ^= Long.MIN_VALUE;
+            }
+            return;
+        }
         int[] counts = new int[(1 << 16) + 1];
         for (int i = 0; i < n; i++) {
             counts[(int) (entries[i] >>> 48) + 1]++;

@@ -148,4 +148,30 @@ class HashIndexTest {
             }
         }
     }
+
+    @Test
+    void sortByHomeOrdersSmallAndLargeBatchesByTheirTopBitsAndKeepsEveryEntry() {
+        long seed = Long.getLong("armdb.seed", System.nanoTime());
+        System.out.println("sortByHome: seed=" + seed + " (-Darmdb.seed=" + seed + ")");
+        Random rnd = new Random(seed);
+        for (int n : new int[] {0, 1, 2, 17, 4095, 4096, 50_000}) {
+            long[] entries = new long[n + 3];
+            for (int i = 0; i < entries.length; i++) {
+                entries[i] = rnd.nextLong();
+            }
+            long[] before = entries.clone();
+            HashIndex.sortByHome(entries, n);
+            for (int i = 1; i < n; i++) {
+                assertThat(entries[i - 1] >>> 48).as("n=%d, entry %d", n, i).isLessThanOrEqualTo(entries[i] >>> 48);
+            }
+            long[] sortedBefore = java.util.Arrays.copyOf(before, n);
+            long[] sortedAfter = java.util.Arrays.copyOf(entries, n);
+            java.util.Arrays.sort(sortedBefore);
+            java.util.Arrays.sort(sortedAfter);
+            assertThat(sortedAfter).as("n=%d: the same entries", n).isEqualTo(sortedBefore);
+            assertThat(java.util.Arrays.copyOfRange(entries, n, n + 3))
+                    .as("n=%d: entries past n untouched", n)
+                    .isEqualTo(java.util.Arrays.copyOfRange(before, n, n + 3));
+        }
+    }
 }

@@ -105,6 +105,7 @@ final class SimWorld {
                 .durability(d)
                 .groupInterval(Duration.ofMillis(groupMillis))
                 .growthStepBytes(4096)
+                .maxSlotsPerShard(1 << 14)
                 .changeFeedCapacity(feed)
                 .build();
     }
