@@ -32,6 +32,9 @@ class CrashRecoveryTest {
     private static final class AckReader extends Thread {
         private final InputStream in;
         private final List<String> lines = new ArrayList<>();
+        /** Lines read so far, readable while the reader runs. */
+        private volatile int count;
+
         private volatile IOException error;
 
         AckReader(InputStream in) {
@@ -50,6 +53,7 @@ class CrashRecoveryTest {
                     for (int i = 0; i < n; i++) {
                         if (buf[i] == '\n') {
                             lines.add(line.toString(StandardCharsets.US_ASCII));
+                            count = lines.size();
                             line.reset();
                         } else {
                             line.write(buf[i]);
@@ -103,6 +107,12 @@ class CrashRecoveryTest {
                     .start();
             AckReader reader = new AckReader(p.getInputStream());
             reader.start();
+            // the kill delay runs from the child's first acknowledgement, not from its start: a loaded machine can
+            // take longer than the delay just to start a JVM, and a kill before any write tests nothing
+            long firstAckDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (reader.count == 0 && p.isAlive() && System.nanoTime() < firstAckDeadline) {
+                Thread.sleep(5);
+            }
             boolean exitedEarly = p.waitFor(killAfterMs, TimeUnit.MILLISECONDS);
             if (exitedEarly) {
                 reader.join(10_000);
