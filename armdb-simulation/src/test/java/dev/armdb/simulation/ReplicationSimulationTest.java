@@ -34,6 +34,7 @@ class ReplicationSimulationTest {
                 + " seeds (-Darmdb.sim.seeds)");
         AtomicReference<String> failure = new AtomicReference<>();
         AtomicInteger steps = new AtomicInteger();
+        java.util.Map<String, Integer> events = new java.util.concurrent.ConcurrentSkipListMap<>();
         LongStream.range(0, seeds).parallel().forEach(i -> {
             if (failure.get() != null) {
                 return;
@@ -41,11 +42,12 @@ class ReplicationSimulationTest {
             SimWorld w = new SimWorld(first + i);
             String f = w.run();
             steps.addAndGet(w.steps());
+            w.events().forEach((k, v) -> events.merge(k, v, Integer::sum));
             if (f != null) {
                 failure.compareAndSet(null, f);
             }
         });
-        System.out.println("ReplicationSimulationTest: " + steps.get() + " steps checked");
+        System.out.println("ReplicationSimulationTest: " + steps.get() + " steps checked; " + events);
         assertThat(failure.get()).as("the first failing run").isNull();
     }
 }

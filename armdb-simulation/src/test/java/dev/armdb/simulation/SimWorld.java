@@ -67,11 +67,15 @@ final class SimWorld {
     private final FixedConfig followerCfg;
     private final Map<String, History> histories = new HashMap<>();
     private Leader leader;
+    /** The leader before the last promotion, still running and writing (cut off, not dead): it must be fenced. */
+    private Leader zombie;
+
     private long nextEpoch = 1;
     private int promotions;
     private final Node[] nodes = new Node[FOLLOWERS];
     private final int batchBytes;
     private final int window;
+    private final Map<String, Integer> events = new java.util.TreeMap<>();
     private long now;
     private int step;
     private long nextValue = 1;
@@ -110,6 +114,15 @@ final class SimWorld {
                 .build();
     }
 
+    /** How often each kind of event happened in this run (for the totals). */
+    Map<String, Integer> events() {
+        return events;
+    }
+
+    private void count(String event) {
+        events.merge(event, 1, Integer::sum);
+    }
+
     /** Steps run (for the totals). */
     int steps() {
         return step;
@@ -143,6 +156,9 @@ final class SimWorld {
             return b.toString();
         } finally {
             SimShardDisk.abandon(leader.shard);
+            if (zombie != null) {
+                SimShardDisk.abandon(zombie.shard);
+            }
             for (Node n : nodes) {
                 SimShardDisk.abandon(n.f.shard());
             }
@@ -164,10 +180,10 @@ final class SimWorld {
         int r = rnd.nextInt(100);
         Node n = nodes[rnd.nextInt(FOLLOWERS)];
         if (r < 30) {
-            leaderWrite();
+            leaderWrite(zombie != null && rnd.nextInt(3) == 0 ? zombie : leader);
         } else if (r < 34) {
             SimShardDisk.groupForce(leader.shard);
-            recordLeader("group force");
+            recordLeader(leader, "group force");
         } else if (r < 55) {
             leaderWork(n, 1 + rnd.nextInt(3));
         } else if (r < 78) {
@@ -203,6 +219,7 @@ final class SimWorld {
         boolean consistent = n.f.settleOnStop();
         long x = n.f.records().applied();
         if (!consistent || n.f.records().copyMark()) {
+            count("promotions refused");
             log("f" + n.id + " promotion refused (consistent " + consistent + ", copy mark "
                     + n.f.records().copyMark() + ")");
             return;
@@ -225,13 +242,21 @@ final class SimWorld {
                     + ": its next writes would reuse LSNs its followers hold");
         }
         for (Node other : nodes) {
-            cut(other, "leader gone");
+            cut(other, "leader cut off");
         }
-        SimShardDisk.abandon(leader.shard);
+        if (zombie != null) {
+            SimShardDisk.abandon(zombie.shard);
+        }
+        // the old leader lives on, cut off, still taking writes: the term must keep followers away from it
+        zombie = leader;
+        long term = n.f.records().term() + 1;
+        n.f.records().term(term);
         leader = new Leader(n.disk, n.f.shard(), n.meta, followerCfg, lineage, from.rebase(x, content, lastLsn));
+        leader.term = term;
         promotions++;
+        count("promotions");
         log("f" + n.id + " promoted at LSN " + x + " holding " + Arrays.toString(content) + "; new leader LSN "
-                + lastLsn + ", epoch " + leader.epoch + "; a fresh follower takes its place");
+                + lastLsn + ", epoch " + leader.epoch + ", term " + term + "; a fresh follower takes its place");
         nodes[n.id] = new Node(n.id);
     }
 
@@ -251,12 +276,13 @@ final class SimWorld {
         leader.shard = leader.disk.open(leader.meta, leader.cfg, false);
         leader.epoch = nextEpoch++;
         leader.trusted.add(leader.epoch);
-        recordLeader("leader restarted after a " + (crash ? "process crash" : "clean stop"));
+        count(crash ? "leader process crashes" : "leader clean restarts");
+        recordLeader(leader, "leader restarted after a " + (crash ? "process crash" : "clean stop"));
     }
 
     // ------------------------------------------------------------------ leader
 
-    private void leaderWrite() {
+    private void leaderWrite(Leader leader) {
         int k = rnd.nextInt(KEYS);
         byte[] key = key(k);
         long hash = KeyHash.hash(key);
@@ -279,10 +305,10 @@ final class SimWorld {
             lsn = leader.shard.putIfAbsent(key, hash, value(id));
             what = "putIfAbsent k" + k + "=v" + id;
         }
-        recordLeader(what + " (lsn " + lsn + ")");
+        recordLeader(leader, (leader == zombie ? "zombie " : "") + what + " (lsn " + lsn + ")");
     }
 
-    private void recordLeader(String what) {
+    private void recordLeader(Leader leader, String what) {
         long last = leader.shard.lastLsn();
         if (last > leader.history.last()) {
             leader.history.advance(last, read(leader.shard));
@@ -291,6 +317,11 @@ final class SimWorld {
     }
 
     private void connect(Node n) {
+        connect(n, zombie != null && rnd.nextInt(4) == 0 ? zombie : leader);
+    }
+
+    /** Connects {@code n} to {@code leader} (the current one, or a zombie it was misdirected to). */
+    private void connect(Node n, Leader leader) {
         long from = n.f.connect();
         byte[] followed = n.f.leaderDatabaseId();
         boolean sameDb = Arrays.equals(followed, leader.meta.databaseId());
@@ -319,15 +350,17 @@ final class SimWorld {
                 leader.shard.lastLsn(),
                 mode,
                 leader.epoch,
-                promotions,
+                leader.term,
                 "",
                 0,
                 new byte[ReplicationSecret.PROOF_BYTES]);
-        Link link = new Link(s);
+        Link link = new Link(s, leader);
+        count((leader == zombie ? "zombie " : "") + (inherited ? "inherited " : "") + mode + " handshakes");
         n.link = link;
         link.down(Frame.info(info), delay());
         s.start(mode, from, info.slotCount(), now);
-        log("f" + n.id + " connects from LSN " + from + (inherited ? " (inherited)" : "") + ": " + mode
+        log("f" + n.id + " connects to " + (leader == zombie ? "the zombie (term " : "the leader (term ") + leader.term
+                + ") from LSN " + from + (inherited ? " (inherited)" : "") + ": " + mode
                 + " (leader LSN " + info.leaderLsn() + ", " + info.slotCount() + " slots)");
     }
 
@@ -356,7 +389,7 @@ final class SimWorld {
 
                 @Override
                 public void heartbeat(long leaderLsn) {
-                    link.down(Frame.heartbeat(leaderLsn), delay());
+                    link.down(Frame.heartbeat(leaderLsn, link.to.term), delay());
                 }
             });
             if (w != SimLeaderStream.Work.WORKED) {
@@ -408,6 +441,9 @@ final class SimWorld {
             log("f" + n.id + " <- " + f);
             switch (f.kind) {
                 case INFO -> {
+                    if (!termAccepted(n, f.info.term())) {
+                        return;
+                    }
                     byte[] before = n.f.leaderDatabaseId();
                     n.f.shardInfo(f.info, now);
                     link.handshakeDelivered = true;
@@ -419,10 +455,38 @@ final class SimWorld {
                 }
                 case BATCH -> n.f.batch(f.payload, more, now, acks);
                 case CAUGHT_UP -> n.f.caughtUp(f.caughtUp, now, acks);
-                case HEARTBEAT -> n.f.heartbeat(f.lsn, now, acks);
+                case HEARTBEAT -> {
+                    if (termAccepted(n, f.seq)) {
+                        n.f.heartbeat(f.lsn, now, acks);
+                    } else {
+                        return;
+                    }
+                }
                 default -> throw new IllegalStateException("unexpected " + f.kind);
             }
         }
+    }
+
+    /**
+     * The session's term check: a term below the highest the follower has seen is refused (STALE_TERM, the session
+     * ends, nothing from it applied); checked here against the model too.
+     */
+    private boolean termAccepted(Node n, long term) {
+        long seen = n.f.records().term();
+        try {
+            n.f.checkTerm(term);
+        } catch (dev.armdb.replication.protocol.ProtocolException e) {
+            if (term >= seen) {
+                throw new Failure("f" + n.id + " refused term " + term + " having seen only " + seen + ": " + e);
+            }
+            count("stale-term refusals");
+            cut(n, "refuses term " + term + " (STALE_TERM, has seen " + seen + ")");
+            return false;
+        }
+        if (term < seen) {
+            throw new Failure("f" + n.id + " accepted term " + term + " after seeing " + seen);
+        }
+        return true;
     }
 
     private void quiet(Node n) throws java.io.IOException {
@@ -452,6 +516,7 @@ final class SimWorld {
 
     private void crash(Node n, boolean powerLoss) {
         cut(n, powerLoss ? "power loss" : "process crash");
+        count(powerLoss ? "follower power losses" : "follower process crashes");
         SimShardDisk.abandon(n.f.shard());
         SimFollowerShard.Records records = n.f.records().afterCrash(powerLoss);
         n.disk = powerLoss ? n.disk.powerLoss(rnd) : n.disk.processCrash();
@@ -493,8 +558,11 @@ final class SimWorld {
             now += 1_000_000;
             boolean all = true;
             for (Node n : nodes) {
+                if (n.link != null && n.link.to != leader) {
+                    cut(n, "leaves the zombie");
+                }
                 if (n.link == null) {
-                    connect(n);
+                    connect(n, leader);
                 }
                 leaderWork(n, 4);
                 deliverDown(n, 8);
@@ -573,6 +641,7 @@ final class SimWorld {
         SimShardDisk disk;
         Shard shard;
         long epoch;
+        long term;
 
         Leader(SimShardDisk disk, Shard shard, DbMeta meta, FixedConfig cfg, ReplicaLineage lineage, History history) {
             this.disk = disk;
@@ -616,12 +685,14 @@ final class SimWorld {
     /** A connection: the leader's streamer and the frames in flight each way (in order, like TCP). */
     private final class Link {
         final SimLeaderStream stream;
+        final Leader to;
         final ArrayDeque<Frame> down = new ArrayDeque<>();
         final ArrayDeque<Frame> up = new ArrayDeque<>();
         boolean handshakeDelivered;
 
-        Link(SimLeaderStream stream) {
+        Link(SimLeaderStream stream, Leader to) {
             this.stream = stream;
+            this.to = to;
         }
 
         void down(Frame f, long at) {
@@ -741,9 +812,11 @@ final class SimWorld {
             return f;
         }
 
-        static Frame heartbeat(long lsn) {
+        /** A heartbeat; its term rides in {@code seq}. */
+        static Frame heartbeat(long lsn, long term) {
             Frame f = new Frame(Kind.HEARTBEAT);
             f.lsn = lsn;
+            f.seq = term;
             return f;
         }
 

@@ -34,6 +34,8 @@ public final class SimFollowerShard {
         long epoch;
         long epochForced;
         boolean copyMark;
+        /** The highest leader term seen ({@code db.term}: raised durably before it is used). */
+        long term;
 
         /** The records a new process finds after a crash; {@code powerLoss} keeps only what was forced. */
         public Records afterCrash(boolean powerLoss) {
@@ -46,6 +48,7 @@ public final class SimFollowerShard {
             r.epochForced = r.epoch;
             // set and cleared durably (a cleared mark that came back would only cause a second copy)
             r.copyMark = copyMark;
+            r.term = term;
             return r;
         }
 
@@ -58,6 +61,16 @@ public final class SimFollowerShard {
         public boolean copyMark() {
             return copyMark;
         }
+
+        /** The highest leader term seen. */
+        public long term() {
+            return term;
+        }
+
+        /** Sets the term a promotion of this node leads under. */
+        public void term(long t) {
+            term = t;
+        }
     }
 
     private final Shard shard;
@@ -66,6 +79,7 @@ public final class SimFollowerShard {
     private final ShardApplier applier;
     private final LongConsumer onRecord;
     private final Positions positions = new Positions();
+    private final TermGuard terms;
 
     /**
      * Opens the follower over {@code shard} (already opened as a replica on its disk) as {@code Store.open} would: a
@@ -84,6 +98,10 @@ public final class SimFollowerShard {
             shard.wipe();
         }
         this.applier = new ShardApplier(0, new Door(), positions, new ReplicationMetrics());
+        this.terms = new TermGuard(() -> records.term, t -> {
+            records.term = Math.max(records.term, t);
+            return records.term;
+        });
     }
 
     /** Starts a connection; returns the from-LSN to ask for. */
@@ -105,6 +123,15 @@ public final class SimFollowerShard {
     /** The leader epoch recorded. */
     public long leaderEpoch() {
         return records.epoch;
+    }
+
+    /**
+     * Checks a leader's term as the session does for SHARD_INFO and HEARTBEAT.
+     *
+     * @throws dev.armdb.replication.protocol.ProtocolException STALE_TERM if it is below the highest term seen
+     */
+    public void checkTerm(long leaderTerm) {
+        terms.check(leaderTerm);
     }
 
     /** SHARD_INFO arrived. */
