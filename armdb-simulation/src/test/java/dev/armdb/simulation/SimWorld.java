@@ -595,23 +595,11 @@ final class SimWorld {
     // ------------------------------------------------------------------ values
 
     static byte[] key(int k) {
-        byte[] b = new byte[KEY];
-        b[0] = (byte) (k + 1);
-        return b;
+        return SimShardDisk.key(k);
     }
 
-    /** A value naming its id in every 8 bytes, so a torn or invented value cannot pass for a real one. */
     static byte[] value(long id) {
-        ByteBuffer b = ByteBuffer.allocate(VALUE).order(ByteOrder.LITTLE_ENDIAN);
-        for (int i = 0; i < VALUE / 8; i++) {
-            b.putLong(id * 31 + i);
-        }
-        return b.array();
-    }
-
-    private static long idOf(byte[] v) {
-        long id = ByteBuffer.wrap(v).order(ByteOrder.LITTLE_ENDIAN).getLong(0) / 31;
-        return Arrays.equals(v, value(id)) ? id : -1;
+        return SimShardDisk.value(id);
     }
 
     /** The value id of each key (0 = absent, -1 = a value no write stored). */
@@ -620,7 +608,7 @@ final class SimWorld {
         byte[] out = new byte[VALUE];
         for (int k = 0; k < KEYS; k++) {
             byte[] key = key(k);
-            ids[k] = shard.get(key, KeyHash.hash(key), out) ? idOf(out) : 0;
+            ids[k] = shard.get(key, KeyHash.hash(key), out) ? SimShardDisk.idOf(out) : 0;
         }
         return ids;
     }

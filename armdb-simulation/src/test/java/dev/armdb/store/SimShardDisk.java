@@ -39,6 +39,21 @@ public final class SimShardDisk {
         shard.forceIfDirty();
     }
 
+    /** Key {@code k} of the engine's crash enumeration (8 bytes). */
+    public static byte[] key(int k) {
+        return CrashStateEnumerationTest.key(k);
+    }
+
+    /** The crash enumeration's value {@code id} (24 bytes naming its id in every 8, so a torn one cannot pass). */
+    public static byte[] value(long id) {
+        return CrashStateEnumerationTest.value(id);
+    }
+
+    /** The id of a value made by {@link #value}, or -1 if it is not one. */
+    public static long idOf(byte[] v) {
+        return CrashStateEnumerationTest.idOf(v);
+    }
+
     /** The disk a new process finds after this one died: the page cache is kept. */
     public SimShardDisk processCrash() {
         return new SimShardDisk(disk.processCrash());

@@ -86,7 +86,7 @@ final class LeaderSession implements Runnable {
         this.replicaState = replicaState;
         this.metrics = metrics;
         this.nodeId = nodeId;
-        this.applier = new ShardApplier(shardId, new StoreReplicaShard(store, shardId), replicaState, metrics);
+        this.applier = new ShardApplier(shardId, StoreReplicaShard.of(store, shardId), replicaState, metrics);
     }
 
     @Override

@@ -1,21 +1,57 @@
 package dev.armdb.replication.follower;
 
 import dev.armdb.Durability;
+import dev.armdb.FixedConfig;
 import dev.armdb.store.Shard;
 import dev.armdb.store.Store;
 
 /**
- * {@link ReplicaShard} onto one shard of a {@link Store}. Threading: as {@link ReplicaShard}.
+ * {@link ReplicaShard} onto one engine shard: {@link #of} for a shard of a {@link Store} (its copy mark is the
+ * store's durable {@code shard-NNN.copying} file); the deterministic simulation gives its own copy mark.
+ *
+ * <p>Threading: as {@link ReplicaShard}.
  */
 final class StoreReplicaShard implements ReplicaShard {
-    private final Store store;
-    private final Shard shard;
-    private final int id;
+    /** Where a shard's "copy in progress" mark lives. */
+    interface CopyMark {
+        /** Sets the mark, durably. */
+        void begin();
 
-    StoreReplicaShard(Store store, int id) {
-        this.store = store;
-        this.shard = store.shard(id);
-        this.id = id;
+        /** Clears the mark. */
+        void finish();
+
+        /** True while the mark is set. */
+        boolean incomplete();
+    }
+
+    private final Shard shard;
+    private final FixedConfig config;
+    private final CopyMark mark;
+
+    StoreReplicaShard(Shard shard, FixedConfig config, CopyMark mark) {
+        this.shard = shard;
+        this.config = config;
+        this.mark = mark;
+    }
+
+    /** Shard {@code id} of {@code store}, with the store's copy mark. */
+    static StoreReplicaShard of(Store store, int id) {
+        return new StoreReplicaShard(store.shard(id), store.config(), new CopyMark() {
+            @Override
+            public void begin() {
+                store.beginCopy(id);
+            }
+
+            @Override
+            public void finish() {
+                store.finishCopy(id);
+            }
+
+            @Override
+            public boolean incomplete() {
+                return store.copyIncomplete(id);
+            }
+        });
     }
 
     @Override
@@ -35,17 +71,17 @@ final class StoreReplicaShard implements ReplicaShard {
 
     @Override
     public long maxSlots() {
-        return store.config().maxSlotsPerShard();
+        return config.maxSlotsPerShard();
     }
 
     @Override
     public Durability durability() {
-        return store.config().durability();
+        return config.durability();
     }
 
     @Override
     public long groupIntervalNanos() {
-        return store.config().groupInterval().toNanos();
+        return config.groupInterval().toNanos();
     }
 
     @Override
@@ -75,16 +111,16 @@ final class StoreReplicaShard implements ReplicaShard {
 
     @Override
     public void beginCopy() {
-        store.beginCopy(id);
+        mark.begin();
     }
 
     @Override
     public void finishCopy() {
-        store.finishCopy(id);
+        mark.finish();
     }
 
     @Override
     public boolean copyIncomplete() {
-        return store.copyIncomplete(id);
+        return mark.incomplete();
     }
 }

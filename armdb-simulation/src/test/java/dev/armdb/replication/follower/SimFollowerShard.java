@@ -1,6 +1,5 @@
 package dev.armdb.replication.follower;
 
-import dev.armdb.Durability;
 import dev.armdb.FixedConfig;
 import dev.armdb.replication.ReplicationMetrics;
 import dev.armdb.replication.protocol.CaughtUp;
@@ -97,7 +96,8 @@ public final class SimFollowerShard {
         if (records.copyMark) {
             shard.wipe();
         }
-        this.applier = new ShardApplier(0, new Door(), positions, new ReplicationMetrics());
+        this.applier =
+                new ShardApplier(0, new StoreReplicaShard(shard, cfg, new Mark()), positions, new ReplicationMetrics());
         this.terms = new TermGuard(() -> records.term, t -> {
             records.term = Math.max(records.term, t);
             return records.term;
@@ -235,74 +235,19 @@ public final class SimFollowerShard {
         }
     }
 
-    private final class Door implements ReplicaShard {
+    private final class Mark implements StoreReplicaShard.CopyMark {
         @Override
-        public int slotSize() {
-            return shard.slotSize();
-        }
-
-        @Override
-        public int slotCount() {
-            return shard.slotCount();
-        }
-
-        @Override
-        public long lastLsn() {
-            return shard.lastLsn();
-        }
-
-        @Override
-        public long maxSlots() {
-            return cfg.maxSlotsPerShard();
-        }
-
-        @Override
-        public Durability durability() {
-            return cfg.durability();
-        }
-
-        @Override
-        public long groupIntervalNanos() {
-            return cfg.groupInterval().toNanos();
-        }
-
-        @Override
-        public void wipe() {
-            shard.wipe();
-        }
-
-        @Override
-        public void beginBulkLoad() {
-            shard.beginBulkLoad();
-        }
-
-        @Override
-        public void finishBulkLoad() {
-            shard.finishBulkLoad();
-        }
-
-        @Override
-        public void applyImages(byte[] buf, int offset, int count, int stride) {
-            shard.applyImages(buf, offset, count, stride, true);
-        }
-
-        @Override
-        public void forceApplied() {
-            shard.forceApplied();
-        }
-
-        @Override
-        public void beginCopy() {
+        public void begin() {
             records.copyMark = true;
         }
 
         @Override
-        public void finishCopy() {
+        public void finish() {
             records.copyMark = false;
         }
 
         @Override
-        public boolean copyIncomplete() {
+        public boolean incomplete() {
             return records.copyMark;
         }
     }
