@@ -205,12 +205,17 @@ public final class FixedTree extends FixedStore {
     public long scan(byte[] fromInclusive, byte[] toExclusive, PairVisitor visitor) {
         Objects.requireNonNull(visitor, "visitor");
         store.checkOpen();
-        try {
-            return new OrderedScan(store, config().valueSize())
-                    .run(keysBetween(fromInclusive, toExclusive).iterator(), visitor);
-        } catch (IllegalStateException e) {
-            throw closedOr(e);
+        byte[] value = new byte[config().valueSize()];
+        long visited = 0;
+        for (byte[] k : keysBetween(fromInclusive, toExclusive)) {
+            if (get(k, value)) {
+                visited++;
+                if (!visitor.visit(k, value)) {
+                    break;
+                }
+            }
         }
+        return visited;
     }
 
     /** Entries in descending key order, from the last key down. */

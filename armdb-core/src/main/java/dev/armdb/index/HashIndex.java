@@ -63,17 +63,6 @@ public final class HashIndex {
     }
 
     /**
-     * The slot named by the entry where a lookup of {@code hash} starts, or -1 if that entry holds no slot. Reads
-     * one entry and nothing else: a hint for warming caches ahead of {@link #find}, which may find the key elsewhere.
-     * Lock-free; safe concurrently with the writer.
-     */
-    public int slotAtHome(long hash) {
-        long[] t = table;
-        long e = (long) ENTRY.getOpaque(t, home(tag(hash), t.length));
-        return e == EMPTY || e == TOMBSTONE ? -1 : (int) e;
-    }
-
-    /**
      * The slot holding {@code key}, or -1. Lock-free; safe concurrently with the writer. The answer is a hint
      * that the caller validates against the slot (its status and key under the slot's version check).
      */

@@ -914,24 +914,6 @@ public final class Shard implements ShardView {
         }
     }
 
-    /**
-     * Loads the first and last bytes of the slot a lookup of {@code hash} most likely ends at, so that a {@link
-     * #get} soon after finds the index entry and the slot in cache; returns what it read, for the caller to consume
-     * (loads whose result is unused may be dropped). Changes nothing and promises nothing about the key: a caller
-     * warming a batch of keys overlaps their memory misses, which a chain of lookups would pay one after another.
-     * Lock-free, allocation-free; any thread.
-     */
-    public long warm(long hash) {
-        int slot = index.slotAtHome(hash);
-        // acquire: pairs with the writer's release of the high-water mark, so the slot is inside a visible mapping
-        if (slot < 0 || slot >= (int) HIGH_WATER.getAcquire(this)) {
-            return slot;
-        }
-        MemorySegment seg = file.segment(slot);
-        long off = file.offset(slot);
-        return seg.get(LONG_LE, off) ^ seg.get(ValueLayout.JAVA_BYTE, off + slotSize - 1);
-    }
-
     /** True if {@code key} is present. Lock-free, allocation-free. */
     public boolean containsKey(byte[] key, long hash) {
         for (int attempt = 0; attempt < LOCK_FREE_ATTEMPTS; attempt++) {
