@@ -45,6 +45,11 @@ final class LeaderSession implements Runnable {
     private static final int ACK_EVERY_BATCHES = 4;
     /** At most this long between acks while batches keep arriving. */
     private static final long ACK_MAX_DELAY_NANOS = 1_000_000;
+    /**
+     * Under GROUP, group intervals a consistent point waits for the collection's group commit before the session
+     * forces the shard itself (a group commit that fell behind, e.g. many shards each forcing slowly).
+     */
+    private static final int GROUP_FORCE_PATIENCE = 10;
 
     /** Where the session is. */
     enum State {
@@ -68,6 +73,7 @@ final class LeaderSession implements Runnable {
     private final LongAdder bytesIn = new LongAdder();
     private final LongAdder bytesOut = new LongAdder();
     private final java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+    private final java.util.function.LongPredicate forcedSince;
 
     private volatile State state = State.CONNECTING;
     private volatile long leaderLsn;
@@ -85,13 +91,14 @@ final class LeaderSession implements Runnable {
     private ShardInfo info;
     private long knownLeaderLsn;
     private long lastBatchSeq;
-    private long lastForceNanos;
     private boolean caughtUp;
     /** This connection copies the shard from scratch (its copy mark is set until CAUGHT_UP). */
     private boolean copying;
 
     private long lastAckedBatchSeq;
+    private long lastAckedLsn;
     private long lastAckNanos;
+    private final DurablePoints durablePoints = new DurablePoints();
     private boolean ackDeferred;
     private byte[] followerNonce;
     private byte[] sentRequest;
@@ -116,6 +123,7 @@ final class LeaderSession implements Runnable {
         this.replicaState = replicaState;
         this.metrics = metrics;
         this.nodeId = nodeId;
+        this.forcedSince = shard::forcedSince;
     }
 
     @Override
@@ -183,6 +191,8 @@ final class LeaderSession implements Runnable {
         applied = replicaState.appliedLsn(shardId);
         lastBatchSeq = 0;
         lastAckedBatchSeq = 0;
+        lastAckedLsn = -1;
+        durablePoints.clear();
         caughtUp = false;
         copying = false;
         Challenge challenge = awaitChallenge(ch);
@@ -474,6 +484,9 @@ final class LeaderSession implements Runnable {
         }
         applied = upTo;
         consistentLsn = upTo;
+        if (store.config().durability() == Durability.GROUP) {
+            durablePoints.reached(upTo, shard.forceMark(), System.nanoTime());
+        }
     }
 
     private void caughtUp(FrameChannel ch, CaughtUp c) throws IOException {
@@ -494,7 +507,10 @@ final class LeaderSession implements Runnable {
 
     /**
      * Records and acknowledges the applied LSN once it is as durable as the collection's mode promises: SYNC
-     * forces now; GROUP forces at most once per group interval (or when idle); NONE records at once.
+     * forces now; GROUP waits for the collection's group commit to cover it (forcing here only when idle, or when
+     * no group force covered it within an interval); NONE records at once. An ACK goes out when it says something
+     * new (a newer LSN, or {@link #ACK_EVERY_BATCHES} batches since the last), or when idle (it is also the
+     * follower's heartbeat).
      */
     private void maybeForceAndAck(FrameChannel ch, boolean idle) throws IOException {
         Durability d = store.config().durability();
@@ -505,26 +521,50 @@ final class LeaderSession implements Runnable {
                 replicaState.appliedLsn(shardId, applied, true);
             }
         } else if (d == Durability.GROUP) {
-            long now = System.nanoTime();
-            if (applied != recorded
-                    && (idle
-                            || now - lastForceNanos
-                                    >= store.config().groupInterval().toNanos())) {
-                shard.forceApplied();
-                replicaState.appliedLsn(shardId, applied, true);
-                lastForceNanos = now;
-            }
+            recordGroupDurable(recorded, idle);
         } else if (applied != recorded) {
             replicaState.appliedLsn(shardId, applied, false);
         }
         long ackLsn = caughtUp ? replicaState.appliedLsn(shardId) : 0;
-        ch.send(MessageType.ACK, Ack.LENGTH, new Ack(ackLsn, lastBatchSeq)::encode);
-        lastAckedBatchSeq = lastBatchSeq;
-        lastAckNanos = System.nanoTime();
-        if (ackDeferred) {
-            ackDeferred = false;
-            ch.readTimeoutMillis(heartbeatMillis());
+        if (idle || ackLsn != lastAckedLsn || lastBatchSeq - lastAckedBatchSeq >= ACK_EVERY_BATCHES) {
+            ch.send(MessageType.ACK, Ack.LENGTH, new Ack(ackLsn, lastBatchSeq)::encode);
+            lastAckedBatchSeq = lastBatchSeq;
+            lastAckedLsn = ackLsn;
+            lastAckNanos = System.nanoTime();
         }
+        // while a point waits for the group commit, come back within an interval to acknowledge it
+        ackDeferred = durablePoints.pending();
+        ch.readTimeoutMillis(ackDeferred ? groupIntervalMillis() : heartbeatMillis());
+    }
+
+    /**
+     * GROUP: records the newest consistent point a completed force covers (usually the group commit's). Forces here
+     * when the stream is idle, or when the oldest waiting point has waited {@link #GROUP_FORCE_PATIENCE} group intervals (a group commit
+     * that fell behind). The record itself is not forced: a power loss can only take it back to an earlier
+     * consistent point, whose slots are durable too, and the session resumes from there.
+     */
+    private void recordGroupDurable(long recorded, boolean idle) {
+        long durable = durablePoints.takeDurable(forcedSince);
+        if (applied != recorded
+                && (idle
+                        || durablePoints.waitedNanos(System.nanoTime())
+                                >= GROUP_FORCE_PATIENCE * groupIntervalNanos())) {
+            shard.forceApplied();
+            durablePoints.clear();
+            durable = applied;
+        }
+        if (durable > recorded) {
+            replicaState.appliedLsn(shardId, durable, false);
+        }
+    }
+
+    private long groupIntervalNanos() {
+        return store.config().groupInterval().toNanos();
+    }
+
+    private int groupIntervalMillis() {
+        return (int) Math.max(
+                1, Math.min(heartbeatMillis(), store.config().groupInterval().toMillis()));
     }
 
     private void trackLag() {
