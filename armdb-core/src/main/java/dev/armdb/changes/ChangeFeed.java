@@ -17,7 +17,7 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>Threading: {@link #publish} is called only by the shard's writer; {@link #openCursor} and cursors are used
  * by any number of reader threads, one thread per cursor. Publishing allocates nothing; when a cursor is parked
- * waiting, the writer unparks it.
+ * waiting, the writer unparks it, at once or, on a thread with {@link DeferredWakeups} installed, at its next flush.
  */
 public final class ChangeFeed {
     private static final VarHandle ENTRY = MethodHandles.arrayElementVarHandle(long[].class);
@@ -47,6 +47,12 @@ public final class ChangeFeed {
     private volatile FeedCursor[] cursors = new FeedCursor[0];
 
     /**
+     * The holder that last took this feed's wake-up, to skip adding it twice. Plain and racy on purpose: two writer
+     * threads holding the same feed can only add it twice (one extra wake-up), never lose one.
+     */
+    DeferredWakeups heldBy;
+
+    /**
      * A feed whose first entry will be {@code lastLsn + 1}.
      *
      * @param capacity entries kept, a power of two
@@ -63,7 +69,8 @@ public final class ChangeFeed {
     }
 
     /**
-     * Records that {@code lsn} changed {@code slot} and wakes parked cursors. Writer only; {@code lsn} must be
+     * Records that {@code lsn} changed {@code slot} and wakes parked cursors (or holds the wake-up in the calling
+     * thread's {@link DeferredWakeups}). Writer only; {@code lsn} must be
      * the previous one plus one, and the slot's bytes must already be written.
      */
     public void publish(long lsn, int slot) {
@@ -73,11 +80,14 @@ public final class ChangeFeed {
         // that parks after checking head cannot miss the wake-up
         HEAD.setVolatile(this, lsn);
         if ((int) PARKED.getVolatile(this) > 0) {
-            wakeParked();
+            DeferredWakeups deferred = DeferredWakeups.current();
+            if (deferred == null || !deferred.add(this)) {
+                wakeParked();
+            }
         }
     }
 
-    private void wakeParked() {
+    void wakeParked() {
         for (FeedCursor c : cursors) {
             c.unparkIfParked();
         }

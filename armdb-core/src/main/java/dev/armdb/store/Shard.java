@@ -111,6 +111,11 @@ public final class Shard implements ShardView {
     private int highWater;
 
     private volatile long durableLsn;
+    /** Forces begun so far; written under {@link #syncLock} before the force reads the dirty chunks. */
+    private volatile long forcesBegun;
+    /** Forces completed so far; written under {@link #syncLock} after the force succeeded. */
+    private volatile long forcesDone;
+
     private volatile boolean closed;
     private int deletedSlots;
     private int indexedTombstones;
@@ -1067,8 +1072,12 @@ public final class Shard implements ShardView {
         syncLock.lock();
         try {
             long target = lastLsn();
+            long n = forcesBegun + 1;
+            // volatile write before the force reads the dirty bits: pairs with the fence in forceMark()
+            forcesBegun = n;
             file.force();
             durableLsn = Math.max(durableLsn, target);
+            forcesDone = n;
         } finally {
             syncLock.unlock();
         }
@@ -1094,6 +1103,23 @@ public final class Shard implements ShardView {
      */
     public void forceApplied() {
         forceNow();
+    }
+
+    /**
+     * A mark for {@link #forcedSince}: every store the calling thread made to this shard before the call (applied
+     * images included, whatever their LSNs) is durable once a force begun after the call has completed, whoever ran
+     * it (the group commit, {@link #forceApplied}, {@link #syncTo}). Any thread; allocation-free.
+     */
+    public long forceMark() {
+        // full fence: the caller's stores and dirty bits are ordered before this read, so a force that this read
+        // does not see as begun reads those dirty bits (pairs with the volatile write of forcesBegun in forceNow)
+        VarHandle.fullFence();
+        return forcesBegun;
+    }
+
+    /** True if a force begun after {@code mark} (from {@link #forceMark}) has completed. Any thread. */
+    public boolean forcedSince(long mark) {
+        return forcesDone > mark;
     }
 
     /** Forces everything written so far (background group commit). No-op when nothing is new. */

@@ -1,5 +1,6 @@
 package dev.armdb.server;
 
+import dev.armdb.changes.DeferredWakeups;
 import java.io.IOException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
@@ -118,6 +119,8 @@ final class RespEventLoop implements AutoCloseable {
     }
 
     private void run() {
+        // followers' sessions are woken once per pass for all of the pass's writes, not once per write
+        DeferredWakeups wakeups = DeferredWakeups.installOnCurrentThread();
         try {
             while (!closed) {
                 if (readAgain.isEmpty()) {
@@ -128,12 +131,14 @@ final class RespEventLoop implements AutoCloseable {
                 runTasks();
                 readBuffered();
                 handshakes.closeExpired(System.nanoTime());
+                wakeups.flush();
             }
         } catch (Throwable e) {
             if (!closed) {
                 LOG.error("RESP event loop {} failed; its clients are disconnected", thread.getName(), e);
             }
         } finally {
+            DeferredWakeups.uninstallFromCurrentThread();
             stopped = true;
             for (RespConnection c : new ArrayList<>(connections)) {
                 c.close();

@@ -181,9 +181,13 @@ final class SimWorld {
         Node n = nodes[rnd.nextInt(FOLLOWERS)];
         if (r < 30) {
             leaderWrite(zombie != null && rnd.nextInt(3) == 0 ? zombie : leader);
-        } else if (r < 34) {
+        } else if (r < 33) {
             SimShardDisk.groupForce(leader.shard);
             recordLeader(leader, "group force");
+        } else if (r < 34) {
+            // the follower collection's own group commit, which GROUP followers wait for before they acknowledge
+            SimShardDisk.groupForce(n.f.shard());
+            log("f" + n.id + " group force");
         } else if (r < 55) {
             leaderWork(n, 1 + rnd.nextInt(3));
         } else if (r < 78) {

@@ -181,8 +181,10 @@ final class LeaderSession implements Runnable {
         while (!client.isClosed()) {
             MessageType type;
             // a deferred ack goes out when nothing more arrives within its delay
-            ch.readTimeoutMillis(
-                    applier.ackDeferred() ? (int) (ShardApplier.ACK_MAX_DELAY_NANOS / 1_000_000) : heartbeatMillis());
+            ch.readTimeoutMillis((int) Math.max(
+                    1,
+                    TimeUnit.NANOSECONDS.toMillis(
+                            applier.quietAfterNanos(config.heartbeatInterval().toNanos()))));
             try {
                 type = ch.receive();
             } catch (SocketTimeoutException e) {

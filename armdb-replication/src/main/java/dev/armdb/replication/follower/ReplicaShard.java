@@ -47,6 +47,15 @@ interface ReplicaShard {
     /** Forces every image applied since the last force. */
     void forceApplied();
 
+    /**
+     * A mark for {@link #forcedSince}: every image applied before the call is durable once a force begun after it
+     * has completed, whoever ran it (normally the collection's group commit).
+     */
+    long forceMark();
+
+    /** True if a force begun after {@code mark} (from {@link #forceMark}) has completed. */
+    boolean forcedSince(long mark);
+
     /** Marks, durably, that a copy from scratch is in progress: a crash before {@link #finishCopy()} empties it. */
     void beginCopy();
 

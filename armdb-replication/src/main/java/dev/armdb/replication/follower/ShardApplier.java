@@ -34,6 +34,11 @@ final class ShardApplier {
     static final int ACK_EVERY_BATCHES = 4;
     /** At most this long between acks while batches keep arriving. */
     static final long ACK_MAX_DELAY_NANOS = 1_000_000;
+    /**
+     * Under GROUP, group intervals a consistent point waits for the collection's group commit before the applier
+     * forces the shard itself (a group commit that fell behind, e.g. many shards each forcing slowly).
+     */
+    private static final int GROUP_FORCE_PATIENCE = 10;
 
     /** Where the stream is. */
     enum Phase {
@@ -57,6 +62,8 @@ final class ShardApplier {
     private final ReplicaPositions positions;
     private final ReplicationMetrics metrics;
     private final CRC32C crc = new CRC32C();
+    private final DurablePoints durablePoints = new DurablePoints();
+    private final java.util.function.LongPredicate forcedSince;
 
     private volatile Phase phase = Phase.AWAIT_SHARD_INFO;
     private volatile long leaderLsn;
@@ -69,8 +76,11 @@ final class ShardApplier {
     private long knownLeaderLsn;
     private long lastBatchSeq;
     private long lastAckedBatchSeq;
+    private long lastAckedLsn = -1;
+    /** GROUP: the newest consistent point a completed force covers, not recorded yet; -1 if none. */
+    private long durableReady = -1;
+
     private long lastAckNanos;
-    private long lastForceNanos;
     private boolean ackDeferred;
     /** This connection copies the shard from scratch (its copy mark is set until the first consistent point). */
     private boolean copying;
@@ -80,6 +90,7 @@ final class ShardApplier {
         this.shard = shard;
         this.positions = positions;
         this.metrics = metrics;
+        this.forcedSince = shard::forcedSince;
     }
 
     /**
@@ -93,6 +104,9 @@ final class ShardApplier {
         info = null;
         lastBatchSeq = 0;
         lastAckedBatchSeq = 0;
+        lastAckedLsn = -1;
+        durableReady = -1;
+        durablePoints.clear();
         ackDeferred = false;
         copying = false;
     }
@@ -138,6 +152,8 @@ final class ShardApplier {
         if (full || otherDb) {
             positions.resetTo(shardId, info.databaseId());
             applied = 0;
+            durableReady = -1;
+            durablePoints.clear();
             // a consistent point reached before belongs to the contents and history just left behind
             consistentLsn = -1;
         }
@@ -198,7 +214,7 @@ final class ShardApplier {
         metrics.slotsApplied.add(count);
         lastBatchSeq = seq;
         if (phase == Phase.STREAMING) {
-            advanceTo(upTo);
+            advanceTo(upTo, nowNs);
             leaderLsn = Math.max(leaderLsn, upTo);
         }
         trackLag(nowNs);
@@ -220,7 +236,7 @@ final class ShardApplier {
     /** Ends the catch-up: builds the index of a first copy, and takes the announced LSN if it is a consistent point. */
     void onCaughtUp(CaughtUp c, long nowNs, AckSink out) throws IOException {
         shard.finishBulkLoad();
-        advanceTo(c.lsn());
+        advanceTo(c.lsn(), nowNs);
         leaderLsn = Math.max(leaderLsn, c.lsn());
         moveTo(Phase.STREAMING, "caught up to LSN " + c.lsn());
         LOG.info(
@@ -244,7 +260,7 @@ final class ShardApplier {
     /** Nothing arrived for a while: sends a deferred ack, or an idle one that forces what GROUP still holds back. */
     void onQuiet(long nowNs, AckSink out) throws IOException {
         if (phase != Phase.AWAIT_SHARD_INFO) {
-            forceAndAck(nowNs, !ackDeferred, out);
+            forceAndAck(nowNs, !ackDeferred && !durablePoints.pending(), out);
         }
     }
 
@@ -272,7 +288,7 @@ final class ShardApplier {
      * state, so nothing is recorded, acknowledged or promoted there. A copy from scratch ends at its first
      * consistent point.
      */
-    private void advanceTo(long upTo) {
+    private void advanceTo(long upTo, long nowNs) {
         if (upTo < applied || upTo < shard.lastLsn()) {
             return;
         }
@@ -282,15 +298,21 @@ final class ShardApplier {
         }
         applied = upTo;
         consistentLsn = upTo;
+        if (shard.durability() == Durability.GROUP) {
+            durablePoints.reached(upTo, shard.forceMark(), nowNs);
+        }
     }
 
     /**
      * Records and acknowledges the applied LSN once it is as durable as the collection's mode promises: SYNC
-     * forces now; GROUP forces at most once per group interval (or when idle); NONE records at once. Both happen
-     * only while the shard is at its consistent point (no image newer than the applied LSN): images applied since,
-     * out of order, make it match no leader state until the stream reaches them, and then an LSN recorded or
-     * acknowledged earlier would no longer describe what the follower holds. Such an ack carries LSN 0 (it still
-     * opens the leader's window); the next one at a consistent point carries the position.
+     * forces now; GROUP waits for a force begun after the point was reached to complete, whoever ran it (normally the
+     * collection's group commit; the applier forces itself only when idle, or when no force covered a point within
+     * {@link #GROUP_FORCE_PATIENCE} group intervals); NONE records at once. Records and ACKs happen only while the
+     * shard is at its consistent point (no image newer than the applied LSN): images applied since, out of order,
+     * make it match no leader state until the stream reaches them, and then an LSN recorded or acknowledged earlier
+     * would no longer describe what the follower holds. Such an ack carries LSN 0 (it still opens the leader's
+     * window). An ACK goes out when it says something new (a newer LSN, or {@link #ACK_EVERY_BATCHES} batches since
+     * the last), or when idle (it is also the follower's heartbeat).
      */
     private void forceAndAck(long nowNs, boolean idle, AckSink out) throws IOException {
         boolean consistent = atConsistentPoint();
@@ -302,19 +324,54 @@ final class ShardApplier {
                 positions.appliedLsn(shardId, applied, true);
             }
         } else if (d == Durability.GROUP) {
-            if (applied != recorded && consistent && (idle || nowNs - lastForceNanos >= shard.groupIntervalNanos())) {
-                shard.forceApplied();
-                positions.appliedLsn(shardId, applied, true);
-                lastForceNanos = nowNs;
-            }
+            recordGroupDurable(recorded, idle, consistent, nowNs);
         } else if (applied != recorded && consistent) {
             positions.appliedLsn(shardId, applied, false);
         }
         long ackLsn = phase == Phase.STREAMING && consistent ? positions.appliedLsn(shardId) : 0;
-        out.sendAck(ackLsn, lastBatchSeq);
-        lastAckedBatchSeq = lastBatchSeq;
-        lastAckNanos = nowNs;
+        if (idle || ackLsn != lastAckedLsn || lastBatchSeq - lastAckedBatchSeq >= ACK_EVERY_BATCHES) {
+            out.sendAck(ackLsn, lastBatchSeq);
+            lastAckedBatchSeq = lastBatchSeq;
+            lastAckedLsn = ackLsn;
+            lastAckNanos = nowNs;
+        }
         ackDeferred = false;
+    }
+
+    /**
+     * GROUP: records the newest consistent point a completed force covers, while the shard is at a consistent point
+     * at or past it. The record is forced (one page): what a follower acknowledged stays recorded through a power
+     * loss.
+     */
+    private void recordGroupDurable(long recorded, boolean idle, boolean consistent, long nowNs) {
+        long durable = durablePoints.takeDurable(forcedSince);
+        if (durable > durableReady) {
+            durableReady = durable;
+        }
+        if (applied != recorded
+                && consistent
+                && (idle || durablePoints.waitedNanos(nowNs) >= GROUP_FORCE_PATIENCE * shard.groupIntervalNanos())) {
+            shard.forceApplied();
+            durablePoints.clear();
+            durableReady = applied;
+        }
+        if (consistent && durableReady > recorded) {
+            positions.appliedLsn(shardId, durableReady, true);
+        }
+    }
+
+    /**
+     * How long the driver may wait for the next frame before calling {@link #onQuiet}: 1 ms while an ack is held
+     * back, a group interval while a consistent point waits for a force, else {@code heartbeatNanos}.
+     */
+    long quietAfterNanos(long heartbeatNanos) {
+        if (ackDeferred) {
+            return ACK_MAX_DELAY_NANOS;
+        }
+        if (durablePoints.pending()) {
+            return Math.min(heartbeatNanos, shard.groupIntervalNanos());
+        }
+        return heartbeatNanos;
     }
 
     /** True while no image the shard holds is newer than the applied LSN: the shard equals the leader's state there. */

@@ -110,6 +110,16 @@ final class StoreReplicaShard implements ReplicaShard {
     }
 
     @Override
+    public long forceMark() {
+        return shard.forceMark();
+    }
+
+    @Override
+    public boolean forcedSince(long mark) {
+        return shard.forcedSince(mark);
+    }
+
+    @Override
     public void beginCopy() {
         mark.begin();
     }
