@@ -221,7 +221,7 @@ final class ShardApplier {
         // coalesce acks (each one wakes a leader thread): at most ACK_EVERY_BATCHES batches or ACK_MAX_DELAY_NANOS
         // go unacknowledged, so the leader's window never stalls and a WAIT waits at most that much longer
         if (seq - lastAckedBatchSeq >= ACK_EVERY_BATCHES || nowNs - lastAckNanos >= ACK_MAX_DELAY_NANOS) {
-            forceAndAck(nowNs, false, out);
+            forceAndAck(nowNs, false, false, out);
         } else {
             if (shard.durability() == Durability.NONE && phase == Phase.STREAMING && atConsistentPoint()) {
                 positions.appliedLsn(shardId, applied, false);
@@ -246,7 +246,7 @@ final class ShardApplier {
                 c.slotsScanned(),
                 c.slotsSent());
         trackLag(nowNs);
-        forceAndAck(nowNs, false, out);
+        forceAndAck(nowNs, false, false, out);
     }
 
     /** Notes the leader's LSN and answers with an ack (the leader counts it as a sign of life). */
@@ -254,13 +254,14 @@ final class ShardApplier {
         leaderLsn = heartbeatLeaderLsn;
         knownLeaderLsn = Math.max(knownLeaderLsn, heartbeatLeaderLsn);
         trackLag(nowNs);
-        forceAndAck(nowNs, true, out);
+        forceAndAck(nowNs, true, false, out);
     }
 
     /** Nothing arrived for a while: sends a deferred ack, or an idle one that forces what GROUP still holds back. */
     void onQuiet(long nowNs, AckSink out) throws IOException {
         if (phase != Phase.AWAIT_SHARD_INFO) {
-            forceAndAck(nowNs, !ackDeferred && !durablePoints.pending(), out);
+            // an ACK goes out even when it says nothing new: a quiet leader may be waiting for its window to open
+            forceAndAck(nowNs, !ackDeferred && !durablePoints.pending(), true, out);
         }
     }
 
@@ -312,9 +313,10 @@ final class ShardApplier {
      * make it match no leader state until the stream reaches them, and then an LSN recorded or acknowledged earlier
      * would no longer describe what the follower holds. Such an ack carries LSN 0 (it still opens the leader's
      * window). An ACK goes out when it says something new (a newer LSN, or {@link #ACK_EVERY_BATCHES} batches since
-     * the last), or when idle (it is also the follower's heartbeat).
+     * the last), when idle (it is also the follower's heartbeat), or, with {@code ackAnyway}, when batches are
+     * unacknowledged (the stream went quiet: the leader may be waiting for its window).
      */
-    private void forceAndAck(long nowNs, boolean idle, AckSink out) throws IOException {
+    private void forceAndAck(long nowNs, boolean idle, boolean ackAnyway, AckSink out) throws IOException {
         boolean consistent = atConsistentPoint();
         Durability d = shard.durability();
         long recorded = positions.appliedLsn(shardId);
@@ -329,7 +331,10 @@ final class ShardApplier {
             positions.appliedLsn(shardId, applied, false);
         }
         long ackLsn = phase == Phase.STREAMING && consistent ? positions.appliedLsn(shardId) : 0;
-        if (idle || ackLsn != lastAckedLsn || lastBatchSeq - lastAckedBatchSeq >= ACK_EVERY_BATCHES) {
+        if (idle
+                || ackLsn != lastAckedLsn
+                || lastBatchSeq - lastAckedBatchSeq >= ACK_EVERY_BATCHES
+                || (ackAnyway && lastBatchSeq != lastAckedBatchSeq)) {
             out.sendAck(ackLsn, lastBatchSeq);
             lastAckedBatchSeq = lastBatchSeq;
             lastAckedLsn = ackLsn;
