@@ -27,7 +27,9 @@ import org.junit.jupiter.api.Test;
  * the connection's {@code copying} flag instead of the durable copy mark, and drop the {@code consistentLsn = -1} of
  * {@code ShardApplier.onShardInfo}: fails within the default 20,000 seeds, not always within 2,000; dropping only the
  * reset survives, as a reset without a copy mark is an inherited resume, whose old consistent point is in the new
- * leader's history too). Defect 6 (WAIT counting
+ * leader's history too). (6) a quiet stream that acknowledges only what is new ({@code ShardApplier.onQuiet} passing {@code
+ * ackAnyway = false}): a follower between consistent points with a window under four batches never acks and the
+ * run does not converge (seed 16590515783264). The replication issue's defect 6 (WAIT counting
  * sessions, not followers) lives in the replication server, outside what is simulated here; {@code AckBoundTest}
  * and the WAIT tests of armdb-server pin it.
  */
