@@ -29,9 +29,11 @@ import org.junit.jupiter.api.Test;
  * reset survives, as a reset without a copy mark is an inherited resume, whose old consistent point is in the new
  * leader's history too). (6) a quiet stream that acknowledges only what is new ({@code ShardApplier.onQuiet} passing {@code
  * ackAnyway = false}): a follower between consistent points with a window under four batches never acks and the
- * run does not converge (seed 16590515783264). The replication issue's defect 6 (WAIT counting
- * sessions, not followers) lives in the replication server, outside what is simulated here; {@code AckBoundTest}
- * and the WAIT tests of armdb-server pin it.
+ * run does not converge (seed 16590515783264). (7) the replication issue's defect 6, WAIT counting sessions instead of
+ * distinct follower nodes ({@code AckedFollowers.nodesAt} adding one entry per session): a follower that reconnects
+ * before its old session's peer timeout counts twice (cut sessions linger on the leader for a random number of
+ * steps; the check after every delivered ACK compares the real count with the nodes that sent an ACK). The other half
+ * of that defect, ACKs above what was sent, is refused by {@code ShardStreamer.onAck}; {@code AckBoundTest} pins it.
  */
 class ReplicationSimulationTest {
     @Test

@@ -62,6 +62,9 @@ final class SimWorld {
 
     private final long seed;
     private final Random rnd;
+    /** Draws only whether a cut session lingers on the leader, so the rest of a seed's run stays as it was. */
+    private final Random lingerRnd;
+
     private final List<String> trace = new ArrayList<>();
     private final FixedConfig leaderCfg;
     private final FixedConfig followerCfg;
@@ -83,6 +86,7 @@ final class SimWorld {
     SimWorld(long seed) {
         this.seed = seed;
         this.rnd = new Random(seed);
+        this.lingerRnd = new Random(~seed);
         Durability[] modes = Durability.values();
         int feed = 16 << rnd.nextInt(3);
         this.leaderCfg = config(modes[rnd.nextInt(modes.length)], feed, 1);
@@ -172,6 +176,10 @@ final class SimWorld {
     }
 
     private void randomStep() throws java.io.IOException {
+        expireLingering(leader);
+        if (zombie != null) {
+            expireLingering(zombie);
+        }
         for (Node n : nodes) {
             if (n.link == null && step >= n.reconnectAt) {
                 connect(n);
@@ -272,6 +280,9 @@ final class SimWorld {
         for (Node other : nodes) {
             cut(other, "leader restarts");
         }
+        for (Link s : List.copyOf(leader.sessions)) {
+            closeSession(s);
+        }
         if (!crash) {
             leader.shard.flush();
         }
@@ -341,7 +352,7 @@ final class SimWorld {
                 from,
                 leader.shard.lastLsn(),
                 leader.shard.feed().covers(from));
-        SimLeaderStream s = new SimLeaderStream(leader.shard, batchBytes, window, HEARTBEAT_NANOS);
+        SimLeaderStream s = new SimLeaderStream(leader.shard, n.nodeId(), batchBytes, window, HEARTBEAT_NANOS);
         CatchUpMode mode = s.open(chosen, from);
         ShardInfo info = new ShardInfo(
                 1,
@@ -359,6 +370,7 @@ final class SimWorld {
                 0,
                 new byte[ReplicationSecret.PROOF_BYTES]);
         Link link = new Link(s, leader);
+        leader.sessions.add(link);
         count((leader == zombie ? "zombie " : "") + (inherited ? "inherited " : "") + mode + " handshakes");
         n.link = link;
         link.down(Frame.info(info), delay());
@@ -427,6 +439,32 @@ final class SimWorld {
         while (!link.up.isEmpty() && link.up.peek().at <= now) {
             Frame a = link.up.poll();
             link.stream.ack(a.lsn, a.seq);
+        }
+        checkWait(link.to);
+    }
+
+    /**
+     * What the leader's {@code WAIT} would answer never counts more followers than the distinct nodes that acknowledged
+     * the LSN: a node whose old session lingers beside its new one (a reconnect before the old session's peer timeout)
+     * counts once.
+     */
+    private void checkWait(Leader l) {
+        java.util.TreeSet<Long> lsns = new java.util.TreeSet<>();
+        List<SimLeaderStream> streams = new ArrayList<>();
+        for (Link s : l.sessions) {
+            streams.add(s.stream);
+            if (s.stream.ackedLsn() > 0) {
+                lsns.add(s.stream.ackedLsn());
+            }
+        }
+        for (long x : lsns) {
+            int counted = SimLeaderStream.countAcked(streams, x);
+            long holders = l.acked.values().stream().filter(v -> v >= x).count();
+            if (counted > holders) {
+                throw new Failure("the leader's WAIT counts " + counted + " followers at LSN " + x + " but only "
+                        + holders + " node(s) acknowledged it (acks sent per node: " + l.acked + ", "
+                        + l.sessions.size() + " open sessions)");
+            }
         }
     }
 
@@ -505,16 +543,37 @@ final class SimWorld {
         if (lsn > 0) {
             check(n, lsn, "ACK");
             n.maxAcked = Math.max(n.maxAcked, lsn);
+            link.to.acked.merge(n.nodeId(), lsn, Math::max);
         }
         link.up(Frame.ack(lsn, seq), delay());
     }
 
     private void cut(Node n, String why) {
         if (n.link != null) {
-            n.link.stream.close();
+            Link l = n.link;
+            if (lingerRnd.nextInt(3) == 0) {
+                // the leader has not noticed yet: the session lives on, holding what was acknowledged on it
+                l.lingerUntil = step + 1 + lingerRnd.nextInt(30);
+                count("sessions left lingering");
+            } else {
+                closeSession(l);
+            }
             n.link = null;
             n.reconnectAt = step + rnd.nextInt(20);
             log("f" + n.id + ": " + why);
+        }
+    }
+
+    private void closeSession(Link l) {
+        l.stream.close();
+        l.to.sessions.remove(l);
+    }
+
+    private void expireLingering(Leader l) {
+        for (Link s : List.copyOf(l.sessions)) {
+            if (s.lingerUntil >= 0 && step >= s.lingerUntil) {
+                closeSession(s);
+            }
         }
     }
 
@@ -630,6 +689,11 @@ final class SimWorld {
         final ReplicaLineage lineage;
         final History history;
         final Set<Long> trusted = new HashSet<>();
+        /** Its open sessions, those of connected followers and those still lingering after a cut. */
+        final List<Link> sessions = new ArrayList<>();
+        /** The highest LSN each follower node sent it an ACK for (what WAIT may count at most). */
+        final Map<String, Long> acked = new HashMap<>();
+
         SimShardDisk disk;
         Shard shard;
         long epoch;
@@ -663,6 +727,11 @@ final class SimWorld {
             open(new SimFollowerShard.Records());
         }
 
+        /** The id the node's handshakes carry (its database id, as {@code ReplicationClient} sends). */
+        String nodeId() {
+            return HexFormat.of().formatHex(meta.databaseId());
+        }
+
         void open(SimFollowerShard.Records records) {
             Shard shard = disk.open(meta, followerCfg, true);
             f = new SimFollowerShard(shard, followerCfg, records, lsn -> {
@@ -681,6 +750,8 @@ final class SimWorld {
         final ArrayDeque<Frame> down = new ArrayDeque<>();
         final ArrayDeque<Frame> up = new ArrayDeque<>();
         boolean handshakeDelivered;
+        /** The step at which a cut session's peer timeout closes it on the leader; -1 while connected. */
+        int lingerUntil = -1;
 
         Link(SimLeaderStream stream, Leader to) {
             this.stream = stream;

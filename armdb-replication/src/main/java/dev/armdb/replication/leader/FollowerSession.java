@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * and the live stream, a state machine) driven over the connection. Runs on its own thread (the sender); a second
  * thread reads the follower's acks and heartbeats.
  */
-final class FollowerSession implements Runnable {
+final class FollowerSession implements Runnable, AckedFollowers.Acked {
     private static final Logger LOG = LoggerFactory.getLogger(FollowerSession.class);
     private static final java.security.SecureRandom NONCES = new java.security.SecureRandom();
 
@@ -436,7 +436,8 @@ final class FollowerSession implements Runnable {
                 closeReason);
     }
 
-    int shard() {
+    @Override
+    public int shard() {
         return shard;
     }
 
@@ -467,16 +468,23 @@ final class FollowerSession implements Runnable {
     }
 
     /** The follower's node id, hex; empty before the handshake. */
-    String nodeId() {
+    @Override
+    public String nodeId() {
         return nodeId;
     }
 
-    long ackedLsn() {
+    @Override
+    public long ackedLsn() {
         ShardStreamer s = streamer;
         return s == null ? 0 : s.ackedLsn();
     }
 
     State state() {
         return state;
+    }
+
+    @Override
+    public boolean open() {
+        return state != State.CLOSED;
     }
 }

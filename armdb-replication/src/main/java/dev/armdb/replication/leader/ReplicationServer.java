@@ -259,13 +259,7 @@ public final class ReplicationServer implements AutoCloseable {
 
     /** Distinct follower nodes whose acknowledged LSN of {@code shard} is at least {@code lsn}. */
     public int countAcked(int shard, long lsn) {
-        Set<String> nodes = new java.util.HashSet<>();
-        for (FollowerSession s : sessions) {
-            if (s.shard() == shard && s.ackedLsn() >= lsn && s.state() != FollowerSession.State.CLOSED) {
-                nodes.add(s.nodeId());
-            }
-        }
-        return nodes.size();
+        return AckedFollowers.count(sessions, shard, lsn);
     }
 
     /**
@@ -276,32 +270,7 @@ public final class ReplicationServer implements AutoCloseable {
      * @return the count; with no positive entry in {@code lsns}, the number of distinct connected follower nodes
      */
     public int countAckedAll(long[] lsns) {
-        Set<String> nodes = null;
-        for (int shard = 0; shard < lsns.length; shard++) {
-            if (lsns[shard] <= 0) {
-                continue;
-            }
-            Set<String> here = new java.util.HashSet<>();
-            for (FollowerSession s : sessions) {
-                if (s.shard() == shard && s.ackedLsn() >= lsns[shard] && s.state() != FollowerSession.State.CLOSED) {
-                    here.add(s.nodeId());
-                }
-            }
-            if (nodes == null) {
-                nodes = here;
-            } else {
-                nodes.retainAll(here);
-            }
-        }
-        if (nodes == null) {
-            nodes = new java.util.HashSet<>();
-            for (FollowerSession s : sessions) {
-                if (s.state() != FollowerSession.State.CLOSED) {
-                    nodes.add(s.nodeId());
-                }
-            }
-        }
-        return nodes.size();
+        return AckedFollowers.countAll(sessions, lsns);
     }
 
     /**

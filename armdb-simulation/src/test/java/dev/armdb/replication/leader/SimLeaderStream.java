@@ -11,7 +11,7 @@ import java.io.IOException;
  *
  * <p>Threading: one simulation thread.
  */
-public final class SimLeaderStream implements AutoCloseable {
+public final class SimLeaderStream implements AutoCloseable, AckedFollowers.Acked {
     /** Where the simulation sends the frames the streamer produces. */
     public interface Frames {
         /** A SLOT_BATCH payload (a copy). */
@@ -32,10 +32,21 @@ public final class SimLeaderStream implements AutoCloseable {
     }
 
     private final ShardStreamer streamer;
+    private final String nodeId;
+    private boolean open = true;
 
-    /** A streamer over {@code view}: batches of at most {@code batchBytes}, a window of {@code window} batches. */
-    public SimLeaderStream(ShardView view, int batchBytes, int window, long heartbeatNanos) {
+    /**
+     * A streamer over {@code view} for follower node {@code nodeId}: batches of at most {@code batchBytes}, a window
+     * of {@code window} batches.
+     */
+    public SimLeaderStream(ShardView view, String nodeId, int batchBytes, int window, long heartbeatNanos) {
         this.streamer = new ShardStreamer(view, new ReplicationMetrics(), batchBytes, window, heartbeatNanos);
+        this.nodeId = nodeId;
+    }
+
+    /** What the leader's {@code WAIT} counts for {@code lsn} over these sessions (the real counting code). */
+    public static int countAcked(Iterable<SimLeaderStream> sessions, long lsn) {
+        return AckedFollowers.count(sessions, 0, lsn);
     }
 
     /** The catch-up the leader's handshake chooses (see {@code ShardStreamer.choose}). */
@@ -81,12 +92,29 @@ public final class SimLeaderStream implements AutoCloseable {
     }
 
     /** The highest LSN acknowledged. */
+    @Override
     public long ackedLsn() {
         return streamer.ackedLsn();
     }
 
     @Override
+    public String nodeId() {
+        return nodeId;
+    }
+
+    @Override
+    public int shard() {
+        return 0;
+    }
+
+    @Override
+    public boolean open() {
+        return open;
+    }
+
+    @Override
     public void close() {
+        open = false;
         streamer.close();
     }
 }
