@@ -34,6 +34,9 @@ import org.junit.jupiter.api.Test;
  * before its old session's peer timeout counts twice (cut sessions linger on the leader for a random number of
  * steps; the check after every delivered ACK compares the real count with the nodes that sent an ACK). The other half
  * of that defect, ACKs above what was sent, is refused by {@code ShardStreamer.onAck}; {@code AckBoundTest} pins it.
+ * (8) a leader that still trusts its earlier epochs after a power loss (drop {@code leader.trusted.clear()} from
+ * {@code SimWorld.restartLeader}; the real rule lives in the store's boot state, pinned by {@code BootTrustTest}):
+ * followers resume from positions the leader no longer holds and record states it never had.
  */
 class ReplicationSimulationTest {
     @Test

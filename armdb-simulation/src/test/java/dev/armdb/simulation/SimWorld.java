@@ -68,7 +68,12 @@ final class SimWorld {
     private final List<String> trace = new ArrayList<>();
     private final FixedConfig leaderCfg;
     private final FixedConfig followerCfg;
+    /**
+     * The leader histories by database and epoch: a process crash or clean restart carries a history into the new
+     * epoch, a power loss starts another (what a follower holds is checked against the epoch it recorded).
+     */
     private final Map<String, History> histories = new HashMap<>();
+
     private Leader leader;
     /** The leader before the last promotion, still running and writing (cut off, not dead): it must be fenced. */
     private Leader zombie;
@@ -215,7 +220,7 @@ final class SimWorld {
         } else if (r < 98 && promotions < 2) {
             promote(n);
         } else if (r < 99) {
-            restartLeader(rnd.nextBoolean());
+            restartLeader(Stop.values()[rnd.nextInt(Stop.values().length)]);
         }
     }
 
@@ -240,7 +245,7 @@ final class SimWorld {
         History from;
         if (x > 0) {
             check(n, x, "promotion");
-            from = histories.get(HexFormat.of().formatHex(n.f.leaderDatabaseId()));
+            from = historyOf(n);
         } else if (Arrays.stream(content).allMatch(v -> v == 0)) {
             from = new History();
         } else {
@@ -272,27 +277,50 @@ final class SimWorld {
         nodes[n.id] = new Node(n.id);
     }
 
+    /** How a leader restart began. */
+    private enum Stop {
+        CLEAN,
+        PROCESS_CRASH,
+        POWER_LOSS
+    }
+
     /**
-     * Restarts the leader, cleanly or after a process crash (the page cache kept every write, so it still trusts the
-     * positions its followers synced under earlier epochs); its open may release slots (new LSNs).
+     * Restarts the leader: after a clean stop or a process crash the page cache kept every write, so it still trusts
+     * the positions its followers synced under earlier epochs (its open may release slots: new LSNs). After a power
+     * loss it holds what its durability mode kept, perhaps older than what followers acknowledged and perhaps no
+     * state it ever had under GROUP (unforced sectors each kept old or new): it trusts no earlier epoch, so every
+     * follower copies afresh, and its history goes on from what it holds.
      */
-    private void restartLeader(boolean crash) {
+    private void restartLeader(Stop stop) {
         for (Node other : nodes) {
             cut(other, "leader restarts");
         }
         for (Link s : List.copyOf(leader.sessions)) {
             closeSession(s);
         }
-        if (!crash) {
+        if (stop == Stop.CLEAN) {
             leader.shard.flush();
         }
         SimShardDisk.abandon(leader.shard);
-        leader.disk = leader.disk.processCrash();
+        leader.disk = stop == Stop.POWER_LOSS ? leader.disk.powerLoss(rnd) : leader.disk.processCrash();
         leader.shard = leader.disk.open(leader.meta, leader.cfg, false);
         leader.epoch = nextEpoch++;
+        if (stop == Stop.POWER_LOSS) {
+            long lastLsn = leader.shard.lastLsn();
+            leader.history = History.startingAt(lastLsn, read(leader.shard));
+            leader.trusted.clear();
+            leader.acked.clear();
+        }
         leader.trusted.add(leader.epoch);
-        count(crash ? "leader process crashes" : "leader clean restarts");
-        recordLeader(leader, "leader restarted after a " + (crash ? "process crash" : "clean stop"));
+        register(leader);
+        count(
+                switch (stop) {
+                    case CLEAN -> "leader clean restarts";
+                    case PROCESS_CRASH -> "leader process crashes";
+                    case POWER_LOSS -> "leader power losses";
+                });
+        recordLeader(
+                leader, "leader restarted after a " + stop.name().toLowerCase().replace('_', ' '));
     }
 
     // ------------------------------------------------------------------ leader
@@ -599,9 +627,18 @@ final class SimWorld {
         }
     }
 
+    private void register(Leader l) {
+        histories.put(HexFormat.of().formatHex(l.meta.databaseId()) + "/" + l.epoch, l.history);
+    }
+
+    /** The history of the leader and epoch follower {@code n} recorded. */
+    private History historyOf(Node n) {
+        return histories.get(HexFormat.of().formatHex(n.f.leaderDatabaseId()) + "/" + n.f.leaderEpoch());
+    }
+
     /** Whenever a follower records or acknowledges {@code x}, it holds a leader state at some LSN at or after it. */
     private void check(Node n, long x, String what) {
-        History h = histories.get(HexFormat.of().formatHex(n.f.leaderDatabaseId()));
+        History h = historyOf(n);
         if (h == null) {
             throw new Failure("f" + n.id + " " + what + " of LSN " + x + " following a database no leader had");
         }
@@ -687,7 +724,7 @@ final class SimWorld {
         final DbMeta meta;
         final FixedConfig cfg;
         final ReplicaLineage lineage;
-        final History history;
+        History history;
         final Set<Long> trusted = new HashSet<>();
         /** Its open sessions, those of connected followers and those still lingering after a cut. */
         final List<Link> sessions = new ArrayList<>();
@@ -708,7 +745,7 @@ final class SimWorld {
             this.history = history;
             this.epoch = nextEpoch++;
             trusted.add(epoch);
-            histories.put(HexFormat.of().formatHex(meta.databaseId()), history);
+            register(this);
         }
     }
 
@@ -811,6 +848,19 @@ final class SimWorld {
             }
             while (h.last() < lastLsn) {
                 h.after.add(content);
+                h.before.add(null);
+            }
+            return h;
+        }
+
+        /**
+         * The history of a leader that came back from a power loss at {@code lsn} holding {@code content}: what it
+         * held before is unknown (no follower may resume from it), then that content.
+         */
+        static History startingAt(long lsn, long[] content) {
+            History h = new History();
+            while (h.last() < lsn) {
+                h.after.add(h.last() + 1 == lsn ? content : null);
                 h.before.add(null);
             }
             return h;
