@@ -653,7 +653,7 @@ public final class ServerBench {
      * The section of the second phase: where it was measured ({@code provenance}, a sentence), the nodes, the client,
      * the medians and the targets of issue 11.
      */
-    static String nodeMarkdown(List<Row> nodeRows, Options o, String provenance) {
+    static String nodeMarkdown(List<Row> nodeRows, List<Row> aloneRows, Options o, String provenance) {
         StringBuilder sb = new StringBuilder();
         sb.append(NODE_HEADING)
                 .append("\n\nMeasured by ")
@@ -729,6 +729,45 @@ public final class ServerBench {
                         ratio,
                         verdict(ratio, bar)));
             }
+        }
+        sb.append(followerCost(nodeRows, aloneRows));
+        return sb.toString();
+    }
+
+    /**
+     * The second target of issue 11: SET throughput of a leader with one follower against the same server alone (the
+     * first phase's default armdb and Redis AOF everysec), at least 0.8 and at least Redis' own ratio; empty without
+     * the first phase.
+     */
+    private static String followerCost(List<Row> nodeRows, List<Row> aloneRows) {
+        StringBuilder sb = new StringBuilder();
+        for (int p : new int[] {16, 1}) {
+            Row an = find(nodeRows, ARMDB_NODE, "SET", p);
+            Row aa = find(aloneRows, "armdb", "SET", p);
+            Row rn = find(nodeRows, REDIS_NODE, "SET", p);
+            Row ra = find(aloneRows, REDIS_AOF, "SET", p);
+            if (an == null || aa == null || rn == null || ra == null) {
+                continue;
+            }
+            if (sb.isEmpty()) {
+                sb.append(
+                                "\n| target | test | -P | armdb with follower / alone | Redis with replica / alone | verdict |\n")
+                        .append("|---|---|---:|---:|---:|---|\n");
+            }
+            double armdb = an.rps() / aa.rps();
+            double redis = rn.rps() / ra.rps();
+            double bar = Math.max(0.8, redis);
+            sb.append(String.format(
+                    Locale.ROOT,
+                    "| with one follower ≥ 0.8× alone and ≥ Redis' ratio | SET | %d | %.2f | %.2f | %s |%n",
+                    p,
+                    armdb,
+                    redis,
+                    verdict(armdb, bar)));
+        }
+        if (!sb.isEmpty()) {
+            sb.append("\n(Alone: the first phase's `armdb` and `redis (AOF everysec)` rows, measured in the same run;")
+                    .append(" their `-n` may differ from the node phase's.)\n");
         }
         return sb.toString();
     }
@@ -833,7 +872,8 @@ public final class ServerBench {
         List<Row> nodeRows = medians(runNodes(o));
         String after = loadAverage();
         String node = o.nodeRuns() > 0
-                ? nodeMarkdown(nodeRows, o, provenance(command, revision, "before " + middle + ", after " + after))
+                ? nodeMarkdown(
+                        nodeRows, rows, o, provenance(command, revision, "before " + middle + ", after " + after))
                 : "";
         String md = runs > 0
                 ? markdown(rows, node, o, command, "before " + before + ", after " + after, revision)

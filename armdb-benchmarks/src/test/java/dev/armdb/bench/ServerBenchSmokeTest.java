@@ -122,7 +122,11 @@ class ServerBenchSmokeTest {
             assertThat(r.rps()).isPositive();
             assertThat(r.runRps()).hasSize(2);
         });
-        String md = ServerBench.nodeMarkdown(rows, o, ServerBench.provenance("test", "abc1234", "before 1, after 2"));
+        List<ServerBench.Row> alone = List.of(
+                new ServerBench.Row("armdb", "SET", 16, 100, new double[] {100}, 1, 2),
+                new ServerBench.Row(ServerBench.REDIS_AOF, "SET", 16, 100, new double[] {100}, 1, 2));
+        String md = ServerBench.nodeMarkdown(
+                rows, alone, o, ServerBench.provenance("test", "abc1234", "before 1, after 2"));
         assertThat(md)
                 .startsWith("## The node as users run it (issue 11)\n\nMeasured by `test` (")
                 .contains(", commit abc1234); machine: nproc ")
@@ -135,7 +139,11 @@ class ServerBenchSmokeTest {
                 .containsPattern("\\| ≥ 1\\.0× Redis at -P 16 \\| SET \\| 16 \\| [0-9.]+ \\| (met|missed)")
                 .containsPattern("\\| ≥ 1\\.0× Redis at -P 16 \\| GET \\| 16 \\| [0-9.]+ \\| (met|missed)")
                 .containsPattern("\\| ≥ 0\\.8× Redis at -P 1 \\| SET \\| 1 \\| [0-9.]+ \\| (met|missed)")
-                .containsPattern("\\| ≥ 0\\.8× Redis at -P 1 \\| GET \\| 1 \\| [0-9.]+ \\| (met|missed)");
+                .containsPattern("\\| ≥ 0\\.8× Redis at -P 1 \\| GET \\| 1 \\| [0-9.]+ \\| (met|missed)")
+                .containsPattern(
+                        "\\| with one follower ≥ 0\\.8× alone and ≥ Redis' ratio \\| SET \\| 16 \\| [0-9.]+ \\|"
+                                + " [0-9.]+ \\| (met|missed)")
+                .doesNotContain("| with one follower ≥ 0.8× alone and ≥ Redis' ratio | SET | 1 |");
     }
 
     @Test
