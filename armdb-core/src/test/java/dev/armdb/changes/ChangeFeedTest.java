@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 class ChangeFeedTest {
@@ -62,5 +63,44 @@ class ChangeFeedTest {
         reader.join(TimeUnit.SECONDS.toMillis(30));
         assertThat(woke).isTrue();
         assertThat(System.nanoTime() - start).isLessThan(TimeUnit.SECONDS.toNanos(20));
+    }
+
+    /**
+     * An armed waker runs once per arming, on the publishing thread; arming over unread entries reports them and
+     * leaves nothing armed; a disarmed waker and the waker of a closed cursor never run.
+     */
+    @Test
+    void anArmedWakerRunsOncePerArming() {
+        ChangeFeed feed = new ChangeFeed(16, 0);
+        FeedCursor c = feed.openCursor(0);
+        AtomicInteger runs = new AtomicInteger();
+        Runnable waker = runs::incrementAndGet;
+        assertThat(c.armWakeup(waker)).isFalse();
+        assertThat(c.armWakeup(waker)).as("armed twice").isFalse();
+        feed.publish(1, 3);
+        feed.publish(2, 4);
+        assertThat(runs).as("runs after two publishes").hasValue(1);
+
+        assertThat(c.armWakeup(waker)).as("entries 1 and 2 unread").isTrue();
+        feed.publish(3, 5);
+        assertThat(runs).as("nothing left armed over unread entries").hasValue(1);
+
+        for (int i = 0; i < 3; i++) {
+            assertThat(c.poll()).isGreaterThanOrEqualTo(0);
+        }
+        assertThat(c.armWakeup(waker)).isFalse();
+        c.disarmWakeup(waker);
+        feed.publish(4, 6);
+        assertThat(runs).as("disarmed").hasValue(1);
+
+        assertThat(c.poll()).isEqualTo(6);
+        assertThat(c.armWakeup(waker)).isFalse();
+        feed.publish(5, 7);
+        assertThat(runs).as("rearmed").hasValue(2);
+        assertThat(c.poll()).isEqualTo(7);
+        assertThat(c.armWakeup(waker)).isFalse();
+        c.close();
+        feed.publish(6, 8);
+        assertThat(runs).as("closed").hasValue(2);
     }
 }
