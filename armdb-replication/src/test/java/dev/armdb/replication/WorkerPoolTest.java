@@ -327,4 +327,38 @@ class WorkerPoolTest extends ClosingTest {
         }
         assertThat(server.status().stream().map(FollowerStatus::state)).doesNotContain("STREAMING");
     }
+
+    /**
+     * Closing the server ends the sessions its workers drive (a follower reading its stream sees SHUTDOWN or the
+     * end of the stream, never a torn frame) and stops the worker threads.
+     */
+    @Test
+    void closingTheServerEndsPooledSessionsAndStopsItsWorkers() throws Exception {
+        FixedMap leader = track(FixedMap.open(tmp.resolve("leader"), config(32, 1)));
+        for (int i = 0; i < 500; i++) {
+            leader.put(key(i), value(32, i, 0));
+        }
+        ReplicationServer server = ReplicationServer.start(leader, ReplicationServerConfig.defaults());
+        int port = server.address().getPort();
+        try (RawFollower f = new RawFollower(server.address(), 0, 6)) {
+            f.catchUp();
+            assertThat(workerThreads(port)).isNotEmpty();
+            server.close();
+            Outcome o = ReplicationFaultTest.drain(f.socket, Duration.ofSeconds(5), 1_000);
+            assertThat(o.end()).isIn(ReplicationFaultTest.End.EOF, ReplicationFaultTest.End.RESET);
+            for (Frame fr : o.frames()) {
+                assertThat(fr.is(MessageType.HEARTBEAT) || fr.is(MessageType.ERROR))
+                        .as("frame after the catch-up: %s", fr)
+                        .isTrue();
+                if (fr.is(MessageType.ERROR)) {
+                    assertThat(ErrorCode.ofCode(fr.errorCode())).isEqualTo(ErrorCode.SHUTDOWN);
+                }
+            }
+        }
+        awaitUntil(
+                () -> "workers stopped: " + workerThreads(port),
+                Duration.ofSeconds(5),
+                () -> workerThreads(port).isEmpty());
+        assertThat(server.status()).isEmpty();
+    }
 }
