@@ -6,7 +6,8 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * One reader's position in a {@link ChangeFeed}: the next LSN it will read. Each cursor is used by one thread at
- * a time (its owner); the feed's writer only unparks it.
+ * a time (its owner); the feed's writer only wakes it: unparks a thread waiting in {@link #await}, or runs the
+ * waker armed with {@link #armWakeup} (a thread that waits on something else too, such as a selector).
  */
 public final class FeedCursor implements AutoCloseable {
     /** {@link #poll()} result: the next entry is not published yet. */
@@ -18,7 +19,7 @@ public final class FeedCursor implements AutoCloseable {
 
     static {
         try {
-            WAITER = MethodHandles.lookup().findVarHandle(FeedCursor.class, "waiter", Thread.class);
+            WAITER = MethodHandles.lookup().findVarHandle(FeedCursor.class, "waiter", Object.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -28,8 +29,9 @@ public final class FeedCursor implements AutoCloseable {
     private long next;
     private boolean closed;
 
+    /** The parked {@link Thread} or the armed {@link Runnable} waker; null when nobody waits. */
     @SuppressWarnings("unused") // accessed through WAITER
-    private volatile Thread waiter;
+    private volatile Object waiter;
 
     FeedCursor(ChangeFeed feed, long next) {
         this.feed = feed;
@@ -104,17 +106,49 @@ public final class FeedCursor implements AutoCloseable {
         }
     }
 
-    /** Wakes the owner if it is parked in {@link #await}. Any thread. */
+    /**
+     * Arms {@code waker} to run once, on the publishing thread (or at its held wake-ups' flush), when an entry is
+     * published past this cursor; an armed waker stays armed until it has run or is {@linkplain #disarmWakeup
+     * disarmed}, so arming again is cheap. For an owner that blocks on something else (a selector): arm, and block
+     * only if this returns false. The waker must be cheap and must not block. Owner thread only.
+     *
+     * @return true if an entry is already published past this cursor (nothing is left armed then)
+     */
+    public boolean armWakeup(Runnable waker) {
+        if (WAITER.getVolatile(this) != waker) {
+            WAITER.setVolatile(this, waker);
+            feed.parked(1);
+        }
+        // re-check after announcing the wait: a publish before the announcement is seen here
+        if (next <= feed.lastLsn()) {
+            disarmWakeup(waker);
+            return true;
+        }
+        return false;
+    }
+
+    /** Takes back {@code waker} if it is still armed. Owner thread only. */
+    public void disarmWakeup(Runnable waker) {
+        if (WAITER.compareAndSet(this, waker, null)) {
+            feed.parked(-1);
+        }
+    }
+
+    /** Wakes the owner if it is parked in {@link #await} or has a waker armed. Any thread. */
     public void wakeUp() {
         unparkIfParked();
     }
 
     void unparkIfParked() {
-        Thread t = (Thread) WAITER.getVolatile(this);
+        Object w = WAITER.getVolatile(this);
         // one wake per wait: the first waker claims the waiter, so a burst of publishes costs one unpark
-        if (t != null && WAITER.compareAndSet(this, t, null)) {
+        if (w != null && WAITER.compareAndSet(this, w, null)) {
             feed.parked(-1);
-            LockSupport.unpark(t);
+            if (w instanceof Thread t) {
+                LockSupport.unpark(t);
+            } else {
+                ((Runnable) w).run();
+            }
         }
     }
 
@@ -123,6 +157,10 @@ public final class FeedCursor implements AutoCloseable {
     public void close() {
         if (!closed) {
             closed = true;
+            Object w = WAITER.getVolatile(this);
+            if (w != null && WAITER.compareAndSet(this, w, null)) {
+                feed.parked(-1);
+            }
             feed.unregister(this);
         }
     }

@@ -3,8 +3,10 @@ package dev.armdb.changes;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 class ChangeFeedTest {
@@ -62,5 +64,93 @@ class ChangeFeedTest {
         reader.join(TimeUnit.SECONDS.toMillis(30));
         assertThat(woke).isTrue();
         assertThat(System.nanoTime() - start).isLessThan(TimeUnit.SECONDS.toNanos(20));
+    }
+
+    /**
+     * An armed waker runs once per arming, on the publishing thread; arming over unread entries reports them and
+     * leaves nothing armed; a disarmed waker and the waker of a closed cursor never run.
+     */
+    @Test
+    void anArmedWakerRunsOncePerArming() {
+        ChangeFeed feed = new ChangeFeed(16, 0);
+        FeedCursor c = feed.openCursor(0);
+        AtomicInteger runs = new AtomicInteger();
+        Runnable waker = runs::incrementAndGet;
+        assertThat(c.armWakeup(waker)).isFalse();
+        assertThat(c.armWakeup(waker)).as("armed twice").isFalse();
+        feed.publish(1, 3);
+        feed.publish(2, 4);
+        assertThat(runs).as("runs after two publishes").hasValue(1);
+
+        assertThat(c.armWakeup(waker)).as("entries 1 and 2 unread").isTrue();
+        feed.publish(3, 5);
+        assertThat(runs).as("nothing left armed over unread entries").hasValue(1);
+
+        for (int i = 0; i < 3; i++) {
+            assertThat(c.poll()).isGreaterThanOrEqualTo(0);
+        }
+        assertThat(c.armWakeup(waker)).isFalse();
+        c.disarmWakeup(waker);
+        feed.publish(4, 6);
+        assertThat(runs).as("disarmed").hasValue(1);
+
+        assertThat(c.poll()).isEqualTo(6);
+        assertThat(c.armWakeup(waker)).isFalse();
+        feed.publish(5, 7);
+        assertThat(runs).as("rearmed").hasValue(2);
+        assertThat(c.poll()).isEqualTo(7);
+        assertThat(c.armWakeup(waker)).isFalse();
+        c.close();
+        feed.publish(6, 8);
+        assertThat(runs).as("closed").hasValue(2);
+    }
+
+    /**
+     * No lost wake-up: an owner that reads every entry, arms its waker and waits only when arming found nothing, is
+     * woken for every entry a concurrent writer publishes. The writer publishes small groups and waits for the owner
+     * to read each before the next, so a wake-up lost for a group's last entry leaves the owner waiting past the 10 s
+     * bound. Group sizes and pauses are seeded; {@code -Darmdb.seed=N} repeats a run.
+     */
+    @Test
+    void anOwnerWaitingOnAnArmedWakerMissesNoPublish() throws Exception {
+        long seed = Long.getLong("armdb.seed", System.nanoTime());
+        System.out.println("anOwnerWaitingOnAnArmedWakerMissesNoPublish seed=" + seed + " (-Darmdb.seed=" + seed + ")");
+        int entries = 20_000;
+        ChangeFeed feed = new ChangeFeed(1 << 15, 0);
+        FeedCursor c = feed.openCursor(0);
+        Semaphore woken = new Semaphore(0);
+        Runnable waker = woken::release;
+        AtomicInteger readCount = new AtomicInteger();
+        Thread writer = Thread.ofPlatform().start(() -> {
+            java.util.Random rnd = new java.util.Random(seed);
+            long bound = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            for (int lsn = 1; lsn <= entries; lsn++) {
+                feed.publish(lsn, lsn);
+                if (rnd.nextInt(3) == 0) {
+                    while (readCount.get() < lsn && System.nanoTime() < bound) {
+                        Thread.onSpinWait();
+                    }
+                    if (rnd.nextInt(16) == 0) {
+                        java.util.concurrent.locks.LockSupport.parkNanos(rnd.nextInt(20_000));
+                    }
+                }
+            }
+        });
+        int read = 0;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (read < entries && System.nanoTime() < deadline) {
+            int slot;
+            while ((slot = c.poll()) >= 0) {
+                assertThat(slot).isEqualTo(++read);
+            }
+            readCount.set(read);
+            if (read < entries && !c.armWakeup(waker)) {
+                assertThat(woken.tryAcquire(10, TimeUnit.SECONDS))
+                        .as("woken after entry %d (seed %d)", read, seed)
+                        .isTrue();
+            }
+        }
+        writer.join(70_000);
+        assertThat(read).isEqualTo(entries);
     }
 }

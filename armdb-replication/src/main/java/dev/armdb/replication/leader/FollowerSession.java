@@ -29,8 +29,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One follower's replication of one shard, on the leader: the handshake, then a {@link ShardStreamer} (the catch-up
- * and the live stream, a state machine) driven over the connection. Runs on its own thread (the sender); a second
- * thread reads the follower's acks and heartbeats.
+ * and the live stream, a state machine) driven over the connection. The handshake runs on a virtual thread of its
+ * own. A plain-TCP session is then driven by one of the server's {@link ReplicationWorkers} over a non-blocking
+ * socket ({@link PooledStream}); a TLS session runs on a platform thread of its own (the sender) with a second
+ * thread reading the follower's acks and heartbeats.
  */
 final class FollowerSession implements Runnable, AckedFollowers.Acked {
     private static final Logger LOG = LoggerFactory.getLogger(FollowerSession.class);
@@ -67,6 +69,7 @@ final class FollowerSession implements Runnable, AckedFollowers.Acked {
 
     private volatile ShardView view;
     private volatile ShardStreamer streamer;
+    private volatile PooledStream stream;
 
     FollowerSession(
             ReplicationServer server,
@@ -87,8 +90,9 @@ final class FollowerSession implements Runnable, AckedFollowers.Acked {
 
     /**
      * The handshake, on a virtual thread with small buffers: nothing a peer can exhaust is spent before it has
-     * authenticated. A good handshake hands the session to a platform thread ({@link #stream}); the handshake as a
-     * whole is bounded by the server's watchdog, which closes the connection at the peer timeout.
+     * authenticated. A good handshake hands a plain-TCP session to the server's workers ({@link PooledStream}) and
+     * a TLS session to a platform thread of its own ({@link #stream}); the handshake as a whole is bounded by the
+     * server's watchdog, which closes the connection at the peer timeout.
      */
     @Override
     public void run() {
@@ -103,11 +107,25 @@ final class FollowerSession implements Runnable, AckedFollowers.Acked {
             if (!server.authenticated(this)) {
                 throw new SocketException("server closed");
             }
-            channel.enlargeBuffers();
-            Thread.ofPlatform()
-                    .daemon()
-                    .name("armdb-repl-session-" + shard + "-" + channel.remote())
-                    .start(() -> stream(req, info));
+            java.nio.channels.SocketChannel socket = channel.socketChannel();
+            if (socket != null) {
+                stream = new PooledStream(
+                        this,
+                        streamer,
+                        socket,
+                        channel.takeBuffered(),
+                        () -> streamer.start(info.mode(), req.fromLsn(), info.slotCount(), System.nanoTime()),
+                        metrics,
+                        timeoutNanos);
+                state(State.CATCHING_UP, "handed to a worker");
+                server.workers().adopt(stream);
+            } else {
+                channel.enlargeBuffers();
+                Thread.ofPlatform()
+                        .daemon()
+                        .name("armdb-repl-session-" + shard + "-" + channel.remote())
+                        .start(() -> stream(req, info));
+            }
             handedOff = true;
         } catch (Throwable e) {
             failed(e);
@@ -136,12 +154,24 @@ final class FollowerSession implements Runnable, AckedFollowers.Acked {
 
     /** Records why the session failed, logs it and tells the follower where that makes sense. */
     private void failed(Throwable t) {
+        ProtocolException e = describeFailure(t);
+        if (e != null) {
+            channel.sendErrorQuietly(e.code(), e.getMessage());
+        }
+    }
+
+    /**
+     * Records why the session failed and logs it.
+     *
+     * @return the error to send the follower, or null if none is due (the connection is gone, or TLS failed)
+     */
+    ProtocolException describeFailure(Throwable t) {
         switch (t) {
             case ProtocolException e -> {
                 metrics.protocolErrors.increment();
                 closeReason = e.code() + ": " + e.getMessage();
                 LOG.warn("replication session from {} (shard {}) refused: {}", channel.remote(), shard, e.getMessage());
-                channel.sendErrorQuietly(e.code(), e.getMessage());
+                return e;
             }
             case javax.net.ssl.SSLException e -> {
                 closeReason = "TLS: " + e.getMessage();
@@ -157,10 +187,12 @@ final class FollowerSession implements Runnable, AckedFollowers.Acked {
                 closeReason = "internal error: " + t;
                 if (!server.isClosed() && !store.isClosed()) {
                     LOG.error("replication session from {} (shard {}) failed", channel.remote(), shard, t);
-                    channel.sendErrorQuietly(ErrorCode.INTERNAL, t.getClass().getSimpleName());
+                    return new ProtocolException(
+                            ErrorCode.INTERNAL, t.getClass().getSimpleName());
                 }
             }
         }
+        return null;
     }
 
     private void closed(IOException e) {
@@ -168,8 +200,9 @@ final class FollowerSession implements Runnable, AckedFollowers.Acked {
         LOG.debug("replication session from {} (shard {}) ended: {}", channel.remote(), shard, e.toString());
     }
 
-    private void ended() {
-        state = State.CLOSED;
+    /** Ends the session: releases its feed cursor and connection and leaves the server's set. */
+    void ended() {
+        state(State.CLOSED, "ended");
         ShardStreamer s = streamer;
         if (s != null) {
             s.close();
@@ -302,7 +335,7 @@ final class FollowerSession implements Runnable, AckedFollowers.Acked {
     }
 
     private void catchUpAndStream(SyncRequest req, ShardInfo info) throws IOException {
-        state = State.CATCHING_UP;
+        state(State.CATCHING_UP, "streaming on its own thread");
         ShardStreamer s = streamer;
         ShardStreamer.FrameOut out = new ShardStreamer.FrameOut() {
             @Override
@@ -326,7 +359,7 @@ final class FollowerSession implements Runnable, AckedFollowers.Acked {
             checkAlive();
             long now = System.nanoTime();
             ShardStreamer.Work work = s.doWork(now, out);
-            state = s.phase() == ShardStreamer.Phase.STREAMING ? State.STREAMING : State.CATCHING_UP;
+            phase(s.phase());
             switch (work) {
                 case WORKED -> {}
                 case WINDOW_FULL -> awaitWindow(s);
@@ -347,6 +380,44 @@ final class FollowerSession implements Runnable, AckedFollowers.Acked {
         } finally {
             awaitingWindow = false;
         }
+    }
+
+    /** Follows the streamer's phase. */
+    void phase(ShardStreamer.Phase p) {
+        State next = p == ShardStreamer.Phase.STREAMING ? State.STREAMING : State.CATCHING_UP;
+        if (state != next) {
+            state(next, "stream phase " + p);
+        }
+    }
+
+    /** The one place the session's state changes; {@code reason} goes to the debug log. */
+    private void state(State next, String reason) {
+        State was = state;
+        if (was == next || was == State.CLOSED) {
+            return;
+        }
+        state = next;
+        LOG.debug("replication session from {} (shard {}): {} -> {} ({})", channel.remote(), shard, was, next, reason);
+    }
+
+    /** A whole frame arrived from the follower at {@code nowNs}. */
+    void heard(long nowNs) {
+        lastHeardNanos = nowNs;
+    }
+
+    /** The follower acknowledged something: wakes the server's waiters. */
+    void acked() {
+        server.acked();
+    }
+
+    /** The leader's term, for heartbeats. */
+    long term() {
+        return store.term();
+    }
+
+    /** Records why the session ended, for status reports. */
+    void closeReason(String reason) {
+        closeReason = reason;
     }
 
     private void checkAlive() throws IOException {
@@ -432,7 +503,7 @@ final class FollowerSession implements Runnable, AckedFollowers.Acked {
                 state.name(),
                 ackedLsn(),
                 Math.max(0, leaderLsn - ackedLsn()),
-                channel.bytesOut(),
+                channel.bytesOut() + (stream == null ? 0 : stream.bytesOut()),
                 closeReason);
     }
 

@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.channels.ServerSocketChannel;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,10 +30,12 @@ import org.slf4j.LoggerFactory;
  * <p>Nothing a peer can exhaust is spent before it authenticates: connections still in their handshake are capped
  * (in all and per source address; more are closed at once), each runs on a virtual thread with small buffers, and a
  * watchdog closes any whose whole handshake (TLS included) has not finished within the peer timeout. Only an
- * authenticated session gets its platform threads and full-size buffers.
+ * authenticated session gets full-size buffers and a place on a worker.
  *
- * <p>Thread-safe. Owns an acceptor thread, a watchdog thread and two threads per authenticated session; {@link
- * #close()} stops them all. Binds to loopback unless told otherwise.
+ * <p>Thread-safe. Owns an acceptor thread, a watchdog thread and a fixed pool of {@linkplain
+ * ReplicationServerConfig#workerThreads worker threads} that drive every plain-TCP session over non-blocking sockets
+ * ({@link ReplicationWorkers}); a TLS session keeps two platform threads of its own (a sender and an ack reader).
+ * {@link #close()} stops them all. Binds to loopback unless told otherwise.
  */
 public final class ReplicationServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ReplicationServer.class);
@@ -41,6 +44,7 @@ public final class ReplicationServer implements AutoCloseable {
     private final ReplicationServerConfig config;
     private final ServerSocket serverSocket;
     private final Thread acceptor;
+    private final ReplicationWorkers workers;
     private final Set<FollowerSession> sessions = ConcurrentHashMap.newKeySet();
     private final Set<FollowerSession> pending = ConcurrentHashMap.newKeySet();
     private final java.util.Map<java.net.InetAddress, Integer> pendingBySource = new ConcurrentHashMap<>();
@@ -58,9 +62,13 @@ public final class ReplicationServer implements AutoCloseable {
         this.config = config;
         this.lineage = loadLineage(store);
         this.addresses = new PeerAddresses(config.advertise());
-        this.serverSocket = ReplicationTls.serverSocket(config.tls());
+        // a plain socket comes from a channel, so its sessions can be handed to the workers after the handshake
+        this.serverSocket =
+                config.tls() == null ? ServerSocketChannel.open().socket() : ReplicationTls.serverSocket(config.tls());
         serverSocket.setReuseAddress(true);
         serverSocket.bind(config.bind(), 1024);
+        this.workers = new ReplicationWorkers(
+                config.workerThreads(), "armdb-repl-worker-" + serverSocket.getLocalPort(), () -> closed);
         this.watchdog = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform()
                 .daemon()
                 .name("armdb-repl-handshake-watchdog")
@@ -79,6 +87,7 @@ public final class ReplicationServer implements AutoCloseable {
     public static ReplicationServer start(FixedStore leader, ReplicationServerConfig config) {
         try {
             ReplicationServer s = new ReplicationServer(leader.engine(), config);
+            s.workers.start();
             s.acceptor.start();
             LOG.info("replication server for {} listening on {}", leader.path(), s.address());
             return s;
@@ -109,6 +118,11 @@ public final class ReplicationServer implements AutoCloseable {
     /** The addresses a follower's proof may name. */
     PeerAddresses addresses() {
         return addresses;
+    }
+
+    /** The worker threads that drive plain-TCP sessions after their handshake. */
+    ReplicationWorkers workers() {
+        return workers;
     }
 
     /** What this node inherited when it was promoted from a follower, or null. */
@@ -341,6 +355,7 @@ public final class ReplicationServer implements AutoCloseable {
             s.close();
         }
         watchdog.shutdownNow();
+        workers.close();
         try {
             acceptor.join(5_000);
         } catch (InterruptedException e) {

@@ -44,7 +44,8 @@ public record ReplicationServerConfig(
         InetSocketAddress respAddress,
         int maxUnauthenticated,
         int maxUnauthenticatedPerSource,
-        int maxSessions) {
+        int maxSessions,
+        int workerThreads) {
     /** Default of {@link #maxUnauthenticated}. */
     public static final int DEFAULT_MAX_UNAUTHENTICATED = 256;
 
@@ -53,6 +54,10 @@ public record ReplicationServerConfig(
 
     /** Default of {@link #maxUnauthenticatedPerSource}. */
     public static final int DEFAULT_MAX_UNAUTHENTICATED_PER_SOURCE = 64;
+
+    /** Default of {@link #workerThreads}: one per core, at most four. */
+    public static final int DEFAULT_WORKER_THREADS =
+            Math.min(4, Runtime.getRuntime().availableProcessors());
 
     /** Checks the limits and copies the list. */
     public ReplicationServerConfig {
@@ -64,13 +69,16 @@ public record ReplicationServerConfig(
             throw new IllegalArgumentException("unauthenticated connection limits must be >= 1, got "
                     + maxUnauthenticated + " and " + maxUnauthenticatedPerSource);
         }
+        if (workerThreads < 1) {
+            throw new IllegalArgumentException("workerThreads must be >= 1, got " + workerThreads);
+        }
     }
 
     /**
      * Loopback, ephemeral port, 250 ms heartbeats, 5 s timeout, 16 batches of 256 KiB in flight, no secret, no TLS,
      * nothing advertised, no RESP address, at most {@value #DEFAULT_MAX_UNAUTHENTICATED} connections in their
      * handshake ({@value #DEFAULT_MAX_UNAUTHENTICATED_PER_SOURCE} per source address), at most {@value
-     * #DEFAULT_MAX_SESSIONS} sessions streaming.
+     * #DEFAULT_MAX_SESSIONS} sessions streaming, {@link #DEFAULT_WORKER_THREADS} worker threads.
      */
     public static ReplicationServerConfig defaults() {
         return new ReplicationServerConfig(
@@ -85,7 +93,13 @@ public record ReplicationServerConfig(
                 null,
                 DEFAULT_MAX_UNAUTHENTICATED,
                 DEFAULT_MAX_UNAUTHENTICATED_PER_SOURCE,
-                DEFAULT_MAX_SESSIONS);
+                DEFAULT_MAX_SESSIONS,
+                DEFAULT_WORKER_THREADS);
+    }
+
+    /** The same settings with {@code n} worker threads. */
+    public ReplicationServerConfig withWorkerThreads(int n) {
+        return with(c -> c.workerThreads = n);
     }
 
     /** The same settings with at most {@code n} sessions streaming at once. */
@@ -163,6 +177,7 @@ public record ReplicationServerConfig(
         private int maxUnauthenticated;
         private int maxUnauthenticatedPerSource;
         private int maxSessions;
+        private int workerThreads;
 
         Components(ReplicationServerConfig from) {
             bind = from.bind;
@@ -177,6 +192,7 @@ public record ReplicationServerConfig(
             maxUnauthenticated = from.maxUnauthenticated;
             maxUnauthenticatedPerSource = from.maxUnauthenticatedPerSource;
             maxSessions = from.maxSessions;
+            workerThreads = from.workerThreads;
         }
 
         ReplicationServerConfig build() {
@@ -192,7 +208,8 @@ public record ReplicationServerConfig(
                     respAddress,
                     maxUnauthenticated,
                     maxUnauthenticatedPerSource,
-                    maxSessions);
+                    maxSessions,
+                    workerThreads);
         }
     }
 }

@@ -26,8 +26,9 @@ import org.slf4j.LoggerFactory;
  * happened before. A scan sends every slot newer than the follower's position, superseded copies too: the
  * follower's copy of that slot may hold an older key whose tombstone the slot has since been reused for.
  *
- * <p>Threading: one driver thread calls everything but {@link #onAck} (the ack reader's thread) and the status
- * getters (any thread).
+ * <p>Threading: one driver thread calls everything but the status getters (any thread) and, with the blocking
+ * driver of a TLS session, {@link #onAck} (its ack reader's thread). A {@link ReplicationWorkers} worker calls
+ * {@link #onAck} on its own thread, between {@link #doWork} calls.
  */
 final class ShardStreamer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ShardStreamer.class);
@@ -307,7 +308,7 @@ final class ShardStreamer implements AutoCloseable {
     }
 
     /**
-     * Takes the follower's ACK.
+     * Takes the follower's ACK. Driver thread, or the ack reader's thread of a blocking driver.
      *
      * @throws ProtocolException if it acknowledges an LSN above the highest this session sent
      */
@@ -329,6 +330,11 @@ final class ShardStreamer implements AutoCloseable {
     /** How long the driver may wait for the feed before a heartbeat is due. */
     long nanosUntilHeartbeat(long nowNs) {
         return Math.max(0, heartbeatNanos - (nowNs - lastSendNanos));
+    }
+
+    /** Bytes of the largest SLOT_BATCH payload this streamer sends. */
+    int largestBatch() {
+        return batch.length;
     }
 
     /** The feed cursor, for the driver to wait on; null before {@link #open}. */

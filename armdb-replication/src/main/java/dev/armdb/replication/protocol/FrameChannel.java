@@ -166,6 +166,21 @@ public final class FrameChannel implements Closeable {
         }
     }
 
+    /**
+     * The connection's channel for a non-blocking driver, or null if it has none (a TLS socket). Call between frames,
+     * once this channel will not be read or written again (its buffered input: {@link #takeBuffered}).
+     */
+    public java.nio.channels.SocketChannel socketChannel() {
+        return socket.getChannel();
+    }
+
+    /** Removes and returns the input read ahead of the frames received so far. Reader thread only. */
+    public byte[] takeBuffered() throws IOException {
+        byte[] pending = new byte[buffered.bufferedBytes()];
+        int n = buffered.read(pending, 0, pending.length);
+        return n == pending.length ? pending : java.util.Arrays.copyOf(pending, Math.max(0, n));
+    }
+
     /** The payload of the last frame received: position 0, limit its length, little-endian. Reader thread only. */
     public ByteBuffer payload() {
         return payloadView;

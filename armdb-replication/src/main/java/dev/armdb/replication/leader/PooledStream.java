@@ -1,0 +1,385 @@
+package dev.armdb.replication.leader;
+
+import dev.armdb.replication.ReplicationMetrics;
+import dev.armdb.replication.protocol.Ack;
+import dev.armdb.replication.protocol.CaughtUp;
+import dev.armdb.replication.protocol.ErrorCode;
+import dev.armdb.replication.protocol.ErrorMessage;
+import dev.armdb.replication.protocol.FrameLayout;
+import dev.armdb.replication.protocol.Heartbeat;
+import dev.armdb.replication.protocol.MessageType;
+import dev.armdb.replication.protocol.ProtocolException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One authenticated follower session's connection after the handshake, driven by a {@link ReplicationWorkers}
+ * worker over a non-blocking socket: frames the {@link ShardStreamer} emits go into an outbound buffer written as the
+ * socket takes them, and the follower's ACK, HEARTBEAT and ERROR frames are reassembled from whatever the socket
+ * delivers. The bytes on the wire are those of the blocking driver ({@link FrameLayout} frames, same checks, same
+ * error codes).
+ *
+ * <p>Backpressure: the streamer is asked for a frame only while the outbound buffer has room for the largest frame it
+ * may produce, so a follower that reads slowly holds at most {@link #outboundCapacity} bytes here; interest in
+ * writability is registered only while the socket refuses bytes. A frame is accepted only once whole; its type and
+ * length are checked from its header, before any payload is buffered, and a follower silent (no whole frame) for the
+ * peer timeout is dropped, however it trickles bytes.
+ *
+ * <p>Threading: confined to its worker's thread from {@link #register} on; the status it publishes goes through
+ * {@link FollowerSession}'s volatile fields.
+ */
+final class PooledStream {
+    private static final Logger LOG = LoggerFactory.getLogger(PooledStream.class);
+    /** Frames one {@link #doWork} call may add, so one busy session cannot starve the others of its worker. */
+    private static final int FRAMES_PER_PASS = 16;
+    /** Room kept for a final Error frame. */
+    private static final int ERROR_ROOM = FrameLayout.HEADER_SIZE + MessageType.ERROR.maxPayload();
+    /** Longest a session that sent an Error keeps trying to deliver it before closing. */
+    private static final long LINGER_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+    /** Where the connection is. */
+    enum State {
+        /** Streaming and reading acks. */
+        OPEN,
+        /** A final Error frame is queued: writing what is left, reading nothing. */
+        LINGERING,
+        CLOSED
+    }
+
+    private final FollowerSession session;
+    private final ShardStreamer streamer;
+    private final SocketChannel channel;
+    private final ReplicationMetrics metrics;
+    private final long timeoutNanos;
+    private final int largestFrame;
+    private final ByteBuffer out;
+    private final ByteBuffer in;
+    private final ByteBuffer payload;
+    private final byte[] leftover;
+    private final Runnable start;
+
+    private State state = State.OPEN;
+    private SelectionKey key;
+    private boolean writeInterest;
+    private boolean feedIdle;
+    private long lastHeardNanos;
+    private long lingerUntilNanos;
+    private volatile long bytesOut;
+
+    /**
+     * @param leftover input the handshake read ahead of its last frame (the start of the follower's next frames)
+     * @param start starts the streamer's catch-up; run on the worker before the first frame
+     */
+    PooledStream(
+            FollowerSession session,
+            ShardStreamer streamer,
+            SocketChannel channel,
+            byte[] leftover,
+            Runnable start,
+            ReplicationMetrics metrics,
+            long timeoutNanos) {
+        this.session = session;
+        this.streamer = streamer;
+        this.channel = channel;
+        this.leftover = leftover;
+        this.start = start;
+        this.metrics = metrics;
+        this.timeoutNanos = timeoutNanos;
+        this.largestFrame = FrameLayout.HEADER_SIZE
+                + streamer.largestBatch()
+                + FrameLayout.HEADER_SIZE
+                + Math.max(Heartbeat.LENGTH, CaughtUp.LENGTH);
+        this.out = ByteBuffer.allocateDirect(outboundCapacity(streamer.largestBatch()))
+                .order(ByteOrder.LITTLE_ENDIAN);
+        int inbound = FrameLayout.HEADER_SIZE
+                + Math.max(Ack.LENGTH, Math.max(MessageType.HEARTBEAT.maxPayload(), MessageType.ERROR.maxPayload()));
+        this.in = ByteBuffer.allocate(Math.max(inbound, leftover.length)).order(ByteOrder.LITTLE_ENDIAN);
+        this.payload = in.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /**
+     * Bytes a session may hold unsent: two of its largest frames and a final Error frame. A follower that stops
+     * reading costs the leader no more than this.
+     */
+    static int outboundCapacity(int largestBatch) {
+        return 2 * (FrameLayout.HEADER_SIZE + largestBatch + FrameLayout.HEADER_SIZE + Heartbeat.LENGTH) + ERROR_ROOM;
+    }
+
+    /** Switches the socket to non-blocking, registers it with the worker's selector and starts the stream. */
+    void register(Selector selector, long nowNs) {
+        lastHeardNanos = nowNs;
+        try {
+            channel.configureBlocking(false);
+            key = channel.register(selector, SelectionKey.OP_READ, this);
+            start.run();
+            in.put(leftover);
+            frames(nowNs);
+        } catch (Throwable t) {
+            failed(t, nowNs);
+        }
+    }
+
+    /**
+     * Checks the deadlines and sends what the streamer has ready, as long as the outbound buffer has room.
+     *
+     * @return frames added (0: nothing to do now)
+     */
+    int doWork(long nowNs, boolean serverClosed) {
+        try {
+            return switch (state) {
+                case OPEN -> sendWork(nowNs, serverClosed);
+                case LINGERING -> linger(nowNs);
+                case CLOSED -> 0;
+            };
+        } catch (Throwable t) {
+            failed(t, nowNs);
+            return 1;
+        }
+    }
+
+    private int sendWork(long nowNs, boolean serverClosed) throws IOException {
+        if (serverClosed) {
+            shutdown(ErrorCode.SHUTDOWN, "leader shutting down");
+            return 0;
+        }
+        if (!channel.isOpen()) {
+            session.closeReason("connection closed by the leader");
+            state(State.CLOSED, "closed by the leader");
+            return 0;
+        }
+        if (nowNs - lastHeardNanos > timeoutNanos) {
+            throw new ProtocolException(
+                    ErrorCode.TIMEOUT,
+                    "follower silent for more than " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms");
+        }
+        int work = 0;
+        feedIdle = false;
+        while (work < FRAMES_PER_PASS && out.remaining() >= largestFrame + ERROR_ROOM) {
+            ShardStreamer.Work w = streamer.doWork(nowNs, frameOut);
+            session.phase(streamer.phase());
+            if (w == ShardStreamer.Work.IDLE) {
+                feedIdle = true;
+                break;
+            }
+            if (w == ShardStreamer.Work.WINDOW_FULL) {
+                break;
+            }
+            work++;
+        }
+        if (out.position() > 0) {
+            flush();
+        }
+        return work;
+    }
+
+    private int linger(long nowNs) throws IOException {
+        flush();
+        if (out.position() == 0 || nowNs - lingerUntilNanos > 0) {
+            state(State.CLOSED, "error delivered");
+        }
+        return 0;
+    }
+
+    /** True if the session waits only for the change feed (or its heartbeat time). */
+    boolean waitsForFeed() {
+        return state == State.OPEN && feedIdle;
+    }
+
+    /** The streamer's feed cursor, to arm a wake-up on. */
+    ShardStreamer streamer() {
+        return streamer;
+    }
+
+    /** When this session needs its worker next, at the latest, if nothing else happens. */
+    long deadline(long nowNs) {
+        return switch (state) {
+            case OPEN -> {
+                long d = lastHeardNanos + timeoutNanos + 1;
+                yield feedIdle ? Math.min(d, nowNs + streamer.nanosUntilHeartbeat(nowNs)) : d;
+            }
+            case LINGERING -> lingerUntilNanos + 1;
+            case CLOSED -> nowNs;
+        };
+    }
+
+    /** The selector reported the socket ready. */
+    void ready(SelectionKey k, long nowNs) {
+        try {
+            if (k.isValid() && k.isWritable()) {
+                flush();
+            }
+            if (state == State.OPEN && k.isValid() && k.isReadable()) {
+                read(nowNs);
+            }
+        } catch (Throwable t) {
+            failed(t, nowNs);
+        }
+    }
+
+    private void read(long nowNs) throws IOException {
+        int n = channel.read(in);
+        if (n < 0) {
+            session.closeReason("connection closed: peer closed the connection");
+            state(State.CLOSED, "peer closed the connection");
+            return;
+        }
+        metrics.bytesReceived.add(n);
+        frames(nowNs);
+    }
+
+    /** Takes every whole frame in the inbound buffer; a partial one stays for the next read. */
+    private void frames(long nowNs) {
+        in.flip();
+        while (state == State.OPEN && in.remaining() >= FrameLayout.HEADER_SIZE) {
+            int at = in.position();
+            MessageType type = frameType(in.get(at + FrameLayout.TYPE_OFFSET) & 0xFF);
+            int length = in.getInt(at + FrameLayout.LENGTH_OFFSET);
+            if (length < 0 || length > type.maxPayload()) {
+                throw new ProtocolException(
+                        ErrorCode.MALFORMED,
+                        type + " frame length must be 0.." + type.maxPayload() + ", got "
+                                + Integer.toUnsignedString(length));
+            }
+            if (type != MessageType.ACK && type != MessageType.HEARTBEAT && type != MessageType.ERROR) {
+                throw new ProtocolException(
+                        ErrorCode.MALFORMED, "unexpected " + type + " from a follower after the handshake");
+            }
+            if (in.remaining() < FrameLayout.HEADER_SIZE + length) {
+                break;
+            }
+            int start = at + FrameLayout.HEADER_SIZE;
+            payload.limit(start + length).position(start);
+            in.position(start + length);
+            lastHeardNanos = nowNs;
+            session.heard(nowNs);
+            frame(type);
+        }
+        in.compact();
+    }
+
+    private static MessageType frameType(int code) {
+        MessageType type = MessageType.ofCode(code);
+        if (type == null) {
+            throw new ProtocolException(ErrorCode.MALFORMED, "unknown frame type " + code);
+        }
+        return type;
+    }
+
+    private void frame(MessageType type) {
+        switch (type) {
+            case ACK -> {
+                Ack ack = Ack.decode(payload);
+                streamer.onAck(ack.appliedLsn(), ack.batchSeq());
+                session.acked();
+            }
+            case HEARTBEAT -> Heartbeat.decode(payload);
+            case ERROR -> {
+                ErrorMessage err = ErrorMessage.decode(payload);
+                LOG.info("follower on shard {} ended the session: {} {}", session.shard(), err.code(), err.sanitized());
+                state(State.CLOSED, "the follower sent an error");
+            }
+            default -> throw new IllegalStateException("checked above: " + type);
+        }
+    }
+
+    private void flush() throws IOException {
+        out.flip();
+        int n = channel.write(out);
+        out.compact();
+        if (n > 0) {
+            bytesOut += n;
+            metrics.bytesSent.add(n);
+        }
+        boolean blocked = out.position() > 0;
+        if (blocked != writeInterest && key != null && key.isValid()) {
+            writeInterest = blocked;
+            key.interestOps(blocked ? key.interestOps() | SelectionKey.OP_WRITE : SelectionKey.OP_READ);
+        }
+    }
+
+    private void failed(Throwable t, long nowNs) {
+        if (state == State.CLOSED) {
+            return;
+        }
+        ProtocolException pe = session.describeFailure(t);
+        if (pe != null && state == State.OPEN && channel.isOpen()) {
+            queueError(pe.code(), pe.getMessage(), nowNs);
+        } else {
+            state(State.CLOSED, "failed: " + t);
+        }
+    }
+
+    private void queueError(ErrorCode code, String message, long nowNs) {
+        byte[] p = new ErrorMessage(code, message).encode();
+        if (out.remaining() < FrameLayout.HEADER_SIZE + p.length) {
+            state(State.CLOSED, "no room for the error frame");
+            return;
+        }
+        out.put((byte) MessageType.ERROR.code()).putInt(p.length).put(p);
+        lingerUntilNanos = nowNs + Math.min(LINGER_NANOS, timeoutNanos);
+        state(State.LINGERING, "sending " + code);
+        try {
+            linger(nowNs);
+        } catch (IOException e) {
+            state(State.CLOSED, "the error frame could not be sent: " + e);
+        }
+    }
+
+    /** Ends the session now, telling the follower why if its socket takes the frame at once. Worker thread. */
+    void shutdown(ErrorCode code, String message) {
+        if (state == State.OPEN && channel.isOpen()) {
+            session.closeReason(code + ": " + message);
+            queueError(code, message, System.nanoTime());
+        }
+        state(State.CLOSED, "worker stopping");
+    }
+
+    /** Bytes written to the socket so far. Any thread. */
+    long bytesOut() {
+        return bytesOut;
+    }
+
+    boolean isClosed() {
+        return state == State.CLOSED;
+    }
+
+    private void state(State next, String reason) {
+        if (state == next || state == State.CLOSED) {
+            return;
+        }
+        LOG.debug("session of shard {}: {} -> {} ({})", session.shard(), state, next, reason);
+        state = next;
+        if (next == State.CLOSED) {
+            if (key != null) {
+                key.cancel();
+            }
+            session.ended();
+        }
+    }
+
+    private final ShardStreamer.FrameOut frameOut = new ShardStreamer.FrameOut() {
+        @Override
+        public void batch(byte[] buf, int length) {
+            out.put((byte) MessageType.SLOT_BATCH.code()).putInt(length).put(buf, 0, length);
+        }
+
+        @Override
+        public void caughtUp(CaughtUp c) {
+            out.put((byte) MessageType.CAUGHT_UP.code()).putInt(CaughtUp.LENGTH);
+            c.encode(out);
+        }
+
+        @Override
+        public void heartbeat(long leaderLsn, long nowNs) {
+            out.put((byte) MessageType.HEARTBEAT.code()).putInt(Heartbeat.LENGTH);
+            new Heartbeat(leaderLsn, session.term(), nowNs).encode(out);
+        }
+    };
+}
