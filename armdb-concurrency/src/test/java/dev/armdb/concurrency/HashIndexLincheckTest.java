@@ -40,8 +40,8 @@ import org.junit.jupiter.api.Test;
  *
  * <p>Limits found by mutation: with the entry/table re-check in {@code HashIndex.find} removed (a slot freed and
  * reused under a reader then turns a present key into a miss) this test still passes: the model checker does not
- * reach that interleaving here, although it finds the same defect in a two-operation harness. It is a
- * linearizability check of the index under its single writer, not yet a proof that catches that mutation.
+ * reach that interleaving here. {@link HashIndexScheduleTest} places the writer exactly there and fails on that
+ * mutation; this test is the general linearizability check of the index under its single writer.
  */
 @Param(name = "key", gen = IntGen.class, conf = "1:4")
 public class HashIndexLincheckTest {
