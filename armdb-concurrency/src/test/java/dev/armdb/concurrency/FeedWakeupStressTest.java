@@ -14,12 +14,14 @@ import org.junit.jupiter.api.Test;
  * sleeps through the {@link ChangeFeed#publish} of that entry (a lost wake-up).
  *
  * <p>Rounds, one entry each: the cursor's thread starts {@code await} with a park timeout of {@value #PARK_SECONDS} s,
- * the writer waits a seeded random number of spins (so that over many rounds the publish lands everywhere in the
- * cursor's spin-then-park sequence, including between its last check of the head and its announcement as parked),
- * publishes, and then gives the cursor {@value #GRACE_MILLIS} ms to take the entry. A cursor still waiting by then
- * with the entry published before it is a lost wake-up: only the park timeout would have woken it. The grace is a
- * bound on scheduling, not a measured speed (a woken thread runs within it on any live machine); the check that
- * fails is "still parked after the publish returned", never how fast a wake-up was.
+ * the writer waits a random number of spins, publishes, and then gives the cursor {@value #GRACE_MILLIS} ms to take the
+ * entry. A cursor still waiting by then with the entry published before it is a lost wake-up: only the park timeout
+ * would have woken it. The grace is a bound on scheduling, not a measured speed (a woken thread runs within it on any
+ * live machine); the check that fails is "still parked after the publish returned", never how fast a wake-up was.
+ *
+ * <p>The delays are drawn around a center that steers itself to where the cursor turns from spinning to parking
+ * (down after a round that needed a wake-up, up after one the cursor saw while spinning), so most rounds publish
+ * near the cursor's last check of the head and its announcement as parked, where both races under test live.
  *
  * <p>Mutations this test fails on (each applied, seen failing, and restored):
  *
@@ -28,20 +30,23 @@ import org.junit.jupiter.api.Test;
  *       cursor's last spin check and its announcement sees no parked cursor; the cursor then parks);
  *   <li>{@code ChangeFeed.publish}: the volatile store of the head weakened to a release store. On x86 that is
  *       the one reordering TSO allows (a store, then a load of another variable): the writer reads the parked count
- *       before its head store is visible while the cursor, announced, reads the old head. Caught after 1,333 rounds
- *       (11 s) on a loaded two-core machine: more than a default run holds; {@code -Psoak} runs long enough.
+ *       before its head store is visible while the cursor, announced, reads the old head. Caught in each of three
+ *       runs, after 1,333 to 1,724 rounds; a default run holds 1,500 to 23,000 rounds on a shared two-core machine
+ *       depending on its load, so a single default run may miss it; {@code -Psoak} runs twenty times as long.
  * </ul>
  *
  * <p>Runs {@value #DEFAULT_MILLIS} ms or {@value #MAX_ROUNDS} rounds by default ({@code -Darmdb.feed.millis}, times
- * {@code -Darmdb.lincheck.scale} under {@code -Psoak}). The delays come from a printed seed ({@code
- * -Darmdb.feed.seed}); the race itself is not replayable.
+ * {@code -Darmdb.lincheck.scale} under {@code -Psoak}). The spread of the delays comes from a printed seed
+ * ({@code -Darmdb.feed.seed}); their center and the race itself are not replayable.
  */
 class FeedWakeupStressTest {
     private static final long PARK_SECONDS = 60;
     private static final long GRACE_MILLIS = 2_000;
-    private static final long DEFAULT_MILLIS = 5_000;
+    private static final long DEFAULT_MILLIS = 10_000;
     private static final int MAX_ROUNDS = 5_000_000;
-    private static final int MAX_DELAY_SPINS = 200;
+    private static final int MAX_DELAY_SPINS = 400;
+    private static final int SPREAD = 40;
+    private static final long STEER_NANOS = 20_000;
 
     private volatile long go;
     private volatile long taken;
@@ -77,8 +82,9 @@ class FeedWakeupStressTest {
         long millis = Long.getLong("armdb.feed.millis", DEFAULT_MILLIS) * Lincheck.scale();
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
         long round = 1;
+        int center = MAX_DELAY_SPINS / 2;
         for (; round <= MAX_ROUNDS && failure.get() == null; round++) {
-            int delay = rnd.nextInt(MAX_DELAY_SPINS);
+            int delay = Math.clamp(center + rnd.nextInt(2 * SPREAD + 1) - SPREAD, 0, MAX_DELAY_SPINS);
             go = round;
             for (int i = 0; i < delay; i++) {
                 Thread.onSpinWait();
@@ -92,10 +98,15 @@ class FeedWakeupStressTest {
                                 + GRACE_MILLIS + " ms after the publish returned, thread state " + reader.getState());
                 break;
             }
+            // steer the delays to where the cursor turns from spinning to parking: a round that took a wake-up is
+            // slow, one the cursor saw while spinning is fast; the races under test sit at that turn
+            boolean slow = System.nanoTime() - publishedAt > STEER_NANOS;
+            center = Math.clamp(center + (slow ? -1 : 1), 0, MAX_DELAY_SPINS);
             if (System.nanoTime() > deadline) {
                 break;
             }
         }
+        System.out.println("FeedWakeupStressTest: delays centred at " + center + " spins at the end");
         return round;
     }
 
