@@ -55,7 +55,7 @@ import org.junit.jupiter.api.io.TempDir;
  * </ul>
  *
  * <p>Not reliably caught, and not claimed: weakening the orderings. The writer's final state-word store made plain
- * failed one run in three (copy-on-write: a reader got an older value after a newer one, as if the even word had been
+ * * failed one run in five (copy-on-write: a reader got an older value after a newer one, as if the even word had been
  * stored before the image); removing the writer's store-store fence after the odd version, the reader's load-load fence
  * before its re-check, or making the reader's acquire load of the state word plain, was not caught. x86 keeps stores in
  * order with stores and loads with loads (TSO), so these only break if the JIT reorders the accesses; their proof needs
