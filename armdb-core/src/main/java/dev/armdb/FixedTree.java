@@ -42,7 +42,14 @@ import java.util.Objects;
  * any length (a shorter array sorts before every key it prefixes).
  */
 public final class FixedTree extends FixedStore {
+    /** Keys whose slots a scan touches together ({@link #warm}): about the misses a core keeps in flight. */
+    private static final int WARM_AHEAD = 16;
+
     private final OrderedIndex ordered;
+    /** Where scans leave what {@link #warm} read; plain, racy, never read for anything. */
+    @SuppressWarnings("unused")
+    private int lastWarmSink;
+
     private final int keySize;
     private final int valueSize;
 
@@ -176,10 +183,17 @@ public final class FixedTree extends FixedStore {
         byte[] value = new byte[valueSize];
         OrderedIndex.Cursor c = ordered.cursor();
         long visited = 0;
+        int warmedTo = 0;
+        int warmSink = 0;
         try {
             for (boolean on = fromInclusive == null ? c.first() : c.ceiling(fromInclusive, true);
                     on && below(c, toExclusive);
                     on = c.next()) {
+                int at = c.positionInLeaf();
+                if (at == 0 || at >= warmedTo) {
+                    warmedTo = at + WARM_AHEAD;
+                    warmSink += warm(c);
+                }
                 c.copyKey(key);
                 if (readValue(c, key, value)) {
                     visited++;
@@ -191,7 +205,26 @@ public final class FixedTree extends FixedStore {
         } catch (IllegalStateException e) {
             throw closedOr(e);
         }
+        lastWarmSink = warmSink;
         return visited;
+    }
+
+    /**
+     * Touches the slots the hints of the cursor's key and the next {@value #WARM_AHEAD} - 1 keys of its leaf name, and
+     * returns what it read (to be kept somewhere, so the loads are not optimised away). In key order consecutive
+     * keys live in unrelated slots: touched together, their cache and TLB misses overlap instead of coming one after
+     * another (about twice as fast a pass over 1M keys). Values are still read, under each slot's version check,
+     * only when the scan reaches their key.
+     */
+    private int warm(OrderedIndex.Cursor c) {
+        int sum = 0;
+        for (int i = 0; i < WARM_AHEAD; i++) {
+            long hint = c.hintAhead(i);
+            if (hint != OrderedIndex.NO_HINT) {
+                sum += store.shard((int) (hint >>> 32)).touch((int) hint);
+            }
+        }
+        return sum;
     }
 
     /** True if the cursor's key is below {@code toExclusive} (null: no bound). */

@@ -526,6 +526,20 @@ public final class OrderedIndex {
             return (long) HINT.getOpaque(leaf.hints, at);
         }
 
+        /**
+         * The hint of the key {@code ahead} places after the current one in the same leaf, or {@link #NO_HINT} past
+         * the leaf's end.
+         */
+        public long hintAhead(int ahead) {
+            int i = at + ahead;
+            return i < leaf.n ? (long) HINT.getOpaque(leaf.hints, i) : NO_HINT;
+        }
+
+        /** Position of the current key in its leaf (0 when the cursor enters a leaf). */
+        public int positionInLeaf() {
+            return at;
+        }
+
         /** Stores a better hint for the current key (advisory: a concurrent copy of the leaf may drop it). */
         public void hint(long hint) {
             HINT.setOpaque(leaf.hints, at, hint);

@@ -957,6 +957,18 @@ public final class Shard implements ShardView {
         return false;
     }
 
+    /**
+     * Loads {@code slot}'s state word and returns it, or 0 past the high-water mark: for a scan that knows which
+     * slots it reads next, so their cache misses overlap instead of coming one after another. Reads nothing a
+     * caller may rely on. Any thread.
+     */
+    public int touch(int slot) {
+        if (slot < 0 || slot >= slotCount()) {
+            return 0;
+        }
+        return file.segment(slot).get(INT_LE, file.offset(slot));
+    }
+
     /** True if {@code key} is present. Lock-free, allocation-free. */
     public boolean containsKey(byte[] key, long hash) {
         for (int attempt = 0; attempt < LOCK_FREE_ATTEMPTS; attempt++) {
