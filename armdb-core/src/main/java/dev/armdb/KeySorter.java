@@ -17,37 +17,61 @@ final class KeySorter {
 
     /** {@code keys} in ascending unsigned order with duplicates dropped; the list is emptied. */
     static byte[][] sortedDistinct(List<byte[]> keys) {
-        int n = keys.size();
-        long[] prefix = new long[n];
-        int[] order = new int[n];
         byte[][] in = keys.toArray(new byte[0][]);
         keys.clear();
+        int distinct = sortDistinct(in, new long[in.length], in.length);
+        return distinct == in.length ? in : Arrays.copyOf(in, distinct);
+    }
+
+    /**
+     * Sorts the first {@code n} of {@code keys} in ascending unsigned order, permuting {@code payload} alike, and
+     * drops duplicates (keeping the first one's payload); returns how many keys are left at the front.
+     */
+    static int sortDistinct(byte[][] keys, long[] payload, int n) {
+        long[] prefix = new long[n];
+        int[] order = new int[n];
         for (int i = 0; i < n; i++) {
-            prefix[i] = prefixOf(in[i]);
+            prefix[i] = prefixOf(keys[i]);
             order[i] = i;
         }
         radixSort(prefix, order);
-        byte[][] out = new byte[n][];
-        for (int i = 0; i < n; i++) {
-            out[i] = in[order[i]];
-        }
         for (int start = 0; start < n; ) {
             int end = start + 1;
             while (end < n && prefix[end] == prefix[start]) {
                 end++;
             }
             if (end - start > 1) {
-                Arrays.sort(out, start, end, ORDER);
+                sortRun(keys, order, start, end);
             }
             start = end;
         }
+        byte[][] sortedKeys = new byte[n][];
+        long[] sortedPayload = new long[n];
+        for (int i = 0; i < n; i++) {
+            sortedKeys[i] = keys[order[i]];
+            sortedPayload[i] = payload[order[i]];
+        }
         int distinct = 0;
         for (int i = 0; i < n; i++) {
-            if (distinct == 0 || ORDER.compare(out[distinct - 1], out[i]) != 0) {
-                out[distinct++] = out[i];
+            if (distinct == 0 || ORDER.compare(keys[distinct - 1], sortedKeys[i]) != 0) {
+                keys[distinct] = sortedKeys[i];
+                payload[distinct] = sortedPayload[i];
+                distinct++;
             }
         }
-        return distinct == n ? out : Arrays.copyOf(out, distinct);
+        return distinct;
+    }
+
+    /** Sorts {@code order[start, end)} (keys sharing their first 8 bytes, rarely many) by the keys they point at. */
+    private static void sortRun(byte[][] keys, int[] order, int start, int end) {
+        Integer[] run = new Integer[end - start];
+        for (int i = start; i < end; i++) {
+            run[i - start] = order[i];
+        }
+        Arrays.sort(run, (a, b) -> ORDER.compare(keys[a], keys[b]));
+        for (int i = start; i < end; i++) {
+            order[i] = run[i - start];
+        }
     }
 
     /** The first 8 bytes big-endian, zero-padded: as an unsigned number, in the keys' byte order. */

@@ -49,4 +49,35 @@ class KeySorterTest {
         List<byte[]> one = new ArrayList<>(List.of(new byte[] {5}));
         assertThat(KeySorter.sortedDistinct(one)).isDeepEqualTo(new byte[][] {{5}});
     }
+
+    /** Each payload follows its key through the sort; of duplicates, the first one's payload is kept. */
+    @Test
+    void payloadsFollowTheirKeys() {
+        long seed = Long.getLong("armdb.seed", System.nanoTime());
+        System.out.println("KeySorterTest payload seed " + seed);
+        Random rnd = new Random(seed);
+        int n = 30_000;
+        byte[][] keys = new byte[n][];
+        long[] payload = new long[n];
+        java.util.TreeMap<byte[], Long> expected = new java.util.TreeMap<>(Arrays::compareUnsigned);
+        for (int i = 0; i < n; i++) {
+            byte[] k = new byte[12];
+            rnd.nextBytes(k);
+            if (i % 3 == 0) {
+                Arrays.fill(k, 0, 9, (byte) 7);
+                k[9] = (byte) rnd.nextInt(4);
+            }
+            keys[i] = k;
+            payload[i] = rnd.nextLong();
+            expected.putIfAbsent(k, payload[i]);
+        }
+        int distinct = KeySorter.sortDistinct(keys, payload, n);
+        assertThat(distinct).isEqualTo(expected.size());
+        int i = 0;
+        for (var e : expected.entrySet()) {
+            assertThat(keys[i]).as("seed %d position %d", seed, i).isEqualTo(e.getKey());
+            assertThat(payload[i]).as("seed %d position %d", seed, i).isEqualTo(e.getValue());
+            i++;
+        }
+    }
 }

@@ -15,15 +15,19 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * {@link FixedTree#scan} under writers that move every key to a new slot on each update, delete keys for good and
  * churn others while scans run: a scan must visit every key live throughout, in ascending order, each value one its
- * key had and no older than what a put had returned before the key's lookup began, and never a key whose delete had
- * returned by then. Also the guard for any faster scan path (slot hints, reading keys ahead of the visitor): a scan
- * that read values ahead of its visitor fails both tests. Seed: {@code armdb.seed} (printed).
+ * key had and no older than what a put had returned before the key's lookup began, never a key whose delete had
+ * returned by then, and no key whose insert started after the scan's first visit (the scan walks the keys present
+ * when it started). Under {@link Durability#NONE} a superseded slot is freed at once; under {@link
+ * Durability#GROUP} it stays {@code LIVE} with the old value until the group commit, so a scan that trusted a stale
+ * slot hint without checking the slot is still the key's current one fails here. Also the guard for reading ahead:
+ * a scan that read values ahead of its visitor fails both tests. Seed: {@code armdb.seed} (printed).
  */
 class OrderedScanTest {
     private static final int KEY_SIZE = 8;
@@ -43,12 +47,14 @@ class OrderedScanTest {
     @TempDir
     Path dir;
 
-    private static FixedConfig config() {
+    private static FixedConfig config(Durability durability) {
         return FixedConfig.builder()
                 .keySize(KEY_SIZE)
                 .valueSize(VALUE_SIZE)
                 .shards(4)
-                .durability(Durability.NONE)
+                .durability(durability)
+                // long enough that superseded slots stay LIVE through many scans
+                .groupInterval(java.time.Duration.ofMillis(200))
                 .growthStepBytes(4096)
                 .build();
     }
@@ -81,9 +87,12 @@ class OrderedScanTest {
         return whole ? version : -1;
     }
 
-    @Test
-    void aKeyChangedByTheVisitorAfterItWasReadAheadIsSeenAsItIsAtItsVisit() {
-        try (FixedTree tree = FixedTree.open(dir, config())) {
+    @ParameterizedTest
+    @EnumSource(
+            value = Durability.class,
+            names = {"NONE", "GROUP"})
+    void aKeyChangedByTheVisitorAfterItWasReadAheadIsSeenAsItIsAtItsVisit(Durability durability) {
+        try (FixedTree tree = FixedTree.open(dir, config(durability))) {
             for (long id = 0; id < 300; id++) {
                 tree.put(key(id), value(id, 1));
             }
@@ -110,10 +119,70 @@ class OrderedScanTest {
         }
     }
 
-    @Test
-    void scansRacingWritersNeverSeeStaleDeletedOrInventedValues() throws Exception {
+    /**
+     * Every key's slot hint goes stale (each key updated, so it moved to another slot, whose old one stays LIVE
+     * under GROUP until the group commit), some keys deleted and re-inserted: scans and every navigation still
+     * return each key's newest value, before and after a reopen.
+     */
+    @ParameterizedTest
+    @EnumSource(
+            value = Durability.class,
+            names = {"NONE", "GROUP", "SYNC"})
+    void staleSlotHintsNeverYieldAnOldValue(Durability durability) {
+        try (FixedTree tree = FixedTree.open(dir, config(durability))) {
+            for (long id = 0; id < 400; id++) {
+                tree.put(key(id), value(id, 1));
+            }
+            for (int round = 2; round <= 4; round++) {
+                for (long id = 0; id < 400; id++) {
+                    if (id % 7 == 0) {
+                        tree.delete(key(id));
+                    }
+                    tree.put(key(id), value(id, round));
+                }
+                assertNewest(tree, round);
+            }
+        }
+        try (FixedTree tree = FixedTree.open(dir, config(durability))) {
+            assertNewest(tree, 4);
+            for (long id = 0; id < 400; id++) {
+                tree.put(key(id), value(id, 5));
+            }
+            assertNewest(tree, 5);
+        }
+    }
+
+    private static void assertNewest(FixedTree tree, long version) {
+        for (int pass = 0; pass < 2; pass++) {
+            long[] next = {0};
+            tree.scan(null, null, (k, v) -> {
+                assertThat(idOf(k)).isEqualTo(next[0]);
+                assertThat(versionOf(next[0], v)).as("key %d", next[0]).isEqualTo(version);
+                next[0]++;
+                return true;
+            });
+            assertThat(next[0]).isEqualTo(400);
+        }
+        long id = 399;
+        for (var it = tree.descending(); it.hasNext(); id--) {
+            FixedTree.Entry e = it.next();
+            assertThat(idOf(e.key())).isEqualTo(id);
+            assertThat(versionOf(id, e.value())).isEqualTo(version);
+        }
+        assertThat(id).isEqualTo(-1);
+        assertThat(versionOf(0, tree.first().value())).isEqualTo(version);
+        assertThat(versionOf(399, tree.last().value())).isEqualTo(version);
+        assertThat(versionOf(200, tree.ceiling(key(200)).value())).isEqualTo(version);
+        assertThat(versionOf(199, tree.lower(key(200)).value())).isEqualTo(version);
+    }
+
+    @ParameterizedTest
+    @EnumSource(
+            value = Durability.class,
+            names = {"NONE", "GROUP"})
+    void scansRacingWritersNeverSeeStaleDeletedOrInventedValues(Durability durability) throws Exception {
         long seed = Long.getLong("armdb.seed", System.nanoTime());
-        System.out.println("OrderedScanTest: seed=" + seed + " (-Darmdb.seed=" + seed + ")");
+        System.out.println("OrderedScanTest " + durability + ": seed=" + seed + " (-Darmdb.seed=" + seed + ")");
         Random master = new Random(seed);
         Queue<String> failures = new ConcurrentLinkedQueue<>();
         // per stable key: highest version whose put has started, and highest whose put has returned
@@ -121,6 +190,8 @@ class OrderedScanTest {
         AtomicLongArray returned = new AtomicLongArray(STABLE);
         // per doomed key (offset from DOOMED_BASE): the tick taken after its delete returned, 0 while live
         AtomicLongArray deletedAt = new AtomicLongArray(MAX_DOOMED);
+        // per doomed key: the tick taken before its insert started
+        AtomicLongArray insertedAt = new AtomicLongArray(MAX_DOOMED);
         AtomicLong tick = new AtomicLong(1);
         AtomicLong nextDoomed = new AtomicLong();
         AtomicBoolean stop = new AtomicBoolean();
@@ -128,7 +199,7 @@ class OrderedScanTest {
         AtomicLong visits = new AtomicLong();
         AtomicLong doomedVisits = new AtomicLong();
         CountDownLatch go = new CountDownLatch(1);
-        try (FixedTree tree = FixedTree.open(dir, config())) {
+        try (FixedTree tree = FixedTree.open(dir, config(durability))) {
             for (int id = 0; id < STABLE; id++) {
                 tree.put(key(id), value(id, 1));
                 started.set(id, 1);
@@ -156,6 +227,7 @@ class OrderedScanTest {
                                 if (d >= MAX_DOOMED) {
                                     continue;
                                 }
+                                insertedAt.set((int) d, tick.incrementAndGet());
                                 tree.put(key(DOOMED_BASE + d), value(DOOMED_BASE + d, 1));
                                 live.add(d);
                             } else {
@@ -177,7 +249,16 @@ class OrderedScanTest {
                     go.await();
                     long end = System.nanoTime() + RUN_NANOS;
                     for (int s = 0; s < MAX_SCANS && (s < MIN_SCANS || System.nanoTime() < end); s++) {
-                        scanOnce(tree, rnd, started, returned, deletedAt, tick, failures, visits, doomedVisits);
+                        scanOnce(
+                                tree,
+                                rnd,
+                                started,
+                                returned,
+                                new AtomicLongArray[] {deletedAt, insertedAt},
+                                tick,
+                                failures,
+                                visits,
+                                doomedVisits);
                     }
                 } catch (Throwable t) {
                     failures.add("scanner died: " + t);
@@ -202,14 +283,15 @@ class OrderedScanTest {
     /**
      * One scan of a random range (sometimes all keys, sometimes stopped early). Before each visit returns it
      * records, for every stable key, the version whose put had returned, and the tick: the next key's lookup starts
-     * after that, so its value may not be older and a key deleted by then may not appear.
+     * after that, so its value may not be older and a key deleted by then may not appear. The first visit also
+     * records the tick: a key whose insert started after it was not there when the scan started.
      */
     private static void scanOnce(
             FixedTree tree,
             Random rnd,
             AtomicLongArray started,
             AtomicLongArray returned,
-            AtomicLongArray deletedAt,
+            AtomicLongArray[] deletedAndInsertedAt,
             AtomicLong tick,
             Queue<String> failures,
             AtomicLong visits,
@@ -221,14 +303,20 @@ class OrderedScanTest {
         // the upper bound reaches into the short-lived keys only when it is open
         byte[] to = all || rnd.nextBoolean() ? null : key(hi);
         int limit = rnd.nextInt(3) == 0 ? 1 + rnd.nextInt(150) : Integer.MAX_VALUE;
+        AtomicLongArray deletedAt = deletedAndInsertedAt[0];
+        AtomicLongArray insertedAt = deletedAndInsertedAt[1];
         long[] floor = new long[STABLE];
         long[] floorTick = {tick.get()};
+        long[] firstVisitTick = {-1};
         snapshot(returned, floor);
         boolean[] seenStable = new boolean[STABLE];
         byte[][] previous = {null};
         int[] count = {0};
         String where = "scan [" + (from == null ? "-" : lo) + ", " + (to == null ? "-" : hi) + ")";
         tree.scan(from, to, (k, v) -> {
+            if (firstVisitTick[0] < 0) {
+                firstVisitTick[0] = tick.get();
+            }
             long id = idOf(k);
             if (previous[0] != null && java.util.Arrays.compareUnsigned(previous[0], k) >= 0) {
                 failures.add(where + ": key " + id + " not above the previous " + idOf(previous[0]));
@@ -251,6 +339,9 @@ class OrderedScanTest {
                 long deleted = deletedAt.get((int) (id - DOOMED_BASE));
                 if (deleted != 0 && deleted <= floorTick[0]) {
                     failures.add(where + ": key " + id + " visited after its delete returned");
+                }
+                if (insertedAt.get((int) (id - DOOMED_BASE)) > firstVisitTick[0]) {
+                    failures.add(where + ": key " + id + " inserted after the scan started");
                 }
                 doomedVisits.incrementAndGet();
             } else {

@@ -29,6 +29,7 @@ public final class HashIndex {
     private static final VarHandle ENTRY = MethodHandles.arrayElementVarHandle(long[].class);
 
     private final SlotKeys keys;
+    private final IndexedSlots indexed = new IndexedSlots();
     private volatile long[] table;
     private int live;
     private int used;
@@ -295,6 +296,7 @@ public final class HashIndex {
                 live++;
                 // release: the slot's bytes are visible before a reader can find it
                 ENTRY.setRelease(t, i, entry(tg, slot));
+                indexed.set(slot);
                 return;
             }
             if (++i == cap) {
@@ -310,6 +312,10 @@ public final class HashIndex {
         int i = position(t, tg, oldSlot);
         // release: the new slot's bytes are visible before readers are sent there
         ENTRY.setRelease(t, i, entry(tg, newSlot));
+        indexed.set(newSlot);
+        if (oldSlot != newSlot) {
+            indexed.clear(oldSlot);
+        }
     }
 
     /** Removes the key held at {@code slot}. Writer only. */
@@ -318,6 +324,7 @@ public final class HashIndex {
         long[] t = table;
         int i = position(t, tg, slot);
         ENTRY.setRelease(t, i, TOMBSTONE);
+        indexed.clear(slot);
         live--;
         if (t.length > 1024 && live < t.length / 4) {
             rebuild(live);
@@ -368,6 +375,19 @@ public final class HashIndex {
         live = 0;
         used = 0;
         table = new long[MIN_CAPACITY];
+        indexed.clearAll();
+    }
+
+    /**
+     * True if some key is indexed at {@code slot} (its current slot), without probing the table: a check for a
+     * reader that holds a hint of a key's slot. Lock-free, allocation-free. Seeing true, then reading the slot under
+     * its version check and finding the key there, proves the value read was that key's value at some moment
+     * between the two reads: only the writer rewrites a slot, and it writes a key's current value. A slot superseded
+     * by a copy-on-write update (still {@code LIVE} until its release is durable) reads false once the update has
+     * returned.
+     */
+    public boolean holdsSlot(int slot) {
+        return indexed.contains(slot);
     }
 
     /** Number of keys indexed. Writer's view; readers may see a slightly stale value. */

@@ -41,15 +41,23 @@ public final class FileSlotKeys implements SlotKeys {
 
     /** True if the key of the slot at {@code slotOffset} in {@code seg} equals {@code key}. Allocation-free. */
     static boolean keyEqualsAt(MemorySegment seg, long slotOffset, byte[] key, int keySize) {
+        return keyEqualsAt(seg, slotOffset, key, 0, keySize);
+    }
+
+    /**
+     * True if the key of the slot at {@code slotOffset} in {@code seg} equals the {@code keySize} bytes of {@code
+     * keys} from {@code keyOffset}. Allocation-free.
+     */
+    static boolean keyEqualsAt(MemorySegment seg, long slotOffset, byte[] keys, int keyOffset, int keySize) {
         long base = slotOffset + KEY_OFFSET;
         int i = 0;
         for (; i + 8 <= keySize; i += 8) {
-            if (seg.get(LONG_LE_UNALIGNED, base + i) != (long) LONG_LE_ARRAY.get(key, i)) {
+            if (seg.get(LONG_LE_UNALIGNED, base + i) != (long) LONG_LE_ARRAY.get(keys, keyOffset + i)) {
                 return false;
             }
         }
         for (; i < keySize; i++) {
-            if (seg.get(ValueLayout.JAVA_BYTE, base + i) != key[i]) {
+            if (seg.get(ValueLayout.JAVA_BYTE, base + i) != keys[keyOffset + i]) {
                 return false;
             }
         }

@@ -9,6 +9,14 @@ public interface KeyListener {
     /** {@code key} became live; the array belongs to the caller, copy it to keep it. */
     void inserted(byte[] key);
 
+    /**
+     * {@code key} became live in {@code slot} (a hint: later updates move the key without telling the listener).
+     * By default {@link #inserted(byte[])}.
+     */
+    default void insertedAt(byte[] key, int slot) {
+        inserted(key);
+    }
+
     /** {@code key} was deleted. */
     void removed(byte[] key);
 }

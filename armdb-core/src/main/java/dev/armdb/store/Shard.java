@@ -235,10 +235,10 @@ public final class Shard implements ShardView {
     }
 
     /**
-     * Sets the listener told of keys entering and leaving, and hands every key live now to {@code existing}
-     * (fresh arrays), atomically with respect to writers.
+     * Sets the listener told of keys entering and leaving, and hands every key live now, with its slot, to {@code
+     * existing} (fresh arrays), atomically with respect to writers.
      */
-    public void attachKeyListener(KeyListener l, java.util.function.Consumer<byte[]> existing) {
+    public void attachKeyListener(KeyListener l, java.util.function.ObjIntConsumer<byte[]> existing) {
         lockWriter();
         try {
             checkOpen();
@@ -246,7 +246,7 @@ public final class Shard implements ShardView {
                 byte[] key = new byte[keySize];
                 MemorySegment.copy(
                         file.segment(slot), ValueLayout.JAVA_BYTE, file.offset(slot) + KEY_OFFSET, key, 0, keySize);
-                existing.accept(key);
+                existing.accept(key, slot);
             });
             this.listener = l;
         } finally {
@@ -394,7 +394,7 @@ public final class Shard implements ShardView {
         if (oldSlot < 0) {
             index.insert(hash, slot);
             if (listener != null) {
-                listener.inserted(key);
+                listener.insertedAt(key, slot);
             }
         } else {
             index.replace(hash, oldSlot, slot);
@@ -917,6 +917,56 @@ public final class Shard implements ShardView {
         } finally {
             writeLock.unlock();
         }
+    }
+
+    /**
+     * Copies into {@code out} the value of the key at {@code keys[keyOffset ..]} if {@code slot} is where the index
+     * points that key; false if it is not (the key moved, was deleted, or the slot is being rewritten), and the
+     * caller then looks the key up. For ordered scans holding a slot hint per key: no hash probe. Lock-free,
+     * allocation-free, never blocks. A true answer is as current as {@link #get}'s: the value was the key's value at
+     * some moment during the call (see {@link HashIndex#holdsSlot}).
+     */
+    public boolean getAt(int slot, byte[] keys, int keyOffset, byte[] out) {
+        if (slot < 0 || slot >= slotCount()) {
+            return false;
+        }
+        HashIndex idx = index;
+        MemorySegment seg = file.segment(slot);
+        long off = file.offset(slot);
+        for (int attempt = 0; attempt < 4; attempt++) {
+            // the bit is read before the slot: a slot superseded before this call reads false here
+            if (!idx.holdsSlot(slot)) {
+                return false;
+            }
+            int w1 = acquireStateWord(seg, off);
+            if (inProgress(w1)) {
+                Thread.onSpinWait();
+                continue;
+            }
+            if (status(w1) != LIVE || !FileSlotKeys.keyEqualsAt(seg, off, keys, keyOffset, keySize)) {
+                return false;
+            }
+            long lsn1 = seg.get(LONG_LE, off + LSN_OFFSET);
+            MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, off + valueOffset, out, 0, valueSize);
+            // the copy must complete before the re-check of the version
+            VarHandle.loadLoadFence();
+            if (seg.get(INT_LE, off) == w1 && seg.get(LONG_LE, off + LSN_OFFSET) == lsn1) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Loads {@code slot}'s state word and returns it, or 0 past the high-water mark: for a scan that knows which
+     * slots it reads next, so their cache misses overlap instead of coming one after another. Reads nothing a
+     * caller may rely on. Any thread.
+     */
+    public int touch(int slot) {
+        if (slot < 0 || slot >= slotCount()) {
+            return 0;
+        }
+        return file.segment(slot).get(INT_LE, file.offset(slot));
     }
 
     /** True if {@code key} is present. Lock-free, allocation-free. */

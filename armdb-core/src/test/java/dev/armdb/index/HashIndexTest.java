@@ -174,4 +174,69 @@ class HashIndexTest {
                     .isEqualTo(java.util.Arrays.copyOfRange(before, n, n + 3));
         }
     }
+
+    /**
+     * {@link HashIndex#holdsSlot} is true exactly for the slots the index points a key at, through inserts, copy-on-write
+     * replacements, removals, rebuilds and a clear, with slot ids spread over several of its bit chunks (and beyond
+     * any chunk allocated yet).
+     */
+    @Test
+    void holdsSlotIsTrueExactlyForIndexedSlots() {
+        long seed = Long.getLong("armdb.seed", System.nanoTime());
+        System.out.println("HashIndexTest holdsSlot seed " + seed);
+        Random rnd = new Random(seed);
+        Map<Integer, byte[]> slotKeys = new HashMap<>();
+        SlotKeys keys = new SlotKeys() {
+            @Override
+            public boolean keyEquals(int slot, byte[] key) {
+                return java.util.Arrays.equals(slotKeys.get(slot), key);
+            }
+
+            @Override
+            public boolean keysEqual(int a, int b) {
+                return java.util.Arrays.equals(slotKeys.get(a), slotKeys.get(b));
+            }
+        };
+        HashIndex index = new HashIndex(keys);
+        Map<Integer, Integer> model = new HashMap<>();
+        java.util.Set<Integer> held = new java.util.HashSet<>();
+        int slotSpace = 3 * IndexedSlots.CHUNK_BITS + 77;
+        for (int op = 0; op < 60_000; op++) {
+            int k = rnd.nextInt(4_000);
+            byte[] key = key(k);
+            long h = KeyHash.hash(key);
+            Integer at = model.get(k);
+            int slot = rnd.nextInt(slotSpace);
+            while (held.contains(slot)) {
+                slot = rnd.nextInt(slotSpace);
+            }
+            if (rnd.nextInt(3) == 0 && at != null) {
+                index.remove(h, at);
+                model.remove(k);
+                held.remove(at);
+            } else {
+                slotKeys.put(slot, key);
+                if (at == null) {
+                    index.insert(h, slot);
+                } else {
+                    index.replace(h, at, slot);
+                    held.remove(at);
+                }
+                model.put(k, slot);
+                held.add(slot);
+            }
+            if (op % 5000 == 0 || op == 59_999) {
+                for (int s = 0; s < slotSpace + IndexedSlots.CHUNK_BITS; s++) {
+                    assertThat(index.holdsSlot(s))
+                            .as("seed %d op %d slot %d", seed, op, s)
+                            .isEqualTo(held.contains(s));
+                }
+            }
+        }
+        assertThat(index.holdsSlot(-1)).isFalse();
+        index.clear();
+        for (int s = 0; s < slotSpace; s++) {
+            assertThat(index.holdsSlot(s)).as("slot %d after clear", s).isFalse();
+        }
+    }
 }

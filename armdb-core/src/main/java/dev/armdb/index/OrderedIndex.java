@@ -1,0 +1,553 @@
+package dev.armdb.index;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.Arrays;
+
+/**
+ * The keys of a collection in unsigned lexicographic order, each with a slot hint: a copy-on-write B+-tree whose
+ * leaves hold up to {@value #MAX_ENTRIES} keys packed in one array (with a parallel array of hints) and whose
+ * branches hold the first key of each child. A scan walks a leaf's keys and hints sequentially, where a skip list
+ * chases two or three pointers per key.
+ *
+ * <p><b>Copy-on-write:</b> an insert or a removal copies the leaf it changes and the branches above it and publishes
+ * the new root; nodes already published never change their keys. A {@link Cursor} therefore walks the tree as it
+ * was when it was positioned: a consistent snapshot of the key set, never disturbed by writers.
+ *
+ * <p><b>Hints</b> are advisory: a {@code long} per key that the owner packs as it likes (here shard and slot), or
+ * {@link #NO_HINT}. They are the one mutable part of a published node: a reader that finds a hint stale may store
+ * a better one ({@link Cursor#hint(long)}) without a lock, and a writer that copies the leaf may or may not carry
+ * that store over. So a hint may be stale, or lost, but is always one that was stored for that key; the reader
+ * validates it before trusting it.
+ *
+ * <p>Threading: {@link #insert} and {@link #remove} take this index's lock (writers of different shards
+ * serialise here, briefly); cursors and {@link #size} take no lock and may run on any number of threads.
+ */
+public final class OrderedIndex {
+    /** The hint of a key whose slot is not known. */
+    public static final long NO_HINT = -1L;
+
+    /** Most keys in a leaf and most children of a branch; a node that would exceed it splits in two. */
+    static final int MAX_ENTRIES = 64;
+
+    /** Entries per leaf when the tree is built from sorted keys (room for inserts before a split). */
+    private static final int BUILD_FILL = 56;
+
+    private static final VarHandle HINT = MethodHandles.arrayElementVarHandle(long[].class);
+
+    private final int keySize;
+    private volatile Node root;
+    private volatile long size;
+
+    /** An empty index of keys of {@code keySize} bytes. */
+    public OrderedIndex(int keySize) {
+        this(keySize, new byte[0], new long[0], 0);
+    }
+
+    /**
+     * An index holding the {@code n} keys packed in {@code sortedKeys} (strictly ascending, {@code keySize} bytes
+     * each) with {@code hints[i]} for key {@code i}, built bottom-up in one pass.
+     *
+     * @throws IllegalArgumentException if the keys are not strictly ascending or the arrays are too short
+     */
+    public OrderedIndex(int keySize, byte[] sortedKeys, long[] hints, int n) {
+        if (keySize <= 0 || sortedKeys.length < (long) n * keySize || hints.length < n) {
+            throw new IllegalArgumentException("need " + n + " keys of " + keySize + " bytes and " + n + " hints, got "
+                    + sortedKeys.length + " key bytes and " + hints.length + " hints");
+        }
+        for (int i = 1; i < n; i++) {
+            if (compare(sortedKeys, (i - 1) * keySize, sortedKeys, i * keySize, keySize) >= 0) {
+                throw new IllegalArgumentException(
+                        "keys must be strictly ascending; key " + i + " is not above key " + (i - 1));
+            }
+        }
+        this.keySize = keySize;
+        this.root = build(sortedKeys, hints, n);
+        this.size = n;
+    }
+
+    /** Key size in bytes. */
+    public int keySize() {
+        return keySize;
+    }
+
+    /** Number of keys; a moment stale while writers run. Any thread. */
+    public long size() {
+        return size;
+    }
+
+    // ---------------------------------------------------------------- nodes
+
+    /**
+     * A leaf ({@code children == null}: {@code n} keys and their hints) or a branch ({@code n} children and the
+     * first key of each). Keys never change after publication; hints may (see the class comment).
+     */
+    static final class Node {
+        final int n;
+        final byte[] keys;
+        final Node[] children;
+        final long[] hints;
+
+        Node(int n, byte[] keys, Node[] children, long[] hints) {
+            this.n = n;
+            this.keys = keys;
+            this.children = children;
+            this.hints = hints;
+        }
+
+        boolean isLeaf() {
+            return children == null;
+        }
+    }
+
+    private Node build(byte[] sortedKeys, long[] hints, int n) {
+        if (n == 0) {
+            return new Node(0, new byte[0], null, new long[0]);
+        }
+        int leaves = (n + BUILD_FILL - 1) / BUILD_FILL;
+        Node[] level = new Node[leaves];
+        for (int l = 0, from = 0; l < leaves; l++) {
+            int count = evenShare(n, leaves, l);
+            level[l] = new Node(
+                    count,
+                    Arrays.copyOfRange(sortedKeys, from * keySize, (from + count) * keySize),
+                    null,
+                    Arrays.copyOfRange(hints, from, from + count));
+            from += count;
+        }
+        while (level.length > 1) {
+            int parents = (level.length + BUILD_FILL - 1) / BUILD_FILL;
+            Node[] up = new Node[parents];
+            for (int p = 0, from = 0; p < parents; p++) {
+                int count = evenShare(level.length, parents, p);
+                up[p] = branch(Arrays.copyOfRange(level, from, from + count));
+                from += count;
+            }
+            level = up;
+        }
+        return level[0];
+    }
+
+    /** Share {@code i} of {@code total} items split as evenly as possible into {@code parts}. */
+    private static int evenShare(int total, int parts, int i) {
+        return total / parts + (i < total % parts ? 1 : 0);
+    }
+
+    private Node branch(Node[] children) {
+        byte[] firsts = new byte[children.length * keySize];
+        for (int i = 0; i < children.length; i++) {
+            System.arraycopy(children[i].keys, 0, firsts, i * keySize, keySize);
+        }
+        return new Node(children.length, firsts, children, null);
+    }
+
+    // ---------------------------------------------------------------- writes
+
+    /**
+     * Adds {@code key} with {@code hint}, or, if present, replaces its hint. Takes this index's lock; allocates the
+     * copied path. Any thread.
+     */
+    public void insert(byte[] key, long hint) {
+        checkKey(key);
+        synchronized (this) {
+            Node r = root;
+            Node[] out = insert(r, key, hint);
+            if (out == null) {
+                return;
+            }
+            // volatile write publishes the copied path; readers on the old root keep their snapshot
+            root = out.length == 1 ? out[0] : branch(out);
+            size = size + 1;
+        }
+    }
+
+    /** Removes {@code key} if present. Takes this index's lock; allocates the copied path. Any thread. */
+    public void remove(byte[] key) {
+        checkKey(key);
+        synchronized (this) {
+            Node r = root;
+            Node out = remove(r, key);
+            if (out == r) {
+                return;
+            }
+            if (out == null) {
+                out = new Node(0, new byte[0], null, new long[0]);
+            }
+            while (!out.isLeaf() && out.n == 1) {
+                out = out.children[0];
+            }
+            root = out;
+            size = size - 1;
+        }
+    }
+
+    private void checkKey(byte[] key) {
+        if (key.length != keySize) {
+            throw new IllegalArgumentException("key must be exactly " + keySize + " bytes, got " + key.length);
+        }
+    }
+
+    /** The node(s) replacing {@code node} after inserting, or null if the key was present (hint updated). */
+    private Node[] insert(Node node, byte[] key, long hint) {
+        if (node.isLeaf()) {
+            int pos = search(node, key);
+            if (pos >= 0) {
+                HINT.setOpaque(node.hints, pos, hint);
+                return null;
+            }
+            int at = -pos - 1;
+            byte[] keys = new byte[(node.n + 1) * keySize];
+            long[] hints = new long[node.n + 1];
+            System.arraycopy(node.keys, 0, keys, 0, at * keySize);
+            System.arraycopy(key, 0, keys, at * keySize, keySize);
+            System.arraycopy(node.keys, at * keySize, keys, (at + 1) * keySize, (node.n - at) * keySize);
+            System.arraycopy(node.hints, 0, hints, 0, at);
+            hints[at] = hint;
+            System.arraycopy(node.hints, at, hints, at + 1, node.n - at);
+            return splitIfFull(new Node(node.n + 1, keys, null, hints));
+        }
+        int c = childFor(node, key);
+        Node[] sub = insert(node.children[c], key, hint);
+        if (sub == null) {
+            return null;
+        }
+        Node[] children = new Node[node.n + sub.length - 1];
+        System.arraycopy(node.children, 0, children, 0, c);
+        System.arraycopy(sub, 0, children, c, sub.length);
+        System.arraycopy(node.children, c + 1, children, c + sub.length, node.n - c - 1);
+        return splitIfFull(branch(children));
+    }
+
+    private Node[] splitIfFull(Node node) {
+        if (node.n <= MAX_ENTRIES) {
+            return new Node[] {node};
+        }
+        int half = node.n / 2;
+        return new Node[] {slice(node, 0, half), slice(node, half, node.n)};
+    }
+
+    private Node slice(Node node, int from, int to) {
+        if (node.isLeaf()) {
+            return new Node(
+                    to - from,
+                    Arrays.copyOfRange(node.keys, from * keySize, to * keySize),
+                    null,
+                    Arrays.copyOfRange(node.hints, from, to));
+        }
+        return branch(Arrays.copyOfRange(node.children, from, to));
+    }
+
+    /** The node replacing {@code node} after removing {@code key}: itself if absent, null if it became empty. */
+    private Node remove(Node node, byte[] key) {
+        if (node.isLeaf()) {
+            int pos = search(node, key);
+            if (pos < 0) {
+                return node;
+            }
+            if (node.n == 1) {
+                return null;
+            }
+            byte[] keys = new byte[(node.n - 1) * keySize];
+            long[] hints = new long[node.n - 1];
+            System.arraycopy(node.keys, 0, keys, 0, pos * keySize);
+            System.arraycopy(node.keys, (pos + 1) * keySize, keys, pos * keySize, (node.n - pos - 1) * keySize);
+            System.arraycopy(node.hints, 0, hints, 0, pos);
+            System.arraycopy(node.hints, pos + 1, hints, pos, node.n - pos - 1);
+            return new Node(node.n - 1, keys, null, hints);
+        }
+        int c = childFor(node, key);
+        Node child = node.children[c];
+        Node sub = remove(child, key);
+        if (sub == child) {
+            return node;
+        }
+        Node[] children;
+        if (sub == null) {
+            if (node.n == 1) {
+                return null;
+            }
+            children = new Node[node.n - 1];
+            System.arraycopy(node.children, 0, children, 0, c);
+            System.arraycopy(node.children, c + 1, children, c, node.n - c - 1);
+        } else {
+            children = node.children.clone();
+            children[c] = sub;
+            mergeSmall(children, c);
+            children = dropNulls(children);
+        }
+        return branch(children);
+    }
+
+    /**
+     * Merges {@code children[c]} into a neighbour when both fit in three quarters of a node, so that removals do not
+     * leave a tree of nearly empty leaves; the merged-away position becomes null.
+     */
+    private void mergeSmall(Node[] children, int c) {
+        Node small = children[c];
+        if (small.n > MAX_ENTRIES / 4) {
+            return;
+        }
+        int other = c + 1 < children.length ? c + 1 : c - 1;
+        if (other < 0 || children[other].n + small.n > MAX_ENTRIES * 3 / 4) {
+            return;
+        }
+        int left = Math.min(c, other);
+        children[left] = concat(children[left], children[left + 1]);
+        children[left + 1] = null;
+    }
+
+    private Node concat(Node a, Node b) {
+        int n = a.n + b.n;
+        if (a.isLeaf()) {
+            byte[] keys = Arrays.copyOf(a.keys, n * keySize);
+            System.arraycopy(b.keys, 0, keys, a.n * keySize, b.n * keySize);
+            long[] hints = Arrays.copyOf(a.hints, n);
+            System.arraycopy(b.hints, 0, hints, a.n, b.n);
+            return new Node(n, keys, null, hints);
+        }
+        Node[] children = Arrays.copyOf(a.children, n);
+        System.arraycopy(b.children, 0, children, a.n, b.n);
+        return branch(children);
+    }
+
+    private static Node[] dropNulls(Node[] children) {
+        int n = 0;
+        for (Node c : children) {
+            if (c != null) {
+                children[n++] = c;
+            }
+        }
+        return n == children.length ? children : Arrays.copyOf(children, n);
+    }
+
+    // ---------------------------------------------------------------- search
+
+    /** Position of {@code key} in {@code leaf}, or {@code -(insertion point) - 1}. */
+    private int search(Node leaf, byte[] key) {
+        int lo = 0;
+        int hi = leaf.n - 1;
+        while (lo <= hi) {
+            int mid = (lo + hi) >>> 1;
+            int cmp = compare(leaf.keys, mid * keySize, key, 0, keySize);
+            if (cmp < 0) {
+                lo = mid + 1;
+            } else if (cmp > 0) {
+                hi = mid - 1;
+            } else {
+                return mid;
+            }
+        }
+        return -lo - 1;
+    }
+
+    /** Number of entries of {@code node} whose key is {@code < bound} (or {@code <= bound} if {@code inclusive}). */
+    private static int countBelow(Node node, byte[] bound, boolean inclusive, int keySize) {
+        int lo = 0;
+        int hi = node.n;
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            int cmp = compareToBound(node.keys, mid * keySize, keySize, bound);
+            if (cmp < 0 || (inclusive && cmp == 0)) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        return lo;
+    }
+
+    /** The child of branch {@code node} whose range holds {@code key}. */
+    private int childFor(Node node, byte[] key) {
+        return Math.max(0, countBelow(node, key, true, keySize) - 1);
+    }
+
+    private static int compare(byte[] a, int aFrom, byte[] b, int bFrom, int len) {
+        return Arrays.compareUnsigned(a, aFrom, aFrom + len, b, bFrom, bFrom + len);
+    }
+
+    /** Compares a stored key with a bound of any length (a shorter bound sorts before every key it prefixes). */
+    private static int compareToBound(byte[] keys, int from, int keySize, byte[] bound) {
+        return Arrays.compareUnsigned(keys, from, from + keySize, bound, 0, bound.length);
+    }
+
+    // ---------------------------------------------------------------- cursors
+
+    /** A new unpositioned cursor. Any thread; the cursor itself is for one thread. */
+    public Cursor cursor() {
+        return new Cursor();
+    }
+
+    /**
+     * A position in a snapshot of the index, taken when a {@code seek} method runs: the keys it walks are those
+     * present at that moment, whatever writers do meanwhile. Not thread-safe (one thread per cursor); allocates
+     * only when positioned on a tree deeper than any before.
+     */
+    public final class Cursor {
+        private Node[] path = new Node[4];
+        private int[] pos = new int[4];
+        private int depth;
+        private Node leaf;
+        private int at;
+
+        Cursor() {}
+
+        /** Positions on the smallest key; false if the index is empty. */
+        public boolean first() {
+            return descend(null, false, false);
+        }
+
+        /** Positions on the largest key; false if the index is empty. */
+        public boolean last() {
+            return descend(null, false, true) || stepBack();
+        }
+
+        /**
+         * Positions on the smallest key {@code >= bound} ({@code > bound} if not {@code inclusive}); false if none.
+         * The bound may have any length.
+         */
+        public boolean ceiling(byte[] bound, boolean inclusive) {
+            return descend(bound, !inclusive, false) || stepForward();
+        }
+
+        /**
+         * Positions on the largest key {@code <= bound} ({@code < bound} if not {@code inclusive}); false if none.
+         */
+        public boolean floor(byte[] bound, boolean inclusive) {
+            descend(bound, inclusive, true);
+            return stepBack();
+        }
+
+        /**
+         * Walks down a fresh snapshot to the first entry {@code > bound} (if {@code inclusive}) or {@code >= bound}
+         * (null bound: the first entry, or past the last if {@code toEnd}), and returns whether it is a key.
+         */
+        private boolean descend(byte[] bound, boolean inclusive, boolean toEnd) {
+            Node node = root;
+            depth = 0;
+            while (!node.isLeaf()) {
+                int c;
+                if (bound == null) {
+                    c = toEnd ? node.n - 1 : 0;
+                } else {
+                    c = Math.max(0, countBelow(node, bound, inclusive, keySize) - 1);
+                }
+                push(node, c);
+                node = node.children[c];
+            }
+            leaf = node;
+            if (bound == null) {
+                at = toEnd ? node.n : 0;
+            } else {
+                at = countBelow(node, bound, inclusive, keySize);
+            }
+            return at < leaf.n;
+        }
+
+        private void push(Node node, int c) {
+            if (depth == path.length) {
+                path = Arrays.copyOf(path, depth * 2);
+                pos = Arrays.copyOf(pos, depth * 2);
+            }
+            path[depth] = node;
+            pos[depth] = c;
+            depth++;
+        }
+
+        /** Moves to the next key; false (and unpositioned) past the last. */
+        public boolean next() {
+            at++;
+            return at < leaf.n || stepForward();
+        }
+
+        /** Moves to the previous key; false (and unpositioned) before the first. */
+        public boolean previous() {
+            return stepBack();
+        }
+
+        /** From {@code at >= leaf.n}: the first entry of the next non-empty leaf, if any. */
+        private boolean stepForward() {
+            while (at >= leaf.n) {
+                int d = depth - 1;
+                while (d >= 0 && pos[d] + 1 >= path[d].n) {
+                    d--;
+                }
+                if (d < 0) {
+                    return false;
+                }
+                pos[d]++;
+                Node node = path[d].children[pos[d]];
+                for (int k = d + 1; k < depth; k++) {
+                    path[k] = node;
+                    pos[k] = 0;
+                    node = node.children[0];
+                }
+                leaf = node;
+                at = 0;
+            }
+            return true;
+        }
+
+        /** Moves to the entry before {@code at}, crossing to earlier leaves; false if none. */
+        private boolean stepBack() {
+            while (at == 0) {
+                int d = depth - 1;
+                while (d >= 0 && pos[d] == 0) {
+                    d--;
+                }
+                if (d < 0) {
+                    return false;
+                }
+                pos[d]--;
+                Node node = path[d].children[pos[d]];
+                for (int k = d + 1; k < depth; k++) {
+                    path[k] = node;
+                    pos[k] = node.n - 1;
+                    node = node.children[node.n - 1];
+                }
+                leaf = node;
+                at = node.n;
+            }
+            at--;
+            return true;
+        }
+
+        /** The array holding the current key, from {@link #keyOffset()}; never modify it. */
+        public byte[] keys() {
+            return leaf.keys;
+        }
+
+        /** Offset of the current key in {@link #keys()}. */
+        public int keyOffset() {
+            return at * keySize;
+        }
+
+        /** The current key's hint, or {@link #NO_HINT}. */
+        public long hint() {
+            return (long) HINT.getOpaque(leaf.hints, at);
+        }
+
+        /**
+         * The hint of the key {@code ahead} places after the current one in the same leaf, or {@link #NO_HINT} past
+         * the leaf's end.
+         */
+        public long hintAhead(int ahead) {
+            int i = at + ahead;
+            return i < leaf.n ? (long) HINT.getOpaque(leaf.hints, i) : NO_HINT;
+        }
+
+        /** Position of the current key in its leaf (0 when the cursor enters a leaf). */
+        public int positionInLeaf() {
+            return at;
+        }
+
+        /** Stores a better hint for the current key (advisory: a concurrent copy of the leaf may drop it). */
+        public void hint(long hint) {
+            HINT.setOpaque(leaf.hints, at, hint);
+        }
+
+        /** Copies the current key into {@code out}. */
+        public void copyKey(byte[] out) {
+            System.arraycopy(leaf.keys, at * keySize, out, 0, keySize);
+        }
+    }
+}
