@@ -205,5 +205,21 @@ class ClusterFailoverTest {
             assertThat(r.call("SET", key(6_000), value(6_000))).startsWith("-TRYAGAIN");
         }
         assertThat(old.fencedWrites()).isGreaterThan(0);
+
+        // the partition heals: the old leader learns it was replaced, follows the new leader and converges
+        proxies.get(old).heal();
+        await(
+                "the old leader following the new one",
+                60,
+                () -> old.member().following().equals(s.leader())
+                        && old.member().streaming());
+        assertThat(old.node().map().engine().term()).isEqualTo(s.term());
+        try (Resp r = new Resp(fresh.node().respAddress())) {
+            assertThat(r.call("SET", key(7_000), value(7_000))).isEqualTo("+OK");
+            assertThat(r.call("WAIT", "2", "10000")).isEqualTo(":2");
+        }
+        assertThat(dev.armdb.Digest.of(old.node().map()))
+                .isEqualTo(dev.armdb.Digest.of(fresh.node().map()))
+                .isEqualTo(dev.armdb.Digest.of(other.node().map()));
     }
 }

@@ -38,6 +38,16 @@ final class LoopbackProxy implements AutoCloseable {
         blackhole = true;
     }
 
+    /** Forwards again; the connections of the partition are closed (their streams lost bytes), new ones forward. */
+    void heal() throws IOException {
+        List<Socket> old = List.copyOf(sockets);
+        sockets.removeAll(old);
+        blackhole = false;
+        for (Socket s : old) {
+            s.close();
+        }
+    }
+
     private void accept() {
         while (!closed) {
             try {
