@@ -49,6 +49,7 @@ public final class ClusterNode implements AutoCloseable {
     private volatile boolean closed;
     private volatile String following = "";
     private volatile GroupState lastState;
+    private volatile MemberInfo lastMember;
     private boolean wasController;
     private long lastErrorLogNanos;
 
@@ -110,6 +111,7 @@ public final class ClusterNode implements AutoCloseable {
             throw new ArmDbException(
                     "cannot join group " + cluster.group() + " at " + cluster.connectString() + ": " + e, e);
         }
+        c.lastMember = c.describe();
         c.thread.start();
         return c;
     }
@@ -191,7 +193,9 @@ public final class ClusterNode implements AutoCloseable {
     }
 
     private void publishMember() throws Exception {
-        byte[] bytes = MemberLayout.encode(member());
+        MemberInfo m = describe();
+        lastMember = m;
+        byte[] bytes = MemberLayout.encode(m);
         String path = GroupPaths.member(cluster.group(), cluster.nodeId());
         try {
             zk.setData().forPath(path, bytes);
@@ -203,8 +207,16 @@ public final class ClusterNode implements AutoCloseable {
         }
     }
 
-    /** What this node reports of itself now. */
-    MemberInfo member() {
+    /** What this node reported of itself last (refreshed every tick). */
+    public MemberInfo member() {
+        return lastMember;
+    }
+
+    /**
+     * What this node would report of itself now. Called by the cluster thread only, which is also the only thread
+     * that replaces the replication client (a client closed under a reader cannot be read).
+     */
+    private MemberInfo describe() {
         Store store = node.map().engine();
         ReplicationClient client = node.replicationClient();
         ReplicationServer server = node.replicationServer();
