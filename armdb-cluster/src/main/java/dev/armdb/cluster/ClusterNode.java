@@ -303,7 +303,7 @@ public final class ClusterNode implements AutoCloseable {
             node.promoteTo(state.term());
         }
         if (store.term() >= state.term()) {
-            fence.confirmLeader(roundTripStart);
+            fence.confirmLeader(roundTripStart, state.term());
         }
     }
 

@@ -21,6 +21,8 @@ final class LeaderFence implements WriteGate {
     static final String NOT_LEADER = "READONLY You can't write against a read only replica.";
     static final String SUSPENDED = "TRYAGAIN this leader's ZooKeeper connection is suspended; writes resume when it"
             + " reconnects or move to the next leader";
+    static final String TAKING_OVER =
+            "TRYAGAIN this node was just named leader and waits out its predecessor's lease;" + " retry";
     static final String LEASE_EXPIRED =
             "TRYAGAIN this leader's lease ran out (no ZooKeeper round trip confirmed it);" + " retry";
 
@@ -41,6 +43,8 @@ final class LeaderFence implements WriteGate {
     private final String group;
     private volatile State state = State.NOT_LEADER;
     private volatile long leaseDeadline;
+    private volatile long writableFrom;
+    private long ledTerm = -1;
     private long fencedWrites;
 
     LeaderFence(long leaseNanos, LongSupplier nanoClock, String group) {
@@ -53,8 +57,8 @@ final class LeaderFence implements WriteGate {
     public String refuseWrite() {
         State s = state;
         String refusal = switch (s) {
-            // the deadline is read after the state: lead() writes it before the state (volatile order)
-            case LEADING -> nanoClock.getAsLong() - leaseDeadline < 0 ? null : LEASE_EXPIRED;
+            // the deadlines are read after the state: confirmLeader writes them before it (volatile order)
+            case LEADING -> leadingRefusal(nanoClock.getAsLong());
             case SUSPENDED -> SUSPENDED;
             case NOT_LEADER, LOST -> NOT_LEADER;
         };
@@ -62,6 +66,13 @@ final class LeaderFence implements WriteGate {
             countFenced();
         }
         return refusal;
+    }
+
+    private String leadingRefusal(long now) {
+        if (now - leaseDeadline >= 0) {
+            return LEASE_EXPIRED;
+        }
+        return now - writableFrom < 0 ? TAKING_OVER : null;
     }
 
     @Override
@@ -79,19 +90,33 @@ final class LeaderFence implements WriteGate {
         return fencedWrites;
     }
 
+    /** The term this node last led in, -1 if none. */
+    synchronized long ledTerm() {
+        return ledTerm;
+    }
+
     /** The current state. */
     State state() {
         return state;
     }
 
     /**
-     * Confirms leadership after a ZooKeeper round trip that began at {@code roundTripStartNanos} and read a group
-     * state naming this node: the lease runs from that start. Ignored while suspended or lost (the connection
-     * listener lifts those).
+     * Confirms leadership in {@code term} after a ZooKeeper round trip that began at {@code roundTripStartNanos} and
+     * read a group state naming this node: the lease runs from that start. Ignored while suspended (the connection
+     * listener lifts that).
+     *
+     * <p>The first confirmation in a term this node has not led before also makes it wait one lease from now before
+     * its first write: any earlier leader confirmed its own lease with reads of the previous state, all made before
+     * the controller wrote this one, so by then every such lease has run out, whatever happened to that leader's
+     * session (expired and renewed, or still being expired by the server).
      */
-    synchronized void confirmLeader(long roundTripStartNanos) {
+    synchronized void confirmLeader(long roundTripStartNanos, long term) {
         if (state == State.SUSPENDED) {
             return;
+        }
+        if (term != ledTerm) {
+            ledTerm = term;
+            writableFrom = nanoClock.getAsLong() + leaseNanos;
         }
         long deadline = roundTripStartNanos + leaseNanos;
         if (state != State.LEADING || deadline - leaseDeadline > 0) {
