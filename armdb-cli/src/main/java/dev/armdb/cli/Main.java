@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
             DumpCommand.class,
             DigestCommand.class,
             TlsKeyStoreCommand.class,
+            ZooKeeperCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

@@ -3,6 +3,8 @@ package dev.armdb.cli;
 import dev.armdb.Durability;
 import dev.armdb.FixedConfig;
 import dev.armdb.FixedMap;
+import dev.armdb.cluster.ClusterConfig;
+import dev.armdb.cluster.ClusterNode;
 import dev.armdb.replication.ReplicationSecret;
 import dev.armdb.replication.ReplicationTls;
 import dev.armdb.replication.SecretFiles;
@@ -32,7 +34,8 @@ import picocli.CommandLine.Option;
             "Run a node: the collection in --dir, a RESP (Redis protocol) front-end on --port, a replication",
             "server on --repl-port. With --follow HOST:PORT (a leader's replication port) it is a read-only",
             "follower. Binds 127.0.0.1 unless --bind (RESP), --repl-bind and --metrics-bind say otherwise; off",
-            "loopback the replication port is off unless --repl-port is given. SIGTERM/SIGINT: flush, close, exit 0."
+            "loopback the replication port is off unless --repl-port is given. With --cluster it joins a replica group",
+            "in ZooKeeper whose controller fails over automatically. SIGTERM/SIGINT: flush, close, exit 0."
         })
 final class ServeCommand implements Callable<Integer> {
     @Option(names = "--dir", required = true, description = "Collection directory (created if missing).")
@@ -180,11 +183,33 @@ final class ServeCommand implements Callable<Integer> {
             })
     boolean noProtectedMode;
 
+    @Option(
+            names = "--cluster",
+            description = {
+                "ZooKeeper connect string HOST:PORT[,HOST:PORT...][/CHROOT]: join replica group --group as --node-id.",
+                "The group's controller decides who leads (automatic failover); REPLICAOF and --follow are refused."
+            })
+    String cluster;
+
+    @Option(names = "--group", description = "Replica group to join (with --cluster).")
+    String group;
+
+    @Option(names = "--node-id", description = "This node's id in the group, stable across restarts (with --cluster).")
+    String nodeId;
+
+    @Option(
+            names = "--min-insync",
+            defaultValue = "0",
+            description =
+                    "In-sync followers this node asks for when it leads (with --cluster; default ${DEFAULT-VALUE}).")
+    int minInsync;
+
     @Override
     public Integer call() throws Exception {
+        ClusterConfig clusterConfig = clusterConfig();
         FixedConfig cfg = config();
         InetSocketAddress followAddr = follow == null ? null : parse(follow);
-        Node node = Node.start(new NodeConfig(
+        NodeConfig nodeConfig = new NodeConfig(
                         dir,
                         cfg,
                         new InetSocketAddress(bind, port),
@@ -203,7 +228,9 @@ final class ServeCommand implements Callable<Integer> {
                 .withReplicationTls(tls(replTlsKeyStore, replTlsPasswordFile, "--repl-tls"))
                 .withRespTls(tls(tlsKeyStore, tlsPasswordFile, "--tls"))
                 .withRequirePass(requirePassFile == null ? null : RespPassword.fromFile(requirePassFile))
-                .withProtectedMode(!noProtectedMode));
+                .withProtectedMode(!noProtectedMode);
+        ClusterNode member = clusterConfig == null ? null : ClusterNode.start(nodeConfig, clusterConfig);
+        Node node = member == null ? Node.start(nodeConfig) : member.node();
         CountDownLatch stopped = new CountDownLatch(1);
         // handle TERM/INT ourselves so a clean stop exits 0 (the JVM's default handler exits 143/130)
         sun.misc.SignalHandler stop = sig -> stopped.countDown();
@@ -212,16 +239,41 @@ final class ServeCommand implements Callable<Integer> {
         System.out.printf(
                 "armdb node: RESP on %s, %s%n",
                 node.respAddress(),
-                node.isFollower()
-                        ? "following " + followAddr
-                        : node.replicationServer() == null
-                                ? "replication off"
-                                : "replication on " + node.replicationServer().address());
+                member != null
+                        ? "group " + group + " as node " + nodeId + " through ZooKeeper at " + cluster
+                        : node.isFollower()
+                                ? "following " + followAddr
+                                : node.replicationServer() == null
+                                        ? "replication off"
+                                        : "replication on "
+                                                + node.replicationServer().address());
         System.out.flush();
         stopped.await();
-        node.close();
+        if (member != null) {
+            member.close();
+        } else {
+            node.close();
+        }
         System.out.println("armdb node: stopped cleanly");
         return 0;
+    }
+
+    /** The cluster membership the options ask for, or null without {@code --cluster}. */
+    private ClusterConfig clusterConfig() {
+        if (cluster == null) {
+            if (group != null || nodeId != null) {
+                throw new IllegalArgumentException("--group and --node-id go with --cluster HOST:PORT[/CHROOT]");
+            }
+            return null;
+        }
+        if (group == null || nodeId == null) {
+            throw new IllegalArgumentException("--cluster needs --group G and --node-id N");
+        }
+        if (follow != null) {
+            throw new IllegalArgumentException(
+                    "--follow and --cluster exclude each other: in a cluster the group's controller names the leader");
+        }
+        return ClusterConfig.of(cluster, group, nodeId).withMinInsync(minInsync);
     }
 
     /**

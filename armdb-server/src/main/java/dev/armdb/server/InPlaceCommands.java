@@ -34,7 +34,8 @@ final class InPlaceCommands {
 
     /**
      * True if {@code r}, a request for {@code spec}, is one this class runs: a hot command with its arity, every key
-     * and value of the collection's size, and no write on a replica. Writes nothing.
+     * and value of the collection's size, and no write on a replica or refused by the node's
+     * {@link WriteGate}. Writes nothing.
      */
     boolean accepts(RespCommandTable.Spec spec, RespRequest r) {
         int argc = r.argc();
@@ -42,18 +43,20 @@ final class InPlaceCommands {
             return argc == 2 && fits(r, 1, key.length);
         }
         if (spec == SET) {
-            return argc == 3
-                    && fits(r, 1, key.length)
-                    && fits(r, 2, value.length)
-                    && !map.engine().isReplica();
+            return argc == 3 && fits(r, 1, key.length) && fits(r, 2, value.length) && writable();
         }
         if (spec == MGET || spec == EXISTS) {
             return argc >= 2 && keysFit(r);
         }
         if (spec == DEL) {
-            return argc >= 2 && keysFit(r) && !map.engine().isReplica();
+            return argc >= 2 && keysFit(r) && writable();
         }
         return false;
+    }
+
+    /** True if a write may run here; otherwise the general path answers why not. */
+    private boolean writable() {
+        return !map.engine().isReplica() && ctx.node.gate().refuseWrite() == null;
     }
 
     /** Runs {@code r}, which {@link #accepts} took, writing its reply. */

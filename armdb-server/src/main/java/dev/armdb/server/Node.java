@@ -28,10 +28,12 @@ public final class Node implements AutoCloseable {
     private volatile ReplicationClient replicationClient;
     private volatile InetSocketAddress leader;
     private volatile boolean closed;
+    private final WriteGate gate;
 
-    private Node(NodeConfig config, FixedMap map) {
+    private Node(NodeConfig config, FixedMap map, WriteGate gate) {
         this.config = config;
         this.map = map;
+        this.gate = gate;
         this.resp = new RespServer(
                 this, config.resp(), config.ioThreads(), config.maxClients(), config.clientLimits(), config.respTls());
     }
@@ -43,10 +45,20 @@ public final class Node implements AutoCloseable {
      *     RESP client could then point it at a host of its choosing ({@code REPLICAOF}); bind RESP to loopback
      */
     public static Node start(NodeConfig config) {
+        return start(config, WriteGate.OPEN);
+    }
+
+    /**
+     * Opens (or creates) the collection and starts serving with writes and {@code REPLICAOF} subject to {@code gate}
+     * from the first request on (a coordinator that decides roles, such as automatic failover).
+     *
+     * @throws IllegalArgumentException as {@link #start(NodeConfig)}
+     */
+    public static Node start(NodeConfig config, WriteGate gate) {
         checkExposure(config);
         FixedMap map =
                 config.config() == null ? FixedMap.open(config.dir()) : FixedMap.open(config.dir(), config.config());
-        Node node = new Node(config, map);
+        Node node = new Node(config, map, gate);
         try {
             // RESP first: replication tells peers the RESP address actually bound
             node.resp.start();
@@ -132,6 +144,31 @@ public final class Node implements AutoCloseable {
             ReplicationClient.promoteReplica(map);
             LOG.info("promoted the replica left by an earlier run to leader");
         }
+    }
+
+    /**
+     * Stops following and becomes a writable leader under exactly {@code term} (a coordinator assigned it): the
+     * node's term is raised to {@code term - 1} and the promotion moves it one up. A node whose term is already
+     * {@code term} or higher (it crashed during an earlier promotion) ends above {@code term}; the caller reads
+     * {@code map().engine().term()} to learn which.
+     *
+     * @throws IllegalArgumentException if {@code term} is below 1
+     */
+    public synchronized void promoteTo(long term) {
+        if (term < 1) {
+            throw new IllegalArgumentException("a leader's term is at least 1, got " + term);
+        }
+        if (!isFollower() && !map.engine().isReplica()) {
+            map.engine().raiseTerm(term);
+            return;
+        }
+        map.engine().raiseTerm(term - 1);
+        promote();
+    }
+
+    /** The coordinator's say over writes and role changes ({@link WriteGate#OPEN} without one). */
+    public WriteGate gate() {
+        return gate;
     }
 
     private void stopReplication() {

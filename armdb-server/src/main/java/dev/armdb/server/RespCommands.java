@@ -289,6 +289,10 @@ final class RespCommands {
         if (args.size() != 3) {
             throw new RespArgsException("ERR wrong number of arguments for 'replicaof' command");
         }
+        String refused = node.gate().refuseRoleChange();
+        if (refused != null) {
+            throw new RespArgsException(refused);
+        }
         String host = str(args.get(1));
         String port = str(args.get(2));
         if (host.equalsIgnoreCase("NO") && port.equalsIgnoreCase("ONE")) {

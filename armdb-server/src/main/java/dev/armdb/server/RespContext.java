@@ -82,6 +82,10 @@ final class RespContext {
         if (map().engine().isReplica()) {
             throw new RespArgsException(READONLY);
         }
+        String refused = node.gate().refuseWrite();
+        if (refused != null) {
+            throw new RespArgsException(refused);
+        }
     }
 
     int shardOf(byte[] key) {

@@ -1,0 +1,159 @@
+package dev.armdb.cluster;
+
+import dev.armdb.server.WriteGate;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The leader's self-fencing: writes are accepted only while this node is the group's named leader, its ZooKeeper
+ * session is connected, and a lease taken at the start of its last confirmed ZooKeeper round trip has not run out.
+ * The lease is shorter than the session timeout, so a leader cut off from ZooKeeper stops writing before its session
+ * can expire on the server, and therefore before the controller can name a successor. Also refuses {@code REPLICAOF}:
+ * the controller decides roles.
+ *
+ * <p>Threading: {@link #refuseWrite()} from any thread (two volatile reads and a clock read); state changes from the
+ * node's cluster thread and Curator's connection-state thread, serialised by this object's lock.
+ */
+final class LeaderFence implements WriteGate {
+    private static final Logger LOG = LoggerFactory.getLogger(LeaderFence.class);
+
+    static final String NOT_LEADER = "READONLY You can't write against a read only replica.";
+    static final String SUSPENDED = "TRYAGAIN this leader's ZooKeeper connection is suspended; writes resume when it"
+            + " reconnects or move to the next leader";
+    static final String TAKING_OVER =
+            "TRYAGAIN this node was just named leader and waits out its predecessor's lease;" + " retry";
+    static final String LEASE_EXPIRED =
+            "TRYAGAIN this leader's lease ran out (no ZooKeeper round trip confirmed it);" + " retry";
+
+    /** Where the fence stands. */
+    enum State {
+        /** Not the named leader (or not yet confirmed as one): writes refused as on a replica. */
+        NOT_LEADER,
+        /** The named leader: writes accepted while the lease lasts. */
+        LEADING,
+        /** The named leader with its ZooKeeper connection suspended: writes answered TRYAGAIN. */
+        SUSPENDED,
+        /** The session was lost: writes refused until the group state names this node again. */
+        LOST
+    }
+
+    private final long leaseNanos;
+    private final LongSupplier nanoClock;
+    private final String group;
+    private volatile State state = State.NOT_LEADER;
+    private volatile long leaseDeadline;
+    private volatile long writableFrom;
+    private long ledTerm = -1;
+    private long fencedWrites;
+
+    LeaderFence(long leaseNanos, LongSupplier nanoClock, String group) {
+        this.leaseNanos = leaseNanos;
+        this.nanoClock = nanoClock;
+        this.group = group;
+    }
+
+    @Override
+    public String refuseWrite() {
+        State s = state;
+        String refusal = switch (s) {
+            // the deadlines are read after the state: confirmLeader writes them before it (volatile order)
+            case LEADING -> leadingRefusal(nanoClock.getAsLong());
+            case SUSPENDED -> SUSPENDED;
+            case NOT_LEADER, LOST -> NOT_LEADER;
+        };
+        if (refusal != null && s != State.NOT_LEADER) {
+            countFenced();
+        }
+        return refusal;
+    }
+
+    private String leadingRefusal(long now) {
+        if (now - leaseDeadline >= 0) {
+            return LEASE_EXPIRED;
+        }
+        return now - writableFrom < 0 ? TAKING_OVER : null;
+    }
+
+    @Override
+    public String refuseRoleChange() {
+        return "ERR REPLICAOF is not allowed in cluster mode: the controller of group " + group
+                + " decides who leads (see the group state in ZooKeeper)";
+    }
+
+    private synchronized void countFenced() {
+        fencedWrites++;
+    }
+
+    /** Writes refused while this node was the leader (suspended, lease run out, lost). */
+    synchronized long fencedWrites() {
+        return fencedWrites;
+    }
+
+    /** The term this node last led in, -1 if none. */
+    synchronized long ledTerm() {
+        return ledTerm;
+    }
+
+    /** The current state. */
+    State state() {
+        return state;
+    }
+
+    /**
+     * Confirms leadership in {@code term} after a ZooKeeper round trip that began at {@code roundTripStartNanos} and
+     * read a group state naming this node: the lease runs from that start. Ignored while suspended (the connection
+     * listener lifts that).
+     *
+     * <p>The first confirmation in a term this node has not led before also makes it wait one lease from now before
+     * its first write: any earlier leader confirmed its own lease with reads of the previous state, all made before
+     * the controller wrote this one, so by then every such lease has run out, whatever happened to that leader's
+     * session (expired and renewed, or still being expired by the server).
+     */
+    synchronized void confirmLeader(long roundTripStartNanos, long term) {
+        if (state == State.SUSPENDED) {
+            return;
+        }
+        if (term != ledTerm) {
+            ledTerm = term;
+            writableFrom = nanoClock.getAsLong() + leaseNanos;
+        }
+        long deadline = roundTripStartNanos + leaseNanos;
+        if (state != State.LEADING || deadline - leaseDeadline > 0) {
+            leaseDeadline = deadline;
+        }
+        state(State.LEADING, "the group state names this node");
+    }
+
+    /** Stops writes: the group state names another node, or none. */
+    synchronized void notLeader(String reason) {
+        state(State.NOT_LEADER, reason);
+    }
+
+    /** The ZooKeeper connection is suspended: writes get TRYAGAIN until it reconnects or is lost. */
+    synchronized void suspended() {
+        if (state == State.LEADING) {
+            state(State.SUSPENDED, "ZooKeeper connection suspended");
+        }
+    }
+
+    /** The connection is back with the same session: leadership is confirmed again by the next round trip. */
+    synchronized void reconnected() {
+        if (state == State.SUSPENDED) {
+            // the lease is not renewed here: the next round trip that reads the group state does that
+            state(State.NOT_LEADER, "reconnected; waiting for the group state to confirm leadership");
+        }
+    }
+
+    /** The session is lost: whatever it held (leadership, member znode) is gone. */
+    synchronized void lost() {
+        state(State.LOST, "ZooKeeper session lost");
+    }
+
+    private void state(State next, String reason) {
+        if (state != next) {
+            LOG.info("group {}: fence {} -> {} ({})", group, state, next, reason);
+            state = next;
+        }
+    }
+}

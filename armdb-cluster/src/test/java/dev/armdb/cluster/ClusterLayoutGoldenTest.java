@@ -1,0 +1,166 @@
+package dev.armdb.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.armdb.ArmDbCorruptException;
+import dev.armdb.Durability;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Pins the group state and member znode formats. A change here is a format change: bump the layout's version and
+ * update docs/cluster.md. Regenerate with {@code -Darmdb.golden.write=true} from the module directory after a
+ * deliberate change.
+ */
+class ClusterLayoutGoldenTest {
+    private static final boolean WRITE = Boolean.getBoolean("armdb.golden.write");
+
+    static GroupState sampleState() {
+        return new GroupState(7, "node-b", List.of("node-c", "node-a"), 2, 1_764_000_000_123L, "failover: node-x gone");
+    }
+
+    static MemberInfo sampleMember() {
+        byte[] id = new byte[16];
+        for (int i = 0; i < 16; i++) {
+            id[i] = (byte) (0xC0 + i);
+        }
+        return new MemberInfo(
+                "node-a",
+                "127.0.0.1:6380",
+                "127.0.0.1:7380",
+                id,
+                0x1122334455667788L,
+                7,
+                Durability.GROUP,
+                1,
+                true,
+                false,
+                true,
+                "node-b",
+                new long[] {5, 0, 0x0102030405L});
+    }
+
+    @Test
+    void groupStateMatchesItsGoldenBytesAndRoundTrips() throws IOException {
+        byte[] bytes = GroupStateLayout.encode(sampleState());
+        golden("group-state-v1.hex", bytes);
+        assertThat(GroupStateLayout.decode(bytes)).isEqualTo(sampleState());
+        assertThat(sampleState().isr()).containsExactly("node-a", "node-c");
+    }
+
+    @Test
+    void memberMatchesItsGoldenBytesAndRoundTrips() throws IOException {
+        byte[] bytes = MemberLayout.encode(sampleMember());
+        golden("member-v1.hex", bytes);
+        assertThat(MemberLayout.decode(bytes)).isEqualTo(sampleMember());
+    }
+
+    /**
+     * Every single-bit flip and every truncation of both znodes is refused as corrupt (CRC, magic, lengths), never
+     * decoded into another state or thrown as anything else.
+     */
+    @Test
+    void everyBitFlipAndTruncationIsRefused() {
+        for (byte[] good : List.of(GroupStateLayout.encode(sampleState()), MemberLayout.encode(sampleMember()))) {
+            boolean group = good[5] == 'G';
+            for (int bit = 0; bit < good.length * 8; bit++) {
+                byte[] bad = good.clone();
+                bad[bit / 8] ^= (byte) (1 << (bit % 8));
+                assertThatThrownBy(() -> decode(group, bad))
+                        .as("bit %d", bit)
+                        .isInstanceOf(ArmDbCorruptException.class);
+            }
+            for (int n = 0; n < good.length; n++) {
+                byte[] cut = java.util.Arrays.copyOf(good, n);
+                assertThatThrownBy(() -> decode(group, cut))
+                        .as("length %d", n)
+                        .isInstanceOf(ArmDbCorruptException.class);
+            }
+        }
+    }
+
+    /** Random states and members round-trip (seed printed; re-run with -Darmdb.cluster.seed=N). */
+    @Test
+    void randomValuesRoundTrip() {
+        long seed = Long.getLong("armdb.cluster.seed", System.nanoTime());
+        Random r = new Random(seed);
+        for (int i = 0; i < 2_000; i++) {
+            List<String> isr = new java.util.ArrayList<>();
+            int n = r.nextInt(5);
+            for (int j = 0; j < n; j++) {
+                isr.add("f" + j + "-" + r.nextInt(1000));
+            }
+            GroupState s = new GroupState(
+                    r.nextLong() & Long.MAX_VALUE,
+                    "leader-" + r.nextInt(9),
+                    isr,
+                    r.nextInt(4),
+                    r.nextLong(),
+                    "r" + r.nextInt());
+            assertThat(GroupStateLayout.decode(GroupStateLayout.encode(s)))
+                    .as("seed %d", seed)
+                    .isEqualTo(s);
+            long[] lsns = new long[1 + r.nextInt(40)];
+            for (int j = 0; j < lsns.length; j++) {
+                lsns[j] = r.nextLong();
+            }
+            byte[] id = new byte[16];
+            r.nextBytes(id);
+            MemberInfo m = new MemberInfo(
+                    "m" + r.nextInt(99),
+                    "h" + r.nextInt() + ":" + r.nextInt(65536),
+                    r.nextBoolean() ? "" : "::1:7380",
+                    id,
+                    r.nextLong(),
+                    r.nextLong() & Long.MAX_VALUE,
+                    Durability.values()[r.nextInt(3)],
+                    r.nextInt(3),
+                    r.nextBoolean(),
+                    r.nextBoolean(),
+                    r.nextBoolean(),
+                    r.nextBoolean() ? "" : "l" + r.nextInt(9),
+                    lsns);
+            assertThat(MemberLayout.decode(MemberLayout.encode(m)))
+                    .as("seed %d", seed)
+                    .isEqualTo(m);
+        }
+    }
+
+    @Test
+    void namesThatCannotBeZnodesAreRefused() {
+        for (String bad : List.of(".", "..", "a/b", "a b", "x".repeat(65), "é")) {
+            assertThatThrownBy(() -> new GroupState(1, bad, List.of(), 0, 0, ""))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("leader");
+        }
+        assertThatThrownBy(() -> new GroupState(1, "a", List.of("a"), 0, 0, ""))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("never the leader a");
+        assertThatThrownBy(() -> new GroupState(1, "a", List.of("b", "b"), 0, 0, ""))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("once each");
+    }
+
+    private static Object decode(boolean group, byte[] bytes) {
+        return group ? GroupStateLayout.decode(bytes) : MemberLayout.decode(bytes);
+    }
+
+    private static void golden(String name, byte[] bytes) throws IOException {
+        String hex = HexFormat.of().formatHex(bytes) + "\n";
+        if (WRITE) {
+            Files.writeString(Path.of("src/test/resources/golden", name), hex, StandardCharsets.US_ASCII);
+        }
+        try (InputStream in = ClusterLayoutGoldenTest.class.getResourceAsStream("/golden/" + name)) {
+            assertThat(in).as("golden file %s", name).isNotNull();
+            assertThat(new String(in.readAllBytes(), StandardCharsets.US_ASCII)).isEqualTo(hex);
+        }
+    }
+}
