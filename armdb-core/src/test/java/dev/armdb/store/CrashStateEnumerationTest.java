@@ -39,7 +39,8 @@ import org.junit.jupiter.api.Test;
  * </ul>
  *
  * <p>Workloads: put, delete, compare-and-set and put-if-absent over {@value #KEYS} keys (slots are reused all the
- * time), a group force now and then, in each mode; and a replica applying a leader's slot images in shuffled
+ * time), a group force now and then, in each mode, and (with a redo log, so not in NONE) the two halves of redo log
+ * checkpoints with writes between them (the log switch, the slot-file force); and a replica applying a leader's slot images in shuffled
  * batches (one by one, or as a bulk load), forcing after each batch (its promise, per slot: what a completed
  * force covered is there).
  *
@@ -71,6 +72,7 @@ class CrashStateEnumerationTest {
                 .durability(d)
                 .growthStepBytes(4096)
                 .changeFeedCapacity(16)
+                .logCheckpointBytes(1024)
                 .build();
     }
 
@@ -205,7 +207,9 @@ class CrashStateEnumerationTest {
                 int kind = rnd.nextInt(10);
                 long id = nextId++;
                 long lsn;
-                if (kind < 4) {
+                if (mode != Durability.NONE && rnd.nextInt(6) == 0) {
+                    checkpointStep(shard, next);
+                } else if (kind < 4) {
                     next[k] = id;
                     begin(next, "put k" + k + "=" + id);
                     lsn = shard.put(key, h, value(id));
@@ -243,6 +247,17 @@ class CrashStateEnumerationTest {
             shard.abandon();
             assertThat(boundaries).as("boundaries of the run").isGreaterThan(OPS);
             return states;
+        }
+
+        /** Begins a checkpoint, or ends the one begun (so writes run between its log switch and its slot force). */
+        private void checkpointStep(Shard shard, long[] next) {
+            if (rnd.nextBoolean()) {
+                begin(next, "checkpoint begin");
+                shard.beginCheckpoint();
+            } else {
+                begin(next, "checkpoint end");
+                shard.endCheckpoint();
+            }
         }
 
         private void begin(long[] next, String what) {
@@ -383,6 +398,12 @@ class CrashStateEnumerationTest {
                 durable.putAll(current);
                 since.clear();
                 at += count;
+                // a checkpoint's two halves, with batches between them
+                if (rnd.nextInt(3) == 0) {
+                    replica.beginCheckpoint();
+                } else if (rnd.nextInt(3) == 0) {
+                    replica.endCheckpoint();
+                }
             }
             if (bulk) {
                 replica.finishBulkLoad();

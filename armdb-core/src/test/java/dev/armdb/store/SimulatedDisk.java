@@ -67,7 +67,7 @@ final class SimulatedDisk {
         this.failingForces = count;
     }
 
-    /** Runs {@code r} at the start of every force of a mapping (on the forcing thread). */
+    /** Runs {@code r} at the start of every force, of a mapping or of a file (on the forcing thread). */
     void beforeForce(Runnable r) {
         this.beforeForce = r;
     }
@@ -238,6 +238,7 @@ final class SimulatedDisk {
 
         @Override
         public void forceFile() throws IOException {
+            beforeForce.run();
             if (forceFails()) {
                 throw new IOException("Input/output error (simulated)");
             }
