@@ -64,7 +64,7 @@ final class ShardLog implements AutoCloseable {
 
     /** Guarded by this. */
     private int active;
-    /** Guarded by this. */
+    /** The active generation; 0 until the first {@link #reset}, while appends are dropped. Guarded by this. */
     private long generation;
     /** File offset where the buffer's first byte goes. Guarded by this. */
     private long writePosition;
@@ -161,6 +161,10 @@ final class ShardLog implements AutoCloseable {
      * @throws dev.armdb.ArmDbStorageFailedException if writing out the full buffer fails
      */
     synchronized void append(int slot, long lsn, byte[] image, int offset) {
+        if (generation == 0) {
+            // not started: an open's own rewrites, which the open forces into the slot file before it starts the log
+            return;
+        }
         if (buffer.remaining() < recordSize) {
             writeBuffer();
         }
