@@ -53,7 +53,12 @@ import org.junit.jupiter.api.Test;
  * delete, cut after the tombstone's odd version; recovery discards it and v1, not yet released, comes back. (2)
  * Letting {@code Shard.forceApplied} skip the force when the last LSN is already durable (the old {@code
  * syncTo(lastLsn())}) fails the replica power-loss check: an image older than one already forced stays unforced.
- * (3) Dropping the {@code forceAll} of a replica's open fails the replica's reopen-then-power-loss check.
+ * (3) Dropping the {@code forceAll} of a replica's open fails the replica's reopen-then-power-loss check. Redo log:
+ * (4) replaying a record over a slot that holds a newer image (ignoring LSNs) fails a GROUP process-crash check (the
+ * dead process's page cache held newer images than its log); (5) not logging releases (FREE rewrites) fails a GROUP
+ * power-loss check; (6) not logging a bulk load's images fails the bulk-load power-loss check; (7) skipping the
+ * replay, dropping the records' generation check, or switching log files before the previous checkpoint's slot
+ * force each fail too (see {@code ShardLogTest}).
  */
 class CrashStateEnumerationTest {
     private static final int KEY = 8;

@@ -21,12 +21,15 @@ import org.junit.jupiter.api.Test;
  * a checkpoint's old generation stays until the slot file is forced; a crash during replay changes nothing; a log
  * left by a logging mode is replayed by an open in NONE.
  *
- * <p>Mutation check (done when written; each named test failed): skipping the replay at open fails {@link
- * #replayRestoresWritesTheSlotFileLost}; replaying past a record with a bad CRC fails {@link
- * #aTornRecordEndsTheLog}; dropping the generation check of records fails {@link
- * #recordsOfAnOlderGenerationAreNeverReplayed}; letting a checkpoint switch again before the slot file was forced
- * fails {@link #aSecondSwitchWaitsForTheSlotForceOfTheFirst}; starting the empty log before the open's slot-file force
- * fails {@link #aCrashDuringReplayChangesNothing}.
+ * <p>Mutation check (done when written; each failed as named): skipping the replay at open fails four of these
+ * tests and both crash enumerations; replaying past a record with a bad CRC fails {@link #aTornRecordEndsTheLog};
+ * dropping the generation check of records fails {@link #recordsOfAnOlderGenerationAreNeverReplayed} and the
+ * replica crash enumeration; letting a checkpoint switch again before the slot file was forced fails {@link
+ * #aSecondSwitchWaitsForTheSlotForceOfTheFirst} and both crash enumerations; starting the empty log before the
+ * open's slot-file force fails {@link #aCrashDuringReplayChangesNothing}, as did appending an open's own rewrites
+ * to a log not started yet (they overwrote its newest header). Not caught by any test: replaying the active
+ * generation although the previous one ends short (the engine's release-after-force order means such a hole only
+ * holds unforced records no later record depends on; the rule is kept as a second line).
  */
 class ShardLogTest {
     private static final int KEY = 8;
