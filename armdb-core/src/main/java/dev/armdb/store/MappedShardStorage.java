@@ -75,6 +75,11 @@ final class MappedShardStorage implements ShardStorage {
     }
 
     @Override
+    public void forceData() throws IOException {
+        channel.force(false);
+    }
+
+    @Override
     public MemorySegment map(long position, long bytes) throws IOException {
         FileChannel.MapMode mode = readOnly ? FileChannel.MapMode.READ_ONLY : FileChannel.MapMode.READ_WRITE;
         return channel.map(mode, position, bytes, arena);

@@ -74,6 +74,9 @@ public final class Shard implements ShardView {
     private final Durability durability;
     private final int maxSlots;
     private final ShardFile file;
+    /** The redo log; null in {@link Durability#NONE}. */
+    private final ShardLog log;
+
     private final FailStop failStop;
     private final byte[] zeroValue;
     private final FileSlotKeys slotKeys;
@@ -130,6 +133,7 @@ public final class Shard implements ShardView {
             ShardFile file,
             FailStop failStop,
             ShardRecovery rec,
+            ShardLogReplay.Opened logged,
             Runnable growthHint,
             boolean replica) {
         this.id = id;
@@ -144,7 +148,9 @@ public final class Shard implements ShardView {
         this.zeroValue = new byte[valueSize];
         this.slotKeys = new FileSlotKeys(file, keySize);
         this.index = rec.index;
-        this.writer = new SlotWriter(file, keySize, valueSize, slotSize);
+        boolean logging = logged != null && durability != Durability.NONE;
+        this.log = logging ? logged.log() : null;
+        this.writer = new SlotWriter(file, keySize, valueSize, slotSize, log);
         this.growthHint = growthHint;
         this.corruptAtOpen = rec.corrupt.length;
         this.corruptSlotsAtOpen = rec.corrupt;
@@ -160,6 +166,14 @@ public final class Shard implements ShardView {
             file.forceAll();
         } else {
             settleRecovery(rec);
+        }
+        if (logged != null) {
+            // every replayed record is in the slot file just forced: start an empty log, with a generation above
+            // any a record of the dead process may carry (at most one above the newest header)
+            logged.log().reset(1 - logged.newestFile(), logged.maxGeneration() + 2);
+            if (!logging) {
+                logged.log().close();
+            }
         }
         this.durableLsn = lastLsn();
         this.changeFeedCapacity = cfg.changeFeedCapacity();
@@ -185,12 +199,26 @@ public final class Shard implements ShardView {
             FailStop failStop) {
         int shift = ShardFile.chunkShiftFor(cfg.growthStepBytes(), meta.slotSize());
         ShardFile file = ShardFile.open(dir, meta, id, shift, cfg.maxSlotsPerShard(), false, opener, failStop);
+        ShardLogReplay.Opened logged = null;
         try {
+            logged = ShardLogReplay.open(
+                    dir,
+                    meta,
+                    id,
+                    file,
+                    cfg.maxSlotsPerShard(),
+                    cfg.logCheckpointBytes(),
+                    cfg.durability() != Durability.NONE,
+                    opener,
+                    failStop);
             ShardRecovery rec = ShardRecovery.scan(file, meta.keySize(), meta.slotSize(), replica);
-            Shard shard = new Shard(id, meta, cfg, file, failStop, rec, growthHint, replica);
+            Shard shard = new Shard(id, meta, cfg, file, failStop, rec, logged, growthHint, replica);
             shard.logRecovery(rec);
             return shard;
         } catch (RuntimeException | Error e) {
+            if (logged != null) {
+                logged.log().close();
+            }
             file.close();
             throw e;
         }
@@ -673,9 +701,7 @@ public final class Shard implements ShardView {
         if (seg.get(INT_LE, off) != 0 && seg.get(LONG_LE, off + LSN_OFFSET) >= lsn) {
             return false;
         }
-        MemorySegment.copy(image, offset, seg, ValueLayout.JAVA_BYTE, off, slotSize);
-        file.stored();
-        file.markDirty(slot);
+        writer.store(slot, image, offset, lsn);
         if (slot >= slotCount()) {
             HIGH_WATER.setRelease(this, slot + 1);
         }
@@ -810,7 +836,15 @@ public final class Shard implements ShardView {
             writeLock.unlock();
         }
         syncTo(0);
-        file.force();
+        if (log != null) {
+            // the zeroed slots are not logged: force them, then drop every record written before the wipe
+            log.exclusive(() -> {
+                file.force();
+                log.reset();
+            });
+        } else {
+            file.force();
+        }
     }
 
     /** Keeps the tombstone count and the key listener right when the indexed state of {@code slot}'s key changes. */
@@ -1125,7 +1159,11 @@ public final class Shard implements ShardView {
             long n = forcesBegun + 1;
             // volatile write before the force reads the dirty bits: pairs with the fence in forceMark()
             forcesBegun = n;
-            file.force();
+            if (log != null) {
+                log.force();
+            } else {
+                file.force();
+            }
             durableLsn = Math.max(durableLsn, target);
             forcesDone = n;
         } finally {
@@ -1174,9 +1212,42 @@ public final class Shard implements ShardView {
 
     /** Forces everything written so far (background group commit). No-op when nothing is new. */
     void forceIfDirty() {
-        if (lastLsn() > durableLsn || slots.pending() > 0 || file.isDirty()) {
+        if (lastLsn() > durableLsn || slots.pending() > 0 || (log != null ? log.hasUnforced() : file.isDirty())) {
             forceNow();
             drainIfPending();
+        }
+    }
+
+    /**
+     * True if the redo log has grown past its checkpoint size or holds records older than {@code maxAgeNanos}. Any
+     * thread.
+     */
+    boolean checkpointDue(long nowNanos, long maxAgeNanos) {
+        return log != null && !closed && log.checkpointDue(nowNanos, maxAgeNanos);
+    }
+
+    /**
+     * Checkpoints: switches the redo log to a new generation, then forces the slot file, after which the log's
+     * previous generation is no longer needed (see {@link ShardLog}). Writers wait only for the switch. A no-op
+     * without a log. Any thread but a writer of this shard.
+     *
+     * @throws dev.armdb.ArmDbStorageFailedException if a force fails or the collection is fail-stopped
+     */
+    void checkpoint() {
+        if (log != null) {
+            log.checkpoint(file);
+        }
+    }
+
+    /** The first half of {@link #checkpoint()} (tests run writes between the halves). */
+    boolean beginCheckpoint() {
+        return log != null && log.beginCheckpoint();
+    }
+
+    /** The second half of {@link #checkpoint()}. */
+    void endCheckpoint() {
+        if (log != null) {
+            log.endCheckpoint(file);
         }
     }
 
@@ -1217,11 +1288,18 @@ public final class Shard implements ShardView {
         }
         try {
             flush();
+            if (log != null) {
+                // a clean close leaves an empty log: the slot file alone holds everything
+                log.exclusive(() -> {
+                    file.force();
+                    log.reset();
+                });
+            }
         } finally {
             lockWriter();
             try {
                 closed = true;
-                file.close();
+                closeFiles();
             } finally {
                 writeLock.unlock();
             }
@@ -1233,9 +1311,19 @@ public final class Shard implements ShardView {
         lockWriter();
         try {
             closed = true;
-            file.close();
+            closeFiles();
         } finally {
             writeLock.unlock();
+        }
+    }
+
+    private void closeFiles() {
+        try {
+            if (log != null) {
+                log.close();
+            }
+        } finally {
+            file.close();
         }
     }
 

@@ -48,6 +48,14 @@ interface ShardStorage extends AutoCloseable {
     /** Forces the file's content and metadata written through {@link #write} (the header of a new file). */
     void forceFile() throws IOException;
 
+    /**
+     * Forces the content written through {@link #write} and the file size, not other metadata (fdatasync): how the
+     * redo log is made durable. Defaults to {@link #forceFile()}.
+     */
+    default void forceData() throws IOException {
+        forceFile();
+    }
+
     /** Maps {@code bytes} bytes at {@code position}; the mapping lives until {@link #close()}. */
     MemorySegment map(long position, long bytes) throws IOException;
 

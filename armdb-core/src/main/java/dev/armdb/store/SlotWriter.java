@@ -25,9 +25,12 @@ final class SlotWriter {
     private final byte[] scratch;
     private final MemorySegment scratchSeg;
     private final CRC32C crc = new CRC32C();
+    private final ShardLog log;
 
-    SlotWriter(ShardFile file, int keySize, int valueSize, int slotSize) {
+    /** A writer into {@code file} that appends every image it stores to {@code log} (null: no redo log). */
+    SlotWriter(ShardFile file, int keySize, int valueSize, int slotSize, ShardLog log) {
         this.file = file;
+        this.log = log;
         this.keySize = keySize;
         this.valueSize = valueSize;
         this.valueOffset = SlotLayout.valueOffset(keySize);
@@ -36,7 +39,7 @@ final class SlotWriter {
         this.scratchSeg = MemorySegment.ofArray(scratch);
     }
 
-    /** Writes a new image ({@code status}, {@code lsn}, key, value) into {@code slot}. The caller marks it dirty. */
+    /** Writes a new image ({@code status}, {@code lsn}, key, value) into {@code slot} and marks it dirty. */
     void write(int slot, int status, long lsn, byte[] key, byte[] value) {
         MemorySegment seg = file.segment(slot);
         long off = file.offset(slot);
@@ -48,6 +51,7 @@ final class SlotWriter {
         }
         finish(status, lsn, oldWord);
         publish(seg, off, oldWord);
+        logged(slot, lsn, scratch, 0);
     }
 
     /** Rewrites {@code slot} with a new status and LSN, key and value kept, and marks it dirty. */
@@ -58,7 +62,7 @@ final class SlotWriter {
         MemorySegment.copy(seg, off, scratchSeg, 0, slotSize);
         finish(status, lsn, oldWord);
         publish(seg, off, oldWord);
-        file.markDirty(slot);
+        logged(slot, lsn, scratch, 0);
     }
 
     /** Publishes a finished image ({@link #slotSize} bytes at {@code offset}) into {@code slot} as it is. */
@@ -68,7 +72,34 @@ final class SlotWriter {
         int oldWord = seg.get(INT_LE, off);
         System.arraycopy(image, offset, scratch, 0, slotSize);
         publish(seg, off, oldWord);
+        logged(slot, scratchSeg.get(LONG_LE_UNALIGNED, LSN_OFFSET), scratch, 0);
+    }
+
+    /**
+     * Copies a finished image into {@code slot} without the seqlock's odd version (a bulk load, which no reader sees
+     * until it ends), marks it dirty and logs it.
+     */
+    void store(int slot, byte[] image, int offset, long lsn) {
+        MemorySegment.copy(
+                image,
+                offset,
+                file.segment(slot),
+                java.lang.foreign.ValueLayout.JAVA_BYTE,
+                file.offset(slot),
+                slotSize);
+        file.stored();
+        logged(slot, lsn, image, offset);
+    }
+
+    /**
+     * Marks {@code slot} dirty and appends its new image to the redo log: after the store, so a checkpoint whose
+     * switch follows this record also finds the store in the slot file it forces.
+     */
+    private void logged(int slot, long lsn, byte[] image, int offset) {
         file.markDirty(slot);
+        if (log != null) {
+            log.append(slot, lsn, image, offset);
+        }
     }
 
     /** True if the bytes of {@code slot} match their CRC. */

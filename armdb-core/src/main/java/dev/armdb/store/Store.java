@@ -55,6 +55,11 @@ public final class Store implements AutoCloseable {
      */
     private static final java.util.Set<Path> CLAIMED = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
+    /** A shard whose log holds records checkpoints after this long even if the log is small. */
+    private static final long CHECKPOINT_MAX_AGE_NANOS = TimeUnit.SECONDS.toNanos(60);
+    /** How often the checkpointer looks at the shards when nobody wakes it. */
+    private static final long CHECKPOINT_POLL_NANOS = TimeUnit.SECONDS.toNanos(1);
+
     private final Path dir;
     private final DbMeta meta;
     private final FixedConfig config;
@@ -62,6 +67,9 @@ public final class Store implements AutoCloseable {
     private final FileLock lock;
     private final Shard[] shards;
     private final Thread maintenance;
+    /** Runs redo log checkpoints (slot-file forces), apart from the group commit so they never delay it. */
+    private final Thread checkpointer;
+
     private final ShardStorage.Opener storage;
     private final FailStop failStop = new FailStop();
     private final AtomicLong backgroundErrors = new AtomicLong();
@@ -93,6 +101,10 @@ public final class Store implements AutoCloseable {
                 .daemon()
                 .name("armdb-maintenance-" + dir.getFileName())
                 .unstarted(this::maintenanceLoop);
+        this.checkpointer = Thread.ofPlatform()
+                .daemon()
+                .name("armdb-checkpoint-" + dir.getFileName())
+                .unstarted(this::checkpointLoop);
     }
 
     /**
@@ -136,6 +148,7 @@ public final class Store implements AutoCloseable {
             store.dropIncompleteCopies();
             store.startEpoch(clean);
             store.maintenance.start();
+            store.checkpointer.start();
             return store;
         } catch (IOException e) {
             abandonShards(opened);
@@ -288,11 +301,38 @@ public final class Store implements AutoCloseable {
                     if (config.durability() == Durability.GROUP) {
                         s.forceIfDirty();
                     }
+                    if (s.checkpointDue(System.nanoTime(), CHECKPOINT_MAX_AGE_NANOS)) {
+                        LockSupport.unpark(checkpointer);
+                    }
                 } catch (ArmDbClosedException e) {
                     return;
                 } catch (RuntimeException e) {
                     backgroundErrors.incrementAndGet();
                     LOG.error("shard {} of {}: background maintenance failed", s.shardId(), dir, e);
+                }
+            }
+        }
+    }
+
+    private void checkpointLoop() {
+        while (!closed) {
+            LockSupport.parkNanos(CHECKPOINT_POLL_NANOS);
+            for (Shard s : shards) {
+                if (closed) {
+                    return;
+                }
+                if (failStop.hasFailed()) {
+                    break;
+                }
+                try {
+                    if (s.checkpointDue(System.nanoTime(), CHECKPOINT_MAX_AGE_NANOS)) {
+                        s.checkpoint();
+                    }
+                } catch (ArmDbClosedException e) {
+                    return;
+                } catch (RuntimeException e) {
+                    backgroundErrors.incrementAndGet();
+                    LOG.error("shard {} of {}: checkpoint failed", s.shardId(), dir, e);
                 }
             }
         }
@@ -819,8 +859,10 @@ public final class Store implements AutoCloseable {
         }
         closed = true;
         LockSupport.unpark(maintenance);
+        LockSupport.unpark(checkpointer);
         try {
             maintenance.join(10_000);
+            checkpointer.join(60_000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

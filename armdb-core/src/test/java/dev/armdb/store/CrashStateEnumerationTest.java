@@ -39,7 +39,8 @@ import org.junit.jupiter.api.Test;
  * </ul>
  *
  * <p>Workloads: put, delete, compare-and-set and put-if-absent over {@value #KEYS} keys (slots are reused all the
- * time), a group force now and then, in each mode; and a replica applying a leader's slot images in shuffled
+ * time), a group force now and then, in each mode, and (with a redo log, so not in NONE) the two halves of redo log
+ * checkpoints with writes between them (the log switch, the slot-file force); and a replica applying a leader's slot images in shuffled
  * batches (one by one, or as a bulk load), forcing after each batch (its promise, per slot: what a completed
  * force covered is there).
  *
@@ -52,7 +53,12 @@ import org.junit.jupiter.api.Test;
  * delete, cut after the tombstone's odd version; recovery discards it and v1, not yet released, comes back. (2)
  * Letting {@code Shard.forceApplied} skip the force when the last LSN is already durable (the old {@code
  * syncTo(lastLsn())}) fails the replica power-loss check: an image older than one already forced stays unforced.
- * (3) Dropping the {@code forceAll} of a replica's open fails the replica's reopen-then-power-loss check.
+ * (3) Dropping the {@code forceAll} of a replica's open fails the replica's reopen-then-power-loss check. Redo log:
+ * (4) replaying a record over a slot that holds a newer image (ignoring LSNs) fails a GROUP process-crash check (the
+ * dead process's page cache held newer images than its log); (5) not logging releases (FREE rewrites) fails a GROUP
+ * power-loss check; (6) not logging a bulk load's images fails the bulk-load power-loss check; (7) skipping the
+ * replay, dropping the records' generation check, or switching log files before the previous checkpoint's slot
+ * force each fail too (see {@code ShardLogTest}).
  */
 class CrashStateEnumerationTest {
     private static final int KEY = 8;
@@ -71,6 +77,7 @@ class CrashStateEnumerationTest {
                 .durability(d)
                 .growthStepBytes(4096)
                 .changeFeedCapacity(16)
+                .logCheckpointBytes(1024)
                 .build();
     }
 
@@ -205,7 +212,9 @@ class CrashStateEnumerationTest {
                 int kind = rnd.nextInt(10);
                 long id = nextId++;
                 long lsn;
-                if (kind < 4) {
+                if (mode != Durability.NONE && rnd.nextInt(6) == 0) {
+                    checkpointStep(shard, next);
+                } else if (kind < 4) {
                     next[k] = id;
                     begin(next, "put k" + k + "=" + id);
                     lsn = shard.put(key, h, value(id));
@@ -243,6 +252,17 @@ class CrashStateEnumerationTest {
             shard.abandon();
             assertThat(boundaries).as("boundaries of the run").isGreaterThan(OPS);
             return states;
+        }
+
+        /** Begins a checkpoint, or ends the one begun (so writes run between its log switch and its slot force). */
+        private void checkpointStep(Shard shard, long[] next) {
+            if (rnd.nextBoolean()) {
+                begin(next, "checkpoint begin");
+                shard.beginCheckpoint();
+            } else {
+                begin(next, "checkpoint end");
+                shard.endCheckpoint();
+            }
         }
 
         private void begin(long[] next, String what) {
@@ -383,6 +403,12 @@ class CrashStateEnumerationTest {
                 durable.putAll(current);
                 since.clear();
                 at += count;
+                // a checkpoint's two halves, with batches between them
+                if (rnd.nextInt(3) == 0) {
+                    replica.beginCheckpoint();
+                } else if (rnd.nextInt(3) == 0) {
+                    replica.endCheckpoint();
+                }
             }
             if (bulk) {
                 replica.finishBulkLoad();

@@ -34,6 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
 class FailStopTest {
     private static final Path DIR = Path.of("sim");
     private static final String FILE = ShardFileLayout.fileName(0);
+    /** The redo log's files: what SYNC and GROUP force to make writes durable. */
+    private static final String LOG = "shard-000.log.";
 
     private static FixedConfig config(Durability d) {
         return FixedConfig.builder()
@@ -77,13 +79,13 @@ class FailStopTest {
         disk.failForces(1);
         assertThatThrownBy(() -> put(s, 2, 2))
                 .isInstanceOf(ArmDbStorageFailedException.class)
-                .hasMessageContaining(FILE)
+                .hasMessageContaining(LOG)
                 .hasMessageContaining("force")
                 .hasRootCauseInstanceOf(IOException.class);
         // the disk would accept a force now: a retry must still not run, it could "succeed" over dropped pages
         assertThatThrownBy(() -> put(s, 3, 3))
                 .isInstanceOf(ArmDbStorageFailedException.class)
-                .hasMessageContaining(FILE);
+                .hasMessageContaining(LOG);
         assertThatThrownBy(() -> s.delete(key(1), KeyHash.hash(key(1))))
                 .isInstanceOf(ArmDbStorageFailedException.class);
         assertThatThrownBy(s::flush).isInstanceOf(ArmDbStorageFailedException.class);

@@ -69,6 +69,37 @@ class GoldenFormatTest {
     }
 
     @Test
+    void redoLog() throws IOException {
+        DbMeta meta = fixedMeta();
+        SimulatedDisk disk = new SimulatedDisk();
+        ShardStorage[] files = {
+            disk.opener().open(Path.of("golden", ShardLogLayout.fileName(3, 0)), false),
+            disk.opener().open(Path.of("golden", ShardLogLayout.fileName(3, 1)), false)
+        };
+        ShardLog log = new ShardLog(files, meta, 3, 4096, new FailStop());
+        log.reset(0, 7);
+        byte[] image = new byte[meta.slotSize()];
+        for (int i = 0; i < image.length; i++) {
+            image[i] = (byte) (i * 7 + 1);
+        }
+        java.nio.ByteBuffer.wrap(image).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(SlotLayout.LSN_OFFSET, 0x0102L);
+        log.append(5, 0x0102L, image, 0);
+        log.force();
+        int record = ShardLogLayout.recordSize(meta.slotSize());
+        java.nio.ByteBuffer header = java.nio.ByteBuffer.allocate(ShardLogLayout.HEADER_SIZE);
+        files[0].read(header, 0);
+        java.nio.ByteBuffer rec = java.nio.ByteBuffer.allocate(record);
+        files[0].read(rec, ShardLogLayout.RECORDS_OFFSET);
+        assertThat(header.array()).isEqualTo(ShardLog.encodeHeader(meta, 3, 7, 0, 0));
+        assertGolden("shard.log.hex", hexLines(header.array(), 16) + "--\n" + hexLines(rec.array(), 16));
+        // a later generation's header names where the previous one ends
+        assertGolden(
+                "shard.log.switched.hex",
+                hexLines(ShardLog.encodeHeader(meta, 3, 8, 7, ShardLogLayout.RECORDS_OFFSET + record), 16));
+        log.close();
+    }
+
+    @Test
     void epochState() throws IOException {
         long[] ids = {0x0102030405060708L, -2L, 0x1122334455667788L};
         byte[] encoded = EpochStateLayout.encode(ids);

@@ -67,7 +67,7 @@ final class SimulatedDisk {
         this.failingForces = count;
     }
 
-    /** Runs {@code r} at the start of every force of a mapping (on the forcing thread). */
+    /** Runs {@code r} at the start of every force, of a mapping or of a file (on the forcing thread). */
     void beforeForce(Runnable r) {
         this.beforeForce = r;
     }
@@ -122,6 +122,41 @@ final class SimulatedDisk {
             d.files.put(p, f.copy(bytes, bytes));
         }
         return d;
+    }
+
+    /**
+     * The disk after a power loss that kept the current bytes of the unforced sectors {@code keep} accepts (by file
+     * path and sector number) and the forced bytes of the others.
+     */
+    SimulatedDisk powerLoss(java.util.function.BiPredicate<Path, Integer> keep) {
+        java.util.BitSet bits = new java.util.BitSet();
+        int i = 0;
+        for (Path p : orderedPaths()) {
+            for (int s : files.get(p).unforced()) {
+                if (keep.test(p, s)) {
+                    bits.set(i);
+                }
+                i++;
+            }
+        }
+        return powerLoss(bits);
+    }
+
+    /** The unforced sectors, as "file:sector", in {@link #unforcedSectors()}'s order (for failure messages). */
+    List<String> describeUnforced() {
+        List<String> out = new ArrayList<>();
+        for (Path p : orderedPaths()) {
+            for (int s : files.get(p).unforced()) {
+                out.add(p.getFileName() + ":" + s);
+            }
+        }
+        return out;
+    }
+
+    /** Bytes of the file at {@code path} in the page cache (0 if absent). */
+    long sizeOf(Path path) {
+        SimFile f = files.get(path);
+        return f == null ? 0 : f.size;
     }
 
     /** The disk after a power loss that kept only forced bytes. */
@@ -238,6 +273,7 @@ final class SimulatedDisk {
 
         @Override
         public void forceFile() throws IOException {
+            beforeForce.run();
             if (forceFails()) {
                 throw new IOException("Input/output error (simulated)");
             }

@@ -120,6 +120,7 @@ final class SimWorld {
                 .growthStepBytes(4096)
                 .maxSlotsPerShard(1 << 14)
                 .changeFeedCapacity(feed)
+                .logCheckpointBytes(2048)
                 .build();
     }
 
@@ -188,6 +189,13 @@ final class SimWorld {
         for (Node n : nodes) {
             if (n.link == null && step >= n.reconnectAt) {
                 connect(n);
+            }
+        }
+        // what each node's checkpointer does once a redo log passes its checkpoint size
+        SimShardDisk.checkpointIfDue(leader.shard);
+        for (Node n : nodes) {
+            if (n.f != null && n.f.shard() != null) {
+                SimShardDisk.checkpointIfDue(n.f.shard());
             }
         }
         int r = rnd.nextInt(100);

@@ -39,6 +39,13 @@ public final class SimShardDisk {
         shard.forceIfDirty();
     }
 
+    /** What a collection's checkpointer does: checkpoints once the shard's redo log passed its checkpoint size. */
+    public static void checkpointIfDue(Shard shard) {
+        if (shard.checkpointDue(0, Long.MAX_VALUE)) {
+            shard.checkpoint();
+        }
+    }
+
     /** Key {@code k} of the engine's crash enumeration (8 bytes). */
     public static byte[] key(int k) {
         return CrashStateEnumerationTest.key(k);

@@ -1,0 +1,369 @@
+package dev.armdb.store;
+
+import static dev.armdb.store.ShardLogLayout.*;
+
+import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.zip.CRC32C;
+
+/**
+ * One shard's redo log: every slot image the shard stores is appended here (slot id, LSN, generation, CRC32C, the
+ * whole image), so that making writes durable forces a few sequential KiB of log instead of one random page of the
+ * slot file per written slot. The slot file is forced only by a {@linkplain #beginCheckpoint checkpoint}.
+ *
+ * <p><b>Two files, one generation each.</b> Records go to the active file; a checkpoint switches to the other file
+ * under a new generation, whose header names the previous generation and where its records end, then forces the
+ * log and, outside every writer lock, the slot file. Once that force completes, every record of the previous
+ * generation is in the forced slot file, so the file holding it may be taken by the next switch. Recovery replays
+ * the previous generation (if its records reach the end the header names) and then the active one (see {@link
+ * ShardLogReplay}). A header is only ever written into a file whose records are no longer needed.
+ *
+ * <p><b>Buffering.</b> Records are built in a direct buffer and written to the active file when it fills or when the
+ * log is forced. A process crash loses the buffer but not the slot file's page cache, which holds every image the
+ * buffer held; replay never takes a slot back to an older image (it applies a record only over an older or invalid
+ * slot), so what the page cache kept wins.
+ *
+ * <p><b>Failures.</b> A failed write or force of a log file fail-stops the collection ({@link FailStop}).
+ *
+ * <p>Threading: {@link #append} is called by the shard's writer (under its write lock); {@link #force} by whoever
+ * makes data durable (serialised here); the checkpoint methods by one checkpointing thread at a time (serialised
+ * here). The buffer, the active file and the write position are guarded by this object's monitor, which writers hold
+ * for one record's copy.
+ */
+final class ShardLog implements AutoCloseable {
+    /** The checkpoint protocol's state. */
+    enum State {
+        /** The previous generation's records are in the forced slot file: a switch may take its file. */
+        IDLE,
+        /** Switched to a new generation; the previous one is needed until the slot file is forced. */
+        SWITCHED
+    }
+
+    private static final int MAX_BUFFER = 64 << 10;
+    private static final VarHandle INT_LE = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle LONG_LE =
+            MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+
+    private final ShardStorage[] files;
+    private final DbMeta meta;
+    private final int shardId;
+    private final int slotSize;
+    private final int recordSize;
+    private final long checkpointBytes;
+    private final FailStop failStop;
+    private final ByteBuffer buffer;
+    private final byte[] recordHeader = new byte[RECORD_HEADER_SIZE];
+    private final CRC32C crc = new CRC32C();
+    private final ReentrantLock forceLock = new ReentrantLock();
+    private final ReentrantLock checkpointLock = new ReentrantLock();
+
+    /** Guarded by this. */
+    private int active;
+    /** The active generation; 0 until the first {@link #reset}, while appends are dropped. Guarded by this. */
+    private long generation;
+    /** File offset where the buffer's first byte goes. Guarded by this. */
+    private long writePosition;
+    /** The previous file's tail was written but not forced since the switch. Guarded by this. */
+    private boolean previousTailUnforced;
+
+    /** Bytes of records in the active generation (written or buffered); read without the monitor. */
+    private volatile long activeBytes;
+    /** Records appended (or a header written) since the last force began. */
+    private volatile boolean unforced;
+
+    private volatile long lastCheckpointNanos = System.nanoTime();
+    /** Guarded by {@link #checkpointLock}. */
+    private State state = State.IDLE;
+
+    ShardLog(ShardStorage[] files, DbMeta meta, int shardId, long checkpointBytes, FailStop failStop) {
+        this.files = files;
+        this.meta = meta;
+        this.shardId = shardId;
+        this.slotSize = meta.slotSize();
+        this.recordSize = recordSize(slotSize);
+        this.checkpointBytes = checkpointBytes;
+        this.failStop = failStop;
+        int cap = (int) Math.max(recordSize, Math.min(MAX_BUFFER, checkpointBytes / 2) / recordSize * recordSize);
+        this.buffer = ByteBuffer.allocateDirect(cap).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** The header of a log file of generation {@code gen} whose previous generation ends at {@code previousEnd}. */
+    static byte[] encodeHeader(DbMeta meta, int shardId, long gen, long previousGen, long previousEnd) {
+        ByteBuffer b = ByteBuffer.allocate(HEADER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+        b.put(MAGIC_OFFSET, MAGIC);
+        b.putInt(VERSION_OFFSET, LOG_VERSION);
+        b.putInt(SHARD_ID_OFFSET, shardId);
+        b.put(DATABASE_ID_OFFSET, meta.databaseId());
+        b.putLong(GENERATION_OFFSET, gen);
+        b.putLong(PREVIOUS_GENERATION_OFFSET, previousGen);
+        b.putLong(PREVIOUS_END_OFFSET, previousEnd);
+        b.putInt(SLOT_SIZE_OFFSET, meta.slotSize());
+        CRC32C c = new CRC32C();
+        c.update(b.array(), 0, HEADER_CRC_OFFSET);
+        b.putInt(HEADER_CRC_OFFSET, (int) c.getValue());
+        return b.array();
+    }
+
+    /**
+     * Starts an empty log of generation {@code gen} in file {@code which}, forced: called once every record of both
+     * files is in the forced slot file (at open after replay, at clean close, after a wipe). Buffered records are
+     * dropped. Writer lock held or no writer running.
+     *
+     * @throws dev.armdb.ArmDbStorageFailedException if the header cannot be written or forced
+     */
+    void reset(int which, long gen) {
+        checkpointLock.lock();
+        try {
+            synchronized (this) {
+                buffer.clear();
+                ShardStorage f = files[which];
+                try {
+                    f.write(ByteBuffer.wrap(encodeHeader(meta, shardId, gen, 0, 0)), 0);
+                    f.forceData();
+                } catch (IOException e) {
+                    throw failStop.failed(f.path(), "reset of the redo log", e);
+                }
+                active = which;
+                generation = gen;
+                writePosition = RECORDS_OFFSET;
+                previousTailUnforced = false;
+                activeBytes = 0;
+                unforced = false;
+            }
+            state = State.IDLE;
+            lastCheckpointNanos = System.nanoTime();
+        } finally {
+            checkpointLock.unlock();
+        }
+    }
+
+    /** As {@link #reset(int, long)} into the file not active now, with the next generation. */
+    void reset() {
+        int other;
+        long gen;
+        synchronized (this) {
+            other = 1 - active;
+            gen = generation + 1;
+        }
+        reset(other, gen);
+    }
+
+    /**
+     * Appends the image of {@code slot} ({@code slotSize} bytes of {@code image} at {@code offset}, LSN {@code lsn}).
+     * Writer only, after the image is stored into the slot file and its chunk marked dirty (so a checkpoint that
+     * sees this record also forces that store). Allocation-free.
+     *
+     * @throws dev.armdb.ArmDbStorageFailedException if writing out the full buffer fails
+     */
+    synchronized void append(int slot, long lsn, byte[] image, int offset) {
+        if (generation == 0) {
+            // not started: an open's own rewrites, which the open forces into the slot file before it starts the log
+            return;
+        }
+        if (buffer.remaining() < recordSize) {
+            writeBuffer();
+        }
+        LONG_LE.set(recordHeader, RECORD_GENERATION_OFFSET, generation);
+        LONG_LE.set(recordHeader, RECORD_LSN_OFFSET, lsn);
+        INT_LE.set(recordHeader, RECORD_SLOT_OFFSET, slot);
+        crc.reset();
+        crc.update(recordHeader, 0, RECORD_CRC_OFFSET);
+        crc.update(image, offset, slotSize);
+        INT_LE.set(recordHeader, RECORD_CRC_OFFSET, (int) crc.getValue());
+        buffer.put(recordHeader, 0, RECORD_HEADER_SIZE);
+        buffer.put(image, offset, slotSize);
+        activeBytes += recordSize;
+        unforced = true;
+    }
+
+    /** Writes the buffer to the active file. Holding the monitor. */
+    private void writeBuffer() {
+        if (buffer.position() == 0) {
+            return;
+        }
+        buffer.flip();
+        int n = buffer.remaining();
+        ShardStorage f = files[active];
+        try {
+            f.write(buffer, writePosition);
+        } catch (IOException e) {
+            buffer.clear();
+            throw failStop.failed(f.path(), "write", e);
+        }
+        buffer.clear();
+        writePosition += n;
+    }
+
+    /** True if records were appended since the last force began. */
+    boolean hasUnforced() {
+        return unforced;
+    }
+
+    /**
+     * Makes every record appended before the call durable: writes the buffer, then forces the previous file's tail
+     * (once after a switch) and the active file. Serialised; any thread.
+     *
+     * @throws dev.armdb.ArmDbStorageFailedException if a write or force fails or the collection is fail-stopped
+     */
+    void force() {
+        forceLock.lock();
+        try {
+            failStop.check();
+            ShardStorage previous;
+            ShardStorage current;
+            synchronized (this) {
+                unforced = false;
+                writeBuffer();
+                previous = previousTailUnforced ? files[1 - active] : null;
+                previousTailUnforced = false;
+                current = files[active];
+            }
+            // the previous generation's tail first: a record of the new one never counts without all before it
+            forceFile(previous);
+            forceFile(current);
+        } finally {
+            forceLock.unlock();
+        }
+    }
+
+    private void forceFile(ShardStorage f) {
+        if (f == null) {
+            return;
+        }
+        try {
+            f.forceData();
+        } catch (IOException e) {
+            throw failStop.failed(f.path(), "force", e);
+        }
+    }
+
+    /**
+     * True if a checkpoint is due: the active generation holds {@code checkpointBytes} of records, or records older
+     * than {@code maxAgeNanos}. Any thread.
+     */
+    boolean checkpointDue(long nowNanos, long maxAgeNanos) {
+        long bytes = activeBytes;
+        return bytes >= checkpointBytes || (bytes > 0 && nowNanos - lastCheckpointNanos >= maxAgeNanos);
+    }
+
+    /** The checkpoint protocol's state. */
+    State state() {
+        checkpointLock.lock();
+        try {
+            return state;
+        } finally {
+            checkpointLock.unlock();
+        }
+    }
+
+    /**
+     * First half of a checkpoint: switches to the other file under the next generation, whose header records where
+     * the previous generation's records end, and forces the log (the previous tail and the new header). Writers wait
+     * only for the switch (a buffer write and a header write), never for a force. Returns false (doing nothing) if
+     * a checkpoint is already half done.
+     *
+     * @throws dev.armdb.ArmDbStorageFailedException if a write or force fails or the collection is fail-stopped
+     */
+    boolean beginCheckpoint() {
+        checkpointLock.lock();
+        try {
+            failStop.check();
+            if (state != State.IDLE) {
+                return false;
+            }
+            synchronized (this) {
+                writeBuffer();
+                int next = 1 - active;
+                ShardStorage f = files[next];
+                try {
+                    f.write(ByteBuffer.wrap(encodeHeader(meta, shardId, generation + 1, generation, writePosition)), 0);
+                } catch (IOException e) {
+                    throw failStop.failed(f.path(), "write", e);
+                }
+                active = next;
+                generation++;
+                writePosition = RECORDS_OFFSET;
+                previousTailUnforced = true;
+                activeBytes = 0;
+                unforced = true;
+            }
+            lastCheckpointNanos = System.nanoTime();
+            state = State.SWITCHED;
+        } finally {
+            checkpointLock.unlock();
+        }
+        force();
+        return true;
+    }
+
+    /**
+     * Second half of a checkpoint: forces the slot file (every chunk dirty since its last force, which covers every
+     * store whose record precedes the switch), after which the previous generation is no longer needed. No writer
+     * lock is held. A no-op unless a checkpoint was begun.
+     *
+     * @throws dev.armdb.ArmDbStorageFailedException if the force fails or the collection is fail-stopped
+     */
+    void endCheckpoint(ShardFile file) {
+        checkpointLock.lock();
+        try {
+            if (state != State.SWITCHED) {
+                return;
+            }
+            file.force();
+            state = State.IDLE;
+        } finally {
+            checkpointLock.unlock();
+        }
+    }
+
+    /** A whole checkpoint: {@link #beginCheckpoint} then {@link #endCheckpoint}. */
+    void checkpoint(ShardFile file) {
+        checkpointLock.lock();
+        try {
+            endCheckpoint(file);
+            if (beginCheckpoint()) {
+                endCheckpoint(file);
+            }
+        } finally {
+            checkpointLock.unlock();
+        }
+    }
+
+    /**
+     * Runs {@code r} with no checkpoint running (a wipe, which forces the slot file and resets the log). The
+     * caller must not hold the shard's write lock while a checkpoint could wait for it; none does.
+     */
+    void exclusive(Runnable r) {
+        checkpointLock.lock();
+        try {
+            r.run();
+        } finally {
+            checkpointLock.unlock();
+        }
+    }
+
+    /** The active generation (tests). */
+    synchronized long generation() {
+        return generation;
+    }
+
+    /** Path of log file {@code which}, for messages. */
+    Path path(int which) {
+        return files[which].path();
+    }
+
+    /** Closes both files without writing anything. */
+    @Override
+    public void close() {
+        try {
+            files[0].close();
+        } finally {
+            files[1].close();
+        }
+    }
+}
