@@ -21,10 +21,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One authenticated follower session's connection after the handshake, driven by a {@link ReplicationWorkers}
- * worker over a non-blocking socket through its {@link ByteTransport} (plain TCP or TLS): frames the {@link ShardStreamer} emits go into an outbound buffer written as the
- * socket takes them, and the follower's ACK, HEARTBEAT and ERROR frames are reassembled from whatever the socket
- * delivers. The bytes on the wire are those of the blocking driver ({@link FrameLayout} frames, same checks, same
- * error codes), in clear or inside TLS records.
+ * worker over a non-blocking socket through its {@link ByteTransport} (plain TCP or TLS): frames the {@link
+ * ShardStreamer} emits go into an outbound buffer written as the transport takes them, and the follower's ACK,
+ * HEARTBEAT and ERROR frames are reassembled from whatever the transport delivers. The frames are those of the
+ * handshake ({@link FrameLayout} frames, same checks, same error codes), in clear or inside TLS records.
  *
  * <p>Backpressure: the streamer is asked for a frame only while the outbound buffer has room for the largest frame it
  * may produce, so a follower that reads slowly holds at most {@link #outboundCapacity} bytes here; interest in
