@@ -4,7 +4,6 @@ import dev.armdb.ArmDbException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -17,15 +16,15 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
-import javax.net.ssl.SSLServerSocket;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
 
 /**
  * TLS for the replication port: TLS 1.3 only, and mutual: the leader requires a certificate from every follower
  * that its trust store accepts, and a follower checks the leader's certificate chain and that it names the host
- * (or IP address) the follower connects to. Stateless; the sockets it makes belong to their callers.
+ * (or IP address) the follower connects to. Stateless; the engines and sockets it makes belong to their callers.
  */
 public final class ReplicationTls {
     private static final String[] PROTOCOLS = {"TLSv1.3"};
@@ -163,15 +162,17 @@ public final class ReplicationTls {
         }
     }
 
-    /** An unbound server socket: plain if {@code tls} is null, else TLS requiring a client certificate. */
-    public static ServerSocket serverSocket(SSLContext tls) throws IOException {
-        if (tls == null) {
-            return new ServerSocket();
-        }
-        SSLServerSocket s = (SSLServerSocket) tls.getServerSocketFactory().createServerSocket();
-        s.setEnabledProtocols(PROTOCOLS);
-        s.setNeedClientAuth(true);
-        return s;
+    /**
+     * An engine for the leader's end of one replication connection: server mode, TLS 1.3 only, a client certificate
+     * its trust store accepts required, and the context's default cipher suites for a server.
+     */
+    public static SSLEngine serverEngine(SSLContext tls) {
+        SSLEngine e = tls.createSSLEngine();
+        // client mode first: it resets the protocols and cipher suites to the context's defaults for that mode
+        e.setUseClientMode(false);
+        e.setEnabledProtocols(PROTOCOLS.clone());
+        e.setNeedClientAuth(true);
+        return e;
     }
 
     /**

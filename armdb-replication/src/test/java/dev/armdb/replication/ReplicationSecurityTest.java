@@ -500,7 +500,12 @@ class ReplicationSecurityTest extends ClosingTest {
         final OutputStream out;
 
         RawFollower(InetSocketAddress leader, int shard, long node) throws IOException {
-            socket = ReplicationFaultTest.connect(leader);
+            this(ReplicationFaultTest.connect(leader), shard, node);
+        }
+
+        /** Over a connected socket (a TLS one whose handshake is done, say). */
+        RawFollower(Socket connected, int shard, long node) throws IOException {
+            socket = connected;
             socket.setSoTimeout(5_000);
             in = socket.getInputStream();
             out = socket.getOutputStream();

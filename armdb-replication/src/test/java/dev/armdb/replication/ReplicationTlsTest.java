@@ -15,6 +15,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLServerSocket;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -95,5 +97,23 @@ class ReplicationTlsTest extends ClosingTest {
         assertThat(server.status())
                 .as("no session got past the handshake")
                 .allSatisfy(f -> assertThat(f.shard()).isEqualTo(-1));
+    }
+
+    /**
+     * The leader's per-connection engine has the security properties its former SSLServerSocket had: server mode,
+     * TLS 1.3 only, a client certificate required, the same cipher suites.
+     */
+    @Test
+    void theLeadersEngineIsConfiguredAsItsServerSocketWas() throws Exception {
+        SSLContext tls = ReplicationTls.fromKeyStore(keyStore("node"), PASSWORD);
+        SSLEngine engine = ReplicationTls.serverEngine(tls);
+        try (SSLServerSocket s = (SSLServerSocket) tls.getServerSocketFactory().createServerSocket()) {
+            s.setEnabledProtocols(new String[] {"TLSv1.3"});
+            s.setNeedClientAuth(true);
+            assertThat(engine.getUseClientMode()).isFalse();
+            assertThat(engine.getNeedClientAuth()).isTrue();
+            assertThat(engine.getEnabledProtocols()).containsExactly("TLSv1.3");
+            assertThat(engine.getEnabledCipherSuites()).containsExactly(s.getEnabledCipherSuites());
+        }
     }
 }

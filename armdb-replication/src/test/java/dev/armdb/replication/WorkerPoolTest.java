@@ -51,7 +51,7 @@ class WorkerPoolTest extends ClosingTest {
     private static final int SLOT_ENTRY = 4 + 16 + ReplicationFaultTest.KEY_SIZE + 32;
 
     /** Threads of the leader listening on {@code port} that drive sessions (its workers). */
-    private static List<String> workerThreads(int port) {
+    static List<String> workerThreads(int port) {
         return Thread.getAllStackTraces().keySet().stream()
                 .filter(Thread::isAlive)
                 .map(Thread::getName)
@@ -145,7 +145,7 @@ class WorkerPoolTest extends ClosingTest {
     }
 
     /** Waits until the leader's bytes sent stop growing for half a second; returns them. */
-    private static long awaitStall(ReplicationServer server) {
+    static long awaitStall(ReplicationServer server) {
         long last = -1;
         for (int i = 0; i < 100; i++) {
             LockSupport.parkNanos(500_000_000L);
@@ -162,7 +162,7 @@ class WorkerPoolTest extends ClosingTest {
      * Reads frames up to CAUGHT_UP in small reads with random pauses, acknowledging every batch; records every slot
      * id (each once) and returns CAUGHT_UP's (scanned, sent, LSN).
      */
-    private static long[] readCatchUp(Socket s, BitSet slots, Random rnd) throws IOException {
+    static long[] readCatchUp(Socket s, BitSet slots, Random rnd) throws IOException {
         InputStream in = s.getInputStream();
         OutputStream out = s.getOutputStream();
         long read = 0;

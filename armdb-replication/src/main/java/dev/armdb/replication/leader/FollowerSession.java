@@ -4,13 +4,9 @@ import dev.armdb.changes.ShardView;
 import dev.armdb.replication.ReplicationMetrics;
 import dev.armdb.replication.ReplicationSecret;
 import dev.armdb.replication.follower.ReplicaLineage;
-import dev.armdb.replication.protocol.Ack;
-import dev.armdb.replication.protocol.CaughtUp;
 import dev.armdb.replication.protocol.Challenge;
 import dev.armdb.replication.protocol.ErrorCode;
-import dev.armdb.replication.protocol.ErrorMessage;
 import dev.armdb.replication.protocol.FrameChannel;
-import dev.armdb.replication.protocol.Heartbeat;
 import dev.armdb.replication.protocol.MessageType;
 import dev.armdb.replication.protocol.ProtocolException;
 import dev.armdb.replication.protocol.ProtocolVersion;
@@ -23,16 +19,14 @@ import java.io.IOException;
 import java.net.SocketException;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * One follower's replication of one shard, on the leader: the handshake, then a {@link ShardStreamer} (the catch-up
  * and the live stream, a state machine) driven over the connection. The handshake runs on a virtual thread of its
- * own. A plain-TCP session is then driven by one of the server's {@link ReplicationWorkers} over a non-blocking
- * socket ({@link PooledStream}); a TLS session runs on a platform thread of its own (the sender) with a second
- * thread reading the follower's acks and heartbeats.
+ * own; the session is then driven by one of the server's {@link ReplicationWorkers} over a non-blocking socket
+ * ({@link PooledStream}), through the same {@link ByteTransport} (plain TCP or TLS) the handshake used.
  */
 final class FollowerSession implements Runnable, AckedFollowers.Acked {
     private static final Logger LOG = LoggerFactory.getLogger(FollowerSession.class);
@@ -50,6 +44,8 @@ final class FollowerSession implements Runnable, AckedFollowers.Acked {
     private final ReplicationServer server;
     private final Store store;
     private final FrameChannel channel;
+    private final java.nio.channels.SocketChannel socket;
+    private final ByteTransport transport;
     private final ReplicationServerConfig config;
     private final ReplicationMetrics metrics;
     private final long heartbeatNanos;
@@ -61,8 +57,6 @@ final class FollowerSession implements Runnable, AckedFollowers.Acked {
     private volatile String respHost = "";
     private volatile int respPort;
     private volatile long lastHeardNanos = System.nanoTime();
-    private volatile Thread sender;
-    private volatile boolean awaitingWindow;
     private volatile String closeReason = "";
     private volatile java.util.concurrent.Future<?> watchdog;
     private final java.net.InetAddress source;
@@ -74,9 +68,13 @@ final class FollowerSession implements Runnable, AckedFollowers.Acked {
     FollowerSession(
             ReplicationServer server,
             Store store,
+            java.nio.channels.SocketChannel socket,
+            ByteTransport transport,
             FrameChannel channel,
             ReplicationServerConfig config,
             java.net.InetAddress source) {
+        this.socket = socket;
+        this.transport = transport;
         this.server = server;
         this.source = source;
         this.store = store;
@@ -90,16 +88,16 @@ final class FollowerSession implements Runnable, AckedFollowers.Acked {
 
     /**
      * The handshake, on a virtual thread with small buffers: nothing a peer can exhaust is spent before it has
-     * authenticated. A good handshake hands a plain-TCP session to the server's workers ({@link PooledStream}) and
-     * a TLS session to a platform thread of its own ({@link #stream}); the handshake as a whole is bounded by the
-     * server's watchdog, which closes the connection at the peer timeout.
+     * authenticated. The transport's own handshake (TLS) comes first, then the replication handshake over it; a good
+     * one hands the session, with the same transport, to one of the server's workers ({@link PooledStream}). The
+     * handshake as a whole is bounded by the server's watchdog, which closes the connection at the peer timeout.
      */
     @Override
     public void run() {
         boolean handedOff = false;
         try {
-            // bounds a TLS handshake too, which runs inside the first send and reads the follower's hello
             channel.readTimeoutMillis((int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(timeoutNanos)));
+            transport.handshake();
             byte[] leaderNonce = sendChallenge();
             SyncRequest req = awaitSyncRequest();
             authenticate(req, leaderNonce);
@@ -107,25 +105,17 @@ final class FollowerSession implements Runnable, AckedFollowers.Acked {
             if (!server.authenticated(this)) {
                 throw new SocketException("server closed");
             }
-            java.nio.channels.SocketChannel socket = channel.socketChannel();
-            if (socket != null) {
-                stream = new PooledStream(
-                        this,
-                        streamer,
-                        socket,
-                        channel.takeBuffered(),
-                        () -> streamer.start(info.mode(), req.fromLsn(), info.slotCount(), System.nanoTime()),
-                        metrics,
-                        timeoutNanos);
-                state(State.CATCHING_UP, "handed to a worker");
-                server.workers().adopt(stream);
-            } else {
-                channel.enlargeBuffers();
-                Thread.ofPlatform()
-                        .daemon()
-                        .name("armdb-repl-session-" + shard + "-" + channel.remote())
-                        .start(() -> stream(req, info));
-            }
+            stream = new PooledStream(
+                    this,
+                    streamer,
+                    socket,
+                    transport,
+                    channel.takeBuffered(),
+                    () -> streamer.start(info.mode(), req.fromLsn(), info.slotCount(), System.nanoTime()),
+                    metrics,
+                    timeoutNanos);
+            state(State.CATCHING_UP, "handed to a worker");
+            server.workers().adopt(stream);
             handedOff = true;
         } catch (Throwable e) {
             failed(e);
@@ -133,22 +123,6 @@ final class FollowerSession implements Runnable, AckedFollowers.Acked {
             if (!handedOff) {
                 ended();
             }
-        }
-    }
-
-    /** Catch-up and streaming, on the session's own platform thread, with an ack reader beside it. */
-    private void stream(SyncRequest req, ShardInfo info) {
-        sender = Thread.currentThread();
-        try {
-            Thread.ofPlatform()
-                    .daemon()
-                    .name("armdb-repl-ack-" + shard + "-" + channel.remote())
-                    .start(this::readAcks);
-            catchUpAndStream(req, info);
-        } catch (Throwable e) {
-            failed(e);
-        } finally {
-            ended();
         }
     }
 
@@ -207,6 +181,7 @@ final class FollowerSession implements Runnable, AckedFollowers.Acked {
         if (s != null) {
             s.close();
         }
+        transport.close();
         channel.close();
         server.sessionEnded(this);
     }
@@ -320,8 +295,6 @@ final class FollowerSession implements Runnable, AckedFollowers.Acked {
         }
         ShardInfo answer = info;
         channel.send(MessageType.SHARD_INFO, answer.length(), answer::encode);
-        // the ack reader wakes every heartbeat interval to notice a silent follower (see readAcks)
-        channel.readTimeoutMillis((int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(heartbeatNanos)));
         lastHeardNanos = System.nanoTime();
         LOG.info(
                 "follower {} ({}) syncing shard {} from LSN {}: {}{}",
@@ -332,54 +305,6 @@ final class FollowerSession implements Runnable, AckedFollowers.Acked {
                 mode,
                 inherited ? " (it follows the leader this node was promoted from)" : "");
         return answer;
-    }
-
-    private void catchUpAndStream(SyncRequest req, ShardInfo info) throws IOException {
-        state(State.CATCHING_UP, "streaming on its own thread");
-        ShardStreamer s = streamer;
-        ShardStreamer.FrameOut out = new ShardStreamer.FrameOut() {
-            @Override
-            public void batch(byte[] buf, int length) throws IOException {
-                channel.send(MessageType.SLOT_BATCH, buf, 0, length);
-            }
-
-            @Override
-            public void caughtUp(CaughtUp c) throws IOException {
-                channel.send(MessageType.CAUGHT_UP, CaughtUp.LENGTH, c::encode);
-            }
-
-            @Override
-            public void heartbeat(long leaderLsn, long nowNs) throws IOException {
-                channel.send(
-                        MessageType.HEARTBEAT, Heartbeat.LENGTH, new Heartbeat(leaderLsn, store.term(), nowNs)::encode);
-            }
-        };
-        s.start(info.mode(), req.fromLsn(), info.slotCount(), System.nanoTime());
-        while (!server.isClosed()) {
-            checkAlive();
-            long now = System.nanoTime();
-            ShardStreamer.Work work = s.doWork(now, out);
-            phase(s.phase());
-            switch (work) {
-                case WORKED -> {}
-                case WINDOW_FULL -> awaitWindow(s);
-                case IDLE -> s.cursor().await(s.nanosUntilHeartbeat(now));
-            }
-        }
-        channel.sendErrorQuietly(ErrorCode.SHUTDOWN, "leader shutting down");
-    }
-
-    private void awaitWindow(ShardStreamer s) throws IOException {
-        // volatile flag then re-check, against the ack reader's volatile ack then flag read: no lost wake-up
-        awaitingWindow = true;
-        try {
-            while (s.windowFull()) {
-                checkAlive();
-                LockSupport.parkNanos(this, heartbeatNanos);
-            }
-        } finally {
-            awaitingWindow = false;
-        }
     }
 
     /** Follows the streamer's phase. */
@@ -420,73 +345,9 @@ final class FollowerSession implements Runnable, AckedFollowers.Acked {
         closeReason = reason;
     }
 
-    private void checkAlive() throws IOException {
-        if (server.isClosed()) {
-            throw new SocketException("server closed");
-        }
-        if (System.nanoTime() - lastHeardNanos > timeoutNanos) {
-            throw new ProtocolException(
-                    ErrorCode.TIMEOUT,
-                    "follower silent for more than " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms");
-        }
-    }
-
-    private void readAcks() {
-        try {
-            while (state != State.CLOSED) {
-                MessageType type;
-                try {
-                    type = channel.receive();
-                } catch (java.net.SocketTimeoutException e) {
-                    if (System.nanoTime() - lastHeardNanos > timeoutNanos) {
-                        // the sender may be blocked writing to a follower that stopped reading: closing the
-                        // socket unblocks it
-                        closeReason = "TIMEOUT: follower silent for more than "
-                                + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms";
-                        LOG.info("follower on shard {} dropped: {}", shard, closeReason);
-                        channel.close();
-                        return;
-                    }
-                    continue;
-                }
-                lastHeardNanos = System.nanoTime();
-                switch (type) {
-                    case ACK -> {
-                        Ack ack = Ack.decode(channel.payload());
-                        streamer.onAck(ack.appliedLsn(), ack.batchSeq());
-                        server.acked();
-                        if (awaitingWindow) {
-                            LockSupport.unpark(sender);
-                        }
-                    }
-                    case HEARTBEAT -> Heartbeat.decode(channel.payload());
-                    case ERROR -> {
-                        ErrorMessage err = ErrorMessage.decode(channel.payload());
-                        LOG.info("follower on shard {} ended the session: {} {}", shard, err.code(), err.sanitized());
-                        channel.close();
-                        return;
-                    }
-                    default ->
-                        throw new ProtocolException(
-                                ErrorCode.MALFORMED, "unexpected " + type + " from a follower after the handshake");
-                }
-            }
-        } catch (ProtocolException e) {
-            metrics.protocolErrors.increment();
-            LOG.warn("follower on shard {} sent a bad frame: {}", shard, e.getMessage());
-            channel.sendErrorAndClose(e.code(), e.getMessage());
-        } catch (IOException e) {
-            channel.close();
-        }
-    }
-
-    /** Closes the connection; the session thread ends. */
+    /** Closes the socket from any thread: a handshake blocked on it fails, a worker finds it closed. */
     void close() {
         channel.close();
-        Thread t = sender;
-        if (t != null) {
-            LockSupport.unpark(t);
-        }
     }
 
     /** A snapshot of this session for status reports. */

@@ -21,10 +21,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One authenticated follower session's connection after the handshake, driven by a {@link ReplicationWorkers}
- * worker over a non-blocking socket: frames the {@link ShardStreamer} emits go into an outbound buffer written as the
- * socket takes them, and the follower's ACK, HEARTBEAT and ERROR frames are reassembled from whatever the socket
- * delivers. The bytes on the wire are those of the blocking driver ({@link FrameLayout} frames, same checks, same
- * error codes).
+ * worker over a non-blocking socket through its {@link ByteTransport} (plain TCP or TLS): frames the {@link
+ * ShardStreamer} emits go into an outbound buffer written as the transport takes them, and the follower's ACK,
+ * HEARTBEAT and ERROR frames are reassembled from whatever the transport delivers. The frames are those of the
+ * handshake ({@link FrameLayout} frames, same checks, same error codes), in clear or inside TLS records.
  *
  * <p>Backpressure: the streamer is asked for a frame only while the outbound buffer has room for the largest frame it
  * may produce, so a follower that reads slowly holds at most {@link #outboundCapacity} bytes here; interest in
@@ -41,6 +41,8 @@ final class PooledStream {
     private static final int FRAMES_PER_PASS = 16;
     /** Room kept for a final Error frame. */
     private static final int ERROR_ROOM = FrameLayout.HEADER_SIZE + MessageType.ERROR.maxPayload();
+    /** Transport reads one readiness event may take, so one chatty follower cannot starve the others. */
+    private static final int READS_PER_PASS = 8;
     /** Longest a session that sent an Error keeps trying to deliver it before closing. */
     private static final long LINGER_NANOS = TimeUnit.SECONDS.toNanos(1);
 
@@ -56,6 +58,7 @@ final class PooledStream {
     private final FollowerSession session;
     private final ShardStreamer streamer;
     private final SocketChannel channel;
+    private final ByteTransport transport;
     private final ReplicationMetrics metrics;
     private final long timeoutNanos;
     private final int largestFrame;
@@ -81,6 +84,7 @@ final class PooledStream {
             FollowerSession session,
             ShardStreamer streamer,
             SocketChannel channel,
+            ByteTransport transport,
             byte[] leftover,
             Runnable start,
             ReplicationMetrics metrics,
@@ -88,6 +92,7 @@ final class PooledStream {
         this.session = session;
         this.streamer = streamer;
         this.channel = channel;
+        this.transport = transport;
         this.leftover = leftover;
         this.start = start;
         this.metrics = metrics;
@@ -160,6 +165,14 @@ final class PooledStream {
                     "follower silent for more than " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms");
         }
         int work = 0;
+        if (transport.inputBuffered()) {
+            // records the transport took from the socket earlier: no readiness event will announce them
+            read(nowNs);
+            work++;
+            if (state != State.OPEN) {
+                return work;
+            }
+        }
         feedIdle = false;
         while (work < FRAMES_PER_PASS && out.remaining() >= largestFrame + ERROR_ROOM) {
             ShardStreamer.Work w = streamer.doWork(nowNs, frameOut);
@@ -173,7 +186,7 @@ final class PooledStream {
             }
             work++;
         }
-        if (out.position() > 0) {
+        if (out.position() > 0 || transport.wantsWrite()) {
             flush();
         }
         return work;
@@ -181,7 +194,7 @@ final class PooledStream {
 
     private int linger(long nowNs) throws IOException {
         flush();
-        if (out.position() == 0 || nowNs - lingerUntilNanos > 0) {
+        if ((out.position() == 0 && !transport.wantsWrite()) || nowNs - lingerUntilNanos > 0) {
             state(State.CLOSED, "error delivered");
         }
         return 0;
@@ -223,15 +236,25 @@ final class PooledStream {
         }
     }
 
+    /** Reads what the transport has now (one socket read at most) and takes the whole frames. */
     private void read(long nowNs) throws IOException {
-        int n = channel.read(in);
-        if (n < 0) {
-            session.closeReason("connection closed: peer closed the connection");
-            state(State.CLOSED, "peer closed the connection");
-            return;
+        for (int pass = 0; pass < READS_PER_PASS && state == State.OPEN; pass++) {
+            int n = transport.read(in);
+            if (n < 0) {
+                session.closeReason("connection closed: peer closed the connection");
+                state(State.CLOSED, "peer closed the connection");
+                return;
+            }
+            if (n == 0) {
+                break;
+            }
+            metrics.bytesReceived.add(n);
+            frames(nowNs);
         }
-        metrics.bytesReceived.add(n);
-        frames(nowNs);
+        if (state == State.OPEN && transport.wantsWrite()) {
+            // a TLS post-handshake message (a KeyUpdate) asks for a reply
+            flush();
+        }
     }
 
     /** Takes every whole frame in the inbound buffer; a partial one stays for the next read. */
@@ -291,13 +314,13 @@ final class PooledStream {
 
     private void flush() throws IOException {
         out.flip();
-        int n = channel.write(out);
+        int n = transport.write(out);
         out.compact();
         if (n > 0) {
             bytesOut += n;
             metrics.bytesSent.add(n);
         }
-        boolean blocked = out.position() > 0;
+        boolean blocked = !transport.flush() || out.position() > 0;
         if (blocked != writeInterest && key != null && key.isValid()) {
             writeInterest = blocked;
             key.interestOps(blocked ? key.interestOps() | SelectionKey.OP_WRITE : SelectionKey.OP_READ);

@@ -14,6 +14,7 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,14 +29,15 @@ import org.slf4j.LoggerFactory;
  * slow follower slows neither the leader's writers nor other followers.
  *
  * <p>Nothing a peer can exhaust is spent before it authenticates: connections still in their handshake are capped
- * (in all and per source address; more are closed at once), each runs on a virtual thread with small buffers, and a
+ * (in all and per source address; more are closed at once), each runs on a virtual thread with small buffers (and,
+ * with TLS, its engine's record buffers), and a
  * watchdog closes any whose whole handshake (TLS included) has not finished within the peer timeout. Only an
  * authenticated session gets full-size buffers and a place on a worker.
  *
  * <p>Thread-safe. Owns an acceptor thread, a watchdog thread and a fixed pool of {@linkplain
- * ReplicationServerConfig#workerThreads worker threads} that drive every plain-TCP session over non-blocking sockets
- * ({@link ReplicationWorkers}); a TLS session keeps two platform threads of its own (a sender and an ack reader).
- * {@link #close()} stops them all. Binds to loopback unless told otherwise.
+ * ReplicationServerConfig#workerThreads worker threads} that drive every session, plain TCP or TLS, over
+ * non-blocking sockets ({@link ReplicationWorkers}); no session has a thread of its own after its handshake. {@link
+ * #close()} stops them all. Binds to loopback unless told otherwise.
  */
 public final class ReplicationServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ReplicationServer.class);
@@ -62,9 +64,8 @@ public final class ReplicationServer implements AutoCloseable {
         this.config = config;
         this.lineage = loadLineage(store);
         this.addresses = new PeerAddresses(config.advertise());
-        // a plain socket comes from a channel, so its sessions can be handed to the workers after the handshake
-        this.serverSocket =
-                config.tls() == null ? ServerSocketChannel.open().socket() : ReplicationTls.serverSocket(config.tls());
+        // sockets come from channels, so every session (TLS ones through an SSLEngine) can be handed to the workers
+        this.serverSocket = ServerSocketChannel.open().socket();
         serverSocket.setReuseAddress(true);
         serverSocket.bind(config.bind(), 1024);
         this.workers = new ReplicationWorkers(
@@ -120,7 +121,7 @@ public final class ReplicationServer implements AutoCloseable {
         return addresses;
     }
 
-    /** The worker threads that drive plain-TCP sessions after their handshake. */
+    /** The worker threads that drive every session after its handshake. */
     ReplicationWorkers workers() {
         return workers;
     }
@@ -157,9 +158,18 @@ public final class ReplicationServer implements AutoCloseable {
         }
         FollowerSession session;
         try {
-            FrameChannel channel =
-                    new FrameChannel(socket, metrics.bytesReceived, metrics.bytesSent, FrameChannel.SMALL_BUFFER);
-            session = new FollowerSession(this, store, channel, config, source);
+            SocketChannel sc = socket.getChannel();
+            ByteTransport transport = config.tls() == null
+                    ? new PlainTransport(sc)
+                    : new TlsTransport(sc, ReplicationTls.serverEngine(config.tls()));
+            FrameChannel channel = new FrameChannel(
+                    socket,
+                    transport.blockingInput(),
+                    transport.blockingOutput(),
+                    metrics.bytesReceived,
+                    metrics.bytesSent,
+                    FrameChannel.SMALL_BUFFER);
+            session = new FollowerSession(this, store, sc, transport, channel, config, source);
         } catch (IOException | RuntimeException e) {
             releasePending(source);
             throw e;

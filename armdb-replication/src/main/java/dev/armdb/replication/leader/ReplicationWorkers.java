@@ -18,9 +18,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A fixed pool of worker threads that drive every plain-TCP follower session of a {@link ReplicationServer} after
- * its handshake: each worker owns a {@link Selector} and a set of {@link PooledStream}s and steps them in turn, so
- * the leader's thread count does not grow with shards × followers.
+ * A fixed pool of worker threads that drive every follower session (plain TCP or TLS) of a {@link
+ * ReplicationServer} after its handshake: each worker owns a {@link Selector} and a set of {@link PooledStream}s and
+ * steps them in turn, so the leader's thread count does not grow with shards × followers.
  *
  * <p>Design note: a worker blocks in its selector only when none of its sessions can send; it then arms a wake-up on
  * the feed cursor of every session waiting for new writes ({@link dev.armdb.changes.FeedCursor#armWakeup}), so the

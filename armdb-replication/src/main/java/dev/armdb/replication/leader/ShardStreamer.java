@@ -26,9 +26,8 @@ import org.slf4j.LoggerFactory;
  * happened before. A scan sends every slot newer than the follower's position, superseded copies too: the
  * follower's copy of that slot may hold an older key whose tombstone the slot has since been reused for.
  *
- * <p>Threading: one driver thread calls everything but the status getters (any thread) and, with the blocking
- * driver of a TLS session, {@link #onAck} (its ack reader's thread). A {@link ReplicationWorkers} worker calls
- * {@link #onAck} on its own thread, between {@link #doWork} calls.
+ * <p>Threading: one driver thread calls everything but the status getters (any thread); a {@link
+ * ReplicationWorkers} worker calls {@link #onAck} on its own thread, between {@link #doWork} calls.
  */
 final class ShardStreamer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ShardStreamer.class);
@@ -308,7 +307,7 @@ final class ShardStreamer implements AutoCloseable {
     }
 
     /**
-     * Takes the follower's ACK. Driver thread, or the ack reader's thread of a blocking driver.
+     * Takes the follower's ACK. Driver thread.
      *
      * @throws ProtocolException if it acknowledges an LSN above the highest this session sent
      */

@@ -15,8 +15,8 @@ import java.util.concurrent.atomic.LongAdder;
  * Frames over one TCP connection (see {@link FrameLayout}): reads whole frames, validating type and length
  * before reading the payload, and writes frames. Reads honour the socket's read timeout; a frame that has started
  * must be complete within the stall limit, counted from its first byte (a peer trickling bytes cannot hold it
- * open). A channel may start with small buffers ({@link #FrameChannel(Socket, LongAdder, LongAdder, int)}) and
- * get the large ones only once its peer is trusted ({@link #enlargeBuffers()}).
+ * open). A channel may have small buffers ({@link #FrameChannel(Socket, LongAdder, LongAdder, int)}) while its
+ * peer is not trusted, and hand what it read ahead to another driver ({@link #takeBuffered()}).
  *
  * <p>Threading: one thread reads ({@link #receive}) and any threads write ({@link #send} is synchronised), so a
  * session may read acks on one thread while it streams on another.
@@ -28,9 +28,9 @@ public final class FrameChannel implements Closeable {
     public static final int SMALL_BUFFER = 1024;
 
     private final Socket socket;
-    private DataInputStream in;
-    private CountingBufferedInputStream buffered;
-    private OutputStream out;
+    private final DataInputStream in;
+    private final CountingBufferedInputStream buffered;
+    private final OutputStream out;
     private final byte[] header = new byte[FrameLayout.HEADER_SIZE];
     private final ByteBuffer headerView = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
     private final byte[] sendHeader = new byte[FrameLayout.HEADER_SIZE];
@@ -53,29 +53,28 @@ public final class FrameChannel implements Closeable {
 
     /** As {@link #FrameChannel(Socket, LongAdder, LongAdder)} with I/O buffers of {@code bufferBytes} each. */
     public FrameChannel(Socket socket, LongAdder totalIn, LongAdder totalOut, int bufferBytes) throws IOException {
+        this(socket, socket.getInputStream(), socket.getOutputStream(), totalIn, totalOut, bufferBytes);
+    }
+
+    /**
+     * Frames over {@code in} and {@code out}, the blocking streams of a layer over {@code socket} (such as TLS driven
+     * by an engine); {@code socket} gives the read timeout, the addresses and {@link #close}.
+     */
+    public FrameChannel(
+            Socket socket,
+            java.io.InputStream in,
+            OutputStream out,
+            LongAdder totalIn,
+            LongAdder totalOut,
+            int bufferBytes)
+            throws IOException {
         this.socket = socket;
         this.totalIn = totalIn;
         this.totalOut = totalOut;
         socket.setTcpNoDelay(true);
-        this.buffered = new CountingBufferedInputStream(socket.getInputStream(), bufferBytes);
+        this.buffered = new CountingBufferedInputStream(in, bufferBytes);
         this.in = new DataInputStream(buffered);
-        this.out = new BufferedOutputStream(socket.getOutputStream(), bufferBytes);
-    }
-
-    /**
-     * Replaces small I/O buffers with the full-size ones, keeping any input already buffered. Call between frames,
-     * from the reader thread, while no other thread sends.
-     */
-    public synchronized void enlargeBuffers() throws IOException {
-        out.flush();
-        byte[] pending = new byte[buffered.bufferedBytes()];
-        int n = buffered.read(pending, 0, pending.length);
-        java.io.InputStream raw = socket.getInputStream();
-        java.io.InputStream source =
-                n > 0 ? new java.io.SequenceInputStream(new java.io.ByteArrayInputStream(pending, 0, n), raw) : raw;
-        buffered = new CountingBufferedInputStream(source, IO_BUFFER);
-        in = new DataInputStream(buffered);
-        out = new BufferedOutputStream(socket.getOutputStream(), IO_BUFFER);
+        this.out = new BufferedOutputStream(out, bufferBytes);
     }
 
     /**
@@ -164,14 +163,6 @@ public final class FrameChannel implements Closeable {
             // count and pos are only touched by the reader thread that calls this
             return count - pos;
         }
-    }
-
-    /**
-     * The connection's channel for a non-blocking driver, or null if it has none (a TLS socket). Call between frames,
-     * once this channel will not be read or written again (its buffered input: {@link #takeBuffered}).
-     */
-    public java.nio.channels.SocketChannel socketChannel() {
-        return socket.getChannel();
     }
 
     /** Removes and returns the input read ahead of the frames received so far. Reader thread only. */

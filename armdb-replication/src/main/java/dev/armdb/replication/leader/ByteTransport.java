@@ -1,0 +1,61 @@
+package dev.armdb.replication.leader;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+
+/**
+ * The bytes of one follower connection, plain TCP ({@link PlainTransport}) or TLS ({@link TlsTransport}) over one
+ * {@link java.nio.channels.SocketChannel}. The handshake uses the blocking stream views while the channel is in
+ * blocking mode; a worker then drives the same transport, with the channel non-blocking, through {@link #read},
+ * {@link #write} and {@link #flush}. Application bytes are frames; what goes on the wire is the transport's business.
+ *
+ * <p>Threading: one thread at a time (the handshake thread, then the session's worker); only {@link #close} may be
+ * raced by a thread that closes the socket to cut a handshake off.
+ */
+interface ByteTransport {
+    /** Completes the transport's own handshake in blocking mode (TLS), bounded by the socket's read timeout. */
+    void handshake() throws IOException;
+
+    /** A blocking view of the application bytes received, for the handshake's frame reader. */
+    InputStream blockingInput() throws IOException;
+
+    /** A blocking view for sending application bytes during the handshake; its flush writes everything. */
+    OutputStream blockingOutput() throws IOException;
+
+    /**
+     * Moves application bytes received into {@code dst} without waiting for the socket.
+     *
+     * @return bytes moved; 0 if none are ready now; -1 once the peer has ended the stream
+     */
+    int read(ByteBuffer dst) throws IOException;
+
+    /**
+     * Takes application bytes from {@code src} as far as the connection accepts them now; bytes taken are on the
+     * wire or held by the transport (at most one TLS record) until {@link #flush}.
+     *
+     * @return bytes taken from {@code src}
+     */
+    int write(ByteBuffer src) throws IOException;
+
+    /**
+     * Writes what the transport holds (TLS records, including post-handshake messages due) as far as the socket
+     * takes it.
+     *
+     * @return true if nothing is left to write
+     */
+    boolean flush() throws IOException;
+
+    /** True if the transport holds bytes to write: the worker must watch the socket for writability. */
+    boolean wantsWrite();
+
+    /**
+     * True if input already taken from the socket may yield bytes to {@link #read}: no readiness event will announce
+     * it. False for a partial TLS record (only the socket can complete it).
+     */
+    boolean inputBuffered();
+
+    /** Ends the connection (TLS: a close_notify, if the socket takes it at once) and closes the socket. */
+    void close();
+}
