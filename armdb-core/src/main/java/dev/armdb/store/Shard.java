@@ -666,7 +666,9 @@ public final class Shard implements ShardView {
     /**
      * Starts a bulk load into this empty replica shard (a first catch-up): {@link #applyImages} then copies
      * images straight into their slots, and {@link #finishBulkLoad} builds the index once. Until then readers see
-     * the shard as empty. Called by the replication applier only.
+     * the shard as empty, and the group commit leaves it unforced: the caller must have marked the copy incomplete,
+     * durably, so that a crash before the first force after {@link #finishBulkLoad} empties the shard. Called by the
+     * replication applier only.
      *
      * @throws IllegalStateException if the shard holds any slot
      */
@@ -1210,8 +1212,15 @@ public final class Shard implements ShardView {
         return forcesDone > mark;
     }
 
-    /** Forces everything written so far (background group commit). No-op when nothing is new. */
+    /**
+     * Forces everything written so far (background group commit). No-op when nothing is new, and during a bulk
+     * load: a first copy is marked incomplete until its first consistent point (a crash before then empties the
+     * shard), so forcing it earlier buys nothing and would write its pages back again and again while they fill.
+     */
     void forceIfDirty() {
+        if (bulkLoading) {
+            return;
+        }
         if (lastLsn() > durableLsn || slots.pending() > 0 || (log != null ? log.hasUnforced() : file.isDirty())) {
             forceNow();
             drainIfPending();

@@ -8,7 +8,6 @@ import dev.armdb.ArmDbFullException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
@@ -37,8 +36,6 @@ import java.util.zip.CRC32C;
 public final class ShardFile implements AutoCloseable {
     private static final int ZERO_BLOCK = 1 << 20;
     private static final VarHandle DIRTY = MethodHandles.arrayElementVarHandle(long[].class);
-
-    private static final int PAGE_BYTES = 4096;
 
     private final Path path;
     private final int shardId;
@@ -191,7 +188,7 @@ public final class ShardFile implements AutoCloseable {
         if (tail > 0 && !readOnly) {
             // a partial chunk (an interrupted growth, or another growth step): complete it so it can be mapped
             zeroFill(size, HEADER_SIZE + (wholeChunks + 1) * chunkBytes - size);
-            growMapping();
+            growMapping(false);
         }
     }
 
@@ -262,7 +259,7 @@ public final class ShardFile implements AutoCloseable {
             if (have < end + chunkBytes) {
                 zeroFill(have, end + chunkBytes - have);
             }
-            growMapping();
+            growMapping(have == end);
         } catch (IOException | UncheckedIOException e) {
             try {
                 storage.truncate(end);
@@ -276,11 +273,12 @@ public final class ShardFile implements AutoCloseable {
         }
     }
 
-    private void growMapping() throws IOException {
+    /** Maps the next chunk and publishes it; {@code zeroed}: this growth just wrote every byte of it as zero. */
+    private void growMapping(boolean zeroed) throws IOException {
         MemorySegment[] old = chunks;
         MemorySegment[] next = Arrays.copyOf(old, old.length + 1);
         next[old.length] = mapChunk(old.length, chunkBytes);
-        prefault(next[old.length]);
+        prefault(next[old.length], zeroed);
         // volatile writes: the new mapping is complete before a reader can reach a slot in it
         chunks = next;
         capacitySlots = next.length << chunkShift;
@@ -288,15 +286,19 @@ public final class ShardFile implements AutoCloseable {
 
     /**
      * Takes the write fault of every page of a new chunk here (a background grower, usually) rather than on the
-     * writer's path: each page is rewritten with the byte it holds. Safe only before the chunk is published, while no
-     * other thread can reach it.
+     * writer's path, keeping every byte's value: a chunk known to be all zeros is filled with zeros (one write fault
+     * per page), any other is copied onto itself. One bulk operation rather than a store per page: a per-page loop
+     * runs interpreted in a fresh JVM, where each access costs microseconds. Safe only before the chunk is
+     * published, while no other thread can reach it.
      */
-    private void prefault(MemorySegment chunk) {
+    private void prefault(MemorySegment chunk, boolean zeroed) {
         if (readOnly) {
             return;
         }
-        for (long off = 0; off < chunk.byteSize(); off += PAGE_BYTES) {
-            chunk.set(ValueLayout.JAVA_BYTE, off, chunk.get(ValueLayout.JAVA_BYTE, off));
+        if (zeroed) {
+            chunk.fill((byte) 0);
+        } else {
+            MemorySegment.copy(chunk, 0, chunk, 0, chunk.byteSize());
         }
     }
 

@@ -75,6 +75,35 @@ class ForceMarkTest {
         assertThat(replica.forcedSince(mark.get())).isTrue();
     }
 
+    @Test
+    void theGroupCommitLeavesABulkLoadUnforcedAndForcesAllOfItOnceItIsFinished() {
+        Shard replica = CrashStateEnumerationTest.open(disk, meta, cfg, true);
+        replica.beginBulkLoad();
+        // several chunks of 64 slots (4 KiB growth steps): growth during the load, as in a real first copy
+        int slots = 200;
+        for (int slot = 0; slot < slots; slot++) {
+            replica.applyImage(slot, image(slot + 1, slot), 0);
+        }
+        long during = replica.forceMark();
+        replica.forceIfDirty();
+        assertThat(replica.forcedSince(during))
+                .as("the group commit during a bulk load (its copy mark empties it after a crash)")
+                .isFalse();
+        replica.finishBulkLoad();
+        long mark = replica.forceMark();
+        replica.forceIfDirty();
+        assertThat(replica.forcedSince(mark))
+                .as("the first group commit after the bulk load")
+                .isTrue();
+        Shard reopened = CrashStateEnumerationTest.open(disk.powerLossKeepingNothing(), meta, cfg, true);
+        byte[] img = new byte[meta.slotSize()];
+        for (int slot = 0; slot < slots; slot++) {
+            assertThat(reopened.readSlotImage(slot, img, 0))
+                    .as("slot %d of the bulk load, after a power loss", slot)
+                    .isEqualTo(slot + 1);
+        }
+    }
+
     private static byte[] image(long lsn, int keyByte) {
         int slotSize = SlotLayout.slotSize(KEY, VALUE);
         ByteBuffer b = ByteBuffer.allocate(slotSize).order(ByteOrder.LITTLE_ENDIAN);
