@@ -286,56 +286,58 @@ public final class Store implements AutoCloseable {
         long intervalNanos = config.durability() == Durability.GROUP
                 ? config.groupInterval().toNanos()
                 : TimeUnit.MILLISECONDS.toNanos(100);
-        while (!closed) {
+        boolean running = true;
+        while (running && !closed) {
             LockSupport.parkNanos(intervalNanos);
-            for (Shard s : shards) {
-                if (closed) {
-                    return;
+            running = eachShard("maintenance", s -> {
+                s.growIfNeeded();
+                if (config.durability() == Durability.GROUP) {
+                    s.forceIfDirty();
                 }
-                if (failStop.hasFailed()) {
-                    // fail-stopped: the failure was reported once; forces and growth would only repeat it
-                    break;
+                if (s.checkpointDue(System.nanoTime(), CHECKPOINT_MAX_AGE_NANOS)) {
+                    LockSupport.unpark(checkpointer);
                 }
-                try {
-                    s.growIfNeeded();
-                    if (config.durability() == Durability.GROUP) {
-                        s.forceIfDirty();
-                    }
-                    if (s.checkpointDue(System.nanoTime(), CHECKPOINT_MAX_AGE_NANOS)) {
-                        LockSupport.unpark(checkpointer);
-                    }
-                } catch (ArmDbClosedException e) {
-                    return;
-                } catch (RuntimeException e) {
-                    backgroundErrors.incrementAndGet();
-                    LOG.error("shard {} of {}: background maintenance failed", s.shardId(), dir, e);
-                }
-            }
+            });
         }
     }
 
     private void checkpointLoop() {
-        while (!closed) {
+        boolean running = true;
+        while (running && !closed) {
             LockSupport.parkNanos(CHECKPOINT_POLL_NANOS);
-            for (Shard s : shards) {
-                if (closed) {
-                    return;
+            running = eachShard("checkpoint", s -> {
+                if (s.checkpointDue(System.nanoTime(), CHECKPOINT_MAX_AGE_NANOS)) {
+                    s.checkpoint();
                 }
-                if (failStop.hasFailed()) {
-                    break;
-                }
-                try {
-                    if (s.checkpointDue(System.nanoTime(), CHECKPOINT_MAX_AGE_NANOS)) {
-                        s.checkpoint();
-                    }
-                } catch (ArmDbClosedException e) {
-                    return;
-                } catch (RuntimeException e) {
-                    backgroundErrors.incrementAndGet();
-                    LOG.error("shard {} of {}: checkpoint failed", s.shardId(), dir, e);
-                }
+            });
+        }
+    }
+
+    /**
+     * One background pass of {@code task} over the shards: a shard's failure is counted and logged and the pass goes
+     * on; a fail-stopped collection ends the pass (the failure was reported once; forces and growth would only repeat
+     * it).
+     *
+     * @return false once the collection is closed (the thread should end)
+     */
+    private boolean eachShard(String what, java.util.function.Consumer<Shard> task) {
+        for (Shard s : shards) {
+            if (closed) {
+                return false;
+            }
+            if (failStop.hasFailed()) {
+                return true;
+            }
+            try {
+                task.accept(s);
+            } catch (ArmDbClosedException e) {
+                return false;
+            } catch (RuntimeException e) {
+                backgroundErrors.incrementAndGet();
+                LOG.error("shard {} of {}: background {} failed", s.shardId(), dir, what, e);
             }
         }
+        return true;
     }
 
     private static void closeQuietly(FileChannel ch) {
