@@ -2,10 +2,8 @@ package dev.armdb.replication;
 
 import static dev.armdb.replication.ReplicationFaultTest.SHARDS;
 import static dev.armdb.replication.ReplicationFaultTest.V;
-import static dev.armdb.replication.ReplicationFaultTest.awaitConverged;
 import static dev.armdb.replication.ReplicationFaultTest.awaitUntil;
 import static dev.armdb.replication.ReplicationFaultTest.config;
-import static dev.armdb.replication.ReplicationFaultTest.contents;
 import static dev.armdb.replication.ReplicationFaultTest.frame;
 import static dev.armdb.replication.ReplicationFaultTest.key;
 import static dev.armdb.replication.ReplicationFaultTest.leaderSessionThreads;
@@ -130,24 +128,7 @@ class TlsWorkerPoolTest extends ClosingTest {
             clients.add(track(ReplicationClient.start(
                     m, server.address(), ReplicationClientConfig.defaults().withTls(tls))));
         }
-        for (ReplicationClient c : clients) {
-            awaitConverged(leader, c);
-        }
-        Random rnd = new Random(ReplicationFaultTest.SEED);
-        for (int n = 0; n < 3_000; n++) {
-            int i = rnd.nextInt(6_000);
-            if (n % 5 == 0) {
-                leader.delete(key(i));
-            } else {
-                leader.put(key(i), value(32, i, n));
-            }
-        }
-        for (ReplicationClient c : clients) {
-            awaitConverged(leader, c);
-        }
-        for (FixedMap m : followers) {
-            assertThat(contents(m)).isEqualTo(contents(leader));
-        }
+        WorkerPoolTest.churnAndConverge(leader, clients, followers);
         assertThat(server.status()).hasSize(3 * SHARDS);
         assertThat(WorkerPoolTest.workerThreads(server.address().getPort())).hasSize(2);
         assertThat(leaderSessionThreads()).as("threads of single sessions").isEmpty();
@@ -285,10 +266,7 @@ class TlsWorkerPoolTest extends ClosingTest {
                 assertThat(readUntilEnd(p.ssl, Duration.ofSeconds(5)))
                         .as("how the leader ended the connection")
                         .isNotEqualTo("open");
-                awaitUntil(
-                        () -> "session ended: " + server.status(),
-                        Duration.ofSeconds(5),
-                        () -> server.status().isEmpty());
+                WorkerPoolTest.awaitSessionsEnded(server);
                 assertThat((System.nanoTime() - start) / 1_000_000)
                         .as("ms until the session ended (peer timeout 10 s)")
                         .isLessThan(5_000);
@@ -355,10 +333,7 @@ class TlsWorkerPoolTest extends ClosingTest {
                         .isLessThan(5_000);
             }
         }
-        awaitUntil(
-                () -> "sessions ended: " + server.status(),
-                Duration.ofSeconds(5),
-                () -> server.status().isEmpty());
+        WorkerPoolTest.awaitSessionsEnded(server);
     }
 
     /**
@@ -386,10 +361,7 @@ class TlsWorkerPoolTest extends ClosingTest {
             assertThat(o.error().errorMessage()).contains("follower silent for more than 1000 ms");
             assertThat(tookMs).as("ms until the stalled follower was dropped").isBetween(900L, 3_000L);
         }
-        awaitUntil(
-                () -> "session ended: " + server.status(),
-                Duration.ofSeconds(5),
-                () -> server.status().isEmpty());
+        WorkerPoolTest.awaitSessionsEnded(server);
     }
 
     /**

@@ -79,24 +79,7 @@ class WorkerPoolTest extends ClosingTest {
             followers.add(m);
             clients.add(track(ReplicationClient.start(m, server.address(), ReplicationClientConfig.defaults())));
         }
-        for (ReplicationClient c : clients) {
-            awaitConverged(leader, c);
-        }
-        Random rnd = new Random(ReplicationFaultTest.SEED);
-        for (int n = 0; n < 3_000; n++) {
-            int i = rnd.nextInt(6_000);
-            if (n % 5 == 0) {
-                leader.delete(key(i));
-            } else {
-                leader.put(key(i), value(32, i, n));
-            }
-        }
-        for (ReplicationClient c : clients) {
-            awaitConverged(leader, c);
-        }
-        for (FixedMap m : followers) {
-            assertThat(contents(m)).isEqualTo(contents(leader));
-        }
+        churnAndConverge(leader, clients, followers);
         assertThat(server.status()).hasSize(3 * SHARDS);
         assertThat(workerThreads(server.address().getPort())).hasSize(2);
         assertThat(leaderSessionThreads()).as("threads of single sessions").isEmpty();
@@ -284,10 +267,7 @@ class WorkerPoolTest extends ClosingTest {
                 assertThat(o.end()).isEqualTo(ReplicationFaultTest.End.EOF);
             }
         }
-        awaitUntil(
-                () -> "sessions ended: " + server.status(),
-                Duration.ofSeconds(5),
-                () -> server.status().isEmpty());
+        awaitSessionsEnded(server);
     }
 
     /**
@@ -360,5 +340,38 @@ class WorkerPoolTest extends ClosingTest {
                 Duration.ofSeconds(5),
                 () -> workerThreads(port).isEmpty());
         assertThat(server.status()).isEmpty();
+    }
+
+    /**
+     * Catches every follower up, runs 3,000 seeded puts and deletes on the leader, catches them up again and checks
+     * that each follower holds exactly the leader's contents.
+     */
+    static void churnAndConverge(FixedMap leader, List<ReplicationClient> clients, List<FixedMap> followers) {
+        for (ReplicationClient c : clients) {
+            awaitConverged(leader, c);
+        }
+        Random rnd = new Random(ReplicationFaultTest.SEED);
+        for (int n = 0; n < 3_000; n++) {
+            int i = rnd.nextInt(6_000);
+            if (n % 5 == 0) {
+                leader.delete(key(i));
+            } else {
+                leader.put(key(i), value(32, i, n));
+            }
+        }
+        for (ReplicationClient c : clients) {
+            awaitConverged(leader, c);
+        }
+        for (FixedMap m : followers) {
+            assertThat(contents(m)).isEqualTo(contents(leader));
+        }
+    }
+
+    /** Waits (at most 5 s) until the server has no session left. */
+    static void awaitSessionsEnded(ReplicationServer server) {
+        awaitUntil(
+                () -> "sessions ended: " + server.status(),
+                Duration.ofSeconds(5),
+                () -> server.status().isEmpty());
     }
 }
