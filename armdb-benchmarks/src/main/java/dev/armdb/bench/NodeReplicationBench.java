@@ -38,6 +38,11 @@ final class NodeReplicationBench {
             double maxMicros) {}
 
     private static final int KEY = 16;
+    /** The sampler's pause between two GET polls of a write not yet seen. */
+    static final long POLL_PAUSE_NANOS = 20_000;
+    /** The sampler's pause after a sample, so samples come at most about once per millisecond. */
+    static final long SAMPLE_PAUSE_NANOS = 500_000;
+
     private static final int VALUE = 32;
     private static final List<String> ARMDB_SHAPE =
             List.of("--key-size", Integer.toString(KEY), "--value-size", Integer.toString(VALUE));
@@ -215,7 +220,9 @@ final class NodeReplicationBench {
      * Offers {@code rate} SETs per second to {@code leader} for {@code seconds}, in pipelined bursts of rate/1000
      * every millisecond; meanwhile a sampler repeatedly takes the newest write sent and polls every follower with GET
      * until each answers its value, recording the time from the write's scheduled start (so a late driver counts
-     * against the system, not for it). Samples are as frequent as the followers' round trips allow.
+     * against the system, not for it). The sampler pauses {@link #POLL_PAUSE_NANOS} between polls and {@link
+     * #SAMPLE_PAUSE_NANOS} between samples, so that on a small machine it does not take the CPU the nodes need (a
+     * tight poll loop took a whole core, from leader and follower alike).
      */
     static Lag lag(Resp leader, List<Resp> followers, int rate, double seconds, int keys) throws Exception {
         int ops = (int) Math.max(1, rate * seconds);
@@ -295,6 +302,8 @@ final class NodeReplicationBench {
                             seen = false;
                             break;
                         }
+                        // a short pause between polls: a tight GET loop would take a core from the nodes measured
+                        LockSupport.parkNanos(POLL_PAUSE_NANOS);
                     }
                 }
                 if (seen) {
@@ -304,6 +313,7 @@ final class NodeReplicationBench {
                     failures[0]++;
                 }
                 last = newest;
+                LockSupport.parkNanos(SAMPLE_PAUSE_NANOS);
             }
         } catch (IOException e) {
             failures[0]++;
@@ -365,8 +375,10 @@ final class NodeReplicationBench {
         sb.append("\n### Live lag: a write sent to the leader until every follower process answers it\n\n")
                 .append("Writes (`SET`, 16-byte keys spread over 200,000 keys, 32-byte values) are offered over one")
                 .append(" connection in pipelined bursts of rate/1000 every millisecond; a sampler takes the newest")
-                .append(" write sent and polls every follower with `GET` until each answers its value, then the next")
-                .append(" newest; the lag runs from the write's scheduled start. Redis: master and replicas with AOF")
+                .append(
+                        " write sent and polls every follower with `GET` until each answers its value (pausing 20 µs between")
+                .append(
+                        " polls), then, after a 0.5 ms pause, the next newest; the lag runs from the write's scheduled start. Redis: master and replicas with AOF")
                 .append(" everysec. Each node is started afresh and warmed by a 2-second run first (not counted).\n\n");
         sb.append("| node | followers | offered writes/s | samples | p50 µs | p99 µs | max µs |\n")
                 .append("|---|---:|---:|---:|---:|---:|---:|\n");
