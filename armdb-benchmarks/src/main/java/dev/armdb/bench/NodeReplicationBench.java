@@ -43,6 +43,9 @@ final class NodeReplicationBench {
     /** The sampler's pause after a sample, so samples come at most about once per millisecond. */
     static final long SAMPLE_PAUSE_NANOS = 500_000;
 
+    /** Seconds of load (not counted) before each lag run: a fresh JVM compiles its hot paths meanwhile. Set by main. */
+    private static double warmupSeconds = 5;
+
     private static final int VALUE = 32;
     private static final List<String> ARMDB_SHAPE =
             List.of("--key-size", Integer.toString(KEY), "--value-size", Integer.toString(VALUE));
@@ -205,7 +208,7 @@ final class NodeReplicationBench {
                     Thread.sleep(50);
                 }
             }
-            Lag warm = lag(conns.get(0), conns.subList(1, conns.size()), rate, Math.min(2, seconds), keys);
+            Lag warm = lag(conns.get(0), conns.subList(1, conns.size()), rate, warmupSeconds, keys);
             System.err.println("repl node bench: warm-up " + system + " " + warm);
             Lag l = lag(conns.get(0), conns.subList(1, conns.size()), rate, seconds, keys);
             return new Lag(system, rate, followers, l.samples(), l.p50Micros(), l.p99Micros(), l.maxMicros());
@@ -379,7 +382,9 @@ final class NodeReplicationBench {
                         " write sent and polls every follower with `GET` until each answers its value (pausing 20 µs between")
                 .append(
                         " polls), then, after a 0.5 ms pause, the next newest; the lag runs from the write's scheduled start. Redis: master and replicas with AOF")
-                .append(" everysec. Each node is started afresh and warmed by a 2-second run first (not counted).\n\n");
+                .append(
+                        " everysec. Each node is started afresh and warmed by a run at the same rate first (not counted; "
+                                + warmupSeconds + " s).\n\n");
         sb.append("| node | followers | offered writes/s | samples | p50 µs | p99 µs | max µs |\n")
                 .append("|---|---:|---:|---:|---:|---:|---:|\n");
         for (Lag l : lags) {
@@ -449,6 +454,7 @@ final class NodeReplicationBench {
                 case "--followers" -> followers = ints(args[i + 1]);
                 case "--runs" -> runs = Integer.parseInt(args[i + 1]);
                 case "--seconds" -> seconds = Double.parseDouble(args[i + 1]);
+                case "--warmup-seconds" -> warmupSeconds = Double.parseDouble(args[i + 1]);
                 case "--pidfile" -> pidFile = Path.of(args[i + 1]);
                 case "--page" -> page = Path.of(args[i + 1]);
                 case "--header" -> header = args[i + 1];
