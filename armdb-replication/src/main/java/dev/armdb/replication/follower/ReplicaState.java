@@ -29,12 +29,14 @@ public final class ReplicaState implements ReplicaPositions, AutoCloseable {
     private final FileChannel channel;
     private final MemorySegment map;
     private final int shards;
+    private final GroupForce groupForce;
 
     private ReplicaState(Arena arena, FileChannel channel, MemorySegment map, int shards) {
         this.arena = arena;
         this.channel = channel;
         this.map = map;
         this.shards = shards;
+        this.groupForce = new GroupForce(map::force);
     }
 
     /**
@@ -97,12 +99,20 @@ public final class ReplicaState implements ReplicaPositions, AutoCloseable {
         return map.asSlice(entryOffset(s) + DATABASE_ID_OFFSET, 16).toArray(ValueLayout.JAVA_BYTE);
     }
 
-    /** Records shard {@code s}'s applied LSN; {@code force} makes it durable now. */
+    /**
+     * Records shard {@code s}'s applied LSN; {@code force} makes it durable before the call returns (sharing one
+     * force of the page with the shards that record at the same time).
+     */
     public void appliedLsn(int s, long lsn, boolean force) {
         map.set(LONG, entryOffset(s) + APPLIED_LSN_OFFSET, lsn);
         if (force) {
-            map.force();
+            groupForce.forceCovering();
         }
+    }
+
+    /** Number of forces of the record since it was opened (records that shared a force count once). */
+    long forces() {
+        return groupForce.forces();
     }
 
     /** The leader epoch shard {@code s}'s applied LSN was synced under (0 = unknown). */
@@ -114,7 +124,7 @@ public final class ReplicaState implements ReplicaPositions, AutoCloseable {
     public void leaderEpoch(int s, long epoch) {
         if (leaderEpoch(s) != epoch) {
             map.set(LONG, entryOffset(s) + LEADER_EPOCH_OFFSET, epoch);
-            map.force();
+            groupForce.forceCovering();
         }
     }
 
@@ -122,7 +132,7 @@ public final class ReplicaState implements ReplicaPositions, AutoCloseable {
     public void resetTo(int s, byte[] databaseId) {
         map.set(LONG, entryOffset(s) + APPLIED_LSN_OFFSET, 0L);
         MemorySegment.copy(MemorySegment.ofArray(databaseId), 0, map, entryOffset(s) + DATABASE_ID_OFFSET, 16);
-        map.force();
+        groupForce.forceCovering();
     }
 
     @Override

@@ -1,0 +1,67 @@
+package dev.armdb.replication.follower;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link GroupForce}: every caller returns covered by a force that began after its store, and concurrent callers
+ * share forces. Mutation check: returning when {@code done >= mark} (a force that began before the store) fails
+ * {@link #everyCallerIsCoveredByAForceBegunAfterItsStore}.
+ */
+class GroupForceTest {
+    private static final int THREADS = 8;
+    private static final int CALLS_PER_THREAD = 200;
+
+    @Test
+    void everyCallerIsCoveredByAForceBegunAfterItsStore() throws Exception {
+        AtomicLong stores = new AtomicLong();
+        AtomicLong durable = new AtomicLong();
+        GroupForce group = new GroupForce(() -> {
+            // what the force makes durable is what was stored when it began; it takes a while, as a real force does
+            long seen = stores.get();
+            LockSupport.parkNanos(200_000);
+            durable.accumulateAndGet(seen, Math::max);
+        });
+        AtomicLong uncovered = new AtomicLong();
+        List<Thread> threads = new ArrayList<>();
+        for (int t = 0; t < THREADS; t++) {
+            threads.add(Thread.ofPlatform().start(() -> {
+                for (int i = 0; i < CALLS_PER_THREAD; i++) {
+                    long mine = stores.incrementAndGet();
+                    group.forceCovering();
+                    if (durable.get() < mine) {
+                        uncovered.incrementAndGet();
+                    }
+                }
+            }));
+        }
+        for (Thread t : threads) {
+            t.join(TimeUnit.SECONDS.toMillis(60));
+            assertThat(t.isAlive()).as("caller thread finished").isFalse();
+        }
+        assertThat(uncovered.get())
+                .as("calls that returned before their store was forced")
+                .isZero();
+        assertThat(group.forces())
+                .as("forces run for %d calls", THREADS * CALLS_PER_THREAD)
+                .isPositive()
+                .isLessThan(THREADS * CALLS_PER_THREAD);
+    }
+
+    @Test
+    void aLoneCallerRunsItsOwnForceEachTime() {
+        AtomicLong forces = new AtomicLong();
+        GroupForce group = new GroupForce(forces::incrementAndGet);
+        for (int i = 0; i < 5; i++) {
+            group.forceCovering();
+        }
+        assertThat(forces.get()).isEqualTo(5);
+        assertThat(group.forces()).isEqualTo(5);
+    }
+}
