@@ -9,35 +9,44 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Deterministic simulation of replication: per seed, one leader shard and two followers run in one thread over a
- * simulated network and the engine's simulated disk, and after every step the invariant of docs/protocol.md is
- * checked against the leader's history (see {@link SimWorld} for what a run does and checks).
+ * simulated network (byte streams cut anywhere, through the real frame encoders and decoders) and the engine's
+ * simulated disk, and after every step the invariant of docs/protocol.md is checked against the leader's history (see
+ * {@link SimWorld} for what a run does and checks).
  *
  * <p>Seeds: {@code -Darmdb.seed=S} is the first (printed), {@code -Darmdb.sim.seeds=N} how many (default 20,000; the
  * {@code soak} profile runs 1,000,000). A failure prints its seed and the trace of that run up to the failing step;
- * re-run it alone with {@code -Darmdb.seed=S -Darmdb.sim.seeds=1}. Seeds go on after a failure (up to 200 failing runs):
- * the one reported is the failing run with the fewest steps, so its trace is the shortest found.
+ * re-run it alone with {@code -Darmdb.seed=S -Darmdb.sim.seeds=1}. Seeds go on after a failure (up to 200 failing
+ * runs): the one reported is the failing run with the fewest steps, so its trace is the shortest found.
  *
- * <p>Mutation check (re-run on the final code, each failing within 2,000 seeds unless said otherwise; repeat it when the
- * replication or the engine's replica paths change): (1) a catch-up scan that skips superseded slots (the v3
+ * <p>Mutation check (re-run on the final code, each failing within 2,000 seeds unless said otherwise; repeat it when
+ * the replication or the engine's replica paths change): (1) a catch-up scan that skips superseded slots (the v3
  * defect: {@code ShardStreamer.scanStep} sending only {@code lsn > scanFrom && !view.isSuperseded(...)}); (2)
  * recording an up-to LSN without the consistency rule (drop {@code upTo < shard.lastLsn()} from {@code
  * ShardApplier.advanceTo} and let {@code atConsistentPoint} return true); (2a) acknowledging the recorded LSN while
  * between consistent points ({@code atConsistentPoint} returning true alone); (3) a replica force that skips images
  * older than one already forced ({@code Shard.forceApplied} calling {@code syncTo(lastLsn())}); (4) a follower whose
- * copy is incomplete asking to continue after its recorded LSN ({@code ShardApplier.connected}); (5) a clean stop recording a consistent point reached before a reset (settle on
- * the connection's {@code copying} flag instead of the durable copy mark, and drop the {@code consistentLsn = -1} of
- * {@code ShardApplier.onShardInfo}: fails within the default 20,000 seeds, not always within 2,000; dropping only the
- * reset survives, as a reset without a copy mark is an inherited resume, whose old consistent point is in the new
- * leader's history too). (6) a quiet stream that acknowledges only what is new ({@code ShardApplier.onQuiet} passing {@code
- * ackAnyway = false}): a follower between consistent points with a window under four batches never acks and the
- * run does not converge (seed 16590515783264). (7) the replication issue's defect 6, WAIT counting sessions instead of
- * distinct follower nodes ({@code AckedFollowers.nodesAt} adding one entry per session): a follower that reconnects
- * before its old session's peer timeout counts twice (cut sessions linger on the leader for a random number of
- * steps; the check after every delivered ACK compares the real count with the nodes that sent an ACK). The other half
- * of that defect, ACKs above what was sent, is refused by {@code ShardStreamer.onAck}; {@code AckBoundTest} pins it.
- * (8) a leader that still trusts its earlier epochs after a power loss (drop {@code leader.trusted.clear()} from
- * {@code SimWorld.restartLeader}; the real rule lives in the store's boot state, pinned by {@code BootTrustTest}):
- * followers resume from positions the leader no longer holds and record states it never had.
+ * copy is incomplete asking to continue after its recorded LSN ({@code ShardApplier.connected}); (5) a clean stop
+ * recording a consistent point reached before a reset (settle on the connection's {@code copying} flag instead of the
+ * durable copy mark, and drop the {@code consistentLsn = -1} of {@code ShardApplier.onShardInfo}: fails within the
+ * default 20,000 seeds, not always within 2,000; dropping only the reset survives, as a reset without a copy mark is
+ * an inherited resume, whose old consistent point is in the new leader's history too). (6) a quiet stream that
+ * acknowledges only what is new ({@code ShardApplier.onQuiet} passing {@code ackAnyway = false}): a follower between
+ * consistent points with a window under four batches never acks and the run does not converge (seed 16590515783264).
+ * (7) the replication issue's defect 6, WAIT counting sessions instead of distinct follower nodes ({@code
+ * AckedFollowers.nodesAt} adding one entry per session): a follower that reconnects before its old session's peer
+ * timeout counts twice (cut sessions linger on the leader for a random number of steps; the check after every
+ * delivered ACK compares the real count with the nodes that sent an ACK). The other half of that defect, ACKs above
+ * what was sent, is refused by {@code ShardStreamer.onAck}; {@code AckBoundTest} pins it. (8) a leader that still
+ * trusts its earlier epochs after a power loss (drop {@code leader.trusted.clear()} from {@code
+ * SimWorld.restartLeader}; the real rule lives in the store's boot state, pinned by {@code BootTrustTest}): followers
+ * resume from positions the leader no longer holds and record states it never had. (9) framing: the network delivers
+ * byte streams cut at seeded points into the real decoder both sides read with ({@code FrameDecoder}, inside {@code
+ * FrameChannel} and {@code PooledStream}); a decoder that reads a frame's length once its type byte is in ({@code
+ * FrameDecoder.next} testing {@code end - head < FrameLayout.LENGTH_OFFSET + 1} instead of {@code < HEADER_SIZE}: a
+ * frame split inside its length prefix) fails about one seed in twenty, and one that drops what follows a frame taken
+ * from a multi-frame read (resetting the buffer after every frame, not only when nothing is left) fails nearly every
+ * seed (a MALFORMED frame from an honest leader ends the run). With the network carrying byte streams, (1), (2), (3)
+ * and (7) were re-run and each still fails within 2,000 seeds.
  */
 class ReplicationSimulationTest {
     /** Failing runs after which no new seed starts (enough to pick a short trace from). */
@@ -57,6 +66,8 @@ class ReplicationSimulationTest {
         AtomicInteger failures = new AtomicInteger();
         AtomicInteger steps = new AtomicInteger();
         java.util.Map<String, Integer> events = new java.util.concurrent.ConcurrentSkipListMap<>();
+        long startNanos = System.nanoTime();
+        java.time.Duration startCpu = cpu();
         LongStream.range(0, seeds).parallel().forEach(i -> {
             if (failures.get() >= MAX_FAILURES) {
                 return;
@@ -71,7 +82,13 @@ class ReplicationSimulationTest {
                 shortest.accumulateAndGet(mine, (a, b) -> a == null || b.steps() < a.steps() ? b : a);
             }
         });
-        System.out.println("ReplicationSimulationTest: " + steps.get() + " steps checked; " + events);
+        // CPU time too: on a shared, loaded machine the wall time says little about the suite's cost
+        System.out.printf(
+                "ReplicationSimulationTest: %d steps checked in %.1f s (%.1f s of CPU for the whole JVM); %s%n",
+                steps.get(),
+                (System.nanoTime() - startNanos) / 1e9,
+                cpu().minus(startCpu).toMillis() / 1e3,
+                events);
         Failed f = shortest.get();
         assertThat(
                         f == null
@@ -83,5 +100,9 @@ class ReplicationSimulationTest {
                                         + "; the shortest: " + f.trace())
                 .as("failing runs")
                 .isNull();
+    }
+
+    private static java.time.Duration cpu() {
+        return ProcessHandle.current().info().totalCpuDuration().orElse(java.time.Duration.ZERO);
     }
 }

@@ -7,7 +7,13 @@ import dev.armdb.replication.ReplicationSecret;
 import dev.armdb.replication.follower.ReplicaLineage;
 import dev.armdb.replication.follower.SimFollowerShard;
 import dev.armdb.replication.leader.SimLeaderStream;
+import dev.armdb.replication.protocol.Ack;
 import dev.armdb.replication.protocol.CaughtUp;
+import dev.armdb.replication.protocol.FrameChannel;
+import dev.armdb.replication.protocol.FrameDecoder;
+import dev.armdb.replication.protocol.FrameLayout;
+import dev.armdb.replication.protocol.Heartbeat;
+import dev.armdb.replication.protocol.MessageType;
 import dev.armdb.replication.protocol.ShardInfo;
 import dev.armdb.replication.protocol.ShardInfo.CatchUpMode;
 import dev.armdb.replication.protocol.SlotBatchLayout;
@@ -30,12 +36,19 @@ import java.util.Set;
 
 /**
  * One seeded run of the replication simulation: a leader shard and {@value #FOLLOWERS} followers, one thread, a fake
- * clock. Each step does one random thing: a leader write (put, delete, compare-and-set, put-if-absent over
- * {@value #KEYS} keys, so slots are reused all the time), a leader group force (which releases superseded slots), a
- * streamer step, the delivery of frames either way (with delays), a quiet tick, a link cut (in-flight frames lost, a
- * new handshake later), a stalled follower, or a follower crash (a process crash keeps the page cache, a power loss
- * keeps only forced sectors, torn at 512 bytes). Sizes vary per seed: durability modes, feed capacity (laps force
+ * clock. Each step does one random thing: a leader write (put, delete, compare-and-set, put-if-absent over {@value
+ * #KEYS} keys, so slots are reused all the time), a leader group force (which releases superseded slots), a streamer
+ * step, a delivery either way (with delays), a quiet tick, a link cut (bytes in flight and a partly received frame
+ * lost, a new handshake later), a stalled follower, or a follower crash (a process crash keeps the page cache, a power
+ * loss keeps only forced sectors, torn at 512 bytes). Sizes vary per seed: durability modes, feed capacity (laps force
  * partial scans), batch size and window.
+ *
+ * <p>The network carries bytes, not messages: the leader's frames are encoded by the real {@code StreamFrames}
+ * (SHARD_INFO and the follower's ACKs by the messages' own encoders behind a {@code FrameLayout} header), and each
+ * delivery hands the receiver what has arrived cut at a seeded point (often all of it, often anywhere, sometimes within
+ * a header's length), so frames arrive split over deliveries and several to a delivery. The receivers reassemble them
+ * with the decoders the real sessions read with ({@code FrameChannel}'s on the follower, {@code PooledStream}'s on the
+ * leader) and take each whole frame as those sessions do.
  *
  * <p>Checked after every step where it applies:
  *
@@ -212,7 +225,7 @@ final class SimWorld {
         } else if (r < 55) {
             leaderWork(n, 1 + rnd.nextInt(3));
         } else if (r < 78) {
-            deliverDown(n, 1 + rnd.nextInt(3));
+            deliverDown(n);
         } else if (r < 88) {
             deliverUp(n);
         } else if (r < 92) {
@@ -388,7 +401,8 @@ final class SimWorld {
                 from,
                 leader.shard.lastLsn(),
                 leader.shard.feed().covers(from));
-        SimLeaderStream s = new SimLeaderStream(leader.shard, n.nodeId(), batchBytes, window, HEARTBEAT_NANOS);
+        SimLeaderStream s = new SimLeaderStream(
+                leader.shard, 0, n.nodeId(), batchBytes, window, HEARTBEAT_NANOS, () -> leader.term);
         CatchUpMode mode = s.open(chosen, from);
         ShardInfo info = new ShardInfo(
                 1,
@@ -405,11 +419,16 @@ final class SimWorld {
                 "",
                 0,
                 new byte[ReplicationSecret.PROOF_BYTES]);
-        Link link = new Link(s, leader);
+        // the follower's channel starts small, so frames also grow its buffer and move to its front
+        Link link = new Link(s, leader, FrameChannel.decoder(16 << rnd.nextInt(6)));
         leader.sessions.add(link);
         count((leader == zombie ? "zombie " : "") + (inherited ? "inherited " : "") + mode + " handshakes");
         n.link = link;
-        link.down(Frame.info(info), delay());
+        ByteBuffer frame =
+                ByteBuffer.allocate(FrameLayout.HEADER_SIZE + info.length()).order(ByteOrder.LITTLE_ENDIAN);
+        FrameLayout.putHeader(frame, MessageType.SHARD_INFO, info.length());
+        info.encode(frame);
+        link.down.send(frame.array(), delay());
         s.start(mode, from, info.slotCount(), now);
         log("f" + n.id + " connects to " + (leader == zombie ? "the zombie (term " : "the leader (term ") + leader.term
                 + ") from LSN " + from + (inherited ? " (inherited)" : "") + ": " + mode
@@ -422,28 +441,25 @@ final class SimWorld {
             return;
         }
         for (int i = 0; i < calls; i++) {
-            SimLeaderStream.Work w = link.stream.doWork(now, new SimLeaderStream.Frames() {
+            SimLeaderStream.Work w = link.stream.doWork(now, new SimLeaderStream.Sent() {
                 @Override
-                public void batch(byte[] payload) {
-                    link.down(Frame.batch(payload), delay());
-                    ByteBuffer b = ByteBuffer.wrap(payload).order(ByteOrder.LITTLE_ENDIAN);
+                public void batch(byte[] buf, int length) {
+                    ByteBuffer b = ByteBuffer.wrap(buf, 0, length).order(ByteOrder.LITTLE_ENDIAN);
                     log("leader -> f" + n.id + " batch seq " + b.getLong(SlotBatchLayout.SEQ_OFFSET) + " up to "
                             + b.getLong(SlotBatchLayout.UP_TO_LSN_OFFSET) + ", "
                             + b.getInt(SlotBatchLayout.COUNT_OFFSET)
-                            + " images " + images(payload));
+                            + " images " + images(buf));
                 }
 
                 @Override
                 public void caughtUp(CaughtUp c) {
-                    link.down(Frame.caughtUp(c), delay());
                     log("leader -> f" + n.id + " CAUGHT_UP " + c.lsn());
                 }
 
                 @Override
-                public void heartbeat(long leaderLsn) {
-                    link.down(Frame.heartbeat(leaderLsn, link.to.term), delay());
-                }
+                public void heartbeat(long leaderLsn) {}
             });
+            link.down.send(link.stream.takeSent(), delay());
             if (w != SimLeaderStream.Work.WORKED) {
                 return;
             }
@@ -471,12 +487,25 @@ final class SimWorld {
         if (link == null || link.up.isEmpty()) {
             return;
         }
-        now = Math.max(now, link.up.peek().at);
-        while (!link.up.isEmpty() && link.up.peek().at <= now) {
-            Frame a = link.up.poll();
-            link.stream.ack(a.lsn, a.seq);
+        now = Math.max(now, link.up.firstAt());
+        byte[] piece = link.up.take(cut(link.up.arrived(now)));
+        link.stream.receive(piece, 0, piece.length);
+        if (link.stream.partialInput() > 0) {
+            count("ACK deliveries ending in a frame");
         }
         checkWait(link.to);
+    }
+
+    /**
+     * Where the network cuts what has arrived: often all of it, else anywhere, sometimes within a few bytes (so
+     * inside a frame header), so frames arrive split over deliveries and several to a delivery.
+     */
+    private int cut(int arrived) {
+        int r = rnd.nextInt(10);
+        if (r < 2) {
+            return 1 + rnd.nextInt(Math.min(arrived, FrameLayout.HEADER_SIZE + 2));
+        }
+        return r < 5 ? 1 + rnd.nextInt(arrived) : arrived;
     }
 
     /**
@@ -494,7 +523,7 @@ final class SimWorld {
             }
         }
         for (long x : lsns) {
-            int counted = SimLeaderStream.countAcked(streams, x);
+            int counted = SimLeaderStream.countAcked(streams, 0, x);
             long holders = l.acked.values().stream().filter(v -> v >= x).count();
             if (counted > holders) {
                 throw new Failure("the leader's WAIT counts " + counted + " followers at LSN " + x + " but only "
@@ -506,43 +535,87 @@ final class SimWorld {
 
     // ------------------------------------------------------------------ followers
 
-    private void deliverDown(Node n, int frames) throws java.io.IOException {
+    /**
+     * Delivers to follower {@code n} a piece of what has arrived on its link, cut anywhere: its channel's decoder
+     * (the real {@code FrameChannel} decoder) reassembles it, and every whole frame is taken as {@code LeaderSession}
+     * takes it; a partial frame waits in the decoder for the next delivery (or is lost with the link).
+     */
+    private void deliverDown(Node n) throws java.io.IOException {
         Link link = n.link;
         if (link == null || link.down.isEmpty()) {
             return;
         }
-        now = Math.max(now, link.down.peek().at);
-        for (int i = 0; i < frames && !link.down.isEmpty() && link.down.peek().at <= now; i++) {
-            Frame f = link.down.poll();
-            boolean more = !link.down.isEmpty() && link.down.peek().at <= now;
-            SimFollowerShard.Acks acks = (lsn, seq) -> ack(n, link, lsn, seq);
-            log("f" + n.id + " <- " + f);
-            switch (f.kind) {
-                case INFO -> {
-                    if (!termAccepted(n, f.info.term())) {
-                        return;
-                    }
-                    byte[] before = n.f.leaderDatabaseId();
-                    n.f.shardInfo(f.info, now);
-                    link.handshakeDelivered = true;
-                    if (f.info.mode() == CatchUpMode.FULL || !Arrays.equals(before, n.f.leaderDatabaseId())) {
-                        // a copy from scratch, or another leader's history: what was acknowledged to the old one is
-                        // not this follower's to keep
-                        n.maxAcked = 0;
-                    }
+        now = Math.max(now, link.down.firstAt());
+        byte[] piece = link.down.take(cut(link.down.arrived(now)));
+        FrameDecoder in = link.followerIn;
+        log("f" + n.id + " receives " + piece.length + " bytes" + (in.buffered() > 0 ? " after " + in.buffered() : ""));
+        int frames = 0;
+        for (int off = 0; off < piece.length; ) {
+            ByteBuffer buf = in.buffer();
+            int k = Math.min(piece.length - off, buf.remaining());
+            buf.put(piece, off, k);
+            off += k;
+            for (MessageType type = in.next(); type != null; type = in.next()) {
+                frames++;
+                if (!frame(n, link, type, in.payload(), in.array(), in.buffered() > 0)) {
+                    return;
                 }
-                case BATCH -> n.f.batch(f.payload, more, now, acks);
-                case CAUGHT_UP -> n.f.caughtUp(f.caughtUp, now, acks);
-                case HEARTBEAT -> {
-                    if (termAccepted(n, f.seq)) {
-                        n.f.heartbeat(f.lsn, now, acks);
-                    } else {
-                        return;
-                    }
-                }
-                default -> throw new IllegalStateException("unexpected " + f.kind);
             }
         }
+        if (frames > 1) {
+            count("deliveries of several frames");
+        }
+        if (in.buffered() > 0) {
+            count(
+                    in.buffered() < FrameLayout.HEADER_SIZE
+                            ? "deliveries ending in a header"
+                            : "deliveries ending in a payload");
+        }
+    }
+
+    /**
+     * One whole frame reached follower {@code n}, {@code more} if bytes of another are buffered behind it (the
+     * channel's {@code inputPending}); returns false if the follower ended the connection.
+     */
+    private boolean frame(Node n, Link link, MessageType type, ByteBuffer p, byte[] array, boolean more)
+            throws java.io.IOException {
+        SimFollowerShard.Acks acks = (lsn, seq) -> ack(n, link, lsn, seq);
+        switch (type) {
+            case SHARD_INFO -> {
+                ShardInfo info = ShardInfo.decode(p);
+                log("f" + n.id + " <- SHARD_INFO " + info.mode() + " leader LSN " + info.leaderLsn());
+                if (!termAccepted(n, info.term())) {
+                    return false;
+                }
+                byte[] before = n.f.leaderDatabaseId();
+                n.f.shardInfo(info, now);
+                link.handshakeDelivered = true;
+                if (info.mode() == CatchUpMode.FULL || !Arrays.equals(before, n.f.leaderDatabaseId())) {
+                    // a copy from scratch, or another leader's history: what was acknowledged to the old one is
+                    // not this follower's to keep
+                    n.maxAcked = 0;
+                }
+            }
+            case SLOT_BATCH -> {
+                log("f" + n.id + " <- batch seq " + p.getLong(p.position() + SlotBatchLayout.SEQ_OFFSET));
+                n.f.batch(p, array, more, now, acks);
+            }
+            case CAUGHT_UP -> {
+                CaughtUp c = CaughtUp.decode(p);
+                log("f" + n.id + " <- CAUGHT_UP " + c.lsn());
+                n.f.caughtUp(c, now, acks);
+            }
+            case HEARTBEAT -> {
+                Heartbeat h = Heartbeat.decode(p);
+                log("f" + n.id + " <- HEARTBEAT " + h.leaderLsn());
+                if (!termAccepted(n, h.term())) {
+                    return false;
+                }
+                n.f.heartbeat(h.leaderLsn(), now, acks);
+            }
+            default -> throw new IllegalStateException("unexpected " + type + " from the leader");
+        }
+        return true;
     }
 
     /**
@@ -569,7 +642,8 @@ final class SimWorld {
 
     private void quiet(Node n) throws java.io.IOException {
         Link link = n.link;
-        if (link == null || !link.handshakeDelivered) {
+        if (link == null || !link.handshakeDelivered || link.followerIn.buffered() > 0) {
+            // a channel inside a frame waits for its end (FrameChannel.receive): the session sees no quiet
             return;
         }
         n.f.quiet(now, (lsn, seq) -> ack(n, link, lsn, seq));
@@ -581,12 +655,19 @@ final class SimWorld {
             n.maxAcked = Math.max(n.maxAcked, lsn);
             link.to.acked.merge(n.nodeId(), lsn, Math::max);
         }
-        link.up(Frame.ack(lsn, seq), delay());
+        ByteBuffer frame =
+                ByteBuffer.allocate(FrameLayout.HEADER_SIZE + Ack.LENGTH).order(ByteOrder.LITTLE_ENDIAN);
+        FrameLayout.putHeader(frame, MessageType.ACK, Ack.LENGTH);
+        new Ack(lsn, seq).encode(frame);
+        link.up.send(frame.array(), delay());
     }
 
     private void cut(Node n, String why) {
         if (n.link != null) {
             Link l = n.link;
+            if (l.followerIn.buffered() > 0) {
+                count("cuts inside a frame");
+            }
             if (lingerRnd.nextInt(3) == 0) {
                 // the leader has not noticed yet: the session lives on, holding what was acknowledged on it
                 l.lingerUntil = step + 1 + lingerRnd.nextInt(30);
@@ -673,7 +754,7 @@ final class SimWorld {
                     connect(n, leader);
                 }
                 leaderWork(n, 4);
-                deliverDown(n, 8);
+                deliverDown(n);
                 deliverUp(n);
                 quiet(n);
                 all &= n.f.records().applied() == leader.shard.lastLsn() && n.link.handshakeDelivered;
@@ -788,32 +869,82 @@ final class SimWorld {
         }
     }
 
-    /** A connection: the leader's streamer and the frames in flight each way (in order, like TCP). */
+    /**
+     * A connection: the leader's streamer (with its session's decoder), the follower's channel decoder, and the bytes
+     * in flight each way.
+     */
     private final class Link {
         final SimLeaderStream stream;
         final Leader to;
-        final ArrayDeque<Frame> down = new ArrayDeque<>();
-        final ArrayDeque<Frame> up = new ArrayDeque<>();
+        final FrameDecoder followerIn;
+        final Pipe down = new Pipe();
+        final Pipe up = new Pipe();
         boolean handshakeDelivered;
         /** The step at which a cut session's peer timeout closes it on the leader; -1 while connected. */
         int lingerUntil = -1;
 
-        Link(SimLeaderStream stream, Leader to) {
+        Link(SimLeaderStream stream, Leader to, FrameDecoder followerIn) {
             this.stream = stream;
             this.to = to;
+            this.followerIn = followerIn;
         }
+    }
 
-        void down(Frame f, long at) {
-            f.at = Math.max(at, down.isEmpty() ? 0 : down.peekLast().at);
-            down.add(f);
-            if (f.kind == Frame.Kind.INFO) {
-                handshakeDelivered = false;
+    /** Bytes in flight one way on a connection: in order (like TCP), each piece sent arriving at its time or later. */
+    private static final class Pipe {
+        private final ArrayDeque<Piece> pieces = new ArrayDeque<>();
+
+        private static final class Piece {
+            final byte[] bytes;
+            final long at;
+            int taken;
+
+            Piece(byte[] bytes, long at) {
+                this.bytes = bytes;
+                this.at = at;
             }
         }
 
-        void up(Frame f, long at) {
-            f.at = Math.max(at, up.isEmpty() ? 0 : up.peekLast().at);
-            up.add(f);
+        void send(byte[] bytes, long at) {
+            if (bytes.length > 0) {
+                pieces.add(new Piece(bytes, Math.max(at, pieces.isEmpty() ? 0 : pieces.peekLast().at)));
+            }
+        }
+
+        boolean isEmpty() {
+            return pieces.isEmpty();
+        }
+
+        long firstAt() {
+            return pieces.peek().at;
+        }
+
+        /** Bytes that have arrived by {@code now}. */
+        int arrived(long now) {
+            int n = 0;
+            for (Piece p : pieces) {
+                if (p.at > now) {
+                    break;
+                }
+                n += p.bytes.length - p.taken;
+            }
+            return n;
+        }
+
+        /** Removes the first {@code n} bytes (at most what has arrived). */
+        byte[] take(int n) {
+            byte[] out = new byte[n];
+            for (int done = 0; done < n; ) {
+                Piece p = pieces.peek();
+                int k = Math.min(n - done, p.bytes.length - p.taken);
+                System.arraycopy(p.bytes, p.taken, out, done, k);
+                p.taken += k;
+                done += k;
+                if (p.taken == p.bytes.length) {
+                    pieces.poll();
+                }
+            }
+            return out;
         }
     }
 
@@ -890,77 +1021,6 @@ final class SimWorld {
                 b.append(" @").append(y).append(Arrays.toString(after.get((int) y)));
             }
             return b.toString();
-        }
-    }
-
-    /** A frame in flight. */
-    private static final class Frame {
-        enum Kind {
-            INFO,
-            BATCH,
-            CAUGHT_UP,
-            HEARTBEAT,
-            ACK
-        }
-
-        final Kind kind;
-        ShardInfo info;
-        byte[] payload;
-        CaughtUp caughtUp;
-        long lsn;
-        long seq;
-        long at;
-
-        private Frame(Kind kind) {
-            this.kind = kind;
-        }
-
-        static Frame info(ShardInfo i) {
-            Frame f = new Frame(Kind.INFO);
-            f.info = i;
-            return f;
-        }
-
-        static Frame batch(byte[] p) {
-            Frame f = new Frame(Kind.BATCH);
-            f.payload = p;
-            return f;
-        }
-
-        static Frame caughtUp(CaughtUp c) {
-            Frame f = new Frame(Kind.CAUGHT_UP);
-            f.caughtUp = c;
-            return f;
-        }
-
-        /** A heartbeat; its term rides in {@code seq}. */
-        static Frame heartbeat(long lsn, long term) {
-            Frame f = new Frame(Kind.HEARTBEAT);
-            f.lsn = lsn;
-            f.seq = term;
-            return f;
-        }
-
-        @Override
-        public String toString() {
-            return switch (kind) {
-                case INFO -> "SHARD_INFO " + info.mode() + " leader LSN " + info.leaderLsn();
-                case BATCH ->
-                    "batch seq "
-                            + ByteBuffer.wrap(payload)
-                                    .order(ByteOrder.LITTLE_ENDIAN)
-                                    .getLong(0);
-                case CAUGHT_UP -> "CAUGHT_UP " + caughtUp.lsn();
-                case HEARTBEAT -> "HEARTBEAT " + lsn;
-                case ACK -> "ACK " + lsn + " seq " + seq;
-            };
-        }
-
-        static Frame ack(long lsn, long seq) {
-            Frame f = new Frame(Kind.ACK);
-            f.lsn = lsn;
-            f.seq = seq;
-            return f;
         }
     }
 

@@ -168,24 +168,25 @@ final class ShardApplier {
     }
 
     /**
-     * Checks and applies one SLOT_BATCH payload ({@code p}, backed by {@code bytes} from index 0), and acknowledges
-     * when enough batches or time went unacknowledged; otherwise, if {@code moreQueued} is false, defers the ack (see
-     * {@link #ackDeferred()}).
+     * Checks and applies one SLOT_BATCH payload ({@code p}, from its position to its limit, over {@code bytes}: its
+     * positions are indexes in that array), and acknowledges when enough batches or time went unacknowledged;
+     * otherwise, if {@code moreQueued} is false, defers the ack (see {@link #ackDeferred()}).
      *
      * @throws ProtocolException if the batch is malformed, names a slot beyond the bound, or an image fails its CRC
      */
     void onBatch(ByteBuffer p, byte[] bytes, boolean moreQueued, long nowNs, AckSink out) throws IOException {
         int slotSize = shard.slotSize();
         int entry = SlotBatchLayout.entrySize(slotSize);
+        int base = p.position();
         if (p.remaining() < SlotBatchLayout.HEADER_SIZE) {
             throw new ProtocolException(
                     ErrorCode.MALFORMED,
                     "SLOT_BATCH payload must be at least " + SlotBatchLayout.HEADER_SIZE + " bytes, got "
                             + p.remaining());
         }
-        long seq = p.getLong(SlotBatchLayout.SEQ_OFFSET);
-        long upTo = p.getLong(SlotBatchLayout.UP_TO_LSN_OFFSET);
-        int count = p.getInt(SlotBatchLayout.COUNT_OFFSET);
+        long seq = p.getLong(base + SlotBatchLayout.SEQ_OFFSET);
+        long upTo = p.getLong(base + SlotBatchLayout.UP_TO_LSN_OFFSET);
+        int count = p.getInt(base + SlotBatchLayout.COUNT_OFFSET);
         long expected = SlotBatchLayout.HEADER_SIZE + (long) count * entry;
         if (count < 0 || expected != p.remaining()) {
             throw new ProtocolException(
@@ -193,7 +194,7 @@ final class ShardApplier {
                     "SLOT_BATCH count " + count + " needs " + expected + " payload bytes, got " + p.remaining());
         }
         long slotBound = slotIdBound(upTo);
-        for (int i = 0, at = SlotBatchLayout.HEADER_SIZE; i < count; i++, at += entry) {
+        for (int i = 0, at = base + SlotBatchLayout.HEADER_SIZE; i < count; i++, at += entry) {
             int slot = p.getInt(at);
             if (slot < 0 || slot >= slotBound) {
                 throw new ProtocolException(
@@ -207,7 +208,7 @@ final class ShardApplier {
             }
         }
         try {
-            shard.applyImages(bytes, SlotBatchLayout.HEADER_SIZE, count, entry);
+            shard.applyImages(bytes, base + SlotBatchLayout.HEADER_SIZE, count, entry);
         } catch (IllegalArgumentException e) {
             throw new ProtocolException(ErrorCode.MALFORMED, "SLOT_BATCH rejected: " + e.getMessage());
         }

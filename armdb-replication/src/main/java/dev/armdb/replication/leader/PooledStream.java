@@ -5,6 +5,7 @@ import dev.armdb.replication.protocol.Ack;
 import dev.armdb.replication.protocol.CaughtUp;
 import dev.armdb.replication.protocol.ErrorCode;
 import dev.armdb.replication.protocol.ErrorMessage;
+import dev.armdb.replication.protocol.FrameDecoder;
 import dev.armdb.replication.protocol.FrameLayout;
 import dev.armdb.replication.protocol.Heartbeat;
 import dev.armdb.replication.protocol.MessageType;
@@ -15,6 +16,7 @@ import java.nio.ByteOrder;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
+import java.util.EnumSet;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -63,10 +65,10 @@ final class PooledStream {
     private final long timeoutNanos;
     private final int largestFrame;
     private final ByteBuffer out;
-    private final ByteBuffer in;
-    private final ByteBuffer payload;
+    private final FrameDecoder in;
     private final byte[] leftover;
     private final Runnable start;
+    private final ShardStreamer.FrameOut frameOut;
 
     private State state = State.OPEN;
     private SelectionKey key;
@@ -103,10 +105,21 @@ final class PooledStream {
                 + Math.max(Heartbeat.LENGTH, CaughtUp.LENGTH);
         this.out = ByteBuffer.allocateDirect(outboundCapacity(streamer.largestBatch()))
                 .order(ByteOrder.LITTLE_ENDIAN);
+        this.in = inboundDecoder(leftover.length);
+        this.frameOut = new StreamFrames(out, session::term);
+    }
+
+    /**
+     * The decoder of what a follower sends after the handshake: ACK, HEARTBEAT and ERROR frames only, any other type
+     * refused from its header; its buffer holds the largest of them, or {@code leftover} bytes if more.
+     */
+    static FrameDecoder inboundDecoder(int leftover) {
         int inbound = FrameLayout.HEADER_SIZE
                 + Math.max(Ack.LENGTH, Math.max(MessageType.HEARTBEAT.maxPayload(), MessageType.ERROR.maxPayload()));
-        this.in = ByteBuffer.allocate(Math.max(inbound, leftover.length)).order(ByteOrder.LITTLE_ENDIAN);
-        this.payload = in.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        return new FrameDecoder(
+                Math.max(inbound, leftover),
+                EnumSet.of(MessageType.ACK, MessageType.HEARTBEAT, MessageType.ERROR),
+                "from a follower after the handshake");
     }
 
     /**
@@ -124,7 +137,7 @@ final class PooledStream {
             channel.configureBlocking(false);
             key = channel.register(selector, SelectionKey.OP_READ, this);
             start.run();
-            in.put(leftover);
+            in.buffer().put(leftover);
             frames(nowNs);
         } catch (Throwable t) {
             failed(t, nowNs);
@@ -239,7 +252,7 @@ final class PooledStream {
     /** Reads what the transport has now (one socket read at most) and takes the whole frames. */
     private void read(long nowNs) throws IOException {
         for (int pass = 0; pass < READS_PER_PASS && state == State.OPEN; pass++) {
-            int n = transport.read(in);
+            int n = transport.read(in.buffer());
             if (n < 0) {
                 session.closeReason("connection closed: peer closed the connection");
                 state(State.CLOSED, "peer closed the connection");
@@ -259,43 +272,18 @@ final class PooledStream {
 
     /** Takes every whole frame in the inbound buffer; a partial one stays for the next read. */
     private void frames(long nowNs) {
-        in.flip();
-        while (state == State.OPEN && in.remaining() >= FrameLayout.HEADER_SIZE) {
-            int at = in.position();
-            MessageType type = frameType(in.get(at + FrameLayout.TYPE_OFFSET) & 0xFF);
-            int length = in.getInt(at + FrameLayout.LENGTH_OFFSET);
-            if (length < 0 || length > type.maxPayload()) {
-                throw new ProtocolException(
-                        ErrorCode.MALFORMED,
-                        type + " frame length must be 0.." + type.maxPayload() + ", got "
-                                + Integer.toUnsignedString(length));
-            }
-            if (type != MessageType.ACK && type != MessageType.HEARTBEAT && type != MessageType.ERROR) {
-                throw new ProtocolException(
-                        ErrorCode.MALFORMED, "unexpected " + type + " from a follower after the handshake");
-            }
-            if (in.remaining() < FrameLayout.HEADER_SIZE + length) {
+        while (state == State.OPEN) {
+            MessageType type = in.next();
+            if (type == null) {
                 break;
             }
-            int start = at + FrameLayout.HEADER_SIZE;
-            payload.limit(start + length).position(start);
-            in.position(start + length);
             lastHeardNanos = nowNs;
             session.heard(nowNs);
-            frame(type);
+            frame(type, in.payload());
         }
-        in.compact();
     }
 
-    private static MessageType frameType(int code) {
-        MessageType type = MessageType.ofCode(code);
-        if (type == null) {
-            throw new ProtocolException(ErrorCode.MALFORMED, "unknown frame type " + code);
-        }
-        return type;
-    }
-
-    private void frame(MessageType type) {
+    private void frame(MessageType type, ByteBuffer payload) {
         switch (type) {
             case ACK -> {
                 Ack ack = Ack.decode(payload);
@@ -345,7 +333,8 @@ final class PooledStream {
             state(State.CLOSED, "no room for the error frame");
             return;
         }
-        out.put((byte) MessageType.ERROR.code()).putInt(p.length).put(p);
+        FrameLayout.putHeader(out, MessageType.ERROR, p.length);
+        out.put(p);
         lingerUntilNanos = nowNs + Math.min(LINGER_NANOS, timeoutNanos);
         state(State.LINGERING, "sending " + code);
         try {
@@ -386,23 +375,4 @@ final class PooledStream {
             session.ended();
         }
     }
-
-    private final ShardStreamer.FrameOut frameOut = new ShardStreamer.FrameOut() {
-        @Override
-        public void batch(byte[] buf, int length) {
-            out.put((byte) MessageType.SLOT_BATCH.code()).putInt(length).put(buf, 0, length);
-        }
-
-        @Override
-        public void caughtUp(CaughtUp c) {
-            out.put((byte) MessageType.CAUGHT_UP.code()).putInt(CaughtUp.LENGTH);
-            c.encode(out);
-        }
-
-        @Override
-        public void heartbeat(long leaderLsn, long nowNs) {
-            out.put((byte) MessageType.HEARTBEAT.code()).putInt(Heartbeat.LENGTH);
-            new Heartbeat(leaderLsn, session.term(), nowNs).encode(out);
-        }
-    };
 }

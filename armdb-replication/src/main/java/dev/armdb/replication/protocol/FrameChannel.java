@@ -1,9 +1,7 @@
 package dev.armdb.replication.protocol;
 
-import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.Closeable;
-import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.Socket;
@@ -12,11 +10,12 @@ import java.nio.ByteOrder;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Frames over one TCP connection (see {@link FrameLayout}): reads whole frames, validating type and length
- * before reading the payload, and writes frames. Reads honour the socket's read timeout; a frame that has started
- * must be complete within the stall limit, counted from its first byte (a peer trickling bytes cannot hold it
- * open). A channel may have small buffers ({@link #FrameChannel(Socket, LongAdder, LongAdder, int)}) while its
- * peer is not trusted, and hand what it read ahead to another driver ({@link #takeBuffered()}).
+ * Frames over one TCP connection (see {@link FrameLayout}): reads whole frames, reassembled by a {@link
+ * FrameDecoder} that validates type and length before waiting for the payload, and writes frames. Reads honour the
+ * socket's read timeout; a frame that has started must be complete within the stall limit, counted from its first
+ * byte (a peer trickling bytes cannot hold it open). A channel may have small buffers
+ * ({@link #FrameChannel(Socket, LongAdder, LongAdder, int)}) while its peer is not trusted, and hand what it read
+ * ahead to another driver ({@link #takeBuffered()}).
  *
  * <p>Threading: one thread reads ({@link #receive}) and any threads write ({@link #send} is synchronised), so a
  * session may read acks on one thread while it streams on another.
@@ -28,11 +27,9 @@ public final class FrameChannel implements Closeable {
     public static final int SMALL_BUFFER = 1024;
 
     private final Socket socket;
-    private final DataInputStream in;
-    private final CountingBufferedInputStream buffered;
+    private final java.io.InputStream in;
+    private final FrameDecoder decoder;
     private final OutputStream out;
-    private final byte[] header = new byte[FrameLayout.HEADER_SIZE];
-    private final ByteBuffer headerView = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
     private final byte[] sendHeader = new byte[FrameLayout.HEADER_SIZE];
     private final ByteBuffer sendHeaderView = ByteBuffer.wrap(sendHeader).order(ByteOrder.LITTLE_ENDIAN);
     private final LongAdder bytesIn = new LongAdder();
@@ -41,8 +38,6 @@ public final class FrameChannel implements Closeable {
     private final LongAdder totalOut;
     private volatile long stallLimitMillis = 30_000;
     private long frameStartNanos;
-    private byte[] payload = new byte[SMALL_BUFFER];
-    private ByteBuffer payloadView = ByteBuffer.wrap(payload).order(ByteOrder.LITTLE_ENDIAN);
 
     /**
      * Wraps a connected socket (TCP_NODELAY on); bytes are also added to {@code totalIn} and {@code totalOut}.
@@ -72,13 +67,19 @@ public final class FrameChannel implements Closeable {
         this.totalIn = totalIn;
         this.totalOut = totalOut;
         socket.setTcpNoDelay(true);
-        this.buffered = new CountingBufferedInputStream(in, bufferBytes);
-        this.in = new DataInputStream(buffered);
+        this.in = in;
+        this.decoder = decoder(bufferBytes);
         this.out = new BufferedOutputStream(out, bufferBytes);
     }
 
+    /** The decoder a channel reads with: every frame type, a buffer of {@code bufferBytes} to start with. */
+    public static FrameDecoder decoder(int bufferBytes) {
+        return new FrameDecoder(bufferBytes, java.util.EnumSet.allOf(MessageType.class), "");
+    }
+
     /**
-     * Reads the next frame and returns its type; its payload is then {@link #payload()}.
+     * Reads the next frame and returns its type; its payload is then {@link #payload()}. Frames already read ahead
+     * are returned without touching the socket.
      *
      * @throws ProtocolException for an unknown type or a length over {@link FrameLayout#MAX_PAYLOAD}
      * @throws java.net.SocketTimeoutException if the read timeout passes with no byte
@@ -86,53 +87,15 @@ public final class FrameChannel implements Closeable {
      */
     public MessageType receive() throws IOException {
         frameStartNanos = 0;
-        readFully(header, 0, header.length, false);
-        MessageType type = MessageType.ofCode(header[FrameLayout.TYPE_OFFSET] & 0xFF);
-        if (type == null) {
-            throw new ProtocolException(
-                    ErrorCode.MALFORMED, "unknown frame type " + (header[FrameLayout.TYPE_OFFSET] & 0xFF));
-        }
-        int length = headerView.getInt(FrameLayout.LENGTH_OFFSET);
-        if (length < 0 || length > type.maxPayload()) {
-            throw new ProtocolException(
-                    ErrorCode.MALFORMED,
-                    type + " frame length must be 0.." + type.maxPayload() + ", got "
-                            + Integer.toUnsignedString(length));
-        }
-        if (length > payload.length) {
-            payload = new byte[Math.max(length, Math.min(FrameLayout.MAX_PAYLOAD, payload.length * 2))];
-            payloadView = ByteBuffer.wrap(payload).order(ByteOrder.LITTLE_ENDIAN);
-        }
-        readFully(payload, 0, length, true);
-        frameStartNanos = 0;
-        payloadView.clear().limit(length);
-        bytesIn.add(FrameLayout.HEADER_SIZE + length);
-        totalIn.add(FrameLayout.HEADER_SIZE + length);
-        return type;
-    }
-
-    /**
-     * Reads exactly {@code len} bytes. A read timeout before the first byte of a frame is passed to the caller
-     * (an idle peer); once a frame has started, timeouts are waited out, and the whole frame must arrive within the
-     * stall limit counted from when the frame was first found incomplete (not from the last byte), so a slow or
-     * trickling peer never leaves the stream misaligned nor holds the connection past the limit.
-     */
-    private void readFully(byte[] b, int off, int len, boolean frameStarted) throws IOException {
-        int done = 0;
-        while (done < len) {
-            try {
-                int n = in.read(b, off + done, len - done);
-                if (n < 0) {
-                    throw new java.io.EOFException(
-                            "peer closed the connection" + (frameStarted || done > 0 ? " inside a frame" : ""));
-                }
-                done += n;
-            } catch (java.net.SocketTimeoutException e) {
-                if (!frameStarted && done == 0) {
-                    throw e;
-                }
+        for (; ; ) {
+            MessageType type = decoder.next();
+            if (type != null) {
+                int length = decoder.payload().remaining();
+                bytesIn.add(FrameLayout.HEADER_SIZE + length);
+                totalIn.add(FrameLayout.HEADER_SIZE + length);
+                return type;
             }
-            if (done < len && (frameStarted || done > 0)) {
+            if (decoder.buffered() > 0) {
                 // the clock starts when a frame is first found incomplete: a whole frame in one read costs no clock
                 long now = System.nanoTime();
                 if (frameStartNanos == 0) {
@@ -142,6 +105,28 @@ public final class FrameChannel implements Closeable {
                             ErrorCode.TIMEOUT, "peer took more than " + stallLimitMillis + " ms to send one frame");
                 }
             }
+            fill();
+        }
+    }
+
+    /**
+     * Reads what the stream has (one read) into the decoder. A read timeout with no frame started is passed to the
+     * caller (an idle peer); once a frame has started, timeouts are waited out within the stall limit {@link #receive}
+     * checks, so a slow or trickling peer never leaves the stream misaligned nor holds the connection past the limit.
+     */
+    private void fill() throws IOException {
+        ByteBuffer b = decoder.buffer();
+        try {
+            int n = in.read(b.array(), b.position(), b.remaining());
+            if (n < 0) {
+                throw new java.io.EOFException(
+                        "peer closed the connection" + (decoder.buffered() > 0 ? " inside a frame" : ""));
+            }
+            b.position(b.position() + n);
+        } catch (java.net.SocketTimeoutException e) {
+            if (decoder.buffered() == 0) {
+                throw e;
+            }
         }
     }
 
@@ -150,42 +135,30 @@ public final class FrameChannel implements Closeable {
      * thread only; lets a reader coalesce replies while more input is queued.
      */
     public boolean inputPending() {
-        return buffered.bufferedBytes() > 0;
-    }
-
-    /** A buffered stream that tells how many bytes it holds without asking the socket. */
-    private static final class CountingBufferedInputStream extends BufferedInputStream {
-        CountingBufferedInputStream(java.io.InputStream in, int size) {
-            super(in, size);
-        }
-
-        int bufferedBytes() {
-            // count and pos are only touched by the reader thread that calls this
-            return count - pos;
-        }
+        return decoder.buffered() > 0;
     }
 
     /** Removes and returns the input read ahead of the frames received so far. Reader thread only. */
-    public byte[] takeBuffered() throws IOException {
-        byte[] pending = new byte[buffered.bufferedBytes()];
-        int n = buffered.read(pending, 0, pending.length);
-        return n == pending.length ? pending : java.util.Arrays.copyOf(pending, Math.max(0, n));
+    public byte[] takeBuffered() {
+        return decoder.takeBuffered();
     }
 
-    /** The payload of the last frame received: position 0, limit its length, little-endian. Reader thread only. */
+    /**
+     * The payload of the last frame received: from its position to its limit, little-endian, over {@link
+     * #payloadArray()}. Valid until the next {@link #receive}. Reader thread only.
+     */
     public ByteBuffer payload() {
-        return payloadView;
+        return decoder.payload();
     }
 
-    /** The backing array of {@link #payload()}. */
+    /** The backing array of {@link #payload()} (its positions are indexes in this array). */
     public byte[] payloadArray() {
-        return payload;
+        return decoder.array();
     }
 
     /** Sends one frame whose payload is {@code length} bytes of {@code bytes} from {@code offset}, and flushes. */
     public synchronized void send(MessageType type, byte[] bytes, int offset, int length) throws IOException {
-        sendHeader[FrameLayout.TYPE_OFFSET] = (byte) type.code();
-        sendHeaderView.putInt(FrameLayout.LENGTH_OFFSET, length);
+        FrameLayout.putHeader(sendHeaderView.clear(), type, length);
         out.write(sendHeader);
         out.write(bytes, offset, length);
         out.flush();

@@ -11,7 +11,7 @@ package dev.armdb.replication.protocol;
  * </pre>
  *
  * The length is validated against {@link #MAX_PAYLOAD} and the type's own rules before any payload byte is
- * read into memory; a frame split across TCP reads is reassembled. Stateless.
+ * read into memory; a frame split across TCP reads is reassembled ({@link FrameDecoder}). Stateless.
  */
 public final class FrameLayout {
     /** Offset of the type byte. */
@@ -24,4 +24,12 @@ public final class FrameLayout {
     public static final int MAX_PAYLOAD = 8 << 20;
 
     private FrameLayout() {}
+
+    /**
+     * Writes the header of a {@code type} frame with a payload of {@code length} bytes at the position of {@code out}
+     * (a little-endian buffer).
+     */
+    public static void putHeader(java.nio.ByteBuffer out, MessageType type, int length) {
+        out.put((byte) type.code()).putInt(length);
+    }
 }

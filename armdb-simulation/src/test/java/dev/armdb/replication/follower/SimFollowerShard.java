@@ -7,7 +7,6 @@ import dev.armdb.replication.protocol.ShardInfo;
 import dev.armdb.store.Shard;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.function.LongConsumer;
 
 /**
@@ -139,9 +138,12 @@ public final class SimFollowerShard {
         applier.onShardInfo(info, nowNs);
     }
 
-    /** A SLOT_BATCH payload arrived. */
-    public void batch(byte[] payload, boolean moreQueued, long nowNs, Acks out) throws IOException {
-        applier.onBatch(ByteBuffer.wrap(payload).order(ByteOrder.LITTLE_ENDIAN), payload, moreQueued, nowNs, sink(out));
+    /**
+     * A SLOT_BATCH payload arrived: {@code payload} from its position to its limit, over {@code array} (as the
+     * channel's decoder hands it over).
+     */
+    public void batch(ByteBuffer payload, byte[] array, boolean moreQueued, long nowNs, Acks out) throws IOException {
+        applier.onBatch(payload, array, moreQueued, nowNs, sink(out));
     }
 
     /** CAUGHT_UP arrived. */

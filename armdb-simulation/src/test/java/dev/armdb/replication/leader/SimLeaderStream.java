@@ -2,20 +2,31 @@ package dev.armdb.replication.leader;
 
 import dev.armdb.changes.ShardView;
 import dev.armdb.replication.ReplicationMetrics;
+import dev.armdb.replication.protocol.Ack;
 import dev.armdb.replication.protocol.CaughtUp;
+import dev.armdb.replication.protocol.ErrorMessage;
+import dev.armdb.replication.protocol.FrameDecoder;
+import dev.armdb.replication.protocol.Heartbeat;
+import dev.armdb.replication.protocol.MessageType;
 import dev.armdb.replication.protocol.ShardInfo.CatchUpMode;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.function.LongSupplier;
 
 /**
- * One leader-side stream in the replication simulation: the real {@link ShardStreamer} for one follower's shard 0.
+ * One leader-side stream in the replication simulation: the real {@link ShardStreamer} for one follower's shard,
+ * whose frames are encoded into bytes by the real {@link StreamFrames} (as {@link PooledStream} sends them) and whose
+ * input, bytes in whatever pieces the simulated network delivers, is reassembled by the real inbound decoder ({@link
+ * PooledStream#inboundDecoder}) and taken as {@link PooledStream} takes it.
  *
  * <p>Threading: one simulation thread.
  */
 public final class SimLeaderStream implements AutoCloseable, AckedFollowers.Acked {
-    /** Where the simulation sends the frames the streamer produces. */
-    public interface Frames {
-        /** A SLOT_BATCH payload (a copy). */
-        void batch(byte[] payload);
+    /** What the streamer sent, for the trace. */
+    public interface Sent {
+        /** A SLOT_BATCH payload, {@code buf[0, length)}. */
+        void batch(byte[] buf, int length);
 
         /** A CAUGHT_UP. */
         void caughtUp(CaughtUp c);
@@ -33,20 +44,35 @@ public final class SimLeaderStream implements AutoCloseable, AckedFollowers.Acke
 
     private final ShardStreamer streamer;
     private final String nodeId;
+    private final int shard;
+    private final ByteBuffer out;
+    private final StreamFrames frames;
+    private final FrameDecoder in = PooledStream.inboundDecoder(0);
     private boolean open = true;
 
     /**
-     * A streamer over {@code view} for follower node {@code nodeId}: batches of at most {@code batchBytes}, a window
-     * of {@code window} batches.
+     * A streamer over {@code view} (shard {@code shard}) for follower node {@code nodeId}: batches of at most {@code
+     * batchBytes}, a window of {@code window} batches; heartbeats carry {@code term}.
      */
-    public SimLeaderStream(ShardView view, String nodeId, int batchBytes, int window, long heartbeatNanos) {
+    public SimLeaderStream(
+            ShardView view,
+            int shard,
+            String nodeId,
+            int batchBytes,
+            int window,
+            long heartbeatNanos,
+            LongSupplier term) {
         this.streamer = new ShardStreamer(view, new ReplicationMetrics(), batchBytes, window, heartbeatNanos);
         this.nodeId = nodeId;
+        this.shard = shard;
+        this.out = ByteBuffer.allocate(PooledStream.outboundCapacity(streamer.largestBatch()))
+                .order(ByteOrder.LITTLE_ENDIAN);
+        this.frames = new StreamFrames(out, term);
     }
 
-    /** What the leader's {@code WAIT} counts for {@code lsn} over these sessions (the real counting code). */
-    public static int countAcked(Iterable<SimLeaderStream> sessions, long lsn) {
-        return AckedFollowers.count(sessions, 0, lsn);
+    /** What the leader's {@code WAIT} counts for {@code lsn} of {@code shard} over these sessions (the real code). */
+    public static int countAcked(Iterable<SimLeaderStream> sessions, int shard, long lsn) {
+        return AckedFollowers.count(sessions, shard, lsn);
     }
 
     /** The catch-up the leader's handshake chooses (see {@code ShardStreamer.choose}). */
@@ -65,30 +91,75 @@ public final class SimLeaderStream implements AutoCloseable, AckedFollowers.Acke
         streamer.start(mode, fromLsn, slotCount, nowNs);
     }
 
-    /** One step of the streamer. */
-    public Work doWork(long nowNs, Frames out) throws IOException {
+    /** One step of the streamer; the frames it sent are then {@link #takeSent()}. */
+    public Work doWork(long nowNs, Sent log) throws IOException {
         ShardStreamer.Work w = streamer.doWork(nowNs, new ShardStreamer.FrameOut() {
             @Override
             public void batch(byte[] buf, int length) {
-                out.batch(java.util.Arrays.copyOf(buf, length));
+                frames.batch(buf, length);
+                log.batch(buf, length);
             }
 
             @Override
             public void caughtUp(CaughtUp c) {
-                out.caughtUp(c);
+                frames.caughtUp(c);
+                log.caughtUp(c);
             }
 
             @Override
             public void heartbeat(long leaderLsn, long now) {
-                out.heartbeat(leaderLsn);
+                frames.heartbeat(leaderLsn, now);
+                log.heartbeat(leaderLsn);
             }
         });
         return Work.valueOf(w.name());
     }
 
-    /** The follower's ACK arrived (throws a protocol error if it acknowledges more than was sent). */
-    public void ack(long lsn, long seq) {
-        streamer.onAck(lsn, seq);
+    /** The bytes of the frames sent since the last call (what the session's socket would write). */
+    public byte[] takeSent() {
+        out.flip();
+        byte[] b = new byte[out.remaining()];
+        out.get(b);
+        out.clear();
+        return b;
+    }
+
+    /**
+     * Bytes from the follower arrived ({@code b[off, off + len)}, any piece of the stream): they go into the session's
+     * decoder as a socket read would put them, and every whole frame is taken as {@link PooledStream} takes it.
+     *
+     * @return ACK frames taken
+     * @throws dev.armdb.replication.protocol.ProtocolException for a malformed frame, or an ACK above what was sent
+     */
+    public int receive(byte[] b, int off, int len) {
+        int acks = 0;
+        while (len > 0) {
+            ByteBuffer buf = in.buffer();
+            int n = Math.min(len, buf.remaining());
+            buf.put(b, off, n);
+            off += n;
+            len -= n;
+            for (MessageType type = in.next(); type != null; type = in.next()) {
+                switch (type) {
+                    case ACK -> {
+                        Ack ack = Ack.decode(in.payload());
+                        streamer.onAck(ack.appliedLsn(), ack.batchSeq());
+                        acks++;
+                    }
+                    case HEARTBEAT -> Heartbeat.decode(in.payload());
+                    case ERROR ->
+                        throw new IllegalStateException(
+                                "the follower sent an error: " + ErrorMessage.decode(in.payload()));
+                    default -> throw new IllegalStateException("the decoder accepts no " + type);
+                }
+            }
+        }
+        return acks;
+    }
+
+    /** Bytes of a frame received only in part. */
+    public int partialInput() {
+        return in.buffered();
     }
 
     /** The highest LSN acknowledged. */
@@ -104,7 +175,7 @@ public final class SimLeaderStream implements AutoCloseable, AckedFollowers.Acke
 
     @Override
     public int shard() {
-        return 0;
+        return shard;
     }
 
     @Override
