@@ -242,7 +242,9 @@ public final class FailoverDecision {
                 + best.nodeId() + " (applied " + Arrays.toString(best.appliedLsns()) + ") of "
                 + candidates.stream().map(MemberInfo::nodeId).toList() + ", term " + term;
         return new Decision(
-                Kind.FAILOVER, new GroupState(term, best.nodeId(), List.of(), s.minInsync(), in.nowMillis(), why), why);
+                Kind.FAILOVER,
+                new GroupState(term, best.nodeId(), List.of(), s.minInsync(), in.nowMillis(), why, why),
+                why);
     }
 
     /** The shard count most members report (ties: the first such member's). */
