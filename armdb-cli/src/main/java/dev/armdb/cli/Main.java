@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
             TlsKeyStoreCommand.class,
             ZooKeeperCommand.class,
             ClusterCommand.class,
+            ClusterDemoCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
