@@ -20,6 +20,8 @@ import picocli.CommandLine.Command;
             DigestCommand.class,
             TlsKeyStoreCommand.class,
             ZooKeeperCommand.class,
+            ClusterCommand.class,
+            ClusterDemoCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
@@ -36,7 +38,7 @@ public final class Main implements Runnable {
         return new CommandLine(new Main())
                 .setCaseInsensitiveEnumValuesAllowed(true)
                 .setExecutionExceptionHandler((ex, cmd, parsed) -> {
-                    cmd.getErr().println("armdb " + cmd.getCommandName() + ": " + ex.getMessage());
+                    cmd.getErr().println(cmd.getCommandSpec().qualifiedName() + ": " + ex.getMessage());
                     return 2;
                 })
                 .execute(args);

@@ -2,6 +2,7 @@ package dev.armdb.cluster;
 
 import dev.armdb.ArmDbCorruptException;
 import dev.armdb.ArmDbException;
+import dev.armdb.micrometer.SnapshotMeterBinder;
 import dev.armdb.replication.follower.ReplicationClient;
 import dev.armdb.replication.follower.ShardStatus;
 import dev.armdb.replication.leader.ReplicationServer;
@@ -41,6 +42,7 @@ public final class ClusterNode implements AutoCloseable {
     private final ClusterConfig cluster;
     private final Node node;
     private final LeaderFence fence;
+    private final ClusterMetrics metrics;
     private final boolean uncleanStart;
     private final CuratorFramework zk;
     private final LeaderLatch latch;
@@ -53,10 +55,12 @@ public final class ClusterNode implements AutoCloseable {
     private boolean wasController;
     private long lastErrorLogNanos;
 
-    private ClusterNode(ClusterConfig cluster, Node node, LeaderFence fence, boolean uncleanStart) {
+    private ClusterNode(
+            ClusterConfig cluster, Node node, LeaderFence fence, ClusterMetrics metrics, boolean uncleanStart) {
         this.cluster = cluster;
         this.node = node;
         this.fence = fence;
+        this.metrics = metrics;
         this.uncleanStart = uncleanStart;
         int slash = cluster.connectString().indexOf('/');
         String servers =
@@ -76,7 +80,8 @@ public final class ClusterNode implements AutoCloseable {
                 new FailoverDecision.Policy(
                         cluster.grace().toMillis(), cluster.block().toMillis()),
                 System::currentTimeMillis,
-                System::nanoTime);
+                System::nanoTime,
+                metrics);
         this.thread = Thread.ofPlatform()
                 .daemon()
                 .name("armdb-cluster-" + cluster.nodeId())
@@ -91,7 +96,8 @@ public final class ClusterNode implements AutoCloseable {
      */
     public static ClusterNode start(NodeConfig config, ClusterConfig cluster) {
         Long lastEpoch = lastEpoch(config.dir());
-        LeaderFence fence = new LeaderFence(cluster.lease().toNanos(), System::nanoTime, cluster.group());
+        ClusterMetrics metrics = new ClusterMetrics();
+        LeaderFence fence = new LeaderFence(cluster.lease().toNanos(), System::nanoTime, cluster.group(), metrics);
         Node node = Node.start(config, fence);
         boolean unclean = lastEpoch != null && !node.map().engine().trustsEpoch(lastEpoch);
         if (unclean) {
@@ -101,7 +107,9 @@ public final class ClusterNode implements AutoCloseable {
                     config.dir(),
                     cluster.group());
         }
-        ClusterNode c = new ClusterNode(cluster, node, fence, unclean);
+        ClusterNode c = new ClusterNode(cluster, node, fence, metrics, unclean);
+        node.addInfoSection("cluster", new ClusterInfoSection(cluster, c)::append);
+        node.bindMeters(new SnapshotMeterBinder<>(metrics, ClusterMetrics::counters, ClusterMetrics::gauges));
         try {
             c.zk.getConnectionStateListenable().addListener((client, s) -> c.onConnectionState(s));
             c.zk.start();
@@ -172,10 +180,13 @@ public final class ClusterNode implements AutoCloseable {
         publishMember();
         GroupState state = readState();
         lastState = state;
+        metrics.observe(state);
         follow(state, start);
         boolean isController = latch.hasLeadership();
+        metrics.controller(isController);
         if (isController && !wasController) {
             controller.reset();
+            metrics.controllerElections.increment();
             LOG.info("node {} is the cluster's controller", cluster.nodeId());
         }
         wasController = isController;
@@ -341,12 +352,17 @@ public final class ClusterNode implements AutoCloseable {
 
     /** True while this node accepts writes as the group's leader (named, connected, within its lease). */
     public boolean acceptsWrites() {
-        return !node.map().engine().isReplica() && fence.refuseWrite() == null;
+        return !node.map().engine().isReplica() && fence.mayWrite();
     }
 
     /** Writes refused by the fence while this node led. */
     public long fencedWrites() {
         return fence.fencedWrites();
+    }
+
+    /** This node's cluster counters and gauges. */
+    public ClusterMetrics metrics() {
+        return metrics;
     }
 
     /** True if this run began after an unclean stop. */

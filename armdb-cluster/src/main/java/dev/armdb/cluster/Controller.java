@@ -33,7 +33,7 @@ final class Controller {
     private final LongSupplier wallMillis;
     private final LongSupplier nanoClock;
     private final Map<String, GroupClock> clocks = new HashMap<>();
-    private long failovers;
+    private final ClusterMetrics metrics;
 
     /** What the controller has seen of one group. */
     private static final class GroupClock {
@@ -44,10 +44,21 @@ final class Controller {
     }
 
     Controller(CuratorFramework zk, Policy policy, LongSupplier wallMillis, LongSupplier nanoClock) {
+        this(zk, policy, wallMillis, nanoClock, new ClusterMetrics());
+    }
+
+    /** A controller that counts the failovers it writes in {@code metrics}. */
+    Controller(
+            CuratorFramework zk,
+            Policy policy,
+            LongSupplier wallMillis,
+            LongSupplier nanoClock,
+            ClusterMetrics metrics) {
         this.zk = zk;
         this.policy = policy;
         this.wallMillis = wallMillis;
         this.nanoClock = nanoClock;
+        this.metrics = metrics;
     }
 
     /** Forgets what was observed: called when this node (re)gains the controller role. */
@@ -57,7 +68,7 @@ final class Controller {
 
     /** Failovers this controller wrote. */
     long failovers() {
-        return failovers;
+        return metrics.failovers.sum();
     }
 
     /** Decides for every group once; returns the decisions by group. */
@@ -136,7 +147,7 @@ final class Controller {
             return false;
         }
         if (d.kind() == Kind.FAILOVER) {
-            failovers++;
+            metrics.failovers.increment();
             LOG.warn("group {}: {}", g, d.reason());
         } else {
             LOG.info(

@@ -13,8 +13,10 @@ import java.util.TreeMap;
  * that every hostile case can be enumerated in a unit test; the controller supplies the clocks.
  *
  * <p>The rules: no change without a ZooKeeper quorum; a group state is created only once the members have been
- * stable for a grace period, naming the writable member with the most data; while the leader is usable the ISR is
- * the set of followers streaming from it in its term, and is changed only then; once the leader has been unusable
+ * stable for a grace period, naming the writable member with the most data; while the leader is usable a follower
+ * joins the ISR once it streams every shard from the leader in its term and leaves it when it stops following that
+ * leader in that term or goes away (not when its connection drops: the leader's own death drops them all before its
+ * member znode goes), and the ISR is changed only then; once the leader has been unusable
  * (its member gone, or back from an unclean stop) for the grace period, and no failover happened within the block
  * period, the new leader is the ISR member with the old leader's lineage (it followed that leader in the recorded
  * term) holding the highest applied LSNs, never a node with durability NONE or one back from an unclean stop. The
@@ -167,7 +169,9 @@ public final class FailoverDecision {
         }
         List<String> isr = new ArrayList<>();
         for (MemberInfo m : in.members()) {
-            if (inSync(m, s)) {
+            // a member stays while it still follows the leader in its term, streaming or not: a killed leader keeps
+            // its member znode until its session expires, and every follower's connection drops before that
+            if (inSync(m, s) || (s.isr().contains(m.nodeId()) && ineligibility(m, s) == null)) {
                 isr.add(m.nodeId());
             }
         }
@@ -242,7 +246,9 @@ public final class FailoverDecision {
                 + best.nodeId() + " (applied " + Arrays.toString(best.appliedLsns()) + ") of "
                 + candidates.stream().map(MemberInfo::nodeId).toList() + ", term " + term;
         return new Decision(
-                Kind.FAILOVER, new GroupState(term, best.nodeId(), List.of(), s.minInsync(), in.nowMillis(), why), why);
+                Kind.FAILOVER,
+                new GroupState(term, best.nodeId(), List.of(), s.minInsync(), in.nowMillis(), why, why),
+                why);
     }
 
     /** The shard count most members report (ties: the first such member's). */

@@ -15,10 +15,18 @@ import java.util.List;
  * @param minInsync the in-sync followers the group asks for (the leader's {@code --min-insync})
  * @param lastFailoverMillis wall-clock time of the last automatic failover, epoch milliseconds (0: none yet)
  * @param reason why the state last changed, for operators
+ * @param lastFailoverReason why the last automatic failover happened (kept while later changes replace {@code
+ *     reason}), empty if none or if the state was written in format 1
  */
 public record GroupState(
-        long term, String leader, List<String> isr, int minInsync, long lastFailoverMillis, String reason) {
-    /** Checks the fields; sorts and copies the ISR. */
+        long term,
+        String leader,
+        List<String> isr,
+        int minInsync,
+        long lastFailoverMillis,
+        String reason,
+        String lastFailoverReason) {
+    /** Checks the fields; sorts and copies the ISR; cuts the reasons to {@value GroupStateLayout#MAX_REASON_CHARS}. */
     public GroupState {
         if (term < 0) {
             throw new IllegalArgumentException("term must be >= 0, got " + term);
@@ -44,18 +52,29 @@ public record GroupState(
             throw new IllegalArgumentException(
                     "at most " + GroupStateLayout.MAX_MEMBERS + " ISR members, got " + sorted.size());
         }
-        if (reason.length() > GroupStateLayout.MAX_REASON_CHARS) {
-            reason = reason.substring(0, GroupStateLayout.MAX_REASON_CHARS);
-        }
+        reason = cut(reason);
+        lastFailoverReason = cut(lastFailoverReason);
+    }
+
+    /** A state without a recorded failover reason (none happened, or it is not known). */
+    public GroupState(
+            long term, String leader, List<String> isr, int minInsync, long lastFailoverMillis, String reason) {
+        this(term, leader, isr, minInsync, lastFailoverMillis, reason, "");
+    }
+
+    private static String cut(String reason) {
+        return reason.length() > GroupStateLayout.MAX_REASON_CHARS
+                ? reason.substring(0, GroupStateLayout.MAX_REASON_CHARS)
+                : reason;
     }
 
     /** This state with another ISR and reason. */
     GroupState withIsr(List<String> newIsr, String why) {
-        return new GroupState(term, leader, newIsr, minInsync, lastFailoverMillis, why);
+        return new GroupState(term, leader, newIsr, minInsync, lastFailoverMillis, why, lastFailoverReason);
     }
 
     /** This state with another term and reason. */
     GroupState withTerm(long newTerm, String why) {
-        return new GroupState(newTerm, leader, isr, minInsync, lastFailoverMillis, why);
+        return new GroupState(newTerm, leader, isr, minInsync, lastFailoverMillis, why, lastFailoverReason);
     }
 }

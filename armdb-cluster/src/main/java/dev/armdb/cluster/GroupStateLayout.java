@@ -22,17 +22,21 @@ import java.util.zip.CRC32C;
  *  24                              32
  *  |  last failover (epoch millis) | leader (string) | ISR count (u16) | ISR node ids (strings) |
  *  +-------------------------------+-----------------+-----------------+------------------------+
- *  | reason (string) | CRC32C (u32) of every byte before it |
- *  +-----------------+--------------------------------------+
+ *  | reason (string) | last failover's reason (string) | CRC32C (u32) of every byte before it |
+ *  +-----------------+---------------------------------+--------------------------------------+
  * </pre>
  *
- * Stateless.
+ * Format 1 had no last failover's reason; it is still read (the reason then reads as empty) and never written.
+ *
+ * <p>Stateless.
  */
 public final class GroupStateLayout {
     /** "ARMDBGRP" in ASCII. */
     public static final byte[] MAGIC = {'A', 'R', 'M', 'D', 'B', 'G', 'R', 'P'};
-    /** Format version. */
-    public static final int FORMAT_VERSION = 1;
+    /** Format version written. */
+    public static final int FORMAT_VERSION = 2;
+    /** The oldest format version read: format 1 lacks the last failover's reason. */
+    public static final int OLDEST_READ_VERSION = 1;
     /** Offset of the version. */
     public static final int VERSION_OFFSET = 8;
     /** Offset of the minimum in-sync count. */
@@ -49,7 +53,7 @@ public final class GroupStateLayout {
     public static final int MAX_REASON_CHARS = 400;
     /** Largest encoded state: well under ZooKeeper's 1 MiB znode limit. */
     public static final int MAX_SIZE =
-            LEADER_OFFSET + 2 + (MAX_MEMBERS + 1) * (2 + NodeIds.MAX_LENGTH) + 2 + 2 + MAX_REASON_CHARS * 3 + 4;
+            LEADER_OFFSET + 2 + (MAX_MEMBERS + 1) * (2 + NodeIds.MAX_LENGTH) + 2 + 2 * (2 + MAX_REASON_CHARS * 3) + 4;
 
     private GroupStateLayout() {}
 
@@ -67,6 +71,7 @@ public final class GroupStateLayout {
             putString(b, id);
         }
         putString(b, s.reason());
+        putString(b, s.lastFailoverReason());
         CRC32C crc = new CRC32C();
         crc.update(b.array(), 0, b.position());
         b.putInt((int) crc.getValue());
@@ -76,8 +81,8 @@ public final class GroupStateLayout {
     /**
      * Decodes a znode's bytes.
      *
-     * @throws ArmDbCorruptException if they are not a group state of format {@value #FORMAT_VERSION}, fail their CRC,
-     *     or hold fields out of range
+     * @throws ArmDbCorruptException if they are not a group state of format {@value #OLDEST_READ_VERSION} to {@value
+     *     #FORMAT_VERSION}, fail their CRC, or hold fields out of range
      */
     public static GroupState decode(byte[] bytes) {
         if (bytes.length < LEADER_OFFSET + 4 || !Arrays.equals(bytes, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
@@ -86,9 +91,9 @@ public final class GroupStateLayout {
         }
         ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         int version = b.getInt(VERSION_OFFSET);
-        if (version != FORMAT_VERSION) {
-            throw new ArmDbCorruptException(
-                    "group state format " + version + " is not the one this node reads, " + FORMAT_VERSION);
+        if (version < OLDEST_READ_VERSION || version > FORMAT_VERSION) {
+            throw new ArmDbCorruptException("group state format " + version + " is not one this node reads, "
+                    + OLDEST_READ_VERSION + ".." + FORMAT_VERSION);
         }
         checkCrc(bytes, "group state");
         try {
@@ -100,6 +105,7 @@ public final class GroupStateLayout {
                 isr.add(getString(b));
             }
             String reason = getString(b);
+            String lastFailoverReason = version >= 2 ? getString(b) : "";
             if (b.hasRemaining()) {
                 throw new ArmDbCorruptException(
                         "group state has " + b.remaining() + " bytes after its last field, expected none");
@@ -110,7 +116,8 @@ public final class GroupStateLayout {
                     isr,
                     b.getInt(MIN_INSYNC_OFFSET),
                     b.getLong(LAST_FAILOVER_OFFSET),
-                    reason);
+                    reason,
+                    lastFailoverReason);
         } catch (BufferUnderflowException | IllegalArgumentException e) {
             throw new ArmDbCorruptException("group state fields out of range: " + e);
         }

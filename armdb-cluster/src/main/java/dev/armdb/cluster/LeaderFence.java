@@ -41,31 +41,48 @@ final class LeaderFence implements WriteGate {
     private final long leaseNanos;
     private final LongSupplier nanoClock;
     private final String group;
+    private final ClusterMetrics metrics;
     private volatile State state = State.NOT_LEADER;
     private volatile long leaseDeadline;
     private volatile long writableFrom;
     private long ledTerm = -1;
-    private long fencedWrites;
 
     LeaderFence(long leaseNanos, LongSupplier nanoClock, String group) {
+        this(leaseNanos, nanoClock, group, new ClusterMetrics());
+    }
+
+    /** A fence that counts the writes it refuses in {@code metrics}. */
+    LeaderFence(long leaseNanos, LongSupplier nanoClock, String group, ClusterMetrics metrics) {
         this.leaseNanos = leaseNanos;
         this.nanoClock = nanoClock;
         this.group = group;
+        this.metrics = metrics;
     }
 
+    /** Null if a write may be applied now, else the error to answer; counts a refusal while leading or lost. */
     @Override
     public String refuseWrite() {
         State s = state;
-        String refusal = switch (s) {
+        String refusal = refusal(s);
+        if (refusal != null && s != State.NOT_LEADER) {
+            metrics.fencedWrites.increment();
+        }
+        return refusal;
+    }
+
+    /** Answers as {@link #refuseWrite()} without counting: nothing is refused to a client on this call. */
+    @Override
+    public boolean mayWrite() {
+        return refusal(state) == null;
+    }
+
+    private String refusal(State s) {
+        return switch (s) {
             // the deadlines are read after the state: confirmLeader writes them before it (volatile order)
             case LEADING -> leadingRefusal(nanoClock.getAsLong());
             case SUSPENDED -> SUSPENDED;
             case NOT_LEADER, LOST -> NOT_LEADER;
         };
-        if (refusal != null && s != State.NOT_LEADER) {
-            countFenced();
-        }
-        return refusal;
     }
 
     private String leadingRefusal(long now) {
@@ -81,13 +98,9 @@ final class LeaderFence implements WriteGate {
                 + " decides who leads (see the group state in ZooKeeper)";
     }
 
-    private synchronized void countFenced() {
-        fencedWrites++;
-    }
-
     /** Writes refused while this node was the leader (suspended, lease run out, lost). */
-    synchronized long fencedWrites() {
-        return fencedWrites;
+    long fencedWrites() {
+        return metrics.fencedWrites.sum();
     }
 
     /** The term this node last led in, -1 if none. */

@@ -121,6 +121,12 @@ class ClusterFailoverTest {
         assertThat(s.leader()).isEqualTo(leader.member().nodeId());
         assertThat(s.term()).isEqualTo(1);
         assertThat(nodes.stream().filter(ClusterNode::isController).count()).isEqualTo(1);
+        assertThat(leader.metrics().term()).isEqualTo(1);
+        assertThat(leader.metrics().isrSize()).isEqualTo(2);
+        assertThat(nodes.stream().mapToLong(n -> n.metrics().controllerElections.sum()))
+                .contains(1L);
+        assertThat(nodes.stream().mapToLong(n -> n.metrics().failovers.sum()).sum())
+                .isZero();
         for (ClusterNode n : nodes) {
             if (n != leader) {
                 assertThat(n.node().isFollower()).isTrue();
@@ -176,6 +182,12 @@ class ClusterFailoverTest {
         GroupState s = fresh.groupState();
         assertThat(s.term()).isEqualTo(oldTerm + 1);
         assertThat(s.leader()).isNotEqualTo(old.member().nodeId());
+        assertThat(s.lastFailoverReason())
+                .startsWith("failover: leader " + old.member().nodeId() + " unusable");
+        assertThat(fresh.metrics().term()).isEqualTo(s.term());
+        assertThat(nodes.stream().mapToLong(n -> n.metrics().failovers.sum()).sum())
+                .as("failovers written by the controllers")
+                .isEqualTo(1);
         assertThat(s.lastFailoverMillis())
                 .as("the old leader refused writes before the controller named a successor")
                 .isGreaterThan(fencedWallMillis);

@@ -24,6 +24,18 @@ class ClusterLayoutGoldenTest {
     private static final boolean WRITE = Boolean.getBoolean("armdb.golden.write");
 
     static GroupState sampleState() {
+        return new GroupState(
+                7,
+                "node-b",
+                List.of("node-c", "node-a"),
+                2,
+                1_764_000_000_123L,
+                "ISR [] -> [node-a, node-c]",
+                "failover: node-x gone");
+    }
+
+    /** The sample of format 1, which had no last failover's reason. */
+    static GroupState sampleStateV1() {
         return new GroupState(7, "node-b", List.of("node-c", "node-a"), 2, 1_764_000_000_123L, "failover: node-x gone");
     }
 
@@ -51,9 +63,19 @@ class ClusterLayoutGoldenTest {
     @Test
     void groupStateMatchesItsGoldenBytesAndRoundTrips() throws IOException {
         byte[] bytes = GroupStateLayout.encode(sampleState());
-        golden("group-state-v1.hex", bytes);
+        golden("group-state-v2.hex", bytes);
         assertThat(GroupStateLayout.decode(bytes)).isEqualTo(sampleState());
         assertThat(sampleState().isr()).containsExactly("node-a", "node-c");
+    }
+
+    /** A state written in format 1 (before the last failover's reason existed) is still read, that reason empty. */
+    @Test
+    void groupStateOfFormat1IsStillRead() throws IOException {
+        try (InputStream in = ClusterLayoutGoldenTest.class.getResourceAsStream("/golden/group-state-v1.hex")) {
+            byte[] v1 = HexFormat.of().parseHex(new String(in.readAllBytes(), StandardCharsets.US_ASCII).strip());
+            assertThat(GroupStateLayout.decode(v1)).isEqualTo(sampleStateV1());
+            assertThat(GroupStateLayout.decode(v1).lastFailoverReason()).isEmpty();
+        }
     }
 
     @Test
@@ -104,7 +126,8 @@ class ClusterLayoutGoldenTest {
                     isr,
                     r.nextInt(4),
                     r.nextLong(),
-                    "r" + r.nextInt());
+                    "r" + r.nextInt(),
+                    r.nextBoolean() ? "" : "f" + r.nextInt());
             assertThat(GroupStateLayout.decode(GroupStateLayout.encode(s)))
                     .as("seed %d", seed)
                     .isEqualTo(s);

@@ -177,6 +177,30 @@ class FailoverDecisionTest {
                 .isEqualTo(Kind.NONE);
     }
 
+    /**
+     * A leader killed outright (SIGKILL, power off) keeps its member znode until its session expires, while every
+     * follower's connection to it is already gone: the followers, still following it in its term, must stay in the
+     * ISR, or the controller (on another node) empties the ISR before the leader's member goes and then finds no
+     * successor. A follower that stopped following the leader, or went away, does leave it.
+     */
+    @Test
+    void followersWhoseLeaderDiedButStillFollowItStayInTheIsrUntilTheFailover() {
+        GroupState s = state(3, "a", "b", "c", "d", "e");
+        MemberInfo b = with(follower("b", "a", 3, 9), Durability.GROUP, true, false, false);
+        MemberInfo c = with(follower("c", "a", 3, 8), Durability.GROUP, true, false, false);
+        MemberInfo d = follower("d", "x", 3, 9);
+        List<MemberInfo> m = List.of(leader("a", 3, 9), b, c, d);
+        Decision kept = FailoverDecision.decide(new Input(s, m, NOW, -1, 0, true), POLICY);
+        assertThat(kept.kind()).isEqualTo(Kind.UPDATE);
+        assertThat(kept.next().isr()).containsExactly("b", "c");
+        assertThat(FailoverDecision.decide(new Input(kept.next(), m, NOW, -1, 0, true), POLICY)
+                        .kind())
+                .isEqualTo(Kind.NONE);
+        Decision failover = gone(kept.next(), 1_000, b, c, d);
+        assertThat(failover.kind()).isEqualTo(Kind.FAILOVER);
+        assertThat(failover.next().leader()).isEqualTo("b");
+    }
+
     @Test
     void aLeaderServingAHigherTermHasItRecordedFirst() {
         GroupState s = state(3, "a", "b");

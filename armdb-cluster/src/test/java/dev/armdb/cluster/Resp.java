@@ -37,7 +37,12 @@ final class Resp implements AutoCloseable {
         String line = line();
         if (line.startsWith("$")) {
             int n = Integer.parseInt(line.substring(1));
-            return n < 0 ? null : line();
+            if (n < 0) {
+                return null;
+            }
+            byte[] payload = in.readNBytes(n);
+            line();
+            return new String(payload, StandardCharsets.UTF_8);
         }
         return line;
     }

@@ -56,7 +56,7 @@ final class InPlaceCommands {
 
     /** True if a write may run here; otherwise the general path answers why not. */
     private boolean writable() {
-        return !map.engine().isReplica() && ctx.node.gate().refuseWrite() == null;
+        return !map.engine().isReplica() && ctx.node.gate().mayWrite();
     }
 
     /** Runs {@code r}, which {@link #accepts} took, writing its reply. */

@@ -2,6 +2,7 @@ package dev.armdb.server;
 
 import dev.armdb.ArmDbException;
 import dev.armdb.micrometer.ArmDbMeterBinder;
+import io.micrometer.core.instrument.binder.MeterBinder;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -175,6 +176,11 @@ final class MetricsEndpoint implements AutoCloseable {
                 // closing
             }
         }
+    }
+
+    /** Registers {@code binder}'s meters with this endpoint's registry. */
+    void bind(MeterBinder binder) {
+        binder.bindTo(registry);
     }
 
     InetSocketAddress address() {

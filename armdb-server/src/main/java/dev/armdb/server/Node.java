@@ -6,7 +6,11 @@ import dev.armdb.replication.follower.ReplicationClient;
 import dev.armdb.replication.follower.ReplicationClientConfig;
 import dev.armdb.replication.leader.ReplicationServer;
 import dev.armdb.replication.leader.ReplicationServerConfig;
+import io.micrometer.core.instrument.binder.MeterBinder;
 import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,6 +33,15 @@ public final class Node implements AutoCloseable {
     private volatile InetSocketAddress leader;
     private volatile boolean closed;
     private final WriteGate gate;
+    private final List<InfoSection> infoSections = new CopyOnWriteArrayList<>();
+
+    /**
+     * An INFO section a coordinator adds.
+     *
+     * @param name the section's name ({@code INFO name} shows it alone)
+     * @param writer appends the section: its {@code # Title} line, its fields, a blank line
+     */
+    record InfoSection(String name, Consumer<StringBuilder> writer) {}
 
     private Node(NodeConfig config, FixedMap map, WriteGate gate) {
         this.config = config;
@@ -164,6 +177,43 @@ public final class Node implements AutoCloseable {
         }
         map.engine().raiseTerm(term - 1);
         promote();
+    }
+
+    /**
+     * Adds an INFO section that {@code writer} appends (its {@code # Title} line, {@code field:value} lines, a blank
+     * line) whenever INFO shows it: with no argument, with {@code all}, {@code default} or {@code everything}, and with
+     * {@code name}. Shown before the keyspace section, in the order added. Any thread; {@code writer} is called from
+     * RESP event loops and must not block.
+     *
+     * @throws IllegalArgumentException if {@code name} is not lower case letters, or a section of that name exists
+     */
+    public void addInfoSection(String name, Consumer<StringBuilder> writer) {
+        if (!name.matches("[a-z]+")) {
+            throw new IllegalArgumentException("an INFO section name is lower case letters, got '" + name + "'");
+        }
+        synchronized (infoSections) {
+            if (RespCommands.INFO_SECTIONS.contains(name)
+                    || infoSections.stream().anyMatch(s -> s.name().equals(name))) {
+                throw new IllegalArgumentException("INFO already has a section " + name);
+            }
+            infoSections.add(new InfoSection(name, writer));
+        }
+    }
+
+    /** The INFO sections added with {@link #addInfoSection}, in order. */
+    List<InfoSection> infoSections() {
+        return infoSections;
+    }
+
+    /**
+     * Registers {@code binder}'s meters with this node's Prometheus {@code /metrics} endpoint, if it serves one (else
+     * nothing). Any thread.
+     */
+    public void bindMeters(MeterBinder binder) {
+        MetricsEndpoint m = metricsEndpoint;
+        if (m != null) {
+            m.bind(binder);
+        }
     }
 
     /** The coordinator's say over writes and role changes ({@link WriteGate#OPEN} without one). */

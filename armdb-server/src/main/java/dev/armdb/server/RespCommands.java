@@ -26,6 +26,9 @@ final class RespCommands {
     private static final String READONLY = RespContext.READONLY;
     /** Most bytes of a request's name and arguments an error echoes back (as Redis). */
     static final int ECHO_LIMIT = 128;
+    /** INFO's own sections in order; sections a coordinator adds ({@link Node#addInfoSection}) go before the last. */
+    static final List<String> INFO_SECTIONS =
+            List.of("server", "clients", "memory", "persistence", "stats", "replication", "keyspace");
 
     /** Runs one command whose arity the dispatcher checked. */
     @FunctionalInterface
@@ -366,7 +369,10 @@ final class RespCommands {
             wanted.add(RespContext.lower(args.get(i)));
         }
         StringBuilder sb = new StringBuilder();
-        for (String sec : List.of("server", "clients", "memory", "persistence", "stats", "replication", "keyspace")) {
+        List<String> sections = new java.util.ArrayList<>(INFO_SECTIONS.subList(0, INFO_SECTIONS.size() - 1));
+        node.infoSections().forEach(s -> sections.add(s.name()));
+        sections.add(INFO_SECTIONS.getLast());
+        for (String sec : sections) {
             if (wanted.isEmpty()
                     || wanted.contains(sec)
                     || wanted.contains("all")
@@ -388,7 +394,10 @@ final class RespCommands {
             case "memory" -> sections.memory(sb);
             case "persistence" -> sections.persistence(sb);
             case "stats" -> sections.stats(sb);
-            default -> {}
+            default ->
+                node.infoSections().stream()
+                        .filter(added -> added.name().equals(sec))
+                        .forEach(added -> added.writer().accept(sb));
         }
         if (sec.equals("keyspace")) {
             StoreStats st = m.stats();

@@ -22,8 +22,19 @@ public interface WriteGate {
         }
     };
 
-    /** Null if a write may be applied now, else the RESP error line to answer (e.g. {@code TRYAGAIN ...}). */
+    /**
+     * Null if a write may be applied now, else the RESP error line to answer (e.g. {@code TRYAGAIN ...}). Called once
+     * per write answered: a coordinator may count the refusals.
+     */
     String refuseWrite();
+
+    /**
+     * True if {@link #refuseWrite()} would answer null now; for callers that only look (a fast path choosing whether to
+     * take a request, a status), so that a coordinator counting refusals does not count these.
+     */
+    default boolean mayWrite() {
+        return refuseWrite() == null;
+    }
 
     /** Null if {@code REPLICAOF} may change this node's role, else the RESP error line to answer. */
     String refuseRoleChange();
