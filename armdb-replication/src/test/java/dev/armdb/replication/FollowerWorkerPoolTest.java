@@ -2,9 +2,12 @@ package dev.armdb.replication;
 
 import static dev.armdb.replication.ReplicationFaultTest.awaitConverged;
 import static dev.armdb.replication.ReplicationFaultTest.awaitUntil;
+import static dev.armdb.replication.ReplicationFaultTest.caughtUp;
+import static dev.armdb.replication.ReplicationFaultTest.concat;
 import static dev.armdb.replication.ReplicationFaultTest.config;
 import static dev.armdb.replication.ReplicationFaultTest.contents;
 import static dev.armdb.replication.ReplicationFaultTest.frame;
+import static dev.armdb.replication.ReplicationFaultTest.heartbeat;
 import static dev.armdb.replication.ReplicationFaultTest.key;
 import static dev.armdb.replication.ReplicationFaultTest.readSyncRequest;
 import static dev.armdb.replication.ReplicationFaultTest.shardInfo;
@@ -18,9 +21,12 @@ import dev.armdb.replication.follower.ReplicationClient;
 import dev.armdb.replication.follower.ReplicationClientConfig;
 import dev.armdb.replication.leader.ReplicationServer;
 import dev.armdb.replication.leader.ReplicationServerConfig;
+import dev.armdb.replication.protocol.ErrorCode;
+import dev.armdb.replication.protocol.ErrorMessage;
 import dev.armdb.replication.protocol.ShardInfo;
 import dev.armdb.store.SlotLayout;
 import dev.armdb.store.Store;
+import java.io.IOException;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,6 +36,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Collectors;
@@ -196,7 +204,9 @@ class FollowerWorkerPoolTest extends ClosingTest {
                         promoted.set(t);
                     }
                 });
-                LockSupport.parkNanos(500_000_000L);
+                // longer than the worker pool waits for its threads when it closes (5 s): only the wait for the
+                // sessions to end holds promote() back here
+                LockSupport.parkNanos(6_000_000_000L);
                 assertThat(promoter.isAlive())
                         .as("promote() still waits for the session its worker runs")
                         .isTrue();
@@ -214,6 +224,97 @@ class FollowerWorkerPoolTest extends ClosingTest {
             assertThat(store.isReplica()).isTrue();
             assertThat(Files.exists(tmp.resolve("follower").resolve(Store.copyMarkName(0))))
                     .isTrue();
+        }
+    }
+
+    /**
+     * Two shards on one worker thread, peer timeout 2 s: while the worker is held for 3.5 s inside the store (taking
+     * shard 0's SHARD_INFO after a reconnect), the leader keeps sending shard 1 heartbeats that nobody reads. Once the
+     * worker is free, shard 1 reads them before it judges the leader silent, so its session is not dropped.
+     */
+    @Test
+    void aWorkerHeldUpByOneShardDropsNoOtherShardsSession() throws Exception {
+        FixedMap follower = track(FixedMap.open(tmp.resolve("follower"), config(32, 2)));
+        Store store = follower.engine();
+        byte[] dbId = new byte[16];
+        new Random(ReplicationFaultTest.SEED).nextBytes(dbId);
+        byte[] info = shardInfo(
+                2,
+                ReplicationFaultTest.KEY_SIZE,
+                32,
+                SlotLayout.slotSize(ReplicationFaultTest.KEY_SIZE, 32),
+                store.meta().routing().code(),
+                0,
+                dbId,
+                0,
+                ShardInfo.CatchUpMode.PARTIAL_SCAN.ordinal());
+        byte[] caughtUp = frame(4, caughtUp(0, 0, 0));
+        ReplicationClientConfig cfg = new ReplicationClientConfig(
+                Duration.ofSeconds(2),
+                Duration.ofMillis(100),
+                Duration.ofSeconds(2),
+                Duration.ofMillis(20),
+                Duration.ofMillis(200),
+                null,
+                null,
+                null,
+                1);
+        Set<Socket> beating = ConcurrentHashMap.newKeySet();
+        AtomicBoolean stop = new AtomicBoolean();
+        Thread beats = Thread.ofPlatform().name("fake-heartbeats").start(() -> {
+            for (int i = 0; i < 1_000 && !stop.get(); i++) {
+                for (Socket s : beating) {
+                    try {
+                        s.getOutputStream().write(frame(6, heartbeat(0, 0)));
+                    } catch (IOException e) {
+                        beating.remove(s);
+                    }
+                }
+                LockSupport.parkNanos(100_000_000L);
+            }
+        });
+        try (FakeLeader fake = new FakeLeader()) {
+            ReplicationClient client = track(ReplicationClient.start(follower, fake.address(), cfg));
+            Socket[] byShard = new Socket[2];
+            for (int i = 0; i < 2; i++) {
+                Socket s = fake.next(Duration.ofSeconds(5));
+                byShard[readSyncRequest(s).getInt(4)] = s;
+                s.getOutputStream().write(concat(frame(2, info), caughtUp));
+                beating.add(s);
+            }
+            awaitUntil(
+                    () -> "both shards stream: " + client.status(),
+                    Duration.ofSeconds(10),
+                    () -> client.status().stream().allMatch(st -> st.state().equals("STREAMING")));
+            // shard 0 reconnects, so the test can hold its worker in the next handshake
+            beating.remove(byShard[0]);
+            byShard[0].getOutputStream().write(frame(7, new ErrorMessage(ErrorCode.SHUTDOWN, "restart").encode()));
+            Socket again = fake.next(Duration.ofSeconds(5));
+            assertThat(readSyncRequest(again).getInt(4)).isZero();
+            synchronized (store) {
+                again.getOutputStream().write(frame(2, info));
+                beating.add(again);
+                awaitUntil(
+                        () -> "the follower's worker waits inside the store",
+                        Duration.ofSeconds(10),
+                        FollowerWorkerPoolTest::workerBlockedInStore);
+                LockSupport.parkNanos(3_500_000_000L);
+            }
+            again.getOutputStream().write(caughtUp);
+            awaitUntil(
+                    () -> "shard 0 streams again: " + client.status(),
+                    Duration.ofSeconds(10),
+                    () -> client.status().getFirst().state().equals("STREAMING"));
+            LockSupport.parkNanos(1_000_000_000L);
+            assertThat(client.status().get(1).lastError())
+                    .as("shard 1's session was never dropped")
+                    .isEmpty();
+            assertThat(fake.attempts.get())
+                    .as("connections: one per shard and shard 0's reconnect")
+                    .isEqualTo(3);
+        } finally {
+            stop.set(true);
+            beats.join(5_000);
         }
     }
 

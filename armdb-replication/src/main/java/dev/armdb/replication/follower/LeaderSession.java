@@ -346,7 +346,9 @@ final class LeaderSession implements SessionWorkers.Session {
     /** Takes what has arrived already, then the quiet interval and the timeouts. */
     private int stream(long nowNs) throws IOException {
         int work = 0;
-        if (reader.frameReady() || transport.inputBuffered()) {
+        // past the peer timeout, the socket is read before the leader is called silent: a worker busy with another
+        // shard (a long wipe or force) may not have read what the leader sent meanwhile
+        if (reader.frameReady() || transport.inputBuffered() || nowNs - lastHeardNanos > peerTimeoutNanos) {
             work = receive(nowNs);
         }
         if (state.framed() && work == 0 && nowNs - quietDeadline() >= 0) {
