@@ -1,7 +1,6 @@
 package dev.armdb.replication.follower;
 
 import dev.armdb.replication.ReplicationMetrics;
-import dev.armdb.replication.ReplicationSecret;
 import dev.armdb.replication.ReplicationTls;
 import dev.armdb.replication.net.ByteTransport;
 import dev.armdb.replication.net.FrameReader;
@@ -11,13 +10,11 @@ import dev.armdb.replication.net.SessionWorkers;
 import dev.armdb.replication.net.TlsTransport;
 import dev.armdb.replication.protocol.Ack;
 import dev.armdb.replication.protocol.CaughtUp;
-import dev.armdb.replication.protocol.Challenge;
 import dev.armdb.replication.protocol.ErrorCode;
 import dev.armdb.replication.protocol.ErrorMessage;
 import dev.armdb.replication.protocol.Heartbeat;
 import dev.armdb.replication.protocol.MessageType;
 import dev.armdb.replication.protocol.ProtocolException;
-import dev.armdb.replication.protocol.ProtocolVersion;
 import dev.armdb.replication.protocol.ShardInfo;
 import dev.armdb.replication.protocol.SyncRequest;
 import dev.armdb.store.Store;
@@ -59,7 +56,6 @@ import org.slf4j.LoggerFactory;
  */
 final class LeaderSession implements SessionWorkers.Session {
     private static final Logger LOG = LoggerFactory.getLogger(LeaderSession.class);
-    private static final java.security.SecureRandom NONCES = new java.security.SecureRandom();
     /** Frames one call hands the applier, so one busy shard cannot starve the other shards of its worker. */
     private static final int FRAMES_PER_PASS = 16;
     /** Transport reads one call makes, for the same reason. */
@@ -120,9 +116,8 @@ final class LeaderSession implements SessionWorkers.Session {
     private final InetSocketAddress leader;
     private final ReplicationClientConfig config;
     private final ReplicaState replicaState;
-    private final ReplicationMetrics metrics;
-    private final byte[] nodeId;
     private final ShardApplier applier;
+    private final LeaderHandshake handshake;
     private final Runnable onEnded;
     private final LongAdder bytesIn = new LongAdder();
     private final long heartbeatNanos;
@@ -150,8 +145,6 @@ final class LeaderSession implements SessionWorkers.Session {
     /** When the applier's quiet interval started: the last frame, or the last quiet call. */
     private long quietFromNanos;
 
-    private byte[] followerNonce;
-    private byte[] sentRequest;
     private boolean authenticated;
     private boolean peerError;
     /** An ACK that found the outbound buffer full (a leader reading nothing); it replaces earlier such ones. */
@@ -177,10 +170,9 @@ final class LeaderSession implements SessionWorkers.Session {
         this.leader = leader;
         this.config = config;
         this.replicaState = replicaState;
-        this.metrics = metrics;
-        this.nodeId = nodeId;
         this.onEnded = onEnded;
         this.applier = new ShardApplier(shardId, StoreReplicaShard.of(store, shardId), replicaState, metrics);
+        this.handshake = new LeaderHandshake(shardId, leader, config, replicaState, applier, metrics, nodeId);
         this.heartbeatNanos = Math.max(1, config.heartbeatInterval().toNanos());
         this.peerTimeoutNanos = config.peerTimeout().toNanos();
         this.backoffNanos = config.initialBackoff().toNanos();
@@ -410,52 +402,17 @@ final class LeaderSession implements SessionWorkers.Session {
         }
     }
 
-    /**
-     * The leader's opening CHALLENGE: checks that both sides agree on authentication (a follower with a secret never
-     * follows a leader that cannot prove it holds the same one) and answers with the SYNC_REQUEST.
-     */
+    /** The leader's opening CHALLENGE: checked, and answered with the SYNC_REQUEST. */
     private void challenge(MessageType type, long nowNs) throws IOException {
         if (type == MessageType.ERROR) {
             throw leaderError();
         }
-        Challenge c = Challenge.decode(reader.payload());
-        if (config.secret() != null && !c.authRequired()) {
-            throw new ProtocolException(
-                    ErrorCode.AUTH_FAILED,
-                    "leader " + leader + " has no replication secret, so it cannot prove it is the leader this"
-                            + " follower's secret expects; refusing to follow it");
-        }
-        if (config.secret() == null && c.authRequired()) {
-            throw new ProtocolException(
-                    ErrorCode.AUTH_FAILED,
-                    "leader " + leader + " requires a replication secret; give this follower the leader's secret");
-        }
-        followerNonce = new byte[Challenge.NONCE_BYTES];
-        NONCES.nextBytes(followerNonce);
-        SyncRequest req = new SyncRequest(
-                ProtocolVersion.CURRENT,
-                shardId,
-                replicaState.leaderDatabaseId(shardId),
-                applier.fromLsn(),
-                nodeId,
-                replicaState.leaderEpoch(shardId),
-                applier.heldLsn(),
-                followerNonce,
-                leader.getHostString(),
-                leader.getPort(),
-                SyncRequest.announcedHost(config.respAddress()),
-                SyncRequest.announcedPort(config.respAddress()),
-                new byte[ReplicationSecret.PROOF_BYTES]);
-        if (config.secret() != null) {
-            req = req.withProof(
-                    config.secret().proof(SyncRequest.PROOF_ROLE, c.nonce(), req.toBytes(), req.signedLength()));
-        }
-        sentRequest = req.toBytes();
+        SyncRequest req = handshake.answer(reader.payload());
         req.encode(writer.begin(MessageType.SYNC_REQUEST, req.length()));
         flush();
         reader.accept(SHARD_INFO_FRAMES, "in answer to SYNC_REQUEST (expected SHARD_INFO)");
         lastHeardNanos = nowNs;
-        state(State.AWAIT_SHARD_INFO, "SYNC_REQUEST sent from LSN " + applier.fromLsn());
+        state(State.AWAIT_SHARD_INFO, "SYNC_REQUEST sent from LSN " + req.fromLsn());
     }
 
     /** The leader's SHARD_INFO: authenticated, its shape and term checked, then the applier prepares the catch-up. */
@@ -463,10 +420,9 @@ final class LeaderSession implements SessionWorkers.Session {
         if (type == MessageType.ERROR) {
             throw leaderError();
         }
-        ShardInfo info = ShardInfo.decode(reader.payload());
-        authenticateLeader(info);
+        ShardInfo info = handshake.authenticate(reader.payload());
         authenticated = true;
-        checkShape(info);
+        LeaderHandshake.checkShape(info, store.meta());
         checkTerm(info.term());
         client.leaderResp(info.respHost().isEmpty() ? leader.getHostString() : info.respHost(), info.respPort());
         store.persistReplicaMark();
@@ -494,39 +450,6 @@ final class LeaderSession implements SessionWorkers.Session {
             }
             case ERROR -> throw leaderError();
             default -> throw new IllegalStateException("the frame reader refuses " + type + " while streaming");
-        }
-    }
-
-    /** Refuses a ShardInfo whose proof does not match this follower's secret (a leader without the secret). */
-    private void authenticateLeader(ShardInfo info) {
-        ReplicationSecret secret = config.secret();
-        if (secret == null) {
-            return;
-        }
-        if (!secret.verifies(
-                ShardInfo.PROOF_ROLE, followerNonce, sentRequest, info.toBytes(), info.signedLength(), info.proof())) {
-            metrics.authFailures.increment();
-            throw new ProtocolException(
-                    ErrorCode.AUTH_FAILED,
-                    "leader " + leader + " failed authentication: its replication secret differs from this follower's");
-        }
-    }
-
-    private void checkShape(ShardInfo info) {
-        var meta = store.meta();
-        mismatch("shard count", info.shardCount(), meta.shardCount());
-        mismatch("key size", info.keySize(), meta.keySize());
-        mismatch("value size", info.valueSize(), meta.valueSize());
-        mismatch("slot size", info.slotSize(), meta.slotSize());
-        mismatch("shard routing", info.routing(), meta.routing().code());
-    }
-
-    private static void mismatch(String what, int leaderValue, int followerValue) {
-        if (leaderValue != followerValue) {
-            throw new ProtocolException(
-                    ErrorCode.MISMATCH,
-                    what + " mismatch: leader " + leaderValue + ", follower " + followerValue
-                            + "; this follower cannot replicate that leader");
         }
     }
 
