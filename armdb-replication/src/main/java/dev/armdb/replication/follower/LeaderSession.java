@@ -88,7 +88,10 @@ final class LeaderSession implements SessionWorkers.Session {
         CATCHING_UP("CATCHING_UP"),
         /** Caught up; applying the live stream. */
         STREAMING("STREAMING"),
-        /** A permanent refusal by a leader that proved the secret (or with no secret configured): no more attempts. */
+        /**
+         * A permanent refusal by a leader that proved the secret (or with no secret configured), or the worker driving
+         * the session stopped on its own: no more attempts.
+         */
         FAILED("FAILED"),
         /** The client closed. */
         STOPPED("STOPPED");
