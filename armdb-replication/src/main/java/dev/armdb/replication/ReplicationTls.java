@@ -4,7 +4,6 @@ import dev.armdb.ArmDbException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,7 +17,6 @@ import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
-import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
 
 /**
@@ -176,20 +174,17 @@ public final class ReplicationTls {
     }
 
     /**
-     * Wraps a connected socket for the follower side (null {@code tls}: returned as is) and completes the handshake,
-     * checking that the leader's certificate names {@code leader}'s host or address.
+     * An engine for the follower's end of one replication connection to {@code leader}: client mode, TLS 1.3 only,
+     * the context's default cipher suites for a client, and endpoint identification, so the handshake fails unless the
+     * leader's certificate names {@code leader}'s host or IP address.
      */
-    public static Socket clientSocket(SSLContext tls, Socket connected, InetSocketAddress leader) throws IOException {
-        if (tls == null) {
-            return connected;
-        }
-        SSLSocket s = (SSLSocket)
-                tls.getSocketFactory().createSocket(connected, leader.getHostString(), leader.getPort(), true);
-        SSLParameters p = s.getSSLParameters();
-        p.setProtocols(PROTOCOLS);
+    public static SSLEngine clientEngine(SSLContext tls, InetSocketAddress leader) {
+        SSLEngine e = tls.createSSLEngine(leader.getHostString(), leader.getPort());
+        e.setUseClientMode(true);
+        SSLParameters p = e.getSSLParameters();
+        p.setProtocols(PROTOCOLS.clone());
         p.setEndpointIdentificationAlgorithm("HTTPS");
-        s.setSSLParameters(p);
-        s.startHandshake();
-        return s;
+        e.setSSLParameters(p);
+        return e;
     }
 }

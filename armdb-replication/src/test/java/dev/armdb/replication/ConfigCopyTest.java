@@ -70,7 +70,8 @@ class ConfigCopyTest {
                 Duration.ofMillis(15),
                 S1,
                 T1,
-                A1);
+                A1,
+                16);
         List<Case<ReplicationClientConfig>> cases = List.of(
                 new Case<>(
                         "withTimeouts",
@@ -78,7 +79,8 @@ class ConfigCopyTest {
                         Map.of("heartbeatInterval", Duration.ofMillis(21), "peerTimeout", Duration.ofMillis(22))),
                 new Case<>("withTls", c -> c.withTls(T2), Map.of("tls", T2)),
                 new Case<>("withSecret", c -> c.withSecret(S2), Map.of("secret", S2)),
-                new Case<>("withRespAddress", c -> c.withRespAddress(A2), Map.of("respAddress", A2)));
+                new Case<>("withRespAddress", c -> c.withRespAddress(A2), Map.of("respAddress", A2)),
+                new Case<>("withWorkerThreads", c -> c.withWorkerThreads(17), Map.of("workerThreads", 17)));
         check(ReplicationClientConfig.class, base, cases);
     }
 

@@ -17,6 +17,7 @@ import java.util.List;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLServerSocket;
+import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -115,5 +116,46 @@ class ReplicationTlsTest extends ClosingTest {
             assertThat(engine.getEnabledProtocols()).containsExactly("TLSv1.3");
             assertThat(engine.getEnabledCipherSuites()).containsExactly(s.getEnabledCipherSuites());
         }
+    }
+
+    /**
+     * The follower's per-connection engine has the security properties its former SSLSocket had: client mode, TLS 1.3
+     * only, the leader's certificate checked against the address dialed (HTTPS endpoint identification), the same
+     * cipher suites.
+     */
+    @Test
+    void theFollowersEngineIsConfiguredAsItsSocketWas() throws Exception {
+        SSLContext tls = ReplicationTls.fromKeyStore(keyStore("node"), PASSWORD);
+        InetSocketAddress leader = new InetSocketAddress("127.0.0.1", 7001);
+        SSLEngine engine = ReplicationTls.clientEngine(tls, leader);
+        try (SSLSocket s = (SSLSocket) tls.getSocketFactory().createSocket()) {
+            assertThat(engine.getUseClientMode()).isTrue();
+            assertThat(engine.getEnabledProtocols()).containsExactly("TLSv1.3");
+            assertThat(engine.getSSLParameters().getEndpointIdentificationAlgorithm())
+                    .isEqualTo("HTTPS");
+            assertThat(engine.getPeerHost()).isEqualTo("127.0.0.1");
+            assertThat(engine.getPeerPort()).isEqualTo(7001);
+            assertThat(engine.getEnabledCipherSuites()).containsExactly(s.getEnabledCipherSuites());
+        }
+    }
+
+    /** A leader whose certificate does not name the address the follower dials is refused in the TLS handshake. */
+    @Test
+    void aLeaderWhoseCertificateNamesAnotherHostIsRefused() throws Exception {
+        Path file = tmp.resolve("elsewhere.p12");
+        ReplicationTls.writeSelfSignedKeyStore(file, PASSWORD, List.of("dns:db9.invalid"), 2);
+        SSLContext tls = ReplicationTls.fromKeyStore(file, PASSWORD);
+        FixedMap leader = leaderWithData();
+        ReplicationServer server = track(ReplicationServer.start(
+                leader, ReplicationServerConfig.defaults().withTls(tls)));
+        FixedMap follower = track(FixedMap.open(tmp.resolve("follower"), ReplicationTest.config(32, 1024)));
+        ReplicationClient client = follow(
+                follower, server.address(), ReplicationClientConfig.defaults().withTls(tls));
+        awaitUntil(
+                () -> "the sessions report the refused certificate: " + client.status(),
+                Duration.ofSeconds(20),
+                () -> client.status().stream().allMatch(s -> s.lastError().startsWith("TLS")));
+        assertThat(client.status()).allSatisfy(s -> assertThat(s.state()).isNotIn("CATCHING_UP", "STREAMING"));
+        assertThat(follower.size()).isZero();
     }
 }

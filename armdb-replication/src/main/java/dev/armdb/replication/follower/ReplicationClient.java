@@ -3,39 +3,55 @@ package dev.armdb.replication.follower;
 import dev.armdb.ArmDbException;
 import dev.armdb.FixedStore;
 import dev.armdb.replication.ReplicationMetrics;
+import dev.armdb.replication.net.SessionWorkers;
 import dev.armdb.store.Store;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The follower side of replication: keeps a local collection in step with a leader, one connection and one
  * {@link LeaderSession} per shard. While it runs the collection is a read-only replica; {@link #promote()}
  * stops replication and makes it writable, continuing each shard's LSN sequence.
  *
- * <p>Thread-safe. Owns one thread per shard.
+ * <p>Thread-safe. Owns a small fixed pool of worker threads ({@link ReplicationClientConfig#workerThreads}, named
+ * {@code armdb-repl-follower-N-i}) that drives every shard's session over non-blocking sockets, plain TCP or TLS;
+ * no shard has a thread of its own.
  */
 public final class ReplicationClient implements AutoCloseable {
-    /** How long {@link #close()} waits for the session threads to end. */
+    /** How long {@link #close()} waits for the sessions to end. */
     private static final long STOP_TIMEOUT_MILLIS = 60_000;
+    /** Numbers the clients of this JVM, to name their worker threads. */
+    private static final AtomicInteger CLIENTS = new AtomicInteger();
 
     private final Store store;
     private final ReplicaState replicaState;
     private final List<LeaderSession> sessions = new ArrayList<>();
-    private final List<Thread> threads = new ArrayList<>();
     private final ReplicationMetrics metrics = new ReplicationMetrics();
     private final TermGuard termGuard;
+    /** Counts down once per session when it ends for good (stopped or failed): it touches its shard no more. */
+    private final CountDownLatch sessionsEnded;
+
+    private final SessionWorkers workers;
     private volatile boolean closed;
-    /** Every session thread ended within the stop timeout (set by {@link #close()}). */
+    /** Every session ended within the stop timeout (set by {@link #close()}). */
     private volatile boolean stoppedCleanly;
 
     private volatile InetSocketAddress leaderResp;
 
-    private ReplicationClient(Store store, ReplicaState replicaState) {
+    private ReplicationClient(Store store, ReplicaState replicaState, ReplicationClientConfig config)
+            throws IOException {
         this.store = store;
         this.replicaState = replicaState;
         this.termGuard = new TermGuard(store::term, store::raiseTerm);
+        this.sessionsEnded = new CountDownLatch(store.shardCount());
+        this.workers = new SessionWorkers(
+                config.workerThreads(), "armdb-repl-follower-" + CLIENTS.incrementAndGet(), this::isClosed);
     }
 
     /**
@@ -50,16 +66,22 @@ public final class ReplicationClient implements AutoCloseable {
         // following again changes this node's history: what it inherited at an earlier promotion no longer holds
         ReplicaLineage.clear(store.dir());
         store.replica(true);
-        ReplicationClient c = new ReplicationClient(store, state);
+        ReplicationClient c;
+        try {
+            c = new ReplicationClient(store, state, config);
+        } catch (IOException e) {
+            state.close();
+            throw new ArmDbException("cannot start replication from " + leader + ": " + e.getMessage(), e);
+        }
         // the follower's own database id names the node: random at creation, kept across restarts and resyncs
         byte[] nodeId = store.meta().databaseId().clone();
         for (int s = 0; s < store.shardCount(); s++) {
-            LeaderSession session = new LeaderSession(c, store, s, leader, config, state, c.metrics, nodeId);
-            c.sessions.add(session);
-            c.threads.add(Thread.ofPlatform()
-                    .daemon()
-                    .name("armdb-repl-follow-" + s + "-" + leader)
-                    .start(session));
+            c.sessions.add(new LeaderSession(
+                    c, store, s, leader, config, state, c.metrics, nodeId, c.sessionsEnded::countDown));
+        }
+        c.workers.start();
+        for (LeaderSession session : c.sessions) {
+            c.workers.adopt(session);
         }
         return c;
     }
@@ -135,17 +157,19 @@ public final class ReplicationClient implements AutoCloseable {
         return closed;
     }
 
-    /** Stops replication; the collection stays a read-only replica (until {@link #promote()}). Idempotent. */
+    /**
+     * Stops replication; the collection stays a read-only replica (until {@link #promote()}). Returns once every
+     * session has ended (or after {@link #STOP_TIMEOUT_MILLIS}, then {@link #promote()} refuses). Idempotent.
+     */
     @Override
-    public void close() {
+    public synchronized void close() {
         if (closed) {
             return;
         }
         closed = true;
-        for (LeaderSession s : sessions) {
-            s.stop();
-        }
+        workers.wakeAll();
         stoppedCleanly = awaitSessionsEnded();
+        workers.close();
         if (stoppedCleanly) {
             for (LeaderSession s : sessions) {
                 s.settleOnStop();
@@ -155,31 +179,32 @@ public final class ReplicationClient implements AutoCloseable {
     }
 
     /**
-     * Waits for every session thread to end (each notices the stop at its next read, or when its current apply,
-     * wipe or force returns), up to {@link #STOP_TIMEOUT_MILLIS}.
+     * Waits for every session to end (each ends at its worker's next pass, or when the apply, wipe or force its worker
+     * is running returns), up to {@link #STOP_TIMEOUT_MILLIS}.
      *
      * @return true if all ended
      */
     private boolean awaitSessionsEnded() {
-        long deadline = System.nanoTime() + STOP_TIMEOUT_MILLIS * 1_000_000L;
         boolean interrupted = false;
-        for (Thread t : threads) {
-            while (t.isAlive()) {
-                long left = (deadline - System.nanoTime()) / 1_000_000L;
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(STOP_TIMEOUT_MILLIS);
+        try {
+            for (int i = 0; i < 1_000; i++) {
+                long left = deadline - System.nanoTime();
                 if (left <= 0) {
-                    break;
+                    return sessionsEnded.getCount() == 0;
                 }
                 try {
-                    t.join(left);
+                    return sessionsEnded.await(left, TimeUnit.NANOSECONDS);
                 } catch (InterruptedException e) {
                     interrupted = true;
                 }
             }
+            return sessionsEnded.getCount() == 0;
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
-        return threads.stream().noneMatch(Thread::isAlive);
     }
 
     /**

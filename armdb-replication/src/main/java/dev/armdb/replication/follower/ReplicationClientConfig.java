@@ -20,6 +20,7 @@ import javax.net.ssl.SSLContext;
  * @param tls the TLS context for connecting to the leader (mutual TLS 1.3, see {@link ReplicationTls}), or null
  *     for plain TCP
  * @param respAddress the address this node serves RESP clients on, told to the leader (null: none)
+ * @param workerThreads threads that drive all of the client's shard sessions over non-blocking sockets (at least 1)
  */
 public record ReplicationClientConfig(
         Duration connectTimeout,
@@ -29,8 +30,45 @@ public record ReplicationClientConfig(
         Duration maxBackoff,
         ReplicationSecret secret,
         SSLContext tls,
-        InetSocketAddress respAddress) {
-    /** 2 s connect, 250 ms heartbeats, 5 s timeout, backoff 50 ms doubling to 5 s, no secret, no TLS, no RESP. */
+        InetSocketAddress respAddress,
+        int workerThreads) {
+    /** Default of {@link #workerThreads}: one per core, at most two. */
+    public static final int DEFAULT_WORKER_THREADS =
+            Math.min(2, Runtime.getRuntime().availableProcessors());
+
+    /** Checks the thread count. */
+    public ReplicationClientConfig {
+        if (workerThreads < 1) {
+            throw new IllegalArgumentException("workerThreads must be >= 1, got " + workerThreads);
+        }
+    }
+
+    /** These settings with {@link #DEFAULT_WORKER_THREADS} worker threads. */
+    public ReplicationClientConfig(
+            Duration connectTimeout,
+            Duration heartbeatInterval,
+            Duration peerTimeout,
+            Duration initialBackoff,
+            Duration maxBackoff,
+            ReplicationSecret secret,
+            SSLContext tls,
+            InetSocketAddress respAddress) {
+        this(
+                connectTimeout,
+                heartbeatInterval,
+                peerTimeout,
+                initialBackoff,
+                maxBackoff,
+                secret,
+                tls,
+                respAddress,
+                DEFAULT_WORKER_THREADS);
+    }
+
+    /**
+     * 2 s connect, 250 ms heartbeats, 5 s timeout, backoff 50 ms doubling to 5 s, no secret, no TLS, no RESP, {@link
+     * #DEFAULT_WORKER_THREADS} worker threads.
+     */
     public static ReplicationClientConfig defaults() {
         return new ReplicationClientConfig(
                 Duration.ofSeconds(2),
@@ -40,7 +78,13 @@ public record ReplicationClientConfig(
                 Duration.ofSeconds(5),
                 null,
                 null,
-                null);
+                null,
+                DEFAULT_WORKER_THREADS);
+    }
+
+    /** The same settings with {@code n} worker threads. */
+    public ReplicationClientConfig withWorkerThreads(int n) {
+        return with(c -> c.workerThreads = n);
     }
 
     /** The same settings with other heartbeat and timeout. */
@@ -83,6 +127,7 @@ public record ReplicationClientConfig(
         private ReplicationSecret secret;
         private SSLContext tls;
         private InetSocketAddress respAddress;
+        private int workerThreads;
 
         Components(ReplicationClientConfig from) {
             connectTimeout = from.connectTimeout;
@@ -93,6 +138,7 @@ public record ReplicationClientConfig(
             secret = from.secret;
             tls = from.tls;
             respAddress = from.respAddress;
+            workerThreads = from.workerThreads;
         }
 
         ReplicationClientConfig build() {
@@ -104,7 +150,8 @@ public record ReplicationClientConfig(
                     maxBackoff,
                     secret,
                     tls,
-                    respAddress);
+                    respAddress,
+                    workerThreads);
         }
     }
 }

@@ -1,7 +1,6 @@
 package dev.armdb.replication.follower;
 
 import dev.armdb.replication.protocol.ErrorCode;
-import dev.armdb.replication.protocol.FrameChannel;
 import dev.armdb.replication.protocol.ProtocolException;
 import java.util.function.LongSupplier;
 import java.util.function.LongUnaryOperator;
@@ -54,19 +53,6 @@ final class TermGuard {
             throw stale(leaderTerm, recorded);
         }
         return true;
-    }
-
-    /**
-     * {@link #check(long)}, telling the leader on {@code leader} why before the refusal ends the session: a STALE_TERM
-     * ERROR frame. Called by the session's reader thread.
-     */
-    void check(long leaderTerm, FrameChannel leader) {
-        try {
-            check(leaderTerm);
-        } catch (ProtocolException e) {
-            leader.sendErrorQuietly(e.code(), e.getMessage());
-            throw e;
-        }
     }
 
     private static ProtocolException stale(long leaderTerm, long seen) {

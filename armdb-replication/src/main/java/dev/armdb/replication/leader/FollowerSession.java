@@ -4,6 +4,7 @@ import dev.armdb.changes.ShardView;
 import dev.armdb.replication.ReplicationMetrics;
 import dev.armdb.replication.ReplicationSecret;
 import dev.armdb.replication.follower.ReplicaLineage;
+import dev.armdb.replication.net.ByteTransport;
 import dev.armdb.replication.protocol.Challenge;
 import dev.armdb.replication.protocol.ErrorCode;
 import dev.armdb.replication.protocol.FrameChannel;
@@ -25,7 +26,7 @@ import org.slf4j.LoggerFactory;
 /**
  * One follower's replication of one shard, on the leader: the handshake, then a {@link ShardStreamer} (the catch-up
  * and the live stream, a state machine) driven over the connection. The handshake runs on a virtual thread of its
- * own; the session is then driven by one of the server's {@link ReplicationWorkers} over a non-blocking socket
+ * own; the session is then driven by one of the server's {@link SessionWorkers} over a non-blocking socket
  * ({@link PooledStream}), through the same {@link ByteTransport} (plain TCP or TLS) the handshake used.
  */
 final class FollowerSession implements Runnable, AckedFollowers.Acked {

@@ -1,6 +1,10 @@
 package dev.armdb.replication.leader;
 
 import dev.armdb.replication.ReplicationMetrics;
+import dev.armdb.replication.net.ByteTransport;
+import dev.armdb.replication.net.FrameReader;
+import dev.armdb.replication.net.FrameWriter;
+import dev.armdb.replication.net.SessionWorkers;
 import dev.armdb.replication.protocol.Ack;
 import dev.armdb.replication.protocol.CaughtUp;
 import dev.armdb.replication.protocol.ErrorCode;
@@ -22,8 +26,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One authenticated follower session's connection after the handshake, driven by a {@link ReplicationWorkers}
- * worker over a non-blocking socket through its {@link ByteTransport} (plain TCP or TLS): frames the {@link
+ * One authenticated follower session's connection after the handshake, driven by one of the server's {@link
+ * SessionWorkers} over a non-blocking socket through its {@link ByteTransport} (plain TCP or TLS): frames the {@link
  * ShardStreamer} emits go into an outbound buffer written as the transport takes them, and the follower's ACK,
  * HEARTBEAT and ERROR frames are reassembled from whatever the transport delivers. The frames are those of the
  * handshake ({@link FrameLayout} frames, same checks, same error codes), in clear or inside TLS records.
@@ -37,7 +41,7 @@ import org.slf4j.LoggerFactory;
  * <p>Threading: confined to its worker's thread from {@link #register} on; the status it publishes goes through
  * {@link FollowerSession}'s volatile fields.
  */
-final class PooledStream {
+final class PooledStream implements SessionWorkers.Session {
     private static final Logger LOG = LoggerFactory.getLogger(PooledStream.class);
     /** Frames one {@link #doWork} call may add, so one busy session cannot starve the others of its worker. */
     private static final int FRAMES_PER_PASS = 16;
@@ -64,11 +68,12 @@ final class PooledStream {
     private final ReplicationMetrics metrics;
     private final long timeoutNanos;
     private final int largestFrame;
+    private final FrameWriter writer;
     private final ByteBuffer out;
-    private final FrameDecoder in;
+    private final FrameReader reader;
+    private final ShardStreamer.FrameOut frameOut;
     private final byte[] leftover;
     private final Runnable start;
-    private final ShardStreamer.FrameOut frameOut;
 
     private State state = State.OPEN;
     private SelectionKey key;
@@ -105,13 +110,21 @@ final class PooledStream {
                 + Math.max(Heartbeat.LENGTH, CaughtUp.LENGTH);
         this.out = ByteBuffer.allocateDirect(outboundCapacity(streamer.largestBatch()))
                 .order(ByteOrder.LITTLE_ENDIAN);
-        this.in = inboundDecoder(leftover.length);
+        this.writer = new FrameWriter(out);
         this.frameOut = new StreamFrames(out, session::term);
+        int inbound =
+                Math.max(Ack.LENGTH, Math.max(MessageType.HEARTBEAT.maxPayload(), MessageType.ERROR.maxPayload()));
+        this.reader = new FrameReader(
+                Math.max(FrameLayout.HEADER_SIZE + inbound, leftover.length),
+                inbound,
+                EnumSet.of(MessageType.ACK, MessageType.HEARTBEAT, MessageType.ERROR),
+                "from a follower after the handshake");
     }
 
     /**
-     * The decoder of what a follower sends after the handshake: ACK, HEARTBEAT and ERROR frames only, any other type
-     * refused from its header; its buffer holds the largest of them, or {@code leftover} bytes if more.
+     * A decoder of what a follower sends after the handshake (ACK, HEARTBEAT and ERROR frames only, any other type
+     * refused from its header), holding at least {@code leftover} bytes. The deterministic simulation decodes the
+     * leader's inbound stream with it.
      */
     static FrameDecoder inboundDecoder(int leftover) {
         int inbound = FrameLayout.HEADER_SIZE
@@ -131,13 +144,14 @@ final class PooledStream {
     }
 
     /** Switches the socket to non-blocking, registers it with the worker's selector and starts the stream. */
-    void register(Selector selector, long nowNs) {
+    @Override
+    public void adopted(Selector selector, long nowNs) {
         lastHeardNanos = nowNs;
         try {
             channel.configureBlocking(false);
             key = channel.register(selector, SelectionKey.OP_READ, this);
             start.run();
-            in.buffer().put(leftover);
+            reader.preload(leftover);
             frames(nowNs);
         } catch (Throwable t) {
             failed(t, nowNs);
@@ -149,7 +163,8 @@ final class PooledStream {
      *
      * @return frames added (0: nothing to do now)
      */
-    int doWork(long nowNs, boolean serverClosed) {
+    @Override
+    public int doWork(long nowNs, boolean serverClosed) {
         try {
             return switch (state) {
                 case OPEN -> sendWork(nowNs, serverClosed);
@@ -178,8 +193,8 @@ final class PooledStream {
                     "follower silent for more than " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms");
         }
         int work = 0;
-        if (transport.inputBuffered()) {
-            // records the transport took from the socket earlier: no readiness event will announce them
+        if (transport.inputBuffered() || reader.frameReady()) {
+            // input taken from the socket earlier: no readiness event will announce it
             read(nowNs);
             work++;
             if (state != State.OPEN) {
@@ -199,7 +214,7 @@ final class PooledStream {
             }
             work++;
         }
-        if (out.position() > 0 || transport.wantsWrite()) {
+        if (!writer.isEmpty() || transport.wantsWrite()) {
             flush();
         }
         return work;
@@ -207,24 +222,26 @@ final class PooledStream {
 
     private int linger(long nowNs) throws IOException {
         flush();
-        if ((out.position() == 0 && !transport.wantsWrite()) || nowNs - lingerUntilNanos > 0) {
+        if ((writer.isEmpty() && !transport.wantsWrite()) || nowNs - lingerUntilNanos > 0) {
             state(State.CLOSED, "error delivered");
         }
         return 0;
     }
 
-    /** True if the session waits only for the change feed (or its heartbeat time). */
-    boolean waitsForFeed() {
-        return state == State.OPEN && feedIdle;
+    /** Arms the feed cursor's wake-up if the session waits only for the change feed (or its heartbeat time). */
+    @Override
+    public boolean armWakeup(Runnable waker) {
+        return state == State.OPEN && feedIdle && streamer.cursor().armWakeup(waker);
     }
 
-    /** The streamer's feed cursor, to arm a wake-up on. */
-    ShardStreamer streamer() {
-        return streamer;
+    @Override
+    public void disarmWakeup(Runnable waker) {
+        streamer.cursor().disarmWakeup(waker);
     }
 
     /** When this session needs its worker next, at the latest, if nothing else happens. */
-    long deadline(long nowNs) {
+    @Override
+    public long deadline(long nowNs) {
         return switch (state) {
             case OPEN -> {
                 long d = lastHeardNanos + timeoutNanos + 1;
@@ -236,7 +253,8 @@ final class PooledStream {
     }
 
     /** The selector reported the socket ready. */
-    void ready(SelectionKey k, long nowNs) {
+    @Override
+    public void ready(SelectionKey k, long nowNs) {
         try {
             if (k.isValid() && k.isWritable()) {
                 flush();
@@ -249,10 +267,11 @@ final class PooledStream {
         }
     }
 
-    /** Reads what the transport has now (one socket read at most) and takes the whole frames. */
+    /** Reads what the transport has now (a few socket reads at most) and takes the whole frames. */
     private void read(long nowNs) throws IOException {
+        frames(nowNs);
         for (int pass = 0; pass < READS_PER_PASS && state == State.OPEN; pass++) {
-            int n = transport.read(in.buffer());
+            int n = reader.fill(transport);
             if (n < 0) {
                 session.closeReason("connection closed: peer closed the connection");
                 state(State.CLOSED, "peer closed the connection");
@@ -270,20 +289,17 @@ final class PooledStream {
         }
     }
 
-    /** Takes every whole frame in the inbound buffer; a partial one stays for the next read. */
+    /** Takes every whole frame read so far; a partial one stays for the next read. */
     private void frames(long nowNs) {
-        while (state == State.OPEN) {
-            MessageType type = in.next();
-            if (type == null) {
-                break;
-            }
+        for (MessageType type; state == State.OPEN && (type = reader.next()) != null; ) {
             lastHeardNanos = nowNs;
             session.heard(nowNs);
-            frame(type, in.payload());
+            frame(type);
         }
     }
 
-    private void frame(MessageType type, ByteBuffer payload) {
+    private void frame(MessageType type) {
+        ByteBuffer payload = reader.payload();
         switch (type) {
             case ACK -> {
                 Ack ack = Ack.decode(payload);
@@ -301,14 +317,12 @@ final class PooledStream {
     }
 
     private void flush() throws IOException {
-        out.flip();
-        int n = transport.write(out);
-        out.compact();
+        int n = writer.flush(transport);
         if (n > 0) {
             bytesOut += n;
             metrics.bytesSent.add(n);
         }
-        boolean blocked = !transport.flush() || out.position() > 0;
+        boolean blocked = writer.blocked();
         if (blocked != writeInterest && key != null && key.isValid()) {
             writeInterest = blocked;
             key.interestOps(blocked ? key.interestOps() | SelectionKey.OP_WRITE : SelectionKey.OP_READ);
@@ -329,12 +343,11 @@ final class PooledStream {
 
     private void queueError(ErrorCode code, String message, long nowNs) {
         byte[] p = new ErrorMessage(code, message).encode();
-        if (out.remaining() < FrameLayout.HEADER_SIZE + p.length) {
+        if (!writer.hasRoom(FrameWriter.frameSize(p.length))) {
             state(State.CLOSED, "no room for the error frame");
             return;
         }
-        FrameLayout.putHeader(out, MessageType.ERROR, p.length);
-        out.put(p);
+        writer.frame(MessageType.ERROR, p);
         lingerUntilNanos = nowNs + Math.min(LINGER_NANOS, timeoutNanos);
         state(State.LINGERING, "sending " + code);
         try {
@@ -342,6 +355,12 @@ final class PooledStream {
         } catch (IOException e) {
             state(State.CLOSED, "the error frame could not be sent: " + e);
         }
+    }
+
+    /** The worker is stopping: ends the session, telling the follower if its socket takes the frame at once. */
+    @Override
+    public void shutdown() {
+        shutdown(ErrorCode.SHUTDOWN, "leader shutting down");
     }
 
     /** Ends the session now, telling the follower why if its socket takes the frame at once. Worker thread. */
@@ -358,7 +377,8 @@ final class PooledStream {
         return bytesOut;
     }
 
-    boolean isClosed() {
+    @Override
+    public boolean isDone() {
         return state == State.CLOSED;
     }
 

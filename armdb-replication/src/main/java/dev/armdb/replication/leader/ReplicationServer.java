@@ -5,6 +5,10 @@ import dev.armdb.FixedStore;
 import dev.armdb.replication.ReplicationMetrics;
 import dev.armdb.replication.ReplicationTls;
 import dev.armdb.replication.follower.ReplicaLineage;
+import dev.armdb.replication.net.ByteTransport;
+import dev.armdb.replication.net.PlainTransport;
+import dev.armdb.replication.net.SessionWorkers;
+import dev.armdb.replication.net.TlsTransport;
 import dev.armdb.replication.protocol.ErrorCode;
 import dev.armdb.replication.protocol.FrameChannel;
 import dev.armdb.replication.protocol.ProtocolException;
@@ -36,7 +40,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Thread-safe. Owns an acceptor thread, a watchdog thread and a fixed pool of {@linkplain
  * ReplicationServerConfig#workerThreads worker threads} that drive every session, plain TCP or TLS, over
- * non-blocking sockets ({@link ReplicationWorkers}); no session has a thread of its own after its handshake. {@link
+ * non-blocking sockets ({@link SessionWorkers}); no session has a thread of its own after its handshake. {@link
  * #close()} stops them all. Binds to loopback unless told otherwise.
  */
 public final class ReplicationServer implements AutoCloseable {
@@ -46,7 +50,7 @@ public final class ReplicationServer implements AutoCloseable {
     private final ReplicationServerConfig config;
     private final ServerSocket serverSocket;
     private final Thread acceptor;
-    private final ReplicationWorkers workers;
+    private final SessionWorkers workers;
     private final Set<FollowerSession> sessions = ConcurrentHashMap.newKeySet();
     private final Set<FollowerSession> pending = ConcurrentHashMap.newKeySet();
     private final java.util.Map<java.net.InetAddress, Integer> pendingBySource = new ConcurrentHashMap<>();
@@ -68,7 +72,7 @@ public final class ReplicationServer implements AutoCloseable {
         this.serverSocket = ServerSocketChannel.open().socket();
         serverSocket.setReuseAddress(true);
         serverSocket.bind(config.bind(), 1024);
-        this.workers = new ReplicationWorkers(
+        this.workers = new SessionWorkers(
                 config.workerThreads(), "armdb-repl-worker-" + serverSocket.getLocalPort(), () -> closed);
         this.watchdog = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform()
                 .daemon()
@@ -122,7 +126,7 @@ public final class ReplicationServer implements AutoCloseable {
     }
 
     /** The worker threads that drive every session after its handshake. */
-    ReplicationWorkers workers() {
+    SessionWorkers workers() {
         return workers;
     }
 

@@ -1,4 +1,4 @@
-package dev.armdb.replication.leader;
+package dev.armdb.replication.net;
 
 import java.io.EOFException;
 import java.io.IOException;
@@ -11,10 +11,11 @@ import javax.net.ssl.SSLEngineResult;
 import javax.net.ssl.SSLException;
 
 /**
- * TLS over one socket channel through one {@link SSLEngine}, from the TLS handshake (blocking, on the session's
- * handshake thread) to the end of the stream (non-blocking, on its worker): the engine, and every byte it buffers,
- * carry over from one mode to the other. Post-handshake messages (a TLS 1.3 KeyUpdate or NewSessionTicket; TLS 1.3
- * has no renegotiation) are unwrapped with the stream and answered through {@link #flush}.
+ * TLS over one socket channel through one {@link SSLEngine}, client or server mode, from the TLS handshake to the end
+ * of the stream. The leader runs the handshake blocking (on the connection's handshake thread) and then drives the
+ * stream non-blocking on its worker: the engine, and every byte it buffers, carry over from one mode to the other. The
+ * follower drives everything non-blocking ({@link #handshakeStep}). Post-handshake messages (a TLS 1.3 KeyUpdate or
+ * NewSessionTicket; TLS 1.3 has no renegotiation) are unwrapped with the stream and answered through {@link #flush}.
  *
  * <p>Buffers: records received and not yet unwrapped, decrypted bytes not yet read, records not yet written; one
  * record each at the engine's sizes (about 50 KiB together). {@link #write} takes no application bytes while a
@@ -22,9 +23,9 @@ import javax.net.ssl.SSLException;
  *
  * <p>Threading as {@link ByteTransport}: one thread at a time.
  */
-final class TlsTransport implements ByteTransport {
+public final class TlsTransport implements ByteTransport {
     private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
-    /** Engine calls one {@link #read} or {@link #write} may make before it lets the worker serve other sessions. */
+    /** Engine calls one {@link #read}, {@link #write} or {@link #handshakeStep} may make before it returns. */
     private static final int STEPS = 64;
 
     private final SocketChannel channel;
@@ -41,9 +42,13 @@ final class TlsTransport implements ByteTransport {
     private boolean underflow;
 
     private boolean inputEnded;
+    private boolean handshakeBegun;
 
-    /** {@code engine} is in server mode, configured and not yet used; {@code channel} is connected and blocking. */
-    TlsTransport(SocketChannel channel, SSLEngine engine) {
+    /**
+     * TLS over {@code channel} (connected, in either blocking mode) through {@code engine} (configured for its side,
+     * client or server, and not yet used).
+     */
+    public TlsTransport(SocketChannel channel, SSLEngine engine) {
         this.channel = channel;
         this.engine = engine;
         int packet = engine.getSession().getPacketBufferSize();
@@ -62,32 +67,65 @@ final class TlsTransport implements ByteTransport {
      */
     @Override
     public void handshake() throws IOException {
-        engine.beginHandshake();
-        for (; ; ) {
-            switch (engine.getHandshakeStatus()) {
-                case NEED_TASK -> runTasks();
-                case NEED_WRAP -> flush();
-                case NEED_UNWRAP, NEED_UNWRAP_AGAIN -> handshakeUnwrap();
-                case FINISHED, NOT_HANDSHAKING -> {
-                    flush();
-                    return;
-                }
+        // blocking: each step waits for the socket (read timeout) or writes everything, so each one progresses
+        while (handshakeStep() != Handshake.DONE) {
+            if (!channel.isBlocking()) {
+                throw new IllegalStateException("a blocking TLS handshake needs a blocking channel");
             }
         }
     }
 
-    private void handshakeUnwrap() throws IOException {
+    /**
+     * Advances the handshake without waiting (with a blocking channel, each read or write waits as usual). Delegated
+     * tasks (certificate checks) run on the calling thread.
+     *
+     * @throws SSLException if the peer is refused or sends no TLS, or the engine makes no progress in {@value #STEPS}
+     *     steps
+     * @throws EOFException if the peer closes the connection during the handshake
+     */
+    @Override
+    public Handshake handshakeStep() throws IOException {
+        if (!handshakeBegun) {
+            engine.beginHandshake();
+            handshakeBegun = true;
+        }
+        for (int step = 0; step < STEPS; step++) {
+            switch (engine.getHandshakeStatus()) {
+                case NEED_TASK -> runTasks();
+                case NEED_WRAP -> {
+                    if (!flush()) {
+                        return Handshake.NEEDS_OUTPUT;
+                    }
+                }
+                case NEED_UNWRAP, NEED_UNWRAP_AGAIN -> {
+                    if (!handshakeUnwrap()) {
+                        return Handshake.NEEDS_INPUT;
+                    }
+                }
+                case FINISHED, NOT_HANDSHAKING -> {
+                    return flush() ? Handshake.DONE : Handshake.NEEDS_OUTPUT;
+                }
+            }
+        }
+        throw new SSLException("the TLS handshake made no progress in " + STEPS + " engine steps");
+    }
+
+    /** One unwrap in the handshake; false if it needs bytes the socket does not have yet. */
+    private boolean handshakeUnwrap() throws IOException {
         SSLEngineResult r = unwrap();
         switch (r.getStatus()) {
             case OK -> runTasks();
             case BUFFER_OVERFLOW -> growAppIn();
             case BUFFER_UNDERFLOW -> {
-                if (fill() < 0) {
+                int n = fill();
+                if (n < 0) {
                     throw new EOFException("peer closed the connection during the TLS handshake");
                 }
+                return n > 0;
             }
             case CLOSED -> throw new SSLException("peer closed TLS during the TLS handshake");
         }
+        return true;
     }
 
     @Override

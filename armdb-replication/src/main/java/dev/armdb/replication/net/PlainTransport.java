@@ -1,4 +1,4 @@
-package dev.armdb.replication.leader;
+package dev.armdb.replication.net;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -7,16 +7,22 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 
 /** Plain TCP: the application bytes are the wire bytes. Threading as {@link ByteTransport}. */
-final class PlainTransport implements ByteTransport {
+public final class PlainTransport implements ByteTransport {
     private final SocketChannel channel;
 
-    PlainTransport(SocketChannel channel) {
+    /** Frames over {@code channel}, connected, in either blocking mode. */
+    public PlainTransport(SocketChannel channel) {
         this.channel = channel;
     }
 
     @Override
     public void handshake() {
         // plain TCP has no handshake of its own
+    }
+
+    @Override
+    public Handshake handshakeStep() {
+        return Handshake.DONE;
     }
 
     @Override

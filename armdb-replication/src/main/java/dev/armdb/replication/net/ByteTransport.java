@@ -1,4 +1,4 @@
-package dev.armdb.replication.leader;
+package dev.armdb.replication.net;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -6,17 +6,38 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 
 /**
- * The bytes of one follower connection, plain TCP ({@link PlainTransport}) or TLS ({@link TlsTransport}) over one
- * {@link java.nio.channels.SocketChannel}. The handshake uses the blocking stream views while the channel is in
- * blocking mode; a worker then drives the same transport, with the channel non-blocking, through {@link #read},
- * {@link #write} and {@link #flush}. Application bytes are frames; what goes on the wire is the transport's business.
+ * The bytes of one replication connection, plain TCP ({@link PlainTransport}) or TLS ({@link TlsTransport}) over one
+ * {@link java.nio.channels.SocketChannel}, on either side. Application bytes are frames; what goes on the wire is the
+ * transport's business.
  *
- * <p>Threading: one thread at a time (the handshake thread, then the session's worker); only {@link #close} may be
- * raced by a thread that closes the socket to cut a handshake off.
+ * <p>Two ways to drive it. The leader runs a connection's handshake blocking ({@link #handshake}, then frames through
+ * the blocking stream views) and hands the same transport to a worker; the follower drives it non-blocking from its
+ * first byte ({@link #handshakeStep}). Either way a worker then moves the stream through {@link #read}, {@link #write}
+ * and {@link #flush} with the channel non-blocking.
+ *
+ * <p>Threading: one thread at a time (a handshake thread, then the session's worker); only {@link #close} may be raced
+ * by a thread that closes the socket to cut a handshake off.
  */
-interface ByteTransport {
+public interface ByteTransport {
+    /** What a non-blocking handshake needs before it can go on. */
+    enum Handshake {
+        /** The handshake is complete: frames may flow. */
+        DONE,
+        /** It waits for bytes from the peer: watch the socket for readability. */
+        NEEDS_INPUT,
+        /** It waits for the socket to take bytes: watch it for writability. */
+        NEEDS_OUTPUT
+    }
+
     /** Completes the transport's own handshake in blocking mode (TLS), bounded by the socket's read timeout. */
     void handshake() throws IOException;
+
+    /**
+     * Advances the transport's own handshake as far as the non-blocking socket allows, never waiting.
+     *
+     * @return {@link Handshake#DONE} once complete (at once for plain TCP), else what it waits for
+     */
+    Handshake handshakeStep() throws IOException;
 
     /** A blocking view of the application bytes received, for the handshake's frame reader. */
     InputStream blockingInput() throws IOException;

@@ -1,0 +1,278 @@
+package dev.armdb.replication.net;
+
+import dev.armdb.replication.protocol.ErrorCode;
+import dev.armdb.replication.protocol.ProtocolException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A fixed pool of worker threads that drive replication sessions over non-blocking sockets: each worker owns a {@link
+ * Selector} and a list of {@link Session}s and steps them in turn, summing their work, so a node's thread count does
+ * not grow with shards × peers. The leader runs every follower session on one pool ({@code ReplicationServer}); a
+ * follower runs every shard's session on one ({@code ReplicationClient}).
+ *
+ * <p>Design note: a worker blocks in its selector only when no session did any work in its last pass and none can
+ * work now: before blocking it lets each session arm a wake-up for work that comes from elsewhere ({@link
+ * Session#armWakeup}, on the leader a shard's change feed), so a producer wakes the selector once per wait, with no
+ * allocation, and never while the worker is busy. The selector also wakes for readable, writable and connectable
+ * sockets and, through its timeout, the earliest deadline of its sessions (heartbeats, timeouts, deferred acks,
+ * reconnects), never later than {@link #MAX_WAIT_NANOS}.
+ *
+ * <p>Threading: {@link #adopt}, {@link #wakeAll} and {@link #close} from any thread; a session's methods only on its
+ * worker, from {@link Session#adopted} on.
+ */
+public final class SessionWorkers implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(SessionWorkers.class);
+    /** Longest a worker blocks with nothing due: it re-checks its owner's state at least this often. */
+    private static final long MAX_WAIT_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+    /**
+     * One session as a worker drives it: a state machine that does its I/O on non-blocking channels registered with
+     * the worker's selector (the session as their attachment) and never blocks on the network.
+     *
+     * <p>Threading: every method is called on the session's worker only.
+     */
+    public interface Session {
+        /** The worker took the session: the selector its channels register with (attachment: the session). */
+        void adopted(Selector selector, long nowNs);
+
+        /**
+         * Does what the session can do now without waiting for the network.
+         *
+         * @param stopping the pool's owner is closing: the session ends now (telling its peer if it can)
+         * @return work done; 0 if the session can make no progress before an event or its {@link #deadline}
+         */
+        int doWork(long nowNs, boolean stopping);
+
+        /** The selector reported {@code key}, one of the session's channels, ready. */
+        void ready(SelectionKey key, long nowNs);
+
+        /** When the session needs its worker next, at the latest, if no socket event comes first. */
+        long deadline(long nowNs);
+
+        /** True once the session has ended: the worker drops it. */
+        boolean isDone();
+
+        /**
+         * Arms a one-shot wake-up of the worker for work that arrives from outside the selector (the waker is cheap,
+         * never blocks and wakes the selector); called before the worker blocks.
+         *
+         * @return true if such work is available already (the worker must not block; nothing stays armed)
+         */
+        default boolean armWakeup(Runnable waker) {
+            return false;
+        }
+
+        /** Takes back a wake-up {@link #armWakeup} left armed; called when the worker drops the session. */
+        default void disarmWakeup(Runnable waker) {}
+
+        /** The worker is stopping or failed: the session ends now, telling its peer if the socket takes it at once. */
+        void shutdown();
+    }
+
+    private final Worker[] workers;
+
+    /**
+     * Opens {@code threads} selectors; the threads, named {@code name-0 ... name-(threads-1)}, start with {@link
+     * #start}.
+     *
+     * @param ownerClosing tells the workers their owner is closing (they pass it to {@link Session#doWork})
+     */
+    public SessionWorkers(int threads, String name, BooleanSupplier ownerClosing) throws IOException {
+        if (threads < 1) {
+            throw new IllegalArgumentException("a worker pool needs at least 1 thread, got " + threads);
+        }
+        workers = new Worker[threads];
+        try {
+            for (int i = 0; i < threads; i++) {
+                workers[i] = new Worker(name + "-" + i, ownerClosing);
+            }
+        } catch (IOException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /** Starts the worker threads. */
+    public void start() {
+        for (Worker w : workers) {
+            w.thread.start();
+        }
+    }
+
+    /**
+     * Hands a session to the running worker with the fewest sessions. Any thread.
+     *
+     * @throws ProtocolException (INTERNAL) if no worker runs any more
+     */
+    public void adopt(Session s) {
+        Worker best = null;
+        for (Worker w : workers) {
+            if (!w.dead && (best == null || w.load.get() < best.load.get())) {
+                best = w;
+            }
+        }
+        if (best == null) {
+            throw new ProtocolException(ErrorCode.INTERNAL, "no replication worker is running");
+        }
+        best.adopt(s);
+    }
+
+    /** Number of worker threads. */
+    public int threads() {
+        return workers.length;
+    }
+
+    /** Wakes every worker from its selector (its owner's state changed, e.g. it is closing). Any thread. */
+    public void wakeAll() {
+        for (Worker w : workers) {
+            if (w != null) {
+                w.selector.wakeup();
+            }
+        }
+    }
+
+    /** Stops the workers (each ends the sessions it still has) and waits up to 5 s for them. Any thread. */
+    @Override
+    public void close() {
+        for (Worker w : workers) {
+            if (w != null) {
+                w.stop();
+            }
+        }
+        for (Worker w : workers) {
+            if (w != null && w.thread.isAlive() && w.thread != Thread.currentThread()) {
+                try {
+                    w.thread.join(5_000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+
+    /** One worker thread: its selector and the sessions it owns. */
+    private static final class Worker {
+        private final Selector selector;
+        private final Thread thread;
+        private final BooleanSupplier ownerClosing;
+        private final Queue<Session> incoming = new ConcurrentLinkedQueue<>();
+        private final List<Session> sessions = new ArrayList<>();
+        private final AtomicInteger load = new AtomicInteger();
+        private final Runnable waker;
+        private final Consumer<SelectionKey> onReady = this::ready;
+        private volatile boolean stopping;
+        private volatile boolean dead;
+
+        Worker(String name, BooleanSupplier ownerClosing) throws IOException {
+            this.selector = Selector.open();
+            this.ownerClosing = ownerClosing;
+            this.waker = selector::wakeup;
+            this.thread = Thread.ofPlatform().daemon().name(name).unstarted(this::run);
+        }
+
+        void adopt(Session s) {
+            load.incrementAndGet();
+            incoming.add(s);
+            selector.wakeup();
+        }
+
+        void stop() {
+            stopping = true;
+            selector.wakeup();
+        }
+
+        private void run() {
+            try {
+                while (!stopping) {
+                    pass();
+                }
+            } catch (Throwable t) {
+                // the sessions of a worker that dies end below; their peers reconnect (to another worker)
+                LOG.error("replication worker {} failed", thread.getName(), t);
+            } finally {
+                dead = true;
+                endAll();
+            }
+        }
+
+        private void pass() throws IOException {
+            long now = System.nanoTime();
+            for (Session s; (s = incoming.poll()) != null; ) {
+                sessions.add(s);
+                s.adopted(selector, now);
+            }
+            boolean closing = ownerClosing.getAsBoolean();
+            int work = 0;
+            long deadline = now + MAX_WAIT_NANOS;
+            for (int i = 0; i < sessions.size(); i++) {
+                Session s = sessions.get(i);
+                work += s.doWork(now, closing);
+                if (s.isDone()) {
+                    remove(i--);
+                } else {
+                    deadline = Math.min(deadline, s.deadline(now));
+                }
+            }
+            if (work > 0 || !incoming.isEmpty() || !armWakeups()) {
+                selector.selectNow(onReady);
+                return;
+            }
+            long waitMs = Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - now + 999_999));
+            selector.select(onReady, waitMs);
+        }
+
+        /** Arms the sessions' outside wake-ups; false if one has such work already. */
+        private boolean armWakeups() {
+            boolean mayBlock = true;
+            for (Session s : sessions) {
+                if (s.armWakeup(waker)) {
+                    mayBlock = false;
+                }
+            }
+            return mayBlock;
+        }
+
+        private void ready(SelectionKey key) {
+            ((Session) key.attachment()).ready(key, System.nanoTime());
+        }
+
+        private void remove(int i) {
+            Session s = sessions.remove(i);
+            s.disarmWakeup(waker);
+            load.decrementAndGet();
+        }
+
+        private void endAll() {
+            for (Session s; (s = incoming.poll()) != null; ) {
+                sessions.add(s);
+            }
+            for (Session s : sessions) {
+                try {
+                    s.shutdown();
+                } catch (RuntimeException e) {
+                    LOG.debug("ending a replication session: {}", e.toString());
+                }
+            }
+            sessions.clear();
+            try {
+                selector.close();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+}
