@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
             DigestCommand.class,
             TlsKeyStoreCommand.class,
             ZooKeeperCommand.class,
+            ClusterCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
