@@ -14,6 +14,8 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.UnaryOperator;
@@ -226,8 +228,8 @@ public final class ClusterNode implements AutoCloseable {
         public long silentNanos(String followerId) {
             ReplicationServer srv = node.replicationServer();
             long[] idle = new long[node.map().config().shards()];
-            java.util.Arrays.fill(idle, Long.MAX_VALUE);
-            for (FollowerStatus f : srv == null ? java.util.List.<FollowerStatus>of() : srv.status()) {
+            Arrays.fill(idle, Long.MAX_VALUE);
+            for (FollowerStatus f : srv == null ? List.<FollowerStatus>of() : srv.status()) {
                 if (f.followerId().equals(followerId)
                         && f.shard() >= 0
                         && !f.state().equals("CLOSED")) {
@@ -536,7 +538,7 @@ public final class ClusterNode implements AutoCloseable {
     }
 
     /** The in-sync followers this node waits for while it leads (empty otherwise). */
-    public java.util.List<String> inSyncReplicas() {
+    public List<String> inSyncReplicas() {
         return isr.isr();
     }
 

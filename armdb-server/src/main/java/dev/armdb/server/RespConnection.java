@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 import java.util.List;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,8 +61,9 @@ final class RespConnection {
     private final WriteGate gate;
     /** The LSNs per shard whose acknowledgement the held replies wait for; the gate reads them until it calls back. */
     private final long[] ackLsns;
+    /** What the gate calls back with its answer for the held replies. */
+    private final Consumer<String> onAcknowledged;
 
-    private final java.util.function.Consumer<String> onAcknowledged;
     private SelectionKey key;
     private ByteBuffer in = ByteBuffer.allocate(INITIAL_BUFFER);
     private State state = State.READING;
@@ -75,9 +77,9 @@ final class RespConnection {
     private int heldReplies;
     /** The state to return to once held replies are released (READING, or CLOSING after QUIT). */
     private State afterAcks;
-    /** A paused command's starting point: its reply's mark and whether writes were unacknowledged before it. */
+    /** Where a paused command's reply starts in the reply buffer. */
     private int pausedMark;
-
+    /** This client had unacknowledged writes before the paused command. */
     private boolean pausedAfterWrites;
 
     RespConnection(
