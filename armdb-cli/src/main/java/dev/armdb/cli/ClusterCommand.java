@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
         name = "cluster",
         mixinStandardHelpOptions = true,
         description = "Commands for a cluster of serve --cluster nodes coordinated through ZooKeeper.",
-        subcommands = {ClusterStatusCommand.class})
+        subcommands = {ClusterStatusCommand.class, ClusterSwitchoverCommand.class})
 final class ClusterCommand implements Runnable {
     @CommandLine.Spec
     private CommandLine.Model.CommandSpec spec;

@@ -16,6 +16,8 @@ import java.time.Duration;
  * @param tick how often the node refreshes its member znode, reads the group state and (as controller) decides
  * @param grace how long the controller waits after the leader became unusable (longer than the tick)
  * @param block at most one automatic failover per group within this period
+ * @param isrLag how long an in-sync follower may go without acknowledging what the leader had written before the
+ *     leader removes it from the ISR (and acknowledges writes without it); a few replication heartbeats
  */
 public record ClusterConfig(
         String connectString,
@@ -26,8 +28,9 @@ public record ClusterConfig(
         Duration lease,
         Duration tick,
         Duration grace,
-        Duration block) {
-    /** Checks names and the ordering tick &lt; grace, lease &lt; session timeout. */
+        Duration block,
+        Duration isrLag) {
+    /** Checks names and the ordering tick &lt; grace, lease &lt; session timeout, tick &lt; ISR lag. */
     public ClusterConfig {
         if (connectString == null || connectString.isBlank()) {
             throw new IllegalArgumentException("a ZooKeeper connect string (host:port[/chroot]) is needed, got none");
@@ -45,9 +48,16 @@ public record ClusterConfig(
             throw new IllegalArgumentException("the grace period must be longer than the tick " + tick.toMillis()
                     + " ms (so that members' last reports are final), got " + grace.toMillis() + " ms");
         }
+        if (isrLag.compareTo(tick) <= 0) {
+            throw new IllegalArgumentException("the ISR lag bound must be longer than the tick " + tick.toMillis()
+                    + " ms (the leader checks its followers every tick), got " + isrLag.toMillis() + " ms");
+        }
     }
 
-    /** Defaults: 6 s session, 4 s lease, 200 ms tick, 1 s grace, 30 s block, no in-sync followers asked for. */
+    /**
+     * Defaults: 6 s session, 4 s lease, 200 ms tick, 1 s grace, 30 s block, no in-sync followers asked for, and an ISR
+     * lag bound of 2 s (eight of replication's 250 ms heartbeats, each of which a follower acknowledges).
+     */
     public static ClusterConfig of(String connectString, String group, String nodeId) {
         return new ClusterConfig(
                 connectString,
@@ -58,18 +68,25 @@ public record ClusterConfig(
                 Duration.ofSeconds(4),
                 Duration.ofMillis(200),
                 Duration.ofSeconds(1),
-                Duration.ofSeconds(30));
+                Duration.ofSeconds(30),
+                Duration.ofSeconds(2));
     }
 
     /** This configuration asking for {@code n} in-sync followers. */
     public ClusterConfig withMinInsync(int n) {
-        return new ClusterConfig(connectString, group, nodeId, n, sessionTimeout, lease, tick, grace, block);
+        return new ClusterConfig(connectString, group, nodeId, n, sessionTimeout, lease, tick, grace, block, isrLag);
     }
 
     /** This configuration with other timings. */
     public ClusterConfig withTimings(
             Duration session, Duration newLease, Duration newTick, Duration newGrace, Duration newBlock) {
         return new ClusterConfig(
-                connectString, group, nodeId, minInsync, session, newLease, newTick, newGrace, newBlock);
+                connectString, group, nodeId, minInsync, session, newLease, newTick, newGrace, newBlock, isrLag);
+    }
+
+    /** This configuration with another ISR lag bound. */
+    public ClusterConfig withIsrLag(Duration lag) {
+        return new ClusterConfig(
+                connectString, group, nodeId, minInsync, sessionTimeout, lease, tick, grace, block, lag);
     }
 }

@@ -5,6 +5,7 @@ import dev.armdb.ArmDbException;
 import dev.armdb.micrometer.SnapshotMeterBinder;
 import dev.armdb.replication.follower.ReplicationClient;
 import dev.armdb.replication.follower.ShardStatus;
+import dev.armdb.replication.leader.FollowerStatus;
 import dev.armdb.replication.leader.ReplicationServer;
 import dev.armdb.server.Node;
 import dev.armdb.server.NodeConfig;
@@ -14,8 +15,11 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.UnaryOperator;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.recipes.leader.LeaderLatch;
@@ -24,15 +28,18 @@ import org.apache.curator.retry.BoundedExponentialBackoffRetry;
 import org.apache.curator.utils.CloseableUtils;
 import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.KeeperException;
+import org.apache.zookeeper.data.Stat;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * A {@link Node} run as a member of a replica group coordinated through ZooKeeper: it registers an ephemeral member
  * znode and refreshes it every tick, reads the group state, and follows whoever it names, promoting itself under the
- * named term when that is this node; it fences itself ({@link LeaderFence}); and it competes for the cluster's
- * controller latch, running the {@link Controller} while it holds it. ZooKeeper is on the control path only: the
- * write path reads the fence's two volatile fields and the clock.
+ * named term when that is this node; it fences itself ({@link LeaderFence}); while it leads it keeps the group's
+ * in-sync replicas, whose acknowledgements its replies to writes wait for ({@link InSyncReplicas}), and honours a
+ * planned switchover ({@link Switchover}); and it competes for the cluster's controller latch, running the {@link
+ * Controller} while it holds it. ZooKeeper is on the control path only: the write path reads a few volatile fields
+ * and the clock.
  *
  * <p>Threading: one cluster thread does all of the above; {@link #close()} from any thread.
  */
@@ -43,6 +50,8 @@ public final class ClusterNode implements AutoCloseable {
     private final Node node;
     private final LeaderFence fence;
     private final ClusterMetrics metrics;
+    private final ClusterGate gate;
+    private final InSyncReplicas isr;
     private final boolean uncleanStart;
     private final CuratorFramework zk;
     private final LeaderLatch latch;
@@ -54,14 +63,32 @@ public final class ClusterNode implements AutoCloseable {
     private volatile MemberInfo lastMember;
     private boolean wasController;
     private long lastErrorLogNanos;
+    /** The version of the state znode last read (cluster thread). */
+    private int stateVersion = -1;
+    /** The replication server whose acknowledgements wake the ISR (cluster thread). */
+    private ReplicationServer ackSource;
+    /** User writes are refused on every shard for a switchover (cluster thread). */
+    private boolean shardsStopped;
+    /** Maps a leader's replication address to the one dialed (tests put a fault proxy in between). */
+    private final UnaryOperator<InetSocketAddress> dialer;
 
     private ClusterNode(
-            ClusterConfig cluster, Node node, LeaderFence fence, ClusterMetrics metrics, boolean uncleanStart) {
+            ClusterConfig cluster,
+            Node node,
+            LeaderFence fence,
+            ClusterMetrics metrics,
+            ClusterGate gate,
+            InSyncReplicas isr,
+            boolean unclean,
+            UnaryOperator<InetSocketAddress> dialer) {
         this.cluster = cluster;
+        this.dialer = dialer;
         this.node = node;
         this.fence = fence;
         this.metrics = metrics;
-        this.uncleanStart = uncleanStart;
+        this.gate = gate;
+        this.isr = isr;
+        this.uncleanStart = unclean;
         int slash = cluster.connectString().indexOf('/');
         String servers =
                 slash < 0 ? cluster.connectString() : cluster.connectString().substring(0, slash);
@@ -95,10 +122,26 @@ public final class ClusterNode implements AutoCloseable {
      * @throws ArmDbException if the collection cannot be opened (see {@link Node#start})
      */
     public static ClusterNode start(NodeConfig config, ClusterConfig cluster) {
+        return start(config, cluster, a -> a);
+    }
+
+    /** As {@link #start(NodeConfig, ClusterConfig)}, dialing leaders' replication addresses as {@code dialer} maps them. */
+    static ClusterNode start(NodeConfig config, ClusterConfig cluster, UnaryOperator<InetSocketAddress> dialer) {
         Long lastEpoch = lastEpoch(config.dir());
         ClusterMetrics metrics = new ClusterMetrics();
         LeaderFence fence = new LeaderFence(cluster.lease().toNanos(), System::nanoTime, cluster.group(), metrics);
-        Node node = Node.start(config, fence);
+        ClusterGate gate = new ClusterGate(fence);
+        Node node = Node.start(config, gate);
+        InSyncReplicas isr = new InSyncReplicas(
+                cluster.group(),
+                node.map().config().shards(),
+                cluster.minInsync(),
+                cluster.isrLag().toNanos(),
+                cluster.isrLag().plus(cluster.sessionTimeout()).toNanos(),
+                System::nanoTime,
+                new NodeAcks(node),
+                () -> fence.state() == LeaderFence.State.LOST);
+        gate.attach(isr);
         boolean unclean = lastEpoch != null && !node.map().engine().trustsEpoch(lastEpoch);
         if (unclean) {
             LOG.warn(
@@ -107,10 +150,11 @@ public final class ClusterNode implements AutoCloseable {
                     config.dir(),
                     cluster.group());
         }
-        ClusterNode c = new ClusterNode(cluster, node, fence, metrics, unclean);
+        ClusterNode c = new ClusterNode(cluster, node, fence, metrics, gate, isr, unclean, dialer);
         node.addInfoSection("cluster", new ClusterInfoSection(cluster, c)::append);
         node.bindMeters(new SnapshotMeterBinder<>(metrics, ClusterMetrics::counters, ClusterMetrics::gauges));
         try {
+            isr.start();
             c.zk.getConnectionStateListenable().addListener((client, s) -> c.onConnectionState(s));
             c.zk.start();
             c.latch.start();
@@ -175,13 +219,51 @@ public final class ClusterNode implements AutoCloseable {
         }
     }
 
-    /** One round: publish, read the state, follow it, and decide as controller if this node is one. */
+    /** What the leader reads of its followers' replication: its last LSNs and their acknowledgements. Any thread. */
+    private record NodeAcks(Node node) implements InSyncReplicas.Acks {
+        @Override
+        public long lastLsn(int shard) {
+            return node.map().engine().view(shard).lastLsn();
+        }
+
+        @Override
+        public long acked(String followerId, int shard) {
+            ReplicationServer srv = node.replicationServer();
+            return srv == null ? -1 : srv.ackedLsn(followerId, shard);
+        }
+
+        @Override
+        public long silentNanos(String followerId) {
+            ReplicationServer srv = node.replicationServer();
+            long[] idle = new long[node.map().config().shards()];
+            Arrays.fill(idle, Long.MAX_VALUE);
+            for (FollowerStatus f : srv == null ? List.<FollowerStatus>of() : srv.status()) {
+                if (f.followerId().equals(followerId)
+                        && f.shard() >= 0
+                        && !f.state().equals("CLOSED")) {
+                    idle[f.shard()] = Math.min(idle[f.shard()], TimeUnit.MILLISECONDS.toNanos(f.idleMillis()));
+                }
+            }
+            long silent = 0;
+            for (long i : idle) {
+                silent = Math.max(silent, i);
+            }
+            return silent;
+        }
+    }
+
+    /**
+     * One round: publish, read the switchover request and the state, follow the state, and decide as controller if
+     * this node is one. The switchover znode is read before the state: a leader that finds no request stopping it
+     * takes writes again only if the state read after still names it (see {@link Switchover}).
+     */
     void tick(long start) throws Exception {
         publishMember();
+        Switchover.Read switchover = Switchover.read(zk, cluster.group());
         GroupState state = readState();
         lastState = state;
         metrics.observe(state);
-        follow(state, start);
+        follow(state, start, switchover);
         boolean isController = latch.hasLeadership();
         metrics.controller(isController);
         if (isController && !wasController) {
@@ -196,10 +278,30 @@ public final class ClusterNode implements AutoCloseable {
     }
 
     private GroupState readState() throws Exception {
+        Stat stat = new Stat();
         try {
-            return GroupStateLayout.decode(zk.getData().forPath(GroupPaths.state(cluster.group())));
+            GroupState s = GroupStateLayout.decode(
+                    zk.getData().storingStatIn(stat).forPath(GroupPaths.state(cluster.group())));
+            stateVersion = stat.getVersion();
+            return s;
         } catch (KeeperException.NoNodeException e) {
+            stateVersion = -1;
             return null;
+        }
+    }
+
+    /** Writes {@code next} over the state last read, with compare-and-set; false if it changed since. */
+    private boolean writeState(GroupState next) throws Exception {
+        try {
+            Stat stat = zk.setData()
+                    .withVersion(stateVersion)
+                    .forPath(GroupPaths.state(cluster.group()), GroupStateLayout.encode(next));
+            stateVersion = stat.getVersion();
+            lastState = next;
+            return true;
+        } catch (KeeperException.BadVersionException | KeeperException.NoNodeException e) {
+            LOG.info("group {}: the group state changed under the leader's ISR update; next round", cluster.group());
+            return false;
         }
     }
 
@@ -267,16 +369,16 @@ public final class ClusterNode implements AutoCloseable {
     }
 
     /** Takes the role the state names for this node. */
-    private void follow(GroupState state, long roundTripStart) throws Exception {
+    private void follow(GroupState state, long roundTripStart, Switchover.Read switchover) throws Exception {
         if (state == null) {
-            fence.notLeader("no group state yet");
+            notLeader("no group state yet");
             return;
         }
         if (state.leader().equals(cluster.nodeId())) {
-            lead(state, roundTripStart);
+            lead(state, roundTripStart, switchover);
             return;
         }
-        fence.notLeader("group state names " + state.leader() + " in term " + state.term());
+        notLeader("group state names " + state.leader() + " in term " + state.term());
         if (node.map().engine().isReplica()) {
             // a follower refuses every leader of a lower term from now on, the old leader among them
             node.map().engine().raiseTerm(state.term());
@@ -285,7 +387,7 @@ public final class ClusterNode implements AutoCloseable {
         if (leader == null || leader.replicationAddress().isEmpty() || leader.replica()) {
             return;
         }
-        InetSocketAddress addr = parse(leader.replicationAddress());
+        InetSocketAddress addr = dialer.apply(parse(leader.replicationAddress()));
         if (!node.isFollower() || !addr.equals(node.leader()) || !following.equals(state.leader())) {
             LOG.info(
                     "group {}: node {} follows {} at {} (term {})",
@@ -299,9 +401,15 @@ public final class ClusterNode implements AutoCloseable {
         }
     }
 
-    private void lead(GroupState state, long roundTripStart) {
+    private void notLeader(String reason) {
+        fence.notLeader(reason);
+        isr.stop(reason);
+        gate.resume();
+    }
+
+    private void lead(GroupState state, long roundTripStart, Switchover.Read switchover) throws Exception {
         if (uncleanStart) {
-            fence.notLeader("named leader, but started after an unclean stop: waiting for the controller");
+            notLeader("named leader, but started after an unclean stop: waiting for the controller");
             return;
         }
         Store store = node.map().engine();
@@ -314,8 +422,88 @@ public final class ClusterNode implements AutoCloseable {
             node.promoteTo(state.term());
         }
         if (store.term() >= state.term()) {
-            fence.confirmLeader(roundTripStart, state.term());
+            fence.confirmLeader(
+                    roundTripStart, state.term(), Switchover.handedOverTo(switchover, cluster.nodeId(), state));
+            listenToAcks();
+            isr.maintain(state, Controller.readMembers(zk, cluster.group()), this::writeState);
+            handleSwitchover(switchover, state);
         }
+    }
+
+    /** Has the current replication server's acknowledgements wake the ISR's evaluator. */
+    private void listenToAcks() {
+        ReplicationServer srv = node.replicationServer();
+        if (srv != null && srv != ackSource) {
+            srv.ackListener(isr::wake);
+            ackSource = srv;
+        }
+    }
+
+    /**
+     * The leader's part of a planned switchover: while a request names it in its term it refuses writes (first at
+     * the gate, then in the engine, whose shard locks make every write already past the gate finish first), and from
+     * the next round on, once no reply waits for acknowledgements, it forces everything and records its last LSNs in
+     * the request. Without such a request it takes writes again, and removes a request that concerns no one any more.
+     */
+    private void handleSwitchover(Switchover.Read read, GroupState state) throws Exception {
+        SwitchoverRequest r = read == null ? null : read.request();
+        if (r == null || !r.stops(cluster.nodeId(), state.term())) {
+            if (gate.handingOver() || shardsStopped) {
+                LOG.info(
+                        "group {}: no switchover stops {} any more; taking writes again",
+                        cluster.group(),
+                        cluster.nodeId());
+                stopShards(false);
+                gate.resume();
+            }
+            if (read != null) {
+                Switchover.remove(zk, cluster.group(), read, "it concerns no current leader: " + r);
+            }
+            return;
+        }
+        if (System.currentTimeMillis() - r.deadlineMillis() > Switchover.ABANDON_AFTER_DEADLINE_MILLIS) {
+            // writes resume next round, once the state read after the removal still names this node
+            Switchover.remove(zk, cluster.group(), read, "its deadline passed; writes resume on " + r.from());
+            return;
+        }
+        if (!gate.handingOver()) {
+            LOG.info(
+                    "group {}: {} stops taking writes to hand over to {}",
+                    cluster.group(),
+                    cluster.nodeId(),
+                    r.target());
+            gate.handOver(cluster.group(), r.target());
+        }
+        boolean stoppedBefore = shardsStopped;
+        stopShards(true);
+        // a write applied just before the stop parks its reply at the end of its batch: give it a round to do so,
+        // so that it is acknowledged (the target holds it) rather than refused when this node stops leading
+        if (r.phase() == SwitchoverRequest.Phase.REQUESTED && stoppedBefore && isr.waiting() == 0) {
+            Store store = node.map().engine();
+            store.flush();
+            long[] lsns = new long[store.shardCount()];
+            for (int s = 0; s < lsns.length; s++) {
+                lsns[s] = store.view(s).lastLsn();
+            }
+            Switchover.update(zk, cluster.group(), read, r.stopped(lsns));
+        }
+    }
+
+    /**
+     * Refuses (or takes again) user writes on every shard; refusing waits for the writes under way to finish. A node
+     * that became a replica meanwhile keeps refusing them (as every replica does).
+     */
+    private void stopShards(boolean stop) {
+        if (stop == shardsStopped) {
+            return;
+        }
+        Store store = node.map().engine();
+        if (stop || !store.isReplica()) {
+            for (int s = 0; s < store.shardCount(); s++) {
+                store.shard(s).refuseUserWrites(stop);
+            }
+        }
+        shardsStopped = stop;
     }
 
     private MemberInfo readMember(String id) throws Exception {
@@ -365,6 +553,11 @@ public final class ClusterNode implements AutoCloseable {
         return metrics;
     }
 
+    /** The in-sync followers this node waits for while it leads (empty otherwise). */
+    public List<String> inSyncReplicas() {
+        return isr.isr();
+    }
+
     /** True if this run began after an unclean stop. */
     public boolean uncleanStart() {
         return uncleanStart;
@@ -385,6 +578,7 @@ public final class ClusterNode implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         try {
+            isr.close();
             CloseableUtils.closeQuietly(latch);
         } finally {
             try {

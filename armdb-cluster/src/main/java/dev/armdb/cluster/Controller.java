@@ -87,7 +87,7 @@ final class Controller {
     Decision decide(String g) throws Exception {
         Stat stat = new Stat();
         GroupState state = readState(g, stat);
-        List<MemberInfo> members = readMembers(g);
+        List<MemberInfo> members = readMembers(zk, g);
         long now = nanoClock.getAsLong();
         GroupClock c = clocks.computeIfAbsent(g, k -> {
             GroupClock gc = new GroupClock();
@@ -171,7 +171,7 @@ final class Controller {
     }
 
     /** The members that are present and readable; a damaged one is left out (with a warning). */
-    private List<MemberInfo> readMembers(String g) throws Exception {
+    static List<MemberInfo> readMembers(CuratorFramework zk, String g) throws Exception {
         List<MemberInfo> out = new ArrayList<>();
         List<String> names;
         try {

@@ -13,10 +13,9 @@ import java.util.TreeMap;
  * that every hostile case can be enumerated in a unit test; the controller supplies the clocks.
  *
  * <p>The rules: no change without a ZooKeeper quorum; a group state is created only once the members have been
- * stable for a grace period, naming the writable member with the most data; while the leader is usable a follower
- * joins the ISR once it streams every shard from the leader in its term and leaves it when it stops following that
- * leader in that term or goes away (not when its connection drops: the leader's own death drops them all before its
- * member znode goes), and the ISR is changed only then; once the leader has been unusable
+ * stable for a grace period, naming the writable member with the most data; while the leader is usable the ISR is
+ * the leader's to keep ({@link InSyncReplicas}: it waits for its members' acknowledgements, so only it knows when one
+ * may go), and the controller records only a higher term the leader serves; once the leader has been unusable
  * (its member gone, or back from an unclean stop) for the grace period, and no failover happened within the block
  * period, the new leader is the ISR member with the old leader's lineage (it followed that leader in the recorded
  * term) holding the highest applied LSNs, never a node with durability NONE or one back from an unclean stop. The
@@ -31,7 +30,7 @@ public final class FailoverDecision {
         NONE,
         /** Create the group state. */
         BOOTSTRAP,
-        /** Rewrite the group state with the same leader (ISR or term). */
+        /** Rewrite the group state with the same leader (its term). */
         UPDATE,
         /** Rewrite the group state naming a new leader under a higher term. */
         FAILOVER
@@ -167,31 +166,22 @@ public final class FailoverDecision {
                     s.withTerm(leader.term(), "leader " + s.leader() + " serves term " + leader.term()),
                     "record the leader's term");
         }
-        List<String> isr = new ArrayList<>();
-        for (MemberInfo m : in.members()) {
-            // a member stays while it still follows the leader in its term, streaming or not: a killed leader keeps
-            // its member znode until its session expires, and every follower's connection drops before that
-            if (inSync(m, s) || (s.isr().contains(m.nodeId()) && ineligibility(m, s) == null)) {
-                isr.add(m.nodeId());
-            }
-        }
-        isr.sort(null);
-        if (!isr.equals(s.isr())) {
-            return new Decision(Kind.UPDATE, s.withIsr(isr, "ISR " + s.isr() + " -> " + isr), "ISR changed");
-        }
-        return Decision.none("leader " + s.leader() + " is up; ISR " + isr + " unchanged");
+        // the ISR is left to the leader: a follower it still waits for must not be dropped, nor one added that may
+        // lack writes it acknowledged
+        return Decision.none("leader " + s.leader() + " is up; ISR " + s.isr());
     }
 
     /**
-     * True if {@code m} is an in-sync follower of the state's leader: it streams every shard from that leader in the
-     * state's term, keeps its data through a crash (durability not NONE) and did not start after an unclean stop.
+     * True if {@code m} may join the ISR of the state's leader (once it caught up): it streams every shard from that
+     * leader in the state's term, keeps its data through a crash (durability not NONE) and did not start after an
+     * unclean stop.
      */
     static boolean inSync(MemberInfo m, GroupState s) {
         return ineligibility(m, s) == null && m.streaming();
     }
 
     /** Why {@code m} may not succeed the state's leader, or null if it may. */
-    private static String ineligibility(MemberInfo m, GroupState s) {
+    static String ineligibility(MemberInfo m, GroupState s) {
         if (m.nodeId().equals(s.leader())) {
             return "is the leader";
         }

@@ -17,6 +17,10 @@ final class GroupPaths {
         return group(group) + "/state";
     }
 
+    static String switchover(String group) {
+        return group(group) + "/switchover";
+    }
+
     static String members(String group) {
         return group(group) + "/members";
     }

@@ -124,12 +124,21 @@ final class LeaderFence implements WriteGate {
      * session (expired and renewed, or still being expired by the server).
      */
     synchronized void confirmLeader(long roundTripStartNanos, long term) {
+        confirmLeader(roundTripStartNanos, term, false);
+    }
+
+    /**
+     * As {@link #confirmLeader(long, long)}; with {@code handedOver}, the first confirmation in a new term does not
+     * wait out a predecessor's lease: the predecessor stopped taking writes before the term was written and never
+     * resumes under it (a planned switchover, docs/cluster.md).
+     */
+    synchronized void confirmLeader(long roundTripStartNanos, long term, boolean handedOver) {
         if (state == State.SUSPENDED) {
             return;
         }
         if (term != ledTerm) {
             ledTerm = term;
-            writableFrom = nanoClock.getAsLong() + leaseNanos;
+            writableFrom = nanoClock.getAsLong() + (handedOver ? 0 : leaseNanos);
         }
         long deadline = roundTripStartNanos + leaseNanos;
         if (state != State.LEADING || deadline - leaseDeadline > 0) {

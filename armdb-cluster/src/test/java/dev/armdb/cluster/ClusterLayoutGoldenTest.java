@@ -16,7 +16,7 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * Pins the group state and member znode formats. A change here is a format change: bump the layout's version and
+ * Pins the group state, member and switchover znode formats. A change here is a format change: bump the layout's version and
  * update docs/cluster.md. Regenerate with {@code -Darmdb.golden.write=true} from the module directory after a
  * deliberate change.
  */
@@ -60,6 +60,24 @@ class ClusterLayoutGoldenTest {
                 new long[] {5, 0, 0x0102030405L});
     }
 
+    static SwitchoverRequest sampleSwitchover() {
+        return SwitchoverRequest.requested("node-b", "node-a", 7, 1_764_000_030_000L)
+                .stopped(new long[] {9, 0, 0x0102030405L});
+    }
+
+    @Test
+    void switchoverMatchesItsGoldenBytesAndRoundTrips() throws IOException {
+        byte[] bytes = SwitchoverLayout.encode(sampleSwitchover());
+        golden("switchover-v1.hex", bytes);
+        assertThat(SwitchoverLayout.decode(bytes)).isEqualTo(sampleSwitchover());
+        for (SwitchoverRequest r : List.of(
+                SwitchoverRequest.requested("a", "b", 1, 5),
+                sampleSwitchover(),
+                sampleSwitchover().done(8))) {
+            assertThat(SwitchoverLayout.decode(SwitchoverLayout.encode(r))).isEqualTo(r);
+        }
+    }
+
     @Test
     void groupStateMatchesItsGoldenBytesAndRoundTrips() throws IOException {
         byte[] bytes = GroupStateLayout.encode(sampleState());
@@ -91,20 +109,18 @@ class ClusterLayoutGoldenTest {
      */
     @Test
     void everyBitFlipAndTruncationIsRefused() {
-        for (byte[] good : List.of(GroupStateLayout.encode(sampleState()), MemberLayout.encode(sampleMember()))) {
-            boolean group = good[5] == 'G';
+        for (byte[] good : List.of(
+                GroupStateLayout.encode(sampleState()),
+                MemberLayout.encode(sampleMember()),
+                SwitchoverLayout.encode(sampleSwitchover()))) {
             for (int bit = 0; bit < good.length * 8; bit++) {
                 byte[] bad = good.clone();
                 bad[bit / 8] ^= (byte) (1 << (bit % 8));
-                assertThatThrownBy(() -> decode(group, bad))
-                        .as("bit %d", bit)
-                        .isInstanceOf(ArmDbCorruptException.class);
+                assertThatThrownBy(() -> decode(bad)).as("bit %d", bit).isInstanceOf(ArmDbCorruptException.class);
             }
             for (int n = 0; n < good.length; n++) {
                 byte[] cut = java.util.Arrays.copyOf(good, n);
-                assertThatThrownBy(() -> decode(group, cut))
-                        .as("length %d", n)
-                        .isInstanceOf(ArmDbCorruptException.class);
+                assertThatThrownBy(() -> decode(cut)).as("length %d", n).isInstanceOf(ArmDbCorruptException.class);
             }
         }
     }
@@ -154,6 +170,18 @@ class ClusterLayoutGoldenTest {
             assertThat(MemberLayout.decode(MemberLayout.encode(m)))
                     .as("seed %d", seed)
                     .isEqualTo(m);
+            long from = 1 + (r.nextLong() & (Long.MAX_VALUE >> 1));
+            SwitchoverRequest sw =
+                    SwitchoverRequest.requested("l" + r.nextInt(9), "t" + r.nextInt(9), from, r.nextLong());
+            if (r.nextBoolean()) {
+                sw = sw.stopped(lsns);
+                if (r.nextBoolean()) {
+                    sw = sw.done(from + 1 + r.nextInt(5));
+                }
+            }
+            assertThat(SwitchoverLayout.decode(SwitchoverLayout.encode(sw)))
+                    .as("seed %d", seed)
+                    .isEqualTo(sw);
         }
     }
 
@@ -172,8 +200,13 @@ class ClusterLayoutGoldenTest {
                 .hasMessageContaining("once each");
     }
 
-    private static Object decode(boolean group, byte[] bytes) {
-        return group ? GroupStateLayout.decode(bytes) : MemberLayout.decode(bytes);
+    /** Decodes {@code bytes} as the layout byte 5 of its magic names (the others refuse it as well). */
+    private static Object decode(byte[] bytes) {
+        return switch (bytes.length > 5 ? bytes[5] : 0) {
+            case 'G' -> GroupStateLayout.decode(bytes);
+            case 'M' -> MemberLayout.decode(bytes);
+            default -> SwitchoverLayout.decode(bytes);
+        };
     }
 
     private static void golden(String name, byte[] bytes) throws IOException {

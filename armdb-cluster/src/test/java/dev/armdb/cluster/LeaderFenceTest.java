@@ -38,6 +38,21 @@ class LeaderFenceTest {
         assertThat(fence.ledTerm()).isEqualTo(5);
     }
 
+    /**
+     * A term reached by a planned switchover is writable at once: the predecessor stopped taking writes before the
+     * term was written. A later term reached otherwise waits again.
+     */
+    @Test
+    void aTermHandedOverIsWritableAtOnce() {
+        fence.confirmLeader(now, 4, true);
+        assertThat(fence.refuseWrite()).isNull();
+        // only the first confirmation in a term decides; the hand-over is not a lasting state
+        fence.confirmLeader(now, 4, false);
+        assertThat(fence.refuseWrite()).isNull();
+        fence.confirmLeader(now, 6, false);
+        assertThat(fence.refuseWrite()).isEqualTo(LeaderFence.TAKING_OVER);
+    }
+
     @Test
     void writesOnlyWithinTheLeaseFromTheLastConfirmedRoundTripStart() {
         assertThat(fence.refuseWrite()).isEqualTo(LeaderFence.NOT_LEADER);

@@ -28,6 +28,11 @@ final class LoopbackProxy implements AutoCloseable {
         Thread.ofPlatform().daemon().name("proxy-accept").start(this::accept);
     }
 
+    /** The proxy's address. */
+    InetSocketAddress address() {
+        return new InetSocketAddress(InetAddress.getLoopbackAddress(), server.getLocalPort());
+    }
+
     /** {@code 127.0.0.1:port} of the proxy. */
     String connectString() {
         return "127.0.0.1:" + server.getLocalPort();

@@ -122,8 +122,8 @@ class FailoverTest extends ClosingTest {
     /**
      * Three rounds of failover with seeded choices: each round one follower is promoted (sometimes after falling
      * behind), the other follower and the old leader re-point at it, and everyone must end up with the promoted
-     * node's contents; only followers that hold writes the promoted node lacks, and the old leader (which never
-     * followed anyone), are copied in full.
+     * node's contents; only the nodes that hold writes the promoted node lacks (the other follower and the old leader,
+     * when the promoted node had fallen behind) are copied in full.
      */
     @Test
     void repeatedFailoversConvergeAndCopyInFullOnlyWhoMustBe() {
@@ -161,10 +161,15 @@ class FailoverTest extends ClosingTest {
             assertThat(promoted.metrics().resyncsFull.sum())
                     .as("round %d: the other follower is copied in full only if it got further (seed %d)", round, seed)
                     .isEqualTo(promotedBehind ? ReplicationTest.SHARDS : 0);
-            // the old leader rejoins as a follower of the promoted node: its own history, so a full copy
+            // the old leader rejoins as a follower of the promoted node: it holds its own history, which the
+            // promoted node inherited unless the old leader wrote on after the promoted node fell behind
+            long fullBefore = promoted.metrics().resyncsFull.sum();
             FixedMap oldLeader = leader;
             ReplicationClient rejoined = follow(oldLeader, promoted);
             ReplicationFaultTest.awaitConverged(a, rejoined);
+            assertThat(promoted.metrics().resyncsFull.sum() - fullBefore)
+                    .as("round %d: the old leader is copied in full only if it got further (seed %d)", round, seed)
+                    .isEqualTo(promotedBehind ? ReplicationTest.SHARDS : 0);
             Object expected = ReplicationTest.contents(a);
             assertThat(ReplicationTest.contents(b))
                     .as("round %d, seed %d", round, seed)

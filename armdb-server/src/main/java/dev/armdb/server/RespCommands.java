@@ -87,6 +87,22 @@ final class RespCommands {
         return lastWriteLsn[shard];
     }
 
+    /** True if this client wrote since {@link #takeUnackedWrites} last ran. */
+    boolean unackedWrites() {
+        return ctx.unackedWrites;
+    }
+
+    /**
+     * Moves the highest LSN per shard this client wrote since the last call (0: none there) into {@code into}, and
+     * forgets them: those are the writes whose replies now wait (or need not).
+     */
+    void takeUnackedWrites(long[] into) {
+        long[] unacked = ctx.unackedLsn;
+        System.arraycopy(unacked, 0, into, 0, unacked.length);
+        java.util.Arrays.fill(unacked, 0);
+        ctx.unackedWrites = false;
+    }
+
     /** This connection's client record. */
     RespClient client() {
         return ctx.client;

@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 import java.util.List;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,6 +22,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>While paused the connection keeps reading (into its buffer, without executing), so it notices when the client
  * hangs up: a waiting {@code WAIT} is then interrupted and the connection's place is released at once.
+ *
+ * <p>Held replies: when the node's {@link WriteGate#holdsReplies() gate} says so (cluster mode: writes are acknowledged
+ * only once the in-sync replicas hold them), replies are not written while a write this client made has not been
+ * acknowledged. The connection parks as a paused one does, without a thread: the gate calls back when the writes of
+ * the parked replies may be acknowledged, and they go out; if they will not be, every reply from the first such write
+ * on is replaced by the gate's error (the client still gets one reply per request).
  */
 final class RespConnection {
     private static final Logger LOG = LoggerFactory.getLogger(RespConnection.class);
@@ -35,6 +42,8 @@ final class RespConnection {
         DRAINING,
         /** A command that may wait runs off the loop; the connection only buffers input, to notice a hang-up. */
         PAUSED,
+        /** Replies wait for the node's gate to acknowledge this client's writes; input is only buffered, as PAUSED. */
+        AWAITING_ACKS,
         /** The last replies drain, then the socket closes (QUIT, protocol error). */
         CLOSING,
         CLOSED
@@ -49,13 +58,29 @@ final class RespConnection {
     private final RespWriter out;
     private final RespCommands commands;
     private final RespClients clients;
+    private final WriteGate gate;
+    /** The LSNs per shard whose acknowledgement the held replies wait for; the gate reads them until it calls back. */
+    private final long[] ackLsns;
+    /** What the gate calls back with its answer for the held replies. */
+    private final Consumer<String> onAcknowledged;
+
     private SelectionKey key;
     private ByteBuffer in = ByteBuffer.allocate(INITIAL_BUFFER);
     private State state = State.READING;
-    /** Whole requests were left in the buffer because replies reached the high-water mark. */
+    /** Whole requests may wait in the buffer: replies reached the high-water mark, or arrived while replies were held. */
     private boolean backlog;
     /** The thread running a paused connection's command, if it may be interrupted when the client goes away. */
     private Thread cancellable;
+    /** Where the reply to the first write not yet acknowledged starts in the reply buffer (-1: no such write). */
+    private int holdMark = -1;
+    /** Replies from {@link #holdMark} on. */
+    private int heldReplies;
+    /** The state to return to once held replies are released (READING, or CLOSING after QUIT). */
+    private State afterAcks;
+    /** Where a paused command's reply starts in the reply buffer. */
+    private int pausedMark;
+    /** This client had unacknowledged writes before the paused command. */
+    private boolean pausedAfterWrites;
 
     RespConnection(
             RespEventLoop loop,
@@ -81,6 +106,10 @@ final class RespConnection {
         this.commands = new RespCommands(node, out, client);
         clients.added(client);
         this.clients = clients;
+        this.gate = node.gate();
+        this.ackLsns = new long[node.map().config().shards()];
+        // the gate calls back on any thread; the loop's task queue hands the result to the loop thread
+        this.onAcknowledged = refusal -> loop.execute(() -> acknowledged(refusal));
     }
 
     /** Registers with the loop's selector for reads. Loop thread only. */
@@ -94,7 +123,7 @@ final class RespConnection {
 
     /** The socket has bytes (or an end of stream). Loop thread only. */
     void onReadable() throws IOException {
-        if (state == State.PAUSED) {
+        if (state == State.PAUSED || state == State.AWAITING_ACKS) {
             bufferWhilePaused();
             return;
         }
@@ -183,11 +212,14 @@ final class RespConnection {
                     return;
                 }
                 in.clear();
+                int mark = out.mark();
+                boolean unacked = commands.unackedWrites();
                 out.error("ERR Protocol error: " + e.getMessage());
+                noteReply(mark, unacked);
                 state = State.CLOSING;
                 LOG.info("client {} sent malformed RESP ({}); connection closed", remote(), e.getMessage());
             }
-            if (state == State.PAUSED || state == State.CLOSED) {
+            if (state == State.PAUSED || state == State.CLOSED || holdForAcks()) {
                 return;
             }
         } while (flush() && backlog && state == State.READING);
@@ -204,17 +236,100 @@ final class RespConnection {
             if (request == null) {
                 return;
             }
-            if (request.argc() == 0 || commands.executeInPlace(request)) {
+            int mark = out.mark();
+            boolean unacked = commands.unackedWrites();
+            if (request.argc() == 0) {
+                continue;
+            }
+            if (commands.executeInPlace(request)) {
+                noteReply(mark, unacked);
                 continue;
             }
             List<byte[]> args = request.toList();
             if (commands.mayBlock(args)) {
+                pausedMark = mark;
+                pausedAfterWrites = unacked;
                 pauseFor(args, request.argEquals(0, "WAIT"));
                 return;
             }
             if (!commands.execute(args)) {
                 state = State.CLOSING;
             }
+            noteReply(mark, unacked);
+        }
+    }
+
+    /**
+     * Keeps count of the replies that wait for acknowledgements: a request's reply began at {@code mark}, and this
+     * client had unacknowledged writes before it if {@code unackedBefore}.
+     */
+    private void noteReply(int mark, boolean unackedBefore) {
+        if (!commands.unackedWrites()) {
+            return;
+        }
+        if (!unackedBefore) {
+            holdMark = mark;
+            heldReplies = 0;
+        }
+        if (out.mark() > mark) {
+            heldReplies++;
+        }
+    }
+
+    /**
+     * Parks the replies if this client wrote and the gate holds replies to writes until they are acknowledged;
+     * returns true if it did (nothing may be flushed then). Without a holding gate, forgets the writes and returns
+     * false.
+     */
+    private boolean holdForAcks() {
+        if (!commands.unackedWrites()) {
+            return false;
+        }
+        commands.takeUnackedWrites(ackLsns);
+        if (!gate.holdsReplies()) {
+            holdMark = -1;
+            return false;
+        }
+        afterAcks = state;
+        state = State.AWAITING_ACKS;
+        interest(SelectionKey.OP_READ);
+        gate.awaitAcknowledged(ackLsns, onAcknowledged);
+        return true;
+    }
+
+    /**
+     * The gate's answer for the held replies (loop thread): null releases them; an error line replaces every reply
+     * from the first unacknowledged write on, one error per reply. Then the connection goes on where it stopped.
+     */
+    private void acknowledged(String refusal) {
+        if (state != State.AWAITING_ACKS) {
+            // closed while waiting: the replies were never to be sent
+            return;
+        }
+        if (refusal != null && holdMark >= 0) {
+            out.truncate(holdMark);
+            for (int i = 0; i < heldReplies; i++) {
+                out.error(refusal);
+            }
+        }
+        holdMark = -1;
+        heldReplies = 0;
+        state = afterAcks;
+        try {
+            if (state != State.READING) {
+                flush();
+            } else {
+                // the released replies go out before the requests that arrived meanwhile run (they may be held again)
+                backlog = true;
+                if (flush()) {
+                    process();
+                }
+            }
+        } catch (IOException e) {
+            LOG.debug("client {} connection error: {}", remote(), e.toString());
+            close();
+        } catch (Throwable e) {
+            RespEventLoop.closeAfter(this, e);
         }
     }
 
@@ -270,10 +385,11 @@ final class RespConnection {
             return;
         }
         state = keepOpen ? State.READING : State.CLOSING;
+        noteReply(pausedMark, pausedAfterWrites);
         try {
             if (keepOpen) {
                 process();
-            } else {
+            } else if (!holdForAcks()) {
                 flush();
             }
         } catch (IOException e) {
@@ -359,6 +475,7 @@ final class RespConnection {
             return;
         }
         boolean paused = state == State.PAUSED;
+        // a connection awaiting acknowledgements has no other writer of its replies: they are dropped now
         state = State.CLOSED;
         if (cancellable != null) {
             cancellable.interrupt();

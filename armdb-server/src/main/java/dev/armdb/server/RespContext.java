@@ -22,12 +22,17 @@ final class RespContext {
     final long[] lastWriteLsn;
     /** Set by a command whose reply is the connection's last (QUIT, CLIENT KILL of itself). */
     boolean closeAfterReply;
+    /** This client wrote since its replies were last released (see {@link WriteGate#holdsReplies()}). */
+    boolean unackedWrites;
+    /** Per shard, the highest LSN this client wrote since then (0: none). */
+    final long[] unackedLsn;
 
     RespContext(Node node, RespWriter out, RespClient client) {
         this.node = node;
         this.out = out;
         this.client = client;
         this.lastWriteLsn = new long[node.map().config().shards()];
+        this.unackedLsn = new long[lastWriteLsn.length];
     }
 
     FixedMap map() {
@@ -97,6 +102,8 @@ final class RespContext {
         if (lsn != 0) {
             int s = shardOf(key);
             lastWriteLsn[s] = Math.max(lastWriteLsn[s], lsn);
+            unackedLsn[s] = Math.max(unackedLsn[s], lsn);
+            unackedWrites = true;
         }
     }
 

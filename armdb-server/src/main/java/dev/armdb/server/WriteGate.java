@@ -1,9 +1,13 @@
 package dev.armdb.server;
 
+import java.util.function.Consumer;
+
 /**
  * What a coordinator that runs a node (automatic failover) says about writes and manual role changes: a leader
- * accepts writes only while the coordinator confirms it may ({@link #refuseWrite()}), and {@code REPLICAOF} is refused
- * while the coordinator decides roles ({@link #refuseRoleChange()}). A node without a coordinator uses {@link #OPEN}.
+ * accepts writes only while the coordinator confirms it may ({@link #refuseWrite()}), its replies to writes wait for
+ * the replicas the coordinator names ({@link #holdsReplies()}, {@link #awaitAcknowledged}), and {@code REPLICAOF} is
+ * refused while the coordinator decides roles ({@link #refuseRoleChange()}). A node without a coordinator uses {@link
+ * #OPEN}.
  *
  * <p>Threading: called by any RESP event loop at any time; implementations must be thread-safe and must not block
  * ({@link #refuseWrite()} runs on the write path: a few volatile reads and a clock read at most).
@@ -38,4 +42,24 @@ public interface WriteGate {
 
     /** Null if {@code REPLICAOF} may change this node's role, else the RESP error line to answer. */
     String refuseRoleChange();
+
+    /**
+     * True if a reply to a write must wait until {@link #awaitAcknowledged} says the write may be acknowledged; the
+     * connection then holds that reply, and every later one, without blocking its event loop. False (the default):
+     * replies go out as soon as the write is applied.
+     */
+    default boolean holdsReplies() {
+        return false;
+    }
+
+    /**
+     * Calls {@code done} exactly once, on any thread and possibly before returning, when the writes up to {@code
+     * lsns[s]} on every shard {@code s} (0: none there) may be acknowledged to the client ({@code null}), or with the
+     * RESP error line to answer instead when they will not be (the writes were applied here but their fate is
+     * unknown). Must not block; {@code done} must not block either. The caller does not touch {@code lsns} until
+     * {@code done} runs. The default acknowledges at once.
+     */
+    default void awaitAcknowledged(long[] lsns, Consumer<String> done) {
+        done.accept(null);
+    }
 }

@@ -62,10 +62,14 @@ public final class ReplicationClient implements AutoCloseable {
             FixedStore follower, InetSocketAddress leader, ReplicationClientConfig config) {
         Store store = follower.engine();
         store.checkOpen();
+        boolean wasWritable = !store.isReplica();
         ReplicaState state = ReplicaState.open(store.dir(), store.shardCount());
         // following again changes this node's history: what it inherited at an earlier promotion no longer holds
         ReplicaLineage.clear(store.dir());
         store.replica(true);
+        if (wasWritable) {
+            recordOwnHistory(store, state);
+        }
         ReplicationClient c;
         try {
             c = new ReplicationClient(store, state, config);
@@ -84,6 +88,24 @@ public final class ReplicationClient implements AutoCloseable {
             c.workers.adopt(session);
         }
         return c;
+    }
+
+    /**
+     * Records that a collection which was writable until now holds its own history up to each shard's last LSN, as a
+     * follower records what it applied from a leader: the leader it is about to follow, if it was promoted from a
+     * follower of this node that had applied exactly that much ({@code replica.lineage}), then catches it up with a
+     * scan of what changed since instead of a copy (a planned switchover's old leader). A leader that inherited less
+     * copies as before. Everything is forced first, and user writes are already refused, so the positions are final
+     * and durable before they are recorded.
+     */
+    private static void recordOwnHistory(Store store, ReplicaState state) {
+        store.flush();
+        byte[] own = store.meta().databaseId();
+        for (int s = 0; s < store.shardCount(); s++) {
+            state.resetTo(s, own);
+            state.leaderEpoch(s, store.epoch());
+            state.appliedLsn(s, store.view(s).lastLsn(), true);
+        }
     }
 
     /**

@@ -62,6 +62,20 @@ final class AckedFollowers {
         return nodes.size();
     }
 
+    /**
+     * The highest LSN node {@code nodeId} acknowledged on {@code shard} over its open sessions there; -1 if it has
+     * none (a closed session's acknowledgements no longer count: the node may have dropped that position since).
+     */
+    static long ackedBy(Iterable<? extends Acked> sessions, String nodeId, int shard) {
+        long best = -1;
+        for (Acked s : sessions) {
+            if (s.shard() == shard && s.open() && s.nodeId().equals(nodeId)) {
+                best = Math.max(best, s.ackedLsn());
+            }
+        }
+        return best;
+    }
+
     private static Set<String> nodesAt(Iterable<? extends Acked> sessions, int shard, long lsn) {
         Set<String> nodes = new HashSet<>();
         for (Acked s : sessions) {

@@ -61,6 +61,7 @@ public final class ReplicationServer implements AutoCloseable {
     private final Object ackMonitor = new Object();
     private final ReplicaLineage lineage;
     private final PeerAddresses addresses;
+    private volatile Runnable ackListener;
     private volatile boolean closed;
 
     private ReplicationServer(Store store, ReplicationServerConfig config) throws IOException {
@@ -302,6 +303,23 @@ public final class ReplicationServer implements AutoCloseable {
     }
 
     /**
+     * The highest LSN follower node {@code followerId} (hex, as {@link FollowerStatus#followerId()}) acknowledged on
+     * {@code shard} over its open sessions there, or -1 if it has no open session on that shard. Any thread.
+     */
+    public long ackedLsn(String followerId, int shard) {
+        return AckedFollowers.ackedBy(sessions, followerId, shard);
+    }
+
+    /**
+     * Sets the action run after every acknowledgement a follower sends and every session's end (null: none), for a
+     * caller that tracks acknowledgements without a thread blocked in {@link #awaitReplicated}. It runs on a worker
+     * thread that drives sessions: it must be quick and must not block (wake a thread of the caller's, for instance).
+     */
+    public void ackListener(Runnable listener) {
+        ackListener = listener;
+    }
+
+    /**
      * Waits until {@code followers} distinct follower nodes acknowledged every shard's LSN in {@code lsns} (see
      * {@link #countAckedAll}), or {@code timeout} passed. Any thread.
      *
@@ -334,6 +352,10 @@ public final class ReplicationServer implements AutoCloseable {
     void acked() {
         synchronized (ackMonitor) {
             ackMonitor.notifyAll();
+        }
+        Runnable l = ackListener;
+        if (l != null) {
+            l.run();
         }
     }
 

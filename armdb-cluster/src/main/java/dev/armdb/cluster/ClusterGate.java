@@ -1,0 +1,78 @@
+package dev.armdb.cluster;
+
+import dev.armdb.server.WriteGate;
+import java.util.function.Consumer;
+
+/**
+ * What a cluster member's RESP front-end asks before and after a write: the leader's self-fencing ({@link
+ * LeaderFence}) first, then a planned switchover that stopped writes, then the in-sync replicas ({@link
+ * InSyncReplicas}: {@code -NOREPLICAS} below {@code minInsync}); replies to writes wait for the ISR's
+ * acknowledgements.
+ *
+ * <p>Threading: {@link #refuseWrite()} from any thread (volatile reads and a clock read); {@link #awaitAcknowledged}
+ * from any thread, never blocking; {@link #handOver}/{@link #resume} from the node's cluster thread.
+ */
+final class ClusterGate implements WriteGate {
+    private final LeaderFence fence;
+    private volatile InSyncReplicas isr;
+    private volatile String handingOver;
+
+    ClusterGate(LeaderFence fence) {
+        this.fence = fence;
+    }
+
+    /** Sets the ISR, once the node it reads is running; until then every write is refused. */
+    void attach(InSyncReplicas replicas) {
+        isr = replicas;
+    }
+
+    @Override
+    public String refuseWrite() {
+        String refused = fence.refuseWrite();
+        if (refused != null) {
+            return refused;
+        }
+        refused = handingOver;
+        if (refused != null) {
+            return refused;
+        }
+        InSyncReplicas r = isr;
+        return r == null ? LeaderFence.NOT_LEADER : r.refusal();
+    }
+
+    @Override
+    public String refuseRoleChange() {
+        return fence.refuseRoleChange();
+    }
+
+    @Override
+    public boolean holdsReplies() {
+        return true;
+    }
+
+    @Override
+    public void awaitAcknowledged(long[] lsns, Consumer<String> done) {
+        InSyncReplicas r = isr;
+        if (r == null) {
+            done.accept("NOREPLICAS this node is not leading yet: the write's outcome is unknown");
+        } else {
+            r.await(lsns, done);
+        }
+    }
+
+    /** Refuses writes while this leader hands over to {@code target}. */
+    void handOver(String group, String target) {
+        handingOver = "TRYAGAIN group " + group + " is switching over to " + target
+                + ": writes resume on the new leader (or here, if the switchover is abandoned)";
+    }
+
+    /** Takes writes again (as far as the fence and the ISR allow). */
+    void resume() {
+        handingOver = null;
+    }
+
+    /** True while writes are stopped for a switchover. */
+    boolean handingOver() {
+        return handingOver != null;
+    }
+}
