@@ -40,6 +40,16 @@ final class ClusterGate implements WriteGate {
         return r == null ? LeaderFence.NOT_LEADER : r.refusal();
     }
 
+    /** As {@link #refuseWrite} without counting a write the fence refuses (the fast path asks before it writes). */
+    @Override
+    public boolean mayWrite() {
+        if (!fence.mayWrite() || handingOver != null) {
+            return false;
+        }
+        InSyncReplicas r = isr;
+        return r != null && r.refusal() == null;
+    }
+
     @Override
     public String refuseRoleChange() {
         return fence.refuseRoleChange();

@@ -440,8 +440,14 @@ final class InSyncReplicas implements AutoCloseable {
 
     /** Writes the ISR {@code next} with compare-and-set; on success waits for exactly it (and the joiners left). */
     private GroupState write(GroupState state, List<String> next, String reason, StateWriter writer) throws Exception {
-        GroupState written =
-                new GroupState(state.term(), state.leader(), next, minInsync, state.lastFailoverMillis(), reason);
+        GroupState written = new GroupState(
+                state.term(),
+                state.leader(),
+                next,
+                minInsync,
+                state.lastFailoverMillis(),
+                reason,
+                state.lastFailoverReason());
         if (!writer.write(written)) {
             return null;
         }

@@ -371,7 +371,8 @@ public final class Switchover {
                         state.minInsync(),
                         state.lastFailoverMillis(),
                         "switchover: " + state.leader() + " -> " + target + " at LSNs " + Arrays.toString(lsns)
-                                + " (planned)");
+                                + " (planned)",
+                        state.lastFailoverReason());
                 try {
                     zk.transaction()
                             .forOperations(
