@@ -12,7 +12,6 @@ import dev.armdb.changes.ShardView;
 import dev.armdb.index.HashIndex;
 import dev.armdb.index.KeyHash;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
@@ -70,7 +69,6 @@ public final class Shard implements ShardView {
     private final int keySize;
     private final int valueSize;
     private final int slotSize;
-    private final int valueOffset;
     private final Durability durability;
     private final int maxSlots;
     private final ShardFile file;
@@ -85,6 +83,7 @@ public final class Shard implements ShardView {
     private final ReentrantLock writeLock = new ReentrantLock();
     private final ReentrantLock syncLock = new ReentrantLock();
     private final SlotWriter writer;
+    private final SlotReader reader;
     private final SlotAllocator slots = new SlotAllocator();
     private final SlotAllocator.Releaser releaser = new SlotAllocator.Releaser() {
         @Override
@@ -140,7 +139,6 @@ public final class Shard implements ShardView {
         this.keySize = meta.keySize();
         this.valueSize = meta.valueSize();
         this.slotSize = meta.slotSize();
-        this.valueOffset = SlotLayout.valueOffset(keySize);
         this.durability = cfg.durability();
         this.maxSlots = cfg.maxSlotsPerShard();
         this.file = file;
@@ -151,6 +149,7 @@ public final class Shard implements ShardView {
         boolean logging = logged != null && durability != Durability.NONE;
         this.log = logging ? logged.log() : null;
         this.writer = new SlotWriter(file, keySize, valueSize, slotSize, log);
+        this.reader = new SlotReader(file, keySize, valueSize, slotSize);
         this.growthHint = growthHint;
         this.corruptAtOpen = rec.corrupt.length;
         this.corruptSlotsAtOpen = rec.corrupt;
@@ -270,12 +269,7 @@ public final class Shard implements ShardView {
         lockWriter();
         try {
             checkOpen();
-            index.forEachSlot(slot -> {
-                byte[] key = new byte[keySize];
-                MemorySegment.copy(
-                        file.segment(slot), ValueLayout.JAVA_BYTE, file.offset(slot) + KEY_OFFSET, key, 0, keySize);
-                existing.accept(key, slot);
-            });
+            index.forEachSlot(slot -> existing.accept(reader.keyAt(slot), slot));
             this.listener = l;
         } finally {
             writeLock.unlock();
@@ -341,7 +335,7 @@ public final class Shard implements ShardView {
         try {
             beforeMutation();
             int slot = index.find(hash, key);
-            if (slot < 0 || !valueEquals(slot, expected)) {
+            if (slot < 0 || !reader.valueEquals(slot, expected)) {
                 return 0;
             }
             lsn = writeValue(key, hash, update, slot);
@@ -483,7 +477,7 @@ public final class Shard implements ShardView {
     private int allocate() {
         int slot = slots.pop();
         if (slot >= 0) {
-            if (status(file.segment(slot).get(INT_LE, file.offset(slot))) == DELETED) {
+            if (reader.statusAt(slot) == DELETED) {
                 deletedSlots--;
             }
             return slot;
@@ -573,7 +567,7 @@ public final class Shard implements ShardView {
             throw new IllegalArgumentException(
                     "slot id must be in 0.." + (maxSlots - 1) + " for shard " + id + ", got " + slot);
         }
-        if (checkCrc && !crcMatches(image, offset)) {
+        if (checkCrc && !SlotLayout.imageCrcMatches(image, offset, slotSize)) {
             throw new IllegalArgumentException("slot image for shard " + id + " slot " + slot + " fails its CRC");
         }
         int word = (int) INT_LE_ARRAY.get(image, offset + STATE_OFFSET);
@@ -612,7 +606,7 @@ public final class Shard implements ShardView {
                                 offset + KEY_OFFSET,
                                 offset + KEY_OFFSET + keySize)
                         < 0;
-        byte[] oldKey = oldIndexed && !sameKey && listener != null ? keyAt(slot) : null;
+        byte[] oldKey = oldIndexed && !sameKey && listener != null ? reader.keyAt(slot) : null;
         writer.copy(slot, image, offset);
         if (oldStatus == DELETED) {
             deletedSlots--;
@@ -656,8 +650,8 @@ public final class Shard implements ShardView {
         if (current < 0) {
             index.insert(h, slot);
             indexedStatusChanged(slot, EMPTY, newStatus);
-        } else if (current != slot && slotLsn(current) < (lsn < 0 ? slotLsn(slot) : lsn)) {
-            int currentStatus = status(file.segment(current).get(INT_LE, file.offset(current)));
+        } else if (current != slot && reader.lsnAt(current) < (lsn < 0 ? reader.lsnAt(slot) : lsn)) {
+            int currentStatus = reader.statusAt(current);
             index.replace(h, current, slot);
             indexedStatusChanged(slot, currentStatus, newStatus);
         }
@@ -816,8 +810,8 @@ public final class Shard implements ShardView {
             failStop.check();
             if (listener != null) {
                 index.forEachSlot(slot -> {
-                    if (status(file.segment(slot).get(INT_LE, file.offset(slot))) == LIVE) {
-                        listener.removed(keyAt(slot));
+                    if (reader.statusAt(slot) == LIVE) {
+                        listener.removed(reader.keyAt(slot));
                     }
                 });
             }
@@ -852,7 +846,7 @@ public final class Shard implements ShardView {
     /** Keeps the tombstone count and the key listener right when the indexed state of {@code slot}'s key changes. */
     private void indexedStatusChanged(int slot, int from, int to) {
         if (from != to) {
-            indexedKeyChanged(listener != null ? keyAt(slot) : null, from, to);
+            indexedKeyChanged(listener != null ? reader.keyAt(slot) : null, from, to);
         }
     }
 
@@ -877,29 +871,6 @@ public final class Shard implements ShardView {
         }
     }
 
-    private byte[] keyAt(int slot) {
-        byte[] key = new byte[keySize];
-        MemorySegment.copy(file.segment(slot), ValueLayout.JAVA_BYTE, file.offset(slot) + KEY_OFFSET, key, 0, keySize);
-        return key;
-    }
-
-    private long slotLsn(int slot) {
-        return file.segment(slot).get(LONG_LE, file.offset(slot) + LSN_OFFSET);
-    }
-
-    // ---------------------------------------------------------------- slot images
-
-    private boolean valueEquals(int slot, byte[] expected) {
-        MemorySegment seg = file.segment(slot);
-        long base = file.offset(slot) + valueOffset;
-        for (int i = 0; i < valueSize; i++) {
-            if (seg.get(ValueLayout.JAVA_BYTE, base + i) != expected[i]) {
-                return false;
-            }
-        }
-        return true;
-    }
-
     // ---------------------------------------------------------------- reads
 
     /** Copies the value of {@code key} into {@code out}; false if absent. Lock-free, allocation-free. */
@@ -909,31 +880,9 @@ public final class Shard implements ShardView {
             if (slot < 0) {
                 return false;
             }
-            MemorySegment seg = file.segment(slot);
-            long off = file.offset(slot);
-            int w1 = acquireStateWord(seg, off);
-            int st = status(w1);
-            if (inProgress(w1) || (st != LIVE && st != DELETED)) {
-                Thread.onSpinWait();
-                continue;
-            }
-            long lsn1 = seg.get(LONG_LE, off + LSN_OFFSET);
-            if (!FileSlotKeys.keyEqualsAt(seg, off, key, keySize)) {
-                continue;
-            }
-            if (st == DELETED) {
-                // a replica indexes tombstones: the key is absent if the slot held still
-                VarHandle.loadLoadFence();
-                if (seg.get(INT_LE, off) == w1 && seg.get(LONG_LE, off + LSN_OFFSET) == lsn1) {
-                    return false;
-                }
-                continue;
-            }
-            MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, off + valueOffset, out, 0, valueSize);
-            // the copy must complete before the re-check of the version
-            VarHandle.loadLoadFence();
-            if (seg.get(INT_LE, off) == w1 && seg.get(LONG_LE, off + LSN_OFFSET) == lsn1) {
-                return true;
+            int read = reader.readValue(slot, key, out);
+            if (read != SlotReader.RETRY) {
+                return read == SlotReader.FOUND;
             }
         }
         return getLocked(key, hash, out);
@@ -944,11 +893,10 @@ public final class Shard implements ShardView {
         try {
             checkOpen();
             int slot = index.find(hash, key);
-            if (slot < 0 || status(file.segment(slot).get(INT_LE, file.offset(slot))) != LIVE) {
+            if (slot < 0 || reader.statusAt(slot) != LIVE) {
                 return false;
             }
-            MemorySegment.copy(
-                    file.segment(slot), ValueLayout.JAVA_BYTE, file.offset(slot) + valueOffset, out, 0, valueSize);
+            reader.copyValue(slot, out);
             return true;
         } finally {
             writeLock.unlock();
@@ -966,31 +914,7 @@ public final class Shard implements ShardView {
         if (slot < 0 || slot >= slotCount()) {
             return false;
         }
-        HashIndex idx = index;
-        MemorySegment seg = file.segment(slot);
-        long off = file.offset(slot);
-        for (int attempt = 0; attempt < 4; attempt++) {
-            // the bit is read before the slot: a slot superseded before this call reads false here
-            if (!idx.holdsSlot(slot)) {
-                return false;
-            }
-            int w1 = acquireStateWord(seg, off);
-            if (inProgress(w1)) {
-                Thread.onSpinWait();
-                continue;
-            }
-            if (status(w1) != LIVE || !FileSlotKeys.keyEqualsAt(seg, off, keys, keyOffset, keySize)) {
-                return false;
-            }
-            long lsn1 = seg.get(LONG_LE, off + LSN_OFFSET);
-            MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, off + valueOffset, out, 0, valueSize);
-            // the copy must complete before the re-check of the version
-            VarHandle.loadLoadFence();
-            if (seg.get(INT_LE, off) == w1 && seg.get(LONG_LE, off + LSN_OFFSET) == lsn1) {
-                return true;
-            }
-        }
-        return false;
+        return reader.readIfIndexed(index, slot, keys, keyOffset, out);
     }
 
     /**
@@ -1002,7 +926,7 @@ public final class Shard implements ShardView {
         if (slot < 0 || slot >= slotCount()) {
             return 0;
         }
-        return file.segment(slot).get(INT_LE, file.offset(slot));
+        return reader.stateWordAt(slot);
     }
 
     /** True if {@code key} is present. Lock-free, allocation-free. */
@@ -1012,23 +936,16 @@ public final class Shard implements ShardView {
             if (slot < 0) {
                 return false;
             }
-            MemorySegment seg = file.segment(slot);
-            long off = file.offset(slot);
-            int w1 = acquireStateWord(seg, off);
-            int st = status(w1);
-            if (!inProgress(w1) && (st == LIVE || st == DELETED) && FileSlotKeys.keyEqualsAt(seg, off, key, keySize)) {
-                VarHandle.loadLoadFence();
-                if (seg.get(INT_LE, off) == w1) {
-                    return st == LIVE;
-                }
+            int probe = reader.probe(slot, key);
+            if (probe != SlotReader.RETRY) {
+                return probe == SlotReader.FOUND;
             }
-            Thread.onSpinWait();
         }
         lockWriter();
         try {
             checkOpen();
             int slot = index.find(hash, key);
-            return slot >= 0 && status(file.segment(slot).get(INT_LE, file.offset(slot))) == LIVE;
+            return slot >= 0 && reader.statusAt(slot) == LIVE;
         } finally {
             writeLock.unlock();
         }
@@ -1041,15 +958,13 @@ public final class Shard implements ShardView {
      * walk; readers are not blocked. Any thread.
      */
     public long scanKeys(long fromTag, int atLeast, java.util.function.Consumer<byte[]> keys) {
-        byte[] image = new byte[slotSize];
         lockWriter();
         try {
             checkOpen();
             return index.scanTags(fromTag, atLeast, slot -> {
-                MemorySegment.copy(file.segment(slot), ValueLayout.JAVA_BYTE, file.offset(slot), image, 0, slotSize);
                 // a replica's index may keep tombstones: only live slots are keys
-                if (status(image[STATE_OFFSET]) == LIVE) {
-                    keys.accept(java.util.Arrays.copyOfRange(image, KEY_OFFSET, KEY_OFFSET + keySize));
+                if (reader.statusAt(slot) == LIVE) {
+                    keys.accept(reader.keyAt(slot));
                 }
             });
         } finally {
@@ -1073,42 +988,18 @@ public final class Shard implements ShardView {
 
     @Override
     public long readSlotImage(int slot, byte[] out, int offset) {
-        MemorySegment seg = file.segment(slot);
-        long off = file.offset(slot);
-        int w1 = 0;
-        long lsn1 = 0;
-        boolean stable = false;
-        for (int attempt = 0; attempt < LOCK_FREE_ATTEMPTS * 16 && !stable; attempt++) {
-            w1 = acquireStateWord(seg, off);
-            if (inProgress(w1)) {
-                Thread.onSpinWait();
-                continue;
-            }
-            lsn1 = seg.get(LONG_LE, off + LSN_OFFSET);
-            MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, off, out, offset, slotSize);
-            // the copy must complete before the re-check of the version
-            VarHandle.loadLoadFence();
-            stable = seg.get(INT_LE, off) == w1 && seg.get(LONG_LE, off + LSN_OFFSET) == lsn1;
+        long lsn = reader.readImage(slot, out, offset);
+        if (lsn != SlotReader.UNSTABLE) {
+            return lsn;
         }
-        if (!stable) {
-            lockWriter();
-            try {
-                checkOpen();
-                MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, off, out, offset, slotSize);
-                w1 = seg.get(INT_LE, off);
-                lsn1 = seg.get(LONG_LE, off + LSN_OFFSET);
-            } finally {
-                writeLock.unlock();
-            }
+        lockWriter();
+        try {
+            checkOpen();
+            reader.copyImage(slot, out, offset);
+        } finally {
+            writeLock.unlock();
         }
-        if (w1 == 0 && lsn1 == 0) {
-            return 0;
-        }
-        return !inProgress(w1) && crcMatches(out, offset) ? lsn1 : -1;
-    }
-
-    private boolean crcMatches(byte[] image, int offset) {
-        return SlotLayout.imageCrcMatches(image, offset, slotSize);
+        return reader.imageLsn(out, offset);
     }
 
     @Override
