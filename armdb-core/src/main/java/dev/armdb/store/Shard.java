@@ -81,9 +81,9 @@ public final class Shard implements ShardView {
     private volatile HashIndex index;
     private volatile ChangeFeed feed;
     private final ReentrantLock writeLock = new ReentrantLock();
-    private final ReentrantLock syncLock = new ReentrantLock();
     private final SlotWriter writer;
     private final SlotReader reader;
+    private final ShardSync sync;
     private final SlotAllocator slots = new SlotAllocator();
     private final SlotAllocator.Releaser releaser = new SlotAllocator.Releaser() {
         @Override
@@ -111,12 +111,6 @@ public final class Shard implements ShardView {
 
     @SuppressWarnings("unused") // accessed through HIGH_WATER
     private int highWater;
-
-    private volatile long durableLsn;
-    /** Forces begun so far; written under {@link #syncLock} before the force reads the dirty chunks. */
-    private volatile long forcesBegun;
-    /** Forces completed so far; written under {@link #syncLock} after the force succeeded. */
-    private volatile long forcesDone;
 
     private volatile boolean closed;
     private int deletedSlots;
@@ -150,6 +144,7 @@ public final class Shard implements ShardView {
         this.log = logging ? logged.log() : null;
         this.writer = new SlotWriter(file, keySize, valueSize, slotSize, log);
         this.reader = new SlotReader(file, keySize, valueSize, slotSize);
+        this.sync = new ShardSync(file, log, this::lastLsn);
         this.growthHint = growthHint;
         this.corruptAtOpen = rec.corrupt.length;
         this.corruptSlotsAtOpen = rec.corrupt;
@@ -174,7 +169,7 @@ public final class Shard implements ShardView {
                 logged.log().close();
             }
         }
-        this.durableLsn = lastLsn();
+        sync.durableLsn(lastLsn());
         this.changeFeedCapacity = cfg.changeFeedCapacity();
         this.feed = new ChangeFeed(changeFeedCapacity, lastLsn());
     }
@@ -399,7 +394,7 @@ public final class Shard implements ShardView {
     private int tombstoneSlot(int slot) {
         if (slots.isEmpty() && (int) HIGH_WATER.get(this) >= maxSlots) {
             for (int round = 0; round < 3 && slots.pending() > 0; round++) {
-                forceNow();
+                sync.forceNow();
                 drainPending();
             }
             if (slots.isEmpty() && slots.pending() == 0) {
@@ -500,7 +495,7 @@ public final class Shard implements ShardView {
 
     /** Drains retirements a force has made safe: releases become FREE, released slots become reusable. */
     private void drainPending() {
-        slots.drain(durableLsn, releaser);
+        slots.drain(sync.durableLsn(), releaser);
     }
 
     // ---------------------------------------------------------------- replication (follower side)
@@ -792,7 +787,7 @@ public final class Shard implements ShardView {
             LAST_LSN.setRelease(this, Math.max(rec.maxLsn, lastLsn()));
             index = rec.index;
             settleRecovery(rec, lastLsn());
-            durableLsn = lastLsn();
+            sync.durableLsn(lastLsn());
             feed = new ChangeFeed(changeFeedCapacity, lastLsn());
         } finally {
             writeLock.unlock();
@@ -827,18 +822,13 @@ public final class Shard implements ShardView {
             indexedTombstones = 0;
             HIGH_WATER.setRelease(this, 0);
             LAST_LSN.setRelease(this, 0L);
-            durableLsn = 0;
+            sync.durableLsn(0);
         } finally {
             writeLock.unlock();
         }
         syncTo(0);
-        if (log != null) {
-            // the zeroed slots are not logged: force them, then drop every record written before the wipe
-            log.exclusive(() -> {
-                file.force();
-                log.reset();
-            });
-        } else {
+        // the zeroed slots are not logged: force them, then drop every record written before the wipe
+        if (!sync.forceSlotsAndEmptyLog()) {
             file.force();
         }
     }
@@ -1026,41 +1016,8 @@ public final class Shard implements ShardView {
      *     a caller that waited behind a force that failed)
      */
     public void syncTo(long lsn) {
-        if (durableLsn >= lsn) {
-            return;
-        }
-        syncLock.lock();
-        try {
-            if (durableLsn >= lsn) {
-                return;
-            }
-            forceNow();
-        } finally {
-            syncLock.unlock();
-        }
-        drainIfPending();
-    }
-
-    /**
-     * Forces every chunk written since its last force and records the last LSN as durable. Holding {@link
-     * #syncLock}, or the writer lock (a writer settling retirements).
-     */
-    private void forceNow() {
-        syncLock.lock();
-        try {
-            long target = lastLsn();
-            long n = forcesBegun + 1;
-            // volatile write before the force reads the dirty bits: pairs with the fence in forceMark()
-            forcesBegun = n;
-            if (log != null) {
-                log.force();
-            } else {
-                file.force();
-            }
-            durableLsn = Math.max(durableLsn, target);
-            forcesDone = n;
-        } finally {
-            syncLock.unlock();
+        if (sync.forceTo(lsn)) {
+            drainIfPending();
         }
     }
 
@@ -1083,7 +1040,7 @@ public final class Shard implements ShardView {
      * @throws dev.armdb.ArmDbStorageFailedException if the force fails or the collection is fail-stopped
      */
     public void forceApplied() {
-        forceNow();
+        sync.forceNow();
     }
 
     /**
@@ -1092,15 +1049,12 @@ public final class Shard implements ShardView {
      * it (the group commit, {@link #forceApplied}, {@link #syncTo}). Any thread; allocation-free.
      */
     public long forceMark() {
-        // full fence: the caller's stores and dirty bits are ordered before this read, so a force that this read
-        // does not see as begun reads those dirty bits (pairs with the volatile write of forcesBegun in forceNow)
-        VarHandle.fullFence();
-        return forcesBegun;
+        return sync.forceMark();
     }
 
     /** True if a force begun after {@code mark} (from {@link #forceMark}) has completed. Any thread. */
     public boolean forcedSince(long mark) {
-        return forcesDone > mark;
+        return sync.forcedSince(mark);
     }
 
     /**
@@ -1112,8 +1066,8 @@ public final class Shard implements ShardView {
         if (bulkLoading) {
             return;
         }
-        if (lastLsn() > durableLsn || slots.pending() > 0 || (log != null ? log.hasUnforced() : file.isDirty())) {
-            forceNow();
+        if (sync.needsForce(slots.pending())) {
+            sync.forceNow();
             drainIfPending();
         }
     }
@@ -1123,7 +1077,7 @@ public final class Shard implements ShardView {
      * thread.
      */
     boolean checkpointDue(long nowNanos, long maxAgeNanos) {
-        return log != null && !closed && log.checkpointDue(nowNanos, maxAgeNanos);
+        return !closed && sync.checkpointDue(nowNanos, maxAgeNanos);
     }
 
     /**
@@ -1134,21 +1088,17 @@ public final class Shard implements ShardView {
      * @throws dev.armdb.ArmDbStorageFailedException if a force fails or the collection is fail-stopped
      */
     void checkpoint() {
-        if (log != null) {
-            log.checkpoint(file);
-        }
+        sync.checkpoint();
     }
 
     /** The first half of {@link #checkpoint()} (tests run writes between the halves). */
     boolean beginCheckpoint() {
-        return log != null && log.beginCheckpoint();
+        return sync.beginCheckpoint();
     }
 
     /** The second half of {@link #checkpoint()}. */
     void endCheckpoint() {
-        if (log != null) {
-            log.endCheckpoint(file);
-        }
+        sync.endCheckpoint();
     }
 
     /** Forces everything and settles all retirements (two rounds: release marks need their own force). */
@@ -1188,13 +1138,8 @@ public final class Shard implements ShardView {
         }
         try {
             flush();
-            if (log != null) {
-                // a clean close leaves an empty log: the slot file alone holds everything
-                log.exclusive(() -> {
-                    file.force();
-                    log.reset();
-                });
-            }
+            // a clean close leaves an empty log: the slot file alone holds everything
+            sync.forceSlotsAndEmptyLog();
         } finally {
             lockWriter();
             try {
@@ -1278,7 +1223,7 @@ public final class Shard implements ShardView {
                 corruptSlotsAtOpen.clone(),
                 incompleteAtOpen,
                 lastLsn(),
-                durableLsn,
+                sync.durableLsn(),
                 capacity,
                 file.fileBytes(),
                 index.memoryBytes());
