@@ -84,7 +84,7 @@ public final class Shard implements ShardView {
     private final SlotWriter writer;
     private final SlotReader reader;
     private final ShardSync sync;
-    private final SlotAllocator slots = new SlotAllocator();
+    private final SlotAllocator slots;
     private final SlotAllocator.Releaser releaser = new SlotAllocator.Releaser() {
         @Override
         public long markFree(int slot) {
@@ -145,6 +145,7 @@ public final class Shard implements ShardView {
         this.writer = new SlotWriter(file, keySize, valueSize, slotSize, log);
         this.reader = new SlotReader(file, keySize, valueSize, slotSize);
         this.sync = new ShardSync(file, log, this::lastLsn);
+        this.slots = new SlotAllocator(releaser, durability == Durability.NONE);
         this.growthHint = growthHint;
         this.corruptAtOpen = rec.corrupt.length;
         this.corruptSlotsAtOpen = rec.corrupt;
@@ -231,12 +232,7 @@ public final class Shard implements ShardView {
         LAST_LSN.setRelease(this, lsn);
         // releases of superseded slots must be durable before tombstones that hid them become reusable
         file.forceAll();
-        for (int i = rec.reusable.length - 1; i >= 0; i--) {
-            slots.push(rec.reusable[i]);
-        }
-        for (int i = rec.losers.length - 1; i >= 0; i--) {
-            slots.push(rec.losers[i]);
-        }
+        slots.seed(rec.reusable, rec.losers);
     }
 
     private void logRecovery(ShardRecovery rec) {
@@ -371,14 +367,10 @@ public final class Shard implements ShardView {
             }
             publish(lsn, tomb);
             if (tomb != slot) {
-                retire(slot, lsn);
+                slots.retire(slot, lsn);
             }
-            if (durability == Durability.NONE) {
-                slots.push(tomb);
-            } else {
-                // queued after the old slot's release: reusable only once that release is durable
-                slots.retireTombstone(tomb, lsn);
-            }
+            // queued after the old slot's release: reusable only once that release is durable
+            slots.retireTombstone(tomb, lsn);
         } finally {
             writeLock.unlock();
         }
@@ -418,20 +410,9 @@ public final class Shard implements ShardView {
         }
         publish(lsn, slot);
         if (oldSlot >= 0) {
-            retire(oldSlot, lsn);
+            slots.retire(oldSlot, lsn);
         }
         return lsn;
-    }
-
-    private void retire(int slot, long supersededAt) {
-        if (durability == Durability.NONE) {
-            long lsn = nextLsn();
-            writer.rewriteStatus(slot, FREE, lsn);
-            publish(lsn, slot);
-            slots.push(slot);
-        } else {
-            slots.retire(slot, supersededAt);
-        }
     }
 
     private void checkOpen() {
@@ -495,7 +476,7 @@ public final class Shard implements ShardView {
 
     /** Drains retirements a force has made safe: releases become FREE, released slots become reusable. */
     private void drainPending() {
-        slots.drain(sync.durableLsn(), releaser);
+        slots.drain(sync.durableLsn());
     }
 
     // ---------------------------------------------------------------- replication (follower side)
