@@ -11,10 +11,8 @@ import dev.armdb.changes.ChangeFeed;
 import dev.armdb.changes.ShardView;
 import dev.armdb.index.HashIndex;
 import dev.armdb.index.KeyHash;
-import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
@@ -50,10 +48,6 @@ public final class Shard implements ShardView {
     private static final VarHandle LAST_LSN;
     private static final VarHandle HIGH_WATER;
     private static final int LOCK_FREE_ATTEMPTS = 64;
-    private static final VarHandle INT_LE_ARRAY =
-            MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
-    private static final VarHandle LONG_LE_ARRAY =
-            MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     static {
         try {
@@ -77,13 +71,13 @@ public final class Shard implements ShardView {
 
     private final FailStop failStop;
     private final byte[] zeroValue;
-    private final FileSlotKeys slotKeys;
     private volatile HashIndex index;
     private volatile ChangeFeed feed;
     private final ReentrantLock writeLock = new ReentrantLock();
     private final SlotWriter writer;
     private final SlotReader reader;
     private final ShardSync sync;
+    private final ReplicaApplier applier;
     private final SlotAllocator slots;
     private final SlotAllocator.Releaser releaser = new SlotAllocator.Releaser() {
         @Override
@@ -113,9 +107,12 @@ public final class Shard implements ShardView {
     private int highWater;
 
     private volatile boolean closed;
+    /**
+     * DELETED slots in the file, for stats. Both write protocols change it: user deletes write and reuse tombstones,
+     * replica apply copies images over one another and recounts after a bulk load. Sharing one count is safe: every
+     * change holds the writer lock, so the two never interleave, and it counts a fact of the file both change.
+     */
     private int deletedSlots;
-    private int indexedTombstones;
-    private volatile boolean bulkLoading;
     /** User writes fail while true (the collection is a replica); read and written under the write lock only. */
     private boolean userWritesRefused;
 
@@ -138,13 +135,21 @@ public final class Shard implements ShardView {
         this.file = file;
         this.failStop = failStop;
         this.zeroValue = new byte[valueSize];
-        this.slotKeys = new FileSlotKeys(file, keySize);
         this.index = rec.index;
         boolean logging = logged != null && durability != Durability.NONE;
         this.log = logging ? logged.log() : null;
         this.writer = new SlotWriter(file, keySize, valueSize, slotSize, log);
         this.reader = new SlotReader(file, keySize, valueSize, slotSize);
         this.sync = new ShardSync(file, log, this::lastLsn);
+        this.applier = new ReplicaApplier(
+                this,
+                file,
+                new SlotWriter(file, keySize, valueSize, slotSize, log),
+                reader,
+                keySize,
+                slotSize,
+                maxSlots,
+                replica ? rec.indexedTombstones : 0);
         this.slots = new SlotAllocator(releaser, durability == Durability.NONE);
         this.growthHint = growthHint;
         this.corruptAtOpen = rec.corrupt.length;
@@ -156,7 +161,6 @@ public final class Shard implements ShardView {
         this.userWritesRefused = replica;
         if (replica) {
             // a replica keeps the leader's slots and LSNs as they are (see ShardRecovery's replica rules)
-            this.indexedTombstones = rec.indexedTombstones;
             // what a dead process left in the page cache is durable before this shard claims any LSN durable
             file.forceAll();
         } else {
@@ -267,9 +271,37 @@ public final class Shard implements ShardView {
         }
     }
 
-    /** The hash index (for building other indexes at open). */
+    /** The hash index (for building other indexes at open, and for the write protocols). */
     HashIndex index() {
         return index;
+    }
+
+    /** The key listener, or null. Writer lock held. */
+    KeyListener listener() {
+        return listener;
+    }
+
+    /** Adds {@code delta} to the count of DELETED slots. Writer lock held. */
+    void addDeletedSlots(int delta) {
+        deletedSlots += delta;
+    }
+
+    /** Sets the count of DELETED slots (a recount). Writer lock held. */
+    void setDeletedSlots(int count) {
+        deletedSlots = count;
+    }
+
+    /**
+     * Raises the high-water mark past {@code slot} and the last LSN to {@code lsn} where they are lower: a replica's
+     * images arrive in any slot and LSN order. Writer lock held.
+     */
+    void applied(int slot, long lsn) {
+        if (slot >= slotCount()) {
+            HIGH_WATER.setRelease(this, slot + 1);
+        }
+        if (lsn > lastLsn()) {
+            LAST_LSN.setRelease(this, lsn);
+        }
     }
 
     // ---------------------------------------------------------------- writes
@@ -493,12 +525,12 @@ public final class Shard implements ShardView {
      * @throws IllegalArgumentException if the slot id is out of range or the image fails its CRC
      */
     public boolean applyImage(int slot, byte[] image, int offset) {
-        checkImage(slot, image, offset, true);
+        applier.checkImage(slot, image, offset, true);
         lockWriter();
         try {
             checkOpen();
             failStop.check();
-            return bulkLoading ? copyBulk(slot, image, offset) : applyChecked(slot, image, offset);
+            return applier.applyImage(slot, image, offset);
         } finally {
             writeLock.unlock();
         }
@@ -515,121 +547,14 @@ public final class Shard implements ShardView {
      * @throws IllegalArgumentException if a slot id is out of range or an image is not a finished, valid slot
      */
     public int applyImages(byte[] buf, int offset, int count, int stride, boolean crcVerified) {
-        for (int i = 0, at = offset; i < count; i++, at += stride) {
-            checkImage((int) INT_LE_ARRAY.get(buf, at), buf, at + Integer.BYTES, !crcVerified);
-        }
-        int applied = 0;
+        applier.checkImages(buf, offset, count, stride, !crcVerified);
         lockWriter();
         try {
             checkOpen();
             failStop.check();
-            for (int i = 0, at = offset; i < count; i++, at += stride) {
-                int slot = (int) INT_LE_ARRAY.get(buf, at);
-                boolean done = bulkLoading
-                        ? copyBulk(slot, buf, at + Integer.BYTES)
-                        : applyChecked(slot, buf, at + Integer.BYTES);
-                if (done) {
-                    applied++;
-                }
-            }
+            return applier.applyImages(buf, offset, count, stride);
         } finally {
             writeLock.unlock();
-        }
-        return applied;
-    }
-
-    private void checkImage(int slot, byte[] image, int offset, boolean checkCrc) {
-        if (slot < 0 || slot >= maxSlots) {
-            throw new IllegalArgumentException(
-                    "slot id must be in 0.." + (maxSlots - 1) + " for shard " + id + ", got " + slot);
-        }
-        if (checkCrc && !SlotLayout.imageCrcMatches(image, offset, slotSize)) {
-            throw new IllegalArgumentException("slot image for shard " + id + " slot " + slot + " fails its CRC");
-        }
-        int word = (int) INT_LE_ARRAY.get(image, offset + STATE_OFFSET);
-        long lsn = (long) LONG_LE_ARRAY.get(image, offset + LSN_OFFSET);
-        if (inProgress(word) || status(word) < LIVE || status(word) > FREE || lsn <= 0) {
-            throw new IllegalArgumentException("slot image for shard " + id + " slot " + slot
-                    + " is not a finished slot: status " + statusName(status(word)) + ", version " + version(word)
-                    + ", LSN " + lsn);
-        }
-    }
-
-    /** Applies one checked image. Writer lock held. */
-    private boolean applyChecked(int slot, byte[] image, int offset) {
-        int word = (int) INT_LE_ARRAY.get(image, offset + STATE_OFFSET);
-        long lsn = (long) LONG_LE_ARRAY.get(image, offset + LSN_OFFSET);
-        while (slot >= file.capacity()) {
-            file.grow();
-        }
-        MemorySegment seg = file.segment(slot);
-        long off = file.offset(slot);
-        int oldWord = seg.get(INT_LE, off);
-        boolean oldValid = oldWord != 0 && !inProgress(oldWord) && writer.holdsValidImage(slot);
-        if (oldValid && seg.get(LONG_LE, off + LSN_OFFSET) >= lsn) {
-            return false;
-        }
-        int oldStatus = oldValid ? status(oldWord) : EMPTY;
-        boolean oldKeyed = oldStatus == LIVE || oldStatus == DELETED;
-        long oldHash = oldKeyed ? KeyHash.hash(seg, off + KEY_OFFSET, keySize) : 0;
-        boolean oldIndexed = oldKeyed && index.containsSlot(oldHash, slot);
-        boolean sameKey = oldIndexed
-                && MemorySegment.mismatch(
-                                seg,
-                                off + KEY_OFFSET,
-                                off + KEY_OFFSET + keySize,
-                                MemorySegment.ofArray(image),
-                                offset + KEY_OFFSET,
-                                offset + KEY_OFFSET + keySize)
-                        < 0;
-        byte[] oldKey = oldIndexed && !sameKey && listener != null ? reader.keyAt(slot) : null;
-        writer.copy(slot, image, offset);
-        if (oldStatus == DELETED) {
-            deletedSlots--;
-        }
-        int newStatus = status(word);
-        if (newStatus == DELETED) {
-            deletedSlots++;
-        }
-        boolean newKeyed = newStatus == LIVE || newStatus == DELETED;
-        if (sameKey && newKeyed) {
-            indexedStatusChanged(slot, oldStatus, newStatus);
-        } else {
-            if (oldIndexed) {
-                index.remove(oldHash, slot);
-                indexedKeyChanged(oldKey, oldStatus, EMPTY);
-            }
-            if (newKeyed) {
-                indexNewest(slot, lsn, newStatus);
-            }
-        }
-        if (slot >= slotCount()) {
-            HIGH_WATER.setRelease(this, slot + 1);
-        }
-        if (lsn > lastLsn()) {
-            LAST_LSN.setRelease(this, lsn);
-        }
-        return true;
-    }
-
-    /** Points the key of {@code slot} (just written) at it unless a newer slot of that key is indexed. */
-    private void indexNewest(int slot, long lsn, int newStatus) {
-        indexNewest(slot, KeyHash.hash(file.segment(slot), file.offset(slot) + KEY_OFFSET, keySize), lsn, newStatus);
-    }
-
-    /**
-     * As {@link #indexNewest(int, long, int)} with the key's hash (or its index tag) given; a negative {@code lsn}
-     * reads the slot's LSN only if another slot of the key is indexed.
-     */
-    private void indexNewest(int slot, long h, long lsn, int newStatus) {
-        int current = index.findSameKey(h, slot);
-        if (current < 0) {
-            index.insert(h, slot);
-            indexedStatusChanged(slot, EMPTY, newStatus);
-        } else if (current != slot && reader.lsnAt(current) < (lsn < 0 ? reader.lsnAt(slot) : lsn)) {
-            int currentStatus = reader.statusAt(current);
-            index.replace(h, current, slot);
-            indexedStatusChanged(slot, currentStatus, newStatus);
         }
     }
 
@@ -647,11 +572,7 @@ public final class Shard implements ShardView {
         try {
             checkOpen();
             failStop.check();
-            if (slotCount() != 0 || index.size() != 0) {
-                throw new IllegalStateException(
-                        "bulk load needs an empty shard; shard " + id + " holds " + slotCount() + " slots");
-            }
-            bulkLoading = true;
+            applier.beginBulkLoad();
         } finally {
             writeLock.unlock();
         }
@@ -659,28 +580,7 @@ public final class Shard implements ShardView {
 
     /** True between {@link #beginBulkLoad} and {@link #finishBulkLoad}. */
     public boolean isBulkLoading() {
-        return bulkLoading;
-    }
-
-    /** Copies one checked image into its slot during a bulk load, unless the slot already holds a newer one. */
-    private boolean copyBulk(int slot, byte[] image, int offset) {
-        long lsn = (long) LONG_LE_ARRAY.get(image, offset + LSN_OFFSET);
-        while (slot >= file.capacity()) {
-            file.grow();
-        }
-        MemorySegment seg = file.segment(slot);
-        long off = file.offset(slot);
-        if (seg.get(INT_LE, off) != 0 && seg.get(LONG_LE, off + LSN_OFFSET) >= lsn) {
-            return false;
-        }
-        writer.store(slot, image, offset, lsn);
-        if (slot >= slotCount()) {
-            HIGH_WATER.setRelease(this, slot + 1);
-        }
-        if (lsn > lastLsn()) {
-            LAST_LSN.setRelease(this, lsn);
-        }
-        return true;
+        return applier.isBulkLoading();
     }
 
     /**
@@ -693,38 +593,7 @@ public final class Shard implements ShardView {
         try {
             checkOpen();
             failStop.check();
-            if (!bulkLoading) {
-                return;
-            }
-            int hw = slotCount();
-            long[] keyed = new long[1024];
-            int n = 0;
-            deletedSlots = 0;
-            for (int slot = 0; slot < hw; slot++) {
-                MemorySegment seg = file.segment(slot);
-                long off = file.offset(slot);
-                int st = status(seg.get(INT_LE, off));
-                if (st == LIVE || st == DELETED) {
-                    if (st == DELETED) {
-                        deletedSlots++;
-                    }
-                    if (n == keyed.length) {
-                        keyed = java.util.Arrays.copyOf(keyed, n * 2);
-                    }
-                    // the sign bit (slot ids stay below 2^30) carries "tombstone" so pass 2 need not reread the slot
-                    keyed[n++] = HashIndex.entryOf(
-                            KeyHash.hash(seg, off + KEY_OFFSET, keySize),
-                            st == DELETED ? slot | Integer.MIN_VALUE : slot);
-                }
-            }
-            // in table order, so the inserts walk the table instead of missing the cache at random
-            index.reserve(n);
-            HashIndex.sortByHome(keyed, n);
-            for (int i = 0; i < n; i++) {
-                int raw = HashIndex.slotOf(keyed[i]);
-                indexNewest(raw & Integer.MAX_VALUE, HashIndex.tagOf(keyed[i]), -1, raw < 0 ? DELETED : LIVE);
-            }
-            bulkLoading = false;
+            applier.finishBulkLoad();
         } finally {
             writeLock.unlock();
         }
@@ -760,9 +629,8 @@ public final class Shard implements ShardView {
             checkOpen();
             failStop.check();
             ShardRecovery rec = ShardRecovery.scan(file, keySize, slotSize);
-            bulkLoading = false;
+            applier.reset();
             slots.clear();
-            indexedTombstones = 0;
             deletedSlots = rec.deletedSlots;
             HIGH_WATER.setRelease(this, rec.highWater);
             LAST_LSN.setRelease(this, Math.max(rec.maxLsn, lastLsn()));
@@ -784,23 +652,9 @@ public final class Shard implements ShardView {
         try {
             checkOpen();
             failStop.check();
-            if (listener != null) {
-                index.forEachSlot(slot -> {
-                    if (reader.statusAt(slot) == LIVE) {
-                        listener.removed(reader.keyAt(slot));
-                    }
-                });
-            }
-            index.clear();
-            bulkLoading = false;
-            int hw = slotCount();
-            for (int slot = 0; slot < hw; slot += file.slotsPerChunk()) {
-                file.segment(slot).fill((byte) 0);
-                file.markDirty(slot);
-            }
+            applier.wipe(slotCount());
             slots.clear();
             deletedSlots = 0;
-            indexedTombstones = 0;
             HIGH_WATER.setRelease(this, 0);
             LAST_LSN.setRelease(this, 0L);
             sync.durableLsn(0);
@@ -811,34 +665,6 @@ public final class Shard implements ShardView {
         // the zeroed slots are not logged: force them, then drop every record written before the wipe
         if (!sync.forceSlotsAndEmptyLog()) {
             file.force();
-        }
-    }
-
-    /** Keeps the tombstone count and the key listener right when the indexed state of {@code slot}'s key changes. */
-    private void indexedStatusChanged(int slot, int from, int to) {
-        if (from != to) {
-            indexedKeyChanged(listener != null ? reader.keyAt(slot) : null, from, to);
-        }
-    }
-
-    /** As {@link #indexedStatusChanged} for a key given as bytes (null when no listener is attached). */
-    private void indexedKeyChanged(byte[] key, int from, int to) {
-        if (from == to) {
-            return;
-        }
-        if (from == DELETED) {
-            indexedTombstones--;
-        }
-        if (to == DELETED) {
-            indexedTombstones++;
-        }
-        if (listener != null) {
-            if (from == LIVE) {
-                listener.removed(key);
-            }
-            if (to == LIVE) {
-                listener.inserted(key);
-            }
         }
     }
 
@@ -1044,7 +870,7 @@ public final class Shard implements ShardView {
      * shard), so forcing it earlier buys nothing and would write its pages back again and again while they fill.
      */
     void forceIfDirty() {
-        if (bulkLoading) {
+        if (applier.isBulkLoading()) {
             return;
         }
         if (sync.needsForce(slots.pending())) {
@@ -1187,7 +1013,7 @@ public final class Shard implements ShardView {
 
     /** Live keys in this shard; may be a moment stale while writes run. Allocation-free. */
     public long liveKeys() {
-        return index.size() - indexedTombstones;
+        return index.size() - applier.indexedTombstones();
     }
 
     /** A snapshot of this shard's counters; may be a moment stale while writes run. */
