@@ -19,29 +19,35 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One shard: a slot file, its hash index, its change feed, and the rules that keep them crash-safe.
+ * One shard: a slot file, its hash index, its change feed, and the rules that keep them crash-safe. The shard
+ * coordinates; the protocols live in its parts:
  *
- * <p><b>Writes</b> are serialised by the shard's write lock. An update never touches the key's current slot: it
- * writes the new value (or, for a delete, a tombstone) into a free slot, points the index there (or unlinks the
- * key), and only then <em>retires</em> the old slot.
- * In {@link Durability#NONE} the old slot is released at once; otherwise it waits in a queue until a force
- * covers the new slot, is then marked FREE, and becomes reusable only after a further force covers that mark
- * (a tombstone likewise waits for every release queued before it), so a power loss can never leave an older
- * value of a key alive while its newer value or tombstone is gone. Every slot change takes the next LSN and is
- * published to the {@link ChangeFeed}.
+ * <ul>
+ *   <li>{@link UserWriter}: user writes, copy-on-write (a new value or tombstone goes to a free slot; the old slot is
+ *       retired), with the {@link SlotAllocator}, which releases retired slots in the order durability requires;
+ *   <li>{@link ReplicaApplier}: a follower's writes, images shipped by a leader applied in any order, and the bulk
+ *       load of a first copy;
+ *   <li>{@link SlotWriter} and {@link SlotReader}: the two halves of the slot seqlock (each write protocol has its
+ *       own writer, so they share no scratch buffer);
+ *   <li>{@link ShardSync}: forces, the durable LSN, force marks and checkpoints of the redo log;
+ *   <li>{@link ShardFile}: mappings, growth and dirty chunks.
+ * </ul>
  *
- * <p><b>Reads</b> take no lock: they find the slot through the index and copy it under a version check (a
- * seqlock on the slot's state word), retrying if a writer touched it meanwhile; after a few retries they read
- * under the write lock, so progress is guaranteed.
+ * <p>The shard itself owns the writer lock, the last LSN and the high-water mark (both published with release
+ * semantics for lock-free readers), the index, the change feed, the key listener, the count of DELETED slots and the
+ * lifecycle (open and recovery, promotion, wipe, close). Every change of a slot takes the next LSN and, for user
+ * writes, is published to the {@link ChangeFeed}.
  *
- * <p>Hot paths ({@code get} into a caller's buffer, {@code put}, {@code delete}) allocate nothing.
+ * <p><b>Writes</b> of either protocol are serialised by the writer lock, which only this class takes. <b>Reads</b>
+ * take no lock: they find the slot through the index and copy it with the slot seqlock, retrying if a writer touched
+ * it meanwhile; after a few retries they read under the writer lock, so progress is guaranteed. Hot paths ({@code
+ * get} into a caller's buffer, {@code put}, {@code delete}) allocate nothing.
  *
  * <p>A failed force or growth fail-stops the collection ({@link FailStop}): every later write throws {@link
  * dev.armdb.ArmDbStorageFailedException}, reads keep working.
  *
- * <p>Parts owned elsewhere: {@link SlotWriter} publishes slot images (the writer's half of the seqlock), {@link
- * SlotAllocator} keeps reusable slots and the durability order of their reuse, {@link ShardFile} the mappings, dirty
- * chunks and forces. The shard keeps the locks, LSNs, index, change feed, durable LSN and lifecycle.
+ * <p>Threading: any thread may call any public method; writes and the replica methods take the writer lock, reads
+ * do not, forces run under {@link ShardSync}'s own lock.
  */
 public final class Shard implements ShardView {
     private static final Logger LOG = LoggerFactory.getLogger(Shard.class);
@@ -70,29 +76,13 @@ public final class Shard implements ShardView {
     private final ShardLog log;
 
     private final FailStop failStop;
-    private final byte[] zeroValue;
     private volatile HashIndex index;
     private volatile ChangeFeed feed;
     private final ReentrantLock writeLock = new ReentrantLock();
-    private final SlotWriter writer;
     private final SlotReader reader;
     private final ShardSync sync;
     private final ReplicaApplier applier;
-    private final SlotAllocator slots;
-    private final SlotAllocator.Releaser releaser = new SlotAllocator.Releaser() {
-        @Override
-        public long markFree(int slot) {
-            long lsn = nextLsn();
-            writer.rewriteStatus(slot, FREE, lsn);
-            publish(lsn, slot);
-            return lsn;
-        }
-
-        @Override
-        public long lastLsn() {
-            return Shard.this.lastLsn();
-        }
-    };
+    private final UserWriter writes;
     private final int corruptAtOpen;
     private final int[] corruptSlotsAtOpen;
     private final int incompleteAtOpen;
@@ -134,11 +124,9 @@ public final class Shard implements ShardView {
         this.maxSlots = cfg.maxSlotsPerShard();
         this.file = file;
         this.failStop = failStop;
-        this.zeroValue = new byte[valueSize];
         this.index = rec.index;
         boolean logging = logged != null && durability != Durability.NONE;
         this.log = logging ? logged.log() : null;
-        this.writer = new SlotWriter(file, keySize, valueSize, slotSize, log);
         this.reader = new SlotReader(file, keySize, valueSize, slotSize);
         this.sync = new ShardSync(file, log, this::lastLsn);
         this.applier = new ReplicaApplier(
@@ -150,7 +138,13 @@ public final class Shard implements ShardView {
                 slotSize,
                 maxSlots,
                 replica ? rec.indexedTombstones : 0);
-        this.slots = new SlotAllocator(releaser, durability == Durability.NONE);
+        this.writes = new UserWriter(
+                this,
+                new SlotWriter(file, keySize, valueSize, slotSize, log),
+                reader,
+                sync,
+                valueSize,
+                durability == Durability.NONE);
         this.growthHint = growthHint;
         this.corruptAtOpen = rec.corrupt.length;
         this.corruptSlotsAtOpen = rec.corrupt;
@@ -160,8 +154,8 @@ public final class Shard implements ShardView {
         LAST_LSN.setRelease(this, rec.maxLsn);
         this.userWritesRefused = replica;
         if (replica) {
-            // a replica keeps the leader's slots and LSNs as they are (see ShardRecovery's replica rules)
-            // what a dead process left in the page cache is durable before this shard claims any LSN durable
+            // a replica keeps the leader's slots and LSNs as they are (see ShardRecovery's replica rules), but what a
+            // dead process left in the page cache is durable before this shard claims any LSN durable
             file.forceAll();
         } else {
             settleRecovery(rec);
@@ -212,7 +206,7 @@ public final class Shard implements ShardView {
                     failStop);
             ShardRecovery rec = ShardRecovery.scan(file, meta.keySize(), meta.slotSize(), replica);
             Shard shard = new Shard(id, meta, cfg, file, failStop, rec, logged, growthHint, replica);
-            shard.logRecovery(rec);
+            rec.log(LOG, id);
             return shard;
         } catch (RuntimeException | Error e) {
             if (logged != null) {
@@ -228,32 +222,10 @@ public final class Shard implements ShardView {
     }
 
     private void settleRecovery(ShardRecovery rec, long lastLsn) {
-        long lsn = lastLsn;
-        for (int loser : rec.losers) {
-            lsn++;
-            writer.rewriteStatus(loser, FREE, lsn);
-        }
-        LAST_LSN.setRelease(this, lsn);
+        LAST_LSN.setRelease(this, writes.releaseLosers(rec.losers, lastLsn));
         // releases of superseded slots must be durable before tombstones that hid them become reusable
         file.forceAll();
-        slots.seed(rec.reusable, rec.losers);
-    }
-
-    private void logRecovery(ShardRecovery rec) {
-        if (rec.corrupt.length > 0) {
-            LOG.warn(
-                    "shard {}: {} corrupt slot(s) found and freed (first: slot {}); {} slots checked",
-                    id,
-                    rec.corrupt.length,
-                    rec.corrupt[0],
-                    rec.slotsChecked);
-        }
-        if (rec.incomplete > 0) {
-            LOG.info("shard {}: {} interrupted write(s) discarded", id, rec.incomplete);
-        }
-        if (rec.losers.length > rec.incomplete) {
-            LOG.info("shard {}: {} superseded slot(s) released", id, rec.losers.length - rec.incomplete);
-        }
+        writes.seed(rec.reusable, rec.losers);
     }
 
     /**
@@ -326,7 +298,8 @@ public final class Shard implements ShardView {
         lockWriter();
         try {
             beforeMutation();
-            lsn = writeValue(key, hash, value, index.find(hash, key));
+            HashIndex idx = index;
+            lsn = writes.writeValue(idx, key, hash, value, idx.find(hash, key));
         } finally {
             writeLock.unlock();
         }
@@ -340,10 +313,11 @@ public final class Shard implements ShardView {
         lockWriter();
         try {
             beforeMutation();
-            if (index.find(hash, key) >= 0) {
+            HashIndex idx = index;
+            if (idx.find(hash, key) >= 0) {
                 return 0;
             }
-            lsn = writeValue(key, hash, value, -1);
+            lsn = writes.writeValue(idx, key, hash, value, -1);
         } finally {
             writeLock.unlock();
         }
@@ -357,11 +331,12 @@ public final class Shard implements ShardView {
         lockWriter();
         try {
             beforeMutation();
-            int slot = index.find(hash, key);
+            HashIndex idx = index;
+            int slot = idx.find(hash, key);
             if (slot < 0 || !reader.valueEquals(slot, expected)) {
                 return 0;
             }
-            lsn = writeValue(key, hash, update, slot);
+            lsn = writes.writeValue(idx, key, hash, update, slot);
         } finally {
             writeLock.unlock();
         }
@@ -371,79 +346,23 @@ public final class Shard implements ShardView {
 
     /**
      * Deletes {@code key}; returns the LSN of the tombstone, or 0 if the key was absent. The tombstone is written
-     * copy-on-write into a free slot, like a new value, and the key's slot is retired as an update retires it: the
-     * key's current slot may be the only copy that supersedes an older one whose release is not durable yet, so a
-     * crash while the tombstone is written must leave it whole.
+     * copy-on-write into a free slot, like a new value (see {@link UserWriter#delete}).
      */
     public long delete(byte[] key, long hash) {
         long lsn;
         lockWriter();
         try {
             beforeMutation();
-            int slot = index.find(hash, key);
+            HashIndex idx = index;
+            int slot = idx.find(hash, key);
             if (slot < 0) {
                 return 0;
             }
-            int tomb = tombstoneSlot(slot);
-            // unlink first: a reader that already holds the slot still reads the old value, a consistent past
-            index.remove(hash, slot);
-            lsn = nextLsn();
-            if (tomb == slot) {
-                writer.rewriteStatus(slot, DELETED, lsn);
-            } else {
-                writer.write(tomb, DELETED, lsn, key, zeroValue);
-            }
-            deletedSlots++;
-            if (listener != null) {
-                listener.removed(key);
-            }
-            publish(lsn, tomb);
-            if (tomb != slot) {
-                slots.retire(slot, lsn);
-            }
-            // queued after the old slot's release: reusable only once that release is durable
-            slots.retireTombstone(tomb, lsn);
+            lsn = writes.delete(idx, key, hash, slot);
         } finally {
             writeLock.unlock();
         }
         afterMutation(lsn);
-        return lsn;
-    }
-
-    /**
-     * The slot for the tombstone of the key held in {@code slot}: a free slot, or, if the shard is full, {@code slot}
-     * itself once every pending retirement is settled (then no older copy of any key waits for its release, so
-     * {@code slot} is its key's only copy and a torn tombstone can only make the key absent).
-     */
-    private int tombstoneSlot(int slot) {
-        if (slots.isEmpty() && (int) HIGH_WATER.get(this) >= maxSlots) {
-            for (int round = 0; round < 3 && slots.pending() > 0; round++) {
-                sync.forceNow();
-                drainPending();
-            }
-            if (slots.isEmpty() && slots.pending() == 0) {
-                return slot;
-            }
-        }
-        return allocate();
-    }
-
-    private long writeValue(byte[] key, long hash, byte[] value, int oldSlot) {
-        int slot = allocate();
-        long lsn = nextLsn();
-        writer.write(slot, LIVE, lsn, key, value);
-        if (oldSlot < 0) {
-            index.insert(hash, slot);
-            if (listener != null) {
-                listener.insertedAt(key, slot);
-            }
-        } else {
-            index.replace(hash, oldSlot, slot);
-        }
-        publish(lsn, slot);
-        if (oldSlot >= 0) {
-            slots.retire(oldSlot, lsn);
-        }
         return lsn;
     }
 
@@ -460,8 +379,8 @@ public final class Shard implements ShardView {
             throw new ArmDbReadOnlyException("shard " + id + " is part of a read-only replica; writes are refused"
                     + " until the collection is promoted");
         }
-        if (slots.pending() > 0) {
-            drainPending();
+        if (writes.pending() > 0) {
+            writes.drainPending();
         }
     }
 
@@ -471,25 +390,21 @@ public final class Shard implements ShardView {
         }
     }
 
-    private long nextLsn() {
-        return lastLsn() + 1;
-    }
-
-    private void publish(long lsn, int slot) {
+    /** Publishes a change of {@code slot} at {@code lsn}: dirty mark, last LSN, change feed. Writer lock held. */
+    void publish(long lsn, int slot) {
         file.markDirty(slot);
         // release: the slot image and dirty mark are visible before the LSN that covers them
         LAST_LSN.setRelease(this, lsn);
         feed.publish(lsn, slot);
     }
 
-    private int allocate() {
-        int slot = slots.pop();
-        if (slot >= 0) {
-            if (reader.statusAt(slot) == DELETED) {
-                deletedSlots--;
-            }
-            return slot;
-        }
+    /**
+     * Takes the slot at the high-water mark for a new image, growing the file if the mark reached its end, and hints
+     * at a background growth when the file is close to full. Writer lock held.
+     *
+     * @throws ArmDbFullException if the shard already holds its most slots
+     */
+    int claimFreshSlot() {
         int hw = (int) HIGH_WATER.get(this);
         if (hw >= maxSlots) {
             throw new ArmDbFullException("shard " + id + " of " + file.path().getParent() + " is full: " + hw
@@ -506,9 +421,9 @@ public final class Shard implements ShardView {
         return hw;
     }
 
-    /** Drains retirements a force has made safe: releases become FREE, released slots become reusable. */
-    private void drainPending() {
-        slots.drain(sync.durableLsn());
+    /** True if no slot is left past the high-water mark. Writer lock held. */
+    boolean atSlotLimit() {
+        return (int) HIGH_WATER.get(this) >= maxSlots;
     }
 
     // ---------------------------------------------------------------- replication (follower side)
@@ -630,7 +545,7 @@ public final class Shard implements ShardView {
             failStop.check();
             ShardRecovery rec = ShardRecovery.scan(file, keySize, slotSize);
             applier.reset();
-            slots.clear();
+            writes.clear();
             deletedSlots = rec.deletedSlots;
             HIGH_WATER.setRelease(this, rec.highWater);
             LAST_LSN.setRelease(this, Math.max(rec.maxLsn, lastLsn()));
@@ -653,7 +568,7 @@ public final class Shard implements ShardView {
             checkOpen();
             failStop.check();
             applier.wipe(slotCount());
-            slots.clear();
+            writes.clear();
             deletedSlots = 0;
             HIGH_WATER.setRelease(this, 0);
             LAST_LSN.setRelease(this, 0L);
@@ -829,10 +744,10 @@ public final class Shard implements ShardView {
     }
 
     private void drainIfPending() {
-        if (slots.pending() > 0 && writeLock.tryLock()) {
+        if (writes.pending() > 0 && writeLock.tryLock()) {
             try {
                 if (!closed) {
-                    drainPending();
+                    writes.drainPending();
                 }
             } finally {
                 writeLock.unlock();
@@ -873,7 +788,7 @@ public final class Shard implements ShardView {
         if (applier.isBulkLoading()) {
             return;
         }
-        if (sync.needsForce(slots.pending())) {
+        if (sync.needsForce(writes.pending())) {
             sync.forceNow();
             drainIfPending();
         }
@@ -915,7 +830,7 @@ public final class Shard implements ShardView {
             lockWriter();
             try {
                 checkOpen();
-                drainPending();
+                writes.drainPending();
             } finally {
                 writeLock.unlock();
             }
@@ -1023,9 +938,9 @@ public final class Shard implements ShardView {
         return new ShardStatsSnapshot(
                 id,
                 liveKeys(),
-                slots.freeCount() + (capacity - hw),
+                writes.freeCount() + (capacity - hw),
                 deletedSlots,
-                slots.pending(),
+                writes.pending(),
                 corruptAtOpen,
                 corruptSlotsAtOpen.clone(),
                 incompleteAtOpen,
