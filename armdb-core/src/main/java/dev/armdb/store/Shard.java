@@ -35,8 +35,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The shard itself owns the writer lock, the last LSN and the high-water mark (both published with release
  * semantics for lock-free readers), the index, the change feed, the key listener, the count of DELETED slots and the
- * lifecycle (open and recovery, promotion, wipe, close). Every change of a slot takes the next LSN and, for user
- * writes, is published to the {@link ChangeFeed}.
+ * lifecycle (open and recovery, promotion, wipe, close). A user write takes the next LSN and is published to the
+ * {@link ChangeFeed}; a replica's images keep the leader's LSNs and publish nothing.
  *
  * <p><b>Writes</b> of either protocol are serialised by the writer lock, which only this class takes. <b>Reads</b>
  * take no lock: they find the slot through the index and copy it with the slot seqlock, retrying if a writer touched
