@@ -11,50 +11,49 @@ import dev.armdb.changes.ChangeFeed;
 import dev.armdb.changes.ShardView;
 import dev.armdb.index.HashIndex;
 import dev.armdb.index.KeyHash;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One shard: a slot file, its hash index, its change feed, and the rules that keep them crash-safe.
+ * One shard: a slot file, its hash index, its change feed, and the rules that keep them crash-safe. The shard
+ * coordinates; the protocols live in its parts:
  *
- * <p><b>Writes</b> are serialised by the shard's write lock. An update never touches the key's current slot: it
- * writes the new value (or, for a delete, a tombstone) into a free slot, points the index there (or unlinks the
- * key), and only then <em>retires</em> the old slot.
- * In {@link Durability#NONE} the old slot is released at once; otherwise it waits in a queue until a force
- * covers the new slot, is then marked FREE, and becomes reusable only after a further force covers that mark
- * (a tombstone likewise waits for every release queued before it), so a power loss can never leave an older
- * value of a key alive while its newer value or tombstone is gone. Every slot change takes the next LSN and is
- * published to the {@link ChangeFeed}.
+ * <ul>
+ *   <li>{@link UserWriter}: user writes, copy-on-write (a new value or tombstone goes to a free slot; the old slot is
+ *       retired), with the {@link SlotAllocator}, which releases retired slots in the order durability requires;
+ *   <li>{@link ReplicaApplier}: a follower's writes, images shipped by a leader applied in any order, and the bulk
+ *       load of a first copy;
+ *   <li>{@link SlotWriter} and {@link SlotReader}: the two halves of the slot seqlock (each write protocol has its
+ *       own writer, so they share no scratch buffer);
+ *   <li>{@link ShardSync}: forces, the durable LSN, force marks and checkpoints of the redo log;
+ *   <li>{@link ShardFile}: mappings, growth and dirty chunks.
+ * </ul>
  *
- * <p><b>Reads</b> take no lock: they find the slot through the index and copy it under a version check (a
- * seqlock on the slot's state word), retrying if a writer touched it meanwhile; after a few retries they read
- * under the write lock, so progress is guaranteed.
+ * <p>The shard itself owns the writer lock, the last LSN and the high-water mark (both published with release
+ * semantics for lock-free readers), the index, the change feed, the key listener, the count of DELETED slots and the
+ * lifecycle (open and recovery, promotion, wipe, close). A user write takes the next LSN and is published to the
+ * {@link ChangeFeed}; a replica's images keep the leader's LSNs and publish nothing.
  *
- * <p>Hot paths ({@code get} into a caller's buffer, {@code put}, {@code delete}) allocate nothing.
+ * <p><b>Writes</b> of either protocol are serialised by the writer lock, which only this class takes. <b>Reads</b>
+ * take no lock: they find the slot through the index and copy it with the slot seqlock, retrying if a writer touched
+ * it meanwhile; after a few retries they read under the writer lock, so progress is guaranteed. Hot paths ({@code
+ * get} into a caller's buffer, {@code put}, {@code delete}) allocate nothing.
  *
  * <p>A failed force or growth fail-stops the collection ({@link FailStop}): every later write throws {@link
  * dev.armdb.ArmDbStorageFailedException}, reads keep working.
  *
- * <p>Parts owned elsewhere: {@link SlotWriter} publishes slot images (the writer's half of the seqlock), {@link
- * SlotAllocator} keeps reusable slots and the durability order of their reuse, {@link ShardFile} the mappings, dirty
- * chunks and forces. The shard keeps the locks, LSNs, index, change feed, durable LSN and lifecycle.
+ * <p>Threading: any thread may call any public method; writes and the replica methods take the writer lock, reads
+ * do not, forces run under {@link ShardSync}'s own lock.
  */
 public final class Shard implements ShardView {
     private static final Logger LOG = LoggerFactory.getLogger(Shard.class);
     private static final VarHandle LAST_LSN;
     private static final VarHandle HIGH_WATER;
     private static final int LOCK_FREE_ATTEMPTS = 64;
-    private static final VarHandle INT_LE_ARRAY =
-            MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
-    private static final VarHandle LONG_LE_ARRAY =
-            MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     static {
         try {
@@ -70,7 +69,6 @@ public final class Shard implements ShardView {
     private final int keySize;
     private final int valueSize;
     private final int slotSize;
-    private final int valueOffset;
     private final Durability durability;
     private final int maxSlots;
     private final ShardFile file;
@@ -78,28 +76,13 @@ public final class Shard implements ShardView {
     private final ShardLog log;
 
     private final FailStop failStop;
-    private final byte[] zeroValue;
-    private final FileSlotKeys slotKeys;
     private volatile HashIndex index;
     private volatile ChangeFeed feed;
     private final ReentrantLock writeLock = new ReentrantLock();
-    private final ReentrantLock syncLock = new ReentrantLock();
-    private final SlotWriter writer;
-    private final SlotAllocator slots = new SlotAllocator();
-    private final SlotAllocator.Releaser releaser = new SlotAllocator.Releaser() {
-        @Override
-        public long markFree(int slot) {
-            long lsn = nextLsn();
-            writer.rewriteStatus(slot, FREE, lsn);
-            publish(lsn, slot);
-            return lsn;
-        }
-
-        @Override
-        public long lastLsn() {
-            return Shard.this.lastLsn();
-        }
-    };
+    private final SlotReader reader;
+    private final ShardSync sync;
+    private final ReplicaApplier applier;
+    private final UserWriter writes;
     private final int corruptAtOpen;
     private final int[] corruptSlotsAtOpen;
     private final int incompleteAtOpen;
@@ -113,16 +96,13 @@ public final class Shard implements ShardView {
     @SuppressWarnings("unused") // accessed through HIGH_WATER
     private int highWater;
 
-    private volatile long durableLsn;
-    /** Forces begun so far; written under {@link #syncLock} before the force reads the dirty chunks. */
-    private volatile long forcesBegun;
-    /** Forces completed so far; written under {@link #syncLock} after the force succeeded. */
-    private volatile long forcesDone;
-
     private volatile boolean closed;
+    /**
+     * DELETED slots in the file, for stats. Both write protocols change it: user deletes write and reuse tombstones,
+     * replica apply copies images over one another and recounts after a bulk load. Sharing one count is safe: every
+     * change holds the writer lock, so the two never interleave, and it counts a fact of the file both change.
+     */
     private int deletedSlots;
-    private int indexedTombstones;
-    private volatile boolean bulkLoading;
     /** User writes fail while true (the collection is a replica); read and written under the write lock only. */
     private boolean userWritesRefused;
 
@@ -140,17 +120,31 @@ public final class Shard implements ShardView {
         this.keySize = meta.keySize();
         this.valueSize = meta.valueSize();
         this.slotSize = meta.slotSize();
-        this.valueOffset = SlotLayout.valueOffset(keySize);
         this.durability = cfg.durability();
         this.maxSlots = cfg.maxSlotsPerShard();
         this.file = file;
         this.failStop = failStop;
-        this.zeroValue = new byte[valueSize];
-        this.slotKeys = new FileSlotKeys(file, keySize);
         this.index = rec.index;
         boolean logging = logged != null && durability != Durability.NONE;
         this.log = logging ? logged.log() : null;
-        this.writer = new SlotWriter(file, keySize, valueSize, slotSize, log);
+        this.reader = new SlotReader(file, keySize, valueSize, slotSize);
+        this.sync = new ShardSync(file, log, this::lastLsn);
+        this.applier = new ReplicaApplier(
+                this,
+                file,
+                new SlotWriter(file, keySize, valueSize, slotSize, log),
+                reader,
+                keySize,
+                slotSize,
+                maxSlots,
+                replica ? rec.indexedTombstones : 0);
+        this.writes = new UserWriter(
+                this,
+                new SlotWriter(file, keySize, valueSize, slotSize, log),
+                reader,
+                sync,
+                valueSize,
+                durability == Durability.NONE);
         this.growthHint = growthHint;
         this.corruptAtOpen = rec.corrupt.length;
         this.corruptSlotsAtOpen = rec.corrupt;
@@ -160,9 +154,8 @@ public final class Shard implements ShardView {
         LAST_LSN.setRelease(this, rec.maxLsn);
         this.userWritesRefused = replica;
         if (replica) {
-            // a replica keeps the leader's slots and LSNs as they are (see ShardRecovery's replica rules)
-            this.indexedTombstones = rec.indexedTombstones;
-            // what a dead process left in the page cache is durable before this shard claims any LSN durable
+            // a replica keeps the leader's slots and LSNs as they are (see ShardRecovery's replica rules), but what a
+            // dead process left in the page cache is durable before this shard claims any LSN durable
             file.forceAll();
         } else {
             settleRecovery(rec);
@@ -175,7 +168,7 @@ public final class Shard implements ShardView {
                 logged.log().close();
             }
         }
-        this.durableLsn = lastLsn();
+        sync.durableLsn(lastLsn());
         this.changeFeedCapacity = cfg.changeFeedCapacity();
         this.feed = new ChangeFeed(changeFeedCapacity, lastLsn());
     }
@@ -213,7 +206,7 @@ public final class Shard implements ShardView {
                     failStop);
             ShardRecovery rec = ShardRecovery.scan(file, meta.keySize(), meta.slotSize(), replica);
             Shard shard = new Shard(id, meta, cfg, file, failStop, rec, logged, growthHint, replica);
-            shard.logRecovery(rec);
+            rec.log(LOG, id);
             return shard;
         } catch (RuntimeException | Error e) {
             if (logged != null) {
@@ -229,37 +222,10 @@ public final class Shard implements ShardView {
     }
 
     private void settleRecovery(ShardRecovery rec, long lastLsn) {
-        long lsn = lastLsn;
-        for (int loser : rec.losers) {
-            lsn++;
-            writer.rewriteStatus(loser, FREE, lsn);
-        }
-        LAST_LSN.setRelease(this, lsn);
+        LAST_LSN.setRelease(this, writes.releaseLosers(rec.losers, lastLsn));
         // releases of superseded slots must be durable before tombstones that hid them become reusable
         file.forceAll();
-        for (int i = rec.reusable.length - 1; i >= 0; i--) {
-            slots.push(rec.reusable[i]);
-        }
-        for (int i = rec.losers.length - 1; i >= 0; i--) {
-            slots.push(rec.losers[i]);
-        }
-    }
-
-    private void logRecovery(ShardRecovery rec) {
-        if (rec.corrupt.length > 0) {
-            LOG.warn(
-                    "shard {}: {} corrupt slot(s) found and freed (first: slot {}); {} slots checked",
-                    id,
-                    rec.corrupt.length,
-                    rec.corrupt[0],
-                    rec.slotsChecked);
-        }
-        if (rec.incomplete > 0) {
-            LOG.info("shard {}: {} interrupted write(s) discarded", id, rec.incomplete);
-        }
-        if (rec.losers.length > rec.incomplete) {
-            LOG.info("shard {}: {} superseded slot(s) released", id, rec.losers.length - rec.incomplete);
-        }
+        writes.seed(rec.reusable, rec.losers);
     }
 
     /**
@@ -270,21 +236,44 @@ public final class Shard implements ShardView {
         lockWriter();
         try {
             checkOpen();
-            index.forEachSlot(slot -> {
-                byte[] key = new byte[keySize];
-                MemorySegment.copy(
-                        file.segment(slot), ValueLayout.JAVA_BYTE, file.offset(slot) + KEY_OFFSET, key, 0, keySize);
-                existing.accept(key, slot);
-            });
+            index.forEachSlot(slot -> existing.accept(reader.keyAt(slot), slot));
             this.listener = l;
         } finally {
             writeLock.unlock();
         }
     }
 
-    /** The hash index (for building other indexes at open). */
+    /** The hash index (for building other indexes at open, and for the write protocols). */
     HashIndex index() {
         return index;
+    }
+
+    /** The key listener, or null. Writer lock held. */
+    KeyListener listener() {
+        return listener;
+    }
+
+    /** Adds {@code delta} to the count of DELETED slots. Writer lock held. */
+    void addDeletedSlots(int delta) {
+        deletedSlots += delta;
+    }
+
+    /** Sets the count of DELETED slots (a recount). Writer lock held. */
+    void setDeletedSlots(int count) {
+        deletedSlots = count;
+    }
+
+    /**
+     * Raises the high-water mark past {@code slot} and the last LSN to {@code lsn} where they are lower: a replica's
+     * images arrive in any slot and LSN order. Writer lock held.
+     */
+    void applied(int slot, long lsn) {
+        if (slot >= slotCount()) {
+            HIGH_WATER.setRelease(this, slot + 1);
+        }
+        if (lsn > lastLsn()) {
+            LAST_LSN.setRelease(this, lsn);
+        }
     }
 
     // ---------------------------------------------------------------- writes
@@ -309,7 +298,8 @@ public final class Shard implements ShardView {
         lockWriter();
         try {
             beforeMutation();
-            lsn = writeValue(key, hash, value, index.find(hash, key));
+            HashIndex idx = index;
+            lsn = writes.writeValue(idx, key, hash, value, idx.find(hash, key));
         } finally {
             writeLock.unlock();
         }
@@ -323,10 +313,11 @@ public final class Shard implements ShardView {
         lockWriter();
         try {
             beforeMutation();
-            if (index.find(hash, key) >= 0) {
+            HashIndex idx = index;
+            if (idx.find(hash, key) >= 0) {
                 return 0;
             }
-            lsn = writeValue(key, hash, value, -1);
+            lsn = writes.writeValue(idx, key, hash, value, -1);
         } finally {
             writeLock.unlock();
         }
@@ -340,11 +331,12 @@ public final class Shard implements ShardView {
         lockWriter();
         try {
             beforeMutation();
-            int slot = index.find(hash, key);
-            if (slot < 0 || !valueEquals(slot, expected)) {
+            HashIndex idx = index;
+            int slot = idx.find(hash, key);
+            if (slot < 0 || !reader.valueEquals(slot, expected)) {
                 return 0;
             }
-            lsn = writeValue(key, hash, update, slot);
+            lsn = writes.writeValue(idx, key, hash, update, slot);
         } finally {
             writeLock.unlock();
         }
@@ -354,95 +346,24 @@ public final class Shard implements ShardView {
 
     /**
      * Deletes {@code key}; returns the LSN of the tombstone, or 0 if the key was absent. The tombstone is written
-     * copy-on-write into a free slot, like a new value, and the key's slot is retired as an update retires it: the
-     * key's current slot may be the only copy that supersedes an older one whose release is not durable yet, so a
-     * crash while the tombstone is written must leave it whole.
+     * copy-on-write into a free slot, like a new value (see {@link UserWriter#delete}).
      */
     public long delete(byte[] key, long hash) {
         long lsn;
         lockWriter();
         try {
             beforeMutation();
-            int slot = index.find(hash, key);
+            HashIndex idx = index;
+            int slot = idx.find(hash, key);
             if (slot < 0) {
                 return 0;
             }
-            int tomb = tombstoneSlot(slot);
-            // unlink first: a reader that already holds the slot still reads the old value, a consistent past
-            index.remove(hash, slot);
-            lsn = nextLsn();
-            if (tomb == slot) {
-                writer.rewriteStatus(slot, DELETED, lsn);
-            } else {
-                writer.write(tomb, DELETED, lsn, key, zeroValue);
-            }
-            deletedSlots++;
-            if (listener != null) {
-                listener.removed(key);
-            }
-            publish(lsn, tomb);
-            if (tomb != slot) {
-                retire(slot, lsn);
-            }
-            if (durability == Durability.NONE) {
-                slots.push(tomb);
-            } else {
-                // queued after the old slot's release: reusable only once that release is durable
-                slots.retireTombstone(tomb, lsn);
-            }
+            lsn = writes.delete(idx, key, hash, slot);
         } finally {
             writeLock.unlock();
         }
         afterMutation(lsn);
         return lsn;
-    }
-
-    /**
-     * The slot for the tombstone of the key held in {@code slot}: a free slot, or, if the shard is full, {@code slot}
-     * itself once every pending retirement is settled (then no older copy of any key waits for its release, so
-     * {@code slot} is its key's only copy and a torn tombstone can only make the key absent).
-     */
-    private int tombstoneSlot(int slot) {
-        if (slots.isEmpty() && (int) HIGH_WATER.get(this) >= maxSlots) {
-            for (int round = 0; round < 3 && slots.pending() > 0; round++) {
-                forceNow();
-                drainPending();
-            }
-            if (slots.isEmpty() && slots.pending() == 0) {
-                return slot;
-            }
-        }
-        return allocate();
-    }
-
-    private long writeValue(byte[] key, long hash, byte[] value, int oldSlot) {
-        int slot = allocate();
-        long lsn = nextLsn();
-        writer.write(slot, LIVE, lsn, key, value);
-        if (oldSlot < 0) {
-            index.insert(hash, slot);
-            if (listener != null) {
-                listener.insertedAt(key, slot);
-            }
-        } else {
-            index.replace(hash, oldSlot, slot);
-        }
-        publish(lsn, slot);
-        if (oldSlot >= 0) {
-            retire(oldSlot, lsn);
-        }
-        return lsn;
-    }
-
-    private void retire(int slot, long supersededAt) {
-        if (durability == Durability.NONE) {
-            long lsn = nextLsn();
-            writer.rewriteStatus(slot, FREE, lsn);
-            publish(lsn, slot);
-            slots.push(slot);
-        } else {
-            slots.retire(slot, supersededAt);
-        }
     }
 
     private void checkOpen() {
@@ -458,8 +379,8 @@ public final class Shard implements ShardView {
             throw new ArmDbReadOnlyException("shard " + id + " is part of a read-only replica; writes are refused"
                     + " until the collection is promoted");
         }
-        if (slots.pending() > 0) {
-            drainPending();
+        if (writes.pending() > 0) {
+            writes.drainPending();
         }
     }
 
@@ -469,25 +390,21 @@ public final class Shard implements ShardView {
         }
     }
 
-    private long nextLsn() {
-        return lastLsn() + 1;
-    }
-
-    private void publish(long lsn, int slot) {
+    /** Publishes a change of {@code slot} at {@code lsn}: dirty mark, last LSN, change feed. Writer lock held. */
+    void publish(long lsn, int slot) {
         file.markDirty(slot);
         // release: the slot image and dirty mark are visible before the LSN that covers them
         LAST_LSN.setRelease(this, lsn);
         feed.publish(lsn, slot);
     }
 
-    private int allocate() {
-        int slot = slots.pop();
-        if (slot >= 0) {
-            if (status(file.segment(slot).get(INT_LE, file.offset(slot))) == DELETED) {
-                deletedSlots--;
-            }
-            return slot;
-        }
+    /**
+     * Takes the slot at the high-water mark for a new image, growing the file if the mark reached its end, and hints
+     * at a background growth when the file is close to full. Writer lock held.
+     *
+     * @throws ArmDbFullException if the shard already holds its most slots
+     */
+    int claimFreshSlot() {
         int hw = (int) HIGH_WATER.get(this);
         if (hw >= maxSlots) {
             throw new ArmDbFullException("shard " + id + " of " + file.path().getParent() + " is full: " + hw
@@ -504,9 +421,9 @@ public final class Shard implements ShardView {
         return hw;
     }
 
-    /** Drains retirements a force has made safe: releases become FREE, released slots become reusable. */
-    private void drainPending() {
-        slots.drain(durableLsn, releaser);
+    /** True if no slot is left past the high-water mark. Writer lock held. */
+    boolean atSlotLimit() {
+        return (int) HIGH_WATER.get(this) >= maxSlots;
     }
 
     // ---------------------------------------------------------------- replication (follower side)
@@ -523,12 +440,12 @@ public final class Shard implements ShardView {
      * @throws IllegalArgumentException if the slot id is out of range or the image fails its CRC
      */
     public boolean applyImage(int slot, byte[] image, int offset) {
-        checkImage(slot, image, offset, true);
+        applier.checkImage(slot, image, offset, true);
         lockWriter();
         try {
             checkOpen();
             failStop.check();
-            return bulkLoading ? copyBulk(slot, image, offset) : applyChecked(slot, image, offset);
+            return applier.applyImage(slot, image, offset);
         } finally {
             writeLock.unlock();
         }
@@ -545,121 +462,14 @@ public final class Shard implements ShardView {
      * @throws IllegalArgumentException if a slot id is out of range or an image is not a finished, valid slot
      */
     public int applyImages(byte[] buf, int offset, int count, int stride, boolean crcVerified) {
-        for (int i = 0, at = offset; i < count; i++, at += stride) {
-            checkImage((int) INT_LE_ARRAY.get(buf, at), buf, at + Integer.BYTES, !crcVerified);
-        }
-        int applied = 0;
+        applier.checkImages(buf, offset, count, stride, !crcVerified);
         lockWriter();
         try {
             checkOpen();
             failStop.check();
-            for (int i = 0, at = offset; i < count; i++, at += stride) {
-                int slot = (int) INT_LE_ARRAY.get(buf, at);
-                boolean done = bulkLoading
-                        ? copyBulk(slot, buf, at + Integer.BYTES)
-                        : applyChecked(slot, buf, at + Integer.BYTES);
-                if (done) {
-                    applied++;
-                }
-            }
+            return applier.applyImages(buf, offset, count, stride);
         } finally {
             writeLock.unlock();
-        }
-        return applied;
-    }
-
-    private void checkImage(int slot, byte[] image, int offset, boolean checkCrc) {
-        if (slot < 0 || slot >= maxSlots) {
-            throw new IllegalArgumentException(
-                    "slot id must be in 0.." + (maxSlots - 1) + " for shard " + id + ", got " + slot);
-        }
-        if (checkCrc && !crcMatches(image, offset)) {
-            throw new IllegalArgumentException("slot image for shard " + id + " slot " + slot + " fails its CRC");
-        }
-        int word = (int) INT_LE_ARRAY.get(image, offset + STATE_OFFSET);
-        long lsn = (long) LONG_LE_ARRAY.get(image, offset + LSN_OFFSET);
-        if (inProgress(word) || status(word) < LIVE || status(word) > FREE || lsn <= 0) {
-            throw new IllegalArgumentException("slot image for shard " + id + " slot " + slot
-                    + " is not a finished slot: status " + statusName(status(word)) + ", version " + version(word)
-                    + ", LSN " + lsn);
-        }
-    }
-
-    /** Applies one checked image. Writer lock held. */
-    private boolean applyChecked(int slot, byte[] image, int offset) {
-        int word = (int) INT_LE_ARRAY.get(image, offset + STATE_OFFSET);
-        long lsn = (long) LONG_LE_ARRAY.get(image, offset + LSN_OFFSET);
-        while (slot >= file.capacity()) {
-            file.grow();
-        }
-        MemorySegment seg = file.segment(slot);
-        long off = file.offset(slot);
-        int oldWord = seg.get(INT_LE, off);
-        boolean oldValid = oldWord != 0 && !inProgress(oldWord) && writer.holdsValidImage(slot);
-        if (oldValid && seg.get(LONG_LE, off + LSN_OFFSET) >= lsn) {
-            return false;
-        }
-        int oldStatus = oldValid ? status(oldWord) : EMPTY;
-        boolean oldKeyed = oldStatus == LIVE || oldStatus == DELETED;
-        long oldHash = oldKeyed ? KeyHash.hash(seg, off + KEY_OFFSET, keySize) : 0;
-        boolean oldIndexed = oldKeyed && index.containsSlot(oldHash, slot);
-        boolean sameKey = oldIndexed
-                && MemorySegment.mismatch(
-                                seg,
-                                off + KEY_OFFSET,
-                                off + KEY_OFFSET + keySize,
-                                MemorySegment.ofArray(image),
-                                offset + KEY_OFFSET,
-                                offset + KEY_OFFSET + keySize)
-                        < 0;
-        byte[] oldKey = oldIndexed && !sameKey && listener != null ? keyAt(slot) : null;
-        writer.copy(slot, image, offset);
-        if (oldStatus == DELETED) {
-            deletedSlots--;
-        }
-        int newStatus = status(word);
-        if (newStatus == DELETED) {
-            deletedSlots++;
-        }
-        boolean newKeyed = newStatus == LIVE || newStatus == DELETED;
-        if (sameKey && newKeyed) {
-            indexedStatusChanged(slot, oldStatus, newStatus);
-        } else {
-            if (oldIndexed) {
-                index.remove(oldHash, slot);
-                indexedKeyChanged(oldKey, oldStatus, EMPTY);
-            }
-            if (newKeyed) {
-                indexNewest(slot, lsn, newStatus);
-            }
-        }
-        if (slot >= slotCount()) {
-            HIGH_WATER.setRelease(this, slot + 1);
-        }
-        if (lsn > lastLsn()) {
-            LAST_LSN.setRelease(this, lsn);
-        }
-        return true;
-    }
-
-    /** Points the key of {@code slot} (just written) at it unless a newer slot of that key is indexed. */
-    private void indexNewest(int slot, long lsn, int newStatus) {
-        indexNewest(slot, KeyHash.hash(file.segment(slot), file.offset(slot) + KEY_OFFSET, keySize), lsn, newStatus);
-    }
-
-    /**
-     * As {@link #indexNewest(int, long, int)} with the key's hash (or its index tag) given; a negative {@code lsn}
-     * reads the slot's LSN only if another slot of the key is indexed.
-     */
-    private void indexNewest(int slot, long h, long lsn, int newStatus) {
-        int current = index.findSameKey(h, slot);
-        if (current < 0) {
-            index.insert(h, slot);
-            indexedStatusChanged(slot, EMPTY, newStatus);
-        } else if (current != slot && slotLsn(current) < (lsn < 0 ? slotLsn(slot) : lsn)) {
-            int currentStatus = status(file.segment(current).get(INT_LE, file.offset(current)));
-            index.replace(h, current, slot);
-            indexedStatusChanged(slot, currentStatus, newStatus);
         }
     }
 
@@ -677,11 +487,7 @@ public final class Shard implements ShardView {
         try {
             checkOpen();
             failStop.check();
-            if (slotCount() != 0 || index.size() != 0) {
-                throw new IllegalStateException(
-                        "bulk load needs an empty shard; shard " + id + " holds " + slotCount() + " slots");
-            }
-            bulkLoading = true;
+            applier.beginBulkLoad();
         } finally {
             writeLock.unlock();
         }
@@ -689,28 +495,7 @@ public final class Shard implements ShardView {
 
     /** True between {@link #beginBulkLoad} and {@link #finishBulkLoad}. */
     public boolean isBulkLoading() {
-        return bulkLoading;
-    }
-
-    /** Copies one checked image into its slot during a bulk load, unless the slot already holds a newer one. */
-    private boolean copyBulk(int slot, byte[] image, int offset) {
-        long lsn = (long) LONG_LE_ARRAY.get(image, offset + LSN_OFFSET);
-        while (slot >= file.capacity()) {
-            file.grow();
-        }
-        MemorySegment seg = file.segment(slot);
-        long off = file.offset(slot);
-        if (seg.get(INT_LE, off) != 0 && seg.get(LONG_LE, off + LSN_OFFSET) >= lsn) {
-            return false;
-        }
-        writer.store(slot, image, offset, lsn);
-        if (slot >= slotCount()) {
-            HIGH_WATER.setRelease(this, slot + 1);
-        }
-        if (lsn > lastLsn()) {
-            LAST_LSN.setRelease(this, lsn);
-        }
-        return true;
+        return applier.isBulkLoading();
     }
 
     /**
@@ -723,38 +508,7 @@ public final class Shard implements ShardView {
         try {
             checkOpen();
             failStop.check();
-            if (!bulkLoading) {
-                return;
-            }
-            int hw = slotCount();
-            long[] keyed = new long[1024];
-            int n = 0;
-            deletedSlots = 0;
-            for (int slot = 0; slot < hw; slot++) {
-                MemorySegment seg = file.segment(slot);
-                long off = file.offset(slot);
-                int st = status(seg.get(INT_LE, off));
-                if (st == LIVE || st == DELETED) {
-                    if (st == DELETED) {
-                        deletedSlots++;
-                    }
-                    if (n == keyed.length) {
-                        keyed = java.util.Arrays.copyOf(keyed, n * 2);
-                    }
-                    // the sign bit (slot ids stay below 2^30) carries "tombstone" so pass 2 need not reread the slot
-                    keyed[n++] = HashIndex.entryOf(
-                            KeyHash.hash(seg, off + KEY_OFFSET, keySize),
-                            st == DELETED ? slot | Integer.MIN_VALUE : slot);
-                }
-            }
-            // in table order, so the inserts walk the table instead of missing the cache at random
-            index.reserve(n);
-            HashIndex.sortByHome(keyed, n);
-            for (int i = 0; i < n; i++) {
-                int raw = HashIndex.slotOf(keyed[i]);
-                indexNewest(raw & Integer.MAX_VALUE, HashIndex.tagOf(keyed[i]), -1, raw < 0 ? DELETED : LIVE);
-            }
-            bulkLoading = false;
+            applier.finishBulkLoad();
         } finally {
             writeLock.unlock();
         }
@@ -790,15 +544,14 @@ public final class Shard implements ShardView {
             checkOpen();
             failStop.check();
             ShardRecovery rec = ShardRecovery.scan(file, keySize, slotSize);
-            bulkLoading = false;
-            slots.clear();
-            indexedTombstones = 0;
+            applier.reset();
+            writes.clear();
             deletedSlots = rec.deletedSlots;
             HIGH_WATER.setRelease(this, rec.highWater);
             LAST_LSN.setRelease(this, Math.max(rec.maxLsn, lastLsn()));
             index = rec.index;
             settleRecovery(rec, lastLsn());
-            durableLsn = lastLsn();
+            sync.durableLsn(lastLsn());
             feed = new ChangeFeed(changeFeedCapacity, lastLsn());
         } finally {
             writeLock.unlock();
@@ -814,90 +567,20 @@ public final class Shard implements ShardView {
         try {
             checkOpen();
             failStop.check();
-            if (listener != null) {
-                index.forEachSlot(slot -> {
-                    if (status(file.segment(slot).get(INT_LE, file.offset(slot))) == LIVE) {
-                        listener.removed(keyAt(slot));
-                    }
-                });
-            }
-            index.clear();
-            bulkLoading = false;
-            int hw = slotCount();
-            for (int slot = 0; slot < hw; slot += file.slotsPerChunk()) {
-                file.segment(slot).fill((byte) 0);
-                file.markDirty(slot);
-            }
-            slots.clear();
+            applier.wipe(slotCount());
+            writes.clear();
             deletedSlots = 0;
-            indexedTombstones = 0;
             HIGH_WATER.setRelease(this, 0);
             LAST_LSN.setRelease(this, 0L);
-            durableLsn = 0;
+            sync.durableLsn(0);
         } finally {
             writeLock.unlock();
         }
         syncTo(0);
-        if (log != null) {
-            // the zeroed slots are not logged: force them, then drop every record written before the wipe
-            log.exclusive(() -> {
-                file.force();
-                log.reset();
-            });
-        } else {
+        // the zeroed slots are not logged: force them, then drop every record written before the wipe
+        if (!sync.forceSlotsAndEmptyLog()) {
             file.force();
         }
-    }
-
-    /** Keeps the tombstone count and the key listener right when the indexed state of {@code slot}'s key changes. */
-    private void indexedStatusChanged(int slot, int from, int to) {
-        if (from != to) {
-            indexedKeyChanged(listener != null ? keyAt(slot) : null, from, to);
-        }
-    }
-
-    /** As {@link #indexedStatusChanged} for a key given as bytes (null when no listener is attached). */
-    private void indexedKeyChanged(byte[] key, int from, int to) {
-        if (from == to) {
-            return;
-        }
-        if (from == DELETED) {
-            indexedTombstones--;
-        }
-        if (to == DELETED) {
-            indexedTombstones++;
-        }
-        if (listener != null) {
-            if (from == LIVE) {
-                listener.removed(key);
-            }
-            if (to == LIVE) {
-                listener.inserted(key);
-            }
-        }
-    }
-
-    private byte[] keyAt(int slot) {
-        byte[] key = new byte[keySize];
-        MemorySegment.copy(file.segment(slot), ValueLayout.JAVA_BYTE, file.offset(slot) + KEY_OFFSET, key, 0, keySize);
-        return key;
-    }
-
-    private long slotLsn(int slot) {
-        return file.segment(slot).get(LONG_LE, file.offset(slot) + LSN_OFFSET);
-    }
-
-    // ---------------------------------------------------------------- slot images
-
-    private boolean valueEquals(int slot, byte[] expected) {
-        MemorySegment seg = file.segment(slot);
-        long base = file.offset(slot) + valueOffset;
-        for (int i = 0; i < valueSize; i++) {
-            if (seg.get(ValueLayout.JAVA_BYTE, base + i) != expected[i]) {
-                return false;
-            }
-        }
-        return true;
     }
 
     // ---------------------------------------------------------------- reads
@@ -909,31 +592,9 @@ public final class Shard implements ShardView {
             if (slot < 0) {
                 return false;
             }
-            MemorySegment seg = file.segment(slot);
-            long off = file.offset(slot);
-            int w1 = acquireStateWord(seg, off);
-            int st = status(w1);
-            if (inProgress(w1) || (st != LIVE && st != DELETED)) {
-                Thread.onSpinWait();
-                continue;
-            }
-            long lsn1 = seg.get(LONG_LE, off + LSN_OFFSET);
-            if (!FileSlotKeys.keyEqualsAt(seg, off, key, keySize)) {
-                continue;
-            }
-            if (st == DELETED) {
-                // a replica indexes tombstones: the key is absent if the slot held still
-                VarHandle.loadLoadFence();
-                if (seg.get(INT_LE, off) == w1 && seg.get(LONG_LE, off + LSN_OFFSET) == lsn1) {
-                    return false;
-                }
-                continue;
-            }
-            MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, off + valueOffset, out, 0, valueSize);
-            // the copy must complete before the re-check of the version
-            VarHandle.loadLoadFence();
-            if (seg.get(INT_LE, off) == w1 && seg.get(LONG_LE, off + LSN_OFFSET) == lsn1) {
-                return true;
+            int read = reader.readValue(slot, key, out);
+            if (read != SlotReader.RETRY) {
+                return read == SlotReader.FOUND;
             }
         }
         return getLocked(key, hash, out);
@@ -944,11 +605,10 @@ public final class Shard implements ShardView {
         try {
             checkOpen();
             int slot = index.find(hash, key);
-            if (slot < 0 || status(file.segment(slot).get(INT_LE, file.offset(slot))) != LIVE) {
+            if (slot < 0 || reader.statusAt(slot) != LIVE) {
                 return false;
             }
-            MemorySegment.copy(
-                    file.segment(slot), ValueLayout.JAVA_BYTE, file.offset(slot) + valueOffset, out, 0, valueSize);
+            reader.copyValue(slot, out);
             return true;
         } finally {
             writeLock.unlock();
@@ -966,31 +626,7 @@ public final class Shard implements ShardView {
         if (slot < 0 || slot >= slotCount()) {
             return false;
         }
-        HashIndex idx = index;
-        MemorySegment seg = file.segment(slot);
-        long off = file.offset(slot);
-        for (int attempt = 0; attempt < 4; attempt++) {
-            // the bit is read before the slot: a slot superseded before this call reads false here
-            if (!idx.holdsSlot(slot)) {
-                return false;
-            }
-            int w1 = acquireStateWord(seg, off);
-            if (inProgress(w1)) {
-                Thread.onSpinWait();
-                continue;
-            }
-            if (status(w1) != LIVE || !FileSlotKeys.keyEqualsAt(seg, off, keys, keyOffset, keySize)) {
-                return false;
-            }
-            long lsn1 = seg.get(LONG_LE, off + LSN_OFFSET);
-            MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, off + valueOffset, out, 0, valueSize);
-            // the copy must complete before the re-check of the version
-            VarHandle.loadLoadFence();
-            if (seg.get(INT_LE, off) == w1 && seg.get(LONG_LE, off + LSN_OFFSET) == lsn1) {
-                return true;
-            }
-        }
-        return false;
+        return reader.readIfIndexed(index, slot, keys, keyOffset, out);
     }
 
     /**
@@ -1002,7 +638,7 @@ public final class Shard implements ShardView {
         if (slot < 0 || slot >= slotCount()) {
             return 0;
         }
-        return file.segment(slot).get(INT_LE, file.offset(slot));
+        return reader.stateWordAt(slot);
     }
 
     /** True if {@code key} is present. Lock-free, allocation-free. */
@@ -1012,23 +648,16 @@ public final class Shard implements ShardView {
             if (slot < 0) {
                 return false;
             }
-            MemorySegment seg = file.segment(slot);
-            long off = file.offset(slot);
-            int w1 = acquireStateWord(seg, off);
-            int st = status(w1);
-            if (!inProgress(w1) && (st == LIVE || st == DELETED) && FileSlotKeys.keyEqualsAt(seg, off, key, keySize)) {
-                VarHandle.loadLoadFence();
-                if (seg.get(INT_LE, off) == w1) {
-                    return st == LIVE;
-                }
+            int probe = reader.probe(slot, key);
+            if (probe != SlotReader.RETRY) {
+                return probe == SlotReader.FOUND;
             }
-            Thread.onSpinWait();
         }
         lockWriter();
         try {
             checkOpen();
             int slot = index.find(hash, key);
-            return slot >= 0 && status(file.segment(slot).get(INT_LE, file.offset(slot))) == LIVE;
+            return slot >= 0 && reader.statusAt(slot) == LIVE;
         } finally {
             writeLock.unlock();
         }
@@ -1041,15 +670,13 @@ public final class Shard implements ShardView {
      * walk; readers are not blocked. Any thread.
      */
     public long scanKeys(long fromTag, int atLeast, java.util.function.Consumer<byte[]> keys) {
-        byte[] image = new byte[slotSize];
         lockWriter();
         try {
             checkOpen();
             return index.scanTags(fromTag, atLeast, slot -> {
-                MemorySegment.copy(file.segment(slot), ValueLayout.JAVA_BYTE, file.offset(slot), image, 0, slotSize);
                 // a replica's index may keep tombstones: only live slots are keys
-                if (status(image[STATE_OFFSET]) == LIVE) {
-                    keys.accept(java.util.Arrays.copyOfRange(image, KEY_OFFSET, KEY_OFFSET + keySize));
+                if (reader.statusAt(slot) == LIVE) {
+                    keys.accept(reader.keyAt(slot));
                 }
             });
         } finally {
@@ -1073,42 +700,18 @@ public final class Shard implements ShardView {
 
     @Override
     public long readSlotImage(int slot, byte[] out, int offset) {
-        MemorySegment seg = file.segment(slot);
-        long off = file.offset(slot);
-        int w1 = 0;
-        long lsn1 = 0;
-        boolean stable = false;
-        for (int attempt = 0; attempt < LOCK_FREE_ATTEMPTS * 16 && !stable; attempt++) {
-            w1 = acquireStateWord(seg, off);
-            if (inProgress(w1)) {
-                Thread.onSpinWait();
-                continue;
-            }
-            lsn1 = seg.get(LONG_LE, off + LSN_OFFSET);
-            MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, off, out, offset, slotSize);
-            // the copy must complete before the re-check of the version
-            VarHandle.loadLoadFence();
-            stable = seg.get(INT_LE, off) == w1 && seg.get(LONG_LE, off + LSN_OFFSET) == lsn1;
+        long lsn = reader.readImage(slot, out, offset);
+        if (lsn != SlotReader.UNSTABLE) {
+            return lsn;
         }
-        if (!stable) {
-            lockWriter();
-            try {
-                checkOpen();
-                MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, off, out, offset, slotSize);
-                w1 = seg.get(INT_LE, off);
-                lsn1 = seg.get(LONG_LE, off + LSN_OFFSET);
-            } finally {
-                writeLock.unlock();
-            }
+        lockWriter();
+        try {
+            checkOpen();
+            reader.copyImage(slot, out, offset);
+        } finally {
+            writeLock.unlock();
         }
-        if (w1 == 0 && lsn1 == 0) {
-            return 0;
-        }
-        return !inProgress(w1) && crcMatches(out, offset) ? lsn1 : -1;
-    }
-
-    private boolean crcMatches(byte[] image, int offset) {
-        return SlotLayout.imageCrcMatches(image, offset, slotSize);
+        return reader.imageLsn(out, offset);
     }
 
     @Override
@@ -1135,49 +738,16 @@ public final class Shard implements ShardView {
      *     a caller that waited behind a force that failed)
      */
     public void syncTo(long lsn) {
-        if (durableLsn >= lsn) {
-            return;
-        }
-        syncLock.lock();
-        try {
-            if (durableLsn >= lsn) {
-                return;
-            }
-            forceNow();
-        } finally {
-            syncLock.unlock();
-        }
-        drainIfPending();
-    }
-
-    /**
-     * Forces every chunk written since its last force and records the last LSN as durable. Holding {@link
-     * #syncLock}, or the writer lock (a writer settling retirements).
-     */
-    private void forceNow() {
-        syncLock.lock();
-        try {
-            long target = lastLsn();
-            long n = forcesBegun + 1;
-            // volatile write before the force reads the dirty bits: pairs with the fence in forceMark()
-            forcesBegun = n;
-            if (log != null) {
-                log.force();
-            } else {
-                file.force();
-            }
-            durableLsn = Math.max(durableLsn, target);
-            forcesDone = n;
-        } finally {
-            syncLock.unlock();
+        if (sync.forceTo(lsn)) {
+            drainIfPending();
         }
     }
 
     private void drainIfPending() {
-        if (slots.pending() > 0 && writeLock.tryLock()) {
+        if (writes.pending() > 0 && writeLock.tryLock()) {
             try {
                 if (!closed) {
-                    drainPending();
+                    writes.drainPending();
                 }
             } finally {
                 writeLock.unlock();
@@ -1192,7 +762,7 @@ public final class Shard implements ShardView {
      * @throws dev.armdb.ArmDbStorageFailedException if the force fails or the collection is fail-stopped
      */
     public void forceApplied() {
-        forceNow();
+        sync.forceNow();
     }
 
     /**
@@ -1201,15 +771,12 @@ public final class Shard implements ShardView {
      * it (the group commit, {@link #forceApplied}, {@link #syncTo}). Any thread; allocation-free.
      */
     public long forceMark() {
-        // full fence: the caller's stores and dirty bits are ordered before this read, so a force that this read
-        // does not see as begun reads those dirty bits (pairs with the volatile write of forcesBegun in forceNow)
-        VarHandle.fullFence();
-        return forcesBegun;
+        return sync.forceMark();
     }
 
     /** True if a force begun after {@code mark} (from {@link #forceMark}) has completed. Any thread. */
     public boolean forcedSince(long mark) {
-        return forcesDone > mark;
+        return sync.forcedSince(mark);
     }
 
     /**
@@ -1218,11 +785,11 @@ public final class Shard implements ShardView {
      * shard), so forcing it earlier buys nothing and would write its pages back again and again while they fill.
      */
     void forceIfDirty() {
-        if (bulkLoading) {
+        if (applier.isBulkLoading()) {
             return;
         }
-        if (lastLsn() > durableLsn || slots.pending() > 0 || (log != null ? log.hasUnforced() : file.isDirty())) {
-            forceNow();
+        if (sync.needsForce(writes.pending())) {
+            sync.forceNow();
             drainIfPending();
         }
     }
@@ -1232,7 +799,7 @@ public final class Shard implements ShardView {
      * thread.
      */
     boolean checkpointDue(long nowNanos, long maxAgeNanos) {
-        return log != null && !closed && log.checkpointDue(nowNanos, maxAgeNanos);
+        return !closed && sync.checkpointDue(nowNanos, maxAgeNanos);
     }
 
     /**
@@ -1243,21 +810,17 @@ public final class Shard implements ShardView {
      * @throws dev.armdb.ArmDbStorageFailedException if a force fails or the collection is fail-stopped
      */
     void checkpoint() {
-        if (log != null) {
-            log.checkpoint(file);
-        }
+        sync.checkpoint();
     }
 
     /** The first half of {@link #checkpoint()} (tests run writes between the halves). */
     boolean beginCheckpoint() {
-        return log != null && log.beginCheckpoint();
+        return sync.beginCheckpoint();
     }
 
     /** The second half of {@link #checkpoint()}. */
     void endCheckpoint() {
-        if (log != null) {
-            log.endCheckpoint(file);
-        }
+        sync.endCheckpoint();
     }
 
     /** Forces everything and settles all retirements (two rounds: release marks need their own force). */
@@ -1267,7 +830,7 @@ public final class Shard implements ShardView {
             lockWriter();
             try {
                 checkOpen();
-                drainPending();
+                writes.drainPending();
             } finally {
                 writeLock.unlock();
             }
@@ -1297,13 +860,8 @@ public final class Shard implements ShardView {
         }
         try {
             flush();
-            if (log != null) {
-                // a clean close leaves an empty log: the slot file alone holds everything
-                log.exclusive(() -> {
-                    file.force();
-                    log.reset();
-                });
-            }
+            // a clean close leaves an empty log: the slot file alone holds everything
+            sync.forceSlotsAndEmptyLog();
         } finally {
             lockWriter();
             try {
@@ -1370,7 +928,7 @@ public final class Shard implements ShardView {
 
     /** Live keys in this shard; may be a moment stale while writes run. Allocation-free. */
     public long liveKeys() {
-        return index.size() - indexedTombstones;
+        return index.size() - applier.indexedTombstones();
     }
 
     /** A snapshot of this shard's counters; may be a moment stale while writes run. */
@@ -1380,14 +938,14 @@ public final class Shard implements ShardView {
         return new ShardStatsSnapshot(
                 id,
                 liveKeys(),
-                slots.freeCount() + (capacity - hw),
+                writes.freeCount() + (capacity - hw),
                 deletedSlots,
-                slots.pending(),
+                writes.pending(),
                 corruptAtOpen,
                 corruptSlotsAtOpen.clone(),
                 incompleteAtOpen,
                 lastLsn(),
-                durableLsn,
+                sync.durableLsn(),
                 capacity,
                 file.fileBytes(),
                 index.memoryBytes());

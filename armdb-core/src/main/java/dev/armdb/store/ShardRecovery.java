@@ -5,6 +5,7 @@ import static dev.armdb.store.SlotLayout.KEY_OFFSET;
 import dev.armdb.index.HashIndex;
 import dev.armdb.index.KeyHash;
 import java.util.Arrays;
+import org.slf4j.Logger;
 
 /**
  * Rebuilds one shard's in-memory state from its file: reads every slot once, checks its CRC, indexes the newest
@@ -50,6 +51,24 @@ final class ShardRecovery {
         Builder b = new Builder(file, keySize, slotSize, replica);
         b.run();
         return new ShardRecovery(b);
+    }
+
+    /** Reports to {@code log} what this recovery of shard {@code shardId} found and will settle. */
+    void log(Logger log, int shardId) {
+        if (corrupt.length > 0) {
+            log.warn(
+                    "shard {}: {} corrupt slot(s) found and freed (first: slot {}); {} slots checked",
+                    shardId,
+                    corrupt.length,
+                    corrupt[0],
+                    slotsChecked);
+        }
+        if (incomplete > 0) {
+            log.info("shard {}: {} interrupted write(s) discarded", shardId, incomplete);
+        }
+        if (losers.length > incomplete) {
+            log.info("shard {}: {} superseded slot(s) released", shardId, losers.length - incomplete);
+        }
     }
 
     private static final class Builder {

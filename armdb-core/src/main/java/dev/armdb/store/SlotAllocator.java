@@ -8,8 +8,9 @@ package dev.armdb.store;
  * that LSN durable, {@link #drain} has the shard mark the slot FREE (a new LSN) and queues it again; once a force
  * has made that mark durable too, the slot is reusable. A tombstone is retired behind the release of the slot it
  * superseded and becomes reusable only once every release queued before it is durable, so a reused tombstone can
- * never uncover an older live copy of its key. Slots freed without waiting (NONE, recovery) are {@linkplain
- * #push pushed} straight onto the free stack.
+ * never uncover an older live copy of its key. Without durability ({@link dev.armdb.Durability#NONE NONE}: a force
+ * promises nothing, so waiting for one buys nothing) a retired slot is marked FREE and reusable at once. Slots
+ * recovery found free are {@linkplain #seed seeded} onto the free stack.
  *
  * <p>Threading: owned by the shard's writer (under its write lock); {@link #pending()} may be read racily by other
  * threads as a hint.
@@ -17,7 +18,10 @@ package dev.armdb.store;
 final class SlotAllocator {
     private static final long TOMBSTONE_FLAG = 1L << 32;
 
-    /** Writes a FREE mark into a released slot; called by {@link #drain} on the writer's thread. */
+    /**
+     * Writes a FREE mark into a released slot; called on the writer's thread by {@link #drain}, and by {@link #retire}
+     * when releases wait for no force.
+     */
     interface Releaser {
         /** Marks {@code slot} FREE with the next LSN and returns that LSN. */
         long markFree(int slot);
@@ -26,10 +30,21 @@ final class SlotAllocator {
         long lastLsn();
     }
 
+    private final Releaser releaser;
+    private final boolean releaseAtOnce;
     private final IntStack free = new IntStack();
     private final LongPairQueue releases = new LongPairQueue();
     private final LongPairQueue reusable = new LongPairQueue();
     private int pending;
+
+    /**
+     * An empty allocator whose FREE marks {@code releaser} writes; {@code releaseAtOnce} (durability NONE) releases
+     * retired slots without waiting for a force.
+     */
+    SlotAllocator(Releaser releaser, boolean releaseAtOnce) {
+        this.releaser = releaser;
+        this.releaseAtOnce = releaseAtOnce;
+    }
 
     /** A reusable slot, or -1 if none. */
     int pop() {
@@ -41,28 +56,52 @@ final class SlotAllocator {
         return free.isEmpty();
     }
 
-    /** Makes {@code slot} reusable at once (its FREE mark, if it needs one, is already written). */
-    void push(int slot) {
-        free.push(slot);
-    }
-
-    /** Retires {@code slot}, superseded at LSN {@code supersededAt}: released once that LSN is durable. */
-    void retire(int slot, long supersededAt) {
-        releases.add(supersededAt, slot);
-        pending++;
-    }
-
-    /** Retires the tombstone in {@code slot}, written at {@code lsn}, behind every release queued before it. */
-    void retireTombstone(int slot, long lsn) {
-        releases.add(lsn, TOMBSTONE_FLAG | slot);
-        pending++;
+    /**
+     * Makes the slots recovery found free reusable (their FREE marks, if they needed any, are durable already): {@code
+     * released} (superseded copies recovery just released) are reused first, then {@code reusable}, each in the
+     * order given.
+     */
+    void seed(int[] reusable, int[] released) {
+        for (int i = reusable.length - 1; i >= 0; i--) {
+            free.push(reusable[i]);
+        }
+        for (int i = released.length - 1; i >= 0; i--) {
+            free.push(released[i]);
+        }
     }
 
     /**
-     * Moves on every retirement that LSN {@code durable} makes safe: releases are marked FREE through {@code r},
+     * Retires {@code slot}, superseded at LSN {@code supersededAt}: released once that LSN is durable, or marked FREE
+     * and reusable now if releases wait for no force.
+     */
+    void retire(int slot, long supersededAt) {
+        if (releaseAtOnce) {
+            releaser.markFree(slot);
+            free.push(slot);
+        } else {
+            releases.add(supersededAt, slot);
+            pending++;
+        }
+    }
+
+    /**
+     * Retires the tombstone in {@code slot}, written at {@code lsn}, behind every release queued before it; reusable
+     * now if releases wait for no force.
+     */
+    void retireTombstone(int slot, long lsn) {
+        if (releaseAtOnce) {
+            free.push(slot);
+        } else {
+            releases.add(lsn, TOMBSTONE_FLAG | slot);
+            pending++;
+        }
+    }
+
+    /**
+     * Moves on every retirement that LSN {@code durable} makes safe: releases are marked FREE through the releaser,
      * released slots whose mark is durable become reusable.
      */
-    void drain(long durable, Releaser r) {
+    void drain(long durable) {
         while (!reusable.isEmpty() && reusable.peekFirst() <= durable) {
             free.push((int) reusable.peekSecond());
             reusable.remove();
@@ -73,10 +112,10 @@ final class SlotAllocator {
             releases.remove();
             int slot = (int) v;
             if ((v & TOMBSTONE_FLAG) == 0) {
-                reusable.add(r.markFree(slot), slot);
+                reusable.add(releaser.markFree(slot), slot);
             } else {
                 // a tombstone is reusable once every release queued before it is durable
-                reusable.add(r.lastLsn(), slot);
+                reusable.add(releaser.lastLsn(), slot);
             }
         }
     }

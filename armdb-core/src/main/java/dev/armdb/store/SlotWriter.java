@@ -10,11 +10,12 @@ import java.util.zip.CRC32C;
  * The writer's half of the slot seqlock: builds a slot image in a scratch buffer (state word, LSN, CRC32C) and
  * publishes it into the shard file so that lock-free readers and crash recovery never take a half-written slot for
  * a whole one: the version is made odd before any other byte changes, the image is copied, and the final, even state
- * word is stored last with release semantics. Both write protocols of a shard use it: user writes (copy-on-write
- * images) and replica apply (images shipped as they are).
+ * word is stored last with release semantics. Each write protocol of a shard has its own instance, so neither
+ * builds an image in the other's scratch buffer: user writes (copy-on-write images) and replica apply ({@link
+ * ReplicaApplier}: images shipped as they are).
  *
- * <p>Threading: owned by the shard's writer (under its write lock); the scratch buffer and checksum are its only
- * state. Readers pair with it through {@link SlotLayout#acquireStateWord}.
+ * <p>Threading: used by the shard's writer (under its write lock); the scratch buffer and checksum are its only
+ * state. Readers pair with it through {@link SlotReader} ({@link SlotLayout#acquireStateWord}).
  */
 final class SlotWriter {
     private final ShardFile file;

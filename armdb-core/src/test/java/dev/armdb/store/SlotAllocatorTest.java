@@ -29,46 +29,95 @@ class SlotAllocatorTest {
 
     @Test
     void releasedSlotIsMarkedAfterItsSupersederIsDurableAndReusableAfterItsMarkIs() {
-        SlotAllocator a = new SlotAllocator();
         FakeShard shard = new FakeShard();
+        SlotAllocator a = new SlotAllocator(shard, false);
         shard.lsn = 5;
         a.retire(3, 5);
-        a.drain(4, shard);
+        a.drain(4);
         assertThat(shard.marks).isEmpty();
         assertThat(a.pop()).isEqualTo(-1);
-        a.drain(5, shard);
+        a.drain(5);
         assertThat(shard.marks).hasSize(1);
         assertThat(shard.marks.getFirst()).containsExactly(3, 6);
         assertThat(a.pop()).as("the FREE mark (LSN 6) is not durable yet").isEqualTo(-1);
         assertThat(a.pending()).isEqualTo(1);
-        a.drain(6, shard);
+        a.drain(6);
         assertThat(a.pop()).isEqualTo(3);
         assertThat(a.pending()).isZero();
     }
 
     @Test
     void tombstoneIsReusableOnlyAfterTheReleaseQueuedBeforeItIsDurable() {
-        SlotAllocator a = new SlotAllocator();
         FakeShard shard = new FakeShard();
+        SlotAllocator a = new SlotAllocator(shard, false);
         // put v2 superseded slot 1 at LSN 2; the delete's tombstone (slot 2, LSN 3) superseded slot 0
         shard.lsn = 3;
         a.retire(1, 2);
         a.retire(0, 3);
         a.retireTombstone(2, 3);
-        a.drain(3, shard);
+        a.drain(3);
         assertThat(shard.marks).hasSize(2);
         assertThat(a.pop()).isEqualTo(-1);
-        a.drain(4, shard);
+        a.drain(4);
         assertThat(a.pop()).as("slot 1's mark (LSN 4) is durable").isEqualTo(1);
         assertThat(a.pop())
                 .as("slot 0's mark (LSN 5) and so the tombstone are not")
                 .isEqualTo(-1);
-        a.drain(5, shard);
+        a.drain(5);
         List<Integer> got = new ArrayList<>();
         for (int s = a.pop(); s >= 0; s = a.pop()) {
             got.add(s);
         }
         assertThat(got).containsExactlyInAnyOrder(0, 2);
+    }
+
+    @Test
+    void withoutDurabilityARetiredSlotIsMarkedAndReusableAtOnce() {
+        FakeShard shard = new FakeShard();
+        SlotAllocator a = new SlotAllocator(shard, true);
+        shard.lsn = 2;
+        a.retire(0, 2);
+        assertThat(shard.marks).hasSize(1);
+        assertThat(shard.marks.getFirst()).containsExactly(0, 3);
+        a.retireTombstone(1, 3);
+        assertThat(a.pending()).isZero();
+        assertThat(a.freeCount()).isEqualTo(2);
+        List<Integer> got = new ArrayList<>();
+        for (int s = a.pop(); s >= 0; s = a.pop()) {
+            got.add(s);
+        }
+        assertThat(got).containsExactlyInAnyOrder(0, 1);
+        assertThat(shard.marks).as("a tombstone needs no FREE mark").hasSize(1);
+    }
+
+    @Test
+    void recoverySeedsReleasedSlotsFirstThenTheOthersEachInTheOrderGiven() {
+        FakeShard shard = new FakeShard();
+        SlotAllocator a = new SlotAllocator(shard, false);
+        a.seed(new int[] {2, 5, 9}, new int[] {4, 7});
+        List<Integer> got = new ArrayList<>();
+        for (int s = a.pop(); s >= 0; s = a.pop()) {
+            got.add(s);
+        }
+        assertThat(got).containsExactly(4, 7, 2, 5, 9);
+        assertThat(shard.marks).isEmpty();
+        assertThat(a.pending()).isZero();
+    }
+
+    @Test
+    void clearForgetsFreeAndPendingSlots() {
+        FakeShard shard = new FakeShard();
+        SlotAllocator a = new SlotAllocator(shard, false);
+        a.seed(new int[] {1}, new int[0]);
+        shard.lsn = 3;
+        a.retire(2, 3);
+        a.retireTombstone(3, 3);
+        a.clear();
+        assertThat(a.pop()).isEqualTo(-1);
+        assertThat(a.pending()).isZero();
+        a.drain(Long.MAX_VALUE);
+        assertThat(shard.marks).as("nothing queued is released after a clear").isEmpty();
+        assertThat(a.pop()).isEqualTo(-1);
     }
 
     /** Seeded: whatever the interleaving of retirements and forces, a slot is popped only when safe. */
@@ -77,8 +126,8 @@ class SlotAllocatorTest {
         long seed = Long.getLong("armdb.seed", System.nanoTime());
         System.out.println("SlotAllocatorTest: seed=" + seed + " (-Darmdb.seed=" + seed + ")");
         Random rnd = new Random(seed);
-        SlotAllocator a = new SlotAllocator();
         FakeShard shard = new FakeShard();
+        SlotAllocator a = new SlotAllocator(shard, false);
         // per slot: the LSN that must be durable before it may be reused
         java.util.Map<Integer, Long> safeAt = new java.util.HashMap<>();
         long durable = 0;
@@ -101,7 +150,7 @@ class SlotAllocatorTest {
             } else if (what == 2) {
                 durable = shard.lsn;
                 int marksBefore = shard.marks.size();
-                a.drain(durable, shard);
+                a.drain(durable);
                 for (long[] m : shard.marks.subList(marksBefore, shard.marks.size())) {
                     safeAt.put((int) m[0], m[1]);
                 }

@@ -1,0 +1,322 @@
+package dev.armdb.store;
+
+import static dev.armdb.store.SlotLayout.*;
+
+import dev.armdb.index.HashIndex;
+import dev.armdb.index.KeyHash;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+
+/**
+ * The replica write protocol of one shard: applies slot images a leader shipped, one at a time or in batches, and
+ * the bulk load of a first copy. Images keep the leader's slots and LSNs and arrive in any LSN order (current images
+ * of a scan, then the feed), so an image is applied only if it is newer than the slot's own, and the index maps each
+ * key to its newest known slot, LIVE or DELETED: a tombstone applied before an older live copy of its key still hides
+ * that copy. A replica never publishes to the change feed (its LSNs are the leader's, not contiguous). The {@link
+ * Shard} takes the writer lock and checks that it is open and not fail-stopped; the replication module reaches this
+ * protocol only through the shard's narrow replica methods ({@link Shard#applyImages}, {@link Shard#beginBulkLoad},
+ * {@link Shard#finishBulkLoad}, {@link Shard#wipe}).
+ *
+ * <p>Owns: its own {@link SlotWriter} (scratch buffer and checksum, apart from the user writes' one, so neither
+ * protocol can see the other's half-built image), the bulk-load flag, and the count of tombstones the index holds
+ * (replica rules index tombstones; user writes never do). Changes through the shard: the index, the key listener's
+ * view, the high-water mark, the last LSN and the shard's count of DELETED slots (see {@link Shard}).
+ *
+ * <p>Threading: {@link #checkImage} and {@link #checkImages} are stateless (any thread, before the lock is taken);
+ * {@link #isBulkLoading} and {@link #indexedTombstones} may be read by any thread as a hint; everything else runs on
+ * a thread holding the shard's writer lock.
+ */
+final class ReplicaApplier {
+    private static final VarHandle INT_LE_ARRAY =
+            MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle LONG_LE_ARRAY =
+            MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+
+    private final Shard shard;
+    private final ShardFile file;
+    private final SlotWriter writer;
+    private final SlotReader reader;
+    private final int keySize;
+    private final int slotSize;
+    private final int maxSlots;
+
+    private volatile boolean bulkLoading;
+    private int indexedTombstones;
+
+    /**
+     * The replica protocol of {@code shard}, writing {@code file}'s slots through {@code writer} (its own) and reading
+     * them through {@code reader}; {@code indexedTombstones} is what recovery found in the index.
+     */
+    ReplicaApplier(
+            Shard shard,
+            ShardFile file,
+            SlotWriter writer,
+            SlotReader reader,
+            int keySize,
+            int slotSize,
+            int maxSlots,
+            int indexedTombstones) {
+        this.shard = shard;
+        this.file = file;
+        this.writer = writer;
+        this.reader = reader;
+        this.keySize = keySize;
+        this.slotSize = slotSize;
+        this.maxSlots = maxSlots;
+        this.indexedTombstones = indexedTombstones;
+    }
+
+    /**
+     * Checks {@code count} entries of a batch (see {@link Shard#applyImages}) before any is applied.
+     *
+     * @throws IllegalArgumentException if a slot id is out of range or an image is not a finished, valid slot
+     */
+    void checkImages(byte[] buf, int offset, int count, int stride, boolean checkCrc) {
+        for (int i = 0, at = offset; i < count; i++, at += stride) {
+            checkImage((int) INT_LE_ARRAY.get(buf, at), buf, at + Integer.BYTES, checkCrc);
+        }
+    }
+
+    /**
+     * Checks that {@code slot} is in range and the image at {@code offset} is a finished slot (and, if {@code
+     * checkCrc}, that it matches its CRC).
+     *
+     * @throws IllegalArgumentException if not
+     */
+    void checkImage(int slot, byte[] image, int offset, boolean checkCrc) {
+        if (slot < 0 || slot >= maxSlots) {
+            throw new IllegalArgumentException(
+                    "slot id must be in 0.." + (maxSlots - 1) + " for shard " + shard.shardId() + ", got " + slot);
+        }
+        if (checkCrc && !SlotLayout.imageCrcMatches(image, offset, slotSize)) {
+            throw new IllegalArgumentException(
+                    "slot image for shard " + shard.shardId() + " slot " + slot + " fails its CRC");
+        }
+        int word = (int) INT_LE_ARRAY.get(image, offset + STATE_OFFSET);
+        long lsn = (long) LONG_LE_ARRAY.get(image, offset + LSN_OFFSET);
+        if (inProgress(word) || status(word) < LIVE || status(word) > FREE || lsn <= 0) {
+            throw new IllegalArgumentException("slot image for shard " + shard.shardId() + " slot " + slot
+                    + " is not a finished slot: status " + statusName(status(word)) + ", version " + version(word)
+                    + ", LSN " + lsn);
+        }
+    }
+
+    /** Applies {@code count} checked entries of a batch; returns how many were newer than their slots. */
+    int applyImages(byte[] buf, int offset, int count, int stride) {
+        int applied = 0;
+        for (int i = 0, at = offset; i < count; i++, at += stride) {
+            if (applyImage((int) INT_LE_ARRAY.get(buf, at), buf, at + Integer.BYTES)) {
+                applied++;
+            }
+        }
+        return applied;
+    }
+
+    /** Applies one checked image (copies it, during a bulk load); false if the slot already held one as new. */
+    boolean applyImage(int slot, byte[] image, int offset) {
+        return bulkLoading ? copyBulk(slot, image, offset) : applyChecked(slot, image, offset);
+    }
+
+    /** Applies one checked image and points the index at the newest slot of each key it touches. */
+    private boolean applyChecked(int slot, byte[] image, int offset) {
+        int word = (int) INT_LE_ARRAY.get(image, offset + STATE_OFFSET);
+        long lsn = (long) LONG_LE_ARRAY.get(image, offset + LSN_OFFSET);
+        while (slot >= file.capacity()) {
+            file.grow();
+        }
+        MemorySegment seg = file.segment(slot);
+        long off = file.offset(slot);
+        int oldWord = seg.get(INT_LE, off);
+        boolean oldValid = oldWord != 0 && !inProgress(oldWord) && writer.holdsValidImage(slot);
+        if (oldValid && seg.get(LONG_LE, off + LSN_OFFSET) >= lsn) {
+            return false;
+        }
+        HashIndex index = shard.index();
+        int oldStatus = oldValid ? status(oldWord) : EMPTY;
+        boolean oldKeyed = oldStatus == LIVE || oldStatus == DELETED;
+        long oldHash = oldKeyed ? KeyHash.hash(seg, off + KEY_OFFSET, keySize) : 0;
+        boolean oldIndexed = oldKeyed && index.containsSlot(oldHash, slot);
+        boolean sameKey = oldIndexed
+                && MemorySegment.mismatch(
+                                seg,
+                                off + KEY_OFFSET,
+                                off + KEY_OFFSET + keySize,
+                                MemorySegment.ofArray(image),
+                                offset + KEY_OFFSET,
+                                offset + KEY_OFFSET + keySize)
+                        < 0;
+        byte[] oldKey = oldIndexed && !sameKey && shard.listener() != null ? reader.keyAt(slot) : null;
+        writer.copy(slot, image, offset);
+        int newStatus = status(word);
+        shard.addDeletedSlots((newStatus == DELETED ? 1 : 0) - (oldStatus == DELETED ? 1 : 0));
+        boolean newKeyed = newStatus == LIVE || newStatus == DELETED;
+        if (sameKey && newKeyed) {
+            indexedStatusChanged(slot, oldStatus, newStatus);
+        } else {
+            if (oldIndexed) {
+                index.remove(oldHash, slot);
+                indexedKeyChanged(oldKey, oldStatus, EMPTY);
+            }
+            if (newKeyed) {
+                indexNewest(index, slot, KeyHash.hash(seg, off + KEY_OFFSET, keySize), lsn, newStatus);
+            }
+        }
+        shard.applied(slot, lsn);
+        return true;
+    }
+
+    /**
+     * Points the key of {@code slot} (just written; {@code h} its hash or index tag) at it unless a newer slot of that
+     * key is indexed; a negative {@code lsn} reads the slot's LSN only if another slot of the key is indexed.
+     */
+    private void indexNewest(HashIndex index, int slot, long h, long lsn, int newStatus) {
+        int current = index.findSameKey(h, slot);
+        if (current < 0) {
+            index.insert(h, slot);
+            indexedStatusChanged(slot, EMPTY, newStatus);
+        } else if (current != slot && reader.lsnAt(current) < (lsn < 0 ? reader.lsnAt(slot) : lsn)) {
+            int currentStatus = reader.statusAt(current);
+            index.replace(h, current, slot);
+            indexedStatusChanged(slot, currentStatus, newStatus);
+        }
+    }
+
+    /**
+     * Starts a bulk load (see {@link Shard#beginBulkLoad}).
+     *
+     * @throws IllegalStateException if the shard holds any slot
+     */
+    void beginBulkLoad() {
+        if (shard.slotCount() != 0 || shard.index().size() != 0) {
+            throw new IllegalStateException("bulk load needs an empty shard; shard " + shard.shardId() + " holds "
+                    + shard.slotCount() + " slots");
+        }
+        bulkLoading = true;
+    }
+
+    /** True between {@link #beginBulkLoad} and {@link #finishBulkLoad}. Any thread. */
+    boolean isBulkLoading() {
+        return bulkLoading;
+    }
+
+    /** Copies one checked image into its slot during a bulk load, unless the slot already holds a newer one. */
+    private boolean copyBulk(int slot, byte[] image, int offset) {
+        long lsn = (long) LONG_LE_ARRAY.get(image, offset + LSN_OFFSET);
+        while (slot >= file.capacity()) {
+            file.grow();
+        }
+        MemorySegment seg = file.segment(slot);
+        long off = file.offset(slot);
+        if (seg.get(INT_LE, off) != 0 && seg.get(LONG_LE, off + LSN_OFFSET) >= lsn) {
+            return false;
+        }
+        writer.store(slot, image, offset, lsn);
+        shard.applied(slot, lsn);
+        return true;
+    }
+
+    /**
+     * Ends a bulk load: indexes every key at its newest slot, live or tombstone (replica rules, as {@link
+     * #applyImage}), counts tombstones, and tells the key listener of every live key. A no-op if no bulk load runs.
+     */
+    void finishBulkLoad() {
+        if (!bulkLoading) {
+            return;
+        }
+        int hw = shard.slotCount();
+        long[] keyed = new long[1024];
+        int n = 0;
+        int deleted = 0;
+        for (int slot = 0; slot < hw; slot++) {
+            MemorySegment seg = file.segment(slot);
+            long off = file.offset(slot);
+            int st = status(seg.get(INT_LE, off));
+            if (st == LIVE || st == DELETED) {
+                if (st == DELETED) {
+                    deleted++;
+                }
+                if (n == keyed.length) {
+                    keyed = java.util.Arrays.copyOf(keyed, n * 2);
+                }
+                // the sign bit (slot ids stay below 2^30) carries "tombstone" so pass 2 need not reread the slot
+                keyed[n++] = HashIndex.entryOf(
+                        KeyHash.hash(seg, off + KEY_OFFSET, keySize), st == DELETED ? slot | Integer.MIN_VALUE : slot);
+            }
+        }
+        shard.setDeletedSlots(deleted);
+        HashIndex index = shard.index();
+        // in table order, so the inserts walk the table instead of missing the cache at random
+        index.reserve(n);
+        HashIndex.sortByHome(keyed, n);
+        for (int i = 0; i < n; i++) {
+            int raw = HashIndex.slotOf(keyed[i]);
+            indexNewest(index, raw & Integer.MAX_VALUE, HashIndex.tagOf(keyed[i]), -1, raw < 0 ? DELETED : LIVE);
+        }
+        bulkLoading = false;
+    }
+
+    /**
+     * Empties the index and zeroes the first {@code highWater} slots for a full resync, telling the key listener of
+     * every live key; ends a bulk load. The shard resets its own positions and counters.
+     */
+    void wipe(int highWater) {
+        KeyListener listener = shard.listener();
+        HashIndex index = shard.index();
+        if (listener != null) {
+            index.forEachSlot(slot -> {
+                if (reader.statusAt(slot) == LIVE) {
+                    listener.removed(reader.keyAt(slot));
+                }
+            });
+        }
+        index.clear();
+        bulkLoading = false;
+        for (int slot = 0; slot < highWater; slot += file.slotsPerChunk()) {
+            file.segment(slot).fill((byte) 0);
+            file.markDirty(slot);
+        }
+        indexedTombstones = 0;
+    }
+
+    /** Forgets the replica's state when the shard is promoted: no bulk load, and user rules index no tombstone. */
+    void reset() {
+        bulkLoading = false;
+        indexedTombstones = 0;
+    }
+
+    /** Tombstones the index holds (a replica's). Any thread; may be a moment stale. */
+    int indexedTombstones() {
+        return indexedTombstones;
+    }
+
+    /** Keeps the tombstone count and the key listener right when the indexed state of {@code slot}'s key changes. */
+    private void indexedStatusChanged(int slot, int from, int to) {
+        if (from != to) {
+            indexedKeyChanged(shard.listener() != null ? reader.keyAt(slot) : null, from, to);
+        }
+    }
+
+    /** As {@link #indexedStatusChanged} for a key given as bytes (null when no listener is attached). */
+    private void indexedKeyChanged(byte[] key, int from, int to) {
+        if (from == to) {
+            return;
+        }
+        if (from == DELETED) {
+            indexedTombstones--;
+        }
+        if (to == DELETED) {
+            indexedTombstones++;
+        }
+        KeyListener listener = shard.listener();
+        if (listener != null) {
+            if (from == LIVE) {
+                listener.removed(key);
+            }
+            if (to == LIVE) {
+                listener.inserted(key);
+            }
+        }
+    }
+}
