@@ -212,7 +212,7 @@ final class ReplicaApplier {
         if (seg.get(INT_LE, off) != 0 && seg.get(LONG_LE, off + LSN_OFFSET) >= lsn) {
             return false;
         }
-        writer.store(slot, image, offset, lsn);
+        writer.storeUnlogged(slot, image, offset);
         shard.applied(slot, lsn);
         return true;
     }

@@ -766,6 +766,17 @@ public final class Shard implements ShardView {
     }
 
     /**
+     * As {@link #forceApplied}, and forces the slot file too: a first copy's bulk-loaded images are stored without a
+     * redo-log record (the copy is marked incomplete until this force), so only the slot file holds them. Called
+     * before a copy's incomplete mark is removed.
+     *
+     * @throws dev.armdb.ArmDbStorageFailedException if the force fails or the collection is fail-stopped
+     */
+    public void forceCopied() {
+        sync.forceNow(true);
+    }
+
+    /**
      * A mark for {@link #forcedSince}: every store the calling thread made to this shard before the call (applied
      * images included, whatever their LSNs) is durable once a force begun after the call has completed, whoever ran
      * it (the group commit, {@link #forceApplied}, {@link #syncTo}). Any thread; allocation-free.

@@ -79,16 +79,25 @@ final class ShardSync {
      * @throws dev.armdb.ArmDbStorageFailedException if the force fails or the collection is fail-stopped
      */
     void forceNow() {
+        forceNow(false);
+    }
+
+    /**
+     * As {@link #forceNow()}; with {@code slotFileToo} the slot file's written chunks are forced as well, also when
+     * a redo log makes that unnecessary for what was logged (a bulk load's stores are not logged).
+     */
+    void forceNow(boolean slotFileToo) {
         syncLock.lock();
         try {
             long target = lastLsn.getAsLong();
             long n = forcesBegun + 1;
             // volatile write before the force reads the dirty bits: pairs with the fence in forceMark()
             forcesBegun = n;
+            if (log == null || slotFileToo) {
+                file.force();
+            }
             if (log != null) {
                 log.force();
-            } else {
-                file.force();
             }
             durableLsn = Math.max(durableLsn, target);
             forcesDone = n;
@@ -151,7 +160,7 @@ final class ShardSync {
      * @throws dev.armdb.ArmDbStorageFailedException if the force fails or the collection is fail-stopped
      */
     boolean forceSlotsAndEmptyLog() {
-        if (log == null) {
+        if (log == null || slotFileToo) {
             return false;
         }
         log.exclusive(() -> {

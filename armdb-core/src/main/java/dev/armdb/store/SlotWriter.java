@@ -93,6 +93,23 @@ final class SlotWriter {
     }
 
     /**
+     * Copies a finished image into {@code slot} during a first copy's bulk load and marks it dirty, without logging
+     * it: a bulk-loaded shard is marked incomplete until {@link Shard#forceCopied} has forced the slot file, so the
+     * log would only write the copy a second time.
+     */
+    void storeUnlogged(int slot, byte[] image, int offset) {
+        MemorySegment.copy(
+                image,
+                offset,
+                file.segment(slot),
+                java.lang.foreign.ValueLayout.JAVA_BYTE,
+                file.offset(slot),
+                slotSize);
+        file.stored();
+        file.markDirty(slot);
+    }
+
+    /**
      * Marks {@code slot} dirty and appends its new image to the redo log: after the store, so a checkpoint whose
      * switch follows this record also finds the store in the slot file it forces.
      */

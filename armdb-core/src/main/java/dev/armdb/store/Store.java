@@ -645,13 +645,15 @@ public final class Store implements AutoCloseable {
     }
 
     /**
-     * Ends shard {@code shardId}'s copy: forces the shard, then removes its mark durably, so the mark disappears
-     * only once everything copied is on disk. Called by the shard's replication session only.
+     * Ends shard {@code shardId}'s copy: forces the shard and its slot file ({@link Shard#forceCopied}; a bulk
+     * load's stores are not in the redo log), then removes its mark durably, so the mark disappears only once
+     * everything copied is on disk. Called by the shard's replication session only, which has forced the shard
+     * already (this second force finds little to do).
      *
      * @throws ArmDbException if the shard cannot be forced or the mark removed
      */
     public void finishCopy(int shardId) {
-        shard(shardId).forceApplied();
+        shard(shardId).forceCopied();
         Path mark = dir.resolve(copyMarkName(shardId));
         try {
             DurableFiles.delete(mark);

@@ -75,8 +75,14 @@ class ForceMarkTest {
         assertThat(replica.forcedSince(mark.get())).isTrue();
     }
 
+    /**
+     * A bulk load is not redo-logged, so the copy's end must force the slot file. Mutation checks: {@code
+     * ShardSync.forceNow} ignoring {@code slotFileToo} fails this test; {@code StoreReplicaShard.finishCopy} calling
+     * {@code forceApplied} instead of {@code forceCopied} fails the replication simulation (55 of 3,000 seeds: a
+     * follower reopened after a power loss without its copy).
+     */
     @Test
-    void theGroupCommitLeavesABulkLoadUnforcedAndForcesAllOfItOnceItIsFinished() {
+    void theGroupCommitLeavesABulkLoadUnforcedAndTheCopysEndForcesAllOfIt() {
         Shard replica = CrashStateEnumerationTest.open(disk, meta, cfg, true);
         replica.beginBulkLoad();
         // several chunks of 64 slots (4 KiB growth steps): growth during the load, as in a real first copy
@@ -91,10 +97,9 @@ class ForceMarkTest {
                 .isFalse();
         replica.finishBulkLoad();
         long mark = replica.forceMark();
-        replica.forceIfDirty();
-        assertThat(replica.forcedSince(mark))
-                .as("the first group commit after the bulk load")
-                .isTrue();
+        // the copy's end (before its incomplete mark goes): a bulk load's stores are in the slot file only
+        replica.forceCopied();
+        assertThat(replica.forcedSince(mark)).as("the force at the copy's end").isTrue();
         Shard reopened = CrashStateEnumerationTest.open(disk.powerLossKeepingNothing(), meta, cfg, true);
         byte[] img = new byte[meta.slotSize()];
         for (int slot = 0; slot < slots; slot++) {

@@ -126,6 +126,8 @@ final class StoreReplicaShard implements ReplicaShard {
 
     @Override
     public void finishCopy() {
+        // the bulk-loaded images are in the slot file only (not in the redo log): forced before the mark goes
+        shard.forceCopied();
         mark.finish();
     }
 
