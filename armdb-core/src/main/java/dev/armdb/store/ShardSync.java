@@ -160,7 +160,7 @@ final class ShardSync {
      * @throws dev.armdb.ArmDbStorageFailedException if the force fails or the collection is fail-stopped
      */
     boolean forceSlotsAndEmptyLog() {
-        if (log == null || slotFileToo) {
+        if (log == null) {
             return false;
         }
         log.exclusive(() -> {
