@@ -40,13 +40,18 @@ import org.junit.jupiter.api.Test;
  * trusts its earlier epochs after a power loss (drop {@code leader.trusted.clear()} from {@code
  * SimWorld.restartLeader}; the real rule lives in the store's boot state, pinned by {@code BootTrustTest}): followers
  * resume from positions the leader no longer holds and record states it never had. (9) framing: the network delivers
- * byte streams cut at seeded points into the real decoder both sides read with ({@code FrameDecoder}, inside {@code
- * FrameChannel} and {@code PooledStream}); a decoder that reads a frame's length once its type byte is in ({@code
- * FrameDecoder.next} testing {@code end - head < FrameLayout.LENGTH_OFFSET + 1} instead of {@code < HEADER_SIZE}: a
- * frame split inside its length prefix) fails about one seed in twenty, and one that drops what follows a frame taken
- * from a multi-frame read (resetting the buffer after every frame, not only when nothing is left) fails nearly every
- * seed (a MALFORMED frame from an honest leader ends the run). With the network carrying byte streams, (1), (2), (3)
- * and (7) were re-run and each still fails within 2,000 seeds.
+ * byte streams cut at seeded points, through a simulated transport, into the real frame reader both sides read with
+ * ({@code FrameReader}, configured as {@code LeaderSession} and {@code PooledStream} configure theirs). Each of these
+ * readers fails within 2,000 seeds (200 failing runs, where the run stops looking, before the 2,000 are done): one
+ * that forgets the part of a header staged by an earlier read ({@code FrameReader.fill} calling {@code
+ * staged.clear()} instead of {@code staged.compact()}: a frame split inside its header; a frame of an unknown type
+ * from an honest leader); one that reads a frame's length once its type byte is in ({@code FrameReader.header} testing
+ * {@code < FrameLayout.LENGTH_OFFSET + 1} instead of {@code < HEADER_SIZE}; the buffer's bounds check at the first
+ * delivery cut inside a length); one that drops what follows a frame taken from a multi-frame read ({@code
+ * staged.position(staged.limit())} after each frame; a MALFORMED frame from an honest leader); and one that reads the
+ * rest of a payload to the start of its array ({@code FrameReader.fill} positioning {@code payloadFill} at 0 instead
+ * of {@code filled}; it reads past the payload's end and the stream misaligns). With the network carrying byte
+ * streams, (1), (2), (3) and (7) were re-run and each still fails within 2,000 seeds.
  */
 class ReplicationSimulationTest {
     /** Failing runs after which no new seed starts (enough to pick a short trace from). */

@@ -7,10 +7,11 @@ import dev.armdb.replication.ReplicationSecret;
 import dev.armdb.replication.follower.ReplicaLineage;
 import dev.armdb.replication.follower.SimFollowerShard;
 import dev.armdb.replication.leader.SimLeaderStream;
+import dev.armdb.replication.net.FrameReader;
+import dev.armdb.replication.net.FrameWriter;
+import dev.armdb.replication.net.SimTransport;
 import dev.armdb.replication.protocol.Ack;
 import dev.armdb.replication.protocol.CaughtUp;
-import dev.armdb.replication.protocol.FrameChannel;
-import dev.armdb.replication.protocol.FrameDecoder;
 import dev.armdb.replication.protocol.FrameLayout;
 import dev.armdb.replication.protocol.Heartbeat;
 import dev.armdb.replication.protocol.MessageType;
@@ -43,12 +44,14 @@ import java.util.Set;
  * loss keeps only forced sectors, torn at 512 bytes). Sizes vary per seed: durability modes, feed capacity (laps force
  * partial scans), batch size and window.
  *
- * <p>The network carries bytes, not messages: the leader's frames are encoded by the real {@code StreamFrames}
- * (SHARD_INFO and the follower's ACKs by the messages' own encoders behind a {@code FrameLayout} header), and each
- * delivery hands the receiver what has arrived cut at a seeded point (often all of it, often anywhere, sometimes within
- * a header's length), so frames arrive split over deliveries and several to a delivery. The receivers reassemble them
- * with the decoders the real sessions read with ({@code FrameChannel}'s on the follower, {@code PooledStream}'s on the
- * leader) and take each whole frame as those sessions do.
+ * <p>The network carries bytes, not messages: the leader's frames are encoded by the real {@code StreamFrames} into a
+ * real {@code FrameWriter}, the follower's ACKs into one as {@code LeaderSession} encodes them (SHARD_INFO, which the
+ * leader's blocking handshake sends, by its own encoder behind a {@code FrameLayout} header), and each delivery hands
+ * the receiver what has arrived cut at a seeded point (often all of it, often anywhere, sometimes within a header's
+ * length), so frames arrive split over deliveries and several to a delivery. Each end reads them through a simulated
+ * transport ({@code SimTransport}) with the real {@code FrameReader}, configured as the real sessions configure theirs
+ * ({@code LeaderSession}'s on the follower, {@code PooledStream}'s on the leader), and takes each whole frame as those
+ * sessions do.
  *
  * <p>Checked after every step where it applies:
  *
@@ -419,8 +422,12 @@ final class SimWorld {
                 "",
                 0,
                 new byte[ReplicationSecret.PROOF_BYTES]);
-        // the follower's channel starts small, so frames also grow its buffer and move to its front
-        Link link = new Link(s, leader, FrameChannel.decoder(16 << rnd.nextInt(6)));
+        // the follower's reader often stages less than a frame, so payloads grow its array and are read into it
+        int staging = 16 << rnd.nextInt(6);
+        Link link = new Link(
+                s,
+                leader,
+                SimFollowerShard.leaderReader(staging == 512 ? SimFollowerShard.SESSION_STAGING_BYTES : staging));
         leader.sessions.add(link);
         count((leader == zombie ? "zombie " : "") + (inherited ? "inherited " : "") + mode + " handshakes");
         n.link = link;
@@ -482,15 +489,15 @@ final class SimWorld {
         return now + rnd.nextInt(2_000_000);
     }
 
-    private void deliverUp(Node n) {
+    private void deliverUp(Node n) throws java.io.IOException {
         Link link = n.link;
         if (link == null || link.up.isEmpty()) {
             return;
         }
         now = Math.max(now, link.up.firstAt());
         byte[] piece = link.up.take(cut(link.up.arrived(now)));
-        link.stream.receive(piece, 0, piece.length);
-        if (link.stream.partialInput() > 0) {
+        link.stream.receive(piece);
+        if (link.stream.partialInput()) {
             count("ACK deliveries ending in a frame");
         }
         checkWait(link.to);
@@ -536,9 +543,9 @@ final class SimWorld {
     // ------------------------------------------------------------------ followers
 
     /**
-     * Delivers to follower {@code n} a piece of what has arrived on its link, cut anywhere: its channel's decoder
-     * (the real {@code FrameChannel} decoder) reassembles it, and every whole frame is taken as {@code LeaderSession}
-     * takes it; a partial frame waits in the decoder for the next delivery (or is lost with the link).
+     * Delivers to follower {@code n} a piece of what has arrived on its link, cut anywhere: its session's reader (the
+     * real {@code LeaderSession} one) reads it from the link's transport, and every whole frame is taken as {@code
+     * LeaderSession} takes it; a partial frame waits in the reader for the next delivery (or is lost with the link).
      */
     private void deliverDown(Node n) throws java.io.IOException {
         Link link = n.link;
@@ -547,29 +554,30 @@ final class SimWorld {
         }
         now = Math.max(now, link.down.firstAt());
         byte[] piece = link.down.take(cut(link.down.arrived(now)));
-        FrameDecoder in = link.followerIn;
-        log("f" + n.id + " receives " + piece.length + " bytes" + (in.buffered() > 0 ? " after " + in.buffered() : ""));
+        FrameReader in = link.followerIn;
+        log("f" + n.id + " receives " + piece.length + " bytes" + (in.inputPending() ? " inside a frame" : ""));
+        link.followerNet.deliver(piece);
         int frames = 0;
-        for (int off = 0; off < piece.length; ) {
-            ByteBuffer buf = in.buffer();
-            int k = Math.min(piece.length - off, buf.remaining());
-            buf.put(piece, off, k);
-            off += k;
+        // as LeaderSession.receive: every whole frame, then a read; bounded, each read takes a byte or a frame is taken
+        for (int reads = 0; reads <= piece.length; reads++) {
             for (MessageType type = in.next(); type != null; type = in.next()) {
                 frames++;
-                if (!frame(n, link, type, in.payload(), in.array(), in.buffered() > 0)) {
+                if (!frame(n, link, type, in.payload(), in.payloadArray(), in.inputPending())) {
                     return;
                 }
             }
+            if (link.followerNet.unread() == 0 || in.fill(link.followerNet) < 0) {
+                break;
+            }
+        }
+        if (link.followerNet.unread() > 0) {
+            throw new Failure("f" + n.id + "'s reader took no more of a delivery");
         }
         if (frames > 1) {
             count("deliveries of several frames");
         }
-        if (in.buffered() > 0) {
-            count(
-                    in.buffered() < FrameLayout.HEADER_SIZE
-                            ? "deliveries ending in a header"
-                            : "deliveries ending in a payload");
+        if (in.inputPending()) {
+            count(frames == 0 ? "deliveries inside one frame" : "deliveries ending inside a frame");
         }
     }
 
@@ -589,6 +597,7 @@ final class SimWorld {
                 }
                 byte[] before = n.f.leaderDatabaseId();
                 n.f.shardInfo(info, now);
+                SimFollowerShard.streaming(link.followerIn);
                 link.handshakeDelivered = true;
                 if (info.mode() == CatchUpMode.FULL || !Arrays.equals(before, n.f.leaderDatabaseId())) {
                     // a copy from scratch, or another leader's history: what was acknowledged to the old one is
@@ -642,8 +651,8 @@ final class SimWorld {
 
     private void quiet(Node n) throws java.io.IOException {
         Link link = n.link;
-        if (link == null || !link.handshakeDelivered || link.followerIn.buffered() > 0) {
-            // a channel inside a frame waits for its end (FrameChannel.receive): the session sees no quiet
+        if (link == null || !link.handshakeDelivered || link.followerIn.inputPending()) {
+            // kept from the blocking reader this once modelled, which waited inside a frame for its end
             return;
         }
         n.f.quiet(now, (lsn, seq) -> ack(n, link, lsn, seq));
@@ -655,17 +664,19 @@ final class SimWorld {
             n.maxAcked = Math.max(n.maxAcked, lsn);
             link.to.acked.merge(n.nodeId(), lsn, Math::max);
         }
-        ByteBuffer frame =
-                ByteBuffer.allocate(FrameLayout.HEADER_SIZE + Ack.LENGTH).order(ByteOrder.LITTLE_ENDIAN);
-        FrameLayout.putHeader(frame, MessageType.ACK, Ack.LENGTH);
-        new Ack(lsn, seq).encode(frame);
-        link.up.send(frame.array(), delay());
+        new Ack(lsn, seq).encode(link.followerOut.begin(MessageType.ACK, Ack.LENGTH));
+        try {
+            link.followerOut.flush(link.followerNet);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        link.up.send(link.followerNet.takeWritten(), delay());
     }
 
     private void cut(Node n, String why) {
         if (n.link != null) {
             Link l = n.link;
-            if (l.followerIn.buffered() > 0) {
+            if (l.followerIn.inputPending()) {
                 count("cuts inside a frame");
             }
             if (lingerRnd.nextInt(3) == 0) {
@@ -870,20 +881,25 @@ final class SimWorld {
     }
 
     /**
-     * A connection: the leader's streamer (with its session's decoder), the follower's channel decoder, and the bytes
-     * in flight each way.
+     * A connection: the leader's streamer (with its session's reader and writer), the follower's session reader and
+     * writer over its end's transport, and the bytes in flight each way.
      */
     private final class Link {
         final SimLeaderStream stream;
         final Leader to;
-        final FrameDecoder followerIn;
+        final FrameReader followerIn;
+        final SimTransport followerNet = new SimTransport();
+        /** The follower's outbound frames, sized as a session's. */
+        final FrameWriter followerOut =
+                new FrameWriter(ByteBuffer.allocate(16 << 10).order(ByteOrder.LITTLE_ENDIAN));
+
         final Pipe down = new Pipe();
         final Pipe up = new Pipe();
         boolean handshakeDelivered;
         /** The step at which a cut session's peer timeout closes it on the leader; -1 while connected. */
         int lingerUntil = -1;
 
-        Link(SimLeaderStream stream, Leader to, FrameDecoder followerIn) {
+        Link(SimLeaderStream stream, Leader to, FrameReader followerIn) {
             this.stream = stream;
             this.to = to;
             this.followerIn = followerIn;

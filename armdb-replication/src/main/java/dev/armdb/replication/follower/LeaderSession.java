@@ -61,7 +61,7 @@ final class LeaderSession implements SessionWorkers.Session {
     /** Transport reads one call makes, for the same reason. */
     private static final int READS_PER_PASS = 8;
     /** Inbound staging: many small frames per read; the rest of a large batch is read straight into its array. */
-    private static final int STAGING_BYTES = 64 << 10;
+    static final int STAGING_BYTES = 64 << 10;
     /** Outbound: the SYNC_REQUEST, acks, a final ERROR. A leader that stops reading costs no more. */
     private static final int OUTBOUND_BYTES = 16 << 10;
 
@@ -179,8 +179,33 @@ final class LeaderSession implements SessionWorkers.Session {
         this.heartbeatNanos = Math.max(1, config.heartbeatInterval().toNanos());
         this.peerTimeoutNanos = config.peerTimeout().toNanos();
         this.backoffNanos = config.initialBackoff().toNanos();
-        this.reader = new FrameReader(STAGING_BYTES, STAGING_BYTES, CHALLENGE_FRAMES, "");
+        this.reader = frameReader(STAGING_BYTES);
         this.writer = new FrameWriter(ByteBuffer.allocate(OUTBOUND_BYTES).order(ByteOrder.LITTLE_ENDIAN));
+    }
+
+    /**
+     * The reader of what a leader sends, with {@code stagingBytes} of staging, expecting the CHALLENGE. The
+     * deterministic simulation reads the follower's inbound stream with it.
+     */
+    static FrameReader frameReader(int stagingBytes) {
+        FrameReader r = new FrameReader(stagingBytes, stagingBytes, CHALLENGE_FRAMES, "");
+        expectChallenge(r);
+        return r;
+    }
+
+    /** The leader's first frame is its CHALLENGE (or an ERROR). */
+    static void expectChallenge(FrameReader r) {
+        r.accept(CHALLENGE_FRAMES, "as the leader's first frame (expected CHALLENGE)");
+    }
+
+    /** After the SYNC_REQUEST: a SHARD_INFO (or an ERROR). */
+    static void expectShardInfo(FrameReader r) {
+        r.accept(SHARD_INFO_FRAMES, "in answer to SYNC_REQUEST (expected SHARD_INFO)");
+    }
+
+    /** After the SHARD_INFO: the stream's frames. */
+    static void expectStream(FrameReader r) {
+        r.accept(STREAM_FRAMES, "from the leader after the handshake");
     }
 
     // ------------------------------------------------------------------------------------------ the worker's calls
@@ -327,7 +352,7 @@ final class LeaderSession implements SessionWorkers.Session {
         ackPending = false;
         reader.reset();
         writer.clear();
-        reader.accept(CHALLENGE_FRAMES, "as the leader's first frame (expected CHALLENGE)");
+        expectChallenge(reader);
         applier.connected();
         deadlineNanos = nowNs + peerTimeoutNanos;
         lastHeardNanos = nowNs;
@@ -413,7 +438,7 @@ final class LeaderSession implements SessionWorkers.Session {
         SyncRequest req = handshake.answer(reader.payload());
         req.encode(writer.begin(MessageType.SYNC_REQUEST, req.length()));
         flush();
-        reader.accept(SHARD_INFO_FRAMES, "in answer to SYNC_REQUEST (expected SHARD_INFO)");
+        expectShardInfo(reader);
         lastHeardNanos = nowNs;
         state(State.AWAIT_SHARD_INFO, "SYNC_REQUEST sent from LSN " + req.fromLsn());
     }
@@ -430,7 +455,7 @@ final class LeaderSession implements SessionWorkers.Session {
         client.leaderResp(info.respHost().isEmpty() ? leader.getHostString() : info.respHost(), info.respPort());
         store.persistReplicaMark();
         applier.onShardInfo(info, nowNs);
-        reader.accept(STREAM_FRAMES, "from the leader after the handshake");
+        expectStream(reader);
         state(State.CATCHING_UP, "SHARD_INFO announced " + info.mode());
     }
 

@@ -9,7 +9,6 @@ import dev.armdb.replication.protocol.Ack;
 import dev.armdb.replication.protocol.CaughtUp;
 import dev.armdb.replication.protocol.ErrorCode;
 import dev.armdb.replication.protocol.ErrorMessage;
-import dev.armdb.replication.protocol.FrameDecoder;
 import dev.armdb.replication.protocol.FrameLayout;
 import dev.armdb.replication.protocol.Heartbeat;
 import dev.armdb.replication.protocol.MessageType;
@@ -111,26 +110,21 @@ final class PooledStream implements SessionWorkers.Session {
         this.out = ByteBuffer.allocateDirect(outboundCapacity(streamer.largestBatch()))
                 .order(ByteOrder.LITTLE_ENDIAN);
         this.writer = new FrameWriter(out);
-        this.frameOut = new StreamFrames(out, session::term);
-        int inbound =
-                Math.max(Ack.LENGTH, Math.max(MessageType.HEARTBEAT.maxPayload(), MessageType.ERROR.maxPayload()));
-        this.reader = new FrameReader(
-                Math.max(FrameLayout.HEADER_SIZE + inbound, leftover.length),
-                inbound,
-                EnumSet.of(MessageType.ACK, MessageType.HEARTBEAT, MessageType.ERROR),
-                "from a follower after the handshake");
+        this.frameOut = new StreamFrames(writer, session::term);
+        this.reader = inboundReader(leftover.length);
     }
 
     /**
-     * A decoder of what a follower sends after the handshake (ACK, HEARTBEAT and ERROR frames only, any other type
-     * refused from its header), holding at least {@code leftover} bytes. The deterministic simulation decodes the
-     * leader's inbound stream with it.
+     * The reader of what a follower sends after the handshake (ACK, HEARTBEAT and ERROR frames only, any other type
+     * refused from its header), whose staging holds at least {@code leftover} bytes (the handshake's read-ahead). The
+     * deterministic simulation reads the leader's inbound stream with it.
      */
-    static FrameDecoder inboundDecoder(int leftover) {
-        int inbound = FrameLayout.HEADER_SIZE
-                + Math.max(Ack.LENGTH, Math.max(MessageType.HEARTBEAT.maxPayload(), MessageType.ERROR.maxPayload()));
-        return new FrameDecoder(
-                Math.max(inbound, leftover),
+    static FrameReader inboundReader(int leftover) {
+        int inbound =
+                Math.max(Ack.LENGTH, Math.max(MessageType.HEARTBEAT.maxPayload(), MessageType.ERROR.maxPayload()));
+        return new FrameReader(
+                Math.max(FrameLayout.HEADER_SIZE + inbound, leftover),
+                inbound,
                 EnumSet.of(MessageType.ACK, MessageType.HEARTBEAT, MessageType.ERROR),
                 "from a follower after the handshake");
     }

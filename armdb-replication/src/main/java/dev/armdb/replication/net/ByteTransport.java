@@ -18,7 +18,7 @@ import java.nio.ByteBuffer;
  * <p>Threading: one thread at a time (a handshake thread, then the session's worker); only {@link #close} may be raced
  * by a thread that closes the socket to cut a handshake off.
  */
-public interface ByteTransport {
+public interface ByteTransport extends ByteSource {
     /** What a non-blocking handshake needs before it can go on. */
     enum Handshake {
         /** The handshake is complete: frames may flow. */
@@ -50,6 +50,7 @@ public interface ByteTransport {
      *
      * @return bytes moved; 0 if none are ready now; -1 once the peer has ended the stream
      */
+    @Override
     int read(ByteBuffer dst) throws IOException;
 
     /**

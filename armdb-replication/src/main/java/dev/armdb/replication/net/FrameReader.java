@@ -15,6 +15,10 @@ import java.util.Set;
  * type's cap) before any of its payload is kept, and a payload is handed out only once whole, from index 0 of its own
  * array, so a decoder or an applier can use absolute offsets.
  *
+ * <p>Every frame reader of a replication connection is one of these: the follower's {@code LeaderSession}, the
+ * leader's handshake ({@link FrameChannel}, over blocking streams) and its worker-driven sessions; the deterministic
+ * simulation drives the same class, configured as those sessions configure it, with deliveries cut at seeded points.
+ *
  * <p>Design note: one transport read fills a staging buffer from which small frames are taken in place; a payload
  * larger than what is staged is copied out once and the rest of it read straight into its array, so a catch-up batch
  * costs one copy, not two, and a stream of small frames costs no compaction per frame.
@@ -91,12 +95,12 @@ public final class FrameReader {
     }
 
     /**
-     * Makes one transport read into this reader: into the payload being gathered when nothing is staged, else into
-     * the staging buffer (nothing if it is full of frames not yet taken).
+     * Makes one read from {@code transport} into this reader: into the payload being gathered when nothing is staged,
+     * else into the staging buffer (nothing if it is full of frames not yet taken).
      *
      * @return bytes read; 0 if none now (or no room: take frames first); -1 if the peer ended the stream
      */
-    public int fill(ByteTransport transport) throws IOException {
+    public int fill(ByteSource transport) throws IOException {
         if (type != null && !staged.hasRemaining()) {
             payloadFill.limit(length).position(filled);
             int n = transport.read(payloadFill);
@@ -192,6 +196,22 @@ public final class FrameReader {
             return true;
         }
         return staged.remaining() - FrameLayout.HEADER_SIZE >= len;
+    }
+
+    /**
+     * Removes and returns the bytes read and not yet taken as frames, a frame in progress from its header on, so
+     * another reader can go on from them ({@link #preload}); this reader is then empty.
+     */
+    public byte[] takeBuffered() {
+        int gathered = type == null ? 0 : FrameLayout.HEADER_SIZE + filled;
+        ByteBuffer rest = ByteBuffer.allocate(gathered + staged.remaining()).order(ByteOrder.LITTLE_ENDIAN);
+        if (type != null) {
+            FrameLayout.putHeader(rest, type, length);
+            rest.put(payload, 0, filled);
+        }
+        rest.put(staged);
+        reset();
+        return rest.array();
     }
 
     /** True if bytes of a next frame have been read (a frame has started), whole or not. */

@@ -10,6 +10,9 @@ import java.nio.ByteBuffer;
  * written as far as the non-blocking {@link ByteTransport} takes it. Its size is all a peer that stops reading can make
  * a session hold (plus one TLS record in the transport).
  *
+ * <p>Every frame a session sends from its worker goes through one of these (the follower's SYNC_REQUEST and acks, the
+ * leader's stream through {@code StreamFrames}); the deterministic simulation writes through the same class.
+ *
  * <p>Threading: one thread at a time (the session's worker).
  */
 public final class FrameWriter {
@@ -38,7 +41,8 @@ public final class FrameWriter {
      * Check {@link #hasRoom} for the whole frame first.
      */
     public ByteBuffer begin(MessageType type, int length) {
-        return out.put((byte) type.code()).putInt(length);
+        FrameLayout.putHeader(out, type, length);
+        return out;
     }
 
     /** Appends a whole frame; check {@link #hasRoom} first. */

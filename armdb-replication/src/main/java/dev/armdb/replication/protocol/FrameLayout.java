@@ -11,7 +11,7 @@ package dev.armdb.replication.protocol;
  * </pre>
  *
  * The length is validated against {@link #MAX_PAYLOAD} and the type's own rules before any payload byte is
- * read into memory; a frame split across TCP reads is reassembled ({@link FrameDecoder}). Stateless.
+ * read into memory; a frame split across TCP reads is reassembled ({@code net.FrameReader}). Stateless.
  */
 public final class FrameLayout {
     /** Offset of the type byte. */

@@ -2,6 +2,7 @@ package dev.armdb.replication.follower;
 
 import dev.armdb.FixedConfig;
 import dev.armdb.replication.ReplicationMetrics;
+import dev.armdb.replication.net.FrameReader;
 import dev.armdb.replication.protocol.CaughtUp;
 import dev.armdb.replication.protocol.ShardInfo;
 import dev.armdb.store.Shard;
@@ -69,6 +70,24 @@ public final class SimFollowerShard {
         public void term(long t) {
             term = t;
         }
+    }
+
+    /** The staging a follower's session reads with. */
+    public static final int SESSION_STAGING_BYTES = LeaderSession.STAGING_BYTES;
+
+    /**
+     * The reader a follower's session reads the leader with ({@code LeaderSession}'s), with {@code stagingBytes} of
+     * staging, past the CHALLENGE (which the simulation does not send): it accepts a SHARD_INFO or an ERROR.
+     */
+    public static FrameReader leaderReader(int stagingBytes) {
+        FrameReader r = LeaderSession.frameReader(stagingBytes);
+        LeaderSession.expectShardInfo(r);
+        return r;
+    }
+
+    /** The session took the SHARD_INFO: its reader accepts the stream's frames from the next header on. */
+    public static void streaming(FrameReader r) {
+        LeaderSession.expectStream(r);
     }
 
     private final Shard shard;

@@ -2,10 +2,12 @@ package dev.armdb.replication.leader;
 
 import dev.armdb.changes.ShardView;
 import dev.armdb.replication.ReplicationMetrics;
+import dev.armdb.replication.net.FrameReader;
+import dev.armdb.replication.net.FrameWriter;
+import dev.armdb.replication.net.SimTransport;
 import dev.armdb.replication.protocol.Ack;
 import dev.armdb.replication.protocol.CaughtUp;
 import dev.armdb.replication.protocol.ErrorMessage;
-import dev.armdb.replication.protocol.FrameDecoder;
 import dev.armdb.replication.protocol.Heartbeat;
 import dev.armdb.replication.protocol.MessageType;
 import dev.armdb.replication.protocol.ShardInfo.CatchUpMode;
@@ -16,9 +18,10 @@ import java.util.function.LongSupplier;
 
 /**
  * One leader-side stream in the replication simulation: the real {@link ShardStreamer} for one follower's shard,
- * whose frames are encoded into bytes by the real {@link StreamFrames} (as {@link PooledStream} sends them) and whose
- * input, bytes in whatever pieces the simulated network delivers, is reassembled by the real inbound decoder ({@link
- * PooledStream#inboundDecoder}) and taken as {@link PooledStream} takes it.
+ * whose frames are encoded by the real {@link StreamFrames} into a real {@link FrameWriter} and written to a simulated
+ * transport (as {@link PooledStream} sends them), and whose input, bytes in whatever pieces the simulated network
+ * delivers, is read through that transport by the real inbound {@link FrameReader} ({@link
+ * PooledStream#inboundReader}) and taken as {@link PooledStream} takes it.
  *
  * <p>Threading: one simulation thread.
  */
@@ -45,9 +48,10 @@ public final class SimLeaderStream implements AutoCloseable, AckedFollowers.Acke
     private final ShardStreamer streamer;
     private final String nodeId;
     private final int shard;
-    private final ByteBuffer out;
+    private final FrameWriter out;
     private final StreamFrames frames;
-    private final FrameDecoder in = PooledStream.inboundDecoder(0);
+    private final FrameReader in = PooledStream.inboundReader(0);
+    private final SimTransport transport = new SimTransport();
     private boolean open = true;
 
     /**
@@ -65,8 +69,8 @@ public final class SimLeaderStream implements AutoCloseable, AckedFollowers.Acke
         this.streamer = new ShardStreamer(view, new ReplicationMetrics(), batchBytes, window, heartbeatNanos);
         this.nodeId = nodeId;
         this.shard = shard;
-        this.out = ByteBuffer.allocate(PooledStream.outboundCapacity(streamer.largestBatch()))
-                .order(ByteOrder.LITTLE_ENDIAN);
+        this.out = new FrameWriter(ByteBuffer.allocate(PooledStream.outboundCapacity(streamer.largestBatch()))
+                .order(ByteOrder.LITTLE_ENDIAN));
         this.frames = new StreamFrames(out, term);
     }
 
@@ -116,50 +120,53 @@ public final class SimLeaderStream implements AutoCloseable, AckedFollowers.Acke
     }
 
     /** The bytes of the frames sent since the last call (what the session's socket would write). */
-    public byte[] takeSent() {
-        out.flip();
-        byte[] b = new byte[out.remaining()];
-        out.get(b);
-        out.clear();
-        return b;
+    public byte[] takeSent() throws IOException {
+        out.flush(transport);
+        return transport.takeWritten();
     }
 
     /**
-     * Bytes from the follower arrived ({@code b[off, off + len)}, any piece of the stream): they go into the session's
-     * decoder as a socket read would put them, and every whole frame is taken as {@link PooledStream} takes it.
+     * Bytes from the follower arrived (any piece of the stream): the session's reader reads them from its transport,
+     * and every whole frame is taken as {@link PooledStream} takes it.
      *
      * @return ACK frames taken
      * @throws dev.armdb.replication.protocol.ProtocolException for a malformed frame, or an ACK above what was sent
      */
-    public int receive(byte[] b, int off, int len) {
+    public int receive(byte[] piece) throws IOException {
+        transport.deliver(piece);
+        int acks = takeFrames();
+        // bounded: every read takes at least one byte of the piece, or makes room by taking a frame
+        for (int reads = 0; reads <= piece.length && transport.unread() > 0; reads++) {
+            in.fill(transport);
+            acks += takeFrames();
+        }
+        if (transport.unread() > 0) {
+            throw new IllegalStateException("the inbound reader took no more of the delivery");
+        }
+        return acks;
+    }
+
+    private int takeFrames() {
         int acks = 0;
-        while (len > 0) {
-            ByteBuffer buf = in.buffer();
-            int n = Math.min(len, buf.remaining());
-            buf.put(b, off, n);
-            off += n;
-            len -= n;
-            for (MessageType type = in.next(); type != null; type = in.next()) {
-                switch (type) {
-                    case ACK -> {
-                        Ack ack = Ack.decode(in.payload());
-                        streamer.onAck(ack.appliedLsn(), ack.batchSeq());
-                        acks++;
-                    }
-                    case HEARTBEAT -> Heartbeat.decode(in.payload());
-                    case ERROR ->
-                        throw new IllegalStateException(
-                                "the follower sent an error: " + ErrorMessage.decode(in.payload()));
-                    default -> throw new IllegalStateException("the decoder accepts no " + type);
+        for (MessageType type = in.next(); type != null; type = in.next()) {
+            switch (type) {
+                case ACK -> {
+                    Ack ack = Ack.decode(in.payload());
+                    streamer.onAck(ack.appliedLsn(), ack.batchSeq());
+                    acks++;
                 }
+                case HEARTBEAT -> Heartbeat.decode(in.payload());
+                case ERROR ->
+                    throw new IllegalStateException("the follower sent an error: " + ErrorMessage.decode(in.payload()));
+                default -> throw new IllegalStateException("the reader accepts no " + type);
             }
         }
         return acks;
     }
 
-    /** Bytes of a frame received only in part. */
-    public int partialInput() {
-        return in.buffered();
+    /** True if a frame has been received only in part. */
+    public boolean partialInput() {
+        return in.inputPending();
     }
 
     /** The highest LSN acknowledged. */

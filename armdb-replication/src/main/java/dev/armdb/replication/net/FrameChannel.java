@@ -1,5 +1,10 @@
-package dev.armdb.replication.protocol;
+package dev.armdb.replication.net;
 
+import dev.armdb.replication.protocol.ErrorCode;
+import dev.armdb.replication.protocol.ErrorMessage;
+import dev.armdb.replication.protocol.FrameLayout;
+import dev.armdb.replication.protocol.MessageType;
+import dev.armdb.replication.protocol.ProtocolException;
 import java.io.BufferedOutputStream;
 import java.io.Closeable;
 import java.io.IOException;
@@ -7,11 +12,13 @@ import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.EnumSet;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Frames over one TCP connection (see {@link FrameLayout}): reads whole frames, reassembled by a {@link
- * FrameDecoder} that validates type and length before waiting for the payload, and writes frames. Reads honour the
+ * Frames over one TCP connection with blocking streams (the leader's handshake, see {@link FrameLayout}): reads whole
+ * frames, reassembled by a {@link FrameReader} that validates type and length before waiting for the payload, and
+ * writes frames. Reads honour the
  * socket's read timeout; a frame that has started must be complete within the stall limit, counted from its first
  * byte (a peer trickling bytes cannot hold it open). A channel may have small buffers
  * ({@link #FrameChannel(Socket, LongAdder, LongAdder, int)}) while its peer is not trusted, and hand what it read
@@ -27,8 +34,8 @@ public final class FrameChannel implements Closeable {
     public static final int SMALL_BUFFER = 1024;
 
     private final Socket socket;
-    private final java.io.InputStream in;
-    private final FrameDecoder decoder;
+    private final ByteSource in;
+    private final FrameReader reader;
     private final OutputStream out;
     private final byte[] sendHeader = new byte[FrameLayout.HEADER_SIZE];
     private final ByteBuffer sendHeaderView = ByteBuffer.wrap(sendHeader).order(ByteOrder.LITTLE_ENDIAN);
@@ -67,14 +74,9 @@ public final class FrameChannel implements Closeable {
         this.totalIn = totalIn;
         this.totalOut = totalOut;
         socket.setTcpNoDelay(true);
-        this.in = in;
-        this.decoder = decoder(bufferBytes);
+        this.in = dst -> read(in, dst);
+        this.reader = new FrameReader(bufferBytes, bufferBytes, EnumSet.allOf(MessageType.class), "");
         this.out = new BufferedOutputStream(out, bufferBytes);
-    }
-
-    /** The decoder a channel reads with: every frame type, a buffer of {@code bufferBytes} to start with. */
-    public static FrameDecoder decoder(int bufferBytes) {
-        return new FrameDecoder(bufferBytes, java.util.EnumSet.allOf(MessageType.class), "");
     }
 
     /**
@@ -88,14 +90,14 @@ public final class FrameChannel implements Closeable {
     public MessageType receive() throws IOException {
         frameStartNanos = 0;
         for (; ; ) {
-            MessageType type = decoder.next();
+            MessageType type = reader.next();
             if (type != null) {
-                int length = decoder.payload().remaining();
+                int length = reader.payload().remaining();
                 bytesIn.add(FrameLayout.HEADER_SIZE + length);
                 totalIn.add(FrameLayout.HEADER_SIZE + length);
                 return type;
             }
-            if (decoder.buffered() > 0) {
+            if (reader.inputPending()) {
                 // the clock starts when a frame is first found incomplete: a whole frame in one read costs no clock
                 long now = System.nanoTime();
                 if (frameStartNanos == 0) {
@@ -110,24 +112,30 @@ public final class FrameChannel implements Closeable {
     }
 
     /**
-     * Reads what the stream has (one read) into the decoder. A read timeout with no frame started is passed to the
+     * Reads what the stream has (one read) into the reader. A read timeout with no frame started is passed to the
      * caller (an idle peer); once a frame has started, timeouts are waited out within the stall limit {@link #receive}
      * checks, so a slow or trickling peer never leaves the stream misaligned nor holds the connection past the limit.
      */
     private void fill() throws IOException {
-        ByteBuffer b = decoder.buffer();
         try {
-            int n = in.read(b.array(), b.position(), b.remaining());
-            if (n < 0) {
+            if (reader.fill(in) < 0) {
                 throw new java.io.EOFException(
-                        "peer closed the connection" + (decoder.buffered() > 0 ? " inside a frame" : ""));
+                        "peer closed the connection" + (reader.inputPending() ? " inside a frame" : ""));
             }
-            b.position(b.position() + n);
         } catch (java.net.SocketTimeoutException e) {
-            if (decoder.buffered() == 0) {
+            if (!reader.inputPending()) {
                 throw e;
             }
         }
+    }
+
+    /** One blocking read of {@code in} into the heap buffer {@code dst}. */
+    private static int read(java.io.InputStream in, ByteBuffer dst) throws IOException {
+        int n = in.read(dst.array(), dst.arrayOffset() + dst.position(), dst.remaining());
+        if (n > 0) {
+            dst.position(dst.position() + n);
+        }
+        return n;
     }
 
     /**
@@ -135,25 +143,25 @@ public final class FrameChannel implements Closeable {
      * thread only; lets a reader coalesce replies while more input is queued.
      */
     public boolean inputPending() {
-        return decoder.buffered() > 0;
+        return reader.inputPending();
     }
 
     /** Removes and returns the input read ahead of the frames received so far. Reader thread only. */
     public byte[] takeBuffered() {
-        return decoder.takeBuffered();
+        return reader.takeBuffered();
     }
 
     /**
-     * The payload of the last frame received: from its position to its limit, little-endian, over {@link
+     * The payload of the last frame received: from its position (0) to its limit, little-endian, over {@link
      * #payloadArray()}. Valid until the next {@link #receive}. Reader thread only.
      */
     public ByteBuffer payload() {
-        return decoder.payload();
+        return reader.payload();
     }
 
     /** The backing array of {@link #payload()} (its positions are indexes in this array). */
     public byte[] payloadArray() {
-        return decoder.array();
+        return reader.payloadArray();
     }
 
     /** Sends one frame whose payload is {@code length} bytes of {@code bytes} from {@code offset}, and flushes. */
