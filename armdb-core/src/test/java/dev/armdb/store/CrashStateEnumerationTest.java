@@ -203,6 +203,7 @@ class CrashStateEnumerationTest {
             Shard shard = open(disk, meta, cfg, false);
             disk.onBoundary(this::crashHere);
             long nextId = 1;
+            int puts = 0;
             for (int op = 0; op < OPS; op++) {
                 long[] cur = history.getLast();
                 long[] next = cur.clone();
@@ -219,6 +220,7 @@ class CrashStateEnumerationTest {
                     begin(next, "put k" + k + "=" + id);
                     lsn = shard.put(key, h, value(id));
                     assertThat(lsn).isPositive();
+                    puts++;
                 } else if (kind < 6) {
                     next[k] = 0;
                     begin(next, "delete k" + k);
@@ -250,7 +252,8 @@ class CrashStateEnumerationTest {
             }
             disk.onBoundary(what -> {});
             shard.abandon();
-            assertThat(boundaries).as("boundaries of the run").isGreaterThan(OPS);
+            // every put stores at least once; other operations may change nothing (a delete of a missing key)
+            assertThat(boundaries).as("boundaries of a run with %d puts", puts).isGreaterThanOrEqualTo(puts);
             return states;
         }
 
