@@ -91,7 +91,9 @@ class ClusterStatusCommandTest {
                             Duration.ofSeconds(60));
             try (ClusterNode n = ClusterNode.start(nc, cc)) {
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-                while (n.groupState() == null || !n.isController()) {
+                while (n.groupState() == null
+                        || !n.isController()
+                        || n.member().term() != n.groupState().term()) {
                     assertThat(System.nanoTime()).as("the node leads its group").isLessThan(deadline);
                     Thread.sleep(50);
                 }

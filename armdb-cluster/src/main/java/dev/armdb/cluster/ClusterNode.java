@@ -264,6 +264,7 @@ public final class ClusterNode implements AutoCloseable {
         lastState = state;
         metrics.observe(state);
         follow(state, start, switchover);
+        republishIfRoleChanged();
         boolean isController = latch.hasLeadership();
         metrics.controller(isController);
         if (isController && !wasController) {
@@ -317,6 +318,22 @@ public final class ClusterNode implements AutoCloseable {
                     .creatingParentContainersIfNeeded()
                     .withMode(CreateMode.EPHEMERAL)
                     .forPath(path, bytes);
+        }
+    }
+
+    /**
+     * Publishes again when following the state changed this node's term, role or leader within the round, so that
+     * {@code cluster status} shows a new leader's term one round sooner; LSN progress alone waits for the next round.
+     */
+    private void republishIfRoleChanged() throws Exception {
+        MemberInfo before = lastMember;
+        Store store = node.map().engine();
+        boolean replica = store.isReplica();
+        String followingNow = node.replicationClient() == null ? "" : following;
+        if (before.term() != store.term()
+                || before.replica() != replica
+                || !before.following().equals(followingNow)) {
+            publishMember();
         }
     }
 
