@@ -22,6 +22,7 @@ import picocli.CommandLine.Command;
             ZooKeeperCommand.class,
             ClusterCommand.class,
             ClusterDemoCommand.class,
+            AotTrainCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

@@ -39,6 +39,16 @@ class CliTest {
         assertThat(out).contains("follower caught up").contains("lag").contains("follower matches leader (");
     }
 
+    /**
+     * The launcher's training run: a leader child process, a first copy into a follower node in this JVM, live writes
+     * and deletes; it fails (an exception, not exit 0) unless the follower ends with the leader's key count.
+     */
+    @Test
+    void aotTrainingRunCopiesAndStreamsToAFollower() {
+        assertThat(Main.run("aot-train", "--records", "3000")).isZero();
+        assertThat(Main.run("aot-train", "--records", "10")).isNotZero();
+    }
+
     @Test
     void verifyStatsDumpAndDigestDescribeACollection() {
         FixedConfig cfg = FixedConfig.builder()
