@@ -55,8 +55,10 @@ public record ClusterConfig(
     }
 
     /**
-     * Defaults: 6 s session, 4 s lease, 200 ms tick, 1 s grace, 30 s block, no in-sync followers asked for, and an ISR
-     * lag bound of 2 s (eight of replication's 250 ms heartbeats, each of which a follower acknowledges).
+     * Defaults: 6 s session, 3 s lease, 200 ms tick, 500 ms grace, 30 s block, no in-sync followers asked for, and an
+     * ISR lag bound of 2 s (eight of replication's 250 ms heartbeats, each of which a follower acknowledges). A
+     * failover takes session timeout + grace + tick + lease, about 9.7 s: under twice the session timeout with room
+     * for a loaded machine; a leader refuses writes after 3 s without a ZooKeeper round trip.
      */
     public static ClusterConfig of(String connectString, String group, String nodeId) {
         return new ClusterConfig(
@@ -65,9 +67,9 @@ public record ClusterConfig(
                 nodeId,
                 0,
                 Duration.ofSeconds(6),
-                Duration.ofSeconds(4),
+                Duration.ofSeconds(3),
                 Duration.ofMillis(200),
-                Duration.ofSeconds(1),
+                Duration.ofMillis(500),
                 Duration.ofSeconds(30),
                 Duration.ofSeconds(2));
     }
