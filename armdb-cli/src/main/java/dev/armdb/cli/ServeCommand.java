@@ -8,10 +8,13 @@ import dev.armdb.cluster.ClusterNode;
 import dev.armdb.replication.ReplicationSecret;
 import dev.armdb.replication.ReplicationTls;
 import dev.armdb.replication.SecretFiles;
+import dev.armdb.replication.follower.LeaderShape;
+import dev.armdb.replication.follower.ReplicationClientConfig;
 import dev.armdb.server.ClientLimits;
 import dev.armdb.server.Node;
 import dev.armdb.server.NodeConfig;
 import dev.armdb.server.RespPassword;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,6 +41,9 @@ import picocli.CommandLine.Option;
             "in ZooKeeper whose controller fails over automatically. SIGTERM/SIGINT: flush, close, exit 0."
         })
 final class ServeCommand implements Callable<Integer> {
+    private static final int DEFAULT_SHARDS = 16;
+    private static final Duration PROBE_PATIENCE = Duration.ofSeconds(30);
+
     @Option(names = "--dir", required = true, description = "Collection directory (created if missing).")
     Path dir;
 
@@ -73,14 +79,20 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--metrics-bind", description = "Address the metrics endpoint binds (default: --bind).")
     String metricsBind;
 
-    @Option(names = "--key-size", description = "Key size in bytes (required to create a collection).")
+    @Option(
+            names = "--key-size",
+            description = "Key size in bytes (to create a collection; with --follow, the leader's by default).")
     Integer keySize;
 
-    @Option(names = "--value-size", description = "Value size in bytes (required to create a collection).")
+    @Option(
+            names = "--value-size",
+            description = "Value size in bytes (to create a collection; with --follow, the leader's by default).")
     Integer valueSize;
 
-    @Option(names = "--shards", defaultValue = "16", description = "Shards when creating (default ${DEFAULT-VALUE}).")
-    int shards;
+    @Option(
+            names = "--shards",
+            description = "Shards when creating (default " + DEFAULT_SHARDS + "; with --follow, the leader's).")
+    Integer shards;
 
     @Option(
             names = "--durability",
@@ -290,18 +302,65 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     /** The stored configuration with this command's run-time settings, or a new one from the size options. */
-    private FixedConfig config() {
+    private FixedConfig config() throws IOException, InterruptedException {
         FixedConfig.Builder b;
-        if (Files.exists(dir.resolve("db.meta")) && keySize == null && valueSize == null) {
+        boolean exists = Files.exists(dir.resolve("db.meta"));
+        if (exists && keySize == null && valueSize == null) {
             b = FixedMap.storedConfig(dir).toBuilder();
+        } else if (!exists && follow != null && (keySize == null || valueSize == null || shards == null)) {
+            LeaderShape shape = probeLeader(parse(follow));
+            b = FixedConfig.builder()
+                    .keySize(keySize == null ? shape.keySize() : keySize)
+                    .valueSize(valueSize == null ? shape.valueSize() : valueSize)
+                    .shards(shards == null ? shape.shardCount() : shards)
+                    .routing(shape.routing());
         } else {
             if (keySize == null || valueSize == null) {
-                throw new IllegalArgumentException(
-                        "creating a collection in " + dir + " needs --key-size and --value-size");
+                throw new IllegalArgumentException("creating a collection in " + dir
+                        + " needs --key-size and --value-size (or --follow, to take the leader's)");
             }
-            b = FixedConfig.builder().keySize(keySize).valueSize(valueSize).shards(shards);
+            b = FixedConfig.builder()
+                    .keySize(keySize)
+                    .valueSize(valueSize)
+                    .shards(shards == null ? DEFAULT_SHARDS : shards);
         }
         return b.durability(durability).groupInterval(groupInterval).build();
+    }
+
+    /**
+     * The shape of the leader this new follower is to follow, so that the collection is created to match it. Retries
+     * for up to {@link #PROBE_PATIENCE} while the leader cannot be reached (it may be starting too); a refusal (wrong
+     * secret, another protocol version) ends it at once.
+     */
+    private LeaderShape probeLeader(InetSocketAddress leader) throws IOException, InterruptedException {
+        ReplicationClientConfig rc = new ReplicationClientConfig(
+                Duration.ofSeconds(2),
+                Duration.ofMillis(250),
+                Duration.ofSeconds(5),
+                Duration.ofMillis(50),
+                Duration.ofSeconds(5),
+                replSecretFile == null ? null : ReplicationSecret.fromFile(replSecretFile),
+                tls(replTlsKeyStore, replTlsPasswordFile, "--repl-tls"),
+                null);
+        long deadline = System.nanoTime() + PROBE_PATIENCE.toNanos();
+        while (true) {
+            try {
+                LeaderShape shape = LeaderShape.probe(leader, rc, Duration.ofSeconds(5));
+                System.out.printf(
+                        "armdb node: creating %s with the shape of leader %s: %d shards, %d-byte keys, %d-byte values%n",
+                        dir, follow, shape.shardCount(), shape.keySize(), shape.valueSize());
+                return shape;
+            } catch (IOException e) {
+                if (System.nanoTime() - deadline > 0) {
+                    throw new IOException(
+                            "cannot learn the shape of leader " + follow + " within "
+                                    + PROBE_PATIENCE.toSeconds() + " s to create " + dir + ": " + e.getMessage()
+                                    + "; start the leader first, or give --key-size, --value-size and --shards",
+                            e);
+                }
+                Thread.sleep(500);
+            }
+        }
     }
 
     /**

@@ -3,6 +3,7 @@ package dev.armdb.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.armdb.FixedMap;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -276,6 +277,54 @@ class NodeSystemTest {
         p.destroy();
         assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
         return Files.readString(out);
+    }
+
+    /**
+     * A follower started on an empty directory with only {@code --follow} (and the leader's secret) takes the leader's
+     * shard count, key and value sizes instead of refusing to start (no sizes) or failing every shard (16 shards
+     * against the leader's 3).
+     */
+    @Test
+    void aNewFollowerTakesItsLeadersShape() throws Exception {
+        assumeTrue(onPath("redis-cli"), "redis-tools not installed");
+        int lp = freePort();
+        int lr = freePort();
+        int fp = freePort();
+        Path secret = tmp.resolve("repl.secret");
+        CliTest.secretFile(secret, "system-test-secret-0123456789\n");
+        serve(
+                "--dir",
+                tmp.resolve("leader").toString(),
+                "--port",
+                "" + lp,
+                "--repl-port",
+                "" + lr,
+                "--key-size",
+                "8",
+                "--value-size",
+                "12",
+                "--shards",
+                "3",
+                "--repl-secret-file",
+                secret.toString());
+        assertThat(cli(lp, "SET", "key:0001", "twelve-bytes")).isEqualTo("OK");
+        serve(
+                "--dir",
+                tmp.resolve("follower").toString(),
+                "--port",
+                "" + fp,
+                "--follow",
+                "127.0.0.1:" + lr,
+                "--repl-secret-file",
+                secret.toString());
+        assertThat(cli(lp, "SET", "key:0002", "twelve-byte2")).isEqualTo("OK");
+        awaitSameDigest(lp, fp);
+        assertThat(cli(fp, "GET", "key:0001")).isEqualTo("twelve-bytes");
+        assertThat(cli(fp, "GET", "key:0002")).isEqualTo("twelve-byte2");
+        assertThat(FixedMap.storedConfig(tmp.resolve("follower")))
+                .satisfies(c -> assertThat(c.shards()).isEqualTo(3))
+                .satisfies(c -> assertThat(c.keySize()).isEqualTo(8))
+                .satisfies(c -> assertThat(c.valueSize()).isEqualTo(12));
     }
 
     @Test

@@ -26,27 +26,87 @@ final class LeaderHandshake {
     private final int shardId;
     private final InetSocketAddress leader;
     private final ReplicationClientConfig config;
-    private final ReplicaState replicaState;
-    private final ShardApplier applier;
+    private final Position position;
     private final ReplicationMetrics metrics;
     private final byte[] nodeId;
 
     private byte[] followerNonce;
     private byte[] sentRequest;
 
+    /** Where a shard's SYNC_REQUEST asks the leader to start from. */
+    interface Position {
+        /** The leader database id the shard follows (16 bytes, zero = none). */
+        byte[] leaderDatabaseId();
+
+        /** The first LSN the shard asks for. */
+        long fromLsn();
+
+        /** The leader epoch the shard's history belongs to. */
+        long leaderEpoch();
+
+        /** The highest LSN the shard holds, applied or not. */
+        long heldLsn();
+
+        /** A shard that holds nothing: a first copy. */
+        Position FRESH = new Position() {
+            @Override
+            public byte[] leaderDatabaseId() {
+                return new byte[16];
+            }
+
+            @Override
+            public long fromLsn() {
+                return 0;
+            }
+
+            @Override
+            public long leaderEpoch() {
+                return 0;
+            }
+
+            @Override
+            public long heldLsn() {
+                return 0;
+            }
+        };
+
+        /** Shard {@code shardId}'s position: its record in {@code state} and what {@code applier} holds. */
+        static Position of(int shardId, ReplicaState state, ShardApplier applier) {
+            return new Position() {
+                @Override
+                public byte[] leaderDatabaseId() {
+                    return state.leaderDatabaseId(shardId);
+                }
+
+                @Override
+                public long fromLsn() {
+                    return applier.fromLsn();
+                }
+
+                @Override
+                public long leaderEpoch() {
+                    return state.leaderEpoch(shardId);
+                }
+
+                @Override
+                public long heldLsn() {
+                    return applier.heldLsn();
+                }
+            };
+        }
+    }
+
     LeaderHandshake(
             int shardId,
             InetSocketAddress leader,
             ReplicationClientConfig config,
-            ReplicaState replicaState,
-            ShardApplier applier,
+            Position position,
             ReplicationMetrics metrics,
             byte[] nodeId) {
         this.shardId = shardId;
         this.leader = leader;
         this.config = config;
-        this.replicaState = replicaState;
-        this.applier = applier;
+        this.position = position;
         this.metrics = metrics;
         this.nodeId = nodeId;
     }
@@ -54,7 +114,7 @@ final class LeaderHandshake {
     /**
      * Takes the leader's CHALLENGE: checks its version and that both sides agree on authentication (a follower with
      * a secret never follows a leader that cannot prove it holds the same one), and makes the SYNC_REQUEST that answers
-     * it, from the applier's position and with a fresh nonce.
+     * it, from the shard's position and with a fresh nonce.
      *
      * @throws ProtocolException (PROTOCOL_VERSION, AUTH_FAILED, MALFORMED) if the leader is refused
      */
@@ -76,11 +136,11 @@ final class LeaderHandshake {
         SyncRequest req = new SyncRequest(
                 ProtocolVersion.CURRENT,
                 shardId,
-                replicaState.leaderDatabaseId(shardId),
-                applier.fromLsn(),
+                position.leaderDatabaseId(),
+                position.fromLsn(),
                 nodeId,
-                replicaState.leaderEpoch(shardId),
-                applier.heldLsn(),
+                position.leaderEpoch(),
+                position.heldLsn(),
                 followerNonce,
                 leader.getHostString(),
                 leader.getPort(),

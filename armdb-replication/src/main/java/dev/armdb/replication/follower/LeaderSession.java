@@ -175,7 +175,8 @@ final class LeaderSession implements SessionWorkers.Session {
         this.replicaState = replicaState;
         this.onEnded = onEnded;
         this.applier = new ShardApplier(shardId, StoreReplicaShard.of(store, shardId), replicaState, metrics);
-        this.handshake = new LeaderHandshake(shardId, leader, config, replicaState, applier, metrics, nodeId);
+        this.handshake = new LeaderHandshake(
+                shardId, leader, config, LeaderHandshake.Position.of(shardId, replicaState, applier), metrics, nodeId);
         this.heartbeatNanos = Math.max(1, config.heartbeatInterval().toNanos());
         this.peerTimeoutNanos = config.peerTimeout().toNanos();
         this.backoffNanos = config.initialBackoff().toNanos();
