@@ -204,6 +204,48 @@ final class ServeCommand implements Callable<Integer> {
                     "In-sync followers this node asks for when it leads (with --cluster; default ${DEFAULT-VALUE}).")
     int minInsync;
 
+    @Option(
+            names = "--session-timeout",
+            defaultValue = "6s",
+            converter = DurationConverter.class,
+            description = {
+                "ZooKeeper session timeout (with --cluster; default ${DEFAULT-VALUE}): a leader whose session ends is",
+                "replaced after it plus --failover-grace. The server may narrow it to its own bounds (2 to 20 ticks)."
+            })
+    Duration sessionTimeout;
+
+    @Option(
+            names = "--lease",
+            defaultValue = "4s",
+            converter = DurationConverter.class,
+            description = {
+                "How long a leader keeps taking writes after its last confirmed ZooKeeper round trip (with --cluster;",
+                "default ${DEFAULT-VALUE}); shorter than --session-timeout. A new leader waits one lease first."
+            })
+    Duration lease;
+
+    @Option(
+            names = "--cluster-tick",
+            defaultValue = "200ms",
+            converter = DurationConverter.class,
+            description =
+                    "How often a cluster node reads the group state and reports itself (default ${DEFAULT-VALUE}).")
+    Duration clusterTick;
+
+    @Option(
+            names = "--failover-grace",
+            defaultValue = "1s",
+            converter = DurationConverter.class,
+            description = "How long the controller waits once the leader is gone (default ${DEFAULT-VALUE}).")
+    Duration failoverGrace;
+
+    @Option(
+            names = "--failover-block",
+            defaultValue = "30s",
+            converter = DurationConverter.class,
+            description = "At most one automatic failover per group within this period (default ${DEFAULT-VALUE}).")
+    Duration failoverBlock;
+
     @Override
     public Integer call() throws Exception {
         ClusterConfig clusterConfig = clusterConfig();
@@ -273,7 +315,9 @@ final class ServeCommand implements Callable<Integer> {
             throw new IllegalArgumentException(
                     "--follow and --cluster exclude each other: in a cluster the group's controller names the leader");
         }
-        return ClusterConfig.of(cluster, group, nodeId).withMinInsync(minInsync);
+        return ClusterConfig.of(cluster, group, nodeId)
+                .withMinInsync(minInsync)
+                .withTimings(sessionTimeout, lease, clusterTick, failoverGrace, failoverBlock);
     }
 
     /**
