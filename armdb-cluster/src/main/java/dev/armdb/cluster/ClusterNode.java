@@ -261,6 +261,8 @@ public final class ClusterNode implements AutoCloseable {
      */
     void tick(long start) throws Exception {
         staleTerms.observe(node);
+        // a quorum write before the state read: ZooKeeper lets a session read its own writes, so a lagging server
+        // cannot hand this round a state that was replaced before the round began (the lease runs from its start)
         publishMember();
         Switchover.Read switchover = Switchover.read(zk, cluster.group());
         GroupState state = readState();
