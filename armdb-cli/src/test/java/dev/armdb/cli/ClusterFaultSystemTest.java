@@ -89,6 +89,7 @@ class ClusterFaultSystemTest {
 
     private final List<NodeProcess> nodes = new ArrayList<>();
     private final Map<String, FaultProxy> zkLinks = new HashMap<>();
+    private final Map<String, List<FaultProxy>> ensembleLinks = new HashMap<>();
     private final Random random = new Random(SEED);
     private StandaloneZooKeeper zk;
     private TestingCluster ensemble;
@@ -114,6 +115,7 @@ class ClusterFaultSystemTest {
             status.close();
         }
         zkLinks.values().forEach(FaultProxy::close);
+        ensembleLinks.values().forEach(l -> l.forEach(FaultProxy::close));
         if (zk != null) {
             zk.close();
         }
@@ -167,11 +169,19 @@ class ClusterFaultSystemTest {
         }
         ensemble = new TestingCluster(specs);
         ensemble.start();
-        String connect = ensemble.getConnectString() + CHROOT;
         for (String id : IDS) {
+            // a proxy per server shows which server the node's session uses at first (nothing is cut here)
+            List<FaultProxy> proxies = new ArrayList<>();
+            for (InstanceSpec spec : specs) {
+                proxies.add(new FaultProxy(new InetSocketAddress("127.0.0.1", spec.getPort())));
+            }
+            ensembleLinks.put(id, proxies);
+            String connect = String.join(
+                            ",", proxies.stream().map(FaultProxy::connectString).toList())
+                    + CHROOT;
             nodes.add(NodeProcess.start(id, tmp.resolve(id), connect, GROUP, OPTIONS));
         }
-        status = openStatus(connect);
+        status = openStatus(ensemble.getConnectString() + CHROOT);
         guarded(() -> {
             awaitFormed();
             for (int round = 1; round <= ROUNDS; round++) {
@@ -294,8 +304,26 @@ class ClusterFaultSystemTest {
         GroupState before = awaitState();
         String leader = before.leader();
         awaitAcked(leader, System.nanoTime(), 20);
+        // odd rounds keep the leader's own server, which then has no quorum; even rounds kill it. Which server the
+        // session uses is seen on the proxies, unless Curator's ensemble tracker moved the session to a server's own
+        // address (then the victims are drawn at random)
+        int server = serverOf(leader);
+        int n = specs.size();
+        int kept;
+        if (server < 0) {
+            kept = random.nextInt(n);
+        } else if (round % 2 == 1) {
+            kept = server;
+        } else {
+            kept = (server + 1 + random.nextInt(n - 1)) % n;
+        }
         List<InstanceSpec> victims = new ArrayList<>(specs);
-        victims.remove(random.nextInt(victims.size()));
+        victims.remove(kept);
+        System.out.printf(
+                "  %s uses ZooKeeper server %s; killing %s%n",
+                leader,
+                server < 0 ? "?" : specs.get(server).getServerId(),
+                victims.stream().map(InstanceSpec::getServerId).toList());
         long killing = System.nanoTime();
         for (InstanceSpec s : victims) {
             assertThat(ensemble.killServer(s))
@@ -339,6 +367,17 @@ class ClusterFaultSystemTest {
         awaitHealed();
         check("quorum lost with leader " + leader + ": ZooKeeper servers "
                 + victims.stream().map(InstanceSpec::getServerId).toList() + " killed and restarted");
+    }
+
+    /** The index of the ensemble server node {@code id}'s session is connected to, -1 if unknown. */
+    private int serverOf(String id) {
+        List<FaultProxy> proxies = ensembleLinks.get(id);
+        for (int i = 0; i < proxies.size(); i++) {
+            if (proxies.get(i).connections() > 0) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /** A status reader of {@code connect}; an ensemble may take a while to elect its leader (at most a minute). */

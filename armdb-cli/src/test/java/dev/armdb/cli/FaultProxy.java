@@ -8,6 +8,8 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
@@ -20,6 +22,7 @@ final class FaultProxy implements AutoCloseable {
     private final ServerSocket server;
     private final InetSocketAddress target;
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+    private final Set<Socket> upstreams = ConcurrentHashMap.newKeySet();
     private volatile boolean blackhole;
     private volatile boolean closed;
 
@@ -32,6 +35,12 @@ final class FaultProxy implements AutoCloseable {
     /** {@code 127.0.0.1:port} of the proxy. */
     String connectString() {
         return InetAddress.getLoopbackAddress().getHostAddress() + ":" + server.getLocalPort();
+    }
+
+    /** Connections forwarded now (a partition's connections are not forwarded). */
+    int connections() {
+        upstreams.removeIf(Socket::isClosed);
+        return upstreams.size();
     }
 
     /** Drops every byte from now on, in both directions, on open and new connections. */
@@ -68,6 +77,7 @@ final class FaultProxy implements AutoCloseable {
                 continue;
             }
             sockets.add(upstream);
+            upstreams.add(upstream);
             Thread.ofPlatform().daemon().start(() -> pump(client, upstream));
             Thread.ofPlatform().daemon().start(() -> pump(upstream, client));
         }
