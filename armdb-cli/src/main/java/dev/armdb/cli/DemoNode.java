@@ -28,6 +28,15 @@ final class DemoNode {
      * ephemeral loopback port (the member znode tells which).
      */
     static DemoNode start(String id, Path dir, String cluster, String group) throws IOException {
+        return start(id, dir, cluster, group, List.of());
+    }
+
+    /**
+     * As {@link #start(String, Path, String, String)}, with {@code moreOptions} of {@code serve} after the demo's own
+     * (fault tests give shorter cluster timings and {@code --min-insync}).
+     */
+    static DemoNode start(String id, Path dir, String cluster, String group, List<String> moreOptions)
+            throws IOException {
         Files.createDirectories(dir);
         Path log = dir.resolve("node.log");
         List<String> cmd = new ArrayList<>(List.of(
@@ -63,6 +72,7 @@ final class DemoNode {
                 group,
                 "--node-id",
                 id));
+        cmd.addAll(moreOptions);
         Process p = new ProcessBuilder(cmd)
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile())

@@ -216,6 +216,42 @@ final class ServeCommand implements Callable<Integer> {
                     "In-sync followers this node asks for when it leads (with --cluster; default ${DEFAULT-VALUE}).")
     int minInsync;
 
+    @Option(
+            names = "--session-timeout",
+            converter = DurationConverter.class,
+            description = {
+                "ZooKeeper session timeout (with --cluster; default 6s): a leader whose session ends is",
+                "replaced after it plus --failover-grace. The server may narrow it to its own bounds (2 to 20 ticks)."
+            })
+    Duration sessionTimeout;
+
+    @Option(
+            names = "--lease",
+            converter = DurationConverter.class,
+            description = {
+                "How long a leader keeps taking writes after its last confirmed ZooKeeper round trip (with --cluster;",
+                "default 3s); shorter than --session-timeout. A new leader waits one lease first."
+            })
+    Duration lease;
+
+    @Option(
+            names = "--cluster-tick",
+            converter = DurationConverter.class,
+            description = "How often a cluster node reads the group state and reports itself (default 200ms).")
+    Duration clusterTick;
+
+    @Option(
+            names = "--failover-grace",
+            converter = DurationConverter.class,
+            description = "How long the controller waits once the leader is gone (default 500ms).")
+    Duration failoverGrace;
+
+    @Option(
+            names = "--failover-block",
+            converter = DurationConverter.class,
+            description = "At most one automatic failover per group within this period (default 30s).")
+    Duration failoverBlock;
+
     @Override
     public Integer call() throws Exception {
         ClusterConfig clusterConfig = clusterConfig();
@@ -285,7 +321,15 @@ final class ServeCommand implements Callable<Integer> {
             throw new IllegalArgumentException(
                     "--follow and --cluster exclude each other: in a cluster the group's controller names the leader");
         }
-        return ClusterConfig.of(cluster, group, nodeId).withMinInsync(minInsync);
+        // the defaults are ClusterConfig's, so that the library and the command line cannot drift apart
+        ClusterConfig d = ClusterConfig.of(cluster, group, nodeId);
+        return d.withMinInsync(minInsync)
+                .withTimings(
+                        sessionTimeout == null ? d.sessionTimeout() : sessionTimeout,
+                        lease == null ? d.lease() : lease,
+                        clusterTick == null ? d.tick() : clusterTick,
+                        failoverGrace == null ? d.grace() : failoverGrace,
+                        failoverBlock == null ? d.block() : failoverBlock);
     }
 
     /**

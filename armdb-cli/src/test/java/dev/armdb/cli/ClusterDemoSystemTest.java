@@ -30,14 +30,9 @@ class ClusterDemoSystemTest {
 
     /** Runs the demo with {@code args} in a child JVM (at most {@code seconds}); returns {status, output}. */
     private Object[] demo(long seconds, String... args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of(
-                ProcessHandle.current().info().command().orElseThrow(),
-                "-Djava.io.tmpdir=" + tmp,
-                "-cp",
-                System.getProperty("java.class.path"),
-                Main.class.getName(),
-                "cluster-demo"));
-        cmd.addAll(List.of(args));
+        List<String> demoArgs = new ArrayList<>(List.of("cluster-demo"));
+        demoArgs.addAll(List.of(args));
+        List<String> cmd = ChildProcesses.armdb(List.of("-Djava.io.tmpdir=" + tmp), demoArgs);
         Path out = Files.createTempFile(tmp, "demo", ".out");
         Process p = new ProcessBuilder(cmd)
                 .redirectErrorStream(true)
@@ -69,14 +64,7 @@ class ClusterDemoSystemTest {
         int pids = 0;
         while (m.find()) {
             pids++;
-            long pid = Long.parseLong(m.group(1));
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
-                assertThat(System.nanoTime())
-                        .as("node process %d still running", pid)
-                        .isLessThan(deadline);
-                Thread.sleep(100);
-            }
+            ChildProcesses.awaitGone(Long.parseLong(m.group(1)), 30);
         }
         assertThat(pids).as("node processes started, in:%n%s", output).isEqualTo(3);
         try (Stream<Path> left = Files.list(tmp)) {

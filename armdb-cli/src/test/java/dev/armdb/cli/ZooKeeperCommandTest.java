@@ -149,6 +149,20 @@ class ZooKeeperCommandTest {
                 .contains("--follow and --cluster exclude each other");
         assertThat(serveError(sizes, "--dir", dir, "--cluster", "127.0.0.1:1", "--group", "g", "--node-id", "a/b"))
                 .contains("node id may hold only");
+        String[] cluster = {"--dir", dir, "--cluster", "127.0.0.1:1", "--group", "g", "--node-id", "n"};
+        assertThat(serveError(sizes, concat(cluster, "--session-timeout", "3s", "--lease", "3s")))
+                .contains(
+                        "the leader lease must be positive and shorter than the session timeout 3000 ms, got 3000 ms");
+        assertThat(serveError(sizes, concat(cluster, "--cluster-tick", "1s", "--failover-grace", "500ms")))
+                .contains("the grace period must be longer than the tick 1000 ms");
+        assertThat(serveError(sizes, concat(cluster, "--failover-block", "0s")))
+                .contains("expected a positive duration, got '0s'");
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
     }
 
     /** Runs serve in this JVM and returns what it wrote to stderr; it must fail (status 2) within 30 s. */

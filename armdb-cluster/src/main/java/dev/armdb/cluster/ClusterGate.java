@@ -9,7 +9,8 @@ import java.util.function.Consumer;
  * InSyncReplicas}: {@code -NOREPLICAS} below {@code minInsync}); replies to writes wait for the ISR's
  * acknowledgements.
  *
- * <p>Threading: {@link #refuseWrite()} from any thread (volatile reads and a clock read); {@link #awaitAcknowledged}
+ * <p>Threading: {@link #refuseWrite()} and {@link #admitWrite()} from any thread (volatile reads, a clock read and,
+ * for an accepted write, the two bounds of {@link AcceptLog}); {@link #awaitAcknowledged}
  * from any thread, never blocking; {@link #handOver}/{@link #resume} from the node's cluster thread.
  */
 final class ClusterGate implements WriteGate {
@@ -26,13 +27,42 @@ final class ClusterGate implements WriteGate {
         isr = replicas;
     }
 
+    /** Null if a write may be applied now (its accept time is recorded, see {@link AcceptLog}), else the error. */
     @Override
     public String refuseWrite() {
-        String refused = fence.refuseWrite();
-        if (refused != null) {
-            return refused;
+        AcceptLog.Window window = fence.accepts().current();
+        long now = fence.now();
+        String refused = fence.refuseWrite(now);
+        if (refused == null) {
+            refused = beyondFence();
         }
-        refused = handingOver;
+        if (refused == null) {
+            accepted(window, now);
+        }
+        return refused;
+    }
+
+    /** As {@link #refuseWrite} without counting a write the fence refuses and without recording an accept. */
+    @Override
+    public boolean mayWrite() {
+        return fence.mayWrite() && beyondFence() == null;
+    }
+
+    /** As {@link #mayWrite}, recording the accept of the write the caller then applies (the fast path). */
+    @Override
+    public boolean admitWrite() {
+        AcceptLog.Window window = fence.accepts().current();
+        long now = fence.now();
+        if (!fence.mayWrite(now) || beyondFence() != null) {
+            return false;
+        }
+        accepted(window, now);
+        return true;
+    }
+
+    /** The refusal of a switchover or of the ISR, null if neither refuses. */
+    private String beyondFence() {
+        String refused = handingOver;
         if (refused != null) {
             return refused;
         }
@@ -40,14 +70,9 @@ final class ClusterGate implements WriteGate {
         return r == null ? LeaderFence.NOT_LEADER : r.refusal();
     }
 
-    /** As {@link #refuseWrite} without counting a write the fence refuses (the fast path asks before it writes). */
-    @Override
-    public boolean mayWrite() {
-        if (!fence.mayWrite() || handingOver != null) {
-            return false;
-        }
-        InSyncReplicas r = isr;
-        return r != null && r.refusal() == null;
+    private void accepted(AcceptLog.Window window, long now) {
+        // null: the first term's window opened between the read and the check, which saw it leading
+        (window != null ? window : fence.accepts().current()).accepted(now);
     }
 
     @Override

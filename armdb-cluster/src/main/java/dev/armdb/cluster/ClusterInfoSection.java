@@ -3,7 +3,8 @@ package dev.armdb.cluster;
 /**
  * A cluster node's INFO section ({@code INFO cluster}): {@code cluster_enabled:0} as Redis reports a server that does
  * not speak the Redis Cluster protocol (armdb does not), then {@code armdb_cluster_*} fields: the group state this
- * node read last, its role in it, and its {@link ClusterMetrics}. The field list is in docs/cluster.md.
+ * node read last, its role in it, its {@link ClusterMetrics}, and the accept times of the terms it led ({@link
+ * AcceptLog}). The field list is in docs/cluster.md.
  *
  * <p>Threading: {@link #append} from any thread (RESP event loops); it reads volatile state only.
  */
@@ -40,6 +41,20 @@ final class ClusterInfoSection {
         field(sb, "armdb_cluster_failovers", m.failovers.sum());
         field(sb, "armdb_cluster_fenced_writes", m.fencedWrites.sum());
         field(sb, "armdb_cluster_last_failover_ms", s == null ? 0 : s.lastFailoverMillis());
+        field(sb, "armdb_cluster_stale_term_sent", m.staleTermSent.sum());
+        field(sb, "armdb_cluster_stale_term_received", m.staleTermReceived.sum());
+        field(sb, "armdb_cluster_monotonic_nanos", System.nanoTime());
+        int i = 0;
+        for (AcceptLog.Window w : node.accepts().recent()) {
+            long first = w.first();
+            long last = w.last();
+            if (first != AcceptLog.NONE && last != AcceptLog.NONE) {
+                field(
+                        sb,
+                        "armdb_cluster_accepted" + i++,
+                        "term=" + w.term() + ",first_nanos=" + first + ",last_nanos=" + last);
+            }
+        }
         sb.append("\r\n");
     }
 

@@ -8,6 +8,8 @@ import java.util.concurrent.atomic.LongAdder;
  * Plain counters and gauges of one cluster node, named after the system ({@code armdb.cluster.*}); a node's {@code
  * /metrics} (through armdb-micrometer) and its INFO cluster section read them. Counters only grow; gauges hold what the
  * node last saw. Adds nothing to the write path but one {@link LongAdder} increment per write the fence refuses.
+ * The STALE_TERM counts are carried over from the node's replication clients and servers, which are replaced at every
+ * re-point and promotion, once per cluster tick ({@link StaleTermTally}).
  *
  * <p>Thread-safe: any thread may add or set, any thread may read.
  */
@@ -18,6 +20,16 @@ public final class ClusterMetrics {
     public final LongAdder fencedWrites = new LongAdder();
     /** Times this node became the cluster's controller. */
     public final LongAdder controllerElections = new LongAdder();
+    /**
+     * Replication sessions this node, as a follower, refused with STALE_TERM: their leader's term was lower than the
+     * highest this node had seen (a replaced leader still streaming to it). Summed over the node's replication clients.
+     */
+    public final LongAdder staleTermSent = new LongAdder();
+    /**
+     * Replication sessions a follower ended with STALE_TERM while this node led them: this node had been replaced (a
+     * zombie). Summed over the node's replication servers.
+     */
+    public final LongAdder staleTermReceived = new LongAdder();
 
     private volatile long term;
     private volatile long isrSize;
@@ -50,6 +62,8 @@ public final class ClusterMetrics {
         m.put("armdb.cluster.failovers", failovers.sum());
         m.put("armdb.cluster.fenced_writes", fencedWrites.sum());
         m.put("armdb.cluster.controller_elections", controllerElections.sum());
+        m.put("armdb.cluster.stale_term_sent", staleTermSent.sum());
+        m.put("armdb.cluster.stale_term_received", staleTermReceived.sum());
         return m;
     }
 

@@ -56,6 +56,7 @@ public final class ClusterNode implements AutoCloseable {
     private final CuratorFramework zk;
     private final LeaderLatch latch;
     private final Controller controller;
+    private final StaleTermTally staleTerms;
     private final Thread thread;
     private volatile boolean closed;
     private volatile String following = "";
@@ -88,6 +89,7 @@ public final class ClusterNode implements AutoCloseable {
         this.metrics = metrics;
         this.gate = gate;
         this.isr = isr;
+        this.staleTerms = new StaleTermTally(metrics);
         this.uncleanStart = unclean;
         int slash = cluster.connectString().indexOf('/');
         String servers =
@@ -258,12 +260,17 @@ public final class ClusterNode implements AutoCloseable {
      * takes writes again only if the state read after still names it (see {@link Switchover}).
      */
     void tick(long start) throws Exception {
+        staleTerms.observe(node);
+        // a quorum write before the state read: ZooKeeper lets a session read its own writes, so a lagging server
+        // cannot hand this round a state that was replaced before the round began (the lease runs from its start)
         publishMember();
         Switchover.Read switchover = Switchover.read(zk, cluster.group());
         GroupState state = readState();
         lastState = state;
         metrics.observe(state);
         follow(state, start, switchover);
+        // following may have replaced the replication client or server: carry what the old one counted
+        staleTerms.observe(node);
         republishIfRoleChanged();
         boolean isController = latch.hasLeadership();
         metrics.controller(isController);
@@ -558,6 +565,11 @@ public final class ClusterNode implements AutoCloseable {
     /** True while this node accepts writes as the group's leader (named, connected, within its lease). */
     public boolean acceptsWrites() {
         return !node.map().engine().isReplica() && fence.mayWrite();
+    }
+
+    /** The accept times of the terms this node led (the current one and a few before it). */
+    AcceptLog accepts() {
+        return fence.accepts();
     }
 
     /** Writes refused by the fence while this node led. */

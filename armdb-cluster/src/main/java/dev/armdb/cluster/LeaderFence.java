@@ -42,6 +42,7 @@ final class LeaderFence implements WriteGate {
     private final LongSupplier nanoClock;
     private final String group;
     private final ClusterMetrics metrics;
+    private final AcceptLog accepts = new AcceptLog();
     private volatile State state = State.NOT_LEADER;
     private volatile long leaseDeadline;
     private volatile long writableFrom;
@@ -62,8 +63,13 @@ final class LeaderFence implements WriteGate {
     /** Null if a write may be applied now, else the error to answer; counts a refusal while leading or lost. */
     @Override
     public String refuseWrite() {
+        return refuseWrite(nanoClock.getAsLong());
+    }
+
+    /** As {@link #refuseWrite()} for a write checked at {@code nowNanos} (this fence's clock, {@link #now()}). */
+    String refuseWrite(long nowNanos) {
         State s = state;
-        String refusal = refusal(s);
+        String refusal = refusal(s, nowNanos);
         if (refusal != null && s != State.NOT_LEADER) {
             metrics.fencedWrites.increment();
         }
@@ -73,13 +79,32 @@ final class LeaderFence implements WriteGate {
     /** Answers as {@link #refuseWrite()} without counting: nothing is refused to a client on this call. */
     @Override
     public boolean mayWrite() {
-        return refusal(state) == null;
+        return mayWrite(nanoClock.getAsLong());
     }
 
-    private String refusal(State s) {
+    /** As {@link #mayWrite()} for a write checked at {@code nowNanos}. */
+    boolean mayWrite(long nowNanos) {
+        return refusal(state, nowNanos) == null;
+    }
+
+    /** This fence's clock now: the time a write's check uses, and the one {@link AcceptLog} records. */
+    long now() {
+        return nanoClock.getAsLong();
+    }
+
+    /**
+     * The accept times of the terms this node led. A caller that records a write reads {@link AcceptLog#current()}
+     * before it checks the write: {@link #confirmLeader} opens a new term's window after it set that term's takeover
+     * wait, so a check that saw the new window also sees the wait (volatile order).
+     */
+    AcceptLog accepts() {
+        return accepts;
+    }
+
+    private String refusal(State s, long now) {
         return switch (s) {
             // the deadlines are read after the state: confirmLeader writes them before it (volatile order)
-            case LEADING -> leadingRefusal(nanoClock.getAsLong());
+            case LEADING -> leadingRefusal(now);
             case SUSPENDED -> SUSPENDED;
             case NOT_LEADER, LOST -> NOT_LEADER;
         };
@@ -139,6 +164,8 @@ final class LeaderFence implements WriteGate {
         if (term != ledTerm) {
             ledTerm = term;
             writableFrom = nanoClock.getAsLong() + (handedOver ? 0 : leaseNanos);
+            // after the wait: see accepts()
+            accepts.open(term);
         }
         long deadline = roundTripStartNanos + leaseNanos;
         if (state != State.LEADING || deadline - leaseDeadline > 0) {

@@ -102,8 +102,13 @@ class ClusterMetricsTest {
                 assertThat(value(text, "armdb_cluster_fenced_writes_total")).isZero();
                 assertThat(text).contains("armdb_slots_live{shard=\"0\"}");
                 try (Resp r = new Resp(n.node().respAddress())) {
+                    long beforeSet = System.nanoTime();
                     assertThat(r.call("SET", "k0000001", "v0000001")).isEqualTo("+OK");
+                    long afterSet = System.nanoTime();
                     String info = info(r, "cluster");
+                    long[] accepted = accepted(info, 1);
+                    assertThat(accepted[0]).isBetween(beforeSet, afterSet);
+                    assertThat(accepted[1]).isEqualTo(accepted[0]);
                     assertThat(info)
                             .startsWith("# Cluster\r\ncluster_enabled:0\r\n")
                             .contains("armdb_cluster_group:g1\r\n")
@@ -113,18 +118,23 @@ class ClusterMetricsTest {
                             .contains("armdb_cluster_term:1\r\n")
                             .contains("armdb_cluster_accepts_writes:1\r\n")
                             .contains("armdb_cluster_controller_elections:1\r\n")
-                            .contains("armdb_cluster_fenced_writes:0\r\n");
+                            .contains("armdb_cluster_fenced_writes:0\r\n")
+                            .contains("armdb_cluster_stale_term_sent:0\r\n")
+                            .contains("armdb_cluster_stale_term_received:0\r\n")
+                            .containsPattern("armdb_cluster_monotonic_nanos:-?\\d+\r\n");
                     assertThat(info(r, "")).contains("# Replication\r\n").contains("# Cluster\r\n");
                     assertThat(info(r, "replication")).doesNotContain("# Cluster");
 
                     zk.close();
                     int refused = 0;
+                    long firstRefusedAt = 0;
                     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
                     for (int i = 2; refused < 5; i++) {
                         assertThat(System.nanoTime()).as("writes fenced").isLessThan(deadline);
                         String reply = r.call("SET", String.format("k%07d", i), "v0000001");
                         if (reply.startsWith("-")) {
                             assertThat(reply).matches("-(TRYAGAIN|READONLY) .*");
+                            firstRefusedAt = refused == 0 ? System.nanoTime() : firstRefusedAt;
                             refused++;
                         } else {
                             Thread.sleep(20);
@@ -134,6 +144,10 @@ class ClusterMetricsTest {
                             .isEqualTo(refused);
                     assertThat(info(r, "cluster")).contains("armdb_cluster_fenced_writes:" + refused + "\r\n");
                     assertThat(n.fencedWrites()).isEqualTo(refused);
+                    // the fence recorded no accept after it began refusing (whatever it accepted before)
+                    long[] fenced = accepted(info(r, "cluster"), 1);
+                    assertThat(fenced[0]).isEqualTo(accepted[0]);
+                    assertThat(fenced[1]).isLessThan(firstRefusedAt);
                 }
             }
         } finally {
@@ -173,5 +187,14 @@ class ClusterMetricsTest {
             assertThat(all).startsWith("HTTP/1.1 200 OK");
             return all.substring(all.indexOf("\r\n\r\n") + 4);
         }
+    }
+
+    /** The first and last accept times INFO cluster reports for {@code term}. */
+    private static long[] accepted(String info, long term) {
+        Matcher m = Pattern.compile(
+                        "armdb_cluster_accepted\\d+:term=" + term + ",first_nanos=(-?\\d+),last_nanos=(-?\\d+)\r\n")
+                .matcher(info);
+        assertThat(m.find()).as("accepts of term %d in%n%s", term, info).isTrue();
+        return new long[] {Long.parseLong(m.group(1)), Long.parseLong(m.group(2))};
     }
 }

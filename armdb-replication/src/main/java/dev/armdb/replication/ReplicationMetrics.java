@@ -35,6 +35,11 @@ public final class ReplicationMetrics {
     public final LongAdder connectionsRefused = new LongAdder();
     /** Handshakes answered with a transient error because the leader served its maximum of sessions. */
     public final LongAdder sessionsRefused = new LongAdder();
+    /**
+     * Sessions ended over STALE_TERM: on a follower, leaders it refused because their term was lower than the highest
+     * it had seen; on a leader, followers that refused it so (it had been replaced: a zombie).
+     */
+    public final LongAdder staleTerm = new LongAdder();
 
     /** Every counter by its metric name, for export. */
     public Map<String, Long> snapshot() {
@@ -52,6 +57,7 @@ public final class ReplicationMetrics {
         m.put("armdb.replication.auth_failures", authFailures.sum());
         m.put("armdb.replication.connections_refused", connectionsRefused.sum());
         m.put("armdb.replication.sessions_refused", sessionsRefused.sum());
+        m.put("armdb.replication.stale_term", staleTerm.sum());
         return m;
     }
 }

@@ -140,6 +140,7 @@ class LeaderTermTest extends ClosingTest {
                     .as("not even the replica mark")
                     .isFalse();
             assertThat(client.term()).isEqualTo(5);
+            assertThat(client.metrics().staleTerm.sum()).as("refusals counted").isEqualTo(1);
 
             // refused, not stopped: the follower comes back, and a leader whose term rose to 5 is followed
             Socket again = fake.next(WAIT);
@@ -157,6 +158,7 @@ class LeaderTermTest extends ClosingTest {
             out.flush();
             assertStaleTermRefusal(ReplicationFaultTest.drain(again, WAIT, 100), 4, 5);
             assertThat(client.term()).isEqualTo(5);
+            assertThat(client.metrics().staleTerm.sum()).as("refusals counted").isEqualTo(2);
         }
     }
 
@@ -304,6 +306,13 @@ class LeaderTermTest extends ClosingTest {
             Thread.sleep(20);
         }
         assertThat(cFollowsA.status()).allMatch(st -> !st.state().equals("STREAMING"));
+        assertThat(cFollowsA.metrics().staleTerm.sum())
+                .as("refusals counted by the follower, at least one per shard")
+                .isGreaterThanOrEqualTo(c.config().shards());
+        awaitUntil(
+                () -> "the zombie counts the refusals: " + serverA.metrics().snapshot(),
+                WAIT,
+                () -> serverA.metrics().staleTerm.sum() > 0);
         assertThat(ReplicationTest.contents(c)).as("C keeps B's data").isEqualTo(cBefore);
         assertThat(ReplicationFaultTest.hashFiles(tmp.resolve("c")))
                 .as("C's files")

@@ -35,7 +35,7 @@ final class InPlaceCommands {
     /**
      * True if {@code r}, a request for {@code spec}, is one this class runs: a hot command with its arity, every key
      * and value of the collection's size, and no write on a replica or refused by the node's
-     * {@link WriteGate}. Writes nothing.
+     * {@link WriteGate} (a write taken counts as admitted there, see {@link WriteGate#admitWrite()}). Writes nothing.
      */
     boolean accepts(RespCommandTable.Spec spec, RespRequest r) {
         int argc = r.argc();
@@ -54,9 +54,9 @@ final class InPlaceCommands {
         return false;
     }
 
-    /** True if a write may run here; otherwise the general path answers why not. */
+    /** True if a write may run here, which it then does; otherwise the general path answers why not. */
     private boolean writable() {
-        return !map.engine().isReplica() && ctx.node.gate().mayWrite();
+        return !map.engine().isReplica() && ctx.node.gate().admitWrite();
     }
 
     /** Runs {@code r}, which {@link #accepts} took, writing its reply. */

@@ -40,6 +40,15 @@ public interface WriteGate {
         return refuseWrite() == null;
     }
 
+    /**
+     * As {@link #mayWrite()}, for a caller that applies the write at once when this answers true (the fast path of the
+     * hot commands): a coordinator may record the write as accepted. False: nothing is recorded or counted; the
+     * caller answers through {@link #refuseWrite()}. The default only looks.
+     */
+    default boolean admitWrite() {
+        return mayWrite();
+    }
+
     /** Null if {@code REPLICAOF} may change this node's role, else the RESP error line to answer. */
     String refuseRoleChange();
 

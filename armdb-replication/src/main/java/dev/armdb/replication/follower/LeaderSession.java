@@ -119,6 +119,7 @@ final class LeaderSession implements SessionWorkers.Session {
     private final InetSocketAddress leader;
     private final ReplicationClientConfig config;
     private final ReplicaState replicaState;
+    private final ReplicationMetrics metrics;
     private final ShardApplier applier;
     private final LeaderHandshake handshake;
     private final Runnable onEnded;
@@ -173,6 +174,7 @@ final class LeaderSession implements SessionWorkers.Session {
         this.leader = leader;
         this.config = config;
         this.replicaState = replicaState;
+        this.metrics = metrics;
         this.onEnded = onEnded;
         this.applier = new ShardApplier(shardId, StoreReplicaShard.of(store, shardId), replicaState, metrics);
         this.handshake = new LeaderHandshake(
@@ -490,6 +492,9 @@ final class LeaderSession implements SessionWorkers.Session {
         try {
             client.termGuard().check(leaderTerm);
         } catch (ProtocolException e) {
+            if (e.code() == ErrorCode.STALE_TERM) {
+                metrics.staleTerm.increment();
+            }
             sendErrorQuietly(e.code(), e.getMessage());
             throw e;
         }

@@ -303,6 +303,9 @@ final class PooledStream implements SessionWorkers.Session {
             case HEARTBEAT -> Heartbeat.decode(payload);
             case ERROR -> {
                 ErrorMessage err = ErrorMessage.decode(payload);
+                if (err.code() == ErrorCode.STALE_TERM) {
+                    metrics.staleTerm.increment();
+                }
                 LOG.info("follower on shard {} ended the session: {} {}", session.shard(), err.code(), err.sanitized());
                 state(State.CLOSED, "the follower sent an error");
             }
