@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.UnaryOperator;
 import org.apache.curator.framework.CuratorFramework;
@@ -61,6 +62,9 @@ public final class ClusterNode implements AutoCloseable {
     private volatile String following = "";
     private volatile GroupState lastState;
     private volatile MemberInfo lastMember;
+    /** The fence's step-downs already answered by closing the RESP clients. */
+    private final AtomicLong stepDownsHandled = new AtomicLong();
+
     private boolean wasController;
     private long lastErrorLogNanos;
     /** The version of the state znode last read (cluster thread). */
@@ -186,7 +190,10 @@ public final class ClusterNode implements AutoCloseable {
     private void onConnectionState(ConnectionState s) {
         switch (s) {
             case SUSPENDED -> fence.suspended();
-            case LOST -> fence.lost();
+            case LOST -> {
+                fence.lost();
+                disconnectClientsIfSteppedDown();
+            }
             case RECONNECTED -> fence.reconnected();
             default -> {}
         }
@@ -388,10 +395,12 @@ public final class ClusterNode implements AutoCloseable {
     /** Takes the role the state names for this node. */
     private void follow(GroupState state, long roundTripStart, Switchover.Read switchover) throws Exception {
         if (state == null) {
+            gate.namedLeader(ClusterGate.NO_LEADER);
             notLeader("no group state yet");
             return;
         }
         if (state.leader().equals(cluster.nodeId())) {
+            gate.namedLeader(ClusterGate.NO_LEADER);
             lead(state, roundTripStart, switchover);
             return;
         }
@@ -401,6 +410,10 @@ public final class ClusterNode implements AutoCloseable {
             node.map().engine().raiseTerm(state.term());
         }
         MemberInfo leader = readMember(state.leader());
+        gate.namedLeader(
+                leader == null || leader.respAddress().isEmpty()
+                        ? ClusterGate.NO_LEADER
+                        : unresolved(leader.respAddress()));
         if (leader == null || leader.replicationAddress().isEmpty() || leader.replica()) {
             return;
         }
@@ -422,6 +435,27 @@ public final class ClusterNode implements AutoCloseable {
         fence.notLeader(reason);
         isr.stop(reason);
         gate.resume();
+        disconnectClientsIfSteppedDown();
+    }
+
+    /**
+     * Once per step-down of the fence, closes the node's RESP client connections, as Redis Sentinel has a demoted
+     * master do: clients that stay connected to a node that no longer leads would be answered {@code -READONLY} (or
+     * {@code -TRYAGAIN}) on a connection that never breaks, so a client that looks for the leader when it reconnects
+     * would never look again. Called on the cluster thread and on Curator's (session lost).
+     */
+    private void disconnectClientsIfSteppedDown() {
+        long now = fence.stepDowns();
+        long handled = stepDownsHandled.get();
+        if (now != handled && stepDownsHandled.compareAndSet(handled, now) && !closed) {
+            int n = node.disconnectClients();
+            LOG.info(
+                    "group {}: node {} stopped leading; closed its {} client connection(s) so that they reconnect to"
+                            + " the leader",
+                    cluster.group(),
+                    cluster.nodeId(),
+                    n);
+        }
     }
 
     private void lead(GroupState state, long roundTripStart, Switchover.Read switchover) throws Exception {
@@ -531,6 +565,16 @@ public final class ClusterNode implements AutoCloseable {
         }
     }
 
+    /** {@code host:port} (IPv6 hosts in brackets) as an unresolved address: no name lookup. */
+    static InetSocketAddress unresolved(String hostPort) {
+        int colon = hostPort.lastIndexOf(':');
+        String host = hostPort.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        return InetSocketAddress.createUnresolved(host, Integer.parseInt(hostPort.substring(colon + 1)));
+    }
+
     static InetSocketAddress parse(String hostPort) {
         int colon = hostPort.lastIndexOf(':');
         String host = hostPort.substring(0, colon);
@@ -587,7 +631,7 @@ public final class ClusterNode implements AutoCloseable {
             return;
         }
         closed = true;
-        fence.notLeader("closing");
+        fence.closing();
         thread.interrupt();
         try {
             thread.join(10_000);
