@@ -20,7 +20,6 @@ import java.net.SocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -44,9 +43,9 @@ import redis.clients.jedis.exceptions.JedisException;
 /**
  * Scenario 7 of the failover tests: Jedis and Lettuce, configured as docs/cluster.md ("Clients") recommends for a
  * leader that moves, keep writing through a failover (the leader closed), a planned switchover, and a leader cut off
- * from ZooKeeper (a zombie that stays reachable by clients). Each client writes its own 64 keys over and over, a write
- * retried until it is acknowledged; afterwards every key holds, on the new leader, its last acknowledged value or a
- * later value that was tried but not acknowledged. Every wait is bounded.
+ * from ZooKeeper (a zombie that stays reachable by clients). Each client writes keys of its own in order, each key
+ * twice, a write retried until it is acknowledged ({@link AckedWrites}); afterwards every key holds, on the new leader,
+ * its last acknowledged value or a later value that was tried but not acknowledged. Every wait is bounded.
  *
  * <p>The client settings: Jedis asks every node {@code ROLE} and connects a pooled {@code RedisClient} to the one
  * answering {@code master}, looking again when a connection breaks or a write is answered {@code -READONLY}. Lettuce
@@ -171,23 +170,8 @@ class ClusterClientsTest {
     }
 
     private static void assertNothingLost(ClusterNode leader, Writer w) {
-        int checked = 0;
-        for (int k = 0; k < Writer.KEYS; k++) {
-            if (w.lastAcked[k] < 0) {
-                continue;
-            }
-            String v = TestGroup.get(leader, w.key(k));
-            assertThat(v).as("%s: acknowledged key %s", w.name, w.key(k)).isNotNull();
-            long seq = Long.parseLong(v.substring(1));
-            assertThat(seq % Writer.KEYS)
-                    .as("%s: %s holds a value written to it", w.name, w.key(k))
-                    .isEqualTo(k);
-            assertThat(seq)
-                    .as("%s: %s holds its last acknowledged value or a later one tried", w.name, w.key(k))
-                    .isBetween(w.lastAcked[k], w.lastTried[k]);
-            checked++;
-        }
-        assertThat(checked).isEqualTo(Writer.KEYS);
+        int checked = w.log.assertHeldBy(key -> TestGroup.get(leader, key), w.name);
+        assertThat(checked).as("%s: keys checked", w.name).isPositive();
     }
 
     @Test
@@ -251,23 +235,17 @@ class ClusterClientsTest {
     }
 
     /**
-     * Writes its client's 64 keys in a loop, key {@code seq % 64} getting value {@code seq}; a write is retried
-     * (same key, same value) until it is acknowledged. Logs every acknowledgement (when, and which node's RESP port
-     * gave it) and counts the errors on the way by kind.
+     * Writes its client's keys in order as {@link AckedWrites} says, a write retried (same key, same value) until it
+     * is acknowledged. Logs every acknowledgement (when, and which node's RESP port gave it) and counts the errors on
+     * the way by kind.
      */
     private abstract static class Writer implements Runnable, AutoCloseable {
-        static final int KEYS = 64;
-
         /** One acknowledged write. */
         record Ack(long nanos, int port) {}
 
         final String name;
-        final char prefix;
         final Thread thread;
-        /** Per key, the last sequence number acknowledged (-1: none) and the last one tried. Writer thread. */
-        final long[] lastAcked = new long[KEYS];
-
-        final long[] lastTried = new long[KEYS];
+        final AckedWrites log;
         final List<Ack> acks = new CopyOnWriteArrayList<>();
         final Map<String, Integer> errors = new ConcurrentHashMap<>();
         final AtomicBoolean stop = new AtomicBoolean();
@@ -275,14 +253,8 @@ class ClusterClientsTest {
 
         Writer(String name, char prefix) {
             this.name = name;
-            this.prefix = prefix;
-            Arrays.fill(lastAcked, -1);
-            Arrays.fill(lastTried, -1);
+            this.log = new AckedWrites(prefix);
             this.thread = Thread.ofPlatform().name("writer-" + name).unstarted(this);
-        }
-
-        String key(int k) {
-            return prefix + String.format("%07d", k);
         }
 
         /** Sets {@code key} to {@code value}; returns the RESP port of the node that acknowledged it. */
@@ -298,16 +270,14 @@ class ClusterClientsTest {
         @Override
         public void run() {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(300);
-            long seq = 0;
             try {
                 while (!stop.get() && System.nanoTime() - deadline < 0) {
-                    int k = (int) (seq % KEYS);
-                    lastTried[k] = seq;
+                    long seq = log.next();
+                    log.trying();
                     try {
-                        int port = set(key(k), String.format("v%07d", seq));
-                        lastAcked[k] = seq;
+                        int port = set(log.key(seq), AckedWrites.value(seq));
+                        log.acknowledged();
                         acks.add(new Ack(System.nanoTime(), port));
-                        seq++;
                     } catch (RuntimeException e) {
                         errors.merge(kind(e), 1, Integer::sum);
                         Thread.sleep(20);
