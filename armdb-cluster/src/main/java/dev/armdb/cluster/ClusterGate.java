@@ -1,6 +1,7 @@
 package dev.armdb.cluster;
 
 import dev.armdb.server.WriteGate;
+import java.net.InetSocketAddress;
 import java.util.function.Consumer;
 
 /**
@@ -9,14 +10,19 @@ import java.util.function.Consumer;
  * InSyncReplicas}: {@code -NOREPLICAS} below {@code minInsync}); replies to writes wait for the ISR's
  * acknowledgements.
  *
- * <p>Threading: {@link #refuseWrite()} and {@link #admitWrite()} from any thread (volatile reads, a clock read and,
- * for an accepted write, the two bounds of {@link AcceptLog}); {@link #awaitAcknowledged}
- * from any thread, never blocking; {@link #handOver}/{@link #resume} from the node's cluster thread.
+ * <p>Threading: {@link #refuseWrite()}, {@link #admitWrite()} and {@link #leaderElsewhere()} from any thread
+ * (volatile reads, a clock read and, for an accepted write, the two bounds of {@link AcceptLog}); {@link
+ * #awaitAcknowledged} from any thread, never blocking; {@link #handOver}/{@link #resume}/{@link #namedLeader} from
+ * the node's cluster thread.
  */
 final class ClusterGate implements WriteGate {
+    /** What {@link #leaderElsewhere()} answers while no other leader is known. */
+    static final InetSocketAddress NO_LEADER = InetSocketAddress.createUnresolved("", 0);
+
     private final LeaderFence fence;
     private volatile InSyncReplicas isr;
     private volatile String handingOver;
+    private volatile InetSocketAddress namedLeader = NO_LEADER;
 
     ClusterGate(LeaderFence fence) {
         this.fence = fence;
@@ -78,6 +84,17 @@ final class ClusterGate implements WriteGate {
     @Override
     public String refuseRoleChange() {
         return fence.refuseRoleChange();
+    }
+
+    /** Null while this node holds itself the leader; else the RESP address of the leader last read, if known. */
+    @Override
+    public InetSocketAddress leaderElsewhere() {
+        return fence.leads() ? null : namedLeader;
+    }
+
+    /** Records the RESP address of the leader the group state names ({@link #NO_LEADER}: none or unknown). */
+    void namedLeader(InetSocketAddress respAddress) {
+        namedLeader = respAddress;
     }
 
     @Override

@@ -10,9 +10,9 @@ package dev.armdb.cluster;
  */
 final class ClusterInfoSection {
     private final ClusterConfig cluster;
-    private final ClusterNode node;
+    private final ClusterMember node;
 
-    ClusterInfoSection(ClusterConfig cluster, ClusterNode node) {
+    ClusterInfoSection(ClusterConfig cluster, ClusterMember node) {
         this.cluster = cluster;
         this.node = node;
     }

@@ -47,6 +47,10 @@ final class LeaderFence implements WriteGate {
     private volatile long leaseDeadline;
     private volatile long writableFrom;
     private long ledTerm = -1;
+    /** Confirmed as leader since the last step-down (a reconnection that awaits confirmation keeps it). */
+    private boolean led;
+    /** How many times this node stopped leading (see {@link #stepDowns()}). */
+    private volatile long stepDowns;
 
     LeaderFence(long leaseNanos, LongSupplier nanoClock, String group) {
         this(leaseNanos, nanoClock, group, new ClusterMetrics());
@@ -139,6 +143,24 @@ final class LeaderFence implements WriteGate {
     }
 
     /**
+     * True while this node holds itself the named leader: {@link State#LEADING} (writes may still wait out a lease)
+     * or {@link State#SUSPENDED} (its session may yet survive). Any thread.
+     */
+    boolean leads() {
+        State s = state;
+        return s == State.LEADING || s == State.SUSPENDED;
+    }
+
+    /**
+     * How many times this node stopped leading: a confirmed leader that was then told another node (or none) leads,
+     * or lost its session. A suspension and a reconnection of the same session are not a step-down; nor is closing.
+     * Any thread.
+     */
+    long stepDowns() {
+        return stepDowns;
+    }
+
+    /**
      * Confirms leadership in {@code term} after a ZooKeeper round trip that began at {@code roundTripStartNanos} and
      * read a group state naming this node: the lease runs from that start. Ignored while suspended (the connection
      * listener lifts that).
@@ -171,12 +193,20 @@ final class LeaderFence implements WriteGate {
         if (state != State.LEADING || deadline - leaseDeadline > 0) {
             leaseDeadline = deadline;
         }
+        led = true;
         state(State.LEADING, "the group state names this node");
     }
 
-    /** Stops writes: the group state names another node, or none. */
+    /** Stops writes: the group state names another node, or none; a step-down if this node was leading. */
     synchronized void notLeader(String reason) {
+        stepDown();
         state(State.NOT_LEADER, reason);
+    }
+
+    /** Stops writes because the node closes: not a step-down (nothing is left to tell). */
+    synchronized void closing() {
+        led = false;
+        state(State.NOT_LEADER, "closing");
     }
 
     /** The ZooKeeper connection is suspended: writes get TRYAGAIN until it reconnects or is lost. */
@@ -196,7 +226,16 @@ final class LeaderFence implements WriteGate {
 
     /** The session is lost: whatever it held (leadership, member znode) is gone. */
     synchronized void lost() {
+        stepDown();
         state(State.LOST, "ZooKeeper session lost");
+    }
+
+    private void stepDown() {
+        if (led) {
+            led = false;
+            // only this object's lock writes it
+            stepDowns = stepDowns + 1;
+        }
     }
 
     private void state(State next, String reason) {

@@ -3,7 +3,6 @@ package dev.armdb.cluster;
 import dev.armdb.replication.ReplicationMetrics;
 import dev.armdb.replication.follower.ReplicationClient;
 import dev.armdb.replication.leader.ReplicationServer;
-import dev.armdb.server.Node;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -24,14 +23,15 @@ final class StaleTermTally {
         this.metrics = metrics;
     }
 
-    /** Adds what the node's client and server counted since the last look, and switches to replaced ones. */
-    void observe(Node node) {
-        ReplicationClient c = node.replicationClient();
-        ReplicationServer s = node.replicationServer();
+    /**
+     * Adds what the member's replication client and server (null: none runs) counted since the last look, and switches
+     * to replaced ones.
+     */
+    void observe(ReplicationClient c, ReplicationServer s) {
         observe(c == null ? null : c.metrics(), s == null ? null : s.metrics());
     }
 
-    /** As {@link #observe(Node)} given the metrics of the node's client and server (null: none runs). */
+    /** As {@link #observe(ReplicationClient, ReplicationServer)} given the metrics of the client and server. */
     void observe(ReplicationMetrics clientMetrics, ReplicationMetrics serverMetrics) {
         client.carry(clientMetrics, metrics.staleTermSent);
         server.carry(serverMetrics, metrics.staleTermReceived);

@@ -53,6 +53,41 @@ class LeaderFenceTest {
         assertThat(fence.refuseWrite()).isEqualTo(LeaderFence.TAKING_OVER);
     }
 
+    /**
+     * A step-down (its node then closes its clients' connections) is a confirmed leader told another node leads, or
+     * losing its session; not a suspension with a reconnection of the same session, not a node that never led, not
+     * closing. While it holds itself the leader (leading or suspended) the node does not call itself a replica.
+     */
+    @Test
+    void stepDownsCountOnlyALeaderThatStopsLeading() {
+        fence.notLeader("no group state yet");
+        fence.lost();
+        assertThat(fence.stepDowns()).as("never led").isZero();
+        assertThat(fence.leads()).isFalse();
+        lead();
+        assertThat(fence.leads()).isTrue();
+        fence.suspended();
+        assertThat(fence.leads()).as("suspended: may still be the leader").isTrue();
+        fence.reconnected();
+        fence.confirmLeader(now, 1);
+        assertThat(fence.stepDowns()).as("suspended and reconnected").isZero();
+        fence.notLeader("the group state names n2");
+        assertThat(fence.stepDowns()).isEqualTo(1);
+        fence.notLeader("the group state names n2");
+        assertThat(fence.stepDowns()).as("once per step-down").isEqualTo(1);
+        fence.confirmLeader(now, 2);
+        fence.suspended();
+        fence.reconnected();
+        fence.lost();
+        assertThat(fence.stepDowns())
+                .as("lost after a reconnection not yet confirmed")
+                .isEqualTo(2);
+        fence.confirmLeader(now, 2);
+        fence.closing();
+        assertThat(fence.stepDowns()).as("closing").isEqualTo(2);
+        assertThat(fence.leads()).isFalse();
+    }
+
     @Test
     void writesOnlyWithinTheLeaseFromTheLastConfirmedRoundTripStart() {
         assertThat(fence.refuseWrite()).isEqualTo(LeaderFence.NOT_LEADER);

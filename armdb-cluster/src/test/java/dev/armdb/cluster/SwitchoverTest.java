@@ -41,7 +41,10 @@ class SwitchoverTest {
         }
     }
 
-    /** Writes keys in order to whichever node ZooKeeper names leader, retrying a key until it is acknowledged. */
+    /**
+     * Writes keys in order to whichever node ZooKeeper names leader, retrying a key until it is acknowledged, over a
+     * new connection when the old one was closed.
+     */
     private final class Writer implements Runnable {
         final Map<String, String> acked = new ConcurrentHashMap<>();
         final AtomicBoolean stop = new AtomicBoolean();
@@ -65,7 +68,17 @@ class SwitchoverTest {
                         at = leader;
                     }
                     int i = next.get();
-                    String reply = r.call("SET", key(i), value(i));
+                    String reply;
+                    try {
+                        reply = r.call("SET", key(i), value(i));
+                    } catch (java.io.IOException e) {
+                        // the old leader closes its clients' connections when it stops leading
+                        r.close();
+                        r = null;
+                        refusals.add("connection closed: " + e.getMessage());
+                        Thread.sleep(10);
+                        continue;
+                    }
                     if (reply.equals("+OK")) {
                         acked.put(key(i), value(i));
                         next.incrementAndGet();

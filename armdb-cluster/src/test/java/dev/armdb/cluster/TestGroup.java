@@ -24,7 +24,8 @@ import org.apache.curator.retry.RetryOneTime;
 /**
  * One replica group of three nodes in this JVM around a ZooKeeper server on loopback, for tests. Each node reaches
  * every leader's replication port through a proxy of its own, so that one follower's link can be cut alone while
- * ZooKeeper stays reachable; the test reads the group state straight from ZooKeeper. Every wait is bounded.
+ * ZooKeeper stays reachable, and, if asked, ZooKeeper through one more, so that one node can be cut off from ZooKeeper
+ * alone; the test reads the group state straight from ZooKeeper. Every wait is bounded.
  */
 final class TestGroup implements AutoCloseable {
     static final String GROUP = "g1";
@@ -38,9 +39,19 @@ final class TestGroup implements AutoCloseable {
     private final List<ClusterNode> nodes = new ArrayList<>();
     /** Per node, its proxies by the leader address they forward to. */
     private final Map<String, Map<InetSocketAddress, LoopbackProxy>> links = new ConcurrentHashMap<>();
+    /** Per node, the proxy it reaches ZooKeeper through (only with {@code zooKeeperLinks}). */
+    private final Map<String, LoopbackProxy> zooKeeperLinks = new ConcurrentHashMap<>();
+
+    private final boolean proxiedZooKeeper;
 
     TestGroup(Path dir) {
+        this(dir, false);
+    }
+
+    /** With {@code zooKeeperLinks}, every node reaches ZooKeeper through a proxy of its own ({@link #zooKeeperLinkOf}). */
+    TestGroup(Path dir, boolean zooKeeperLinks) {
         this.dir = dir;
+        this.proxiedZooKeeper = zooKeeperLinks;
         this.zk = StandaloneZooKeeper.start(dir.resolve("zk"), new InetSocketAddress("127.0.0.1", 0));
         this.reader = CuratorFrameworkFactory.builder()
                 .connectString(zk.connectString())
@@ -72,7 +83,12 @@ final class TestGroup implements AutoCloseable {
                         null,
                         null)
                 .withIoThreads(1);
-        ClusterConfig cc = ClusterConfig.of(connectString(), GROUP, id)
+        String connect = connectString();
+        if (proxiedZooKeeper) {
+            connect =
+                    zooKeeperLinks.computeIfAbsent(id, k -> proxy(zk.address())).connectString() + CHROOT;
+        }
+        ClusterConfig cc = ClusterConfig.of(connect, GROUP, id)
                 .withMinInsync(minInsync)
                 .withTimings(SESSION, LEASE, Duration.ofMillis(100), Duration.ofMillis(500), Duration.ofSeconds(60));
         Map<InetSocketAddress, LoopbackProxy> mine = links.computeIfAbsent(id, k -> new ConcurrentHashMap<>());
@@ -120,6 +136,11 @@ final class TestGroup implements AutoCloseable {
     /** Every proxy node {@code n} dials leaders through. */
     List<LoopbackProxy> linksOf(ClusterNode n) {
         return List.copyOf(links.get(n.member().nodeId()).values());
+    }
+
+    /** The proxy node {@code n} reaches ZooKeeper through (the group was made with {@code zooKeeperLinks}). */
+    LoopbackProxy zooKeeperLinkOf(ClusterNode n) {
+        return zooKeeperLinks.get(n.member().nodeId());
     }
 
     /** The group state as ZooKeeper holds it now, or null. */
@@ -171,13 +192,15 @@ final class TestGroup implements AutoCloseable {
         for (ClusterNode n : nodes) {
             n.close();
         }
+        List<LoopbackProxy> proxies = new ArrayList<>(zooKeeperLinks.values());
         for (Map<InetSocketAddress, LoopbackProxy> m : links.values()) {
-            for (LoopbackProxy p : m.values()) {
-                try {
-                    p.close();
-                } catch (IOException e) {
-                    // closing anyway
-                }
+            proxies.addAll(m.values());
+        }
+        for (LoopbackProxy p : proxies) {
+            try {
+                p.close();
+            } catch (IOException e) {
+                // closing anyway
             }
         }
         reader.close();

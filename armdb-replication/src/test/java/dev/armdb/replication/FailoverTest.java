@@ -6,10 +6,14 @@ import dev.armdb.FixedMap;
 import dev.armdb.replication.follower.ReplicaLineage;
 import dev.armdb.replication.follower.ReplicationClient;
 import dev.armdb.replication.follower.ReplicationClientConfig;
+import dev.armdb.replication.follower.ShardStatus;
 import dev.armdb.replication.leader.ReplicationServer;
 import dev.armdb.replication.leader.ReplicationServerConfig;
 import java.nio.file.Files;
+import java.util.List;
 import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -65,6 +69,40 @@ class FailoverTest extends ClosingTest {
             } else {
                 map.put(ReplicationTest.key(i), ReplicationTest.value(i, version + n));
             }
+        }
+    }
+
+    /**
+     * A promoted (closed) client's status stays readable from other threads, at the positions it stopped at: a node's
+     * ROLE and INFO replication read it while a failover promotes the node, and reading the unmapped replica state
+     * failed them.
+     */
+    @Test
+    void aPromotedClientsStatusStaysReadableAtItsLastPositions() throws Exception {
+        Cluster c = cluster();
+        c.server().close();
+        List<ShardStatus> before = c.c1().status();
+        AtomicReference<Throwable> failed = new AtomicReference<>();
+        AtomicBoolean stop = new AtomicBoolean();
+        Thread reader = Thread.ofPlatform().start(() -> {
+            try {
+                for (int i = 0; i < 10_000_000 && !stop.get(); i++) {
+                    c.c1().status();
+                    c.c1().appliedLsn(i % ReplicationTest.SHARDS);
+                }
+            } catch (Throwable e) {
+                failed.set(e);
+            }
+        });
+        c.c1().promote();
+        stop.set(true);
+        reader.join(30_000);
+        assertThat(failed.get()).as("status read while the client was promoted").isNull();
+        List<ShardStatus> after = c.c1().status();
+        assertThat(after).hasSize(ReplicationTest.SHARDS);
+        for (int s = 0; s < ReplicationTest.SHARDS; s++) {
+            assertThat(after.get(s).appliedLsn()).isEqualTo(before.get(s).appliedLsn());
+            assertThat(c.c1().appliedLsn(s)).isEqualTo(before.get(s).appliedLsn());
         }
     }
 

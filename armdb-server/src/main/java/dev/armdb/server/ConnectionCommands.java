@@ -116,7 +116,7 @@ final class ConnectionCommands {
         out.bulk("mode");
         out.bulk("standalone");
         out.bulk("role");
-        out.bulk(ctx.node.isFollower() ? "replica" : "master");
+        out.bulk(ctx.node.showsAsReplica() ? "replica" : "master");
         out.bulk("modules");
         out.arrayHeader(0);
     }

@@ -216,6 +216,32 @@ public final class Node implements AutoCloseable {
         }
     }
 
+    /**
+     * Closes every RESP client connection, as Redis Sentinel has a demoted master do ({@code CLIENT KILL TYPE
+     * normal}): a coordinator calls it when this node stops leading, so that clients holding connections to it
+     * reconnect, and a client that looks for the leader on each connect (docs/cluster.md) reaches the new one instead
+     * of being answered {@code -READONLY} on a connection that never breaks. Replies not sent yet are lost with their
+     * connections (those clients learn nothing of their writes' outcome). Any thread; the connections close on their
+     * event loops shortly after.
+     *
+     * @return the number of connections asked to close
+     */
+    public int disconnectClients() {
+        List<RespClient> all = respClients.list();
+        for (RespClient c : all) {
+            c.kill();
+        }
+        return all.size();
+    }
+
+    /**
+     * True if ROLE, INFO replication and HELLO show this node as a replica: it follows a leader, or its coordinator
+     * names another leader ({@link WriteGate#leaderElsewhere()}).
+     */
+    boolean showsAsReplica() {
+        return isFollower() || gate.leaderElsewhere() != null;
+    }
+
     /** The coordinator's say over writes and role changes ({@link WriteGate#OPEN} without one). */
     public WriteGate gate() {
         return gate;

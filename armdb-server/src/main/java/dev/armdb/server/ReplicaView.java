@@ -127,6 +127,33 @@ record ReplicaView(String id, String host, int port, long offset, long lagSecond
         }
     }
 
+    /**
+     * Appends the INFO replication fields of a node that follows no one while its coordinator names {@code leader} (see
+     * {@link WriteGate#leaderElsewhere()}): a replica of it whose link is down, at replication offset {@code offset}.
+     */
+    static void unlinkedInfo(StringBuilder sb, InetSocketAddress leader, long offset, long term) {
+        sb.append("role:slave\r\n")
+                .append("master_host:")
+                .append(leader.getHostString())
+                .append("\r\n")
+                .append("master_port:")
+                .append(leader.getPort())
+                .append("\r\n")
+                .append("master_link_status:down\r\n")
+                .append("master_sync_in_progress:0\r\n")
+                .append("slave_repl_offset:")
+                .append(offset)
+                .append("\r\n")
+                .append("slave_read_only:1\r\n")
+                .append("connected_slaves:0\r\n")
+                .append("master_repl_offset:")
+                .append(offset)
+                .append("\r\n")
+                .append("term:")
+                .append(term)
+                .append("\r\n");
+    }
+
     /** Appends a follower's INFO replication fields. */
     static void followerInfo(StringBuilder sb, Node node, ReplicationClient c) {
         InetSocketAddress l = leaderResp(node);

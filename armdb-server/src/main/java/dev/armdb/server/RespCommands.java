@@ -282,6 +282,17 @@ final class RespCommands {
             out.integer(ReplicaView.appliedOffset(c.status()));
             return;
         }
+        InetSocketAddress elsewhere = node.gate().leaderElsewhere();
+        if (elsewhere != null) {
+            // Redis's state of a replica that has yet to connect to its master
+            out.arrayHeader(5);
+            out.bulk("slave");
+            out.bulk(elsewhere.getHostString());
+            out.integer(elsewhere.getPort());
+            out.bulk("connect");
+            out.integer(totalLsn());
+            return;
+        }
         ReplicationServer srv = node.replicationServer();
         List<ReplicaView> replicas = ReplicaView.of(srv == null ? List.of() : srv.status());
         out.arrayHeader(3);
@@ -428,11 +439,17 @@ final class RespCommands {
         if (sec.equals("replication")) {
             sb.append("# Replication\r\n");
             ReplicationClient c = node.replicationClient();
+            InetSocketAddress elsewhere = c == null ? node.gate().leaderElsewhere() : null;
             if (c != null) {
                 ReplicaView.followerInfo(sb, node, c);
             } else {
-                ReplicationServer srv = node.replicationServer();
-                ReplicaView.leaderInfo(sb, srv, totalLsn(), m.engine().term());
+                if (elsewhere != null) {
+                    ReplicaView.unlinkedInfo(
+                            sb, elsewhere, totalLsn(), m.engine().term());
+                } else {
+                    ReplicaView.leaderInfo(
+                            sb, node.replicationServer(), totalLsn(), m.engine().term());
+                }
                 for (int s = 0; s < m.config().shards(); s++) {
                     sb.append("shard")
                             .append(s)

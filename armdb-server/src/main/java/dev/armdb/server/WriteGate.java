@@ -1,5 +1,6 @@
 package dev.armdb.server;
 
+import java.net.InetSocketAddress;
 import java.util.function.Consumer;
 
 /**
@@ -70,5 +71,17 @@ public interface WriteGate {
      */
     default void awaitAcknowledged(long[] lsns, Consumer<String> done) {
         done.accept(null);
+    }
+
+    /**
+     * Null if this node, while it follows no leader, may call itself a leader ({@code master}) in {@code ROLE}, {@code
+     * INFO replication} and {@code HELLO}; else the RESP address of the leader the coordinator names instead (an
+     * unresolved address with an empty host and port 0 if it names none this node knows of), and the node calls itself
+     * a replica of that address with its link down. A client that looks for the leader by role then skips a node that
+     * would refuse its writes, as a writable-looking node that answers {@code -READONLY} would trap it. The default:
+     * null (a node without a coordinator leads whenever it follows no one).
+     */
+    default InetSocketAddress leaderElsewhere() {
+        return null;
     }
 }

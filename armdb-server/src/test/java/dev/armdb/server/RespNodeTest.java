@@ -137,6 +137,71 @@ class RespNodeTest {
         }
     }
 
+    /** A gate whose coordinator names another leader while {@link #elsewhere} is set; writes refused meanwhile. */
+    private static final class MovableGate implements WriteGate {
+        volatile InetSocketAddress elsewhere;
+
+        @Override
+        public String refuseWrite() {
+            return elsewhere == null ? null : "READONLY You can't write against a read only replica.";
+        }
+
+        @Override
+        public String refuseRoleChange() {
+            return null;
+        }
+
+        @Override
+        public InetSocketAddress leaderElsewhere() {
+            return elsewhere;
+        }
+    }
+
+    /**
+     * A node that follows no one but whose coordinator names another leader is a replica of that leader in ROLE, INFO
+     * replication and HELLO (a client looking for the leader by role must not pick a node that answers READONLY), and
+     * a master again once the coordinator names it; disconnecting the clients closes every RESP connection.
+     */
+    @Test
+    void aNodeWhoseCoordinatorNamesAnotherLeaderShowsAsItsReplica() throws Exception {
+        MovableGate gate = new MovableGate();
+        InetSocketAddress any = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
+        try (Node n = Node.start(new NodeConfig(tmp.resolve("g"), cfg(), any, any, null, null), gate);
+                RespTestClient c = new RespTestClient(n)) {
+            assertThat(c.call("SET", "k0000001", V)).isEqualTo("+OK");
+            assertThat(c.call("ROLE")).startsWith("[master,:1,");
+            gate.elsewhere = InetSocketAddress.createUnresolved("127.0.0.1", 7001);
+            assertThat(c.call("SET", "k0000002", V)).startsWith("-READONLY");
+            assertThat(c.call("ROLE")).isEqualTo("[slave,127.0.0.1,:7001,connect,:1]");
+            assertThat(c.call("INFO", "replication"))
+                    .contains("role:slave\r\nmaster_host:127.0.0.1\r\nmaster_port:7001\r\n")
+                    .contains("master_link_status:down\r\n")
+                    .contains("slave_repl_offset:1\r\n")
+                    .doesNotContain("role:master");
+            assertThat(c.call("HELLO", "3")).contains("role,replica");
+            gate.elsewhere = InetSocketAddress.createUnresolved("", 0);
+            assertThat(c.call("ROLE")).as("no leader known").isEqualTo("[slave,,:0,connect,:1]");
+            gate.elsewhere = null;
+            assertThat(c.call("HELLO", "2")).contains("role,master");
+            assertThat(c.call("ROLE")).startsWith("[master,:1,");
+            assertThat(c.call("INFO", "replication")).contains("role:master\r\n");
+
+            try (RespTestClient other = new RespTestClient(n)) {
+                assertThat(other.call("PING")).isEqualTo("+PONG");
+                assertThat(n.disconnectClients()).isEqualTo(2);
+                other.readTimeout(10_000);
+                c.readTimeout(10_000);
+                assertThat(other.endedByServer()).isTrue();
+                assertThat(c.endedByServer()).isTrue();
+            }
+            try (RespTestClient again = new RespTestClient(n)) {
+                assertThat(again.call("GET", "k0000001"))
+                        .as("new connections are served")
+                        .isEqualTo(V);
+            }
+        }
+    }
+
     /** A loopback port nothing listens on (it was bound an instant ago, then closed). */
     private static int closedLoopbackPort() throws java.io.IOException {
         try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {

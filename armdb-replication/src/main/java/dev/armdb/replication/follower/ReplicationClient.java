@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * The follower side of replication: keeps a local collection in step with a leader, one connection and one
@@ -43,6 +44,14 @@ public final class ReplicationClient implements AutoCloseable {
     private volatile boolean stoppedCleanly;
 
     private volatile InetSocketAddress leaderResp;
+    /**
+     * Readers of the replica state on other threads ({@link #status()}, {@link #appliedLsn}) hold it shared; {@link
+     * #close()} holds it exclusively to unmap the state, so that no reader touches the mapping after (a RESP client
+     * asking ROLE while a failover promotes this node would otherwise fail).
+     */
+    private final ReentrantReadWriteLock stateReaders = new ReentrantReadWriteLock();
+    /** Each shard's status when the client closed; null while it runs. Written under {@link #stateReaders}. */
+    private volatile List<ShardStatus> statusAtClose;
 
     private ReplicationClient(Store store, ReplicaState replicaState, ReplicationClientConfig config)
             throws IOException {
@@ -121,8 +130,18 @@ public final class ReplicationClient implements AutoCloseable {
         leaderResp = port == 0 ? null : InetSocketAddress.createUnresolved(host, port);
     }
 
-    /** Per-shard status. */
+    /** Per-shard status; after {@link #close()}, the status at the close. Any thread. */
     public List<ShardStatus> status() {
+        stateReaders.readLock().lock();
+        try {
+            List<ShardStatus> closedWith = statusAtClose;
+            return closedWith != null ? closedWith : liveStatus();
+        } finally {
+            stateReaders.readLock().unlock();
+        }
+    }
+
+    private List<ShardStatus> liveStatus() {
         List<ShardStatus> list = new ArrayList<>();
         for (LeaderSession s : sessions) {
             list.add(s.status());
@@ -144,9 +163,15 @@ public final class ReplicationClient implements AutoCloseable {
         return n;
     }
 
-    /** The LSN shard {@code shard} has fully applied and recorded. */
+    /** The LSN shard {@code shard} has fully applied and recorded (at the close, once closed). Any thread. */
     public long appliedLsn(int shard) {
-        return replicaState.appliedLsn(shard);
+        stateReaders.readLock().lock();
+        try {
+            List<ShardStatus> closedWith = statusAtClose;
+            return closedWith != null ? closedWith.get(shard).appliedLsn() : replicaState.appliedLsn(shard);
+        } finally {
+            stateReaders.readLock().unlock();
+        }
     }
 
     /**
@@ -156,7 +181,7 @@ public final class ReplicationClient implements AutoCloseable {
      */
     public boolean awaitApplied(int shard, long lsn, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
-        while (replicaState.appliedLsn(shard) < lsn) {
+        while (appliedLsn(shard) < lsn) {
             if (System.nanoTime() > deadline || closed) {
                 return false;
             }
@@ -197,7 +222,13 @@ public final class ReplicationClient implements AutoCloseable {
                 s.settleOnStop();
             }
         }
-        replicaState.close();
+        stateReaders.writeLock().lock();
+        try {
+            statusAtClose = List.copyOf(liveStatus());
+            replicaState.close();
+        } finally {
+            stateReaders.writeLock().unlock();
+        }
     }
 
     /**

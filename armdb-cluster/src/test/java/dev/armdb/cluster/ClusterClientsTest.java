@@ -1,0 +1,500 @@
+package dev.armdb.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisCommandTimeoutException;
+import io.lettuce.core.RedisConnectionException;
+import io.lettuce.core.RedisException;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.SocketOptions;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.Delay;
+import io.lettuce.core.resource.DnsResolver;
+import io.lettuce.core.resource.SocketAddressResolver;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.IntPredicate;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import redis.clients.jedis.DefaultJedisClientConfig;
+import redis.clients.jedis.HostAndPort;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.JedisClientConfig;
+import redis.clients.jedis.exceptions.JedisConnectionException;
+import redis.clients.jedis.exceptions.JedisDataException;
+import redis.clients.jedis.exceptions.JedisException;
+
+/**
+ * Scenario 7 of the failover tests: Jedis and Lettuce, configured as docs/cluster.md ("Clients") recommends for a
+ * leader that moves, keep writing through a failover (the leader closed), a planned switchover, and a leader cut off
+ * from ZooKeeper (a zombie that stays reachable by clients). Each client writes keys of its own in order, each key
+ * twice, a write retried until it is acknowledged ({@link AckedWrites}); afterwards every key holds, on the new leader,
+ * its last acknowledged value or a later value that was tried but not acknowledged. Every wait is bounded.
+ *
+ * <p>The client settings: Jedis asks every node {@code ROLE} and connects a pooled {@code RedisClient} to the one
+ * answering {@code master}, looking again when a connection breaks or a write is answered {@code -READONLY}. Lettuce
+ * keeps one connection with its automatic reconnection, a short reconnect delay, and a {@code SocketAddressResolver}
+ * that looks for the leader the same way on every (re)connect; it retries refused writes on the same connection and
+ * relies on a node that stops leading closing its clients' connections.
+ */
+class ClusterClientsTest {
+    static {
+        // ZooKeeper brings netty 4.1's epoll transport onto this module's class path; Lettuce 7 (netty 4.2) would
+        // pick it up and fail to load its 4.2 classes, so it keeps to NIO here (docs/cluster.md, "Clients")
+        System.setProperty("io.lettuce.core.epoll", "false");
+    }
+
+    /** How long a client may take, after the leader is gone, to have its first write acknowledged by the new one. */
+    private static final long RECOVERY_BOUND_SECONDS = 30;
+
+    private static final int WRITES_BEFORE = 200;
+    private static final int WRITES_AFTER = 200;
+
+    @TempDir
+    Path tmp;
+
+    private TestGroup group;
+    private final List<Writer> writers = new ArrayList<>();
+
+    @AfterEach
+    void stop() throws InterruptedException {
+        for (Writer w : writers) {
+            w.stop.set(true);
+        }
+        for (Writer w : writers) {
+            w.thread.join(30_000);
+            w.close();
+        }
+        if (group != null) {
+            group.close();
+        }
+    }
+
+    /** The three nodes' RESP addresses, {@code first} first (clients look for the leader in this order). */
+    private List<InetSocketAddress> respAddresses(ClusterNode first) {
+        List<InetSocketAddress> l = new ArrayList<>();
+        l.add(first.node().respAddress());
+        for (ClusterNode n : group.nodes()) {
+            if (n != first) {
+                l.add(n.node().respAddress());
+            }
+        }
+        return l;
+    }
+
+    /** Starts a Jedis and a Lettuce writer against {@code nodes} and waits until each has some writes acknowledged. */
+    private void startWriters(List<InetSocketAddress> nodes) throws InterruptedException {
+        writers.add(new JedisWriter(nodes));
+        writers.add(new LettuceWriter(nodes));
+        for (Writer w : writers) {
+            w.thread.start();
+        }
+        for (Writer w : writers) {
+            awaitAcks(w, WRITES_BEFORE, port -> true);
+        }
+    }
+
+    private void awaitAcks(Writer w, int n, IntPredicate port) throws InterruptedException {
+        TestGroup.await(
+                w.name + " with " + n + " writes acknowledged (errors so far " + w.errors + ")",
+                90,
+                () -> w.failed.get() != null
+                        || w.acks.stream().filter(a -> port.test(a.port())).count() >= n);
+        assertThat(w.failed.get()).as(w.name).isNull();
+    }
+
+    /** Waits until a node other than {@code old} leads and accepts writes; returns it. */
+    private ClusterNode awaitNewLeader(ClusterNode old) throws InterruptedException {
+        String oldId = old.member().nodeId();
+        TestGroup.await("a new leader accepting writes", 60, () -> {
+            GroupState s = group.state();
+            ClusterNode l = s == null || s.leader().equals(oldId) ? null : group.node(s.leader());
+            return l != null && l.acceptsWrites();
+        });
+        return group.node(group.state().leader());
+    }
+
+    /**
+     * After the leader moved to {@code fresh} at {@code sinceNanos}: each writer gets more writes acknowledged by it
+     * within the bound, then stops; every key it wrote holds its last acknowledged value (or a later tried one).
+     */
+    private void assertEveryWriterMovedAndLostNothing(ClusterNode fresh, long sinceNanos, String event)
+            throws InterruptedException {
+        int freshPort = fresh.node().respAddress().getPort();
+        for (Writer w : writers) {
+            awaitAcks(w, WRITES_AFTER, port -> port == freshPort);
+        }
+        for (Writer w : writers) {
+            w.stop.set(true);
+        }
+        for (Writer w : writers) {
+            w.thread.join(60_000);
+            assertThat(w.thread.isAlive()).as(w.name + " stopped").isFalse();
+            assertThat(w.failed.get()).as(w.name).isNull();
+        }
+        for (Writer w : writers) {
+            long first = w.acks.stream()
+                    .filter(a -> a.port() == freshPort && a.nanos() - sinceNanos > 0)
+                    .mapToLong(Writer.Ack::nanos)
+                    .min()
+                    .orElseThrow();
+            long recoveryMillis = (first - sinceNanos) / 1_000_000;
+            System.out.printf(
+                    "%s: %s: first write acknowledged by the new leader %d ms after the %s; %d acknowledged in all;"
+                            + " errors on the way %s%n",
+                    getClass().getSimpleName(), w.name, recoveryMillis, event, w.acks.size(), new TreeMap<>(w.errors));
+            assertThat(recoveryMillis)
+                    .as("%s recovered within the bound", w.name)
+                    .isLessThan(TimeUnit.SECONDS.toMillis(RECOVERY_BOUND_SECONDS));
+            assertThat(w.acks.getLast().port())
+                    .as("%s writes to the new leader", w.name)
+                    .isEqualTo(freshPort);
+            assertNothingLost(fresh, w);
+        }
+    }
+
+    private static void assertNothingLost(ClusterNode leader, Writer w) {
+        int checked = w.log.assertHeldBy(key -> TestGroup.get(leader, key), w.name);
+        assertThat(checked).as("%s: keys checked", w.name).isPositive();
+    }
+
+    @Test
+    void jedisAndLettuceWriteThroughAFailoverAndLoseNoAcknowledgedWrite() throws Exception {
+        group = new TestGroup(tmp);
+        ClusterNode old = group.form(1);
+        startWriters(respAddresses(old));
+
+        long killed = System.nanoTime();
+        old.close();
+        ClusterNode fresh = awaitNewLeader(old);
+        System.out.printf(
+                "ClusterClientsTest: failover: new leader %s writable %d ms after the leader was closed%n",
+                fresh.member().nodeId(), (System.nanoTime() - killed) / 1_000_000);
+        assertEveryWriterMovedAndLostNothing(fresh, killed, "leader was closed");
+    }
+
+    /**
+     * A planned switchover: the old leader stays up and follows the new one. Lettuce's connection to it does not
+     * break by itself; the old leader closes its clients' connections when it stops leading, so Lettuce reconnects
+     * and its resolver finds the new leader (without that, its writes would be answered -READONLY for ever).
+     */
+    @Test
+    void jedisAndLettuceFollowAPlannedSwitchover() throws Exception {
+        group = new TestGroup(tmp);
+        ClusterNode old = group.form(1);
+        startWriters(respAddresses(old));
+        ClusterNode target = group.node(group.state().isr().get(0));
+
+        long started = System.nanoTime();
+        Switchover.Outcome outcome = Switchover.run(
+                group.connectString(), TestGroup.GROUP, target.member().nodeId(), Duration.ofSeconds(60), p -> {});
+        assertThat(outcome.to()).isEqualTo(target.member().nodeId());
+        assertEveryWriterMovedAndLostNothing(target, started, "switchover began");
+    }
+
+    /**
+     * The leader is cut off from ZooKeeper but stays reachable by clients, and is listed first in their node lists:
+     * it fences itself, and once its session is lost it closes its clients' connections and answers ROLE as a
+     * replica, so the clients' look for the leader skips it and finds the successor (had it kept answering ROLE
+     * {@code master} while refusing writes, both clients would have gone back to it for ever).
+     */
+    @Test
+    void jedisAndLettuceLeaveALeaderCutOffFromZooKeeper() throws Exception {
+        group = new TestGroup(tmp, true);
+        ClusterNode old = group.form(1);
+        startWriters(respAddresses(old));
+
+        long cut = System.nanoTime();
+        group.zooKeeperLinkOf(old).blackhole();
+        ClusterNode fresh = awaitNewLeader(old);
+        System.out.printf(
+                "ClusterClientsTest: zombie: new leader %s writable %d ms after the leader was cut off%n",
+                fresh.member().nodeId(), (System.nanoTime() - cut) / 1_000_000);
+        assertEveryWriterMovedAndLostNothing(fresh, cut, "leader was cut off from ZooKeeper");
+        try (Jedis j = new Jedis(
+                old.node().respAddress().getAddress().getHostAddress(),
+                old.node().respAddress().getPort())) {
+            assertThat(j.role().getFirst()).as("the zombie's ROLE").isEqualTo("slave");
+        }
+    }
+
+    /**
+     * Writes its client's keys in order as {@link AckedWrites} says, a write retried (same key, same value) until it
+     * is acknowledged. Logs every acknowledgement (when, and which node's RESP port gave it) and counts the errors on
+     * the way by kind.
+     */
+    private abstract static class Writer implements Runnable, AutoCloseable {
+        /** One acknowledged write. */
+        record Ack(long nanos, int port) {}
+
+        final String name;
+        final Thread thread;
+        final AckedWrites log;
+        final List<Ack> acks = new CopyOnWriteArrayList<>();
+        final Map<String, Integer> errors = new ConcurrentHashMap<>();
+        final AtomicBoolean stop = new AtomicBoolean();
+        final AtomicReference<Throwable> failed = new AtomicReference<>();
+
+        Writer(String name, char prefix) {
+            this.name = name;
+            this.log = new AckedWrites(prefix);
+            this.thread = Thread.ofPlatform().name("writer-" + name).unstarted(this);
+        }
+
+        /** Sets {@code key} to {@code value}; returns the RESP port of the node that acknowledged it. */
+        abstract int set(String key, String value);
+
+        /** The kind of a failed attempt, for the log: the RESP error code, or what broke. */
+        abstract String kind(RuntimeException e);
+
+        /** Closes the client. */
+        @Override
+        public abstract void close();
+
+        @Override
+        public void run() {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(300);
+            try {
+                while (!stop.get() && System.nanoTime() - deadline < 0) {
+                    long seq = log.next();
+                    log.trying();
+                    try {
+                        int port = set(log.key(seq), AckedWrites.value(seq));
+                        log.acknowledged();
+                        acks.add(new Ack(System.nanoTime(), port));
+                    } catch (RuntimeException e) {
+                        errors.merge(kind(e), 1, Integer::sum);
+                        Thread.sleep(20);
+                    }
+                }
+            } catch (Throwable e) {
+                failed.set(e);
+            }
+        }
+    }
+
+    /**
+     * Jedis as docs/cluster.md recommends: find the leader by asking each node {@code ROLE}, keep a pooled {@code
+     * RedisClient} to it, and look again when a connection breaks or a write is answered {@code -READONLY};
+     * {@code -TRYAGAIN} and {@code -NOREPLICAS} are retried on the same client. The socket timeout is above the
+     * longest a write's reply may wait for the in-sync followers.
+     */
+    private static final class JedisWriter extends Writer {
+        private final List<InetSocketAddress> nodes;
+        private final JedisClientConfig config = DefaultJedisClientConfig.builder()
+                .connectionTimeoutMillis(2_000)
+                .socketTimeoutMillis(15_000)
+                .build();
+        private final JedisClientConfig probeConfig = DefaultJedisClientConfig.builder()
+                .connectionTimeoutMillis(1_000)
+                .socketTimeoutMillis(1_000)
+                .build();
+        private redis.clients.jedis.RedisClient client;
+        private HostAndPort at;
+
+        JedisWriter(List<InetSocketAddress> nodes) {
+            super("Jedis", 'j');
+            this.nodes = nodes;
+        }
+
+        @Override
+        int set(String key, String value) {
+            if (client == null) {
+                at = findLeader();
+                client = redis.clients.jedis.RedisClient.builder()
+                        .hostAndPort(at)
+                        .clientConfig(config)
+                        .build();
+            }
+            try {
+                String reply = client.set(key, value);
+                if (!"OK".equals(reply)) {
+                    throw new JedisDataException("SET answered " + reply);
+                }
+                return at.getPort();
+            } catch (JedisConnectionException e) {
+                drop();
+                throw e;
+            } catch (JedisDataException e) {
+                if (e.getMessage().startsWith("READONLY")) {
+                    drop();
+                }
+                throw e;
+            }
+        }
+
+        /** The node answering {@code ROLE} with {@code master}, asked in the order given. */
+        private HostAndPort findLeader() {
+            for (InetSocketAddress n : nodes) {
+                HostAndPort hp = new HostAndPort(n.getAddress().getHostAddress(), n.getPort());
+                try (Jedis probe = new Jedis(hp, probeConfig)) {
+                    if ("master".equals(probe.role().getFirst())) {
+                        return hp;
+                    }
+                } catch (JedisException e) {
+                    // down or unreachable: ask the next one
+                }
+            }
+            throw new JedisConnectionException("no node of " + nodes + " answers ROLE with master");
+        }
+
+        private void drop() {
+            if (client != null) {
+                client.close();
+                client = null;
+            }
+        }
+
+        @Override
+        String kind(RuntimeException e) {
+            if (e instanceof JedisConnectionException) {
+                return "connection";
+            }
+            String m = String.valueOf(e.getMessage());
+            int space = m.indexOf(' ');
+            return space < 0 ? m : m.substring(0, space);
+        }
+
+        @Override
+        public void close() {
+            drop();
+        }
+    }
+
+    /**
+     * Lettuce as docs/cluster.md recommends: one connection with automatic reconnection (the default), a reconnect
+     * delay capped at one second, a command timeout above the longest a write's reply may wait, and a {@link
+     * SocketAddressResolver} that finds the leader by asking each node {@code ROLE} on every connect and reconnect.
+     * Refused writes are retried on the same connection.
+     */
+    private static final class LettuceWriter extends Writer {
+        private final LeaderResolver resolver;
+        private final ClientResources resources;
+        private final RedisClient client;
+        private final StatefulRedisConnection<String, String> connection;
+
+        LettuceWriter(List<InetSocketAddress> nodes) {
+            super("Lettuce", 'l');
+            resolver = new LeaderResolver(nodes);
+            resources = ClientResources.builder()
+                    .socketAddressResolver(resolver)
+                    .reconnectDelay(
+                            Delay.exponential(Duration.ofMillis(100), Duration.ofSeconds(1), 2, TimeUnit.MILLISECONDS))
+                    .build();
+            // the URI's address is never dialed: the resolver maps it to the leader
+            InetSocketAddress any = nodes.getFirst();
+            client = RedisClient.create(
+                    resources,
+                    RedisURI.builder()
+                            .withHost(any.getAddress().getHostAddress())
+                            .withPort(any.getPort())
+                            .withTimeout(Duration.ofSeconds(15))
+                            .build());
+            client.setOptions(ClientOptions.builder()
+                    .autoReconnect(true)
+                    .socketOptions(SocketOptions.builder()
+                            .connectTimeout(Duration.ofSeconds(2))
+                            .build())
+                    .build());
+            connection = client.connect();
+        }
+
+        @Override
+        int set(String key, String value) {
+            String reply = connection.sync().set(key, value);
+            if (!"OK".equals(reply)) {
+                throw new RedisException("SET answered " + reply);
+            }
+            return resolver.current.getPort();
+        }
+
+        @Override
+        String kind(RuntimeException e) {
+            if (e instanceof RedisCommandTimeoutException) {
+                return "timeout";
+            }
+            if (e instanceof RedisConnectionException) {
+                return "connection";
+            }
+            if (e instanceof RedisCommandExecutionException) {
+                String m = String.valueOf(e.getMessage());
+                int space = m.indexOf(' ');
+                return space < 0 ? m : m.substring(0, space);
+            }
+            return e.getClass().getSimpleName();
+        }
+
+        @Override
+        public void close() {
+            connection.close();
+            client.shutdown();
+            resources.shutdown();
+            resolver.close();
+        }
+    }
+
+    /**
+     * Resolves every address Lettuce dials to the node answering {@code ROLE} with {@code master}, asked in the order
+     * given; fails (and Lettuce tries again after its reconnect delay) while none does. Lettuce calls it on a
+     * connect and on every reconnect, off its I/O threads.
+     */
+    private static final class LeaderResolver extends SocketAddressResolver implements AutoCloseable {
+        private final List<InetSocketAddress> nodes;
+        private final RedisClient probe;
+        /** The address resolved last: the node the connection reaches. */
+        volatile InetSocketAddress current;
+
+        LeaderResolver(List<InetSocketAddress> nodes) {
+            super(DnsResolver.unresolved());
+            this.nodes = List.copyOf(nodes);
+            this.probe = RedisClient.create();
+            probe.setOptions(ClientOptions.builder()
+                    .autoReconnect(false)
+                    .socketOptions(SocketOptions.builder()
+                            .connectTimeout(Duration.ofSeconds(1))
+                            .build())
+                    .build());
+        }
+
+        @Override
+        public SocketAddress resolve(RedisURI ignored) {
+            for (InetSocketAddress n : nodes) {
+                RedisURI uri = RedisURI.builder()
+                        .withHost(n.getAddress().getHostAddress())
+                        .withPort(n.getPort())
+                        .withTimeout(Duration.ofSeconds(1))
+                        .build();
+                try (StatefulRedisConnection<String, String> c = probe.connect(uri)) {
+                    if ("master".equals(c.sync().role().getFirst())) {
+                        current = n;
+                        return n;
+                    }
+                } catch (RedisException e) {
+                    // down or unreachable: ask the next one
+                }
+            }
+            throw new RedisConnectionException("no node of " + nodes + " answers ROLE with master");
+        }
+
+        @Override
+        public void close() {
+            probe.shutdown();
+        }
+    }
+}
