@@ -284,6 +284,7 @@ final class ServeCommand implements Callable<Integer> {
         sun.misc.SignalHandler stop = sig -> stopped.countDown();
         sun.misc.Signal.handle(new sun.misc.Signal("TERM"), stop);
         sun.misc.Signal.handle(new sun.misc.Signal("INT"), stop);
+        node.onShutdownRequest(stopped::countDown);
         System.out.printf(
                 "armdb node: RESP on %s, %s%n",
                 node.respAddress(),

@@ -284,6 +284,90 @@ class NodeSystemTest {
      * shard count, key and value sizes instead of refusing to start (no sizes) or failing every shard (16 shards
      * against the leader's 3).
      */
+    /**
+     * {@code SHUTDOWN} from redis-cli stops a leader right after a burst of writes, and its follower, promoted then,
+     * holds exactly the leader's data: the leader waited for the follower's acknowledgements before it stopped. The
+     * follower is stopped (SIGSTOP) through the burst and for a second after the SHUTDOWN; with the wait skipped the
+     * leader is gone by then and the follower misses the burst. Also the refusals, and a follower's own
+     * SHUTDOWN.
+     */
+    @Test
+    void shutdownWaitsForTheFollowerThenStopsCleanly() throws Exception {
+        assumeTrue(onPath("redis-cli") && onPath("redis-benchmark"), "redis-tools not installed");
+        int lp = freePort();
+        int lr = freePort();
+        int fp = freePort();
+        String[] leader = {
+            "--dir",
+            tmp.resolve("leader").toString(),
+            "--port",
+            "" + lp,
+            "--repl-port",
+            "" + lr,
+            "--key-size",
+            "16",
+            "--value-size",
+            "32",
+            "--shards",
+            "4"
+        };
+        Process l = serve(leader);
+        Process f =
+                serve("--dir", tmp.resolve("follower").toString(), "--port", "" + fp, "--follow", "127.0.0.1:" + lr);
+        assertThat(cli(lp, "SET", "key:000000000001", VALUE)).isEqualTo("OK");
+        awaitSameDigest(lp, fp);
+
+        assertThat(cli(lp, "SHUTDOWN", "ABORT")).contains("No shutdown in progress");
+        assertThat(cli(lp, "SHUTDOWN", "SAVE", "NOSAVE")).contains("syntax error");
+        assertThat(cli(lp, "SHUTDOWN", "LATER")).contains("syntax error");
+        assertThat(cli(lp, "PING")).isEqualTo("PONG");
+
+        // the follower is stopped through the burst and the SHUTDOWN, so only the leader's wait lets it catch up
+        run("kill", "-STOP", "" + f.pid());
+        try {
+            run(
+                    "redis-benchmark",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    "" + lp,
+                    "-t",
+                    "set",
+                    "-r",
+                    "1000000",
+                    "-d",
+                    "32",
+                    "-n",
+                    "20000",
+                    "-P",
+                    "16",
+                    "-q");
+            Thread.ofPlatform().daemon().start(() -> {
+                try {
+                    cli(lp, "SHUTDOWN");
+                } catch (Exception ignored) {
+                    // the check is the leader's exit below
+                }
+            });
+            assertThat(l.waitFor(1, TimeUnit.SECONDS))
+                    .as("leader waits for its follower")
+                    .isFalse();
+        } finally {
+            run("kill", "-CONT", "" + f.pid());
+        }
+        assertThat(l.waitFor(60, TimeUnit.SECONDS)).as("leader stopped").isTrue();
+        assertThat(l.exitValue()).isZero();
+
+        assertThat(cli(fp, "REPLICAOF", "NO", "ONE")).isEqualTo("OK");
+        String followerDigest = cli(fp, "DEBUG", "DIGEST");
+        serve(leader);
+        assertThat(cli(lp, "DEBUG", "DIGEST")).as("the stopped leader's data").isEqualTo(followerDigest);
+
+        cli(fp, "SHUTDOWN", "NOW");
+        assertThat(f.waitFor(60, TimeUnit.SECONDS)).as("follower stopped").isTrue();
+        assertThat(f.exitValue()).isZero();
+    }
+
     @Test
     void aNewFollowerTakesItsLeadersShape() throws Exception {
         assumeTrue(onPath("redis-cli"), "redis-tools not installed");

@@ -25,6 +25,7 @@ public final class Node implements AutoCloseable {
 
     private final NodeConfig config;
     private final FixedMap map;
+    private volatile Runnable shutdownRequest;
     private final RespServer resp;
     private final RespClients respClients = new RespClients();
     private MetricsEndpoint metricsEndpoint;
@@ -306,6 +307,21 @@ public final class Node implements AutoCloseable {
     /** The metrics endpoint's address, or null if none. */
     public InetSocketAddress metricsAddress() {
         return metricsEndpoint == null ? null : metricsEndpoint.address();
+    }
+
+    /**
+     * Lets the RESP command {@code SHUTDOWN} stop this node: {@code stop} runs, on a RESP worker thread, when a client
+     * asks, after the wait for followers; it must only signal the thread that owns the node (which then closes it),
+     * never close it itself. Without one (an application embedding the node), {@code SHUTDOWN} is refused. Any
+     * thread; set it once, after start.
+     */
+    public void onShutdownRequest(Runnable stop) {
+        shutdownRequest = java.util.Objects.requireNonNull(stop, "stop");
+    }
+
+    /** The stop request {@link #onShutdownRequest} set, or null. */
+    Runnable shutdownRequest() {
+        return shutdownRequest;
     }
 
     /** True while following. */

@@ -236,6 +236,21 @@ final class RespCommandTable {
                 s,
                 Flag.NO_MULTI,
                 Flag.MAY_WAIT);
+        add(
+                "SHUTDOWN",
+                -1,
+                0,
+                0,
+                0,
+                "server",
+                "Stops a node run as a process, after its followers acknowledged the last writes (NOW: at once).",
+                Flag.ADMIN,
+                n,
+                l,
+                s,
+                Flag.NO_MULTI,
+                Flag.ALLOW_BUSY,
+                Flag.MAY_WAIT);
         add("ROLE", 1, 0, 0, 0, "server", "Returns the replication role.", n, l, s, f);
         add(
                 "REPLICAOF",

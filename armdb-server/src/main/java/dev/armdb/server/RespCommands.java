@@ -68,6 +68,7 @@ final class RespCommands {
         new ConnectionCommands(ctx, tx).register(b);
         new CommandDocs(out).register(b);
         tx.register(b);
+        new ShutdownCommand(ctx).register(b);
         b.on("INFO", a -> out.verbatim(info(a)));
         b.on("DEBUG", this::debug);
         b.on("ROLE", a -> role());

@@ -65,6 +65,31 @@ class RespNodeTest {
         }
     }
 
+    /**
+     * SHUTDOWN: refused by a node whose application set no stop request (it goes on serving); with one, the request
+     * runs and the connection closes without a reply, as Redis does; NOW skips the wait for followers (none here).
+     */
+    @Test
+    void shutdownRunsTheStopRequestOnlyWhereOneIsSet() throws Exception {
+        try (Node n = node("a", null);
+                RespTestClient c = new RespTestClient(n)) {
+            assertThat(c.call("SHUTDOWN")).startsWith("-ERR SHUTDOWN is off");
+            assertThat(c.call("SHUTDOWN", "NOW", "FORCE", "NOSAVE")).startsWith("-ERR SHUTDOWN is off");
+            assertThat(c.call("SHUTDOWN", "ABORT")).isEqualTo("-ERR No shutdown in progress.");
+            assertThat(c.call("SHUTDOWN", "NOW", "ABORT")).isEqualTo("-ERR syntax error");
+            assertThat(c.call("MULTI")).isEqualTo("+OK");
+            assertThat(c.call("SHUTDOWN")).startsWith("-ERR");
+            assertThat(c.call("DISCARD")).isEqualTo("+OK");
+            assertThat(c.call("PING")).isEqualTo("+PONG");
+
+            java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
+            n.onShutdownRequest(stopped::countDown);
+            c.send("SHUTDOWN", "SAVE");
+            assertThat(c.replyOrClosed()).isEqualTo("(closed)");
+            assertThat(stopped.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        }
+    }
+
     @Test
     void replicaOfAtRunTimeThenWaitThenPromote() throws Exception {
         try (Node leader = node("leader", null);
