@@ -111,6 +111,7 @@ final class AotTrainCommand implements Callable<Integer> {
                 System.getProperty("java.class.path"),
                 Main.class.getName(),
                 "serve",
+                "--exit-with-parent",
                 "--dir",
                 dir.toString(),
                 "--bind",

@@ -50,6 +50,7 @@ final class DemoNode {
                 System.getProperty("java.class.path"),
                 Main.class.getName(),
                 "serve",
+                "--exit-with-parent",
                 "--dir",
                 dir.resolve("data").toString(),
                 "--bind",

@@ -47,6 +47,10 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--dir", required = true, description = "Collection directory (created if missing).")
     Path dir;
 
+    /** Set by the commands that run nodes as their children (aot-train, cluster-demo), so none outlives them. */
+    @Option(names = "--exit-with-parent", hidden = true)
+    boolean exitWithParent;
+
     @Option(names = "--port", defaultValue = "6380", description = "RESP port (default ${DEFAULT-VALUE}).")
     int port;
 
@@ -285,6 +289,12 @@ final class ServeCommand implements Callable<Integer> {
         sun.misc.Signal.handle(new sun.misc.Signal("TERM"), stop);
         sun.misc.Signal.handle(new sun.misc.Signal("INT"), stop);
         node.onShutdownRequest(stopped::countDown);
+        if (exitWithParent) {
+            // a parent killed with SIGKILL cannot stop its children: they see it go and stop cleanly
+            ProcessHandle.current()
+                    .parent()
+                    .ifPresentOrElse(p -> p.onExit().thenRun(stopped::countDown), stopped::countDown);
+        }
         System.out.printf(
                 "armdb node: RESP on %s, %s%n",
                 node.respAddress(),

@@ -368,6 +368,60 @@ class NodeSystemTest {
         assertThat(f.exitValue()).isZero();
     }
 
+    /**
+     * A node started with {@code --exit-with-parent} (as aot-train and cluster-demo start theirs) stops cleanly
+     * when its parent is killed with SIGKILL, which leaves the parent no chance to stop it. Fails without the
+     * option's watch: the node serves on as an orphan.
+     */
+    @Test
+    void aChildNodeStopsWhenItsParentIsKilled() throws Exception {
+        int port = freePort();
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        String serve = String.join(
+                " ",
+                "'" + java + "'",
+                "-cp",
+                "'" + System.getProperty("java.class.path") + "'",
+                "dev.armdb.cli.Main serve --exit-with-parent --dir",
+                "'" + tmp.resolve("child") + "'",
+                "--port",
+                port + " --key-size 8 --value-size 8");
+        // into a file: a Process's pipe is closed when that process (here the parent) exits
+        Path log = tmp.resolve("child.log");
+        Process parent = new ProcessBuilder("bash", "-c", serve + " & echo child $!; wait")
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
+        processes.add(parent);
+        String first = awaitLine(log, "child ");
+        ProcessHandle child =
+                ProcessHandle.of(Long.parseLong(first.substring(6).trim())).orElseThrow();
+        try {
+            awaitLine(log, "armdb node: RESP on");
+            run("kill", "-KILL", "" + parent.pid());
+            assertThat(child.onExit().get(60, TimeUnit.SECONDS).isAlive()).isFalse();
+            awaitLine(log, "armdb node: stopped cleanly");
+        } finally {
+            child.destroyForcibly();
+        }
+    }
+
+    /** The first line of {@code log} that starts with {@code prefix}, waiting up to a minute for it. */
+    private static String awaitLine(Path log, String prefix) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        List<String> lines = List.of();
+        while (System.nanoTime() < deadline) {
+            lines = Files.exists(log) ? Files.readAllLines(log) : List.of();
+            for (String l : lines) {
+                if (l.startsWith(prefix)) {
+                    return l;
+                }
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("no line starting with '" + prefix + "' in " + lines);
+    }
+
     @Test
     void aNewFollowerTakesItsLeadersShape() throws Exception {
         assumeTrue(onPath("redis-cli"), "redis-tools not installed");
