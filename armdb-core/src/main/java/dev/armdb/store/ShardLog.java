@@ -45,6 +45,12 @@ final class ShardLog implements AutoCloseable {
     }
 
     private static final int MAX_BUFFER = 64 << 10;
+    private static final int PAGE = 4096;
+    /** Most bytes one extension of a log file writes. */
+    private static final long MAX_EXTENSION = 1 << 20;
+    /** Zeros that extensions write; never written into. */
+    private static final byte[] ZERO_BYTES = new byte[64 << 10];
+
     private static final VarHandle INT_LE = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle LONG_LE =
             MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
@@ -61,6 +67,10 @@ final class ShardLog implements AutoCloseable {
     private final CRC32C crc = new CRC32C();
     private final ReentrantLock forceLock = new ReentrantLock();
     private final ReentrantLock checkpointLock = new ReentrantLock();
+    private final ByteBuffer zeros = ByteBuffer.wrap(ZERO_BYTES);
+    private final long extensionBytes;
+    /** Bytes each file is known to hold (-1: not read yet), zeros past the records included. Guarded by this. */
+    private final long[] extent = {-1, -1};
 
     /** Guarded by this. */
     private int active;
@@ -90,6 +100,7 @@ final class ShardLog implements AutoCloseable {
         this.failStop = failStop;
         int cap = (int) Math.max(recordSize, Math.min(MAX_BUFFER, checkpointBytes / 2) / recordSize * recordSize);
         this.buffer = ByteBuffer.allocateDirect(cap).order(ByteOrder.LITTLE_ENDIAN);
+        this.extensionBytes = Math.max(PAGE, Math.min(MAX_EXTENSION, checkpointBytes / 4 / PAGE * PAGE));
     }
 
     /** The header of a log file of generation {@code gen} whose previous generation ends at {@code previousEnd}. */
@@ -190,6 +201,7 @@ final class ShardLog implements AutoCloseable {
         int n = buffer.remaining();
         ShardStorage f = files[active];
         try {
+            extend(active, writePosition + n);
             f.write(buffer, writePosition);
         } catch (IOException e) {
             buffer.clear();
@@ -197,6 +209,40 @@ final class ShardLog implements AutoCloseable {
         }
         buffer.clear();
         writePosition += n;
+    }
+
+    /**
+     * Makes file {@code which} hold at least {@code end} bytes, writing zeros past its end (a step at a time), so that
+     * the records written next overwrite bytes the file already holds. Holding the monitor.
+     *
+     * <p>Design note: a force of a file whose size changed commits the file system's journal (fdatasync must make
+     * the new size durable); one that only overwrote its bytes need not. Measured on ext4 in a virtual machine: 4 KiB
+     * appended then fdatasync about 200-240 us, overwritten in place 110-150 us. Zeros, not a sparse extension
+     * (truncate) or an unwritten one (fallocate): the first write into either changes metadata too. A record of
+     * zeros has generation 0, which no log has, so replay stops there as at the end of the file. A failed extension
+     * is no failure of the log (a disk with room for the records but not for a step ahead goes on taking them).
+     */
+    private void extend(int which, long end) throws IOException {
+        ShardStorage f = files[which];
+        if (extent[which] < 0) {
+            extent[which] = f.size();
+        }
+        long at = extent[which];
+        if (end <= at) {
+            return;
+        }
+        long target = (end + extensionBytes + PAGE - 1) / PAGE * PAGE;
+        try {
+            while (at < target) {
+                zeros.clear().limit((int) Math.min(ZERO_BYTES.length, target - at));
+                f.write(zeros, at);
+                at += zeros.limit();
+                extent[which] = at;
+            }
+        } catch (IOException e) {
+            // only a speed-up failed (a disk too full for a step ahead, say): the records' own write decides
+            extent[which] = -1;
+        }
     }
 
     /** True if records were appended since the last force began. */

@@ -98,6 +98,45 @@ class ShardLogTest {
         again.abandon();
     }
 
+    /**
+     * A log file is extended with zeros a step ahead of its records, so that the records written next, and the forces
+     * after them, do not change the file's size (a force that must make a new size durable also commits the file
+     * system's journal); replay stops at the zeros. Fails if records are appended past the end instead.
+     */
+    @Test
+    void aLogFileIsExtendedAheadOfItsRecords() {
+        FixedConfig cfg = FixedConfig.builder()
+                .keySize(KEY)
+                .valueSize(VALUE)
+                .shards(1)
+                .durability(Durability.SYNC)
+                .growthStepBytes(4096)
+                .logCheckpointBytes(64 << 10)
+                .build();
+        DbMeta meta = DbMeta.create(cfg);
+        SimulatedDisk disk = new SimulatedDisk();
+        Shard s = open(disk, cfg, meta, false);
+        Path log = DIR.resolve(ShardLogLayout.fileName(0, 1));
+        int record = ShardLogLayout.recordSize(meta.slotSize());
+        put(s, 0, 1);
+        long size = disk.sizeOf(log);
+        assertThat(size)
+                .as("the log after one record of %d bytes", record)
+                .isGreaterThanOrEqualTo(ShardLogLayout.RECORDS_OFFSET + 8L * record)
+                .isEqualTo(size / 4096 * 4096);
+        int fit = (int) ((size - ShardLogLayout.RECORDS_OFFSET) / record) - 1;
+        for (int k = 1; k < fit; k++) {
+            put(s, k, k + 1);
+            assertThat(disk.sizeOf(log)).as("log size after record %d", k + 1).isEqualTo(size);
+        }
+        s.abandon();
+        Shard again = open(disk.powerLossKeepingNothing(), cfg, meta, false);
+        for (int k = 0; k < fit; k++) {
+            assertThat(get(again, k)).as("key %d after a power loss", k).isEqualTo(k + 1);
+        }
+        again.abandon();
+    }
+
     @Test
     void aTornRecordEndsTheLog() {
         FixedConfig cfg = config(Durability.GROUP);
