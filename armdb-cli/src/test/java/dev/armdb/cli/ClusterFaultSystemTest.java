@@ -344,7 +344,7 @@ class ClusterFaultSystemTest {
         assertThat(history.windowsOf(old).keySet())
                 .as("terms %s accepted writes in", old)
                 .allMatch(t -> t <= before.term());
-        assertNoneAckedOn(old, expired + TimeUnit.MILLISECONDS.toNanos(LEASE_MILLIS));
+        assertNoneAckedOn(old, fenced);
         check("session of leader " + old + " expired, successor " + after.leader());
     }
 
