@@ -76,7 +76,8 @@ final class ServeCommand implements Callable<Integer> {
             split = ",",
             description = {
                 "HOST:PORT names followers dial to reach this node's replication port besides its own address",
-                "(NAT, port forwards, DNS names). A follower's proof names the address it dialed; others are refused."
+                "(NAT, port forwards, DNS names). A follower's proof names the address it dialed; others are refused.",
+                "With --cluster the first is the replication address this node publishes to its group."
             })
     List<String> replAdvertise = List.of();
 
@@ -259,6 +260,7 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ClusterConfig clusterConfig = clusterConfig();
+        replAdvertise.forEach(ServeCommand::checkAdvertised);
         FixedConfig cfg = config();
         InetSocketAddress followAddr = follow == null ? null : parse(follow);
         NodeConfig nodeConfig = new NodeConfig(
@@ -436,6 +438,21 @@ final class ServeCommand implements Callable<Integer> {
             return ReplicationTls.fromKeyStore(keyStore, password);
         } finally {
             java.util.Arrays.fill(password, '\0');
+        }
+    }
+
+    /** Refuses a {@code --repl-advertise} entry that is not {@code HOST:PORT} with a port of 1 to 65535. */
+    static void checkAdvertised(String hostPort) {
+        int colon = hostPort.lastIndexOf(':');
+        int port = -1;
+        if (colon > 0 && hostPort.substring(colon + 1).matches("[0-9]{1,5}")) {
+            port = Integer.parseInt(hostPort.substring(colon + 1));
+        }
+        if (port < 1
+                || port > 65_535
+                || hostPort.substring(0, Math.max(colon, 0)).isBlank()) {
+            throw new IllegalArgumentException(
+                    "--repl-advertise expects HOST:PORT entries with a port of 1 to 65535, got '" + hostPort + "'");
         }
     }
 

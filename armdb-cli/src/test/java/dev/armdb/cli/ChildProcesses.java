@@ -3,14 +3,18 @@ package dev.armdb.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
+import java.net.Socket;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
  * What the system tests do to child processes: build the command line of a {@code bin/armdb} child JVM (this JVM's
- * own java and class path), send a signal (SIGKILL, SIGSTOP, SIGCONT, SIGTERM through {@code kill}) and wait, bounded,
- * until a process is gone. Any thread.
+ * own java and class path), send a signal (SIGKILL, SIGSTOP, SIGCONT, SIGTERM through {@code kill}), wait, bounded,
+ * until a process is gone, and tell which process a proxied connection comes from. Any thread.
  */
 final class ChildProcesses {
     private ChildProcesses() {}
@@ -40,6 +44,54 @@ final class ChildProcesses {
                         "kill -s %s %d: %s",
                         signal, pid, new String(kill.getInputStream().readAllBytes()))
                 .isZero();
+    }
+
+    /**
+     * The process among {@code pids} that holds the far end of {@code proxyEnd}, a connection a loopback proxy accepted
+     * (the socket whose local port is {@code proxyEnd}'s remote port and whose remote port is its local port), or -1;
+     * read from Linux's {@code /proc} (the socket tables and each process's descriptors), as {@code ss -p} does.
+     */
+    static long socketOwner(Socket proxyEnd, List<Long> pids) {
+        String inode = null;
+        for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
+            try {
+                List<String> lines = Files.readAllLines(Path.of(table));
+                // the first line names the columns
+                for (String line : lines.subList(Math.min(1, lines.size()), lines.size())) {
+                    String[] f = line.trim().split("\\s+");
+                    if (f.length > 9 && port(f[1]) == proxyEnd.getPort() && port(f[2]) == proxyEnd.getLocalPort()) {
+                        inode = f[9];
+                    }
+                }
+            } catch (IOException e) {
+                // no such table (IPv6 off): the other one has it
+            }
+        }
+        if (inode == null) {
+            return -1;
+        }
+        String link = "socket:[" + inode + "]";
+        for (long pid : pids) {
+            try (DirectoryStream<Path> fds = Files.newDirectoryStream(Path.of("/proc", Long.toString(pid), "fd"))) {
+                for (Path fd : fds) {
+                    try {
+                        if (Files.readSymbolicLink(fd).toString().equals(link)) {
+                            return pid;
+                        }
+                    } catch (IOException e) {
+                        // closed meanwhile
+                    }
+                }
+            } catch (IOException e) {
+                // the process is gone
+            }
+        }
+        return -1;
+    }
+
+    /** The port of a {@code /proc/net/tcp} address, {@code HEXADDR:HEXPORT}. */
+    private static int port(String address) {
+        return Integer.parseInt(address.substring(address.lastIndexOf(':') + 1), 16);
     }
 
     /** Waits until process {@code pid} is gone, at most {@code seconds}; fails otherwise. */

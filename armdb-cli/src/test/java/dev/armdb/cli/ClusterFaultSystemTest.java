@@ -8,7 +8,10 @@ import dev.armdb.cluster.ClusterStatusReader;
 import dev.armdb.cluster.GroupState;
 import dev.armdb.cluster.StandaloneZooKeeper;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -24,8 +27,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.retry.RetryOneTime;
 import org.apache.curator.test.InstanceSpec;
 import org.apache.curator.test.TestingCluster;
+import org.apache.zookeeper.data.Stat;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -41,6 +48,12 @@ import org.junit.jupiter.api.io.TempDir;
  * <ul>
  *   <li>the leader SIGSTOPped past its session timeout, then SIGCONT: it refuses the write that waited in its socket,
  *       its accepts ended before the successor's began, it follows the successor and converges;
+ *   <li>the leader's replication links to its followers cut, ZooKeeper intact (each node publishes a proxy in front of
+ *       its replication port as its replication address; the proxy tells the followers' connections apart by their
+ *       processes): one follower cut leaves the ISR before a write is acknowledged without it and writes go on, all on
+ *       the follower still in sync; both cut, writes get {@code -NOREPLICAS}; no failover; after the heal both rejoin;
+ *   <li>the leader's ZooKeeper session expired by the server while the process runs: its accepts end within its lease
+ *       of the expiry, the controller fails over, the old leader opens a new session, follows and converges;
  *   <li>the leader cut from ZooKeeper alone (its proxy drops every byte): its accepts end within its lease of the
  *       cut, before the successor's; after the heal it follows and converges; the STALE_TERM refusals of this zombie
  *       by followers are printed, and asserted over {@value #STALE_TERM_ROUNDS} rounds or more;
@@ -89,11 +102,13 @@ class ClusterFaultSystemTest {
 
     private final List<NodeProcess> nodes = new ArrayList<>();
     private final Map<String, FaultProxy> zkLinks = new HashMap<>();
+    private final Map<String, FaultProxy> replLinks = new HashMap<>();
     private final Map<String, List<FaultProxy>> ensembleLinks = new HashMap<>();
     private final Random random = new Random(SEED);
     private StandaloneZooKeeper zk;
     private TestingCluster ensemble;
     private ClusterStatusReader status;
+    private CuratorFramework zkReader;
     private FaultHistory history;
     private FaultLoad load;
 
@@ -114,7 +129,11 @@ class ClusterFaultSystemTest {
         if (status != null) {
             status.close();
         }
+        if (zkReader != null) {
+            zkReader.close();
+        }
         zkLinks.values().forEach(FaultProxy::close);
+        replLinks.values().forEach(FaultProxy::close);
         ensembleLinks.values().forEach(l -> l.forEach(FaultProxy::close));
         if (zk != null) {
             zk.close();
@@ -131,14 +150,26 @@ class ClusterFaultSystemTest {
             // each node reaches ZooKeeper through a proxy of its own, so that one node can be cut off alone
             FaultProxy p = new FaultProxy(zk.address());
             zkLinks.put(id, p);
-            nodes.add(NodeProcess.start(id, tmp.resolve(id), p.connectString() + CHROOT, GROUP, OPTIONS));
+            // and its followers reach its replication port through another, which it publishes as its replication
+            // address; a fixed port, so that the proxy's target holds across promotions and restarts
+            int replPort = freePort();
+            FaultProxy r = new FaultProxy(new InetSocketAddress("127.0.0.1", replPort));
+            replLinks.put(id, r);
+            List<String> options = new ArrayList<>(OPTIONS);
+            options.addAll(List.of("--repl-port", "" + replPort, "--repl-advertise", r.connectString()));
+            nodes.add(NodeProcess.start(id, tmp.resolve(id), p.connectString() + CHROOT, GROUP, options));
         }
         status = openStatus(zk.connectString() + CHROOT);
+        // reads the owner of a node's ephemeral member znode: its session
+        zkReader = CuratorFrameworkFactory.newClient(zk.connectString(), new RetryOneTime(100));
+        zkReader.start();
         guarded(() -> {
             awaitFormed();
             long zombieRefusals = 0;
             for (int round = 1; round <= ROUNDS; round++) {
                 pausedLeaderIsFencedAndConverges(round);
+                replicationCutShrinksTheIsrWithoutFailover(round);
+                expiredLeaderSessionFailsOver(round);
                 zombieRefusals += leaderCutFromZooKeeperStopsWithinItsLease(round);
                 killsFasterThanTheBlockPeriodDoNotFlap(round);
             }
@@ -243,6 +274,226 @@ class ClusterFaultSystemTest {
         assertThat(after.term()).isEqualTo(before.term() + 1);
         check("leader " + old + " cut from ZooKeeper, successor " + after.leader());
         return staleTermsSent() - staleBefore;
+    }
+
+    /**
+     * Scenario: the leader's ZooKeeper session expired by the server while the process runs and reaches ZooKeeper (its
+     * connection is closed, its client learns of the expiry when it reconnects). Its member znode goes with the session,
+     * so the controller fails over once the grace has passed; the old leader refuses writes as soon as its connection
+     * is SUSPENDED (well within its lease of the expiry), opens a new session, follows the successor and converges.
+     */
+    private void expiredLeaderSessionFailsOver(int round) throws Exception {
+        startLoad("leader's session expired, round " + round);
+        GroupState before = awaitState();
+        // within the block period after a failover the controller would not fail over, and the old leader, back
+        // under a new session, would lead on in its term (also safe); this scenario is about the failover
+        long blockLeft = before.lastFailoverMillis() + BLOCK_MILLIS + 500 - System.currentTimeMillis();
+        if (before.lastFailoverMillis() > 0 && blockLeft > 0) {
+            System.out.printf(Locale.ROOT, "  waiting %d ms for the block period to end%n", blockLeft);
+            Thread.sleep(blockLeft);
+        }
+        String old = before.leader();
+        awaitAcked(old, System.nanoTime(), 20);
+        long session = sessionOf(old);
+        assertThat(session).as("%s's session (owner of its member znode)", old).isNotZero();
+        long expired = System.nanoTime();
+        zk.expireSession(session);
+        // the old leader's own writer soon waits on a reply its followers never acknowledge (they turn to the
+        // successor); writes on connections of their own, one every 100 ms, show what its fence does meanwhile
+        List<Thread> probes = new ArrayList<>();
+        // when the member znode is back under a new session, looked for between the probes too
+        long[] back = new long[1];
+        BooleanSupplier backNow = () -> {
+            long now = sessionOf(old);
+            back[0] = System.nanoTime();
+            return now != 0 && now != session;
+        };
+        boolean seen = false;
+        for (int i = 0; i < 15; i++) {
+            probes.add(load.probe(node(old), random.nextLong()));
+            Thread.sleep(100);
+            seen = seen || backNow.getAsBoolean();
+        }
+        if (!seen) {
+            await("a new session of " + old, 60, backNow);
+        }
+        System.out.printf(
+                "  %s's member znode back under a new session %d ms after the expiry%n",
+                old, (back[0] - expired) / 1_000_000);
+        assertThat(back[0] - expired)
+                .as("%s's member znode was gone for less than the grace (%d ms): no failover is due", old, GRACE_MILLIS)
+                .isGreaterThan(TimeUnit.MILLISECONDS.toNanos(GRACE_MILLIS + 300));
+        GroupState after = awaitSuccessorWriting(before, expired);
+        assertThat(after.term()).as("a failover").isEqualTo(before.term() + 1);
+        for (Thread p : probes) {
+            p.join(FaultLoad.REPLY_TIMEOUT_MILLIS + 5_000L);
+        }
+        long fenced = expired + TimeUnit.MILLISECONDS.toNanos(LEASE_MILLIS / 2);
+        assertThat(history.writes())
+                .as("writes sent to %s on connections of their own from half a lease after the expiry", old)
+                .filteredOn(x -> x.writer().startsWith("fault-probe-") && x.start() - fenced > 0)
+                .isNotEmpty()
+                .allSatisfy(x -> assertThat(x.outcome()).as(x.toString()).isEqualTo(FaultHistory.Outcome.REFUSED));
+        awaitHealed();
+        load.sampleOnce();
+        FaultHistory.Window w = history.windowsOf(old).get(before.term());
+        assertThat(w).as("accepts of %s in term %d", old, before.term()).isNotNull();
+        System.out.printf("  %s's last accept %d ms after the expiry%n", old, (w.last() - expired) / 1_000_000);
+        // the lease bounds it whatever the connection does; here the server closed the connection with the session,
+        // so the node saw it SUSPENDED at once: half the lease leaves a loaded machine room
+        assertThat(w.last() - expired)
+                .as(
+                        "%s accepted its last write this long after the server expired its session and closed its"
+                                + " connection (half its lease: %d ms)",
+                        old, LEASE_MILLIS / 2)
+                .isLessThan(TimeUnit.MILLISECONDS.toNanos(LEASE_MILLIS / 2));
+        assertThat(history.windowsOf(old).keySet())
+                .as("terms %s accepted writes in", old)
+                .allMatch(t -> t <= before.term());
+        assertNoneAckedOn(old, fenced);
+        check("session of leader " + old + " expired, successor " + after.leader());
+    }
+
+    /**
+     * Scenario: the leader's replication links cut, ZooKeeper intact ({@code --min-insync 1}). One follower cut: it
+     * leaves the ISR in ZooKeeper before any write is acknowledged without it, writes go on, every acknowledged write is
+     * on the follower still in sync. Both cut: writes are refused ({@code -NOREPLICAS}), none acknowledged. No failover
+     * throughout; after the heal both rejoin the ISR and writes are acknowledged again.
+     */
+    private void replicationCutShrinksTheIsrWithoutFailover(int round) throws Exception {
+        startLoad("leader cut from its followers, round " + round);
+        await("both followers in the ISR", 60, () -> {
+            GroupState s = state();
+            return s != null && !s.leader().isEmpty() && s.isr().size() == IDS.size() - 1;
+        });
+        GroupState before = awaitState();
+        String leader = before.leader();
+        List<String> followers = IDS.stream().filter(id -> !id.equals(leader)).toList();
+        String cut = followers.get(random.nextInt(followers.size()));
+        String kept =
+                followers.stream().filter(id -> !id.equals(cut)).findFirst().orElseThrow();
+        awaitAcked(leader, System.nanoTime(), 20);
+        FaultProxy link = replLinks.get(leader);
+
+        int connections = link.cut(s -> fromNode(s, cut));
+        // no write begun from now on can be acknowledged by the cut follower
+        long cutAt = System.nanoTime();
+        long stillNamed = awaitIsr(before, List.of(kept));
+        System.out.printf(
+                Locale.ROOT,
+                "  %s's link to %s cut (%d connections): out of the ISR %d ms later, last seen in it %d ms after the"
+                        + " cut%n",
+                cut,
+                leader,
+                connections,
+                (System.nanoTime() - cutAt) / 1_000_000,
+                (stillNamed - cutAt) / 1_000_000);
+        assertNoneAckedBefore(leader, cutAt, stillNamed, cut);
+        awaitAcked(leader, System.nanoTime(), 20);
+        assertNoFailover(before);
+        // every write acknowledged so far, before and after the cut, is on the follower still in sync
+        load.close();
+        long onKept = history.assertAcknowledgedWritesKept(valuesOn(kept));
+        System.out.printf(Locale.ROOT, "  %d acknowledged writes all on %s%n", onKept, kept);
+
+        load = new FaultLoad(nodes, history, random.nextLong());
+        awaitAcked(leader, System.nanoTime(), 20);
+        link.blackhole();
+        long bothCut = System.nanoTime();
+        long keptStillNamed = awaitIsr(before, List.of());
+        long emptied = System.nanoTime();
+        System.out.printf(
+                Locale.ROOT, "  %s's link cut too: the ISR empty %d ms later%n", kept, (emptied - bothCut) / 1_000_000);
+        await(
+                "writes refused for want of in-sync replicas",
+                30,
+                () -> history.writes().stream()
+                                .filter(w -> w.node().equals(leader)
+                                        && w.start() - emptied > 0
+                                        && w.reply() != null
+                                        && w.reply().startsWith("-NOREPLICAS Not enough"))
+                                .count()
+                        >= 10);
+        assertNoneAckedBefore(leader, bothCut, keptStillNamed, kept);
+        assertThat(history.writes())
+                .as("writes acknowledged by %s after both links were cut", leader)
+                .noneMatch(w -> w.node().equals(leader)
+                        && w.outcome() == FaultHistory.Outcome.ACKED
+                        && w.start() - bothCut > 0);
+        assertNoFailover(before);
+
+        link.heal();
+        long healed = System.nanoTime();
+        awaitIsr(before, followers);
+        awaitAcked(leader, healed, 20);
+        System.out.printf(
+                Locale.ROOT,
+                "  healed: both back in the ISR and writes acknowledged %d ms later%n",
+                (System.nanoTime() - healed) / 1_000_000);
+        assertNoFailover(before);
+        awaitHealed();
+        check("leader " + leader + " cut from " + cut + ", then from " + kept + " too");
+    }
+
+    /** True if {@code proxyEnd}, a connection a proxy accepted, comes from node {@code id}'s current process. */
+    private boolean fromNode(Socket proxyEnd, String id) {
+        return ChildProcesses.socketOwner(proxyEnd, List.of(node(id).pid())) >= 0;
+    }
+
+    /**
+     * Waits until the state names exactly {@code isr} (in any order) in {@code before}'s term; returns the start time
+     * of the last read that still named another ISR: the ZooKeeper write that changed it came after that.
+     */
+    private long awaitIsr(GroupState before, List<String> isr) throws InterruptedException {
+        long[] stillOther = {System.nanoTime()};
+        await("ISR " + isr + " in term " + before.term(), 60, () -> {
+            long readAt = System.nanoTime();
+            GroupState s = state();
+            if (s == null) {
+                return false;
+            }
+            assertThat(s.term()).as("term while the ISR changes: no failover").isEqualTo(before.term());
+            if (new TreeSet<>(s.isr()).equals(new TreeSet<>(isr))) {
+                return true;
+            }
+            stillOther[0] = readAt;
+            return false;
+        });
+        return stillOther[0];
+    }
+
+    /**
+     * No write to {@code leader} begun after {@code cutAt} was acknowledged before {@code stillNamed}, while ZooKeeper
+     * still named {@code cut} in the ISR: such a write would have been acknowledged without it (its link was cut).
+     */
+    private void assertNoneAckedBefore(String leader, long cutAt, long stillNamed, String cut) {
+        assertThat(history.writes())
+                .as(
+                        "writes %s acknowledged after %s was cut (at %d) and before ZooKeeper dropped it from the ISR"
+                                + " (named at %d)",
+                        leader, cut, cutAt, stillNamed)
+                .noneMatch(w -> w.node().equals(leader)
+                        && w.outcome() == FaultHistory.Outcome.ACKED
+                        && w.start() - cutAt > 0
+                        && w.end() - stillNamed < 0);
+    }
+
+    private void assertNoFailover(GroupState before) throws InterruptedException {
+        GroupState now = awaitState();
+        assertThat(now.term()).as("no failover: term").isEqualTo(before.term());
+        assertThat(now.leader()).as("no failover: leader").isEqualTo(before.leader());
+        assertThat(now.lastFailoverMillis()).as("no failover").isEqualTo(before.lastFailoverMillis());
+    }
+
+    /** The ZooKeeper session of node {@code id}: the owner of its ephemeral member znode (0 if it has none now). */
+    private long sessionOf(String id) {
+        try {
+            // the member znode's path: docs/cluster.md, "Znodes"
+            Stat st = zkReader.checkExists().forPath(CHROOT + "/groups/" + GROUP + "/members/" + id);
+            return st == null ? 0 : st.getEphemeralOwner();
+        } catch (Exception e) {
+            return 0;
+        }
     }
 
     /** STALE_TERM refusals the nodes' INFO reports, summed (no node restarts within the scenario that reads it). */
@@ -407,20 +658,7 @@ class ClusterFaultSystemTest {
         load.sampleOnce();
         history.assertNeverTwoLeaders();
         GroupState s = awaitState();
-        Map<String, String> finalValues = new LinkedHashMap<>();
-        List<String> keys = FaultLoad.keys();
-        try (RespLink link = new RespLink(node(s.leader()).resp(), 10_000)) {
-            String[] mget = new String[keys.size() + 1];
-            mget[0] = "MGET";
-            for (int i = 0; i < keys.size(); i++) {
-                mget[i + 1] = keys.get(i);
-            }
-            List<?> values = (List<?>) link.call(mget);
-            for (int i = 0; i < keys.size(); i++) {
-                finalValues.put(keys.get(i), (String) values.get(i));
-            }
-        }
-        long checked = history.assertAcknowledgedWritesKept(finalValues);
+        long checked = history.assertAcknowledgedWritesKept(valuesOn(s.leader()));
         assertThat(checked).as("acknowledged writes").isPositive();
         List<String> staleTerms = new ArrayList<>();
         for (NodeProcess n : nodes) {
@@ -440,6 +678,31 @@ class ClusterFaultSystemTest {
                 refused,
                 history.windows(),
                 staleTerms);
+    }
+
+    /** The value of every key of the load on node {@code id} (null: absent), read with one MGET. */
+    private Map<String, String> valuesOn(String id) throws IOException {
+        Map<String, String> values = new LinkedHashMap<>();
+        List<String> keys = FaultLoad.keys();
+        try (RespLink link = new RespLink(node(id).resp(), 10_000)) {
+            String[] mget = new String[keys.size() + 1];
+            mget[0] = "MGET";
+            for (int i = 0; i < keys.size(); i++) {
+                mget[i + 1] = keys.get(i);
+            }
+            List<?> read = (List<?>) link.call(mget);
+            for (int i = 0; i < keys.size(); i++) {
+                values.put(keys.get(i), (String) read.get(i));
+            }
+        }
+        return values;
+    }
+
+    /** A port free now on loopback (for a node's replication port, which its proxy must know before it starts). */
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
     }
 
     /** Waits until a leader writes and both other nodes are in its ISR. */

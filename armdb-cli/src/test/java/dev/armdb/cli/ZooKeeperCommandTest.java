@@ -2,6 +2,8 @@ package dev.armdb.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.armdb.cluster.ClusterStatusReader;
+import dev.armdb.cluster.MemberInfo;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -9,6 +11,7 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -72,11 +75,15 @@ class ZooKeeperCommandTest {
         throw new AssertionError("no line starting with '" + prefix + "' within 60 s; output:\n" + seen);
     }
 
-    /** A node started with --cluster against a zookeeper process bootstraps its group alone and takes writes. */
+    /**
+     * A node started with --cluster against a zookeeper process bootstraps its group alone and takes writes; it
+     * publishes its first --repl-advertise name as its replication address.
+     */
     @Test
     void serveWithClusterJoinsAGroupAndLeadsItAlone() throws Exception {
         int zkPort = freePort();
         int respPort = freePort();
+        String advertised = "127.0.0.1:" + freePort();
         Process zk = armdb("zookeeper", "--dir", tmp.resolve("zk").toString(), "--port", "" + zkPort);
         Process node = null;
         try {
@@ -96,7 +103,9 @@ class ZooKeeperCommandTest {
                     "--group",
                     "g",
                     "--node-id",
-                    "n1");
+                    "n1",
+                    "--repl-advertise",
+                    advertised + ",localhost:1");
             assertThat(awaitLine(lines(node), "armdb node: RESP on"))
                     .contains("group g as node n1 through ZooKeeper at 127.0.0.1:" + zkPort + "/armdb");
             String reply = "";
@@ -106,6 +115,14 @@ class ZooKeeperCommandTest {
                 reply = set(respPort);
             }
             assertThat(reply).as("SET once the group named the node leader").isEqualTo("+OK");
+            try (ClusterStatusReader status =
+                    ClusterStatusReader.open("127.0.0.1:" + zkPort + "/armdb", Duration.ofSeconds(10))) {
+                MemberInfo n1 =
+                        status.read().groups().getFirst().members().getFirst().info();
+                assertThat(n1.replicationAddress())
+                        .as("published replication address")
+                        .isEqualTo(advertised);
+            }
             node.destroy();
             assertThat(node.waitFor(30, TimeUnit.SECONDS)).isTrue();
             assertThat(node.exitValue()).isZero();
@@ -157,6 +174,12 @@ class ZooKeeperCommandTest {
                 .contains("the grace period must be longer than the tick 1000 ms");
         assertThat(serveError(sizes, concat(cluster, "--failover-block", "0s")))
                 .contains("expected a positive duration, got '0s'");
+        for (String bad : List.of("127.0.0.1", ":7000", "127.0.0.1:0", "127.0.0.1:65536", "host:x")) {
+            assertThat(serveError(sizes, concat(cluster, "--repl-advertise", bad)))
+                    .as("--repl-advertise %s", bad)
+                    .contains(
+                            "--repl-advertise expects HOST:PORT entries with a port of 1 to 65535, got '" + bad + "'");
+        }
     }
 
     private static String[] concat(String[] a, String... b) {

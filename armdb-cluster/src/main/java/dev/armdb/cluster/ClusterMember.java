@@ -444,7 +444,7 @@ public final class ClusterMember implements AutoCloseable {
         return new MemberInfo(
                 cluster.nodeId(),
                 host.clientAddress(),
-                server == null ? "" : hostPort(server.address()),
+                server == null ? "" : publishedAddress(server),
                 store.meta().databaseId(),
                 store.epoch(),
                 store.term(),
@@ -455,6 +455,15 @@ public final class ClusterMember implements AutoCloseable {
                 streaming,
                 client == null ? "" : following,
                 lsns);
+    }
+
+    /**
+     * The replication address followers are told to dial: the server's first advertised name (a port forward, a DNS
+     * name, a proxy; and the only usable one when it binds a wildcard address), else the address it is bound to.
+     */
+    static String publishedAddress(ReplicationServer server) {
+        List<String> advertised = server.advertise();
+        return advertised.isEmpty() ? hostPort(server.address()) : advertised.getFirst();
     }
 
     static String hostPort(InetSocketAddress a) {

@@ -72,6 +72,15 @@ public final class StandaloneZooKeeper implements AutoCloseable {
         return a.getAddress().getHostAddress() + ":" + a.getPort();
     }
 
+    /**
+     * Ends session {@code sessionId} on the server as if its timeout had passed: its ephemeral znodes are deleted and
+     * its connection closed, so its client learns of the expiry when it reconnects (what fault tests do to a node that
+     * still runs and still reaches the server). A session that does not exist is ignored. Any thread.
+     */
+    public void expireSession(long sessionId) {
+        server.expire(sessionId);
+    }
+
     /** Stops serving and closes the data files. Idempotent. */
     @Override
     public void close() {

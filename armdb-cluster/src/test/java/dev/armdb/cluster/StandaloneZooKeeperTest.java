@@ -7,8 +7,12 @@ import dev.armdb.ArmDbException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.framework.state.ConnectionState;
 import org.apache.curator.retry.RetryNTimes;
 import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.KeeperException;
@@ -18,7 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Curator 5.9 against the standalone ZooKeeper 3.9 server on this JDK: connect, versioned writes (the group state's
- * compare-and-set), ephemeral znodes that vanish with their session, and data that survives a restart.
+ * compare-and-set), ephemeral znodes that vanish with their session (closed, or expired by the server while the
+ * client runs: Curator reports LOST and opens a new session), and data that survives a restart.
  */
 class StandaloneZooKeeperTest {
     @TempDir
@@ -62,6 +67,30 @@ class StandaloneZooKeeperTest {
                 CuratorFramework c = client(zk)) {
             assertThat(new String(c.getData().forPath("/g/state"), StandardCharsets.UTF_8))
                     .isEqualTo("v2");
+        }
+    }
+
+    @Test
+    void anExpiredSessionLosesItsEphemeralsAndItsClientOpensANewOne() throws Exception {
+        try (StandaloneZooKeeper zk = StandaloneZooKeeper.start(dir, new InetSocketAddress("127.0.0.1", 0));
+                CuratorFramework c = client(zk)) {
+            List<ConnectionState> states = new CopyOnWriteArrayList<>();
+            c.getConnectionStateListenable().addListener((client, s) -> states.add(s));
+            c.create().withMode(CreateMode.EPHEMERAL).forPath("/member", bytes("m"));
+            long session = c.checkExists().forPath("/member").getEphemeralOwner();
+            assertThat(session).isEqualTo(c.getZookeeperClient().getZooKeeper().getSessionId());
+
+            zk.expireSession(session);
+
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!states.contains(ConnectionState.LOST)) {
+                assertThat(System.nanoTime() - deadline).as("LOST within 30 s").isNegative();
+                Thread.sleep(20);
+            }
+            assertThat(c.checkExists().forPath("/member"))
+                    .as("the ephemeral of the expired session")
+                    .isNull();
+            assertThat(c.getZookeeperClient().getZooKeeper().getSessionId()).isNotEqualTo(session);
         }
     }
 

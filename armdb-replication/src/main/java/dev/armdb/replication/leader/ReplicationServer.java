@@ -261,6 +261,15 @@ public final class ReplicationServer implements AutoCloseable {
         return (InetSocketAddress) serverSocket.getLocalSocketAddress();
     }
 
+    /**
+     * The {@code host:port} names followers may dial besides the bound address, as configured ({@link
+     * ReplicationServerConfig#advertise}): a cluster member publishes the first as its replication address. Any
+     * thread.
+     */
+    public List<String> advertise() {
+        return config.advertise();
+    }
+
     /** The server's counters. */
     public ReplicationMetrics metrics() {
         return metrics;
