@@ -37,6 +37,10 @@ class ShardLogTest {
     private static final Path DIR = Path.of("sim");
 
     private static FixedConfig config(Durability d) {
+        return config(d, 1024);
+    }
+
+    private static FixedConfig config(Durability d, long checkpointBytes) {
         return FixedConfig.builder()
                 .keySize(KEY)
                 .valueSize(VALUE)
@@ -44,7 +48,7 @@ class ShardLogTest {
                 .durability(d)
                 .growthStepBytes(4096)
                 .changeFeedCapacity(16)
-                .logCheckpointBytes(1024)
+                .logCheckpointBytes(checkpointBytes)
                 .build();
     }
 
@@ -105,14 +109,7 @@ class ShardLogTest {
      */
     @Test
     void aLogFileIsExtendedAheadOfItsRecords() {
-        FixedConfig cfg = FixedConfig.builder()
-                .keySize(KEY)
-                .valueSize(VALUE)
-                .shards(1)
-                .durability(Durability.SYNC)
-                .growthStepBytes(4096)
-                .logCheckpointBytes(64 << 10)
-                .build();
+        FixedConfig cfg = config(Durability.SYNC, 64 << 10);
         DbMeta meta = DbMeta.create(cfg);
         SimulatedDisk disk = new SimulatedDisk();
         Shard s = open(disk, cfg, meta, false);
