@@ -105,27 +105,20 @@ final class AotTrainCommand implements Callable<Integer> {
 
     /** Starts {@code serve} with default settings, on ephemeral loopback ports, in a child JVM of this one's kind. */
     private static Process startLeader(Path dir, Path log) throws IOException {
-        List<String> cmd = List.of(
-                ProcessHandle.current().info().command().orElse("java"),
-                "-cp",
-                System.getProperty("java.class.path"),
-                Main.class.getName(),
-                "serve",
-                "--exit-with-parent",
-                "--dir",
-                dir.toString(),
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                "0",
-                "--key-size",
-                Integer.toString(KEY),
-                "--value-size",
-                Integer.toString(VALUE));
-        return new ProcessBuilder(cmd)
-                .redirectErrorStream(true)
-                .redirectOutput(log.toFile())
-                .start();
+        return ChildServe.start(
+                List.of(),
+                List.of(
+                        "--dir",
+                        dir.toString(),
+                        "--bind",
+                        "127.0.0.1",
+                        "--port",
+                        "0",
+                        "--key-size",
+                        Integer.toString(KEY),
+                        "--value-size",
+                        Integer.toString(VALUE)),
+                log);
     }
 
     /** The leader's RESP and replication addresses, from the line {@code serve} prints once it listens. */

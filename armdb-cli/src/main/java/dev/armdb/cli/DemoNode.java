@@ -39,18 +39,13 @@ final class DemoNode {
             throws IOException {
         Files.createDirectories(dir);
         Path log = dir.resolve("node.log");
-        List<String> cmd = new ArrayList<>(List.of(
-                ProcessHandle.current().info().command().orElse("java"),
+        List<String> jvm = List.of(
                 "-Xmx256m",
                 "-XX:+UseSerialGC",
                 // the nodes serve a short demo: the quick compiler starts them faster on a small machine
                 "-XX:TieredStopAtLevel=1",
-                "-Dorg.slf4j.simpleLogger.log.dev.armdb=info",
-                "-cp",
-                System.getProperty("java.class.path"),
-                Main.class.getName(),
-                "serve",
-                "--exit-with-parent",
+                "-Dorg.slf4j.simpleLogger.log.dev.armdb=info");
+        List<String> serve = new ArrayList<>(List.of(
                 "--dir",
                 dir.resolve("data").toString(),
                 "--bind",
@@ -73,11 +68,8 @@ final class DemoNode {
                 group,
                 "--node-id",
                 id));
-        cmd.addAll(moreOptions);
-        Process p = new ProcessBuilder(cmd)
-                .redirectErrorStream(true)
-                .redirectOutput(log.toFile())
-                .start();
+        serve.addAll(moreOptions);
+        Process p = ChildServe.start(jvm, serve, log);
         return new DemoNode(id, log, p);
     }
 
