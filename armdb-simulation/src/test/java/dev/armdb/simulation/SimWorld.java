@@ -225,6 +225,11 @@ final class SimWorld {
             // the follower collection's own group commit, which GROUP followers wait for before they acknowledge
             SimShardDisk.groupForce(n.f.shard());
             log("f" + n.id + " group force");
+        } else if (r < 36) {
+            // the follower's background force of replica.state: GROUP acknowledges a recorded LSN only after it
+            if (n.f.forceRecordInBackground()) {
+                log("f" + n.id + " background force of the record");
+            }
         } else if (r < 55) {
             leaderWork(n, 1 + rnd.nextInt(3));
         } else if (r < 78) {
@@ -767,6 +772,7 @@ final class SimWorld {
                 leaderWork(n, 4);
                 deliverDown(n);
                 deliverUp(n);
+                n.f.forceRecordInBackground();
                 quiet(n);
                 all &= n.f.records().applied() == leader.shard.lastLsn() && n.link.handshakeDelivered;
             }

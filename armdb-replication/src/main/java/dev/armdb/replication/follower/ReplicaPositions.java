@@ -14,6 +14,18 @@ interface ReplicaPositions {
     /** Records shard {@code s}'s applied LSN; {@code force} makes it durable now. */
     void appliedLsn(int s, long lsn, boolean force);
 
+    /**
+     * Records shard {@code s}'s applied LSN and has it forced in the background, without blocking; returns a ticket
+     * for {@link #recordForced}. What a follower acknowledges is only ever a record whose force completed.
+     */
+    long recordApplied(int s, long lsn);
+
+    /** True once the force a {@link #recordApplied} ticket names has completed. */
+    boolean recordForced(long ticket);
+
+    /** Makes every record stored so far durable before it returns. */
+    void forceRecords();
+
     /** The leader database id shard {@code s} follows (16 bytes, zero = none). */
     byte[] leaderDatabaseId(int s);
 

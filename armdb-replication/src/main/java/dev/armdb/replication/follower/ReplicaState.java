@@ -19,7 +19,8 @@ import java.nio.file.StandardOpenOption;
  * applied (see {@link ReplicaStateLayout}). A follower never records an LSN it has not applied (and forced, per
  * its durability) in full.
  *
- * <p>Threading: each shard's entry is written by that shard's session thread only; any thread may read.
+ * <p>Threading: each shard's entry is written by that shard's session thread only; any thread may read. A background
+ * thread runs the forces {@link #recordApplied} asks for.
  */
 public final class ReplicaState implements ReplicaPositions, AutoCloseable {
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -36,7 +37,7 @@ public final class ReplicaState implements ReplicaPositions, AutoCloseable {
         this.channel = channel;
         this.map = map;
         this.shards = shards;
-        this.groupForce = new GroupForce(map::force);
+        this.groupForce = new GroupForce(map::force, "armdb-replica-state-force");
     }
 
     /**
@@ -70,6 +71,9 @@ public final class ReplicaState implements ReplicaPositions, AutoCloseable {
                 ch.force(true);
             } else {
                 state.check(file);
+                // a dead process may have left records in the page cache that no force covered (they are recorded
+                // before their background force completes): nothing read here counts as durable before this
+                m.force();
             }
             return state;
         } catch (IOException e) {
@@ -110,6 +114,28 @@ public final class ReplicaState implements ReplicaPositions, AutoCloseable {
         }
     }
 
+    /**
+     * Records shard {@code s}'s applied LSN and asks the background thread to force it; returns the ticket for {@link
+     * #recordForced}. Never blocks on the disk.
+     */
+    @Override
+    public long recordApplied(int s, long lsn) {
+        map.set(LONG, entryOffset(s) + APPLIED_LSN_OFFSET, lsn);
+        return groupForce.request();
+    }
+
+    /** True once the force a {@link #recordApplied} ticket names has completed. */
+    @Override
+    public boolean recordForced(long ticket) {
+        return groupForce.done(ticket);
+    }
+
+    /** Makes every record stored so far durable before it returns. */
+    @Override
+    public void forceRecords() {
+        groupForce.forceCovering();
+    }
+
     /** Number of forces of the record since it was opened (records that shared a force count once). */
     long forces() {
         return groupForce.forces();
@@ -137,6 +163,7 @@ public final class ReplicaState implements ReplicaPositions, AutoCloseable {
 
     @Override
     public void close() {
+        groupForce.close();
         try {
             arena.close();
         } catch (IllegalStateException ignored) {

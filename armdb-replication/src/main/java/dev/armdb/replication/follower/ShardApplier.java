@@ -79,6 +79,12 @@ final class ShardApplier {
     private long lastAckedLsn = -1;
     /** GROUP: the newest consistent point a completed force covers, not recorded yet; -1 if none. */
     private long durableReady = -1;
+    /** The newest recorded LSN a completed force of the record covers: the most an ACK may carry. */
+    private long forcedRecordLsn;
+    /** GROUP: a recorded LSN whose background force has not completed yet (-1: none), and its ticket. */
+    private long pendingRecordLsn = -1;
+
+    private long pendingRecordTicket;
 
     private long lastAckNanos;
     private boolean ackDeferred;
@@ -91,6 +97,8 @@ final class ShardApplier {
         this.positions = positions;
         this.metrics = metrics;
         this.forcedSince = shard::forcedSince;
+        // the record as opened is forced (ReplicaState forces what a dead process left before anything reads it)
+        this.forcedRecordLsn = positions.appliedLsn(shardId);
     }
 
     /**
@@ -151,6 +159,8 @@ final class ShardApplier {
         }
         if (full || otherDb) {
             positions.resetTo(shardId, info.databaseId());
+            forcedRecordLsn = 0;
+            pendingRecordLsn = -1;
             applied = 0;
             durableReady = -1;
             durablePoints.clear();
@@ -225,7 +235,7 @@ final class ShardApplier {
             forceAndAck(nowNs, false, false, out);
         } else {
             if (shard.durability() == Durability.NONE && phase == Phase.STREAMING && atConsistentPoint()) {
-                positions.appliedLsn(shardId, applied, false);
+                recordNow(applied, false);
             }
             if (!moreQueued) {
                 // nothing more queued: the ack goes out when the next read finds nothing within the delay
@@ -262,7 +272,8 @@ final class ShardApplier {
     void onQuiet(long nowNs, AckSink out) throws IOException {
         if (phase != Phase.AWAIT_SHARD_INFO) {
             // an ACK goes out even when it says nothing new: a quiet leader may be waiting for its window to open
-            forceAndAck(nowNs, !ackDeferred && !durablePoints.pending(), true, out);
+            boolean idle = !ackDeferred && !durablePoints.pending() && pendingRecordLsn < 0;
+            forceAndAck(nowNs, idle, true, out);
         }
     }
 
@@ -324,14 +335,15 @@ final class ShardApplier {
         if (d == Durability.SYNC) {
             shard.forceApplied();
             if (applied != recorded && consistent) {
-                positions.appliedLsn(shardId, applied, true);
+                recordNow(applied, true);
             }
         } else if (d == Durability.GROUP) {
             recordGroupDurable(recorded, idle, consistent, nowNs);
         } else if (applied != recorded && consistent) {
-            positions.appliedLsn(shardId, applied, false);
+            recordNow(applied, false);
         }
-        long ackLsn = phase == Phase.STREAMING && consistent ? positions.appliedLsn(shardId) : 0;
+        settleRecordForce();
+        long ackLsn = phase == Phase.STREAMING && consistent ? forcedRecordLsn : 0;
         if (idle
                 || ackLsn != lastAckedLsn
                 || lastBatchSeq - lastAckedBatchSeq >= ACK_EVERY_BATCHES
@@ -346,8 +358,9 @@ final class ShardApplier {
 
     /**
      * GROUP: records the newest consistent point a completed force covers, while the shard is at a consistent point
-     * at or past it. The record is forced (one page): what a follower acknowledged stays recorded through a power
-     * loss.
+     * at or past it. The record (one page) is forced in the background and acknowledged once that force completes
+     * ({@link #settleRecordForce}): what a follower acknowledged stays recorded through a power loss, and the thread
+     * driving the session never waits for the disk.
      */
     private void recordGroupDurable(long recorded, boolean idle, boolean consistent, long nowNs) {
         long durable = durablePoints.takeDurable(forcedSince);
@@ -362,17 +375,34 @@ final class ShardApplier {
             durableReady = applied;
         }
         if (consistent && durableReady > recorded) {
-            positions.appliedLsn(shardId, durableReady, true);
+            pendingRecordTicket = positions.recordApplied(shardId, durableReady);
+            pendingRecordLsn = durableReady;
+        }
+    }
+
+    /** Records {@code lsn}, forced now if {@code force} (NONE promises nothing past a process crash): ACKs may carry it. */
+    private void recordNow(long lsn, boolean force) {
+        positions.appliedLsn(shardId, lsn, force);
+        forcedRecordLsn = lsn;
+        pendingRecordLsn = -1;
+    }
+
+    /** Takes the pending record as forced once its background force completed. */
+    private void settleRecordForce() {
+        if (pendingRecordLsn >= 0 && positions.recordForced(pendingRecordTicket)) {
+            forcedRecordLsn = pendingRecordLsn;
+            pendingRecordLsn = -1;
         }
     }
 
     /**
      * How long the driver may wait for the next frame before calling {@link #onQuiet}: 1 ms while an ack is held
-     * back, a group interval while a consistent point waits for a force, else {@code heartbeatNanos}.
+     * back or a record waits for its background force, a group interval while a consistent point waits for a force,
+     * else {@code heartbeatNanos}.
      */
     long quietAfterNanos(long heartbeatNanos) {
-        if (ackDeferred) {
-            return ACK_MAX_DELAY_NANOS;
+        if (ackDeferred || pendingRecordLsn >= 0) {
+            return Math.min(heartbeatNanos, ACK_MAX_DELAY_NANOS);
         }
         if (durablePoints.pending()) {
             return Math.min(heartbeatNanos, shard.groupIntervalNanos());
@@ -412,7 +442,12 @@ final class ShardApplier {
         boolean copyIncomplete = shard.copyIncomplete();
         if (consistentLsn > positions.appliedLsn(shardId) && !copyIncomplete && shard.lastLsn() <= consistentLsn) {
             shard.forceApplied();
-            positions.appliedLsn(shardId, consistentLsn, true);
+            recordNow(consistentLsn, true);
+        } else if (pendingRecordLsn >= 0) {
+            // recorded, its background force not completed: a clean stop leaves the record durable
+            positions.forceRecords();
+            forcedRecordLsn = pendingRecordLsn;
+            pendingRecordLsn = -1;
         }
         return !copyIncomplete && Math.max(consistentLsn, positions.appliedLsn(shardId)) >= shard.lastLsn();
     }

@@ -11,8 +11,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link GroupForce}: every caller returns covered by a force that began after its store, and concurrent callers
- * share forces. Mutation check: returning when {@code done >= mark} (a force that began before the store) fails
- * {@link #everyCallerIsCoveredByAForceBegunAfterItsStore}.
+ * share forces. Mutation checks: returning when {@code done >= mark} (a force that began before the store) fails
+ * {@link #everyCallerIsCoveredByAForceBegunAfterItsStore}; a ticket numbered {@code begun} instead of {@code begun +
+ * 1} fails {@link #aTicketIsDoneOnlyOnceAForceBegunAfterItsStoreCompleted}.
  */
 class GroupForceTest {
     private static final int THREADS = 8;
@@ -63,5 +64,78 @@ class GroupForceTest {
         }
         assertThat(forces.get()).isEqualTo(5);
         assertThat(group.forces()).isEqualTo(5);
+    }
+
+    @Test
+    void aTicketIsDoneOnlyOnceAForceBegunAfterItsStoreCompleted() throws Exception {
+        AtomicLong stores = new AtomicLong();
+        AtomicLong durable = new AtomicLong();
+        AtomicLong uncovered = new AtomicLong();
+        try (GroupForce group = new GroupForce(
+                () -> {
+                    long seen = stores.get();
+                    LockSupport.parkNanos(100_000);
+                    durable.accumulateAndGet(seen, Math::max);
+                },
+                "group-force-test")) {
+            List<Thread> threads = new ArrayList<>();
+            for (int t = 0; t < THREADS; t++) {
+                threads.add(Thread.ofPlatform().start(() -> {
+                    for (int i = 0; i < CALLS_PER_THREAD; i++) {
+                        long mine = stores.incrementAndGet();
+                        long ticket = group.request();
+                        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                        while (!group.done(ticket) && System.nanoTime() < deadline) {
+                            Thread.onSpinWait();
+                        }
+                        if (durable.get() < mine) {
+                            uncovered.incrementAndGet();
+                        }
+                    }
+                }));
+            }
+            for (Thread t : threads) {
+                t.join(TimeUnit.SECONDS.toMillis(60));
+                assertThat(t.isAlive()).as("caller thread finished").isFalse();
+            }
+            assertThat(uncovered.get())
+                    .as("tickets done before their store was forced")
+                    .isZero();
+            assertThat(group.forces())
+                    .as("background forces run for %d tickets", THREADS * CALLS_PER_THREAD)
+                    .isPositive()
+                    .isLessThan(THREADS * CALLS_PER_THREAD);
+        }
+    }
+
+    @Test
+    void aFailedBackgroundForceFailsTheTicketsItDidNotReach() {
+        try (GroupForce group = new GroupForce(
+                () -> {
+                    throw new IllegalStateException("disk gone");
+                },
+                "group-force-test")) {
+            long ticket = group.request();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            Throwable thrown = null;
+            while (thrown == null && System.nanoTime() < deadline) {
+                try {
+                    assertThat(group.done(ticket)).isFalse();
+                } catch (dev.armdb.ArmDbException e) {
+                    thrown = e;
+                }
+            }
+            assertThat(thrown).as("the ticket's failure").isNotNull().hasMessageContaining("disk gone");
+        }
+    }
+
+    @Test
+    void ticketsNotForcedByCloseFail() {
+        GroupForce group = new GroupForce(() -> LockSupport.parkNanos(1_000), "group-force-test");
+        group.close();
+        long ticket = group.request();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> group.done(ticket))
+                .isInstanceOf(dev.armdb.ArmDbException.class)
+                .hasMessageContaining("closed");
     }
 }

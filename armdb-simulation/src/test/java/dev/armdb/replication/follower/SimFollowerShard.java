@@ -35,6 +35,10 @@ public final class SimFollowerShard {
         boolean copyMark;
         /** The highest leader term seen ({@code db.term}: raised durably before it is used). */
         long term;
+        /** Background forces of the record asked for, and the newest ticket a completed force covers. */
+        long ticketsIssued;
+
+        long ticketsForced;
 
         /** The records a new process finds after a crash; {@code powerLoss} keeps only what was forced. */
         public Records afterCrash(boolean powerLoss) {
@@ -180,6 +184,16 @@ public final class SimFollowerShard {
         applier.onQuiet(nowNs, sink(out));
     }
 
+    /**
+     * The background force of the record runs now (begins and completes), covering what was recorded so far; returns
+     * true if a ticket waited for it.
+     */
+    public boolean forceRecordInBackground() {
+        boolean waited = records.ticketsForced < records.ticketsIssued;
+        positions.forceAll();
+        return waited;
+    }
+
     /** True while an ack is held back. */
     public boolean ackDeferred() {
         return applier.ackDeferred();
@@ -219,11 +233,26 @@ public final class SimFollowerShard {
         public void appliedLsn(int s, long lsn, boolean force) {
             records.applied = lsn;
             if (force) {
-                records.appliedForced = lsn;
-                records.databaseIdForced = records.databaseId.clone();
-                records.epochForced = records.epoch;
+                forceAll();
             }
             onRecord.accept(lsn);
+        }
+
+        @Override
+        public long recordApplied(int s, long lsn) {
+            records.applied = lsn;
+            onRecord.accept(lsn);
+            return ++records.ticketsIssued;
+        }
+
+        @Override
+        public boolean recordForced(long ticket) {
+            return ticket <= records.ticketsForced;
+        }
+
+        @Override
+        public void forceRecords() {
+            forceAll();
         }
 
         @Override
@@ -249,10 +278,12 @@ public final class SimFollowerShard {
             forceAll();
         }
 
+        /** A force begun now: it covers every record stored so far, and every ticket handed out. */
         private void forceAll() {
             records.appliedForced = records.applied;
             records.databaseIdForced = records.databaseId.clone();
             records.epochForced = records.epoch;
+            records.ticketsForced = records.ticketsIssued;
         }
     }
 
