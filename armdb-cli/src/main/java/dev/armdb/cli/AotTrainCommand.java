@@ -81,8 +81,12 @@ final class AotTrainCommand implements Callable<Integer> {
         Process leader = startLeader(root.resolve("leader"), log);
         try {
             InetSocketAddress[] addresses = awaitAddresses(leader, log);
-            FixedConfig cfg =
-                    FixedConfig.builder().keySize(KEY).valueSize(VALUE).build();
+            // the shape the leader's defaults gave it (same machine, so the same default shard count)
+            FixedConfig cfg = FixedConfig.builder()
+                    .keySize(KEY)
+                    .valueSize(VALUE)
+                    .shards(ServeCommand.defaultShards(Runtime.getRuntime().availableProcessors()))
+                    .build();
             InetSocketAddress any = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
             try (RespLink l = new RespLink(addresses[0], TIMEOUT_MILLIS)) {
                 writes(l, 0, records, false);

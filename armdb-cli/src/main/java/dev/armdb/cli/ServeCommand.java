@@ -41,7 +41,10 @@ import picocli.CommandLine.Option;
             "in ZooKeeper whose controller fails over automatically. SIGTERM/SIGINT: flush, close, exit 0."
         })
 final class ServeCommand implements Callable<Integer> {
-    private static final int DEFAULT_SHARDS = 16;
+    /** Fewest and most shards a new collection gets by default (see {@link #defaultShards}). */
+    private static final int MIN_DEFAULT_SHARDS = 4;
+
+    private static final int MAX_DEFAULT_SHARDS = 16;
     private static final Duration PROBE_PATIENCE = Duration.ofSeconds(30);
 
     @Option(names = "--dir", required = true, description = "Collection directory (created if missing).")
@@ -96,7 +99,8 @@ final class ServeCommand implements Callable<Integer> {
 
     @Option(
             names = "--shards",
-            description = "Shards when creating (default " + DEFAULT_SHARDS + "; with --follow, the leader's).")
+            description = "Shards when creating (default: twice the cores, rounded up to a power of two, 4 to 16;"
+                    + " with --follow, the leader's; an existing collection keeps its own).")
     Integer shards;
 
     @Option(
@@ -376,12 +380,41 @@ final class ServeCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("creating a collection in " + dir
                         + " needs --key-size and --value-size (or --follow, to take the leader's)");
             }
+            FixedConfig stored = exists ? FixedMap.storedConfig(dir) : null;
             b = FixedConfig.builder()
                     .keySize(keySize)
                     .valueSize(valueSize)
-                    .shards(shards == null ? DEFAULT_SHARDS : shards);
+                    .shards(shardsFor(shards, stored, Runtime.getRuntime().availableProcessors()));
         }
         return b.durability(durability).groupInterval(groupInterval).build();
+    }
+
+    /**
+     * The shard count to open with: the one given, else an existing collection's own (so a restart with the size
+     * options opens what an earlier default created), else {@link #defaultShards} of {@code processors}.
+     */
+    static int shardsFor(Integer given, FixedConfig stored, int processors) {
+        if (given != null) {
+            return given;
+        }
+        return stored != null ? stored.shards() : defaultShards(processors);
+    }
+
+    /**
+     * Shards of a new collection by default: twice {@code processors}, rounded up to a power of two, at least {@value
+     * #MIN_DEFAULT_SHARDS} and at most {@value #MAX_DEFAULT_SHARDS}.
+     *
+     * <p>Design note: a shard is a unit of write parallelism, and each one has its own redo log that the group
+     * commit forces every interval. Beyond about two per core no writer gains, while every log adds a force: 16 shards
+     * on 2 cores forced 1,600 logs a second and took a sixth of the node's CPU. Measured on 2 cores with one
+     * follower process, same runs: 4 shards against 16 gave SET -P 1 throughput 29.9k against 26.1k (medians of 5,
+     * Redis with AOF everysec and a replica 28.3k) and live lag p99 3.5 and 16.6 ms against 6.2 and 128 ms.
+     */
+    static int defaultShards(int processors) {
+        int want = Math.max(MIN_DEFAULT_SHARDS, 2 * Math.max(1, processors));
+        int pow = Integer.highestOneBit(want);
+        int rounded = pow == want ? want : pow << 1;
+        return Math.min(MAX_DEFAULT_SHARDS, rounded);
     }
 
     /**
