@@ -19,40 +19,14 @@ class GroupForceTest {
     private static final int THREADS = 8;
     private static final int CALLS_PER_THREAD = 200;
 
+    /** How a caller waits for its store to be forced. */
+    private interface Wait {
+        void untilForced(GroupForce group);
+    }
+
     @Test
     void everyCallerIsCoveredByAForceBegunAfterItsStore() throws Exception {
-        AtomicLong stores = new AtomicLong();
-        AtomicLong durable = new AtomicLong();
-        GroupForce group = new GroupForce(() -> {
-            // what the force makes durable is what was stored when it began; it takes a while, as a real force does
-            long seen = stores.get();
-            LockSupport.parkNanos(200_000);
-            durable.accumulateAndGet(seen, Math::max);
-        });
-        AtomicLong uncovered = new AtomicLong();
-        List<Thread> threads = new ArrayList<>();
-        for (int t = 0; t < THREADS; t++) {
-            threads.add(Thread.ofPlatform().start(() -> {
-                for (int i = 0; i < CALLS_PER_THREAD; i++) {
-                    long mine = stores.incrementAndGet();
-                    group.forceCovering();
-                    if (durable.get() < mine) {
-                        uncovered.incrementAndGet();
-                    }
-                }
-            }));
-        }
-        for (Thread t : threads) {
-            t.join(TimeUnit.SECONDS.toMillis(60));
-            assertThat(t.isAlive()).as("caller thread finished").isFalse();
-        }
-        assertThat(uncovered.get())
-                .as("calls that returned before their store was forced")
-                .isZero();
-        assertThat(group.forces())
-                .as("forces run for %d calls", THREADS * CALLS_PER_THREAD)
-                .isPositive()
-                .isLessThan(THREADS * CALLS_PER_THREAD);
+        assertEveryCallerCovered(200_000, GroupForce::forceCovering);
     }
 
     @Test
@@ -68,13 +42,28 @@ class GroupForceTest {
 
     @Test
     void aTicketIsDoneOnlyOnceAForceBegunAfterItsStoreCompleted() throws Exception {
+        assertEveryCallerCovered(100_000, group -> {
+            long ticket = group.request();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!group.done(ticket) && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+        });
+    }
+
+    /**
+     * {@link #THREADS} callers each store and wait {@link #CALLS_PER_THREAD} times over a force that takes {@code
+     * forceNanos}; asserts that no wait returned before a force covered its store, and that forces were shared.
+     */
+    private static void assertEveryCallerCovered(long forceNanos, Wait wait) throws InterruptedException {
         AtomicLong stores = new AtomicLong();
         AtomicLong durable = new AtomicLong();
         AtomicLong uncovered = new AtomicLong();
         try (GroupForce group = new GroupForce(
                 () -> {
+                    // what a force makes durable is what was stored when it began; it takes a while, as a real one does
                     long seen = stores.get();
-                    LockSupport.parkNanos(100_000);
+                    LockSupport.parkNanos(forceNanos);
                     durable.accumulateAndGet(seen, Math::max);
                 },
                 "group-force-test")) {
@@ -83,11 +72,7 @@ class GroupForceTest {
                 threads.add(Thread.ofPlatform().start(() -> {
                     for (int i = 0; i < CALLS_PER_THREAD; i++) {
                         long mine = stores.incrementAndGet();
-                        long ticket = group.request();
-                        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-                        while (!group.done(ticket) && System.nanoTime() < deadline) {
-                            Thread.onSpinWait();
-                        }
+                        wait.untilForced(group);
                         if (durable.get() < mine) {
                             uncovered.incrementAndGet();
                         }
@@ -99,10 +84,10 @@ class GroupForceTest {
                 assertThat(t.isAlive()).as("caller thread finished").isFalse();
             }
             assertThat(uncovered.get())
-                    .as("tickets done before their store was forced")
+                    .as("waits that returned before their store was forced")
                     .isZero();
             assertThat(group.forces())
-                    .as("background forces run for %d tickets", THREADS * CALLS_PER_THREAD)
+                    .as("forces run for %d calls", THREADS * CALLS_PER_THREAD)
                     .isPositive()
                     .isLessThan(THREADS * CALLS_PER_THREAD);
         }
