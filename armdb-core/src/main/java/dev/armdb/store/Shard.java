@@ -593,11 +593,24 @@ public final class Shard implements ShardView {
                 return false;
             }
             int read = reader.readValue(slot, key, out);
-            if (read != SlotReader.RETRY) {
+            if (read != SlotReader.RETRY && stillIndexed(hash, key, slot)) {
                 return read == SlotReader.FOUND;
             }
         }
         return getLocked(key, hash, out);
+    }
+
+    /**
+     * True if the index still points {@code key} at {@code slot}, which a lock-free read just found holding it. A slot
+     * found through the index may be freed and reused for a newer write of the same key before the reader reads it;
+     * that write is not indexed yet (its put has not returned), and a reader that returned it could then return the
+     * older, indexed value on its next call (reads going back in time). Checked after the slot's own re-check: a slot
+     * the index points at again held what was read at some moment of the call.
+     */
+    private boolean stillIndexed(long hash, byte[] key, int slot) {
+        // the slot's reads complete before the index is read again
+        VarHandle.loadLoadFence();
+        return index.find(hash, key) == slot;
     }
 
     private boolean getLocked(byte[] key, long hash, byte[] out) {
@@ -649,7 +662,7 @@ public final class Shard implements ShardView {
                 return false;
             }
             int probe = reader.probe(slot, key);
-            if (probe != SlotReader.RETRY) {
+            if (probe != SlotReader.RETRY && stillIndexed(hash, key, slot)) {
                 return probe == SlotReader.FOUND;
             }
         }

@@ -130,7 +130,10 @@ final class SlotReader {
             // the copy must complete before the re-check of the version
             VarHandle.loadLoadFence();
             if (unchanged(seg, off, w1, lsn1)) {
-                return true;
+                // and the slot's re-check before the bit's: a slot freed and reused for a newer write of the key
+                // before this read carries that write's image before the index points there (see Shard.get)
+                VarHandle.loadLoadFence();
+                return index.holdsSlot(slot);
             }
         }
         return false;
