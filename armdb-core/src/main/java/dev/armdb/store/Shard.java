@@ -592,12 +592,23 @@ public final class Shard implements ShardView {
             if (slot < 0) {
                 return false;
             }
-            int read = reader.readValue(slot, key, out);
-            if (read != SlotReader.RETRY && stillIndexed(hash, key, slot)) {
+            int read = readFound(slot, key, hash, out);
+            if (read != SlotReader.RETRY) {
                 return read == SlotReader.FOUND;
             }
         }
         return getLocked(key, hash, out);
+    }
+
+    /**
+     * The second step of a lock-free {@link #get}, after the index named {@code slot} for {@code key}: {@link
+     * SlotReader#FOUND} with the value in {@code out}, {@link SlotReader#ABSENT}, or {@link SlotReader#RETRY} (the
+     * slot changed under the read, or the index no longer points there). Any thread; tests run it between a writer's
+     * steps.
+     */
+    int readFound(int slot, byte[] key, long hash, byte[] out) {
+        int read = reader.readValue(slot, key, out);
+        return read != SlotReader.RETRY && stillIndexed(hash, key, slot) ? read : SlotReader.RETRY;
     }
 
     /**

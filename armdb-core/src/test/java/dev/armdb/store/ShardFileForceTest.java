@@ -4,9 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.armdb.Durability;
 import dev.armdb.FixedConfig;
-import java.io.IOException;
-import java.lang.foreign.MemorySegment;
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
@@ -37,7 +34,7 @@ class ShardFileForceTest {
         int shift = ShardFile.chunkShiftFor(cfg.growthStepBytes(), meta.slotSize());
         // real mapped files (65 chunks do not fit a simulated file), with a hook at the start of each chunk's force
         ShardStorage.Opener opener =
-                (path, readOnly) -> new ForceHook(MappedShardStorage.OPENER.open(path, readOnly), () -> {
+                (path, readOnly) -> HookedStorage.onForce(MappedShardStorage.OPENER.open(path, readOnly), () -> {
                     if (armed.getAndSet(false)) {
                         // on the forcing thread, while the force runs: a 65th chunk is mapped and written
                         opened[0].grow();
@@ -62,60 +59,6 @@ class ShardFileForceTest {
             assertThat(file.isDirty()).as("after a force that can see it").isFalse();
         } finally {
             file.close();
-        }
-    }
-
-    /** A shard storage that runs a hook at the start of every force of a mapping. */
-    private record ForceHook(ShardStorage inner, Runnable hook) implements ShardStorage {
-        @Override
-        public Path path() {
-            return inner.path();
-        }
-
-        @Override
-        public long size() throws IOException {
-            return inner.size();
-        }
-
-        @Override
-        public void read(ByteBuffer dst, long position) throws IOException {
-            inner.read(dst, position);
-        }
-
-        @Override
-        public void write(ByteBuffer src, long position) throws IOException {
-            inner.write(src, position);
-        }
-
-        @Override
-        public void truncate(long size) throws IOException {
-            inner.truncate(size);
-        }
-
-        @Override
-        public void forceFile() throws IOException {
-            inner.forceFile();
-        }
-
-        @Override
-        public MemorySegment map(long position, long bytes) throws IOException {
-            return inner.map(position, bytes);
-        }
-
-        @Override
-        public void force(MemorySegment mapping) {
-            hook.run();
-            inner.force(mapping);
-        }
-
-        @Override
-        public void stored() {
-            inner.stored();
-        }
-
-        @Override
-        public void close() {
-            inner.close();
         }
     }
 }
