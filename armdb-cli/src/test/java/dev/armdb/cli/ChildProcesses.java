@@ -47,6 +47,48 @@ final class ChildProcesses {
     }
 
     /**
+     * Waits, for at most 10 s, until every thread of process {@code pid} is stopped (state {@code T} in Linux's {@code
+     * /proc/PID/task/TID/stat}, or ended); fails if one still runs then.
+     */
+    static void awaitStopped(long pid) throws InterruptedException {
+        Path tasks = Path.of("/proc", Long.toString(pid), "task");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        String running = "?";
+        while (System.nanoTime() - deadline < 0) {
+            running = runningThread(tasks);
+            if (running == null) {
+                return;
+            }
+            Thread.sleep(1);
+        }
+        throw new AssertionError(
+                "process " + pid + " did not stop within 10 s after SIGSTOP: thread " + running + " still runs");
+    }
+
+    /** A thread of {@code tasks} (a {@code /proc/PID/task} directory) neither stopped nor ended, or null if none. */
+    private static String runningThread(Path tasks) {
+        try (java.util.stream.Stream<Path> ids = Files.list(tasks)) {
+            for (Path task : ids.toList()) {
+                String stat;
+                try {
+                    stat = Files.readString(task.resolve("stat"));
+                } catch (IOException gone) {
+                    continue; // the thread ended meanwhile
+                }
+                // "tid (comm) S ...": the state follows the last ')', as comm may hold spaces and parentheses
+                char state = stat.charAt(stat.lastIndexOf(')') + 2);
+                // T stopped, t traced; Z and X: a thread that ended
+                if ("TtZX".indexOf(state) < 0) {
+                    return task.getFileName() + " (state " + state + ")";
+                }
+            }
+            return null;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot list " + tasks, e);
+        }
+    }
+
+    /**
      * The process among {@code pids} that holds the far end of {@code proxyEnd}, a connection a loopback proxy accepted
      * (the socket whose local port is {@code proxyEnd}'s remote port and whose remote port is its local port), or -1;
      * read from Linux's {@code /proc} (the socket tables and each process's descriptors), as {@code ss -p} does.

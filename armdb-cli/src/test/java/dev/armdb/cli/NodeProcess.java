@@ -100,9 +100,15 @@ final class NodeProcess implements AutoCloseable {
         paused = false;
     }
 
-    /** SIGSTOP: the process stops at once, sockets and ZooKeeper session left as they are. */
+    /**
+     * SIGSTOP, and waits (bounded) until every thread of the process is stopped: sockets and ZooKeeper session left as
+     * they are. {@code kill} returns once the signal is sent; a thread of the node may still run a moment after it
+     * (one such moment took a write the test sent only after this call, and the write counted as taken by a paused
+     * leader).
+     */
     void pause() throws IOException, InterruptedException {
         ChildProcesses.signal(process.pid(), "STOP");
+        ChildProcesses.awaitStopped(process.pid());
         paused = true;
     }
 

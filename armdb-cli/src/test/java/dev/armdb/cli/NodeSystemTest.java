@@ -70,15 +70,18 @@ class NodeSystemTest {
         processes.add(p);
         BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        List<String> output = new ArrayList<>();
         String line;
         while ((line = r.readLine()) != null) {
             if (line.startsWith("armdb node: RESP on")) {
                 Thread.ofPlatform().daemon().start(() -> drain(r));
                 return p;
             }
+            output.add(line);
             assertThat(System.nanoTime()).as("node start, last line: %s", line).isLessThan(deadline);
         }
-        throw new AssertionError("node exited before it started serving: " + p.waitFor());
+        throw new AssertionError("node exited before it started serving, status " + p.waitFor() + ", command "
+                + String.join(" ", args) + ", output:\n" + String.join("\n", output));
     }
 
     private static void drain(BufferedReader r) {
