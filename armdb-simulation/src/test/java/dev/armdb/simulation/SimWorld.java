@@ -772,6 +772,8 @@ final class SimWorld {
                 leaderWork(n, 4);
                 deliverDown(n);
                 deliverUp(n);
+                // the follower collection's group commit, which runs every interval
+                SimShardDisk.groupForce(n.f.shard());
                 n.f.forceRecordInBackground();
                 quiet(n);
                 all &= n.f.records().applied() == leader.shard.lastLsn() && n.link.handshakeDelivered;

@@ -21,11 +21,10 @@ import java.util.function.LongPredicate;
 final class DurablePoints {
     private final long[] lsns = new long[2];
     private final long[] marks = new long[2];
-    private final long[] sinceNanos = new long[2];
     private int count;
 
-    /** Notes that {@code lsn} became a consistent point after the stores covered by {@code mark}, at {@code nowNanos}. */
-    void reached(long lsn, long mark, long nowNanos) {
+    /** Notes that {@code lsn} became a consistent point after the stores covered by {@code mark}. */
+    void reached(long lsn, long mark) {
         if (count > 0 && lsn <= lsns[count - 1]) {
             return;
         }
@@ -37,7 +36,6 @@ final class DurablePoints {
         } else {
             lsns[count] = lsn;
             marks[count] = mark;
-            sinceNanos[count] = nowNanos;
             count++;
         }
     }
@@ -54,7 +52,6 @@ final class DurablePoints {
             durable = lsns[0];
             lsns[0] = lsns[1];
             marks[0] = marks[1];
-            sinceNanos[0] = sinceNanos[1];
             count--;
         }
         return durable;
@@ -63,11 +60,6 @@ final class DurablePoints {
     /** True if some point waits for a force. */
     boolean pending() {
         return count > 0;
-    }
-
-    /** How long the oldest waiting point has waited (0 if none waits). */
-    long waitedNanos(long nowNanos) {
-        return count == 0 ? 0 : nowNanos - sinceNanos[0];
     }
 
     /** Forgets every point (after a force that covers them all, or when the session starts over). */

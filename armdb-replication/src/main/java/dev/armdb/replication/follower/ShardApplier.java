@@ -34,11 +34,6 @@ final class ShardApplier {
     static final int ACK_EVERY_BATCHES = 4;
     /** At most this long between acks while batches keep arriving. */
     static final long ACK_MAX_DELAY_NANOS = 1_000_000;
-    /**
-     * Under GROUP, group intervals a consistent point waits for the collection's group commit before the applier
-     * forces the shard itself (a group commit that fell behind, e.g. many shards each forcing slowly).
-     */
-    private static final int GROUP_FORCE_PATIENCE = 10;
 
     /** Where the stream is. */
     enum Phase {
@@ -225,7 +220,7 @@ final class ShardApplier {
         metrics.slotsApplied.add(count);
         lastBatchSeq = seq;
         if (phase == Phase.STREAMING) {
-            advanceTo(upTo, nowNs);
+            advanceTo(upTo);
             leaderLsn = Math.max(leaderLsn, upTo);
         }
         trackLag(nowNs);
@@ -247,7 +242,7 @@ final class ShardApplier {
     /** Ends the catch-up: builds the index of a first copy, and takes the announced LSN if it is a consistent point. */
     void onCaughtUp(CaughtUp c, long nowNs, AckSink out) throws IOException {
         shard.finishBulkLoad();
-        advanceTo(c.lsn(), nowNs);
+        advanceTo(c.lsn());
         leaderLsn = Math.max(leaderLsn, c.lsn());
         moveTo(Phase.STREAMING, "caught up to LSN " + c.lsn());
         LOG.info(
@@ -301,7 +296,7 @@ final class ShardApplier {
      * state, so nothing is recorded, acknowledged or promoted there. A copy from scratch ends at its first
      * consistent point.
      */
-    private void advanceTo(long upTo, long nowNs) {
+    private void advanceTo(long upTo) {
         if (upTo < applied || upTo < shard.lastLsn()) {
             return;
         }
@@ -312,15 +307,15 @@ final class ShardApplier {
         applied = upTo;
         consistentLsn = upTo;
         if (shard.durability() == Durability.GROUP) {
-            durablePoints.reached(upTo, shard.forceMark(), nowNs);
+            durablePoints.reached(upTo, shard.forceMark());
         }
     }
 
     /**
      * Records and acknowledges the applied LSN once it is as durable as the collection's mode promises: SYNC
      * forces now; GROUP waits for a force begun after the point was reached to complete, whoever ran it (normally the
-     * collection's group commit; the applier forces itself only when idle, or when no force covered a point within
-     * {@link #GROUP_FORCE_PATIENCE} group intervals); NONE records at once. Records and ACKs happen only while the
+     * collection's group commit, however late: the applier forces itself only when idle, so the thread that drives
+     * its session never waits for a disk that the group commit already waits for); NONE records at once. Records and ACKs happen only while the
      * shard is at its consistent point (no image newer than the applied LSN): images applied since, out of order,
      * make it match no leader state until the stream reaches them, and then an LSN recorded or acknowledged earlier
      * would no longer describe what the follower holds. Such an ack carries LSN 0 (it still opens the leader's
@@ -338,7 +333,7 @@ final class ShardApplier {
                 recordNow(applied, true);
             }
         } else if (d == Durability.GROUP) {
-            recordGroupDurable(recorded, idle, consistent, nowNs);
+            recordGroupDurable(recorded, idle, consistent);
         } else if (applied != recorded && consistent) {
             recordNow(applied, false);
         }
@@ -362,14 +357,12 @@ final class ShardApplier {
      * ({@link #settleRecordForce}): what a follower acknowledged stays recorded through a power loss, and the thread
      * driving the session never waits for the disk.
      */
-    private void recordGroupDurable(long recorded, boolean idle, boolean consistent, long nowNs) {
+    private void recordGroupDurable(long recorded, boolean idle, boolean consistent) {
         long durable = durablePoints.takeDurable(forcedSince);
         if (durable > durableReady) {
             durableReady = durable;
         }
-        if (applied != recorded
-                && consistent
-                && (idle || durablePoints.waitedNanos(nowNs) >= GROUP_FORCE_PATIENCE * shard.groupIntervalNanos())) {
+        if (applied != recorded && consistent && idle) {
             shard.forceApplied();
             durablePoints.clear();
             durableReady = applied;
