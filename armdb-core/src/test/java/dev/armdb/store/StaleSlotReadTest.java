@@ -21,7 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
  * writer's thread after the reused slot's image is complete and before the index moves to it.
  *
  * <p>Mutation check: {@link Shard#readFound} without its index re-check ({@code stillIndexed}) returns the unfinished
- * update's value here ("found 3", then "get 2") and fails {@link #aSlotReusedForAnUnindexedUpdateOfTheSameKeyIsNotRead}.
+ * update's value here ("found 3", then "get 2") and fails {@link
+ * #aSlotReusedForAnUnindexedUpdateOfTheSameKeyIsNotRead}.
  * Not isolated here: the same re-check in {@code SlotReader.readIfIndexed} (the ordered scan's read of a slot hint,
  * {@link Shard#getAt}). That read tests the index's bit before the slot as well, in the same call, and in this
  * interleaving the bit is already clear then; without the re-check after the copy it passes here all the same. Its

@@ -315,10 +315,10 @@ final class ShardApplier {
      * Records and acknowledges the applied LSN once it is as durable as the collection's mode promises: SYNC
      * forces now; GROUP waits for a force begun after the point was reached to complete, whoever ran it (normally the
      * collection's group commit, however late: the applier forces itself only when idle, so the thread that drives
-     * its session never waits for a disk that the group commit already waits for); NONE records at once. Records and ACKs happen only while the
-     * shard is at its consistent point (no image newer than the applied LSN): images applied since, out of order,
-     * make it match no leader state until the stream reaches them, and then an LSN recorded or acknowledged earlier
-     * would no longer describe what the follower holds. Such an ack carries LSN 0 (it still opens the leader's
+     * its session never waits for a disk that the group commit already waits for); NONE records at once. Records
+     * and ACKs happen only while the shard is at its consistent point (no image newer than the applied LSN): images
+     * applied since, out of order, make it match no leader state until the stream reaches them, and then an LSN
+     * recorded or acknowledged earlier would no longer describe what the follower holds. Such an ack carries LSN 0 (it still opens the leader's
      * window). An ACK goes out when it says something new (a newer LSN, or {@link #ACK_EVERY_BATCHES} batches since
      * the last), when idle (it is also the follower's heartbeat), or, with {@code ackAnyway}, when batches are
      * unacknowledged (the stream went quiet: the leader may be waiting for its window).
@@ -373,7 +373,10 @@ final class ShardApplier {
         }
     }
 
-    /** Records {@code lsn}, forced now if {@code force} (NONE promises nothing past a process crash): ACKs may carry it. */
+    /**
+     * Records {@code lsn}, forced now if {@code force} (NONE promises nothing past a process crash): ACKs may carry
+     * it.
+     */
     private void recordNow(long lsn, boolean force) {
         positions.appliedLsn(shardId, lsn, force);
         forcedRecordLsn = lsn;
