@@ -318,10 +318,10 @@ final class ShardApplier {
      * its session never waits for a disk that the group commit already waits for); NONE records at once. Records
      * and ACKs happen only while the shard is at its consistent point (no image newer than the applied LSN): images
      * applied since, out of order, make it match no leader state until the stream reaches them, and then an LSN
-     * recorded or acknowledged earlier would no longer describe what the follower holds. Such an ack carries LSN 0 (it still opens the leader's
-     * window). An ACK goes out when it says something new (a newer LSN, or {@link #ACK_EVERY_BATCHES} batches since
-     * the last), when idle (it is also the follower's heartbeat), or, with {@code ackAnyway}, when batches are
-     * unacknowledged (the stream went quiet: the leader may be waiting for its window).
+     * recorded or acknowledged earlier would no longer describe what the follower holds. Such an ack carries LSN 0
+     * (it still opens the leader's window). An ACK goes out when it says something new (a newer LSN, or {@link
+     * #ACK_EVERY_BATCHES} batches since the last), when idle (it is also the follower's heartbeat), or, with {@code
+     * ackAnyway}, when batches are unacknowledged (the stream went quiet: the leader may be waiting for its window).
      */
     private void forceAndAck(long nowNs, boolean idle, boolean ackAnyway, AckSink out) throws IOException {
         boolean consistent = atConsistentPoint();
