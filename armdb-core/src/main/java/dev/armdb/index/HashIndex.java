@@ -16,7 +16,7 @@ import java.util.function.IntConsumer;
  * A reader that finds a tag whose slot holds another key re-checks the entry and the table and restarts if
  * either changed, so a slot reused under it never turns a present key into a miss.
  */
-public final class HashIndex {
+public final class HashIndex implements CurrentSlots {
     /** Below this many entries {@link #sortByHome} sorts them whole instead of counting. */
     private static final int SMALL_SORT = 4096;
 
@@ -380,12 +380,13 @@ public final class HashIndex {
 
     /**
      * True if some key is indexed at {@code slot} (its current slot), without probing the table: a check for a
-     * reader that holds a hint of a key's slot. Lock-free, allocation-free. Seeing true, then reading the slot under
-     * its version check and finding the key there, proves the value read was that key's value at some moment
-     * between the two reads: only the writer rewrites a slot, and it writes a key's current value. A slot superseded
-     * by a copy-on-write update (still {@code LIVE} until its release is durable) reads false once the update has
-     * returned.
+     * reader that holds a hint of a key's slot. Lock-free, allocation-free. A slot superseded by a copy-on-write
+     * update (still {@code LIVE} until its release is durable) reads false once the update has returned. Seeing true
+     * before reading the slot under its version check is not enough: the slot may be freed and reused for a newer
+     * write of the same key meanwhile, whose image is whole before the index points at it. Seeing true again after
+     * the read proves the value read was that key's value at some moment between the two checks.
      */
+    @Override
     public boolean holdsSlot(int slot) {
         return indexed.contains(slot);
     }

@@ -248,6 +248,11 @@ public final class Shard implements ShardView {
         return index;
     }
 
+    /** The reader's half of this shard's slot seqlock (tests of the read protocol). Any thread. */
+    SlotReader reader() {
+        return reader;
+    }
+
     /** The key listener, or null. Writer lock held. */
     KeyListener listener() {
         return listener;

@@ -2,7 +2,7 @@ package dev.armdb.store;
 
 import static dev.armdb.store.SlotLayout.*;
 
-import dev.armdb.index.HashIndex;
+import dev.armdb.index.CurrentSlots;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
@@ -106,15 +106,15 @@ final class SlotReader {
 
     /**
      * Copies into {@code out} the value of the key at {@code keys[keyOffset ..]} if {@code slot} (below the
-     * high-water mark) holds it live and {@code index} still points a key at {@code slot}; false otherwise, or if the
-     * slot would not hold still for a few attempts. Lock-free, allocation-free, never blocks.
+     * high-water mark) holds it live and {@code current} names {@code slot} both before and after the copy; false
+     * otherwise, or if the slot would not hold still for a few attempts. Lock-free, allocation-free, never blocks.
      */
-    boolean readIfIndexed(HashIndex index, int slot, byte[] keys, int keyOffset, byte[] out) {
+    boolean readIfIndexed(CurrentSlots current, int slot, byte[] keys, int keyOffset, byte[] out) {
         MemorySegment seg = file.segment(slot);
         long off = file.offset(slot);
         for (int attempt = 0; attempt < HINT_ATTEMPTS; attempt++) {
             // the bit is read before the slot: a slot superseded before this call reads false here
-            if (!index.holdsSlot(slot)) {
+            if (!current.holdsSlot(slot)) {
                 return false;
             }
             int w1 = acquireStateWord(seg, off);
@@ -133,7 +133,7 @@ final class SlotReader {
                 // and the slot's re-check before the bit's: a slot freed and reused for a newer write of the key
                 // before this read carries that write's image before the index points there (see Shard.get)
                 VarHandle.loadLoadFence();
-                return index.holdsSlot(slot);
+                return current.holdsSlot(slot);
             }
         }
         return false;
