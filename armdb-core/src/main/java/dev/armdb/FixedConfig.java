@@ -11,6 +11,12 @@ import java.util.Objects;
  * <p>Immutable and safe to share between threads. Build one with {@link #builder()}.
  */
 public final class FixedConfig {
+    /**
+     * {@link Builder#logCheckpointBytes}: checkpoint when the redo log holds as many bytes as the shard's slot file,
+     * at least 4 MiB and at most 256 MiB.
+     */
+    public static final long AUTO_LOG_CHECKPOINT = 0;
+
     /** Smallest key size in bytes. */
     public static final int MIN_KEY_SIZE = 1;
     /** Largest key size in bytes. */
@@ -58,9 +64,10 @@ public final class FixedConfig {
                     "change feed capacity must be a power of two >= 16, got " + b.changeFeedCapacity);
         }
         this.changeFeedCapacity = b.changeFeedCapacity;
-        if (b.logCheckpointBytes < 1024 || b.logCheckpointBytes > (1L << 30)) {
-            throw new IllegalArgumentException(
-                    "redo log checkpoint size must be between 1024 bytes and 1 GiB, got " + b.logCheckpointBytes);
+        if (b.logCheckpointBytes != AUTO_LOG_CHECKPOINT
+                && (b.logCheckpointBytes < 1024 || b.logCheckpointBytes > (1L << 30))) {
+            throw new IllegalArgumentException("redo log checkpoint size must be 0 (automatic) or between 1024 bytes"
+                    + " and 1 GiB, got " + b.logCheckpointBytes);
         }
         this.logCheckpointBytes = b.logCheckpointBytes;
     }
@@ -140,7 +147,8 @@ public final class FixedConfig {
 
     /**
      * Bytes of redo log records after which a shard checkpoints (forces its slot file and starts a new log
-     * generation); see docs/format.md, "Redo log". Not used in {@link Durability#NONE}.
+     * generation), or {@link #AUTO_LOG_CHECKPOINT}; see docs/format.md, "Redo log". Not used in {@link
+     * Durability#NONE}.
      */
     public long logCheckpointBytes() {
         return logCheckpointBytes;
@@ -165,7 +173,7 @@ public final class FixedConfig {
         private long growthStepBytes = 4L << 20;
         private int maxSlotsPerShard = MAX_SLOTS_PER_SHARD;
         private int changeFeedCapacity = 1 << 16;
-        private long logCheckpointBytes = 4L << 20;
+        private long logCheckpointBytes = AUTO_LOG_CHECKPOINT;
 
         private Builder() {}
 
@@ -224,9 +232,11 @@ public final class FixedConfig {
         }
 
         /**
-         * Bytes of redo log records a shard writes before it checkpoints, 1 KiB..1 GiB. Default 4 MiB: a crash
-         * replays at most twice that per shard, and a checkpoint's slot-file force is paid once per about 40,000
-         * writes of 100-byte slots.
+         * Bytes of redo log records a shard writes before it checkpoints, 1 KiB..1 GiB, or {@link
+         * #AUTO_LOG_CHECKPOINT} (the default): the size of the shard's slot file, at least 4 MiB and at most 256 MiB.
+         * A crash replays at most about twice that per shard. A checkpoint forces every slot-file page written since
+         * the last one, and the next write to each such page takes a page fault (the force write-protects it): a
+         * log about as large as the slot file pays that once per page for as many writes as the file has slots.
          */
         public Builder logCheckpointBytes(long logCheckpointBytes) {
             this.logCheckpointBytes = logCheckpointBytes;

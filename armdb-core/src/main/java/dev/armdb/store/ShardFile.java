@@ -201,7 +201,7 @@ public final class ShardFile implements AutoCloseable {
         return capacitySlots;
     }
 
-    /** Bytes of the file. */
+    /** Bytes of the file. Any thread. */
     public long fileBytes() {
         return HEADER_SIZE + (long) capacitySlots * slotSize;
     }

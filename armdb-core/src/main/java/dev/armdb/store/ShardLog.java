@@ -45,6 +45,11 @@ final class ShardLog implements AutoCloseable {
     }
 
     private static final int MAX_BUFFER = 64 << 10;
+    /** The automatic checkpoint size's lower bound, also what sizes the buffer and extensions then. */
+    static final long AUTO_CHECKPOINT_MIN = 4L << 20;
+    /** The automatic checkpoint size's upper bound: a crash replays at most about twice it. */
+    static final long AUTO_CHECKPOINT_MAX = 256L << 20;
+
     private static final int PAGE = 4096;
     /** Most bytes one extension of a log file writes. */
     private static final long MAX_EXTENSION = 1 << 20;
@@ -60,7 +65,9 @@ final class ShardLog implements AutoCloseable {
     private final int shardId;
     private final int slotSize;
     private final int recordSize;
+    /** Bytes of records after which a checkpoint is due; 0: the slot file's size, within the two bounds below. */
     private final long checkpointBytes;
+
     private final FailStop failStop;
     private final ByteBuffer buffer;
     private final byte[] recordHeader = new byte[RECORD_HEADER_SIZE];
@@ -98,9 +105,10 @@ final class ShardLog implements AutoCloseable {
         this.recordSize = recordSize(slotSize);
         this.checkpointBytes = checkpointBytes;
         this.failStop = failStop;
-        int cap = (int) Math.max(recordSize, Math.min(MAX_BUFFER, checkpointBytes / 2) / recordSize * recordSize);
+        long sizing = checkpointBytes == 0 ? AUTO_CHECKPOINT_MIN : checkpointBytes;
+        int cap = (int) Math.max(recordSize, Math.min(MAX_BUFFER, sizing / 2) / recordSize * recordSize);
         this.buffer = ByteBuffer.allocateDirect(cap).order(ByteOrder.LITTLE_ENDIAN);
-        this.extensionBytes = Math.max(PAGE, Math.min(MAX_EXTENSION, checkpointBytes / 4 / PAGE * PAGE));
+        this.extensionBytes = Math.max(PAGE, Math.min(MAX_EXTENSION, sizing / 4 / PAGE * PAGE));
     }
 
     /** The header of a log file of generation {@code gen} whose previous generation ends at {@code previousEnd}. */
@@ -289,12 +297,26 @@ final class ShardLog implements AutoCloseable {
     }
 
     /**
-     * True if a checkpoint is due: the active generation holds {@code checkpointBytes} of records, or records older
-     * than {@code maxAgeNanos}. Any thread.
+     * True if a checkpoint is due: the active generation holds {@link #checkpointSize} bytes of records, or records
+     * older than {@code maxAgeNanos}. Any thread.
      */
-    boolean checkpointDue(long nowNanos, long maxAgeNanos) {
+    boolean checkpointDue(long nowNanos, long maxAgeNanos, long slotFileBytes) {
         long bytes = activeBytes;
-        return bytes >= checkpointBytes || (bytes > 0 && nowNanos - lastCheckpointNanos >= maxAgeNanos);
+        return bytes >= checkpointSize(slotFileBytes) || (bytes > 0 && nowNanos - lastCheckpointNanos >= maxAgeNanos);
+    }
+
+    /**
+     * Bytes of records after which a checkpoint is due, for a slot file of {@code slotFileBytes}: the configured
+     * size, or automatically the slot file's size within {@link #AUTO_CHECKPOINT_MIN} and {@link
+     * #AUTO_CHECKPOINT_MAX}. A checkpoint's force write-protects every slot-file page written since the last one, so
+     * the next write to each takes a page fault: with a log about the file's size, that is once per page for as many
+     * writes as the file has slots, instead of once every few writes of a file much larger than the log.
+     */
+    long checkpointSize(long slotFileBytes) {
+        if (checkpointBytes != 0) {
+            return checkpointBytes;
+        }
+        return Math.min(AUTO_CHECKPOINT_MAX, Math.max(AUTO_CHECKPOINT_MIN, slotFileBytes));
     }
 
     /** The checkpoint protocol's state. */

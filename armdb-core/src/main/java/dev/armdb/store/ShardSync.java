@@ -131,7 +131,7 @@ final class ShardSync {
 
     /** True if the redo log has grown past its checkpoint size or holds records older than {@code maxAgeNanos}. */
     boolean checkpointDue(long nowNanos, long maxAgeNanos) {
-        return log != null && log.checkpointDue(nowNanos, maxAgeNanos);
+        return log != null && log.checkpointDue(nowNanos, maxAgeNanos, file.fileBytes());
     }
 
     /** See {@link Shard#checkpoint()}. */
