@@ -8,9 +8,7 @@ import dev.armdb.cluster.ClusterStatusReader;
 import dev.armdb.cluster.GroupState;
 import dev.armdb.cluster.StandaloneZooKeeper;
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -152,7 +150,7 @@ class ClusterFaultSystemTest {
             zkLinks.put(id, p);
             // and its followers reach its replication port through another, which it publishes as its replication
             // address; a fixed port, so that the proxy's target holds across promotions and restarts
-            int replPort = freePort();
+            int replPort = TestPorts.free();
             FaultProxy r = new FaultProxy(new InetSocketAddress("127.0.0.1", replPort));
             replLinks.put(id, r);
             List<String> options = new ArrayList<>(OPTIONS);
@@ -699,11 +697,6 @@ class ClusterFaultSystemTest {
     }
 
     /** A port free now on loopback (for a node's replication port, which its proxy must know before it starts). */
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
 
     /** Waits until a leader writes and both other nodes are in its ISR. */
     private void awaitFormed() throws InterruptedException {

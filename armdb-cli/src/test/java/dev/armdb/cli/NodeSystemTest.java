@@ -10,7 +10,6 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -50,12 +49,6 @@ class NodeSystemTest {
             }
         }
         return false;
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
     }
 
     private Process serve(String... args) throws Exception {
@@ -129,10 +122,10 @@ class NodeSystemTest {
                 .as("redis-tools installed in CI")
                 .isTrue();
         assumeTrue(tools, "redis-tools not installed");
-        int lp = freePort();
-        int lr = freePort();
-        int fp = freePort();
-        int mp = freePort();
+        int lp = TestPorts.free();
+        int lr = TestPorts.free();
+        int fp = TestPorts.free();
+        int mp = TestPorts.free();
         Path ldir = tmp.resolve("leader");
         Path fdir = tmp.resolve("follower");
         Path secret = tmp.resolve("repl.secret");
@@ -258,7 +251,7 @@ class NodeSystemTest {
                 "--dir",
                 tmp.resolve("third").toString(),
                 "--port",
-                "" + freePort()));
+                "" + TestPorts.free()));
         cmd.addAll(List.of(sizes));
         Process refused = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         processes.add(refused);
@@ -297,9 +290,9 @@ class NodeSystemTest {
     @Test
     void shutdownWaitsForTheFollowerThenStopsCleanly() throws Exception {
         assumeTrue(onPath("redis-cli") && onPath("redis-benchmark"), "redis-tools not installed");
-        int lp = freePort();
-        int lr = freePort();
-        int fp = freePort();
+        int lp = TestPorts.free();
+        int lr = TestPorts.free();
+        int fp = TestPorts.free();
         String[] leader = {
             "--dir",
             tmp.resolve("leader").toString(),
@@ -378,7 +371,7 @@ class NodeSystemTest {
      */
     @Test
     void aChildNodeStopsWhenItsParentIsKilled() throws Exception {
-        int port = freePort();
+        int port = TestPorts.free();
         String java = ProcessHandle.current().info().command().orElseThrow();
         String serve = String.join(
                 " ",
@@ -428,9 +421,9 @@ class NodeSystemTest {
     @Test
     void aNewFollowerTakesItsLeadersShape() throws Exception {
         assumeTrue(onPath("redis-cli"), "redis-tools not installed");
-        int lp = freePort();
-        int lr = freePort();
-        int fp = freePort();
+        int lp = TestPorts.free();
+        int lr = TestPorts.free();
+        int fp = TestPorts.free();
         Path secret = tmp.resolve("repl.secret");
         CliTest.secretFile(secret, "system-test-secret-0123456789\n");
         serve(
@@ -487,7 +480,7 @@ class NodeSystemTest {
                         "--dir",
                         tmp.resolve("r").toString(),
                         "--port",
-                        "" + freePort(),
+                        "" + TestPorts.free(),
                         "--key-size",
                         "8",
                         "--value-size",
@@ -505,7 +498,7 @@ class NodeSystemTest {
         Path pw = tmp.resolve("node.pw");
         Files.writeString(pw, "pw-0123\n");
         Files.setPosixFilePermissions(pw, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
-        int port = freePort();
+        int port = TestPorts.free();
         serve(
                 "--dir",
                 tmp.resolve("p").toString(),
@@ -560,7 +553,7 @@ class NodeSystemTest {
                 "-storepass",
                 "system-test-password");
         Files.writeString(cert, pem.substring(pem.indexOf("-----BEGIN")) + "\n");
-        int port = freePort();
+        int port = TestPorts.free();
         serve(
                 "--dir",
                 tmp.resolve("t").toString(),

@@ -27,12 +27,6 @@ class ZooKeeperCommandTest {
     @TempDir
     Path tmp;
 
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
-
     private static Process armdb(String... args) throws IOException {
         List<String> cmd = new java.util.ArrayList<>(List.of(
                 ProcessHandle.current().info().command().orElseThrow(),
@@ -81,9 +75,9 @@ class ZooKeeperCommandTest {
      */
     @Test
     void serveWithClusterJoinsAGroupAndLeadsItAlone() throws Exception {
-        int zkPort = freePort();
-        int respPort = freePort();
-        String advertised = "127.0.0.1:" + freePort();
+        int zkPort = TestPorts.free();
+        int respPort = TestPorts.free();
+        String advertised = "127.0.0.1:" + TestPorts.free();
         Process zk = armdb("zookeeper", "--dir", tmp.resolve("zk").toString(), "--port", "" + zkPort);
         Process node = null;
         try {
@@ -208,7 +202,7 @@ class ZooKeeperCommandTest {
 
     @Test
     void servesClientsAndStopsCleanlyOnSigterm() throws Exception {
-        int port = freePort();
+        int port = TestPorts.free();
         Process p = new ProcessBuilder(List.of(
                         ProcessHandle.current().info().command().orElseThrow(),
                         "-cp",
