@@ -133,7 +133,7 @@ final class ServeCommand implements Callable<Integer> {
     @Option(
             names = "--io-threads",
             defaultValue = "0",
-            description = "RESP event-loop threads (default: one per core).")
+            description = "RESP event-loop threads (default: one per core but one, at least one).")
     int ioThreads;
 
     @Option(

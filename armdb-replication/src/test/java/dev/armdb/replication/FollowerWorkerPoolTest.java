@@ -70,6 +70,18 @@ class FollowerWorkerPoolTest extends ClosingTest {
         return now.stream().filter(n -> !before.contains(n)).sorted().toList();
     }
 
+    /** By default a follower runs one worker per core but one, at least one and at most two. */
+    @Test
+    void aFollowerLeavesOneCoreToItsNodeByDefault() {
+        assertThat(ReplicationClientConfig.defaultWorkerThreads(1)).isEqualTo(1);
+        assertThat(ReplicationClientConfig.defaultWorkerThreads(2)).isEqualTo(1);
+        assertThat(ReplicationClientConfig.defaultWorkerThreads(3)).isEqualTo(2);
+        assertThat(ReplicationClientConfig.defaultWorkerThreads(64)).isEqualTo(2);
+        assertThat(ReplicationClientConfig.defaults().workerThreads())
+                .isEqualTo(ReplicationClientConfig.defaultWorkerThreads(
+                        Runtime.getRuntime().availableProcessors()));
+    }
+
     /**
      * Three followers of a 16-shard leader (48 follower sessions) catch up, then follow deletes and rewrites, each
      * client on a pool of two threads: the follower threads of this test number 6, not 48.

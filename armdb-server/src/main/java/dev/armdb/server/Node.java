@@ -299,6 +299,11 @@ public final class Node implements AutoCloseable {
         return resp;
     }
 
+    /** RESP event loops running now (for tests). Any thread. */
+    int runningEventLoops() {
+        return resp.runningEventLoops();
+    }
+
     /** The RESP address actually bound. */
     public InetSocketAddress respAddress() {
         return resp.address();

@@ -17,7 +17,7 @@ import javax.net.ssl.SSLContext;
  *     no followers while it leads)
  * @param follow the leader's replication address to follow at start, or null to lead
  * @param metrics address of the Prometheus {@code /metrics} endpoint, or null for none
- * @param ioThreads RESP event-loop threads (0: one per available processor)
+ * @param ioThreads RESP event-loop threads (0: one per available processor but one, at least one)
  * @param maxClients RESP connections served at once; more are refused with an error reply
  * @param replicationSecret the secret leader and followers prove to each other at every replication handshake, or
  *     null for none (anyone who reaches the replication port can follow)
@@ -66,8 +66,9 @@ public record NodeConfig(
     }
 
     /**
-     * A configuration with one RESP event loop per available processor, {@value #DEFAULT_MAX_CLIENTS} clients, no
-     * replication secret, no TLS (replication or RESP), the default {@link ClientLimits}, no RESP password and protected mode on.
+     * A configuration with one RESP event loop per available processor but one (at least one), {@value
+     * #DEFAULT_MAX_CLIENTS} clients, no replication secret, no TLS (replication or RESP), the default {@link
+     * ClientLimits}, no RESP password and protected mode on.
      */
     public NodeConfig(
             Path dir,
@@ -94,7 +95,7 @@ public record NodeConfig(
                 null);
     }
 
-    /** This configuration with {@code n} RESP event loops (0: one per available processor). */
+    /** This configuration with {@code n} RESP event loops (0: one per available processor but one, at least one). */
     public NodeConfig withIoThreads(int n) {
         return with(c -> c.ioThreads = n);
     }

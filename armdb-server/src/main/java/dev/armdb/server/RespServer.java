@@ -36,7 +36,7 @@ final class RespServer implements AutoCloseable {
     private volatile boolean closed;
 
     /**
-     * A listener for {@code bind} with {@code ioThreads} event loops (0: one per available processor), serving at
+     * A listener for {@code bind} with {@code ioThreads} event loops (0: {@link #defaultEventLoops}), serving at
      * most {@code maxClients} connections at once, each within {@code limits}; over TLS only if {@code tls} is not
      * null.
      */
@@ -50,10 +50,33 @@ final class RespServer implements AutoCloseable {
         this.tls = tls;
         this.node = node;
         this.bind = bind;
-        this.loopCount = ioThreads == 0 ? Runtime.getRuntime().availableProcessors() : ioThreads;
+        this.loopCount = ioThreads == 0 ? defaultEventLoops(Runtime.getRuntime().availableProcessors()) : ioThreads;
         this.maxClients = maxClients;
         this.limits = limits;
         this.budget = new BufferBudget(limits.effectiveNodeBufferBytes());
+    }
+
+    /**
+     * The event loops a node runs by default on {@code cores} available processors: one per core but one, at least
+     * one. The core left over runs what every write also needs besides its event loop: the replication workers that
+     * stream it, the group commit that forces it, and the kernel's share of the network work. On two cores, where
+     * the client usually shares the machine, one loop took 8–14% less CPU per request than two and served 8–12%
+     * more requests at {@code -P 1}, and more at {@code -P 16} as well (docs/benchmarks-server.md). Redis gives the
+     * same advice for its I/O threads (two or three on four cores, six on eight).
+     */
+    static int defaultEventLoops(int cores) {
+        return Math.max(1, cores - 1);
+    }
+
+    /** Event loops running now. Any thread. */
+    int runningEventLoops() {
+        int running = 0;
+        for (RespEventLoop loop : loops) {
+            if (loop.isRunning()) {
+                running++;
+            }
+        }
+        return running;
     }
 
     /** The memory limits of each client. */
