@@ -18,15 +18,17 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Server comparison driver ({@code bin/bench server}): Debian's {@code redis-benchmark -t set,get -r 1000000 -d 32}
- * at several pipeline depths against {@code armdb serve} (default durability, no follower) and against
- * {@code redis-server} with persistence off and with {@code appendfsync everysec}, all on 127.0.0.1 with free
- * ports. Every run starts each server afresh in a new temporary directory, warms it up (not counted), runs every
- * pipeline depth, checks that the SETs were stored, and stops it; the servers take turns within a run so drift
- * spreads evenly. A second phase compares the node as users run it: {@code armdb serve} with default settings and
- * one follower process against redis-server with AOF everysec and one replica process, the two taking turns, each
- * measured only once its follower has attached and checked afterwards to have replicated every key. The report
- * gives per-server medians, armdb/Redis ratios and the issues' targets.
+ * Server comparison driver ({@code bin/bench server}): Debian's {@code redis-benchmark -t set} and then {@code -t get}
+ * ({@code -r 1000000 -d 32}, one call each, so that each is charged its own CPU time) at several pipeline depths
+ * against {@code armdb serve} (default durability, no follower) and against {@code redis-server} with persistence
+ * off and with {@code appendfsync everysec}, all on 127.0.0.1 with free ports. Every run starts each server afresh
+ * in a new temporary directory, warms it up (not counted), runs every pipeline depth, checks that the SETs were
+ * stored, and stops it; the servers take turns within a run so drift spreads evenly. A second phase compares the
+ * node as users run it: {@code armdb serve} with default settings and one follower process against redis-server
+ * with AOF everysec and one replica process, the two taking turns, each measured only once its follower has
+ * attached and checked afterwards to have replicated every key. The report gives per-server medians, armdb/Redis
+ * ratios, the servers' CPU time per request (which, unlike requests/s, moves little when something else loads the
+ * machine) and the issues' targets.
  *
  * <p>Used by one thread; it starts and always stops its own child processes.
  */
@@ -53,11 +55,30 @@ public final class ServerBench {
         ServerProcesses.Pair start(ServerProcesses procs, Path dir) throws IOException, InterruptedException;
     }
 
-    /** One redis-benchmark result line of one run. */
-    record Sample(String server, String test, int pipeline, double rps, double p50ms, double p99ms) {}
+    /**
+     * One redis-benchmark result line of one run, with the CPU time (user and system, every thread) the server's
+     * processes took during the call, per request: a node's leader and follower together.
+     */
+    record Sample(String server, String test, int pipeline, double rps, double p50ms, double p99ms, double cpuMicros) {}
 
     /** The medians over runs of one server, test and pipeline depth. */
-    record Row(String server, String test, int pipeline, double rps, double[] runRps, double p50ms, double p99ms) {}
+    record Row(
+            String server,
+            String test,
+            int pipeline,
+            double rps,
+            double[] runRps,
+            double p50ms,
+            double p99ms,
+            double cpuMicros) {}
+
+    /** What the tables' CPU column is. */
+    static final String CPU_COLUMN = "`CPU µs/request` is the CPU time (user and system, every thread) the server's"
+            + " processes took during the call, divided by its requests (median over runs): unlike requests/s, it"
+            + " moves little when other load shares the machine's cores.";
+
+    /** The tests of each run, one redis-benchmark call each, in this order. */
+    static final List<String> TESTS = List.of("SET", "GET");
 
     /**
      * What to run.
@@ -192,12 +213,12 @@ public final class ServerBench {
                 pairedWith);
     }
 
-    /** The redis-benchmark command line for one call against {@code port} on 127.0.0.1. */
-    static List<String> benchmarkCommand(int port, int requests, int pipeline) {
+    /** The redis-benchmark command line for one call of {@code test} against {@code port} on 127.0.0.1. */
+    static List<String> benchmarkCommand(int port, String test, int requests, int pipeline) {
         List<String> cmd = new ArrayList<>(List.of("redis-benchmark", "-h", "127.0.0.1", "-p", Integer.toString(port)));
         cmd.addAll(List.of(
                 "-t",
-                "set,get",
+                test.toLowerCase(Locale.ROOT),
                 "-r",
                 Integer.toString(KEYSPACE),
                 "-d",
@@ -221,7 +242,7 @@ public final class ServerBench {
                     try (ServerProcesses.Server server = t.starter().start(procs, dir)) {
                         int[] requests = new int[o.pipelines().length];
                         Arrays.fill(requests, o.requests());
-                        measure(server, t.name(), run, o, requests, samples);
+                        measure(server, List.of(server), t.name(), run, o, requests, samples);
                         checkStored(server, t.name());
                     } finally {
                         BenchDirs.delete(dir);
@@ -246,7 +267,14 @@ public final class ServerBench {
                 for (NodeTarget t : targets) {
                     Path dir = BenchDirs.create("node");
                     try (ServerProcesses.Pair node = t.starter().start(procs, dir)) {
-                        measure(node.leader(), t.name(), run, o, o.nodeRequests(), samples);
+                        measure(
+                                node.leader(),
+                                List.of(node.leader(), node.follower()),
+                                t.name(),
+                                run,
+                                o,
+                                o.nodeRequests(),
+                                samples);
                         checkStored(node.leader(), t.name());
                         awaitCaughtUp(node, t.name(), CATCH_UP_SECONDS);
                     } finally {
@@ -258,23 +286,59 @@ public final class ServerBench {
         return samples;
     }
 
-    /** Warms {@code server} up (if asked), then one redis-benchmark call per pipeline depth, with its {@code -n}. */
+    /**
+     * Warms {@code server} up (if asked), then per pipeline depth one redis-benchmark call per test, with the depth's
+     * {@code -n}, charging each call the CPU time that {@code charged} (the server's processes) took meanwhile.
+     */
     private static void measure(
-            ServerProcesses.Server server, String name, int run, Options o, int[] requests, List<Sample> samples)
+            ServerProcesses.Server server,
+            List<ServerProcesses.Server> charged,
+            String name,
+            int run,
+            Options o,
+            int[] requests,
+            List<Sample> samples)
             throws IOException, InterruptedException {
         if (o.warmup() > 0) {
-            benchmark(server, o.warmup(), 16);
+            for (String test : TESTS) {
+                benchmark(server, test, o.warmup(), 16);
+            }
         }
         for (int i = 0; i < o.pipelines().length; i++) {
             int p = o.pipelines()[i];
-            Map<String, double[]> r = benchmark(server, requests[i], p);
-            for (Map.Entry<String, double[]> e : r.entrySet()) {
-                double[] v = e.getValue();
-                samples.add(new Sample(name, e.getKey(), p, v[0], v[1], v[2]));
+            for (String test : TESTS) {
+                long cpuBefore = cpuNanos(charged);
+                double[] v = benchmark(server, test, requests[i], p);
+                double cpuMicros = (cpuNanos(charged) - cpuBefore) / 1e3 / requests[i];
+                samples.add(new Sample(name, test, p, v[0], v[1], v[2], cpuMicros));
                 System.err.printf(
-                        Locale.ROOT, "server bench: run %d %s %s -P %d: %,.0f rps%n", run, name, e.getKey(), p, v[0]);
+                        Locale.ROOT,
+                        "server bench: run %d %s %s -P %d: %,.0f rps, %.1f µs CPU per request%n",
+                        run,
+                        name,
+                        test,
+                        p,
+                        v[0],
+                        cpuMicros);
             }
         }
+    }
+
+    /**
+     * CPU time (user and system, every thread) the processes of {@code servers} have taken so far, in nanoseconds.
+     * The kernel counts it in clock ticks (usually 10 ms), so a call should take a second of CPU or more.
+     */
+    static long cpuNanos(List<ServerProcesses.Server> servers) throws IOException {
+        long sum = 0;
+        for (ServerProcesses.Server s : servers) {
+            sum += s.process()
+                    .info()
+                    .totalCpuDuration()
+                    .orElseThrow(() -> new IOException(
+                            "no CPU time reported for process " + s.process().pid()))
+                    .toNanos();
+        }
+        return sum;
     }
 
     /**
@@ -316,13 +380,13 @@ public final class ServerBench {
         }
     }
 
-    /** One redis-benchmark call; returns {test: [rps, p50 ms, p99 ms]}. */
-    private static Map<String, double[]> benchmark(ServerProcesses.Server server, int requests, int pipeline)
+    /** One redis-benchmark call of {@code test}; returns [rps, p50 ms, p99 ms]. */
+    private static double[] benchmark(ServerProcesses.Server server, String test, int requests, int pipeline)
             throws IOException, InterruptedException {
-        List<String> cmd = benchmarkCommand(server.port(), requests, pipeline);
+        List<String> cmd = benchmarkCommand(server.port(), test, requests, pipeline);
         Path outFile = Files.createTempFile("redis-benchmark-", ".csv");
-        // bounded: 2 tests at no less than 500 requests/s, plus two minutes
-        long limitSeconds = 120 + 2L * requests / 500;
+        // bounded: no less than 500 requests/s, plus two minutes
+        long limitSeconds = 120 + requests / 500L;
         Process p = new ProcessBuilder(cmd)
                 .redirectErrorStream(true)
                 .redirectOutput(outFile.toFile())
@@ -341,9 +405,9 @@ public final class ServerBench {
         if (p.exitValue() != 0) {
             throw new IOException("redis-benchmark exited with " + p.exitValue() + ": " + cmd + "\n" + out);
         }
-        Map<String, double[]> result = parseCsv(out);
-        if (!result.containsKey("SET") || !result.containsKey("GET")) {
-            throw new IOException("redis-benchmark printed no SET/GET results: " + cmd + "\n" + out);
+        double[] result = parseCsv(out).get(test);
+        if (result == null) {
+            throw new IOException("redis-benchmark printed no " + test + " result: " + cmd + "\n" + out);
         }
         return result;
     }
@@ -409,7 +473,8 @@ public final class ServerBench {
                     median(rps),
                     rps,
                     median(g.stream().mapToDouble(Sample::p50ms).toArray()),
-                    median(g.stream().mapToDouble(Sample::p99ms).toArray())));
+                    median(g.stream().mapToDouble(Sample::p99ms).toArray()),
+                    median(g.stream().mapToDouble(Sample::cpuMicros).toArray())));
         }
         return rows;
     }
@@ -521,10 +586,12 @@ public final class ServerBench {
         sb.append("    ")
                 .append(String.format(
                         Locale.ROOT,
-                        "redis-benchmark -h 127.0.0.1 -p PORT -t set,get -r %d -d %d -n %d -P P --csv",
+                        "redis-benchmark -h 127.0.0.1 -p PORT -t T -r %d -d %d -n %d -P P --csv",
                         KEYSPACE,
                         VALUE,
                         o.requests()))
+                .append("\n\nwith `T` = `set`, then `get` (one call each). ")
+                .append(CPU_COLUMN)
                 .append("\n\nServers (each run starts each one afresh in a new temporary directory, on a free")
                 .append(" loopback port):\n\n");
         for (Target t : targets(List.of("bin/armdb"))) {
@@ -548,19 +615,20 @@ public final class ServerBench {
                 o.requests() >= KEYSPACE
                         ? "most keys set"
                         : "only the keys the SETs happened to draw (mostly misses)"));
-        sb.append("| server | test | -P | requests/s (median) | runs | p50 ms | p99 ms |\n");
-        sb.append("|---|---|---:|---:|---|---:|---:|\n");
+        sb.append("| server | test | -P | requests/s (median) | runs | p50 ms | p99 ms | CPU µs/request |\n");
+        sb.append("|---|---|---:|---:|---|---:|---:|---:|\n");
         for (Row r : rows) {
             sb.append(String.format(
                     Locale.ROOT,
-                    "| %s | %s | %d | %,.0f | %s | %.3f | %.3f |%n",
+                    "| %s | %s | %d | %,.0f | %s | %.3f | %.3f | %.1f |%n",
                     r.server(),
                     r.test(),
                     r.pipeline(),
                     r.rps(),
                     runs(r),
                     r.p50ms(),
-                    r.p99ms()));
+                    r.p99ms(),
+                    r.cpuMicros()));
         }
         List<Target> all = targets(List.of());
         List<String> redises =
@@ -676,9 +744,10 @@ public final class ServerBench {
         }
         sb.append(String.format(
                 Locale.ROOT,
-                "%nClient, against the leader: `redis-benchmark -h 127.0.0.1 -p PORT -t set,get -r %d -d %d -n N -P P"
-                        + " --csv` (50 connections) with %s.%n%nRuns: %d per node, alternating (%s, %s, %s, ...); %s."
-                        + " Numbers are medians over runs.%n%n",
+                "%nClient, against the leader: `redis-benchmark -h 127.0.0.1 -p PORT -t T -r %d -d %d -n N -P P"
+                        + " --csv` (50 connections), `T` = `set`, then `get` (one call each), with %s. The CPU column"
+                        + " adds the leader's and the follower's.%n%nRuns: %d per node, alternating (%s, %s, %s,"
+                        + " ...); %s. Numbers are medians over runs.%n%n",
                 KEYSPACE,
                 VALUE,
                 sizes,
@@ -692,12 +761,12 @@ public final class ServerBench {
                                 "each fresh node is first warmed up with `-n %,d -P 16` (not counted)",
                                 o.warmup())
                         : "no warm-up"));
-        sb.append("| node | test | -P | -n | requests/s (median) | runs | p50 ms | p99 ms |\n");
-        sb.append("|---|---|---:|---:|---:|---|---:|---:|\n");
+        sb.append("| node | test | -P | -n | requests/s (median) | runs | p50 ms | p99 ms | CPU µs/request |\n");
+        sb.append("|---|---|---:|---:|---:|---|---:|---:|---:|\n");
         for (Row r : nodeRows) {
             sb.append(String.format(
                     Locale.ROOT,
-                    "| %s | %s | %d | %,d | %,.0f | %s | %.3f | %.3f |%n",
+                    "| %s | %s | %d | %,d | %,.0f | %s | %.3f | %.3f | %.1f |%n",
                     r.server(),
                     r.test(),
                     r.pipeline(),
@@ -705,8 +774,10 @@ public final class ServerBench {
                     r.rps(),
                     runs(r),
                     r.p50ms(),
-                    r.p99ms()));
+                    r.p99ms(),
+                    r.cpuMicros()));
         }
+        sb.append(nodeCpu(nodeRows, o));
         sb.append("\n| target | test | -P | armdb node / redis node | verdict |\n|---|---|---:|---:|---|\n");
         for (int p : o.pipelines()) {
             if (p != 1 && p != 16) {
@@ -732,6 +803,30 @@ public final class ServerBench {
             }
         }
         sb.append(followerCost(nodeRows, aloneRows));
+        return sb.toString();
+    }
+
+    /** The nodes' CPU time per request side by side: what each request costs the machine, load aside. */
+    private static String nodeCpu(List<Row> nodeRows, Options o) {
+        StringBuilder sb = new StringBuilder(
+                        "\n| CPU µs/request | test | -P | armdb node | redis node | armdb / Redis |\n")
+                .append("|---|---|---:|---:|---:|---:|\n");
+        for (int p : o.pipelines()) {
+            for (String test : TESTS) {
+                Row a = find(nodeRows, ARMDB_NODE, test, p);
+                Row r = find(nodeRows, REDIS_NODE, test, p);
+                if (a != null && r != null) {
+                    sb.append(String.format(
+                            Locale.ROOT,
+                            "| leader + follower | %s | %d | %.1f | %.1f | %.2f |%n",
+                            test,
+                            p,
+                            a.cpuMicros(),
+                            r.cpuMicros(),
+                            a.cpuMicros() / r.cpuMicros()));
+                }
+            }
+        }
         return sb.toString();
     }
 

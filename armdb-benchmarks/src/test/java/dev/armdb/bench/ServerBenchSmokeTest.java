@@ -47,6 +47,29 @@ class ServerBenchSmokeTest {
         assertThat(ServerBench.verdict(0.6, 0.8)).isEqualTo("missed by 25%");
     }
 
+    /** A process busy for a second is charged about a second of CPU; one asleep is charged next to none. */
+    @Test
+    void chargesTheCpuTimeOfTheServersProcesses() throws Exception {
+        Process busy = new ProcessBuilder("sh", "-c", "i=0; while [ $i -lt 100000000 ]; do i=$((i+1)); done").start();
+        Process idle = new ProcessBuilder("sleep", "30").start();
+        try {
+            List<ServerProcesses.Server> busyOne = List.of(new ServerProcesses.Server(busy, 0, null, null));
+            List<ServerProcesses.Server> idleOne = List.of(new ServerProcesses.Server(idle, 0, null, null));
+            long busyBefore = ServerBench.cpuNanos(busyOne);
+            long idleBefore = ServerBench.cpuNanos(idleOne);
+            Thread.sleep(1_000);
+            assertThat(ServerBench.cpuNanos(busyOne) - busyBefore)
+                    .as("CPU ns of a busy process over a second")
+                    .isGreaterThan(100_000_000L);
+            assertThat(ServerBench.cpuNanos(idleOne) - idleBefore)
+                    .as("CPU ns of a sleeping process over a second")
+                    .isLessThan(50_000_000L);
+        } finally {
+            busy.destroyForcibly().waitFor();
+            idle.destroyForcibly().waitFor();
+        }
+    }
+
     /** {@code armdb} run from this JVM's class path. */
     static List<String> launcher() {
         return List.of(
@@ -66,6 +89,7 @@ class ServerBenchSmokeTest {
             assertThat(r.rps()).isPositive();
             assertThat(r.runRps()).hasSize(1);
             assertThat(r.p50ms()).isLessThanOrEqualTo(r.p99ms());
+            assertThat(r.cpuMicros()).as("CPU per request").isNotNegative().isFinite();
         });
         assertThat(rows)
                 .extracting(ServerBench.Row::server)
@@ -121,10 +145,11 @@ class ServerBenchSmokeTest {
         assertThat(rows).hasSize(2 * 2 * 2).allSatisfy(r -> {
             assertThat(r.rps()).isPositive();
             assertThat(r.runRps()).hasSize(2);
+            assertThat(r.cpuMicros()).as("CPU per request").isNotNegative().isFinite();
         });
         List<ServerBench.Row> alone = List.of(
-                new ServerBench.Row("armdb", "SET", 16, 100, new double[] {100}, 1, 2),
-                new ServerBench.Row(ServerBench.REDIS_AOF, "SET", 16, 100, new double[] {100}, 1, 2));
+                new ServerBench.Row("armdb", "SET", 16, 100, new double[] {100}, 1, 2, 10),
+                new ServerBench.Row(ServerBench.REDIS_AOF, "SET", 16, 100, new double[] {100}, 1, 2, 8));
         String md = ServerBench.nodeMarkdown(
                 rows, alone, o, ServerBench.provenance("test", "abc1234", "before 1, after 2"));
         assertThat(md)
@@ -136,6 +161,7 @@ class ServerBenchSmokeTest {
                 .contains("`-n 2,000` at `-P 1` and `-n 5,000` at `-P 16`")
                 .contains("| armdb node | SET | 16 | 5,000 |")
                 .contains("| redis node | GET | 1 | 2,000 |")
+                .containsPattern("\\| leader \\+ follower \\| SET \\| 1 \\| [0-9.]+ \\| [0-9.]+ \\| ")
                 .containsPattern("\\| ≥ 1\\.0× Redis at -P 16 \\| SET \\| 16 \\| [0-9.]+ \\| (met|missed)")
                 .containsPattern("\\| ≥ 1\\.0× Redis at -P 16 \\| GET \\| 16 \\| [0-9.]+ \\| (met|missed)")
                 .containsPattern("\\| ≥ 0\\.8× Redis at -P 1 \\| SET \\| 1 \\| [0-9.]+ \\| (met|missed)")
