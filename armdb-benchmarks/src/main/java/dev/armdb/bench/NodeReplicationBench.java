@@ -360,7 +360,7 @@ final class NodeReplicationBench {
                 new StringBuilder(SECTION).append("\n\n").append(header).append("\n\n");
         sb.append("Every node is its own process on 127.0.0.1 with its own directory: `bin/armdb serve --key-size 16")
                 .append(" --value-size 32` with default settings otherwise (durability group every 10 ms, the default")
-                .append(" shard count: twice the cores as a power of two, 4 to 16),")
+                .append(" shard count: one per core as a power of two, 2 to 16),")
                 .append(" against redis-server. Runs alternate between the systems; numbers are medians of ")
                 .append(runs)
                 .append(" runs.\n\n");

@@ -156,8 +156,8 @@ public final class ServerBench {
                         "`bin/armdb serve --dir DIR/leader --port PORT " + armdbArgs + " --repl-port RPORT` and"
                                 + " `bin/armdb serve --dir DIR/follower --port PORT2 " + armdbArgs
                                 + " --follow 127.0.0.1:RPORT` (default settings otherwise: durability group every"
-                                + " 10 ms, the default shard count (twice the cores as a power of two, 4 to"
-                                + " 16), one event loop per core but one)",
+                                + " 10 ms, the default shard count (one per core as a power of two, 2 to 16),"
+                                + " one event loop per core but one)",
                         (procs, dir) -> procs.armdbPair(armdbLauncher, dir, sizes, List.of())),
                 new NodeTarget(
                         REDIS_NODE,

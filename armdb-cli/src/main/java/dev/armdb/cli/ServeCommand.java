@@ -42,7 +42,7 @@ import picocli.CommandLine.Option;
         })
 final class ServeCommand implements Callable<Integer> {
     /** Fewest and most shards a new collection gets by default (see {@link #defaultShards}). */
-    private static final int MIN_DEFAULT_SHARDS = 4;
+    private static final int MIN_DEFAULT_SHARDS = 2;
 
     private static final int MAX_DEFAULT_SHARDS = 16;
     private static final Duration PROBE_PATIENCE = Duration.ofSeconds(30);
@@ -99,7 +99,7 @@ final class ServeCommand implements Callable<Integer> {
 
     @Option(
             names = "--shards",
-            description = "Shards when creating (default: twice the cores, rounded up to a power of two, 4 to 16;"
+            description = "Shards when creating (default: one per core, rounded up to a power of two, 2 to 16;"
                     + " with --follow, the leader's; an existing collection keeps its own).")
     Integer shards;
 
@@ -401,17 +401,20 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     /**
-     * Shards of a new collection by default: twice {@code processors}, rounded up to a power of two, at least {@value
+     * Shards of a new collection by default: one per processor, rounded up to a power of two, at least {@value
      * #MIN_DEFAULT_SHARDS} and at most {@value #MAX_DEFAULT_SHARDS}.
      *
-     * <p>Design note: a shard is a unit of write parallelism, and each one has its own redo log that the group
-     * commit forces every interval. Beyond about two per core no writer gains, while every log adds a force: 16 shards
-     * on 2 cores forced 1,600 logs a second and took a sixth of the node's CPU. Measured on 2 cores with one
-     * follower process, same runs: 4 shards against 16 gave SET -P 1 throughput 29.9k against 26.1k (medians of 5,
-     * Redis with AOF everysec and a replica 28.3k) and live lag p99 3.5 and 16.6 ms against 6.2 and 128 ms.
+     * <p>Design note: a shard is a unit of write parallelism, but every shard costs a node work per write that does not
+     * shrink with its share of the writes: its own redo log, which the group commit forces every interval, and its own
+     * replication session to each follower, which sends a frame and takes an acknowledgement whenever a pass of the
+     * event loop wrote to it. The writers are the RESP event loops, one per core but one, so one shard per core still
+     * leaves each writer a shard of its own on average. History: 16 shards on 2 cores forced 1,600 logs a second and
+     * took a sixth of the node's CPU (4 against 16 shards, same runs: SET -P 1 29.9k against 26.1k, live lag p99 3.5
+     * and 16.6 ms against 6.2 and 128 ms); with one event loop on 2 cores, 2 shards against 4 took 8% less CPU on the
+     * leader and 15% less on its follower per SET -P 1 (fresh nodes, alternating pairs).
      */
     static int defaultShards(int processors) {
-        int want = Math.max(MIN_DEFAULT_SHARDS, 2 * Math.max(1, processors));
+        int want = Math.max(MIN_DEFAULT_SHARDS, processors);
         int pow = Integer.highestOneBit(want);
         int rounded = pow == want ? want : pow << 1;
         return Math.min(MAX_DEFAULT_SHARDS, rounded);

@@ -15,15 +15,16 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ServeShardsTest {
     @Test
-    void theDefaultIsTwiceTheCoresAsAPowerOfTwoFrom4To16() {
-        assertThat(ServeCommand.defaultShards(1)).isEqualTo(4);
-        assertThat(ServeCommand.defaultShards(2)).isEqualTo(4);
-        assertThat(ServeCommand.defaultShards(3)).isEqualTo(8);
-        assertThat(ServeCommand.defaultShards(4)).isEqualTo(8);
-        assertThat(ServeCommand.defaultShards(5)).isEqualTo(16);
-        assertThat(ServeCommand.defaultShards(8)).isEqualTo(16);
+    void theDefaultIsOnePerCoreAsAPowerOfTwoFrom2To16() {
+        assertThat(ServeCommand.defaultShards(1)).isEqualTo(2);
+        assertThat(ServeCommand.defaultShards(2)).isEqualTo(2);
+        assertThat(ServeCommand.defaultShards(3)).isEqualTo(4);
+        assertThat(ServeCommand.defaultShards(4)).isEqualTo(4);
+        assertThat(ServeCommand.defaultShards(5)).isEqualTo(8);
+        assertThat(ServeCommand.defaultShards(8)).isEqualTo(8);
+        assertThat(ServeCommand.defaultShards(9)).isEqualTo(16);
         assertThat(ServeCommand.defaultShards(96)).isEqualTo(16);
-        assertThat(ServeCommand.defaultShards(0)).isEqualTo(4);
+        assertThat(ServeCommand.defaultShards(0)).isEqualTo(2);
     }
 
     @Test
@@ -46,7 +47,7 @@ class ServeShardsTest {
     @Test
     void anExplicitCountWinsAndANewCollectionTakesTheDefault() {
         assertThat(ServeCommand.shardsFor(3, null, 2)).isEqualTo(3);
-        assertThat(ServeCommand.shardsFor(null, null, 2)).isEqualTo(4);
+        assertThat(ServeCommand.shardsFor(null, null, 2)).isEqualTo(2);
         assertThat(ServeCommand.shardsFor(null, null, 16)).isEqualTo(16);
     }
 }
