@@ -70,24 +70,31 @@ class ReplicationSecurityTest extends ClosingTest {
                         .withSecret(SECRET)
                         .withTimeouts(Duration.ofMillis(100), Duration.ofSeconds(2)));
         try {
+            // the leader counts a refusal before its ERROR frame is written and relayed: wait for the frames
             awaitUntil(
                     () -> "every shard refused at least once: "
-                            + server.metrics().authFailures.sum(),
+                            + server.metrics().authFailures.sum() + " refusals, frames per connection "
+                            + relay.fromLeader().stream()
+                                    .map(ReplicationSecurityTest::frameTypes)
+                                    .toList(),
                     Duration.ofSeconds(20),
-                    () -> server.metrics().authFailures.sum() >= ReplicationTest.SHARDS);
+                    () -> server.metrics().authFailures.sum() >= ReplicationTest.SHARDS
+                            && refusedConnections(relay) >= ReplicationTest.SHARDS);
         } finally {
             client.close();
         }
         relay.close();
-        List<Integer> types = frameTypes(relay.fromLeader());
-        assertThat(types)
-                .as("frames the leader sent through the relay")
-                .isNotEmpty()
+        List<byte[]> connections = relay.fromLeader();
+        assertThat(connections.stream()
+                        .flatMap(stream -> frameTypes(stream).stream())
+                        .toList())
+                .as("frames the leader sent through the relay, over every connection")
                 .containsOnly(MessageType.CHALLENGE.code(), MessageType.ERROR.code());
-        assertThat(new String(relay.fromLeader(), StandardCharsets.ISO_8859_1))
-                .as("the leader's error names the relayed address")
-                .contains("dialed " + relay.address().getHostString() + ":"
-                        + relay.address().getPort());
+        assertThat(connections)
+                .as("the leader's errors name the relayed address")
+                .anySatisfy(stream -> assertThat(new String(stream, StandardCharsets.ISO_8859_1))
+                        .contains("dialed " + relay.address().getHostString() + ":"
+                                + relay.address().getPort()));
         assertThat(follower.size()).as("slots applied from the relay").isZero();
         assertThat(server.status())
                 .as("no session reached the leader's streaming")
@@ -478,6 +485,13 @@ class ReplicationSecurityTest extends ClosingTest {
     }
 
     /** The frame types in a byte stream, in order (a truncated last frame is left out). */
+    /** How many connections through the relay have carried an ERROR frame from the leader. */
+    private static long refusedConnections(Relay relay) {
+        return relay.fromLeader().stream()
+                .filter(stream -> frameTypes(stream).contains(MessageType.ERROR.code()))
+                .count();
+    }
+
     static List<Integer> frameTypes(byte[] stream) {
         List<Integer> types = new ArrayList<>();
         ByteBuffer b = ByteBuffer.wrap(stream).order(ByteOrder.LITTLE_ENDIAN);
@@ -553,7 +567,8 @@ class ReplicationSecurityTest extends ClosingTest {
     static final class Relay implements AutoCloseable {
         private final ServerSocket server;
         private final InetSocketAddress target;
-        private final ByteArrayOutputStream fromTarget = new ByteArrayOutputStream();
+        private final List<ByteArrayOutputStream> fromTarget =
+                java.util.Collections.synchronizedList(new ArrayList<>());
         private final List<Socket> sockets = java.util.Collections.synchronizedList(new ArrayList<>());
         private final Thread acceptor;
         private final int forge;
@@ -599,8 +614,10 @@ class ReplicationSecurityTest extends ClosingTest {
                     b.connect(target, 2_000);
                     sockets.add(a);
                     sockets.add(b);
+                    ByteArrayOutputStream record = new ByteArrayOutputStream();
+                    fromTarget.add(record);
                     pipe(a, b, null);
-                    pipe(b, a, fromTarget);
+                    pipe(b, a, record);
                 } catch (IOException e) {
                     return;
                 }
@@ -635,10 +652,17 @@ class ReplicationSecurityTest extends ClosingTest {
             return new InetSocketAddress(ReplicationFaultTest.LOOPBACK, server.getLocalPort());
         }
 
-        byte[] fromLeader() {
+        /** What the target sent, one array per relayed connection, in the order they were accepted. */
+        List<byte[]> fromLeader() {
+            List<byte[]> out = new ArrayList<>();
             synchronized (fromTarget) {
-                return fromTarget.toByteArray();
+                for (ByteArrayOutputStream record : fromTarget) {
+                    synchronized (record) {
+                        out.add(record.toByteArray());
+                    }
+                }
             }
+            return out;
         }
 
         @Override
