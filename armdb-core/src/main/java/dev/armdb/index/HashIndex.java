@@ -219,8 +219,8 @@ public final class HashIndex implements CurrentSlots {
     }
 
     /**
-     * The index entry of a key hashing to {@code hash} stored at {@code slot}: what {@link #sortByHome} orders, and
-     * what {@link #tagOf}/{@link #slotOf} take apart. Stateless.
+     * The index entry of a key hashing to {@code hash} stored at {@code slot}: what {@link #fillEmpty} takes and
+     * {@link #sortByHome} orders, and what {@link #tagOf}/{@link #slotOf} take apart. Stateless.
      */
     public static long entryOf(long hash, int slot) {
         return entry(tag(hash), slot);
@@ -237,6 +237,111 @@ public final class HashIndex implements CurrentSlots {
      */
     public static long tagOf(long entry) {
         return (int) (entry >>> 32);
+    }
+
+    /** Picks which of two slots holding the same key the index points at. */
+    @FunctionalInterface
+    public interface SameKeyChoice {
+        /** {@code slotA} or {@code slotB}: the one to keep. */
+        int keep(int slotA, int slotB);
+    }
+
+    /**
+     * Fills this empty index in one pass from {@code n} {@link #entryOf entries} (a bulk load's keys), keeping for
+     * each key only the slot {@code choice} picks among the entries holding it, and returns how many entries were
+     * kept: {@code entries[0, kept)} afterwards, in table order. Bit 31 of an entry (slot ids stay below 2^30) is the
+     * caller's mark: ignored here and kept in the returned entries.
+     *
+     * <p>How: the entries are sorted by tag (two 16-bit counting passes), so that entries of one key, which share a
+     * tag, are neighbours, and the home positions ascend; linear probing then places each entry at its home or just
+     * after the previous one, with no probe: a cluster that reaches an entry's home started at a home no later than
+     * it, so every cell from the home to the entry is filled, which is what a lookup's probe needs. Allocates the
+     * table and one array of {@code n} longs. Writer only; readers see the filled table at once, through the table
+     * field's volatile write.
+     *
+     * @throws IllegalStateException if the index is not empty
+     */
+    public int fillEmpty(long[] entries, int n, SameKeyChoice choice) {
+        if (live != 0) {
+            throw new IllegalStateException("fillEmpty needs an empty index, this one holds " + live + " keys");
+        }
+        sortByTag(entries, n);
+        int kept = keepOnePerKey(entries, n, choice);
+        long[] t = new long[capacityFor(kept)];
+        int cap = t.length;
+        int last = -1;
+        boolean wrapped = false;
+        for (int k = 0; k < kept; k++) {
+            long e = entries[k] & ~(1L << 31);
+            int at = wrapped || last >= home((int) (e >>> 32), cap) ? last + 1 : home((int) (e >>> 32), cap);
+            if (at == cap) {
+                at = 0;
+                wrapped = true;
+            }
+            // past the end the cluster continues at the front, among entries placed there at their homes
+            while (wrapped && t[at] != EMPTY) {
+                at++;
+            }
+            t[at] = e;
+            last = at;
+            indexed.set((int) e);
+        }
+        live = kept;
+        used = kept;
+        // volatile write publishes the filled array to readers
+        table = t;
+        return kept;
+    }
+
+    /**
+     * Compacts tag-sorted {@code entries} so that each key keeps one entry (the one {@code choice} picks); returns
+     * how many remain. Entries of one key share a tag; a run of one tag holds few distinct keys, each compared with
+     * the keys kept so far in that run.
+     */
+    private int keepOnePerKey(long[] entries, int n, SameKeyChoice choice) {
+        int kept = 0;
+        int runStart = 0;
+        for (int i = 0; i < n; i++) {
+            long e = entries[i];
+            if (kept == 0 || (int) (e >>> 32) != (int) (entries[kept - 1] >>> 32)) {
+                runStart = kept;
+                entries[kept++] = e;
+                continue;
+            }
+            int slot = (int) e & Integer.MAX_VALUE;
+            int same = -1;
+            for (int k = runStart; k < kept && same < 0; k++) {
+                if (keys.keysEqual((int) entries[k] & Integer.MAX_VALUE, slot)) {
+                    same = k;
+                }
+            }
+            if (same < 0) {
+                entries[kept++] = e;
+            } else if (choice.keep((int) entries[same] & Integer.MAX_VALUE, slot) == slot) {
+                entries[same] = e;
+            }
+        }
+        return kept;
+    }
+
+    /** Sorts {@code n} entries by their tag, unsigned (so by home position for any capacity), stably. */
+    private static void sortByTag(long[] entries, int n) {
+        long[] other = new long[n];
+        countingPass(entries, other, n, 32);
+        countingPass(other, entries, n, 48);
+    }
+
+    private static void countingPass(long[] from, long[] to, int n, int shift) {
+        int[] counts = new int[(1 << 16) + 1];
+        for (int i = 0; i < n; i++) {
+            counts[(int) (from[i] >>> shift & 0xFFFF) + 1]++;
+        }
+        for (int b = 0; b < 1 << 16; b++) {
+            counts[b + 1] += counts[b];
+        }
+        for (int i = 0; i < n; i++) {
+            to[counts[(int) (from[i] >>> shift & 0xFFFF)]++] = from[i];
+        }
     }
 
     /**

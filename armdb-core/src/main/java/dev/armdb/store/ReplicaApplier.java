@@ -44,6 +44,14 @@ final class ReplicaApplier {
 
     private volatile boolean bulkLoading;
     private int indexedTombstones;
+    /** A bulk load's staging for runs of consecutive slots (see {@link #copyRun}); empty outside one. */
+    private byte[] run = new byte[0];
+    /** A bulk load's index entries of the keys copied so far (see {@link #note}), the first {@link #keyedCount}. */
+    private long[] keyed = new long[0];
+    /** Entries in {@link #keyed}; -1 once they were given up (see {@link #copyBulkRuns}). */
+    private int keyedCount;
+    /** A bulk load's DELETED slots copied, current or superseded (while {@link #keyed} is kept). */
+    private int bulkDeletedSlots;
 
     /**
      * The replica protocol of {@code shard}, writing {@code file}'s slots through {@code writer} (its own) and reading
@@ -105,6 +113,9 @@ final class ReplicaApplier {
 
     /** Applies {@code count} checked entries of a batch; returns how many were newer than their slots. */
     int applyImages(byte[] buf, int offset, int count, int stride) {
+        if (bulkLoading) {
+            return copyBulkRuns(buf, offset, count, stride);
+        }
         int applied = 0;
         for (int i = 0, at = offset; i < count; i++, at += stride) {
             if (applyImage((int) INT_LE_ARRAY.get(buf, at), buf, at + Integer.BYTES)) {
@@ -193,6 +204,7 @@ final class ReplicaApplier {
             throw new IllegalStateException("bulk load needs an empty shard; shard " + shard.shardId() + " holds "
                     + shard.slotCount() + " slots");
         }
+        endBulkLoad();
         bulkLoading = true;
     }
 
@@ -201,11 +213,87 @@ final class ReplicaApplier {
         return bulkLoading;
     }
 
+    /**
+     * Copies checked entries during a bulk load. A scan sends slots in ascending order, so entries come in runs of
+     * consecutive slots; a run above the high-water mark lands in slots nothing was copied into yet (the shard was
+     * empty when the load began) and goes to the file in one write, its keys noted for the index. A slot at or below
+     * the mark (sent again, or out of order) takes the per-slot path, which keeps the newer image; the notes may then
+     * name a slot whose key changed, so the index is built from the slots themselves.
+     */
+    private int copyBulkRuns(byte[] buf, int offset, int count, int stride) {
+        int applied = 0;
+        int i = 0;
+        while (i < count) {
+            int at = offset + i * stride;
+            int first = (int) INT_LE_ARRAY.get(buf, at);
+            int n = 1;
+            while (i + n < count && (int) INT_LE_ARRAY.get(buf, at + n * stride) == first + n) {
+                n++;
+            }
+            if (first >= shard.slotCount()) {
+                copyRun(first, buf, at, n, stride);
+                applied += n;
+            } else {
+                keyedCount = -1;
+                for (int j = 0; j < n; j++) {
+                    int e = at + j * stride;
+                    if (copyBulk((int) INT_LE_ARRAY.get(buf, e), buf, e + Integer.BYTES)) {
+                        applied++;
+                    }
+                }
+            }
+            i += n;
+        }
+        return applied;
+    }
+
+    /**
+     * Writes the images of {@code n} entries into the empty slots from {@code first} on, through the file, and notes
+     * their keys (see {@link #note}).
+     */
+    private void copyRun(int first, byte[] buf, int at, int n, int stride) {
+        int last = first + n - 1;
+        while (last >= file.capacity()) {
+            file.grow(false);
+        }
+        if (run.length < n * slotSize) {
+            run = new byte[n * slotSize];
+        }
+        long maxLsn = 0;
+        for (int j = 0, e = at + Integer.BYTES; j < n; j++, e += stride) {
+            System.arraycopy(buf, e, run, j * slotSize, slotSize);
+            maxLsn = Math.max(maxLsn, (long) LONG_LE_ARRAY.get(buf, e + LSN_OFFSET));
+            note(first + j, buf, e);
+        }
+        file.writeSlots(first, run, 0, n);
+        shard.applied(last, maxLsn);
+    }
+
+    /**
+     * Notes the index entry of the image at {@code offset} copied into {@code slot} if it holds a key, live or
+     * tombstone (the sign bit of the entry's slot, which slot ids never use, marks a tombstone), unless the notes were
+     * given up, and counts it if it is a tombstone.
+     */
+    private void note(int slot, byte[] image, int offset) {
+        int st = status((int) INT_LE_ARRAY.get(image, offset + STATE_OFFSET));
+        if (st == DELETED) {
+            bulkDeletedSlots++;
+        }
+        if (keyedCount < 0 || (st != LIVE && st != DELETED)) {
+            return;
+        }
+        if (keyedCount == keyed.length) {
+            keyed = java.util.Arrays.copyOf(keyed, Math.max(1024, keyedCount * 2));
+        }
+        keyed[keyedCount++] = HashIndex.entryOf(
+                KeyHash.hash(image, offset + KEY_OFFSET, keySize), st == DELETED ? slot | Integer.MIN_VALUE : slot);
+    }
+
     /** Copies one checked image into its slot during a bulk load, unless the slot already holds a newer one. */
     private boolean copyBulk(int slot, byte[] image, int offset) {
         long lsn = (long) LONG_LE_ARRAY.get(image, offset + LSN_OFFSET);
         while (slot >= file.capacity()) {
-            file.grow();
+            file.grow(false);
         }
         MemorySegment seg = file.segment(slot);
         long off = file.offset(slot);
@@ -225,36 +313,47 @@ final class ReplicaApplier {
         if (!bulkLoading) {
             return;
         }
-        int hw = shard.slotCount();
-        long[] keyed = new long[1024];
-        int n = 0;
-        int deleted = 0;
-        for (int slot = 0; slot < hw; slot++) {
-            MemorySegment seg = file.segment(slot);
-            long off = file.offset(slot);
-            int st = status(seg.get(INT_LE, off));
-            if (st == LIVE || st == DELETED) {
-                if (st == DELETED) {
-                    deleted++;
-                }
-                if (n == keyed.length) {
-                    keyed = java.util.Arrays.copyOf(keyed, n * 2);
-                }
-                // the sign bit (slot ids stay below 2^30) carries "tombstone" so pass 2 need not reread the slot
-                keyed[n++] = HashIndex.entryOf(
-                        KeyHash.hash(seg, off + KEY_OFFSET, keySize), st == DELETED ? slot | Integer.MIN_VALUE : slot);
+        if (keyedCount < 0) {
+            noteEverySlot();
+        }
+        shard.setDeletedSlots(bulkDeletedSlots);
+        int kept = shard.index().fillEmpty(keyed, keyedCount, this::newer);
+        KeyListener listener = shard.listener();
+        int tombstones = 0;
+        for (int i = 0; i < kept; i++) {
+            int raw = HashIndex.slotOf(keyed[i]);
+            if (raw < 0) {
+                tombstones++;
+            } else if (listener != null) {
+                listener.inserted(reader.keyAt(raw));
             }
         }
-        shard.setDeletedSlots(deleted);
-        HashIndex index = shard.index();
-        // in table order, so the inserts walk the table instead of missing the cache at random
-        index.reserve(n);
-        HashIndex.sortByHome(keyed, n);
-        for (int i = 0; i < n; i++) {
-            int raw = HashIndex.slotOf(keyed[i]);
-            indexNewest(index, raw & Integer.MAX_VALUE, HashIndex.tagOf(keyed[i]), -1, raw < 0 ? DELETED : LIVE);
+        indexedTombstones = tombstones;
+        endBulkLoad();
+    }
+
+    /** Rebuilds the notes from the slots up to the high-water mark. */
+    private void noteEverySlot() {
+        keyedCount = 0;
+        bulkDeletedSlots = 0;
+        byte[] image = new byte[slotSize];
+        for (int slot = 0, hw = shard.slotCount(); slot < hw; slot++) {
+            reader.copyImage(slot, image, 0);
+            note(slot, image, 0);
         }
+    }
+
+    /** Of two slots holding one key, the newer. */
+    private int newer(int slotA, int slotB) {
+        return reader.lsnAt(slotA) >= reader.lsnAt(slotB) ? slotA : slotB;
+    }
+
+    private void endBulkLoad() {
         bulkLoading = false;
+        run = new byte[0];
+        keyed = new long[0];
+        keyedCount = 0;
+        bulkDeletedSlots = 0;
     }
 
     /**
@@ -272,7 +371,7 @@ final class ReplicaApplier {
             });
         }
         index.clear();
-        bulkLoading = false;
+        endBulkLoad();
         for (int slot = 0; slot < highWater; slot += file.slotsPerChunk()) {
             file.segment(slot).fill((byte) 0);
             file.markDirty(slot);
@@ -282,7 +381,7 @@ final class ReplicaApplier {
 
     /** Forgets the replica's state when the shard is promoted: no bulk load, and user rules index no tombstone. */
     void reset() {
-        bulkLoading = false;
+        endBulkLoad();
         indexedTombstones = 0;
     }
 

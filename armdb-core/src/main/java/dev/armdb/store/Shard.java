@@ -886,7 +886,8 @@ public final class Shard implements ShardView {
         int hw = slotCount();
         if (file.capacity() - hw < file.slotsPerChunk() / 4 && file.capacity() < maxSlots) {
             try {
-                file.grow();
+                // a bulk copy writes its slots through the file: faulting their pages in first is wasted work
+                file.grow(!applier.isBulkLoading());
             } catch (ArmDbFullException e) {
                 LOG.warn("shard {}: background growth failed: {}", id, e.getMessage());
             }

@@ -188,7 +188,7 @@ public final class ShardFile implements AutoCloseable {
         if (tail > 0 && !readOnly) {
             // a partial chunk (an interrupted growth, or another growth step): complete it so it can be mapped
             zeroFill(size, HEADER_SIZE + (wholeChunks + 1) * chunkBytes - size);
-            growMapping(false);
+            growMapping(false, true);
         }
     }
 
@@ -241,12 +241,53 @@ public final class ShardFile implements AutoCloseable {
     }
 
     /**
-     * Adds one zero-filled chunk and maps it. A failed write (a full disk) fail-stops the collection.
+     * Writes {@code count} whole slot images, back to back in {@code images} from {@code offset}, into the slots from
+     * {@code first} on, through the file rather than the mapping, and marks their chunks dirty. The page cache is
+     * shared, so the mapping sees them; unlike stores into the mapping, the write takes no fault per page (on ext4
+     * a page's first store after each writeback runs the file system's page-fault handler). For a bulk copy into
+     * empty slots that no reader can see yet: the write is not a seqlock publication. Writer only.
+     *
+     * @throws IllegalArgumentException if a slot is beyond the capacity
+     * @throws dev.armdb.ArmDbStorageFailedException if the write fails (the collection is then fail-stopped) or
+     *     the collection is fail-stopped
+     */
+    void writeSlots(int first, byte[] images, int offset, int count) {
+        if (first < 0 || count < 0 || (long) first + count > capacity()) {
+            throw new IllegalArgumentException("slots " + first + ".." + ((long) first + count - 1)
+                    + " must be within the capacity of shard " + shardId + ", " + capacity() + " slots");
+        }
+        failStop.check();
+        try {
+            storage.write(ByteBuffer.wrap(images, offset, count * slotSize), HEADER_SIZE + (long) first * slotSize);
+        } catch (IOException | UncheckedIOException e) {
+            throw failStop.failed(path, "write", e);
+        }
+        for (int c = first >>> chunkShift; c <= (first + count - 1) >>> chunkShift; c++) {
+            markDirty(c << chunkShift);
+        }
+    }
+
+    /**
+     * Adds one zero-filled chunk and maps it, taking the write fault of each of its pages here (see {@link
+     * #grow(boolean)}).
      *
      * @throws ArmDbFullException if the shard reached its slot limit or the disk is full
      * @throws dev.armdb.ArmDbStorageFailedException if the collection is fail-stopped
      */
-    public synchronized void grow() {
+    public void grow() {
+        grow(true);
+    }
+
+    /**
+     * Adds one zero-filled chunk and maps it; with {@code prefault}, takes the write fault of each of its pages here
+     * (a background grower does, so that a writer does not), else leaves them to the first stores (a bulk copy
+     * writes through the file and would only pay for them twice). A failed write (a full disk) fail-stops the
+     * collection.
+     *
+     * @throws ArmDbFullException if the shard reached its slot limit or the disk is full
+     * @throws dev.armdb.ArmDbStorageFailedException if the collection is fail-stopped
+     */
+    public synchronized void grow(boolean prefault) {
         int cap = capacity();
         if (cap >= maxSlots) {
             throw new ArmDbFullException(
@@ -259,7 +300,7 @@ public final class ShardFile implements AutoCloseable {
             if (have < end + chunkBytes) {
                 zeroFill(have, end + chunkBytes - have);
             }
-            growMapping(have == end);
+            growMapping(have == end, prefault);
         } catch (IOException | UncheckedIOException e) {
             try {
                 storage.truncate(end);
@@ -273,12 +314,17 @@ public final class ShardFile implements AutoCloseable {
         }
     }
 
-    /** Maps the next chunk and publishes it; {@code zeroed}: this growth just wrote every byte of it as zero. */
-    private void growMapping(boolean zeroed) throws IOException {
+    /**
+     * Maps the next chunk and publishes it; {@code zeroed}: this growth just wrote every byte of it as zero;
+     * {@code prefault}: take its pages' write faults now.
+     */
+    private void growMapping(boolean zeroed, boolean prefault) throws IOException {
         MemorySegment[] old = chunks;
         MemorySegment[] next = Arrays.copyOf(old, old.length + 1);
         next[old.length] = mapChunk(old.length, chunkBytes);
-        prefault(next[old.length], zeroed);
+        if (prefault) {
+            prefault(next[old.length], zeroed);
+        }
         // volatile writes: the new mapping is complete before a reader can reach a slot in it
         chunks = next;
         capacitySlots = next.length << chunkShift;

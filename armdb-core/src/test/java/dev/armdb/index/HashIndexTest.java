@@ -66,6 +66,89 @@ class HashIndexTest {
         assertThat((double) index.memoryBytes() / model.size()).isLessThanOrEqualTo(16.0);
     }
 
+    /**
+     * A bulk fill from entries holding up to three copies of each key, in random order, some marked: every key is
+     * found at the copy the choice keeps (the highest "LSN"), the others are not indexed, marks come back on the kept
+     * entries, and the index takes inserts and removals afterwards. Hashes are spread over the whole range, packed at
+     * the top and the bottom (clusters that wrap around the table's end into entries placed there) or drawn from 8 tags (long runs of one tag, distinct keys
+     * among them). Seed printed, taken back through {@code armdb.seed}.
+     */
+    @Test
+    void fillEmptyIndexesTheChosenCopyOfEveryKey() {
+        long seed = Long.getLong("armdb.seed", System.nanoTime());
+        System.out.println("HashIndexTest fill seed " + seed);
+        Random rnd = new Random(seed);
+        for (int round = 0; round < 30; round++) {
+            int mode = round % 3;
+            ArrayKeys slots = new ArrayKeys();
+            HashIndex index = new HashIndex(slots);
+            int keys = 1 + rnd.nextInt(mode == 2 ? 300 : 5_000);
+            long[] hashOfKey = new long[keys];
+            long[] lsnOfSlot = new long[1 << 16];
+            java.util.List<Long> entries = new java.util.ArrayList<>();
+            Map<Integer, Integer> newest = new HashMap<>();
+            Map<Integer, Long> markedEntryOfSlot = new HashMap<>();
+            int nextSlot = 0;
+            for (int k = 0; k < keys; k++) {
+                hashOfKey[k] = switch (mode) {
+                    case 0 -> KeyHash.hash(key(k));
+                    case 1 -> rnd.nextBoolean() ? 0xFFFF_F000L + rnd.nextInt(0x1000) : 1 + rnd.nextInt(0x1000);
+                    default -> 1 + rnd.nextInt(8);
+                };
+                for (int copy = 1 + rnd.nextInt(3); copy > 0; copy--) {
+                    int slot = nextSlot++;
+                    slots.keys[slot] = key(k);
+                    lsnOfSlot[slot] = rnd.nextLong(1, Long.MAX_VALUE);
+                    Integer best = newest.get(k);
+                    if (best == null || lsnOfSlot[slot] > lsnOfSlot[best]) {
+                        newest.put(k, slot);
+                    }
+                    long e = HashIndex.entryOf(hashOfKey[k], slot);
+                    if (rnd.nextBoolean()) {
+                        e |= 1L << 31;
+                    }
+                    markedEntryOfSlot.put(slot, e);
+                    entries.add(e);
+                }
+            }
+            java.util.Collections.shuffle(entries, rnd);
+            long[] arr = entries.stream().mapToLong(Long::longValue).toArray();
+            int kept = index.fillEmpty(arr, arr.length, (a, b) -> lsnOfSlot[a] >= lsnOfSlot[b] ? a : b);
+
+            assertThat(kept).as("seed %d round %d", seed, round).isEqualTo(keys);
+            assertThat(index.size()).isEqualTo(keys);
+            java.util.Set<Long> expectedKept = new java.util.HashSet<>();
+            newest.values().forEach(slot -> expectedKept.add(markedEntryOfSlot.get(slot)));
+            java.util.Set<Long> actualKept = new java.util.HashSet<>();
+            for (int i = 0; i < kept; i++) {
+                actualKept.add(arr[i]);
+            }
+            assertThat(actualKept)
+                    .as("seed %d round %d: kept entries, marks included", seed, round)
+                    .isEqualTo(expectedKept);
+            for (int k = 0; k < keys; k++) {
+                assertThat(index.find(hashOfKey[k], key(k)))
+                        .as("seed %d round %d key %d", seed, round, k)
+                        .isEqualTo(newest.get(k));
+            }
+            for (int slot = 0; slot < nextSlot; slot++) {
+                boolean chosen =
+                        newest.get(java.nio.ByteBuffer.wrap(slots.keys[slot]).getInt()) == slot;
+                assertThat(index.holdsSlot(slot))
+                        .as("seed %d round %d slot %d", seed, round, slot)
+                        .isEqualTo(chosen);
+            }
+            int victim = rnd.nextInt(keys);
+            index.remove(hashOfKey[victim], newest.get(victim));
+            assertThat(index.find(hashOfKey[victim], key(victim))).isEqualTo(-1);
+            byte[] extra = key(keys);
+            slots.keys[nextSlot] = extra;
+            index.insert(KeyHash.hash(extra), nextSlot);
+            assertThat(index.find(KeyHash.hash(extra), extra)).isEqualTo(nextSlot);
+            assertThat(index.size()).isEqualTo(keys);
+        }
+    }
+
     @Test
     void hashOfArrayEqualsHashOfSegment() {
         Random rnd = new Random(1);
@@ -99,7 +182,7 @@ class HashIndexTest {
             for (int k = 0; k < hashes.length; k++) {
                 long tag = switch (mode) {
                     case 0 -> rnd.nextLong();
-                    case 1 -> 0xFFFF_F000L + rnd.nextInt(0x1000);
+                    case 1 -> rnd.nextBoolean() ? 0xFFFF_F000L + rnd.nextInt(0x1000) : 1 + rnd.nextInt(0x1000);
                     default -> 0x8000_0000L;
                 };
                 hashes[k] = (rnd.nextLong() << 32) | (tag & 0xFFFF_FFFFL);
