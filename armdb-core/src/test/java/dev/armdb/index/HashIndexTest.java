@@ -70,8 +70,8 @@ class HashIndexTest {
      * A bulk fill from entries holding up to three copies of each key, in random order, some marked: every key is
      * found at the copy the choice keeps (the highest "LSN"), the others are not indexed, marks come back on the kept
      * entries, and the index takes inserts and removals afterwards. Hashes are spread over the whole range, packed at
-     * the top and the bottom (clusters that wrap around the table's end into entries placed there) or drawn from 8 tags (long runs of one tag, distinct keys
-     * among them). Seed printed, taken back through {@code armdb.seed}.
+     * the top and the bottom (clusters that wrap around the table's end into entries placed there) or drawn from 8
+     * tags (long runs of one tag, distinct keys among them). Seed printed, taken back through {@code armdb.seed}.
      */
     @Test
     void fillEmptyIndexesTheChosenCopyOfEveryKey() {
