@@ -295,19 +295,37 @@ public final class HashIndex implements CurrentSlots {
 
     /**
      * Compacts tag-sorted {@code entries} so that each key keeps one entry (the one {@code choice} picks); returns
-     * how many remain. Entries of one key share a tag; a run of one tag holds few distinct keys, each compared with
-     * the keys kept so far in that run.
+     * how many remain. Entries of one key share a tag, so only a run of one tag needs its keys compared; such runs
+     * are rare (equal 32-bit tags, or copies of one key) and resolved apart, keeping this loop small for the
+     * compiler.
      */
     private int keepOnePerKey(long[] entries, int n, SameKeyChoice choice) {
         int kept = 0;
-        int runStart = 0;
-        for (int i = 0; i < n; i++) {
-            long e = entries[i];
-            if (kept == 0 || (int) (e >>> 32) != (int) (entries[kept - 1] >>> 32)) {
-                runStart = kept;
-                entries[kept++] = e;
-                continue;
+        int i = 0;
+        while (i < n) {
+            int tg = (int) (entries[i] >>> 32);
+            int end = i + 1;
+            while (end < n && (int) (entries[end] >>> 32) == tg) {
+                end++;
             }
+            if (end - i == 1) {
+                entries[kept++] = entries[i];
+            } else {
+                kept = keepOnePerKeyOfRun(entries, i, end, kept, choice);
+            }
+            i = end;
+        }
+        return kept;
+    }
+
+    /**
+     * Moves one entry per distinct key of the run {@code entries[from, to)} (one tag) to {@code entries[kept...]},
+     * each compared with the keys kept so far in the run; returns the new count kept ({@code kept <= from}).
+     */
+    private int keepOnePerKeyOfRun(long[] entries, int from, int to, int kept, SameKeyChoice choice) {
+        int runStart = kept;
+        for (int i = from; i < to; i++) {
+            long e = entries[i];
             int slot = (int) e & Integer.MAX_VALUE;
             int same = -1;
             for (int k = runStart; k < kept && same < 0; k++) {
