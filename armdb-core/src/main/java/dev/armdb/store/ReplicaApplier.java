@@ -248,12 +248,12 @@ final class ReplicaApplier {
     }
 
     /**
-     * Writes the images of {@code n} entries into the empty slots from {@code first} on, through the file, and notes
-     * their keys (see {@link #note}).
+     * Writes the images of {@code n} entries into the empty slots from {@code first} on, through the file (which grows
+     * by them: see {@link ShardFile#writeSlots}), and notes their keys (see {@link #note}).
      */
     private void copyRun(int first, byte[] buf, int at, int n, int stride) {
         int last = first + n - 1;
-        while (last >= file.capacity()) {
+        while (first > file.capacity()) {
             file.grow(false);
         }
         if (run.length < n * slotSize) {

@@ -878,16 +878,18 @@ public final class Shard implements ShardView {
         syncTo(lastLsn());
     }
 
-    /** Grows the file ahead of the writer if it is nearly full. Any thread. */
+    /**
+     * Grows the file ahead of the writer if it is nearly full. Any thread. Not during a bulk load: its writes extend
+     * the file themselves, and zeros written ahead of them would be written twice.
+     */
     void growIfNeeded() {
-        if (closed) {
+        if (closed || applier.isBulkLoading()) {
             return;
         }
         int hw = slotCount();
         if (file.capacity() - hw < file.slotsPerChunk() / 4 && file.capacity() < maxSlots) {
             try {
-                // a bulk copy writes its slots through the file: faulting their pages in first is wasted work
-                file.grow(!applier.isBulkLoading());
+                file.grow();
             } catch (ArmDbFullException e) {
                 LOG.warn("shard {}: background growth failed: {}", id, e.getMessage());
             }

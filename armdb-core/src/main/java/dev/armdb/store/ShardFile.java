@@ -242,25 +242,35 @@ public final class ShardFile implements AutoCloseable {
 
     /**
      * Writes {@code count} whole slot images, back to back in {@code images} from {@code offset}, into the slots from
-     * {@code first} on, through the file rather than the mapping, and marks their chunks dirty. The page cache is
-     * shared, so the mapping sees them; unlike stores into the mapping, the write takes no fault per page (on ext4
-     * a page's first store after each writeback runs the file system's page-fault handler). For a bulk copy into
-     * empty slots that no reader can see yet: the write is not a seqlock publication. Writer only.
+     * {@code first} on, through the file rather than the mapping, grows the mapping to cover them and marks their
+     * chunks dirty. The page cache is shared, so the mapping sees them; unlike stores into the mapping, the write
+     * takes no fault per page (on ext4 a page's first store after each writeback runs the file system's page-fault
+     * handler). The slots may reach past the capacity: the write itself extends the file (with data, so it stays
+     * without holes), and the growth that follows zero-fills only the rest of the last chunk. For a bulk copy into
+     * empty slots that no reader can see yet: the write is not a seqlock publication. Writer only; serialised with
+     * {@link #grow} (so a growth cannot zero-fill the range this write extends the file by, read as unwritten).
      *
-     * @throws IllegalArgumentException if a slot is beyond the capacity
+     * @throws IllegalArgumentException if {@code first} is past the capacity (a hole would be left) or a slot is past
+     *     the shard's slot limit
+     * @throws ArmDbFullException if the disk is full
      * @throws dev.armdb.ArmDbStorageFailedException if the write fails (the collection is then fail-stopped) or
      *     the collection is fail-stopped
      */
-    void writeSlots(int first, byte[] images, int offset, int count) {
-        if (first < 0 || count < 0 || (long) first + count > capacity()) {
-            throw new IllegalArgumentException("slots " + first + ".." + ((long) first + count - 1)
-                    + " must be within the capacity of shard " + shardId + ", " + capacity() + " slots");
+    synchronized void writeSlots(int first, byte[] images, int offset, int count) {
+        if (first < 0 || count < 0 || first > capacity() || (long) first + count > maxSlots) {
+            throw new IllegalArgumentException("slots " + first + ".." + ((long) first + count - 1) + " must start"
+                    + " within the capacity of shard " + shardId + ", " + capacity()
+                    + " slots, and end within its limit, "
+                    + maxSlots + " slots");
         }
         failStop.check();
         try {
             storage.write(ByteBuffer.wrap(images, offset, count * slotSize), HEADER_SIZE + (long) first * slotSize);
         } catch (IOException | UncheckedIOException e) {
             throw failStop.failed(path, "write", e);
+        }
+        while (first + count > capacity()) {
+            grow(false);
         }
         for (int c = first >>> chunkShift; c <= (first + count - 1) >>> chunkShift; c++) {
             markDirty(c << chunkShift);

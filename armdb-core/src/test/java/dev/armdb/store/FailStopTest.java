@@ -205,6 +205,47 @@ class FailStopTest {
         reopened.abandon();
     }
 
+    /**
+     * A full disk in the middle of a follower's first copy, whose runs of slots are written through the file and
+     * extend it: the batch fails with the file's name and the cause, the shard refuses every later write, and a
+     * reopen maps the file (the part the failed write left) without error.
+     */
+    @Test
+    void fullDiskDuringABulkLoadFailStops() {
+        FixedConfig cfg = config(Durability.GROUP);
+        DbMeta meta = DbMeta.create(cfg);
+        Shard leader = open(new SimulatedDisk(), meta, cfg);
+        for (int k = 0; k < 300; k++) {
+            put(leader, k, k + 1);
+        }
+        int stride = Integer.BYTES + meta.slotSize();
+        byte[] batch = new byte[leader.slotCount() * stride];
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(batch).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        int n = 0;
+        for (int slot = 0; slot < leader.slotCount(); slot++) {
+            if (leader.readSlotImage(slot, batch, n * stride + Integer.BYTES) > 0) {
+                b.putInt(n++ * stride, slot);
+            }
+        }
+        leader.abandon();
+        assertThat(n).as("slots the leader wrote").isGreaterThan(2 * 64);
+        SimulatedDisk disk = new SimulatedDisk();
+        // room for the header and two chunks of 64 slots of 48 bytes: the copy needs more
+        disk.sizeLimit(ShardFileLayout.HEADER_SIZE + 2 * 64 * 48 + 100);
+        Shard follower = open(disk, meta, cfg);
+        follower.beginBulkLoad();
+        int count = n;
+        assertThatThrownBy(() -> follower.applyImages(batch, 0, count, stride, false))
+                .isInstanceOf(ArmDbException.class)
+                .hasMessageContaining(FILE)
+                .hasStackTraceContaining("No space left on device");
+        assertThatThrownBy(() -> follower.applyImages(batch, 0, 1, stride, false))
+                .isInstanceOf(ArmDbStorageFailedException.class)
+                .hasStackTraceContaining("No space left on device");
+        follower.abandon();
+        open(disk.processCrash(), meta, cfg).abandon();
+    }
+
     /** A real full file system: a 1 MiB tmpfs (needs root to mount; skipped otherwise). */
     @Test
     void fullTmpfsFailStopsAndReopens(@TempDir Path tmp) throws Exception {
