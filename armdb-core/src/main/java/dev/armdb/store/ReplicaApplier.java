@@ -7,6 +7,7 @@ import dev.armdb.index.KeyHash;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /**
@@ -33,6 +34,7 @@ final class ReplicaApplier {
             MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle LONG_LE_ARRAY =
             MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final ByteBuffer EMPTY_RUN = ByteBuffer.allocateDirect(0);
 
     private final Shard shard;
     private final ShardFile file;
@@ -44,8 +46,11 @@ final class ReplicaApplier {
 
     private volatile boolean bulkLoading;
     private int indexedTombstones;
-    /** A bulk load's staging for runs of consecutive slots (see {@link #copyRun}); empty outside one. */
-    private byte[] run = new byte[0];
+    /**
+     * A bulk load's staging for runs of consecutive slots (see {@link #copyRun}), direct so that the file write
+     * copies it once; empty outside one.
+     */
+    private ByteBuffer run = EMPTY_RUN;
     /** A bulk load's index entries of the keys copied so far (see {@link #note}), the first {@link #keyedCount}. */
     private long[] keyed = new long[0];
     /** Entries in {@link #keyed}; -1 once they were given up (see {@link #copyBulkRuns}). */
@@ -256,16 +261,17 @@ final class ReplicaApplier {
         while (first > file.capacity()) {
             file.grow(false);
         }
-        if (run.length < n * slotSize) {
-            run = new byte[n * slotSize];
+        if (run.capacity() < n * slotSize) {
+            run = ByteBuffer.allocateDirect(n * slotSize);
         }
+        run.clear();
         long maxLsn = 0;
         for (int j = 0, e = at + Integer.BYTES; j < n; j++, e += stride) {
-            System.arraycopy(buf, e, run, j * slotSize, slotSize);
+            run.put(buf, e, slotSize);
             maxLsn = Math.max(maxLsn, (long) LONG_LE_ARRAY.get(buf, e + LSN_OFFSET));
             note(first + j, buf, e);
         }
-        file.writeSlots(first, run, 0, n);
+        file.writeSlots(first, run.flip());
         shard.applied(last, maxLsn);
     }
 
@@ -350,7 +356,7 @@ final class ReplicaApplier {
 
     private void endBulkLoad() {
         bulkLoading = false;
-        run = new byte[0];
+        run = EMPTY_RUN;
         keyed = new long[0];
         keyedCount = 0;
         bulkDeletedSlots = 0;

@@ -241,8 +241,8 @@ public final class ShardFile implements AutoCloseable {
     }
 
     /**
-     * Writes {@code count} whole slot images, back to back in {@code images} from {@code offset}, into the slots from
-     * {@code first} on, through the file rather than the mapping, grows the mapping to cover them and marks their
+     * Writes the whole slot images {@code images} holds from its position to its limit, back to back, into the
+     * slots from {@code first} on, through the file rather than the mapping, grows the mapping to cover them and marks their
      * chunks dirty. The page cache is shared, so the mapping sees them; unlike stores into the mapping, the write
      * takes no fault per page (on ext4 a page's first store after each writeback runs the file system's page-fault
      * handler). The slots may reach past the capacity: the write itself extends the file (with data, so it stays
@@ -252,11 +252,12 @@ public final class ShardFile implements AutoCloseable {
      *
      * @throws IllegalArgumentException if {@code first} is past the capacity (a hole would be left) or a slot is past
      *     the shard's slot limit
-     * @throws ArmDbFullException if the disk is full
-     * @throws dev.armdb.ArmDbStorageFailedException if the write fails (the collection is then fail-stopped) or
-     *     the collection is fail-stopped
+     * @throws ArmDbFullException if the growth after the write finds the disk full
+     * @throws dev.armdb.ArmDbStorageFailedException if the write fails, a full disk included (the collection is then
+     *     fail-stopped), or the collection is fail-stopped
      */
-    synchronized void writeSlots(int first, byte[] images, int offset, int count) {
+    synchronized void writeSlots(int first, ByteBuffer images) {
+        int count = images.remaining() / slotSize;
         if (first < 0 || count < 0 || first > capacity() || (long) first + count > maxSlots) {
             throw new IllegalArgumentException("slots " + first + ".." + ((long) first + count - 1) + " must start"
                     + " within the capacity of shard " + shardId + ", " + capacity()
@@ -265,7 +266,7 @@ public final class ShardFile implements AutoCloseable {
         }
         failStop.check();
         try {
-            storage.write(ByteBuffer.wrap(images, offset, count * slotSize), HEADER_SIZE + (long) first * slotSize);
+            storage.write(images, HEADER_SIZE + (long) first * slotSize);
         } catch (IOException | UncheckedIOException e) {
             throw failStop.failed(path, "write", e);
         }
