@@ -241,14 +241,14 @@ public final class ShardFile implements AutoCloseable {
     }
 
     /**
-     * Writes the whole slot images {@code images} holds from its position to its limit, back to back, into the
-     * slots from {@code first} on, through the file rather than the mapping, grows the mapping to cover them and marks their
-     * chunks dirty. The page cache is shared, so the mapping sees them; unlike stores into the mapping, the write
-     * takes no fault per page (on ext4 a page's first store after each writeback runs the file system's page-fault
-     * handler). The slots may reach past the capacity: the write itself extends the file (with data, so it stays
-     * without holes), and the growth that follows zero-fills only the rest of the last chunk. For a bulk copy into
-     * empty slots that no reader can see yet: the write is not a seqlock publication. Writer only; serialised with
-     * {@link #grow} (so a growth cannot zero-fill the range this write extends the file by, read as unwritten).
+     * Writes the whole slot images {@code images} holds from its position to its limit, back to back, into the slots
+     * from {@code first} on, through the file rather than the mapping, grows the mapping to cover them and marks their
+     * chunks dirty. The page cache is shared, so the mapping sees them; unlike stores into the mapping, the write takes
+     * no fault per page (on ext4 a page's first store after each writeback runs the file system's page-fault handler).
+     * The slots may reach past the capacity: the write itself extends the file (with data, so it stays without holes),
+     * and the growth that follows zero-fills only the rest of the last chunk. For a bulk copy into empty slots that no
+     * reader can see yet: the write is not a seqlock publication. Writer only; serialised with {@link #grow} (so a
+     * growth cannot zero-fill the range this write extends the file by, read as unwritten).
      *
      * @throws IllegalArgumentException if {@code first} is past the capacity (a hole would be left) or a slot is past
      *     the shard's slot limit
