@@ -1,13 +1,17 @@
 package dev.armdb.server;
 
 import dev.armdb.ArmDbException;
+import dev.armdb.FixedConfig;
 import dev.armdb.FixedMap;
+import dev.armdb.replication.follower.LeaderShape;
 import dev.armdb.replication.follower.ReplicationClient;
 import dev.armdb.replication.follower.ReplicationClientConfig;
 import dev.armdb.replication.leader.ReplicationServer;
 import dev.armdb.replication.leader.ReplicationServerConfig;
 import io.micrometer.core.instrument.binder.MeterBinder;
+import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
@@ -22,6 +26,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class Node implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Node.class);
+    /** How long {@link #replicaOfChecked} waits for each step of its question to a leader about its shape. */
+    private static final Duration SHAPE_PROBE_TIMEOUT = Duration.ofSeconds(2);
 
     private final NodeConfig config;
     private final FixedMap map;
@@ -135,14 +141,69 @@ public final class Node implements AutoCloseable {
     public synchronized void replicaOf(InetSocketAddress address) {
         stopReplication();
         leader = address;
-        replicationClient = ReplicationClient.start(
-                map,
-                address,
-                ReplicationClientConfig.defaults()
-                        .withSecret(config.replicationSecret())
-                        .withTls(config.replicationTls())
-                        .withRespAddress(resp.address()));
+        replicationClient = ReplicationClient.start(map, address, clientConfig());
         LOG.info("following {}", address);
+    }
+
+    private ReplicationClientConfig clientConfig() {
+        return ReplicationClientConfig.defaults()
+                .withSecret(config.replicationSecret())
+                .withTls(config.replicationTls())
+                .withRespAddress(resp.address());
+    }
+
+    /**
+     * As {@link #replicaOf}, once the leader at {@code address} has been asked for its collection's shape (one
+     * handshake, authenticated when the node has a replication secret): a leader whose shard count, key size, value
+     * size or routing differs from this node's is refused and the node keeps its role, because following it would
+     * leave this node read-only with nothing it could ever replicate. A leader that cannot be asked (unreachable,
+     * over TLS, or refusing the handshake) is followed as by {@link #replicaOf}: its sessions retry and check the
+     * shape at their own handshakes.
+     *
+     * <p>Blocks the calling thread for the question (at most about 2 s per step); never call it on an event loop.
+     *
+     * @throws IllegalArgumentException if the leader answered with another shape (the message names both)
+     */
+    public void replicaOfChecked(InetSocketAddress address) {
+        String mismatch = shapeMismatch(address);
+        if (mismatch != null) {
+            throw new IllegalArgumentException(mismatch);
+        }
+        replicaOf(address);
+    }
+
+    /** What differs between the shape of the leader at {@code address} and this node's; null if nothing or unknown. */
+    private String shapeMismatch(InetSocketAddress address) {
+        if (config.replicationTls() != null || address.isUnresolved()) {
+            return null;
+        }
+        LeaderShape theirs;
+        try {
+            theirs = LeaderShape.probe(address, clientConfig(), SHAPE_PROBE_TIMEOUT);
+        } catch (IOException | RuntimeException e) {
+            LOG.info(
+                    "could not ask {} for its shape before following it ({}); its sessions will",
+                    address,
+                    e.toString());
+            return null;
+        }
+        FixedConfig mine = map.config();
+        String what = theirs.shardCount() != mine.shards()
+                ? "shards: " + theirs.shardCount() + ", this node's " + mine.shards()
+                : theirs.keySize() != mine.keySize()
+                        ? "key size: " + theirs.keySize() + ", this node's " + mine.keySize()
+                        : theirs.valueSize() != mine.valueSize()
+                                ? "value size: " + theirs.valueSize() + ", this node's " + mine.valueSize()
+                                : theirs.routing() != mine.routing()
+                                        ? "routing: " + theirs.routing() + ", this node's " + mine.routing()
+                                        : null;
+        if (what == null) {
+            return null;
+        }
+        return "leader " + address.getHostString() + ":" + address.getPort() + " has another shape (its " + what
+                + "); a follower must have its leader's shape, so this node stays as it is: point it at a leader of"
+                + " its shape, or start a node on an empty directory with --follow " + address.getHostString() + ":"
+                + address.getPort() + " to take that leader's shape";
     }
 
     /** Stops following and becomes a writable leader (LSNs continue). No-op on a leader. */

@@ -337,7 +337,11 @@ final class RespCommands {
         } catch (NumberFormatException e) {
             throw new RespArgsException("ERR Invalid master port: " + port);
         }
-        node.replicaOf(new InetSocketAddress(host, p));
+        try {
+            node.replicaOfChecked(new InetSocketAddress(host, p));
+        } catch (IllegalArgumentException e) {
+            throw new RespArgsException("ERR " + e.getMessage());
+        }
         out.ok();
     }
 

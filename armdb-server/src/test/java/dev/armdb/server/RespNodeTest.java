@@ -137,6 +137,48 @@ class RespNodeTest {
         }
     }
 
+    /**
+     * REPLICAOF of a leader whose collection has another shape could never replicate anything, yet it used to answer
+     * OK and leave the node read-only with its shards FAILED. The node must refuse it, naming both values, and keep
+     * serving writes as the leader it was; a leader of its own shape is still followed.
+     */
+    @Test
+    void replicaOfALeaderOfAnotherShapeIsRefusedAndTheNodeKeepsItsRole() throws Exception {
+        InetSocketAddress any = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
+        FixedConfig fourShards = FixedConfig.builder()
+                .keySize(8)
+                .valueSize(16)
+                .shards(4)
+                .durability(Durability.NONE)
+                .build();
+        FixedConfig widerValues = FixedConfig.builder()
+                .keySize(8)
+                .valueSize(24)
+                .shards(3)
+                .durability(Durability.NONE)
+                .build();
+        try (Node other = node("other", null);
+                Node sameShape = node("same", null);
+                RespTestClient oc = new RespTestClient(other)) {
+            for (FixedConfig theirs : new FixedConfig[] {fourShards, widerValues}) {
+                String name = "leader" + theirs.shards() + "x" + theirs.valueSize();
+                try (Node leader = Node.start(new NodeConfig(tmp.resolve(name), theirs, any, any, null, null))) {
+                    int replPort = leader.replicationServer().address().getPort();
+                    String expected = theirs.shards() != 3 ? "its shards: 4, this node's 3" : "its value size: 24";
+                    assertThat(oc.call("REPLICAOF", "127.0.0.1", Integer.toString(replPort)))
+                            .startsWith("-ERR leader 127.0.0.1:" + replPort + " has another shape")
+                            .contains(expected);
+                    assertThat(oc.call("SET", "k0000001", V)).isEqualTo("+OK");
+                    assertThat(oc.call("ROLE")).startsWith("[master,");
+                }
+            }
+            int replPort = sameShape.replicationServer().address().getPort();
+            assertThat(oc.call("REPLICAOF", "127.0.0.1", Integer.toString(replPort)))
+                    .isEqualTo("+OK");
+            assertThat(oc.call("SET", "k0000001", V)).startsWith("-READONLY");
+        }
+    }
+
     @Test
     void beforeItsFirstHandshakeAFollowerReportsTheConfiguredLeaderWithTheLinkDown() throws Exception {
         int nowhere = closedLoopbackPort();
