@@ -137,6 +137,12 @@ final class PooledStream implements SessionWorkers.Session {
         return 2 * (FrameLayout.HEADER_SIZE + largestBatch + FrameLayout.HEADER_SIZE + Heartbeat.LENGTH) + ERROR_ROOM;
     }
 
+    /** The follower node's id: its shards' streams share a worker, which one pass of the leader's writes wakes once. */
+    @Override
+    public String affinity() {
+        return session.nodeId();
+    }
+
     /** Switches the socket to non-blocking, registers it with the worker's selector and starts the stream. */
     @Override
     public void adopted(Selector selector, long nowNs) {
