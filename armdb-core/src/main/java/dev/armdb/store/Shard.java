@@ -54,6 +54,8 @@ public final class Shard implements ShardView {
     private static final VarHandle LAST_LSN;
     private static final VarHandle HIGH_WATER;
     private static final int LOCK_FREE_ATTEMPTS = 64;
+    /** Steps of settled retirements {@link #drainIfPending} takes per hold of the writer lock. */
+    private static final int DRAIN_CHUNK = 64;
 
     static {
         try {
@@ -772,12 +774,17 @@ public final class Shard implements ShardView {
         }
     }
 
+    /**
+     * Settles the retirements a force has made safe while no writer needs the lock: {@link #DRAIN_CHUNK} steps per
+     * hold, and none once a writer waits, so a writer waits for one chunk at most (writers settle a few on each write
+     * themselves, see {@link UserWriter#DRAIN_PER_WRITE}).
+     */
     private void drainIfPending() {
-        if (writes.pending() > 0 && writeLock.tryLock()) {
+        boolean more = writes.pending() > 0;
+        // a waiting writer is not barged past: the lock is not fair, and this thread would win it back every time
+        while (more && !writeLock.hasQueuedThreads() && writeLock.tryLock()) {
             try {
-                if (!closed) {
-                    writes.drainPending();
-                }
+                more = !closed && writes.drainSome(DRAIN_CHUNK);
             } finally {
                 writeLock.unlock();
             }

@@ -102,12 +102,25 @@ final class SlotAllocator {
      * released slots whose mark is durable become reusable.
      */
     void drain(long durable) {
-        while (!reusable.isEmpty() && reusable.peekFirst() <= durable) {
+        drain(durable, Integer.MAX_VALUE);
+    }
+
+    /**
+     * As {@link #drain(long)}, for at most {@code budget} steps (a slot made reusable, or a release marked FREE),
+     * oldest first in each queue, so the order of the whole drain is kept across calls.
+     *
+     * @return true if steps that {@code durable} allows are left
+     */
+    boolean drain(long durable, int budget) {
+        int steps = 0;
+        while (steps < budget && !reusable.isEmpty() && reusable.peekFirst() <= durable) {
             free.push((int) reusable.peekSecond());
             reusable.remove();
             pending--;
+            steps++;
         }
-        while (!releases.isEmpty() && releases.peekFirst() <= durable) {
+        while (steps < budget && !releases.isEmpty() && releases.peekFirst() <= durable) {
+            steps++;
             long v = releases.peekSecond();
             releases.remove();
             int slot = (int) v;
@@ -118,6 +131,11 @@ final class SlotAllocator {
                 reusable.add(releaser.lastLsn(), slot);
             }
         }
+        return ready(reusable, durable) || ready(releases, durable);
+    }
+
+    private static boolean ready(LongPairQueue q, long durable) {
+        return !q.isEmpty() && q.peekFirst() <= durable;
     }
 
     /** Retired slots not reusable yet. */

@@ -7,18 +7,25 @@ import java.nio.file.Path;
 
 /**
  * A shard storage that delegates to another and runs test hooks on the calling thread: {@code onForce} at the start
- * of every force of a mapping, {@code onStored} after every store the writer reports ({@link ShardStorage#stored}), so
- * a test can act at an exact point of a force or of a slot write.
+ * of every force of a mapping, {@code onStored} after every store the writer reports ({@link ShardStorage#stored}),
+ * {@code onWrite} at the start of every positional write, so a test can act at an exact point of a force, a slot
+ * write or a file write.
  */
-record HookedStorage(ShardStorage inner, Runnable onForce, Runnable onStored) implements ShardStorage {
+record HookedStorage(ShardStorage inner, Runnable onForce, Runnable onStored, Runnable onWrite)
+        implements ShardStorage {
     /** Runs {@code hook} at the start of every force of a mapping. */
     static HookedStorage onForce(ShardStorage inner, Runnable hook) {
-        return new HookedStorage(inner, hook, () -> {});
+        return new HookedStorage(inner, hook, () -> {}, () -> {});
     }
 
     /** Runs {@code hook} after every store the writer reports. */
     static HookedStorage onStored(ShardStorage inner, Runnable hook) {
-        return new HookedStorage(inner, () -> {}, hook);
+        return new HookedStorage(inner, () -> {}, hook, () -> {});
+    }
+
+    /** Runs {@code hook} at the start of every positional write. */
+    static HookedStorage onWrite(ShardStorage inner, Runnable hook) {
+        return new HookedStorage(inner, () -> {}, () -> {}, hook);
     }
 
     @Override
@@ -38,6 +45,7 @@ record HookedStorage(ShardStorage inner, Runnable onForce, Runnable onStored) im
 
     @Override
     public void write(ByteBuffer src, long position) throws IOException {
+        onWrite.run();
         inner.write(src, position);
     }
 

@@ -12,6 +12,9 @@ import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.zip.CRC32C;
 import org.junit.jupiter.api.Test;
 
@@ -107,6 +110,85 @@ class ShardLogTest {
      * after them, do not change the file's size (a force that must make a new size durable also commits the file
      * system's journal); replay stops at the zeros. Fails if records are appended past the end instead.
      */
+    /**
+     * A force writes the buffered records outside the monitor that writers append under: a writer appends while the
+     * force's write is stuck (it used to wait for it, milliseconds under load), its record goes after the range the
+     * force reserved, and the next force writes it there. Fails if the force writes under the monitor (the append
+     * stays blocked) or reserves no range (the records overlap or leave a gap). Extending the file (zeros a step
+     * ahead, about once per MiB of records) still happens under the monitor; the first force here does it.
+     */
+    @Test
+    void aWriterAppendsWhileAForceWritesTheBufferOut() throws Exception {
+        FixedConfig cfg = config(Durability.GROUP, 1 << 20);
+        DbMeta meta = DbMeta.create(cfg);
+        SimulatedDisk disk = new SimulatedDisk();
+        AtomicBoolean blockNextWrite = new AtomicBoolean();
+        CountDownLatch inWrite = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        ShardStorage[] files = new ShardStorage[2];
+        for (int i = 0; i < 2; i++) {
+            files[i] =
+                    HookedStorage.onWrite(disk.opener().open(DIR.resolve(ShardLogLayout.fileName(0, i)), false), () -> {
+                        if (blockNextWrite.compareAndSet(true, false)) {
+                            inWrite.countDown();
+                            awaitUninterruptibly(release);
+                        }
+                    });
+        }
+        byte[] image = new byte[meta.slotSize()];
+        ShardLog log = new ShardLog(files, meta, 0, 1 << 20, new FailStop());
+        try {
+            log.reset(0, 1);
+            log.append(7, 1, image, 0);
+            // the first force also extends the file (zeros, under the monitor, a step ahead); the second only writes
+            log.force();
+            log.append(8, 2, image, 0);
+            blockNextWrite.set(true);
+            Thread forcer = Thread.ofPlatform().start(log::force);
+            assertThat(inWrite.await(10, TimeUnit.SECONDS))
+                    .as("the force reached its write")
+                    .isTrue();
+            CountDownLatch appended = new CountDownLatch(1);
+            Thread writer = Thread.ofPlatform().start(() -> {
+                log.append(9, 3, image, 0);
+                appended.countDown();
+            });
+            boolean appendedDuringWrite = appended.await(2, TimeUnit.SECONDS);
+            release.countDown();
+            forcer.join(10_000);
+            writer.join(10_000);
+            assertThat(appendedDuringWrite)
+                    .as("an append while the force's write is stuck")
+                    .isTrue();
+            log.force();
+        } finally {
+            release.countDown();
+            log.close();
+        }
+        ShardStorage file = disk.opener().open(DIR.resolve(ShardLogLayout.fileName(0, 0)), true);
+        int record = ShardLogLayout.recordSize(meta.slotSize());
+        for (int i = 0; i < 3; i++) {
+            ByteBuffer header =
+                    ByteBuffer.allocate(ShardLogLayout.RECORD_HEADER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+            file.read(header, ShardLogLayout.RECORDS_OFFSET + (long) i * record);
+            assertThat(header.getLong(ShardLogLayout.RECORD_LSN_OFFSET))
+                    .as("LSN of record %d", i)
+                    .isEqualTo(i + 1);
+            assertThat(header.getInt(ShardLogLayout.RECORD_SLOT_OFFSET))
+                    .as("slot of record %d", i)
+                    .isEqualTo(7 + i);
+        }
+        file.close();
+    }
+
+    private static void awaitUninterruptibly(CountDownLatch latch) {
+        try {
+            latch.await(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     @Test
     void aLogFileIsExtendedAheadOfItsRecords() {
         FixedConfig cfg = config(Durability.SYNC, 64 << 10);

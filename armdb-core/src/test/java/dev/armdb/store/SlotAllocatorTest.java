@@ -120,6 +120,50 @@ class SlotAllocatorTest {
         assertThat(a.pop()).isEqualTo(-1);
     }
 
+    /**
+     * A drain in steps of one (as each write drains a few) marks and frees the same slots in the same order as one
+     * whole drain, tombstones included, and says when steps are left.
+     */
+    @Test
+    void drainsInStepsKeepTheOrderOfOneWholeDrain() {
+        FakeShard wholeShard = new FakeShard();
+        FakeShard steppedShard = new FakeShard();
+        SlotAllocator whole = new SlotAllocator(wholeShard, false);
+        SlotAllocator stepped = new SlotAllocator(steppedShard, false);
+        for (SlotAllocator a : List.of(whole, stepped)) {
+            FakeShard shard = a == whole ? wholeShard : steppedShard;
+            shard.lsn = 10;
+            a.retire(4, 2);
+            a.retire(1, 3);
+            a.retireTombstone(9, 3);
+            a.retire(6, 7);
+            a.retire(2, 11);
+        }
+        whole.drain(10);
+        int steps = 0;
+        while (stepped.drain(10, 1)) {
+            steps++;
+        }
+        assertThat(steps + 1).as("steps: three FREE marks and a tombstone").isEqualTo(4);
+        assertThat(steppedShard.marks.stream().map(m -> m[0]).toList())
+                .isEqualTo(wholeShard.marks.stream().map(m -> m[0]).toList())
+                .containsExactly(4L, 1L, 6L);
+        assertThat(stepped.drain(10, 1)).as("nothing left that LSN 10 allows").isFalse();
+        // the marks took LSNs 11-13; a force then covers them (and the release of slot 2, superseded at 11)
+        whole.drain(13);
+        while (stepped.drain(13, 1)) {}
+        List<Integer> wholeOrder = new ArrayList<>();
+        List<Integer> steppedOrder = new ArrayList<>();
+        for (int s; (s = whole.pop()) >= 0; ) {
+            wholeOrder.add(s);
+        }
+        for (int s; (s = stepped.pop()) >= 0; ) {
+            steppedOrder.add(s);
+        }
+        assertThat(steppedOrder).isEqualTo(wholeOrder).containsExactlyInAnyOrder(4, 1, 9, 6);
+        assertThat(stepped.pending()).isEqualTo(whole.pending()).isEqualTo(1);
+    }
+
     /** Seeded: whatever the interleaving of retirements and forces, a slot is popped only when safe. */
     @Test
     void randomScheduleNeverReusesEarly() {
@@ -150,7 +194,12 @@ class SlotAllocatorTest {
             } else if (what == 2) {
                 durable = shard.lsn;
                 int marksBefore = shard.marks.size();
-                a.drain(durable);
+                if (rnd.nextBoolean()) {
+                    a.drain(durable);
+                } else {
+                    // as writers drain: a few steps at a time, the rest left for later
+                    a.drain(durable, 1 + rnd.nextInt(8));
+                }
                 for (long[] m : shard.marks.subList(marksBefore, shard.marks.size())) {
                     safeAt.put((int) m[0], m[1]);
                 }
