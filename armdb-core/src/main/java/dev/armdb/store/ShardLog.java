@@ -319,7 +319,7 @@ final class ShardLog implements AutoCloseable {
         }
     }
 
-    /** Makes file {@code which} at least {@code end} bytes long ({@link #extend}); true if it is. Holding the monitor. */
+    /** Makes file {@code which} at least {@code end} bytes long ({@link #extend}); true if it is. Monitor held. */
     private boolean extended(int which, long end) {
         try {
             extend(which, end);
