@@ -8,23 +8,32 @@ import java.nio.file.Path;
 /**
  * A shard storage that delegates to another and runs test hooks on the calling thread: {@code onForce} at the start
  * of every force of a mapping, {@code onStored} after every store the writer reports ({@link ShardStorage#stored}),
- * {@code onWrite} at the start of every positional write, so a test can act at an exact point of a force, a slot
+ * {@code onWrite} around every positional write, so a test can act at an exact point of a force, a slot
  * write or a file write.
  */
-record HookedStorage(ShardStorage inner, Runnable onForce, Runnable onStored, Runnable onWrite)
+record HookedStorage(ShardStorage inner, Runnable onForce, Runnable onStored, WriteHook onWrite)
         implements ShardStorage {
+    /** What to run around a positional write: called with the storage and the write's position before it. */
+    @FunctionalInterface
+    interface WriteHook {
+        /** Runs before the write; returns what to run after it. */
+        Runnable before(ShardStorage storage, long position);
+    }
+
+    private static final WriteHook NO_WRITE_HOOK = (storage, position) -> () -> {};
+
     /** Runs {@code hook} at the start of every force of a mapping. */
     static HookedStorage onForce(ShardStorage inner, Runnable hook) {
-        return new HookedStorage(inner, hook, () -> {}, () -> {});
+        return new HookedStorage(inner, hook, () -> {}, NO_WRITE_HOOK);
     }
 
     /** Runs {@code hook} after every store the writer reports. */
     static HookedStorage onStored(ShardStorage inner, Runnable hook) {
-        return new HookedStorage(inner, () -> {}, hook, () -> {});
+        return new HookedStorage(inner, () -> {}, hook, NO_WRITE_HOOK);
     }
 
-    /** Runs {@code hook} at the start of every positional write. */
-    static HookedStorage onWrite(ShardStorage inner, Runnable hook) {
+    /** Runs {@code hook} around every positional write. */
+    static HookedStorage onWrite(ShardStorage inner, WriteHook hook) {
         return new HookedStorage(inner, () -> {}, () -> {}, hook);
     }
 
@@ -45,8 +54,9 @@ record HookedStorage(ShardStorage inner, Runnable onForce, Runnable onStored, Ru
 
     @Override
     public void write(ByteBuffer src, long position) throws IOException {
-        onWrite.run();
+        Runnable after = onWrite.before(inner, position);
         inner.write(src, position);
+        after.run();
     }
 
     @Override

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.armdb.Durability;
 import dev.armdb.FixedConfig;
-import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
@@ -48,7 +47,7 @@ class ShardFileBulkWriteTest {
         }
         images.flip();
         ShardStorage.Opener opener = (path, readOnly) ->
-                new WriteHooked(MappedShardStorage.OPENER.open(path, readOnly), (self, position) -> {
+                HookedStorage.onWrite(MappedShardStorage.OPENER.open(path, readOnly), (self, position) -> {
                     if (Thread.currentThread() == copier[0]) {
                         return () -> copied.countDown();
                     }
@@ -83,67 +82,6 @@ class ShardFileBulkWriteTest {
             }
         } finally {
             file.close();
-        }
-    }
-
-    /** What to run after a write: the hook gets the storage and the write's position before it. */
-    @FunctionalInterface
-    interface WriteHook {
-        Runnable before(ShardStorage storage, long position);
-    }
-
-    /** Delegates to {@code inner}, running {@code hook} around every {@link #write}. */
-    record WriteHooked(ShardStorage inner, WriteHook hook) implements ShardStorage {
-        @Override
-        public Path path() {
-            return inner.path();
-        }
-
-        @Override
-        public long size() throws IOException {
-            return inner.size();
-        }
-
-        @Override
-        public void read(ByteBuffer dst, long position) throws IOException {
-            inner.read(dst, position);
-        }
-
-        @Override
-        public void write(ByteBuffer src, long position) throws IOException {
-            Runnable after = hook.before(inner, position);
-            inner.write(src, position);
-            after.run();
-        }
-
-        @Override
-        public void truncate(long size) throws IOException {
-            inner.truncate(size);
-        }
-
-        @Override
-        public void forceFile() throws IOException {
-            inner.forceFile();
-        }
-
-        @Override
-        public MemorySegment map(long position, long bytes) throws IOException {
-            return inner.map(position, bytes);
-        }
-
-        @Override
-        public void force(MemorySegment mapping) {
-            inner.force(mapping);
-        }
-
-        @Override
-        public void stored() {
-            inner.stored();
-        }
-
-        @Override
-        public void close() {
-            inner.close();
         }
     }
 }

@@ -127,12 +127,13 @@ class ShardLogTest {
         CountDownLatch release = new CountDownLatch(1);
         ShardStorage[] files = new ShardStorage[2];
         for (int i = 0; i < 2; i++) {
-            files[i] =
-                    HookedStorage.onWrite(disk.opener().open(DIR.resolve(ShardLogLayout.fileName(0, i)), false), () -> {
+            files[i] = HookedStorage.onWrite(
+                    disk.opener().open(DIR.resolve(ShardLogLayout.fileName(0, i)), false), (f, at) -> {
                         if (blockNextWrite.compareAndSet(true, false)) {
                             inWrite.countDown();
                             awaitUninterruptibly(release);
                         }
+                        return () -> {};
                     });
         }
         byte[] image = new byte[meta.slotSize()];
