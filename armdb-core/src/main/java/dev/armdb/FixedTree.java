@@ -17,13 +17,19 @@ import java.util.Objects;
  * A {@link FixedMap} that also keeps its keys in order (unsigned lexicographic byte order): ranges, prefixes,
  * first/last, floor/ceiling.
  *
- * <p>Point operations go through the same hash index as {@link FixedMap} ({@code get} and updates of existing
- * keys allocate nothing and do not touch the order). The order lives in an {@link OrderedIndex}: a copy-on-write
- * B+-tree of the keys, rebuilt at open, to which an insert or delete copies one leaf and the branches above it.
- * Beside each key it keeps a hint of the key's slot, so a scan reads the value straight from the slot, checked
- * against the hash index's cheap "is this slot current" bit and the slot's key under the slot's version check;
- * when the hint is stale (the key was updated, copy-on-write, into another slot) the scan looks the key up by hash
- * and stores the new hint.
+ * <p>Point operations go through the same hash index as {@link FixedMap} ({@code get} and updates allocate
+ * nothing). The order lives in an {@link OrderedIndex}: a copy-on-write B+-tree of the keys, rebuilt at open, to
+ * which an insert or delete copies one leaf and the branches above it. Beside each key it keeps a hint of the key's
+ * slot and, for values of up to {@value #MAX_COPIED_VALUE} bytes, a copy of the key's value, which every write of the
+ * key rewrites in place (under the shard's lock, before the write returns). So a scan reads keys and values
+ * sequentially from the tree's leaves instead of one slot at a random place of the shard files per key: full
+ * iteration and short ranges run at memory speed. The price: an update finds its key's leaf (a walk down the tree)
+ * and the heap holds the values a second time, which is why larger values are not copied.
+ *
+ * <p>Without a copy (larger values, or a leaf an insert or delete is copying right then), a scan reads the value
+ * from the hinted slot, checked against the hash index's cheap "is this slot current" bit and the slot's key under
+ * the slot's version check; when the hint is stale (the key was updated, copy-on-write, into another slot) the scan
+ * looks the key up by hash and stores the new hint.
  *
  * <p><b>Consistency of navigation</b> (every method below that walks keys, and its iterators): it walks the keys
  * present when it starts (when the method is called, or the iterator created), reading each value when it reaches
@@ -42,10 +48,20 @@ import java.util.Objects;
  * any length (a shorter array sorts before every key it prefixes).
  */
 public final class FixedTree extends FixedStore {
-    /** Keys whose slots a scan touches together ({@link #warm}): about the misses a core keeps in flight. */
+    /**
+     * Largest value the tree keeps a copy of beside its key: a leaf of 64 such values is 16 KiB to copy on an insert,
+     * and the heap holds every value twice.
+     */
+    public static final int MAX_COPIED_VALUE = 256;
+
+    /** Keys whose slots a scan without copies touches together ({@link #warm}): about the misses in flight. */
     private static final int WARM_AHEAD = 16;
 
+    private static final byte[] NO_VALUE = new byte[0];
+
     private final OrderedIndex ordered;
+    /** Whether the tree keeps a copy of each value ({@link #MAX_COPIED_VALUE}). */
+    private final boolean copies;
     /** Where scans leave what {@link #warm} read; plain, racy, never read for anything. */
     @SuppressWarnings("unused")
     private int lastWarmSink;
@@ -57,16 +73,19 @@ public final class FixedTree extends FixedStore {
         super(store);
         this.keySize = store.meta().keySize();
         this.valueSize = store.meta().valueSize();
-        this.ordered = attachAndBuild(store);
+        this.copies = valueSize <= MAX_COPIED_VALUE;
+        this.ordered = attachAndBuild(store, copies);
     }
 
     /**
-     * Attaches a key listener to every shard and builds the ordered index from the keys live then. Nothing else
-     * holds this collection while its constructor runs, so no writer's event can arrive before the index exists;
-     * the listeners reach it through {@code holder}.
+     * Attaches a key listener to every shard and builds the ordered index from the keys live then, with a copy of each
+     * value if {@code copies}. Nothing else holds this collection while its constructor runs, so no writer's event
+     * can arrive before the index exists (and the values read from the slots while it is built hold still); the
+     * listeners reach it through {@code holder}.
      */
-    private static OrderedIndex attachAndBuild(Store store) {
+    private static OrderedIndex attachAndBuild(Store store, boolean copies) {
         int keySize = store.meta().keySize();
+        int copiedSize = copies ? store.meta().valueSize() : 0;
         OrderedIndex[] holder = new OrderedIndex[1];
         List<byte[]> keys = new ArrayList<>();
         long[][] hints = {new long[1024]};
@@ -75,13 +94,15 @@ public final class FixedTree extends FixedStore {
                 int shard = i;
                 KeyListener listener = new KeyListener() {
                     @Override
-                    public void inserted(byte[] key) {
-                        holder[0].insert(key.clone(), OrderedIndex.NO_HINT);
+                    public void inserted(byte[] key, int slot, byte[] value) {
+                        holder[0].insert(key, hintOf(shard, slot), copies ? value : NO_VALUE);
                     }
 
                     @Override
-                    public void insertedAt(byte[] key, int slot) {
-                        holder[0].insert(key.clone(), hintOf(shard, slot));
+                    public void updated(byte[] key, int slot, byte[] value) {
+                        if (copies) {
+                            holder[0].update(key, hintOf(shard, slot), value);
+                        }
                     }
 
                     @Override
@@ -105,7 +126,14 @@ public final class FixedTree extends FixedStore {
                 System.arraycopy(sorted[i], 0, packed, i * keySize, keySize);
                 sorted[i] = null;
             }
-            holder[0] = new OrderedIndex(keySize, packed, hints[0], n);
+            long[] sortedHints = hints[0];
+            OrderedIndex.ValueSource values = copies
+                    ? (k, out, offset) -> {
+                        long hint = sortedHints[k];
+                        store.shard((int) (hint >>> 32)).copyValueWhileNoWriterRuns((int) hint, out, offset);
+                    }
+                    : (k, out, offset) -> {};
+            holder[0] = new OrderedIndex(keySize, copiedSize, packed, sortedHints, values, n);
             return holder[0];
         } catch (RuntimeException e) {
             store.close();
@@ -156,9 +184,14 @@ public final class FixedTree extends FixedStore {
      */
     public Iterator<Entry> range(byte[] fromInclusive, byte[] toExclusive) {
         store.checkOpen();
-        OrderedIndex.Cursor c = ordered.cursor();
+        OrderedIndex.Cursor c = walkCursor();
         boolean on = fromInclusive == null ? c.first() : c.ceiling(fromInclusive, true);
         return new EntryIterator(c, on, true, emptyRange(fromInclusive, toExclusive) ? fromInclusive : toExclusive);
+    }
+
+    /** A cursor for a walk over many keys: one that warms the leaves it enters when they hold value copies. */
+    private OrderedIndex.Cursor walkCursor() {
+        return copies ? ordered.scanCursor() : ordered.cursor();
     }
 
     private static boolean emptyRange(byte[] fromInclusive, byte[] toExclusive) {
@@ -181,7 +214,7 @@ public final class FixedTree extends FixedStore {
         }
         byte[] key = new byte[keySize];
         byte[] value = new byte[valueSize];
-        OrderedIndex.Cursor c = ordered.cursor();
+        OrderedIndex.Cursor c = walkCursor();
         long visited = 0;
         int warmedTo = 0;
         int warmSink = 0;
@@ -190,7 +223,7 @@ public final class FixedTree extends FixedStore {
                     on && below(c, toExclusive);
                     on = c.next()) {
                 int at = c.positionInLeaf();
-                if (at == 0 || at >= warmedTo) {
+                if (!copies && (at == 0 || at >= warmedTo)) {
                     warmedTo = at + WARM_AHEAD;
                     warmSink += warm(c);
                 }
@@ -210,7 +243,8 @@ public final class FixedTree extends FixedStore {
     }
 
     /**
-     * Touches the slots the hints of the cursor's key and the next {@value #WARM_AHEAD} - 1 keys of its leaf name, and
+     * For a tree without value copies: touches the slots the hints of the cursor's key and the next {@value
+     * #WARM_AHEAD} - 1 keys of its leaf name, and
      * returns what it read (to be kept somewhere, so the loads are not optimised away). In key order consecutive
      * keys live in unrelated slots: touched together, their cache and TLB misses overlap instead of coming one after
      * another (about twice as fast a pass over 1M keys). Values are still read, under each slot's version check,
@@ -238,10 +272,16 @@ public final class FixedTree extends FixedStore {
 
     /**
      * Copies the current value of the cursor's key ({@code key} holds a copy) into {@code out}; false if the key
-     * is absent now. Tries the key's slot hint first; when the hint is stale, looks the key up by hash and stores
-     * the slot found as the new hint. Lock-free unless a writer keeps rewriting the slot (then {@link #get} locks).
+     * is absent now. Reads the tree's copy of the value if it keeps one and the copy is sure; otherwise tries the
+     * key's slot hint, and when the hint is stale, looks the key up by hash and stores the slot found as the new
+     * hint. Lock-free unless a writer keeps rewriting the slot (then {@link #get} locks).
      */
     private boolean readValue(OrderedIndex.Cursor c, byte[] key, byte[] out) {
+        if (copies && c.readValue(out)) {
+            // the closed check the slot reads make: a closed collection answers nothing, even from the heap
+            store.checkOpen();
+            return true;
+        }
         byte[] keys = c.keys();
         int off = c.keyOffset();
         long hint = c.hint();
@@ -265,7 +305,7 @@ public final class FixedTree extends FixedStore {
     /** Entries in descending key order, from the last key down. */
     public Iterator<Entry> descending() {
         store.checkOpen();
-        OrderedIndex.Cursor c = ordered.cursor();
+        OrderedIndex.Cursor c = walkCursor();
         return new EntryIterator(c, c.last(), false, null);
     }
 

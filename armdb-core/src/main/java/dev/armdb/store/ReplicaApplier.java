@@ -46,6 +46,8 @@ final class ReplicaApplier {
 
     private volatile boolean bulkLoading;
     private int indexedTombstones;
+    /** Where the key listener is handed a value read from a slot. */
+    private final byte[] listenerValue;
     /**
      * A bulk load's staging for runs of consecutive slots (see {@link #copyRun}), direct so that the file write
      * copies it once; empty outside one.
@@ -68,6 +70,7 @@ final class ReplicaApplier {
             SlotWriter writer,
             SlotReader reader,
             int keySize,
+            int valueSize,
             int slotSize,
             int maxSlots,
             int indexedTombstones) {
@@ -78,6 +81,7 @@ final class ReplicaApplier {
         this.keySize = keySize;
         this.slotSize = slotSize;
         this.maxSlots = maxSlots;
+        this.listenerValue = new byte[valueSize];
         this.indexedTombstones = indexedTombstones;
     }
 
@@ -163,17 +167,18 @@ final class ReplicaApplier {
                                 offset + KEY_OFFSET,
                                 offset + KEY_OFFSET + keySize)
                         < 0;
-        byte[] oldKey = oldIndexed && !sameKey && shard.listener() != null ? reader.keyAt(slot) : null;
-        writer.copy(slot, image, offset);
         int newStatus = status(word);
-        shard.addDeletedSlots((newStatus == DELETED ? 1 : 0) - (oldStatus == DELETED ? 1 : 0));
         boolean newKeyed = newStatus == LIVE || newStatus == DELETED;
+        // the key leaving the index, read before the image replaces it: another key's, or this key's slot freed
+        byte[] oldKey = oldIndexed && !(sameKey && newKeyed) && shard.listener() != null ? reader.keyAt(slot) : null;
+        writer.copy(slot, image, offset);
+        shard.addDeletedSlots((newStatus == DELETED ? 1 : 0) - (oldStatus == DELETED ? 1 : 0));
         if (sameKey && newKeyed) {
             indexedStatusChanged(slot, oldStatus, newStatus);
         } else {
             if (oldIndexed) {
                 index.remove(oldHash, slot);
-                indexedKeyChanged(oldKey, oldStatus, EMPTY);
+                indexedKeyChanged(slot, oldKey, oldStatus, EMPTY);
             }
             if (newKeyed) {
                 indexNewest(index, slot, KeyHash.hash(seg, off + KEY_OFFSET, keySize), lsn, newStatus);
@@ -331,7 +336,8 @@ final class ReplicaApplier {
             if (raw < 0) {
                 tombstones++;
             } else if (listener != null) {
-                listener.inserted(reader.keyAt(raw));
+                reader.copyValue(raw, listenerValue);
+                listener.inserted(reader.keyAt(raw), raw, listenerValue);
             }
         }
         indexedTombstones = tombstones;
@@ -396,18 +402,22 @@ final class ReplicaApplier {
         return indexedTombstones;
     }
 
-    /** Keeps the tombstone count and the key listener right when the indexed state of {@code slot}'s key changes. */
+    /**
+     * Keeps the tombstone count and the key listener right when the index points {@code slot}'s key at {@code slot},
+     * whose status went {@code from} (the key's indexed status before) {@code to}: a live key moved or rewritten
+     * counts as a change of value.
+     */
     private void indexedStatusChanged(int slot, int from, int to) {
-        if (from != to) {
-            indexedKeyChanged(shard.listener() != null ? reader.keyAt(slot) : null, from, to);
+        if (from != to || to == LIVE) {
+            indexedKeyChanged(slot, shard.listener() != null ? reader.keyAt(slot) : null, from, to);
         }
     }
 
-    /** As {@link #indexedStatusChanged} for a key given as bytes (null when no listener is attached). */
-    private void indexedKeyChanged(byte[] key, int from, int to) {
-        if (from == to) {
-            return;
-        }
+    /**
+     * As {@link #indexedStatusChanged} for a key given as bytes (null when no listener is attached); {@code slot} is
+     * read only if {@code to} is LIVE.
+     */
+    private void indexedKeyChanged(int slot, byte[] key, int from, int to) {
         if (from == DELETED) {
             indexedTombstones--;
         }
@@ -415,13 +425,18 @@ final class ReplicaApplier {
             indexedTombstones++;
         }
         KeyListener listener = shard.listener();
-        if (listener != null) {
+        if (listener == null) {
+            return;
+        }
+        if (to == LIVE) {
+            reader.copyValue(slot, listenerValue);
             if (from == LIVE) {
-                listener.removed(key);
+                listener.updated(key, slot, listenerValue);
+            } else {
+                listener.inserted(key, slot, listenerValue);
             }
-            if (to == LIVE) {
-                listener.inserted(key);
-            }
+        } else if (from == LIVE) {
+            listener.removed(key);
         }
     }
 }

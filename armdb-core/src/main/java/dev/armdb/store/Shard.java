@@ -141,6 +141,7 @@ public final class Shard implements ShardView {
                 new SlotWriter(file, keySize, valueSize, slotSize, log),
                 reader,
                 keySize,
+                valueSize,
                 slotSize,
                 maxSlots,
                 replica ? rec.indexedTombstones : 0);
@@ -235,8 +236,8 @@ public final class Shard implements ShardView {
     }
 
     /**
-     * Sets the listener told of keys entering and leaving, and hands every key live now, with its slot, to {@code
-     * existing} (fresh arrays), atomically with respect to writers.
+     * Sets the listener told of keys entering and leaving and of changed values, and hands every key live now, with
+     * its slot, to {@code existing} (fresh arrays), atomically with respect to writers.
      */
     public void attachKeyListener(KeyListener l, java.util.function.ObjIntConsumer<byte[]> existing) {
         lockWriter();
@@ -247,6 +248,15 @@ public final class Shard implements ShardView {
         } finally {
             writeLock.unlock();
         }
+    }
+
+    /**
+     * Copies the value in {@code slot} into {@code out} at {@code offset}, without the writer lock: for an index built
+     * from the slots {@link #attachKeyListener} handed out while no writer can run yet (a collection being opened).
+     */
+    public void copyValueWhileNoWriterRuns(int slot, byte[] out, int offset) {
+        checkOpen();
+        reader.copyValue(slot, out, offset);
     }
 
     /** The hash index (for building other indexes at open, and for the write protocols). */

@@ -214,8 +214,13 @@ final class SlotReader {
 
     /** Copies the value in {@code slot} into {@code out}. Writer lock held. */
     void copyValue(int slot, byte[] out) {
+        copyValue(slot, out, 0);
+    }
+
+    /** Copies the value in {@code slot} into {@code out} at {@code offset}. Writer lock held. */
+    void copyValue(int slot, byte[] out, int offset) {
         MemorySegment.copy(
-                file.segment(slot), ValueLayout.JAVA_BYTE, file.offset(slot) + valueOffset, out, 0, valueSize);
+                file.segment(slot), ValueLayout.JAVA_BYTE, file.offset(slot) + valueOffset, out, offset, valueSize);
     }
 
     /** True if the value in {@code slot} equals {@code expected}. Writer lock held; allocation-free. */

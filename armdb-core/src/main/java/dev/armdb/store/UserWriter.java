@@ -63,14 +63,17 @@ final class UserWriter implements SlotAllocator.Releaser {
         int slot = allocate();
         long lsn = shard.lastLsn() + 1;
         writer.write(slot, LIVE, lsn, key, value);
+        KeyListener listener = shard.listener();
         if (oldSlot < 0) {
             index.insert(hash, slot);
-            KeyListener listener = shard.listener();
             if (listener != null) {
-                listener.insertedAt(key, slot);
+                listener.inserted(key, slot, value);
             }
         } else {
             index.replace(hash, oldSlot, slot);
+            if (listener != null) {
+                listener.updated(key, slot, value);
+            }
         }
         shard.publish(lsn, slot);
         if (oldSlot >= 0) {

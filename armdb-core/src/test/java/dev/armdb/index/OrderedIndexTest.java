@@ -18,13 +18,14 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link OrderedIndex} against a {@link TreeMap} model: random inserts and removals over a small key space (so
- * leaves split, empty, merge and the root grows and shrinks), every navigation with bounds of every length, cursor
- * snapshots that must not move when the index changes, and cursors racing writers. Seed: {@code armdb.seed}
- * (printed).
+ * {@link OrderedIndex} against a {@link TreeMap} model: random inserts, updates and removals over a small key space
+ * (so leaves split, empty, merge and the root grows and shrinks), every navigation with bounds of every length, the
+ * value copies beside the keys, cursor snapshots that must not move when the index changes, cursors racing writers,
+ * and lock-free value updates racing the copies of their leaves. Seed: {@code armdb.seed} (printed).
  */
 class OrderedIndexTest {
     private static final int KEY_SIZE = 3;
+    private static final int VALUE_SIZE = 8;
 
     private static long seed(String what) {
         long seed = Long.getLong("armdb.seed", System.nanoTime());
@@ -49,6 +50,23 @@ class OrderedIndexTest {
         return b;
     }
 
+    /** The value stored with hint {@code hint} in these tests: its 8 bytes. */
+    private static byte[] val(long hint) {
+        byte[] v = new byte[VALUE_SIZE];
+        for (int i = 0; i < VALUE_SIZE; i++) {
+            v[i] = (byte) (hint >>> (8 * i));
+        }
+        return v;
+    }
+
+    private static long hintIn(byte[] v) {
+        long h = 0;
+        for (int i = 0; i < VALUE_SIZE; i++) {
+            h |= (v[i] & 0xFFL) << (8 * i);
+        }
+        return h;
+    }
+
     private static String hex(byte[] b) {
         return b == null ? "null" : HexFormat.of().formatHex(b);
     }
@@ -68,6 +86,11 @@ class OrderedIndexTest {
             out.add(hex(k));
             if (hints != null) {
                 hints.put(hex(k), c.hint());
+                byte[] v = new byte[VALUE_SIZE];
+                assertThat(c.readValue(v))
+                        .as("value of %s read without writers", hex(k))
+                        .isTrue();
+                assertThat(hintIn(v)).as("value of %s", hex(k)).isEqualTo(c.hint());
             }
         }
         return out;
@@ -95,7 +118,7 @@ class OrderedIndexTest {
         Random rnd = new Random(seed);
         for (int round = 0; round < 6; round++) {
             int space = new int[] {5, 70, 300, 3000, 20_000, 20_000}[round];
-            OrderedIndex index = new OrderedIndex(KEY_SIZE);
+            OrderedIndex index = new OrderedIndex(KEY_SIZE, VALUE_SIZE);
             NavigableMap<byte[], Long> model = model();
             int ops = round < 4 ? 4000 : 60_000;
             for (int op = 0; op < ops; op++) {
@@ -105,7 +128,11 @@ class OrderedIndexTest {
                 int insertPercent = phase == 0 ? 80 : phase == 1 ? 50 : 15;
                 if (rnd.nextInt(100) < insertPercent) {
                     long hint = rnd.nextLong(Long.MAX_VALUE);
-                    index.insert(k, hint);
+                    if (model.containsKey(k) && rnd.nextBoolean()) {
+                        index.update(k, hint, val(hint));
+                    } else {
+                        index.insert(k, hint, val(hint));
+                    }
                     model.put(k, hint);
                 } else {
                     index.remove(k);
@@ -145,11 +172,11 @@ class OrderedIndexTest {
     void aCursorKeepsTheKeysItWasPositionedOnWhateverWritersDo() {
         long seed = seed("snapshot");
         Random rnd = new Random(seed);
-        OrderedIndex index = new OrderedIndex(KEY_SIZE);
+        OrderedIndex index = new OrderedIndex(KEY_SIZE, VALUE_SIZE);
         NavigableMap<byte[], Long> model = model();
         for (int i = 0; i < 3000; i++) {
             byte[] k = key(rnd, 5000);
-            index.insert(k, i);
+            index.insert(k, i, val(i));
             model.put(k, (long) i);
         }
         OrderedIndex.Cursor c = index.cursor();
@@ -166,7 +193,7 @@ class OrderedIndexTest {
                 if (victim != null) {
                     index.remove(victim.getKey());
                 }
-                index.insert(key(rnd, 5000), -step);
+                index.insert(key(rnd, 5000), -step, val(-step));
             }
         }
         assertThat(seen).as("seed %d", seed).isEqualTo(expected);
@@ -183,17 +210,25 @@ class OrderedIndexTest {
             }
             byte[] packed = new byte[n * KEY_SIZE];
             long[] hints = new long[n];
+            byte[] values = new byte[n * VALUE_SIZE];
             int i = 0;
             for (Map.Entry<byte[], Long> e : model.entrySet()) {
                 System.arraycopy(e.getKey(), 0, packed, i * KEY_SIZE, KEY_SIZE);
+                System.arraycopy(val(e.getValue()), 0, values, i * VALUE_SIZE, VALUE_SIZE);
                 hints[i++] = e.getValue();
             }
-            OrderedIndex index = new OrderedIndex(KEY_SIZE, packed, hints, n);
+            OrderedIndex index = new OrderedIndex(
+                    KEY_SIZE,
+                    VALUE_SIZE,
+                    packed,
+                    hints,
+                    (k, out, offset) -> System.arraycopy(values, k * VALUE_SIZE, out, offset, VALUE_SIZE),
+                    n);
             check(index, model, rnd, 1 << 23, "seed " + seed + " built " + n);
             for (int op = 0; op < 2000; op++) {
                 byte[] k = key(rnd, 1 << 23);
                 if (rnd.nextBoolean()) {
-                    index.insert(k, op);
+                    index.insert(k, op, val(op));
                     model.put(k, (long) op);
                 } else {
                     byte[] present = model.isEmpty() ? k : model.ceilingKey(k);
@@ -205,12 +240,19 @@ class OrderedIndexTest {
             check(index, model, rnd, 1 << 23, "seed " + seed + " built " + n + " then changed");
         }
         byte[] twice = {0, 0, 1, 0, 0, 1};
-        assertThatThrownBy(() -> new OrderedIndex(KEY_SIZE, twice, new long[2], 2))
+        OrderedIndex.ValueSource zeros = (k, out, offset) -> {};
+        assertThatThrownBy(() -> new OrderedIndex(KEY_SIZE, VALUE_SIZE, twice, new long[2], zeros, 2))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("strictly ascending");
-        assertThatThrownBy(() -> new OrderedIndex(KEY_SIZE).insert(new byte[2], 0))
+        assertThatThrownBy(() -> new OrderedIndex(KEY_SIZE, VALUE_SIZE, twice, new long[1], zeros, 2))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("need 2 keys of 3 bytes and 2 hints, got 6 key bytes and 1 hints");
+        assertThatThrownBy(() -> new OrderedIndex(KEY_SIZE, VALUE_SIZE).insert(new byte[2], 0, val(0)))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("exactly 3 bytes, got 2");
+        assertThatThrownBy(() -> new OrderedIndex(KEY_SIZE, VALUE_SIZE).update(new byte[3], 0, new byte[7]))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("exactly 8 bytes, got 7");
     }
 
     /**
@@ -222,10 +264,10 @@ class OrderedIndexTest {
     void cursorsRacingWritersSeeOrderedCompleteSnapshots() throws Exception {
         long seed = seed("race");
         Random master = new Random(seed);
-        OrderedIndex index = new OrderedIndex(KEY_SIZE);
+        OrderedIndex index = new OrderedIndex(KEY_SIZE, VALUE_SIZE);
         int space = 1 << 14;
         for (int v = 0; v < space; v += 2) {
-            index.insert(keyOf(v), v);
+            index.insert(keyOf(v), v, val(v));
         }
         Queue<String> failures = new ConcurrentLinkedQueue<>();
         AtomicBoolean stop = new AtomicBoolean();
@@ -239,7 +281,7 @@ class OrderedIndexTest {
                     // odd keys only: writer 0 owns 1 mod 4, writer 1 owns 3 mod 4
                     int v = rnd.nextInt(space / 4) * 4 + 1 + 2 * owner;
                     if (rnd.nextBoolean()) {
-                        index.insert(keyOf(v), v);
+                        index.insert(keyOf(v), v, val(v));
                     } else {
                         index.remove(keyOf(v));
                     }
@@ -260,6 +302,10 @@ class OrderedIndexTest {
                 if (c.hint() != v) {
                     failures.add("walk " + walks + ": key " + v + " has hint " + c.hint());
                 }
+                byte[] value = new byte[VALUE_SIZE];
+                if (c.readValue(value) && hintIn(value) != v) {
+                    failures.add("walk " + walks + ": key " + v + " has value " + hintIn(value));
+                }
                 if (v % 2 == 0) {
                     if (v != expectEven) {
                         failures.add("walk " + walks + ": even key " + expectEven + " missing (next " + v + ")");
@@ -277,6 +323,78 @@ class OrderedIndexTest {
             t.join(60_000);
         }
         System.out.println("OrderedIndexTest race: " + walks + " walks");
+        assertThat(failures).as("seed " + seed).isEmpty();
+    }
+
+    /**
+     * Two threads update the values of their own keys lock-free while two others insert and remove keys between
+     * them, so the leaves being updated are copied all the time. After each update returns, its thread reads the
+     * key back through a fresh cursor: a read that the index vouches for must give that value. At the end, with no
+     * writer left, every key must hold its last value. Mutation check: with {@link OrderedIndex#update}'s second
+     * write (after it sees its leaf retired) removed, copies drop updates and the final check fails within the run.
+     */
+    @Test
+    void updatesRacingLeafCopiesAreNeverLost() throws Exception {
+        long seed = seed("updates");
+        Random master = new Random(seed);
+        OrderedIndex index = new OrderedIndex(KEY_SIZE, VALUE_SIZE);
+        int space = 1 << 12;
+        // keys 4k (updater 0) and 4k + 2 (updater 1) stay; 4k + 1 and 4k + 3 come and go (churners 0 and 1)
+        long[] last = new long[space];
+        for (int v = 0; v < space; v += 2) {
+            index.insert(keyOf(v), v, val(v));
+            last[v] = v;
+        }
+        Queue<String> failures = new ConcurrentLinkedQueue<>();
+        AtomicBoolean stop = new AtomicBoolean();
+        List<Thread> threads = new ArrayList<>();
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+        for (int w = 0; w < 2; w++) {
+            int owner = w;
+            long useed = master.nextLong();
+            long cseed = master.nextLong();
+            threads.add(Thread.ofPlatform().start(() -> {
+                Random rnd = new Random(useed);
+                OrderedIndex.Cursor c = index.cursor();
+                byte[] read = new byte[VALUE_SIZE];
+                for (int op = 1; op < 3_000_000 && (op < 20_000 || System.nanoTime() < end); op++) {
+                    int v = rnd.nextInt(space / 4) * 4 + 2 * owner;
+                    long value = (long) op << 20 | v;
+                    index.update(keyOf(v), value, val(value));
+                    last[v] = value;
+                    if (c.ceiling(keyOf(v), true) && c.readValue(read) && hintIn(read) != value) {
+                        failures.add("key " + v + " read " + hintIn(read) + " after update to " + value);
+                    }
+                }
+                stop.set(true);
+            }));
+            threads.add(Thread.ofPlatform().start(() -> {
+                Random rnd = new Random(cseed);
+                while (!stop.get()) {
+                    int v = rnd.nextInt(space / 4) * 4 + 1 + 2 * owner;
+                    if (rnd.nextBoolean()) {
+                        index.insert(keyOf(v), v, val(v));
+                    } else {
+                        index.remove(keyOf(v));
+                    }
+                }
+            }));
+        }
+        for (Thread t : threads) {
+            t.join(60_000);
+        }
+        OrderedIndex.Cursor c = index.cursor();
+        byte[] read = new byte[VALUE_SIZE];
+        int lost = 0;
+        for (int v = 0; v < space; v += 2) {
+            assertThat(c.ceiling(keyOf(v), true)).isTrue();
+            assertThat(c.readValue(read)).as("key %d read with no writer", v).isTrue();
+            if (hintIn(read) != last[v]) {
+                lost++;
+                failures.add("key " + v + " holds " + hintIn(read) + ", last update " + last[v]);
+            }
+        }
+        System.out.println("OrderedIndexTest updates: " + lost + " lost updates");
         assertThat(failures).as("seed " + seed).isEmpty();
     }
 
