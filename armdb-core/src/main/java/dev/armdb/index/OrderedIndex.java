@@ -50,6 +50,8 @@ public final class OrderedIndex {
     private static final int SPINS_BEFORE_YIELD = 100;
 
     private static final VarHandle HINT = MethodHandles.arrayElementVarHandle(long[].class);
+    private static final VarHandle BIG_ENDIAN_LONG =
+            MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.BIG_ENDIAN);
     private static final VarHandle STAMP = MethodHandles.arrayElementVarHandle(int[].class);
 
     private final int keySize;
@@ -510,12 +512,37 @@ public final class OrderedIndex {
     }
 
     private static int compare(byte[] a, int aFrom, byte[] b, int bFrom, int len) {
-        return Arrays.compareUnsigned(a, aFrom, aFrom + len, b, bFrom, bFrom + len);
+        return compareUnsigned(a, aFrom, len, b, bFrom, len);
     }
 
     /** Compares a stored key with a bound of any length (a shorter bound sorts before every key it prefixes). */
     private static int compareToBound(byte[] keys, int from, int keySize, byte[] bound) {
-        return Arrays.compareUnsigned(keys, from, from + keySize, bound, 0, bound.length);
+        return compareUnsigned(keys, from, keySize, bound, 0, bound.length);
+    }
+
+    /**
+     * {@link Arrays#compareUnsigned(byte[], int, int, byte[], int, int)} for the short ranges keys are: eight bytes at a
+     * time as big-endian longs (unsigned order of longs is the bytes' order), which the tree's searches run several
+     * times per level; the library call's general set-up cost more than the comparison of a 16-byte key itself.
+     */
+    private static int compareUnsigned(byte[] a, int aFrom, int aLen, byte[] b, int bFrom, int bLen) {
+        int common = Math.min(aLen, bLen);
+        int i = 0;
+        for (; i + Long.BYTES <= common; i += Long.BYTES) {
+            long x = (long) BIG_ENDIAN_LONG.get(a, aFrom + i);
+            long y = (long) BIG_ENDIAN_LONG.get(b, bFrom + i);
+            if (x != y) {
+                return Long.compareUnsigned(x, y);
+            }
+        }
+        for (; i < common; i++) {
+            int x = a[aFrom + i] & 0xFF;
+            int y = b[bFrom + i] & 0xFF;
+            if (x != y) {
+                return x - y;
+            }
+        }
+        return aLen - bLen;
     }
 
     // ---------------------------------------------------------------- cursors

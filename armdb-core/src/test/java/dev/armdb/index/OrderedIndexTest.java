@@ -168,6 +168,57 @@ class OrderedIndexTest {
         }
     }
 
+    /**
+     * Keys long enough for the eight-bytes-at-a-time comparison (19 bytes: two words and a tail), with every byte
+     * value (so signed and unsigned order differ), against the model's order, with bounds of every length from 0 to
+     * 20 bytes. Mutation check: comparing the words as signed longs fails it.
+     */
+    @Test
+    void longKeysAndBoundsOrderAsUnsignedBytes() {
+        long seed = seed("long keys");
+        Random rnd = new Random(seed);
+        int keySize = 19;
+        OrderedIndex index = new OrderedIndex(keySize, VALUE_SIZE);
+        NavigableMap<byte[], Long> model = model();
+        for (int i = 0; i < 5000; i++) {
+            byte[] k = new byte[keySize];
+            rnd.nextBytes(k);
+            // shared prefixes of every length, so the comparison reaches every word and the tail
+            if (!model.isEmpty() && rnd.nextBoolean()) {
+                byte[] other = model.ceilingKey(k) != null ? model.ceilingKey(k) : model.firstKey();
+                System.arraycopy(other, 0, k, 0, rnd.nextInt(keySize));
+            }
+            index.insert(k, i + 1, val(i + 1));
+            model.put(k, (long) i + 1);
+        }
+        OrderedIndex.Cursor c = index.cursor();
+        List<String> walked = new ArrayList<>();
+        for (boolean on = c.first(); on; on = c.next()) {
+            walked.add(hex(Arrays.copyOfRange(c.keys(), c.keyOffset(), c.keyOffset() + keySize)));
+        }
+        assertThat(walked).as("seed %d", seed).isEqualTo(hexKeys(model.keySet()));
+        for (int i = 0; i < 2000; i++) {
+            byte[] b = Arrays.copyOf(
+                    model.ceilingKey(new byte[] {(byte) rnd.nextInt(256)}) == null
+                            ? model.firstKey()
+                            : model.ceilingKey(new byte[] {(byte) rnd.nextInt(256)}),
+                    rnd.nextInt(21));
+            if (b.length > 0 && rnd.nextBoolean()) {
+                b[b.length - 1] = (byte) rnd.nextInt(256);
+            }
+            boolean inclusive = rnd.nextBoolean();
+            byte[] expected = model.ceilingKey(b);
+            if (expected != null && !inclusive && Arrays.equals(expected, b)) {
+                expected = model.higherKey(b);
+            }
+            boolean on = c.ceiling(b, inclusive);
+            String at = "seed " + seed + " bound " + hex(b) + (inclusive ? " incl" : " excl");
+            assertThat(on ? hex(Arrays.copyOfRange(c.keys(), c.keyOffset(), c.keyOffset() + keySize)) : null)
+                    .as(at)
+                    .isEqualTo(expected == null ? null : hex(expected));
+        }
+    }
+
     @Test
     void aCursorKeepsTheKeysItWasPositionedOnWhateverWritersDo() {
         long seed = seed("snapshot");
