@@ -294,15 +294,22 @@ public final class OrderedIndex {
     }
 
     /**
-     * Marks published {@code leaf} retired and returns a stable copy of its values (each entry read under its stamp,
-     * waiting out a writer in the middle of one). Under the lock.
+     * Marks published {@code leaf} retired, so that a writer updating one of its entries from now on writes again
+     * into the leaf that replaces it. Under the lock, before the leaf's values are copied.
      */
-    private byte[] retireAndCopyValues(Node leaf) {
-        // volatile store before the stamps' volatile loads: the copier's half of the Dekker pair
+    private static void retire(Node leaf) {
+        // volatile store before the stamps' volatile loads of the copy: the copier's half of the Dekker pair
         leaf.retired = true;
-        byte[] out = new byte[leaf.n * valueSize];
-        for (int i = 0; i < leaf.n; i++) {
-            int at = i * valueSize;
+    }
+
+    /**
+     * Copies the values of entries {@code [from, to)} of retired {@code leaf} into {@code out} at entry {@code at},
+     * each read under its stamp (waiting out a writer in the middle of one). Under the lock.
+     */
+    private void copyValuesStably(Node leaf, int from, int to, byte[] out, int at) {
+        for (int i = from; i < to; i++) {
+            int src = i * valueSize;
+            int dst = (at + i - from) * valueSize;
             for (int spins = 0; ; spins++) {
                 int stamp = (int) STAMP.getVolatile(leaf.stamps, i);
                 if ((stamp & 1) != 0) {
@@ -314,14 +321,13 @@ public final class OrderedIndex {
                     }
                     continue;
                 }
-                System.arraycopy(leaf.values, at, out, at, valueSize);
+                System.arraycopy(leaf.values, src, out, dst, valueSize);
                 VarHandle.loadLoadFence();
                 if ((int) STAMP.getOpaque(leaf.stamps, i) == stamp) {
                     break;
                 }
             }
         }
-        return out;
     }
 
     /** The node(s) replacing {@code node} after inserting, or null if the key was present (value and hint set). */
@@ -333,7 +339,7 @@ public final class OrderedIndex {
                 return null;
             }
             int at = -pos - 1;
-            byte[] old = retireAndCopyValues(node);
+            retire(node);
             byte[] keys = new byte[(node.n + 1) * keySize];
             long[] hints = new long[node.n + 1];
             byte[] values = new byte[(node.n + 1) * valueSize];
@@ -343,9 +349,9 @@ public final class OrderedIndex {
             System.arraycopy(node.hints, 0, hints, 0, at);
             hints[at] = hint;
             System.arraycopy(node.hints, at, hints, at + 1, node.n - at);
-            System.arraycopy(old, 0, values, 0, at * valueSize);
+            copyValuesStably(node, 0, at, values, 0);
             System.arraycopy(value, 0, values, at * valueSize, valueSize);
-            System.arraycopy(old, at * valueSize, values, (at + 1) * valueSize, (node.n - at) * valueSize);
+            copyValuesStably(node, at, node.n, values, at + 1);
             return splitIfFull(new Node(node.n + 1, keys, hints, values));
         }
         int c = childFor(node, key);
@@ -387,7 +393,7 @@ public final class OrderedIndex {
             if (pos < 0) {
                 return node;
             }
-            byte[] old = retireAndCopyValues(node);
+            retire(node);
             if (node.n == 1) {
                 return null;
             }
@@ -398,8 +404,8 @@ public final class OrderedIndex {
             System.arraycopy(node.keys, (pos + 1) * keySize, keys, pos * keySize, (node.n - pos - 1) * keySize);
             System.arraycopy(node.hints, 0, hints, 0, pos);
             System.arraycopy(node.hints, pos + 1, hints, pos, node.n - pos - 1);
-            System.arraycopy(old, 0, values, 0, pos * valueSize);
-            System.arraycopy(old, (pos + 1) * valueSize, values, pos * valueSize, (node.n - pos - 1) * valueSize);
+            copyValuesStably(node, 0, pos, values, 0);
+            copyValuesStably(node, pos + 1, node.n, values, pos);
             return new Node(node.n - 1, keys, hints, values);
         }
         int c = childFor(node, key);
@@ -451,8 +457,11 @@ public final class OrderedIndex {
             System.arraycopy(b.keys, 0, keys, a.n * keySize, b.n * keySize);
             long[] hints = Arrays.copyOf(a.hints, n);
             System.arraycopy(b.hints, 0, hints, a.n, b.n);
-            byte[] values = Arrays.copyOf(retireAndCopyValues(a), n * valueSize);
-            System.arraycopy(retireAndCopyValues(b), 0, values, a.n * valueSize, b.n * valueSize);
+            retire(a);
+            retire(b);
+            byte[] values = new byte[n * valueSize];
+            copyValuesStably(a, 0, a.n, values, 0);
+            copyValuesStably(b, 0, b.n, values, a.n);
             return new Node(n, keys, hints, values);
         }
         Node[] children = Arrays.copyOf(a.children, n);
