@@ -193,6 +193,33 @@ public final class OrderedIndex {
         return total / parts + (i < total % parts ? 1 : 0);
     }
 
+    /**
+     * A branch over {@code children}, which keep {@code old}'s children in order with some replaced, added or dropped:
+     * the first key of a child {@code old} already had is copied from {@code old}'s array (read from the child itself
+     * it would cost a cache miss per child, most of them on leaves nothing else touches), and only new children are
+     * read.
+     */
+    private Node branchOf(Node old, Node[] children) {
+        byte[] firsts = new byte[children.length * keySize];
+        int from = 0;
+        for (int i = 0; i < children.length; i++) {
+            int at = -1;
+            for (int j = from; j < old.n; j++) {
+                if (old.children[j] == children[i]) {
+                    at = j;
+                    break;
+                }
+            }
+            if (at >= 0) {
+                System.arraycopy(old.keys, at * keySize, firsts, i * keySize, keySize);
+                from = at + 1;
+            } else {
+                System.arraycopy(children[i].keys, 0, firsts, i * keySize, keySize);
+            }
+        }
+        return new Node(children.length, firsts, children);
+    }
+
     private Node branch(Node[] children) {
         byte[] firsts = new byte[children.length * keySize];
         for (int i = 0; i < children.length; i++) {
@@ -363,7 +390,7 @@ public final class OrderedIndex {
         System.arraycopy(node.children, 0, children, 0, c);
         System.arraycopy(sub, 0, children, c, sub.length);
         System.arraycopy(node.children, c + 1, children, c + sub.length, node.n - c - 1);
-        return splitIfFull(branch(children));
+        return splitIfFull(branchOf(node, children));
     }
 
     private Node[] splitIfFull(Node node) {
@@ -383,7 +410,10 @@ public final class OrderedIndex {
                     Arrays.copyOfRange(node.hints, from, to),
                     Arrays.copyOfRange(node.values, from * valueSize, to * valueSize));
         }
-        return branch(Arrays.copyOfRange(node.children, from, to));
+        return new Node(
+                to - from,
+                Arrays.copyOfRange(node.keys, from * keySize, to * keySize),
+                Arrays.copyOfRange(node.children, from, to));
     }
 
     /** The node replacing {@code node} after removing {@code key}: itself if absent, null if it became empty. */
@@ -428,7 +458,7 @@ public final class OrderedIndex {
             mergeSmall(children, c);
             children = dropNulls(children);
         }
-        return branch(children);
+        return branchOf(node, children);
     }
 
     /**
@@ -466,7 +496,9 @@ public final class OrderedIndex {
         }
         Node[] children = Arrays.copyOf(a.children, n);
         System.arraycopy(b.children, 0, children, a.n, b.n);
-        return branch(children);
+        byte[] firsts = Arrays.copyOf(a.keys, n * keySize);
+        System.arraycopy(b.keys, 0, firsts, a.n * keySize, b.n * keySize);
+        return new Node(n, firsts, children);
     }
 
     private static Node[] dropNulls(Node[] children) {
