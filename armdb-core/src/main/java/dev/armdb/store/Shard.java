@@ -863,6 +863,11 @@ public final class Shard implements ShardView {
         return !closed && sync.checkpointDue(nowNanos, maxAgeNanos);
     }
 
+    /** Bytes of records in the redo log's active generation, written or buffered; 0 without a log. Any thread. */
+    long loggedBytes() {
+        return sync.loggedBytes();
+    }
+
     /**
      * Checkpoints: switches the redo log to a new generation, then forces the slot file, after which the log's
      * previous generation is no longer needed (see {@link ShardLog}). Writers wait only for the switch. A no-op

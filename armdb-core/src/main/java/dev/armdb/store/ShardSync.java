@@ -134,6 +134,11 @@ final class ShardSync {
         return log != null && log.checkpointDue(nowNanos, maxAgeNanos, file.fileBytes());
     }
 
+    /** See {@link Shard#loggedBytes()}. */
+    long loggedBytes() {
+        return log == null ? 0 : log.activeBytes();
+    }
+
     /** See {@link Shard#checkpoint()}. */
     void checkpoint() {
         if (log != null) {
