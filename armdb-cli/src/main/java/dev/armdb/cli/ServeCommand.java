@@ -137,6 +137,17 @@ final class ServeCommand implements Callable<Integer> {
     int ioThreads;
 
     @Option(
+            names = "--io-spin-micros",
+            defaultValue = "" + NodeConfig.DEFAULT_IO_SPIN_MICROS,
+            description = {
+                "How long an event loop that just served requests polls its sockets before it sleeps, in",
+                "microseconds, 0 to " + NodeConfig.MAX_IO_SPIN_MICROS
+                        + " (default ${DEFAULT-VALUE}; 0: it sleeps at once, for",
+                "machines where idle CPU matters more than latency)."
+            })
+    int ioSpinMicros;
+
+    @Option(
             names = "--client-query-buffer-limit",
             defaultValue = "64mb",
             converter = ByteSizeConverter.class,
@@ -278,6 +289,7 @@ final class ServeCommand implements Callable<Integer> {
                                 : new InetSocketAddress(metricsBind == null ? bind : metricsBind, metricsPort))
                 .withReplicationAdvertise(replAdvertise)
                 .withIoThreads(ioThreads)
+                .withIoSpinMicros(ioSpinMicros)
                 .withMaxClients(maxClients)
                 .withClientLimits(ClientLimits.DEFAULTS
                         .withQueryBufferBytes(clientQueryBufferLimit)

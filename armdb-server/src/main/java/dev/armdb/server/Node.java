@@ -55,7 +55,13 @@ public final class Node implements AutoCloseable {
         this.map = map;
         this.gate = gate;
         this.resp = new RespServer(
-                this, config.resp(), config.ioThreads(), config.maxClients(), config.clientLimits(), config.respTls());
+                this,
+                config.resp(),
+                config.ioThreads(),
+                config.ioSpinMicros(),
+                config.maxClients(),
+                config.clientLimits(),
+                config.respTls());
     }
 
     /**

@@ -18,6 +18,8 @@ import javax.net.ssl.SSLContext;
  * @param follow the leader's replication address to follow at start, or null to lead
  * @param metrics address of the Prometheus {@code /metrics} endpoint, or null for none
  * @param ioThreads RESP event-loop threads (0: one per available processor but one, at least one)
+ * @param ioSpinMicros how long, in microseconds, an event loop that just served requests polls its sockets before it
+ *     sleeps in the selector (0: it sleeps at once); see {@link #DEFAULT_IO_SPIN_MICROS}
  * @param maxClients RESP connections served at once; more are refused with an error reply
  * @param replicationSecret the secret leader and followers prove to each other at every replication handshake, or
  *     null for none (anyone who reaches the replication port can follow)
@@ -40,6 +42,7 @@ public record NodeConfig(
         InetSocketAddress follow,
         InetSocketAddress metrics,
         int ioThreads,
+        int ioSpinMicros,
         int maxClients,
         ReplicationSecret replicationSecret,
         SSLContext replicationTls,
@@ -51,11 +54,29 @@ public record NodeConfig(
     /** Default of {@link #maxClients}, as Redis'. */
     public static final int DEFAULT_MAX_CLIENTS = 10_000;
 
+    /**
+     * Default of {@link #ioSpinMicros}. A loop that sleeps in the selector as soon as it finds no request costs each
+     * later request a wake-up (a context switch, on a virtual machine an interrupt to another CPU); a client with one
+     * request in flight per connection waits for it every time. Polling a little longer than the gap between
+     * requests of a busy node keeps it awake while requests keep coming and lets it sleep when they stop. Measured
+     * with redis-benchmark SET, 50 clients, on two cores, against 0 in alternating runs: 50 us served 5-10% more
+     * requests at {@code -P 1} and 0-5% fewer at {@code -P 16} (the polling takes CPU the client needs) with the node
+     * alone; with a follower process, as many at both depths.
+     */
+    public static final int DEFAULT_IO_SPIN_MICROS = 50;
+
+    /** Largest {@link #ioSpinMicros}: polling longer than a millisecond only burns CPU. */
+    public static final int MAX_IO_SPIN_MICROS = 1_000;
+
     /** Checks the counts. */
     public NodeConfig {
         replicationAdvertise = List.copyOf(replicationAdvertise);
         if (ioThreads < 0) {
             throw new IllegalArgumentException("ioThreads must be >= 0 (0 = one per core), got " + ioThreads);
+        }
+        if (ioSpinMicros < 0 || ioSpinMicros > MAX_IO_SPIN_MICROS) {
+            throw new IllegalArgumentException(
+                    "ioSpinMicros must be 0 to " + MAX_IO_SPIN_MICROS + " (0 = no polling), got " + ioSpinMicros);
         }
         if (maxClients < 1) {
             throw new IllegalArgumentException("maxClients must be >= 1, got " + maxClients);
@@ -66,8 +87,8 @@ public record NodeConfig(
     }
 
     /**
-     * A configuration with one RESP event loop per available processor but one (at least one), {@value
-     * #DEFAULT_MAX_CLIENTS} clients, no replication secret, no TLS (replication or RESP), the default {@link
+     * A configuration with one RESP event loop per available processor but one (at least one), polling {@value
+     * #DEFAULT_IO_SPIN_MICROS} us after work, {@value #DEFAULT_MAX_CLIENTS} clients, no replication secret, no TLS (replication or RESP), the default {@link
      * ClientLimits}, no RESP password and protected mode on.
      */
     public NodeConfig(
@@ -85,6 +106,7 @@ public record NodeConfig(
                 follow,
                 metrics,
                 0,
+                DEFAULT_IO_SPIN_MICROS,
                 DEFAULT_MAX_CLIENTS,
                 null,
                 null,
@@ -98,6 +120,11 @@ public record NodeConfig(
     /** This configuration with {@code n} RESP event loops (0: one per available processor but one, at least one). */
     public NodeConfig withIoThreads(int n) {
         return with(c -> c.ioThreads = n);
+    }
+
+    /** This configuration with event loops polling {@code micros} after work before they sleep (0: not at all). */
+    public NodeConfig withIoSpinMicros(int micros) {
+        return with(c -> c.ioSpinMicros = micros);
     }
 
     /** This configuration serving at most {@code n} RESP clients at once. */
@@ -156,6 +183,7 @@ public record NodeConfig(
         private InetSocketAddress follow;
         private InetSocketAddress metrics;
         private int ioThreads;
+        private int ioSpinMicros;
         private int maxClients;
         private ReplicationSecret replicationSecret;
         private SSLContext replicationTls;
@@ -173,6 +201,7 @@ public record NodeConfig(
             follow = from.follow;
             metrics = from.metrics;
             ioThreads = from.ioThreads;
+            ioSpinMicros = from.ioSpinMicros;
             maxClients = from.maxClients;
             replicationSecret = from.replicationSecret;
             replicationTls = from.replicationTls;
@@ -192,6 +221,7 @@ public record NodeConfig(
                     follow,
                     metrics,
                     ioThreads,
+                    ioSpinMicros,
                     maxClients,
                     replicationSecret,
                     replicationTls,

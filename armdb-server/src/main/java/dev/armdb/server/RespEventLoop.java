@@ -122,11 +122,15 @@ final class RespEventLoop implements AutoCloseable {
         // followers' sessions are woken once per pass for all of the pass's writes, not once per write
         DeferredWakeups wakeups = DeferredWakeups.installOnCurrentThread();
         try {
+            long spinNanos = server.spinNanos();
+            long lastWork = System.nanoTime() - spinNanos;
             while (!closed) {
-                if (readAgain.isEmpty()) {
-                    selector.select(this::dispatch, handshakes.millisToNext(System.nanoTime()));
-                } else {
-                    selector.selectNow(this::dispatch);
+                long now = System.nanoTime();
+                int served = mayBlock(readAgain.isEmpty(), now - lastWork, spinNanos)
+                        ? selector.select(this::dispatch, handshakes.millisToNext(now))
+                        : selector.selectNow(this::dispatch);
+                if (served > 0) {
+                    lastWork = System.nanoTime();
                 }
                 runTasks();
                 readBuffered();
@@ -151,6 +155,16 @@ final class RespEventLoop implements AutoCloseable {
             // clients handed over while stopping: registering on the closed selector fails and closes them
             runTasksAfterStop();
         }
+    }
+
+    /**
+     * True if the loop may sleep in its selector now: no connection has input its transport holds, and the last pass
+     * that found a ready socket ended {@code sinceWork} ago, longer than the polling time {@code spinNanos} (see
+     * {@link NodeConfig#DEFAULT_IO_SPIN_MICROS}). Every pass that served a socket, a sleeping one woken by a request
+     * included, starts the polling time again; tasks and wake-ups do not.
+     */
+    static boolean mayBlock(boolean noBufferedInput, long sinceWork, long spinNanos) {
+        return noBufferedInput && sinceWork >= spinNanos;
     }
 
     private void dispatch(SelectionKey k) {

@@ -24,6 +24,7 @@ final class RespServer implements AutoCloseable {
     private final Node node;
     private final InetSocketAddress bind;
     private final int loopCount;
+    private final long spinNanos;
     private final int maxClients;
     private final ClientLimits limits;
     private final BufferBudget budget;
@@ -36,14 +37,15 @@ final class RespServer implements AutoCloseable {
     private volatile boolean closed;
 
     /**
-     * A listener for {@code bind} with {@code ioThreads} event loops (0: {@link #defaultEventLoops}), serving at
-     * most {@code maxClients} connections at once, each within {@code limits}; over TLS only if {@code tls} is not
+     * A listener for {@code bind} with {@code ioThreads} event loops (0: {@link #defaultEventLoops}) that poll
+     * {@code ioSpinMicros} after work before they sleep, serving at most {@code maxClients} connections at once, each within {@code limits}; over TLS only if {@code tls} is not
      * null.
      */
     RespServer(
             Node node,
             InetSocketAddress bind,
             int ioThreads,
+            int ioSpinMicros,
             int maxClients,
             ClientLimits limits,
             javax.net.ssl.SSLContext tls) {
@@ -51,6 +53,7 @@ final class RespServer implements AutoCloseable {
         this.node = node;
         this.bind = bind;
         this.loopCount = ioThreads == 0 ? defaultEventLoops(Runtime.getRuntime().availableProcessors()) : ioThreads;
+        this.spinNanos = ioSpinMicros * 1_000L;
         this.maxClients = maxClients;
         this.limits = limits;
         this.budget = new BufferBudget(limits.effectiveNodeBufferBytes());
@@ -77,6 +80,11 @@ final class RespServer implements AutoCloseable {
             }
         }
         return running;
+    }
+
+    /** How long an event loop polls after work before it sleeps in its selector, in nanoseconds. */
+    long spinNanos() {
+        return spinNanos;
     }
 
     /** The memory limits of each client. */

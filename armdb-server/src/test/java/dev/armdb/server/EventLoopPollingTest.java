@@ -1,0 +1,100 @@
+package dev.armdb.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.armdb.Durability;
+import dev.armdb.FixedConfig;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * An event loop that just served requests polls its sockets for a while before it sleeps in its selector
+ * ({@link NodeConfig#ioSpinMicros}): while requests keep coming it stays awake, and once they stop it sleeps, so an
+ * idle node costs no CPU. The bound and the rule are checked directly; the sleeping on a real node, by the CPU time its
+ * loop thread takes while no client sends anything.
+ */
+class EventLoopPollingTest {
+    private static final long MICRO = 1_000;
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void aLoopSleepsOnlyOnceThePollingTimeAfterItsLastServedPassIsOver() {
+        long spin = 50 * MICRO;
+        assertThat(RespEventLoop.mayBlock(true, 0, spin)).isFalse();
+        assertThat(RespEventLoop.mayBlock(true, spin - 1, spin)).isFalse();
+        assertThat(RespEventLoop.mayBlock(true, spin, spin)).isTrue();
+        assertThat(RespEventLoop.mayBlock(true, 10 * spin, spin)).isTrue();
+        // input a TLS transport holds is never reported by the selector: the loop must not sleep on it
+        assertThat(RespEventLoop.mayBlock(false, 10 * spin, spin)).isFalse();
+        // no polling: a loop sleeps as soon as it finds nothing
+        assertThat(RespEventLoop.mayBlock(true, 0, 0)).isTrue();
+    }
+
+    @Test
+    void thePollingTimeIsBoundedAndNeverNegative() {
+        NodeConfig base = config(NodeConfig.DEFAULT_IO_SPIN_MICROS);
+        assertThat(base.ioSpinMicros()).isEqualTo(NodeConfig.DEFAULT_IO_SPIN_MICROS);
+        assertThat(base.withIoSpinMicros(0).ioSpinMicros()).isZero();
+        assertThat(base.withIoSpinMicros(NodeConfig.MAX_IO_SPIN_MICROS).ioSpinMicros())
+                .isEqualTo(NodeConfig.MAX_IO_SPIN_MICROS);
+        assertThatThrownBy(() -> base.withIoSpinMicros(-1))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("ioSpinMicros must be 0 to " + NodeConfig.MAX_IO_SPIN_MICROS)
+                .hasMessageContaining("got -1");
+        assertThatThrownBy(() -> base.withIoSpinMicros(NodeConfig.MAX_IO_SPIN_MICROS + 1))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("got " + (NodeConfig.MAX_IO_SPIN_MICROS + 1));
+    }
+
+    @Test
+    void aLoopThatServedRequestsSleepsWhenNoMoreCome() throws Exception {
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        try (Node n = Node.start(config(NodeConfig.MAX_IO_SPIN_MICROS));
+                RespTestClient c = new RespTestClient(n)) {
+            for (int i = 0; i < 1_000; i++) {
+                assertThat(c.call("SET", "key" + (10_000 + i), "value123")).isEqualTo("+OK");
+            }
+            Thread loop = loopThread();
+            // the polling time after the last reply, and a margin for the reply's own pass
+            Thread.sleep(50);
+            long cpuBefore = threads.getThreadCpuTime(loop.threadId());
+            long wallBefore = System.nanoTime();
+            Thread.sleep(2_000);
+            long cpu = threads.getThreadCpuTime(loop.threadId()) - cpuBefore;
+            long wall = System.nanoTime() - wallBefore;
+            // a loop that kept polling would take most of a core for the whole wait
+            assertThat(cpu)
+                    .as("CPU the idle loop took in %d ms: %d us", wall / 1_000_000, cpu / MICRO)
+                    .isLessThan(wall / 10);
+            assertThat(c.call("GET", "key10999")).isEqualTo("value123");
+        }
+    }
+
+    private NodeConfig config(int spinMicros) {
+        FixedConfig cfg = FixedConfig.builder()
+                .keySize(8)
+                .valueSize(8)
+                .shards(2)
+                .durability(Durability.NONE)
+                .build();
+        InetSocketAddress any = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
+        return new NodeConfig(tmp.resolve("n"), cfg, any, null, null, null)
+                .withIoThreads(1)
+                .withIoSpinMicros(spinMicros);
+    }
+
+    private static Thread loopThread() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().equals("armdb-resp-io-0"))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no thread named armdb-resp-io-0"));
+    }
+}
