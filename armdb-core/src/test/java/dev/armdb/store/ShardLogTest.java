@@ -17,6 +17,7 @@ import java.util.Random;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BiPredicate;
 import java.util.zip.CRC32C;
 import org.junit.jupiter.api.Test;
 
@@ -122,17 +123,8 @@ class ShardLogTest {
         AtomicBoolean blockNextWrite = new AtomicBoolean();
         CountDownLatch inWrite = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
-        ShardStorage[] files = new ShardStorage[2];
-        for (int i = 0; i < 2; i++) {
-            files[i] = HookedStorage.onWrite(
-                    disk.opener().open(DIR.resolve(ShardLogLayout.fileName(0, i)), false), (f, at) -> {
-                        if (blockNextWrite.compareAndSet(true, false)) {
-                            inWrite.countDown();
-                            awaitUninterruptibly(release);
-                        }
-                        return () -> {};
-                    });
-        }
+        ShardStorage[] files =
+                logFilesBlockingOnce(disk, (f, at) -> blockNextWrite.compareAndSet(true, false), inWrite, release);
         byte[] image = new byte[meta.slotSize()];
         ShardLog log = new ShardLog(files, meta, 0, 1 << 20, new FailStop());
         try {
@@ -163,20 +155,15 @@ class ShardLogTest {
             release.countDown();
             log.close();
         }
-        ShardStorage file = disk.opener().open(DIR.resolve(ShardLogLayout.fileName(0, 0)), true);
-        int record = ShardLogLayout.recordSize(meta.slotSize());
+        List<ByteBuffer> headers = recordHeaders(disk, meta, 3);
         for (int i = 0; i < 3; i++) {
-            ByteBuffer header =
-                    ByteBuffer.allocate(ShardLogLayout.RECORD_HEADER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
-            file.read(header, ShardLogLayout.RECORDS_OFFSET + (long) i * record);
-            assertThat(header.getLong(ShardLogLayout.RECORD_LSN_OFFSET))
+            assertThat(headers.get(i).getLong(ShardLogLayout.RECORD_LSN_OFFSET))
                     .as("LSN of record %d", i)
                     .isEqualTo(i + 1);
-            assertThat(header.getInt(ShardLogLayout.RECORD_SLOT_OFFSET))
+            assertThat(headers.get(i).getInt(ShardLogLayout.RECORD_SLOT_OFFSET))
                     .as("slot of record %d", i)
                     .isEqualTo(7 + i);
         }
-        file.close();
     }
 
     /**
@@ -195,18 +182,9 @@ class ShardLogTest {
         AtomicBoolean blockExtension = new AtomicBoolean();
         CountDownLatch inExtension = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
-        ShardStorage[] files = new ShardStorage[2];
-        for (int i = 0; i < 2; i++) {
-            files[i] = HookedStorage.onWrite(
-                    disk.opener().open(DIR.resolve(ShardLogLayout.fileName(0, i)), false), (f, at) -> {
-                        // an extension writes at the file's end; records overwrite zeros within it
-                        if (at >= sizeOf(f) && blockExtension.compareAndSet(true, false)) {
-                            inExtension.countDown();
-                            awaitUninterruptibly(release);
-                        }
-                        return () -> {};
-                    });
-        }
+        // an extension writes at the file's end; records overwrite zeros within it
+        ShardStorage[] files = logFilesBlockingOnce(
+                disk, (f, at) -> at >= sizeOf(f) && blockExtension.compareAndSet(true, false), inExtension, release);
         byte[] image = new byte[meta.slotSize()];
         ShardLog log = new ShardLog(files, meta, 0, 16 << 10, new FailStop());
         int lsn = 0;
@@ -246,17 +224,48 @@ class ShardLogTest {
             release.countDown();
             log.close();
         }
-        ShardStorage file = disk.opener().open(DIR.resolve(ShardLogLayout.fileName(0, 0)), true);
-        int record = ShardLogLayout.recordSize(meta.slotSize());
+        List<ByteBuffer> headers = recordHeaders(disk, meta, lsn);
         for (int i = 0; i < lsn; i++) {
-            ByteBuffer header =
-                    ByteBuffer.allocate(ShardLogLayout.RECORD_HEADER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
-            file.read(header, ShardLogLayout.RECORDS_OFFSET + (long) i * record);
-            assertThat(header.getLong(ShardLogLayout.RECORD_LSN_OFFSET))
+            assertThat(headers.get(i).getLong(ShardLogLayout.RECORD_LSN_OFFSET))
                     .as("LSN of record %d", i)
                     .isEqualTo(i + 1);
         }
-        file.close();
+    }
+
+    /**
+     * Shard 0's two log files on {@code disk}; the first write for which {@code blockIf} holds counts {@code
+     * entered} down and waits for {@code release}.
+     */
+    private static ShardStorage[] logFilesBlockingOnce(
+            SimulatedDisk disk, BiPredicate<ShardStorage, Long> blockIf, CountDownLatch entered, CountDownLatch release)
+            throws IOException {
+        ShardStorage[] files = new ShardStorage[2];
+        for (int i = 0; i < 2; i++) {
+            files[i] = HookedStorage.onWrite(
+                    disk.opener().open(DIR.resolve(ShardLogLayout.fileName(0, i)), false), (f, at) -> {
+                        if (blockIf.test(f, at)) {
+                            entered.countDown();
+                            awaitUninterruptibly(release);
+                        }
+                        return () -> {};
+                    });
+        }
+        return files;
+    }
+
+    /** The headers of the first {@code count} records of shard 0's first log file on {@code disk}. */
+    private static List<ByteBuffer> recordHeaders(SimulatedDisk disk, DbMeta meta, int count) throws IOException {
+        int record = ShardLogLayout.recordSize(meta.slotSize());
+        List<ByteBuffer> headers = new ArrayList<>();
+        try (ShardStorage file = disk.opener().open(DIR.resolve(ShardLogLayout.fileName(0, 0)), true)) {
+            for (int i = 0; i < count; i++) {
+                ByteBuffer header =
+                        ByteBuffer.allocate(ShardLogLayout.RECORD_HEADER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+                file.read(header, ShardLogLayout.RECORDS_OFFSET + (long) i * record);
+                headers.add(header);
+            }
+        }
+        return headers;
     }
 
     private static long sizeOf(ShardStorage f) {
