@@ -59,9 +59,9 @@ public record NodeConfig(
      * later request a wake-up (a context switch, on a virtual machine an interrupt to another CPU); a client with one
      * request in flight per connection waits for it every time. Polling a little longer than the gap between
      * requests of a busy node keeps it awake while requests keep coming and lets it sleep when they stop. Measured
-     * with redis-benchmark SET, 50 clients, on two cores, against 0 in alternating runs: 50 us served 5-10% more
-     * requests at {@code -P 1} and 0-5% fewer at {@code -P 16} (the polling takes CPU the client needs) with the node
-     * alone; with a follower process, as many at both depths.
+     * with redis-benchmark SET, 50 clients, on two cores, against 0 in alternating runs: with the node alone, 50 us
+     * served 4-10% more requests at {@code -P 1} in most pairs and 3-7% fewer at {@code -P 16} (the polling takes
+     * CPU the client needs); with a follower process, as many at both depths.
      */
     public static final int DEFAULT_IO_SPIN_MICROS = 50;
 
@@ -88,8 +88,8 @@ public record NodeConfig(
 
     /**
      * A configuration with one RESP event loop per available processor but one (at least one), polling {@value
-     * #DEFAULT_IO_SPIN_MICROS} us after work, {@value #DEFAULT_MAX_CLIENTS} clients, no replication secret, no TLS (replication or RESP), the default {@link
-     * ClientLimits}, no RESP password and protected mode on.
+     * #DEFAULT_IO_SPIN_MICROS} us after work, {@value #DEFAULT_MAX_CLIENTS} clients, no replication secret, no TLS
+     * (replication or RESP), the default {@link ClientLimits}, no RESP password and protected mode on.
      */
     public NodeConfig(
             Path dir,

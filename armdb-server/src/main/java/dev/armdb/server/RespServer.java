@@ -38,8 +38,8 @@ final class RespServer implements AutoCloseable {
 
     /**
      * A listener for {@code bind} with {@code ioThreads} event loops (0: {@link #defaultEventLoops}) that poll
-     * {@code ioSpinMicros} after work before they sleep, serving at most {@code maxClients} connections at once, each within {@code limits}; over TLS only if {@code tls} is not
-     * null.
+     * {@code ioSpinMicros} after work before they sleep, serving at most {@code maxClients} connections at once, each
+     * within {@code limits}; over TLS only if {@code tls} is not null.
      */
     RespServer(
             Node node,
