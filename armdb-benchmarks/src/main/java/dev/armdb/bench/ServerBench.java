@@ -607,7 +607,8 @@ public final class ServerBench {
                 o.warmup() > 0
                         ? String.format(
                                 Locale.ROOT,
-                                "each fresh server is first warmed up with `-n %,d -P 16` (not counted)",
+                                "each fresh server is first warmed up with `-n %,d -P 16` (not counted; long enough"
+                                        + " for the JVM to compile its hot paths)",
                                 o.warmup())
                         : "no warm-up",
                 KEYSPACE,
@@ -758,7 +759,8 @@ public final class ServerBench {
                 o.warmup() > 0
                         ? String.format(
                                 Locale.ROOT,
-                                "each fresh node is first warmed up with `-n %,d -P 16` (not counted)",
+                                "each fresh node is first warmed up with `-n %,d -P 16` (not counted; long enough"
+                                        + " for the JVM to compile its hot paths)",
                                 o.warmup())
                         : "no warm-up"));
         sb.append("| node | test | -P | -n | requests/s (median) | runs | p50 ms | p99 ms | CPU µs/request |\n");
@@ -919,7 +921,7 @@ public final class ServerBench {
     public static void main(String[] args) throws Exception {
         String armdb = null;
         int requests = 1_000_000;
-        int warmup = 100_000;
+        int warmup = 1_000_000;
         int runs = 3;
         int[] pipelines = {1, 16};
         int nodeRuns = 5;
