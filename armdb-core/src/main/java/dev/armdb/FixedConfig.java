@@ -235,10 +235,9 @@ public final class FixedConfig {
          * Bytes of redo log records a shard writes before it checkpoints, 1 KiB..1 GiB, or {@link
          * #AUTO_LOG_CHECKPOINT} (the default): twice the size of the shard's slot file, at least 4 MiB and at most
          * 256 MiB. A crash replays at most about twice that per shard, and the shard's two log files take up to twice
-         * that on disk. A checkpoint forces every slot-file page written since the last one, and the next write to
-         * each such page takes a page fault (the force write-protects it): a log twice as large as the slot file pays
-         * that once per page for about twice as many writes as the file has slots. A smaller size saves disk and
-         * replay time for more faults.
+         * that on disk. A checkpoint writes back and forces every slot-file chunk written since the last one (with
+         * random writes, nearly the whole file): a log twice as large as the slot file pays that once for about twice
+         * as many writes as the file has slots. A smaller size saves disk and replay time for more write-back.
          */
         public Builder logCheckpointBytes(long logCheckpointBytes) {
             this.logCheckpointBytes = logCheckpointBytes;

@@ -14,8 +14,9 @@ import java.util.Random;
  * killed, acknowledging each returned call with one line on stdout ({@code P <keyId> <seq>} or {@code D
  * <keyId>}), written with a single unbuffered write.
  *
- * <p>Arguments: {@code <dir> <seed> [<startSeq>]}. Op number {@code i} of the run (puts and deletes alike) has
- * sequence number {@code startSeq + i}; a put stores {@link #value(int, long)} of its key id and sequence number.
+ * <p>Arguments: {@code <dir> <seed> [<startSeq> [<durability>]]} (durability: SYNC unless given). Op number {@code
+ * i} of the run (puts and deletes alike) has sequence number {@code startSeq + i}; a put stores {@link #value(int,
+ * long)} of its key id and sequence number.
  */
 public final class CrashWriter {
     /** Key ids are {@code 0 .. UNIVERSE-1}. */
@@ -29,13 +30,18 @@ public final class CrashWriter {
 
     private CrashWriter() {}
 
-    /** The config the writer and the test open the collection with. */
+    /** The config the writer and the test open the collection with: {@link Durability#SYNC}. */
     public static FixedConfig config() {
+        return config(Durability.SYNC);
+    }
+
+    /** The config the writer and the test open the collection with, in {@code durability}. */
+    public static FixedConfig config(Durability durability) {
         return FixedConfig.builder()
                 .keySize(KEY_SIZE)
                 .valueSize(VALUE_SIZE)
                 .shards(4)
-                .durability(Durability.SYNC)
+                .durability(durability)
                 .growthStepBytes(4096)
                 .build();
     }
@@ -97,10 +103,11 @@ public final class CrashWriter {
         Path dir = Path.of(args[0]);
         Random rnd = new Random(Long.parseLong(args[1]));
         long startSeq = args.length > 2 ? Long.parseLong(args[2]) : 1;
+        Durability durability = args.length > 3 ? Durability.valueOf(args[3]) : Durability.SYNC;
         // unbuffered: every acknowledgement is one write(2) and reaches the pipe before the next op starts
         OutputStream out = new FileOutputStream(FileDescriptor.out);
         long deadline = System.nanoTime() + MAX_NANOS;
-        try (FixedMap map = FixedMap.open(dir, config())) {
+        try (FixedMap map = FixedMap.open(dir, config(durability))) {
             for (long i = 0; i < MAX_OPS && System.nanoTime() - deadline < 0; i++) {
                 int keyId = rnd.nextInt(UNIVERSE);
                 long seq = startSeq + i;

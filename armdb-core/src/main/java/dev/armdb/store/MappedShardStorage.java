@@ -86,6 +86,11 @@ final class MappedShardStorage implements ShardStorage {
     }
 
     @Override
+    public MemorySegment mapPrivate(long position, long bytes) throws IOException {
+        return channel.map(FileChannel.MapMode.PRIVATE, position, bytes, arena);
+    }
+
+    @Override
     public void force(MemorySegment mapping) {
         mapping.force();
     }

@@ -56,7 +56,8 @@ public final class Shard implements ShardView {
     private static final int LOCK_FREE_ATTEMPTS = 64;
     /**
      * Steps of settled retirements {@link #drainIfPending} takes per hold of the writer lock. A FREE mark writes an
-     * old slot, usually on a page the last checkpoint write-protected; under load such holds of 64 steps still made
+     * old slot, which with shared mappings was usually on a page the last checkpoint write-protected (measured then);
+     * under load such holds of 64 steps still made
      * the writer wait 0.3-3 ms now and then, of 16 somewhat less often (same runs, lag bench).
      */
     private static final int DRAIN_CHUNK = 16;
@@ -198,7 +199,10 @@ public final class Shard implements ShardView {
             ShardStorage.Opener opener,
             FailStop failStop) {
         int shift = ShardFile.chunkShiftFor(cfg.growthStepBytes(), meta.slotSize());
-        ShardFile file = ShardFile.open(dir, meta, id, shift, cfg.maxSlotsPerShard(), false, opener, failStop);
+        // private pages only where the redo log holds every store a process crash must keep (see ShardFile)
+        boolean privatePages = cfg.durability() != Durability.NONE;
+        ShardFile file =
+                ShardFile.open(dir, meta, id, shift, cfg.maxSlotsPerShard(), false, opener, failStop, privatePages);
         ShardLogReplay.Opened logged = null;
         try {
             logged = ShardLogReplay.open(

@@ -3,6 +3,8 @@ package dev.armdb.store;
 import static dev.armdb.store.ShardLogLayout.*;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
@@ -23,10 +25,16 @@ import java.util.zip.CRC32C;
  * the previous generation (if its records reach the end the header names) and then the active one (see {@link
  * ShardLogReplay}). A header is only ever written into a file whose records are no longer needed.
  *
- * <p><b>Buffering.</b> Records are built in a direct buffer and written to the active file when it fills or when the
- * log is forced. A process crash loses the buffer but not the slot file's page cache, which holds every image the
- * buffer held; replay never takes a slot back to an older image (it applies a record only over an older or invalid
- * slot), so what the page cache kept wins. A force takes the buffer out under the monitor, leaves writers a second
+ * <p><b>Buffering.</b> Records are built in a buffer and written to the active file when it fills or when the log
+ * is forced. The two buffers are the halves of the staging file, memory-mapped shared: a record is in the page cache
+ * as soon as it is appended, so a process crash loses no record, and the slot file's pages may be private to the
+ * process (see {@link ShardFile}). Replay applies the staging file's records of the active generation after the log
+ * files' (stale ones too: it applies a record only over an older or invalid slot, so an older record never takes a
+ * slot back). The staging file is never forced: a power loss keeps only what forces of the log files made durable.
+ * Design note: the records could be stored straight into mappings of the log files, but each force of a log file
+ * then write-protects the pages just written, one TLB shoot-down each (measured through {@code serve} under SET -P
+ * 16: a fifth of the group commit's time and about 1.3 us of CPU per SET); the staging file's few pages are only
+ * written back now and then by the kernel. A force takes the buffer out under the monitor, leaves writers a second
  * one, and writes what it took outside the monitor, at the offsets reserved for it: writers never wait for that
  * write. Records a writer writes out meanwhile (its buffer full) go after that range; until the force's write lands
  * the file has zeros there, where replay stops, but nothing there was forced yet (see {@link #force}). A force
@@ -69,6 +77,11 @@ final class ShardLog implements AutoCloseable {
             MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     private final ShardStorage[] files;
+    /** The staging file: the two buffers, mapped shared once the log is first {@link #reset}. */
+    private final ShardStorage staging;
+    /** Bytes of each buffer: a whole number of records. */
+    private final int bufferBytes;
+
     private final DbMeta meta;
     private final int shardId;
     private final int slotSize;
@@ -114,8 +127,20 @@ final class ShardLog implements AutoCloseable {
     /** Guarded by {@link #checkpointLock}. */
     private State state = State.IDLE;
 
-    ShardLog(ShardStorage[] files, DbMeta meta, int shardId, long checkpointBytes, FailStop failStop) {
+    /**
+     * A log over {@code files} (the two log files) and {@code staging} (the staging file), which it closes. Appends
+     * are dropped until the first {@link #reset}, which also sizes and maps the staging file (not before: until every
+     * record replayed from it is in the forced slot file, its bytes must stay as they are).
+     */
+    ShardLog(
+            ShardStorage[] files,
+            ShardStorage staging,
+            DbMeta meta,
+            int shardId,
+            long checkpointBytes,
+            FailStop failStop) {
         this.files = files;
+        this.staging = staging;
         this.meta = meta;
         this.shardId = shardId;
         this.slotSize = meta.slotSize();
@@ -123,9 +148,11 @@ final class ShardLog implements AutoCloseable {
         this.checkpointBytes = checkpointBytes;
         this.failStop = failStop;
         long sizing = checkpointBytes == 0 ? AUTO_CHECKPOINT_MIN : checkpointBytes;
-        int cap = (int) Math.max(recordSize, Math.min(MAX_BUFFER, sizing / 2) / recordSize * recordSize);
-        this.buffer = ByteBuffer.allocateDirect(cap).order(ByteOrder.LITTLE_ENDIAN);
-        this.spare = ByteBuffer.allocateDirect(cap).order(ByteOrder.LITTLE_ENDIAN);
+        long most = Math.min(Math.min(MAX_BUFFER, sizing / 2), staging.smallMappingLimit() / 2);
+        this.bufferBytes = (int) Math.max(recordSize, most / recordSize * recordSize);
+        // no room until the first reset maps the staging file: appends are dropped until then
+        this.buffer = ByteBuffer.allocateDirect(0);
+        this.spare = ByteBuffer.allocateDirect(0);
         this.extensionBytes = Math.max(PAGE, Math.min(MAX_EXTENSION, sizing / 4 / PAGE * PAGE));
     }
 
@@ -158,6 +185,9 @@ final class ShardLog implements AutoCloseable {
         forceLock.lock();
         try {
             synchronized (this) {
+                if (buffer.capacity() == 0) {
+                    mapStaging();
+                }
                 buffer.clear();
                 ShardStorage f = files[which];
                 try {
@@ -178,6 +208,32 @@ final class ShardLog implements AutoCloseable {
         } finally {
             forceLock.unlock();
             checkpointLock.unlock();
+        }
+    }
+
+    /**
+     * Sizes the staging file to two buffers, writing zeros over any part it did not hold (a store into a hole could
+     * find the disk full and kill the process), and maps the two buffers over it. Holding the monitor.
+     *
+     * @throws dev.armdb.ArmDbStorageFailedException if the file cannot be sized or mapped
+     */
+    private void mapStaging() {
+        long bytes = 2L * bufferBytes;
+        try {
+            long size = staging.size();
+            if (size > bytes) {
+                staging.truncate(bytes);
+            }
+            ByteBuffer zero = ByteBuffer.wrap(ZERO_BYTES);
+            for (long at = Math.min(size, bytes); at < bytes; at += zero.limit()) {
+                zero.clear().limit((int) Math.min(ZERO_BYTES.length, bytes - at));
+                staging.write(zero, at);
+            }
+            MemorySegment m = staging.map(0, bytes);
+            buffer = m.asSlice(0, bufferBytes).asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+            spare = m.asSlice(bufferBytes, bufferBytes).asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        } catch (IOException | UncheckedIOException e) {
+            throw failStop.failed(staging.path(), "sizing", e);
         }
     }
 
@@ -218,6 +274,7 @@ final class ShardLog implements AutoCloseable {
         buffer.put(image, offset, slotSize);
         activeBytes += recordSize;
         unforced = true;
+        staging.stored();
     }
 
     /** Writes the buffer to the active file. Holding the monitor. */
@@ -425,13 +482,13 @@ final class ShardLog implements AutoCloseable {
      * size, or automatically {@link #AUTO_CHECKPOINT_FILE_MULTIPLE} times the slot file's size within {@link
      * #AUTO_CHECKPOINT_MIN} and {@link #AUTO_CHECKPOINT_MAX}.
      *
-     * <p>Design note: a checkpoint's force write-protects every slot-file page written since the last one, and the
-     * next write to each takes a page fault, which on two cores also waits for the force's TLB shootdowns. Random
-     * writes touch nearly every page between two checkpoints, so the faults per write fall as the log between them
-     * grows: with a log the file's size about one write in 23 faulted (redis-benchmark SET -P 16 over 1M keys
-     * through {@code serve}, 16-byte keys and 32-byte values), and those faults took about a fifth of the server's
-     * CPU time. Twice the file's size halves them; the price is disk (two log files of up to twice the slot file
-     * each) and a replay after a crash of up to about four times the slot file.
+     * <p>Design note: chosen while slot files were mapped shared, when a checkpoint's force write-protected every
+     * slot-file page written since the last one and the next write to each took a page fault: with a log the file's
+     * size about one write in 23 faulted (redis-benchmark SET -P 16 over 1M keys through {@code serve}, 16-byte keys
+     * and 32-byte values), and those faults took about a fifth of the server's CPU time; twice the file's size halved
+     * them. With private pages (see {@link ShardFile}) a checkpoint writes back every chunk written since the last
+     * one, with random writes nearly the whole file, which a larger size also makes rarer. The price is disk (two log
+     * files of up to twice the slot file each) and a replay after a crash of up to about four times the slot file.
      */
     long checkpointSize(long slotFileBytes) {
         if (checkpointBytes != 0) {
@@ -555,13 +612,17 @@ final class ShardLog implements AutoCloseable {
         return files[which].path();
     }
 
-    /** Closes both files without writing anything. */
+    /** Closes the log files and the staging file without writing anything. */
     @Override
     public void close() {
         try {
             files[0].close();
         } finally {
-            files[1].close();
+            try {
+                files[1].close();
+            } finally {
+                staging.close();
+            }
         }
     }
 }

@@ -34,7 +34,12 @@ package dev.armdb.store;
  * file only if its generation equals the header's and its CRC matches; the file's records are the longest run of
  * such records from {@value #RECORDS_OFFSET} (bytes after it are stale records of an older generation, zeros, or a
  * torn tail). A header is written only into a file none of whose records are still needed, and is never rewritten
- * while they are. Stateless.
+ * while they are.
+ *
+ * <p>The staging file {@code shard-NNN.log.stage} holds the log's two buffers, memory-mapped, back to back: each a
+ * whole number of records, in the record format above, from its first byte; no header. Records are appended there
+ * before they are written to a log file, so a process crash keeps them in the page cache; replay applies those of
+ * the active generation after the log files' (see {@link ShardLogReplay}). Stateless.
  */
 public final class ShardLogLayout {
     /** Size of the header. */
@@ -70,6 +75,14 @@ public final class ShardLogLayout {
     /** File name of log file {@code which} (0 or 1) of a shard, e.g. {@code shard-007.log.1}. */
     public static String fileName(int shardId, int which) {
         return String.format("shard-%03d.log.%d", shardId, which);
+    }
+
+    /**
+     * File name of a shard's staging file, e.g. {@code shard-007.log.stage}: the redo log's two buffers, each of
+     * records back to back from its first byte, in the same format as the log files'.
+     */
+    public static String stagingFileName(int shardId) {
+        return String.format("shard-%03d.log.stage", shardId);
     }
 
     /** Bytes of one record for slots of {@code slotSize} bytes. */

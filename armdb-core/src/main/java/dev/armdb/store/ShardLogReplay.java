@@ -27,9 +27,11 @@ import org.slf4j.LoggerFactory;
  * valid headers. If that header names a previous generation and the other file's header has that generation, the
  * other file's records are replayed first; if they end before the end the header names, a record the active
  * generation depends on is missing, so nothing of the active file is replayed. Then the active file's records are
- * replayed, up to the first record of another generation or with a bad CRC. A record is applied only if the slot
- * holds no valid image or an image with a lower LSN: replaying is idempotent, and never takes a slot back to an
- * older image the page cache of a dead process may have kept newer.
+ * replayed, up to the first record of another generation or with a bad CRC; then, if it was, the records of the
+ * active generation in each half of the staging file, from its start up to the first record that is not one (the
+ * records a dead process had appended but not yet written to a log file, and stale ones already written). A record
+ * is applied only if the slot holds no valid image or an image with a lower LSN: replaying is idempotent, the order
+ * of records for different slots does not matter, and a stale record never takes a slot back to an older image.
  *
  * <p>Threading: one opening thread, before the shard exists.
  */
@@ -73,7 +75,7 @@ final class ShardLogReplay {
             boolean create,
             ShardStorage.Opener opener,
             FailStop failStop) {
-        ShardStorage[] files = new ShardStorage[2];
+        ShardStorage[] files = new ShardStorage[3];
         try {
             for (int i = 0; i < 2; i++) {
                 Path p = dir.resolve(fileName(shardId, i));
@@ -83,6 +85,7 @@ final class ShardLogReplay {
                 }
                 files[i] = opener.open(p, false);
             }
+            files[2] = opener.open(dir.resolve(stagingFileName(shardId)), false);
             long[] gen = new long[2];
             long[] prevGen = new long[2];
             long[] prevEnd = new long[2];
@@ -91,13 +94,14 @@ final class ShardLogReplay {
             }
             int newest = gen[1] > gen[0] ? 1 : 0;
             ShardLogReplay r = new ShardLogReplay(file, meta.slotSize(), maxSlots);
-            if (gen[newest] > 0) {
-                r.replayNewest(files, newest, gen, prevGen[newest], prevEnd[newest]);
+            if (gen[newest] > 0 && r.replayNewest(files, newest, gen, prevGen[newest], prevEnd[newest])) {
+                r.replayStaging(files[2], gen[newest]);
             }
             if (r.applied > 0) {
                 LOG.info("shard {}: {} slot image(s) replayed from the redo log", shardId, r.applied);
             }
-            ShardLog log = new ShardLog(files, meta, shardId, checkpointBytes, failStop);
+            ShardLog log = new ShardLog(
+                    new ShardStorage[] {files[0], files[1]}, files[2], meta, shardId, checkpointBytes, failStop);
             return new Opened(log, Math.max(gen[0], gen[1]), newest, r.applied);
         } catch (IOException e) {
             closeAll(files);
@@ -157,7 +161,8 @@ final class ShardLogReplay {
         prevEnd[i] = b.getLong(PREVIOUS_END_OFFSET);
     }
 
-    private void replayNewest(ShardStorage[] files, int newest, long[] gen, long previousGen, long previousEnd)
+    /** Replays the active generation (and the previous one first, if named); false if it could not be replayed. */
+    private boolean replayNewest(ShardStorage[] files, int newest, long[] gen, long previousGen, long previousEnd)
             throws IOException {
         if (previousGen != 0) {
             int other = 1 - newest;
@@ -167,15 +172,34 @@ final class ShardLogReplay {
                         files[newest].path(),
                         previousGen,
                         gen[other]);
-                return;
+                return false;
             }
             long end = replay(files[other], previousGen, previousEnd);
             if (end < previousEnd) {
                 // a record before the switch is missing: no record after it may be applied
-                return;
+                return false;
             }
         }
         replay(files[newest], gen[newest], Long.MAX_VALUE);
+        return true;
+    }
+
+    /**
+     * Replays the records of generation {@code g} in each half of the staging file {@code st}, from the half's first
+     * byte up to the first record that is not one of {@code g}.
+     */
+    private void replayStaging(ShardStorage st, long g) throws IOException {
+        long half = st.size() / 2;
+        byte[] buf = new byte[recordSize];
+        for (long start = 0; start < 2 * half; start += half) {
+            for (long pos = start; pos + recordSize <= start + half; pos += recordSize) {
+                ByteBuffer b = ByteBuffer.wrap(buf);
+                st.read(b, pos);
+                if (b.position() < recordSize || !applyRecord(buf, 0, g)) {
+                    break;
+                }
+            }
+        }
     }
 
     /** Replays the records of generation {@code g} from {@code f} up to {@code limit}; returns where they end. */

@@ -60,6 +60,21 @@ interface ShardStorage extends AutoCloseable {
     MemorySegment map(long position, long bytes) throws IOException;
 
     /**
+     * Maps {@code bytes} bytes at {@code position} privately (copy on write): stores into the mapping reach neither the
+     * file nor its page cache, only {@link #write} of the mapping's bytes does, and a process crash loses them. The
+     * mapping lives until {@link #close()}.
+     */
+    MemorySegment mapPrivate(long position, long bytes) throws IOException;
+
+    /**
+     * Most bytes worth mapping of a small work file (the redo log's staging buffers): no limit for real files; a
+     * simulated disk, whose files are a few pages, sets one.
+     */
+    default long smallMappingLimit() {
+        return Long.MAX_VALUE;
+    }
+
+    /**
      * Forces one mapping returned by {@link #map}.
      *
      * @throws java.io.UncheckedIOException if the force fails (then nothing may be assumed about what reached the

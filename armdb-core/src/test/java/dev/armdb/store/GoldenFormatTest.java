@@ -76,7 +76,8 @@ class GoldenFormatTest {
             disk.opener().open(Path.of("golden", ShardLogLayout.fileName(3, 0)), false),
             disk.opener().open(Path.of("golden", ShardLogLayout.fileName(3, 1)), false)
         };
-        ShardLog log = new ShardLog(files, meta, 3, 4096, new FailStop());
+        ShardStorage staging = disk.opener().open(Path.of("golden", ShardLogLayout.stagingFileName(3)), false);
+        ShardLog log = new ShardLog(files, staging, meta, 3, 4096, new FailStop());
         log.reset(0, 7);
         byte[] image = new byte[meta.slotSize()];
         for (int i = 0; i < image.length; i++) {
@@ -92,6 +93,9 @@ class GoldenFormatTest {
         files[0].read(rec, ShardLogLayout.RECORDS_OFFSET);
         assertThat(header.array()).isEqualTo(ShardLog.encodeHeader(meta, 3, 7, 0, 0));
         assertGolden("shard.log.hex", hexLines(header.array(), 16) + "--\n" + hexLines(rec.array(), 16));
+        java.nio.ByteBuffer staged = java.nio.ByteBuffer.allocate(record);
+        staging.read(staged, 0);
+        assertThat(staged.array()).as("the staging file's first record").isEqualTo(rec.array());
         // a later generation's header names where the previous one ends
         assertGolden(
                 "shard.log.switched.hex",

@@ -75,6 +75,16 @@ record HookedStorage(ShardStorage inner, Runnable onForce, Runnable onStored, Wr
     }
 
     @Override
+    public long smallMappingLimit() {
+        return inner.smallMappingLimit();
+    }
+
+    @Override
+    public MemorySegment mapPrivate(long position, long bytes) throws IOException {
+        return inner.mapPrivate(position, bytes);
+    }
+
+    @Override
     public void force(MemorySegment mapping) {
         onForce.run();
         inner.force(mapping);

@@ -17,7 +17,8 @@ import java.util.Map;
  * and the page cache show) and its bytes as of the last force (what the disk holds). From those a test builds the
  * state a crash leaves: a {@linkplain #processCrash() process crash} keeps the page cache; a {@linkplain
  * #powerLoss power loss} keeps, for every 512-byte sector written since its last force, either the forced or the
- * current bytes (so a 4 KiB page may come back whole, old, or torn at sector boundaries).
+ * current bytes (so a 4 KiB page may come back whole, old, or torn at sector boundaries). Private mappings are
+ * copies outside the page cache, which every crash loses.
  *
  * <p>Every store the engine reports ({@link ShardStorage#stored()}), every write and every completed force is a
  * <em>boundary</em>: the listener runs there, where a crash may cut the run. Faults can be injected: failing
@@ -290,6 +291,19 @@ final class SimulatedDisk {
             return f.mem.asSlice(position, bytes);
         }
 
+        /**
+         * A copy of the bytes at map time: the engine writes into a private mapping's range of the file only from
+         * that mapping, so the copy shows what a real private mapping would. A process crash drops it (see {@link
+         * #processCrash()}).
+         */
+        @Override
+        public MemorySegment mapPrivate(long position, long bytes) throws IOException {
+            MemorySegment shared = map(position, bytes);
+            MemorySegment own = Arena.ofAuto().allocate(bytes, 4096);
+            MemorySegment.copy(shared, 0, own, 0, bytes);
+            return own;
+        }
+
         @Override
         public void force(MemorySegment mapping) {
             beforeForce.run();
@@ -299,6 +313,12 @@ final class SimulatedDisk {
             long from = mapping.address() - f.mem.address();
             f.forceRange(from, mapping.byteSize());
             boundary.reached("force");
+        }
+
+        /** One page: the log's staging buffers fit files of a few pages. */
+        @Override
+        public long smallMappingLimit() {
+            return 4096;
         }
 
         @Override

@@ -1,0 +1,100 @@
+package dev.armdb.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.armdb.Durability;
+import dev.armdb.FixedConfig;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A slot file opened with private pages, on a real file: stores stay in the process's own pages until a force writes
+ * them back (so no force write-protects a page a writer stores into), and a bulk copy's {@link ShardFile#writeSlots}
+ * lands where readers look, in the mappings. Fails if chunks are mapped shared (the file shows a store before any
+ * force) or if the bulk copy writes through the file (a private page already copied would not see it).
+ */
+class PrivatePagesTest {
+    @TempDir
+    Path dir;
+
+    private final FixedConfig cfg = FixedConfig.builder()
+            .keySize(8)
+            .valueSize(24)
+            .shards(1)
+            .durability(Durability.GROUP)
+            .growthStepBytes(4096)
+            .build();
+    private final DbMeta meta = DbMeta.create(cfg);
+    private final int shift = ShardFile.chunkShiftFor(cfg.growthStepBytes(), meta.slotSize());
+
+    private ShardFile open() {
+        return ShardFile.open(dir, meta, 0, shift, 1 << 20, false, MappedShardStorage.OPENER, new FailStop(), true);
+    }
+
+    /** The byte of the file at slot {@code slot}'s offset {@code at}, read through a channel of its own. */
+    private byte fileByte(int slot, int at) throws IOException {
+        try (FileChannel ch = FileChannel.open(dir.resolve(ShardFileLayout.fileName(0)), StandardOpenOption.READ)) {
+            ByteBuffer b = ByteBuffer.allocate(1);
+            ch.read(b, ShardFileLayout.HEADER_SIZE + (long) slot * meta.slotSize() + at);
+            return b.get(0);
+        }
+    }
+
+    @Test
+    void aStoreReachesTheFileOnlyWhenAForceWritesItBack() throws IOException {
+        try (ShardFile file = open()) {
+            assertThat(file.privatePages()).isTrue();
+            int slot = 3;
+            file.segment(slot).set(ValueLayout.JAVA_BYTE, file.offset(slot) + 5, (byte) 0x77);
+            file.markDirty(slot);
+            assertThat(fileByte(slot, 5)).as("the file before a force").isZero();
+            file.force();
+            assertThat(fileByte(slot, 5)).as("the file after a force").isEqualTo((byte) 0x77);
+            assertThat(file.isDirty()).as("dirty after the force").isFalse();
+            // a later store stays private again until the next force
+            file.segment(slot).set(ValueLayout.JAVA_BYTE, file.offset(slot) + 5, (byte) 0x78);
+            file.markDirty(slot);
+            assertThat(fileByte(slot, 5)).as("the file after a second store").isEqualTo((byte) 0x77);
+        }
+        try (ShardFile reopened = open()) {
+            assertThat(reopened.segment(3).get(ValueLayout.JAVA_BYTE, reopened.offset(3) + 5))
+                    .as("a reopen sees what the force wrote back, not the later store")
+                    .isEqualTo((byte) 0x77);
+        }
+    }
+
+    @Test
+    void aBulkCopyLandsInTheMappingsEvenOverPagesAlreadyCopied() {
+        try (ShardFile file = open()) {
+            int perChunk = file.slotsPerChunk();
+            // a store makes the first chunk's page private before the copy writes the slots next to it
+            file.segment(0).set(ValueLayout.JAVA_BYTE, file.offset(0), (byte) 1);
+            file.markDirty(0);
+            int first = 1;
+            int count = perChunk + 2;
+            ByteBuffer images = ByteBuffer.allocate(count * meta.slotSize());
+            while (images.hasRemaining()) {
+                images.put((byte) 0x5A);
+            }
+            file.writeSlots(first, images.flip());
+            assertThat(images.hasRemaining()).as("the copy consumed its images").isFalse();
+            assertThat(file.capacity()).isGreaterThanOrEqualTo(first + count);
+            for (int slot = first; slot < first + count; slot++) {
+                MemorySegment seg = file.segment(slot);
+                for (int i = 0; i < meta.slotSize(); i++) {
+                    assertThat(seg.get(ValueLayout.JAVA_BYTE, file.offset(slot) + i))
+                            .as("byte %d of copied slot %d", i, slot)
+                            .isEqualTo((byte) 0x5A);
+                }
+            }
+            assertThat(file.isDirty()).as("the copied chunks wait for a force").isTrue();
+        }
+    }
+}
