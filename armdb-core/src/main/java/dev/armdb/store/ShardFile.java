@@ -25,16 +25,16 @@ import java.util.zip.CRC32C;
  * <p>The file grows by whole chunks written with zeros (never sparse, so a full disk fails the write that grows
  * the file, not a later store into a mapped hole). Slot {@code s} lives in chunk {@code s >>> chunkShift}.
  *
- * <p>Each chunk has a "dirty since its last force" bit, set by the writer after it stores into the chunk and
- * independent of LSN order. A force clears a bit before it forces the chunk and puts back every bit it has not
- * forced if the force fails; any failed force or growth is recorded in the collection's {@link FailStop}, after
- * which every force throws: the kernel may have dropped the pages a failed force did not write, so nothing after
- * it may be claimed durable.
+ * <p>Each block of about a page of slots, and each chunk, has a "dirty since its last force" bit, set by the writer
+ * after it stores into the block and independent of LSN order. A force clears a chunk's bit, then its blocks' bits,
+ * before it forces (or writes back) the runs of dirty blocks, and puts back every bit it took if the force fails; any
+ * failed force or growth is recorded in the collection's {@link FailStop}, after which every force throws: the kernel
+ * may have dropped the pages a failed force did not write, so nothing after it may be claimed durable.
  *
  * <p><b>Private pages.</b> Opened with {@code privatePages} (a collection with a redo log), chunks are mapped
  * privately: stores stay in the process's own pages, a process crash loses them (the redo log holds each one, see
- * {@link ShardLog}), and a force writes every dirty chunk into the file and then forces the file once (see {@link
- * #writeBackAndForce}). {@link #writeSlots} copies into the mappings instead of writing through the file, which they
+ * {@link ShardLog}), and a force writes every dirty block into the file and then forces the file once (see {@link
+ * #writeBack}). {@link #writeSlots} copies into the mappings instead of writing through the file, which they
  * would not see. Shared mappings (no log: {@link dev.armdb.Durability#NONE NONE}) keep every store in the page cache.
  *
  * <p>Threading: {@link #segment(int)} and {@link #offset(int)} are lock-free and safe for any thread while the
@@ -42,6 +42,9 @@ import java.util.zip.CRC32C;
  */
 public final class ShardFile implements AutoCloseable {
     private static final int ZERO_BLOCK = 1 << 20;
+    /** The write-back block's target size: a page, so that sparse writes write back little more than they wrote. */
+    private static final int BLOCK_BYTES = 4096;
+
     private static final VarHandle DIRTY = MethodHandles.arrayElementVarHandle(long[].class);
 
     private final Path path;
@@ -58,6 +61,15 @@ public final class ShardFile implements AutoCloseable {
     private final boolean privatePages;
 
     private final long[] dirtyChunks;
+    /** log2 of the slots of a write-back block (about a page): what a force writes back or forces at least. */
+    private final int blockShift;
+    /**
+     * Per mapped chunk, its "dirty since its last force" bits, one per block. Replaced whole (longer) before each
+     * growth publishes its chunk, the per-chunk arrays shared by every copy, so a writer holding an older copy sets
+     * the same bits.
+     */
+    private volatile long[][] dirtyBlocks = new long[0][];
+
     private volatile MemorySegment[] chunks;
     private volatile int capacitySlots;
 
@@ -84,6 +96,8 @@ public final class ShardFile implements AutoCloseable {
         this.chunks = new MemorySegment[0];
         int maxChunks = ((maxSlots - 1) >>> chunkShift) + 1;
         this.dirtyChunks = new long[(maxChunks + 63) >>> 6];
+        int perPage = 63 - Long.numberOfLeadingZeros(Math.max(1, BLOCK_BYTES / slotSize));
+        this.blockShift = Math.min(chunkShift, perPage);
     }
 
     /** The chunk shift giving chunks of about {@code growthStepBytes} (at least 64 slots). */
@@ -215,6 +229,7 @@ public final class ShardFile implements AutoCloseable {
             // read-only (verification) of a file grown in other steps: map the last, partial chunk as it is
             segs[(int) wholeChunks] = mapChunk((int) wholeChunks, tailSlots * slotSize);
         }
+        dirtyBlocks = blockBitsFor(segs.length, new long[0][]);
         chunks = segs;
         capacitySlots = (int) ((wholeChunks << chunkShift) + (mapTail ? tailSlots : 0));
         if (tail > 0 && !readOnly) {
@@ -268,12 +283,25 @@ public final class ShardFile implements AutoCloseable {
         return 1 << chunkShift;
     }
 
+    /** {@code old}'s per-chunk bit arrays, and fresh ones for the chunks up to {@code chunks}. */
+    private long[][] blockBitsFor(int chunks, long[][] old) {
+        long[][] next = Arrays.copyOf(old, chunks);
+        int words = ((1 << (chunkShift - blockShift)) + 63) >>> 6;
+        for (int c = old.length; c < chunks; c++) {
+            next[c] = new long[words];
+        }
+        return next;
+    }
+
     /**
-     * Notes that {@code slot}'s chunk holds unforced changes. Writer only: a plain read-modify-write, which the
+     * Notes that {@code slot}'s block (and so its chunk) holds unforced changes: the block's bit first, then the
+     * chunk's, which a force clears before it takes the block bits. Writer only: plain read-modify-writes, which the
      * forcer's atomic read-and-clear can only make spuriously dirty, never lose.
      */
     public void markDirty(int slot) {
         int c = slot >>> chunkShift;
+        int b = (slot & chunkMask) >>> blockShift;
+        dirtyBlocks[c][b >>> 6] |= 1L << b;
         dirtyChunks[c >>> 6] |= 1L << c;
     }
 
@@ -320,8 +348,11 @@ public final class ShardFile implements AutoCloseable {
                 grow(false);
             }
         }
-        for (int c = first >>> chunkShift; c <= (first + count - 1) >>> chunkShift; c++) {
-            markDirty(c << chunkShift);
+        for (int slot = first; slot < first + count; slot += 1 << blockShift) {
+            markDirty(slot);
+        }
+        if (count > 0) {
+            markDirty(first + count - 1);
         }
     }
 
@@ -405,7 +436,8 @@ public final class ShardFile implements AutoCloseable {
         if (prefault) {
             prefault(next[old.length], zeroed);
         }
-        // volatile writes: the new mapping is complete before a reader can reach a slot in it
+        // volatile writes: the new mapping and its dirty bits are complete before a reader or writer can reach it
+        dirtyBlocks = blockBitsFor(next.length, dirtyBlocks);
         chunks = next;
         capacitySlots = next.length << chunkShift;
     }
@@ -451,60 +483,87 @@ public final class ShardFile implements AutoCloseable {
      */
     public synchronized void force() {
         failStop.check();
-        if (privatePages) {
-            writeBackAndForce(false);
-            return;
-        }
-        MemorySegment[] segs = chunks;
-        for (int w = 0; w < dirtyChunks.length && (w << 6) < segs.length; w++) {
-            // only the bits of chunks mapped when the force began: a chunk mapped since (growth runs beside a force)
-            // keeps its bit for the force that can see it, so a SYNC writer behind this force still forces it
-            long mask = chunkMask(segs.length, w);
-            // cleared before the forces: a store made while they run sets its bit again
-            long bits = (long) DIRTY.getAndBitwiseAnd(dirtyChunks, w, ~mask) & mask;
-            while (bits != 0) {
-                forceChunk(segs[(w << 6) + Long.numberOfTrailingZeros(bits)], w, bits);
-                bits &= bits - 1;
-            }
-        }
+        writeBack(false);
     }
 
     /**
-     * Private mappings: writes every chunk dirty since its last force into the file, then forces the file once if it
-     * wrote any chunk or {@code always}. The bits are cleared before the writes (a store made meanwhile sets its bit
-     * again); if a write or the force fails, every bit taken is put back and the collection fail-stops.
+     * Takes every dirty chunk's bits and writes back its dirty blocks, in runs: into the file (private pages, then one
+     * force of the file if anything was written or {@code forceFileAlways}) or by forcing the mapping's range (shared
+     * pages). Only chunks mapped when the force began: a chunk mapped since (growth runs beside a force) keeps its
+     * bit for the force that can see it, so a SYNC writer behind this force still forces it. Bits are cleared before
+     * the writes (a store made meanwhile sets its bit again); if a write or force fails, every bit taken is put back
+     * and the collection fail-stops.
      *
      * <p>Design note: a force of pages mapped shared makes the kernel write-protect them, so the next store into each
      * takes a page fault (on ext4, the file system's page-fault handler), and on two cores it also waits for the
      * force's TLB shoot-downs: measured through {@code serve}, about 8 us of CPU per SET instead of 3 while a
      * checkpoint ran. Private pages are the process's own memory, which no force touches; the checkpoint copies them
-     * into the page cache with one write per chunk. The writer's store into a slot races with that copy, which may
-     * take a torn image: the store's redo-log record follows the checkpoint's switch, so replay repairs it.
+     * into the page cache with one write per run of dirty blocks. The writer's store into a slot races with that copy,
+     * which may take a torn image: the store's redo-log record follows the checkpoint's switch, so replay repairs it.
+     * Blocks of about a page keep the write-back of sparse writes close to what they wrote (a 4 MiB chunk per write
+     * would multiply it by a thousand).
      */
-    private void writeBackAndForce(boolean always) {
+    private void writeBack(boolean forceFileAlways) {
         MemorySegment[] segs = chunks;
-        long[] taken = new long[dirtyChunks.length];
-        boolean wrote = false;
-        try {
-            for (int w = 0; w < dirtyChunks.length && (w << 6) < segs.length; w++) {
-                long mask = chunkMask(segs.length, w);
-                long bits = (long) DIRTY.getAndBitwiseAnd(dirtyChunks, w, ~mask) & mask;
-                taken[w] = bits;
-                while (bits != 0) {
-                    int c = (w << 6) + Long.numberOfTrailingZeros(bits);
-                    storage.write(segs[c].asByteBuffer(), chunkPosition(c));
-                    wrote = true;
-                    bits &= bits - 1;
-                }
+        long[][] blocks = dirtyBlocks;
+        int[] taken = new int[segs.length];
+        int n = 0;
+        for (int w = 0; w < dirtyChunks.length && (w << 6) < segs.length; w++) {
+            long mask = chunkMask(segs.length, w);
+            long bits = (long) DIRTY.getAndBitwiseAnd(dirtyChunks, w, ~mask) & mask;
+            while (bits != 0) {
+                taken[n++] = (w << 6) + Long.numberOfTrailingZeros(bits);
+                bits &= bits - 1;
             }
-            if (wrote || always) {
+        }
+        long[][] takenBlocks = new long[n][];
+        try {
+            for (int i = 0; i < n; i++) {
+                int c = taken[i];
+                takenBlocks[i] = takeBits(blocks[c]);
+                writeBackRuns(c, segs[c], takenBlocks[i]);
+            }
+            if (privatePages && (n > 0 || forceFileAlways)) {
                 storage.forceData();
             }
         } catch (IOException | UncheckedIOException e) {
-            for (int w = 0; w < taken.length; w++) {
-                DIRTY.getAndBitwiseOr(dirtyChunks, w, taken[w]);
+            for (int i = 0; i < n; i++) {
+                int c = taken[i];
+                if (takenBlocks[i] != null) {
+                    for (int w = 0; w < takenBlocks[i].length; w++) {
+                        DIRTY.getAndBitwiseOr(blocks[c], w, takenBlocks[i][w]);
+                    }
+                }
+                DIRTY.getAndBitwiseOr(dirtyChunks, c >>> 6, 1L << c);
             }
-            throw failStop.failed(path, "force", e);
+            throw failStop.failed(
+                    path, "force", e instanceof UncheckedIOException u && u.getCause() != null ? u.getCause() : e);
+        }
+    }
+
+    /** Reads and clears every word of {@code bits}, atomically each; returns what it read. */
+    private static long[] takeBits(long[] bits) {
+        long[] out = new long[bits.length];
+        for (int w = 0; w < bits.length; w++) {
+            out[w] = (long) DIRTY.getAndSet(bits, w, 0L);
+        }
+        return out;
+    }
+
+    /** Writes back (private) or forces (shared) each run of the blocks {@code bits} names in chunk {@code c}. */
+    private void writeBackRuns(int c, MemorySegment chunk, long[] bits) throws IOException {
+        java.util.BitSet set = java.util.BitSet.valueOf(bits);
+        long blockBytes = (long) slotSize << blockShift;
+        for (int b = set.nextSetBit(0); b >= 0; b = set.nextSetBit(b)) {
+            int end = set.nextClearBit(b);
+            long from = b * blockBytes;
+            MemorySegment run = chunk.asSlice(from, Math.min((end - b) * blockBytes, chunk.byteSize() - from));
+            if (privatePages) {
+                storage.write(run.asByteBuffer(), chunkPosition(c) + from);
+            } else {
+                storage.force(run);
+            }
+            b = end;
         }
     }
 
@@ -512,16 +571,6 @@ public final class ShardFile implements AutoCloseable {
     private static long chunkMask(int chunks, int w) {
         int inWord = chunks - (w << 6);
         return inWord >= 64 ? -1L : (1L << inWord) - 1;
-    }
-
-    /** Forces one chunk; on failure puts back the dirty bits not forced yet ({@code unforced}) and fail-stops. */
-    private void forceChunk(MemorySegment chunk, int word, long unforced) {
-        try {
-            storage.force(chunk);
-        } catch (UncheckedIOException e) {
-            DIRTY.getAndBitwiseOr(dirtyChunks, word, unforced);
-            throw failStop.failed(path, "force", e.getCause() != null ? e.getCause() : e);
-        }
     }
 
     /** True if some chunk was written since its last force (whatever the LSNs written). */
@@ -544,7 +593,7 @@ public final class ShardFile implements AutoCloseable {
         failStop.check();
         if (privatePages) {
             // a private mapping holds only this process's stores: the file's own page cache is what to force
-            writeBackAndForce(true);
+            writeBack(true);
             return;
         }
         for (MemorySegment s : chunks) {

@@ -70,6 +70,39 @@ class PrivatePagesTest {
         }
     }
 
+    /**
+     * A force writes back the dirty blocks (about a page each), not whole chunks: a store this test makes without
+     * marking it dirty, in another block of the same chunk, stays out of the file. Fails if a force writes back every
+     * dirty chunk whole (with random writes into a large file, a thousand times what they wrote).
+     */
+    @Test
+    void aForceWritesBackOnlyTheDirtyBlocks() throws IOException {
+        FixedConfig big = FixedConfig.builder()
+                .keySize(8)
+                .valueSize(24)
+                .shards(1)
+                .durability(Durability.GROUP)
+                .growthStepBytes(64 << 10)
+                .build();
+        int bigShift = ShardFile.chunkShiftFor(big.growthStepBytes(), meta.slotSize());
+        try (ShardFile file = ShardFile.open(
+                dir, meta, 0, bigShift, 1 << 20, false, MappedShardStorage.OPENER, new FailStop(), true)) {
+            int marked = 3;
+            int unmarked = file.slotsPerChunk() / 2;
+            assertThat((long) (unmarked - marked) * meta.slotSize())
+                    .as("the two slots are a few pages apart")
+                    .isGreaterThan(3 * 4096);
+            file.segment(marked).set(ValueLayout.JAVA_BYTE, file.offset(marked) + 5, (byte) 0x41);
+            file.markDirty(marked);
+            file.segment(unmarked).set(ValueLayout.JAVA_BYTE, file.offset(unmarked) + 5, (byte) 0x42);
+            file.force();
+            assertThat(fileByte(marked, 5)).as("the dirty block").isEqualTo((byte) 0x41);
+            assertThat(fileByte(unmarked, 5))
+                    .as("a clean block of the same chunk")
+                    .isZero();
+        }
+    }
+
     @Test
     void aBulkCopyLandsInTheMappingsEvenOverPagesAlreadyCopied() {
         try (ShardFile file = open()) {
