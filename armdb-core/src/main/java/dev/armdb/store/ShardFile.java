@@ -34,8 +34,8 @@ import java.util.zip.CRC32C;
  * <p><b>Private pages.</b> Opened with {@code privatePages} (a collection with a redo log), chunks are mapped
  * privately: stores stay in the process's own pages, a process crash loses them (the redo log holds each one, see
  * {@link ShardLog}), and a force writes every dirty block into the file and then forces the file once (see {@link
- * #writeBack}). {@link #writeSlots} copies into the mappings instead of writing through the file, which they
- * would not see. Shared mappings (no log: {@link dev.armdb.Durability#NONE NONE}) keep every store in the page cache.
+ * #writeBack}). {@link #writeSlots} also copies into the mappings what they already map. Shared mappings (no log:
+ * {@link dev.armdb.Durability#NONE NONE}) keep every store in the page cache.
  *
  * <p>Threading: {@link #segment(int)} and {@link #offset(int)} are lock-free and safe for any thread while the
  * file is open; {@link #grow()} and {@link #force()} serialise on this object.
@@ -69,6 +69,13 @@ public final class ShardFile implements AutoCloseable {
      * the same bits.
      */
     private volatile long[][] dirtyBlocks = new long[0][];
+    /** Private pages: slots were written through the file since the last force. */
+    private volatile boolean writtenThroughFile;
+    /**
+     * Per chunk, "stored into through its mapping since it was mapped" (so some of its pages may be the process's own
+     * copies, which a write through the file does not reach). Set by {@link #markDirty}, never cleared. Writer only.
+     */
+    private final long[] touchedChunks;
 
     private volatile MemorySegment[] chunks;
     private volatile int capacitySlots;
@@ -96,6 +103,7 @@ public final class ShardFile implements AutoCloseable {
         this.chunks = new MemorySegment[0];
         int maxChunks = ((maxSlots - 1) >>> chunkShift) + 1;
         this.dirtyChunks = new long[(maxChunks + 63) >>> 6];
+        this.touchedChunks = new long[dirtyChunks.length];
         int perPage = 63 - Long.numberOfLeadingZeros(Math.max(1, BLOCK_BYTES / slotSize));
         this.blockShift = Math.min(chunkShift, perPage);
     }
@@ -303,6 +311,7 @@ public final class ShardFile implements AutoCloseable {
         int b = (slot & chunkMask) >>> blockShift;
         dirtyBlocks[c][b >>> 6] |= 1L << b;
         dirtyChunks[c >>> 6] |= 1L << c;
+        touchedChunks[c >>> 6] |= 1L << c;
     }
 
     /** Notes a completed store into a mapping (a crash-state boundary for the simulated file layer). Writer only. */
@@ -318,8 +327,11 @@ public final class ShardFile implements AutoCloseable {
      * The slots may reach past the capacity: the write itself extends the file (with data, so it stays without holes),
      * and the growth that follows zero-fills only the rest of the last chunk. For a bulk copy into empty slots that no
      * reader can see yet: the write is not a seqlock publication. Writer only; serialised with {@link #grow} (so a
-     * growth cannot zero-fill the range this write extends the file by, read as unwritten). With private pages the
-     * file grows first and the images are copied into the mappings (see {@link #copySlots}).
+     * growth cannot zero-fill the range this write extends the file by, read as unwritten). With private pages, slots
+     * in chunks already stored into through their mappings also get the images copied there (a page the process has
+     * its own copy of would not see the write), and the next force forces the file. Design note: copying every image
+     * into the mappings instead (a page fault, a page of memory and a copy per page) made a full sync of a million
+     * slots into a fresh follower take half as long again; through the file, the page cache has the copy as it goes.
      *
      * @throws IllegalArgumentException if {@code first} is past the capacity (a hole would be left) or a slot is past
      *     the shard's slot limit
@@ -337,45 +349,52 @@ public final class ShardFile implements AutoCloseable {
         }
         failStop.check();
         if (privatePages) {
-            copySlots(first, count, images);
-        } else {
-            try {
-                storage.write(images, HEADER_SIZE + (long) first * slotSize);
-            } catch (IOException | UncheckedIOException e) {
-                throw failStop.failed(path, "write", e);
-            }
-            while (first + count > capacity()) {
-                grow(false);
-            }
+            copyIntoTouchedChunks(first, Math.min(count, capacity() - first), images);
         }
-        for (int slot = first; slot < first + count; slot += 1 << blockShift) {
-            markDirty(slot);
+        try {
+            storage.write(images, HEADER_SIZE + (long) first * slotSize);
+        } catch (IOException | UncheckedIOException e) {
+            throw failStop.failed(path, "write", e);
         }
-        if (count > 0) {
-            markDirty(first + count - 1);
-        }
-    }
-
-    /**
-     * {@link #writeSlots} with private mappings, which a write through the file would not reach: grows the file to
-     * hold the slots, then copies the images into the mappings (the next {@link #force()} writes them back).
-     */
-    private void copySlots(int first, int count, ByteBuffer images) {
         while (first + count > capacity()) {
             grow(false);
         }
-        MemorySegment src = MemorySegment.ofBuffer(images);
+        if (privatePages) {
+            // the file holds what the mappings hold (chunks mapped after the write show it): it only needs forcing
+            writtenThroughFile = true;
+        } else {
+            markDirty(first, count);
+        }
+    }
+
+    /** Marks dirty every block of the {@code count} slots from {@code first} on. */
+    private void markDirty(int first, int count) {
+        for (int slot = first; slot < first + count; slot += 1 << blockShift) {
+            markDirty(slot);
+        }
+        markDirty(first + count - 1);
+    }
+
+    /**
+     * Copies the first {@code count} images of {@code images} (not moved) into the mapped slots from {@code first} on
+     * whose chunk was stored into through its mapping: some of its pages may be the process's own copies, which the
+     * write through the file does not reach. The other chunks' mappings show the page cache, which that write fills.
+     */
+    private void copyIntoTouchedChunks(int first, int count, ByteBuffer images) {
+        MemorySegment src = MemorySegment.ofBuffer(images).asSlice(0, (long) count * slotSize);
         long done = 0;
         int slot = first;
         while (done < src.byteSize()) {
+            int c = slot >>> chunkShift;
             MemorySegment chunk = segment(slot);
             long at = offset(slot);
             long n = Math.min(chunk.byteSize() - at, src.byteSize() - done);
-            MemorySegment.copy(src, done, chunk, at, n);
+            if ((touchedChunks[c >>> 6] & (1L << c)) != 0) {
+                MemorySegment.copy(src, done, chunk, at, n);
+            }
             done += n;
             slot += (int) (n / slotSize);
         }
-        images.position(images.limit());
     }
 
     /**
@@ -450,7 +469,10 @@ public final class ShardFile implements AutoCloseable {
      * published, while no other thread can reach it.
      */
     private void prefault(MemorySegment chunk, boolean zeroed) {
-        if (readOnly) {
+        if (readOnly || privatePages) {
+            // private pages: a page's first store copies it (a fault and a page of memory); taking those here would
+            // make every page of every new chunk the process's own at once, and hide the chunk from the writes through
+            // the file of a bulk copy (see writeSlots)
             return;
         }
         if (zeroed) {
@@ -523,10 +545,12 @@ public final class ShardFile implements AutoCloseable {
                 takenBlocks[i] = takeBits(blocks[c]);
                 writeBackRuns(c, segs[c], takenBlocks[i]);
             }
-            if (privatePages && (n > 0 || forceFileAlways)) {
+            if (privatePages && (n > 0 || forceFileAlways || writtenThroughFile)) {
+                writtenThroughFile = false;
                 storage.forceData();
             }
         } catch (IOException | UncheckedIOException e) {
+            writtenThroughFile = privatePages;
             for (int i = 0; i < n; i++) {
                 int c = taken[i];
                 if (takenBlocks[i] != null) {
@@ -581,7 +605,7 @@ public final class ShardFile implements AutoCloseable {
                 return true;
             }
         }
-        return false;
+        return writtenThroughFile;
     }
 
     /**

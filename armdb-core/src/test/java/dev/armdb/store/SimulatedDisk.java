@@ -183,7 +183,48 @@ final class SimulatedDisk {
     private static final class SimFile {
         final MemorySegment mem = Arena.ofAuto().allocate(CAPACITY, 4096);
         final byte[] forced = new byte[CAPACITY];
+        /** This process's private mappings of the file (not carried over by a crash). */
+        final List<PrivateMapping> privates = new ArrayList<>();
+
         long size;
+
+        /**
+         * Applies a write of {@code [from, to)} (already in {@link #mem}) to every private mapping's pages that still
+         * show the page cache: those whose bytes equalled the file's before the write ({@code before}, the old bytes
+         * of the range). A page the process stored into keeps its own bytes, as a real private page that was copied
+         * on its first store does. (A store of the bytes the file already had is taken for none, which only matters
+         * for a page a write through the file then changes; the engine copies into such pages itself.)
+         */
+        void showInPrivateMappings(long from, long to, byte[] before) {
+            for (PrivateMapping p : privates) {
+                long lo = Math.max(from, p.position());
+                long hi = Math.min(to, p.position() + p.own().byteSize());
+                if (lo >= hi) {
+                    continue;
+                }
+                for (long page = lo / 4096 * 4096; page < hi; page += 4096) {
+                    long a = Math.max(lo, Math.max(page, p.position()));
+                    long b = Math.min(
+                            hi, Math.min(page + 4096, p.position() + p.own().byteSize()));
+                    long pageLo = Math.max(page, p.position());
+                    long pageHi = Math.min(page + 4096, p.position() + p.own().byteSize());
+                    if (showsPageCache(p, pageLo, pageHi, from, to, before)) {
+                        MemorySegment.copy(mem, a, p.own(), a - p.position(), b - a);
+                    }
+                }
+            }
+        }
+
+        /** True if {@code p}'s bytes of {@code [lo, hi)} equal the file's as they were before the write. */
+        private boolean showsPageCache(PrivateMapping p, long lo, long hi, long from, long to, byte[] before) {
+            for (long x = lo; x < hi; x++) {
+                byte file = x >= from && x < to ? before[(int) (x - from)] : mem.get(ValueLayout.JAVA_BYTE, x);
+                if (p.own().get(ValueLayout.JAVA_BYTE, x - p.position()) != file) {
+                    return false;
+                }
+            }
+            return true;
+        }
 
         byte[] current() {
             byte[] b = new byte[CAPACITY];
@@ -221,6 +262,9 @@ final class SimulatedDisk {
         }
     }
 
+    /** A private mapping of a file: its own bytes, mapped at {@code position}. */
+    private record PrivateMapping(long position, MemorySegment own) {}
+
     private final class Handle implements ShardStorage {
         private final Path path;
         private final SimFile f;
@@ -253,10 +297,13 @@ final class SimulatedDisk {
             long end = position + src.remaining();
             boolean full = end > sizeLimit;
             long stop = Math.min(end, sizeLimit);
+            byte[] before = new byte[(int) Math.max(0, stop - position)];
+            MemorySegment.copy(f.mem, ValueLayout.JAVA_BYTE, position, before, 0, before.length);
             long pos = position;
             while (pos < stop) {
                 f.mem.set(ValueLayout.JAVA_BYTE, pos++, src.get());
             }
+            f.showInPrivateMappings(position, stop, before);
             f.size = Math.max(f.size, stop);
             if (full) {
                 throw new IOException("No space left on device (simulated)");
@@ -292,15 +339,16 @@ final class SimulatedDisk {
         }
 
         /**
-         * A copy of the bytes at map time: the engine writes into a private mapping's range of the file only from
-         * that mapping, so the copy shows what a real private mapping would. A process crash drops it (see {@link
-         * #processCrash()}).
+         * A copy of the bytes at map time, which later writes through the file reach page by page until the process
+         * stores into the page (see {@link SimFile#showInPrivateMappings}), as Linux's private file mappings behave. A
+         * process crash drops it (see {@link #processCrash()}).
          */
         @Override
         public MemorySegment mapPrivate(long position, long bytes) throws IOException {
             MemorySegment shared = map(position, bytes);
             MemorySegment own = Arena.ofAuto().allocate(bytes, 4096);
             MemorySegment.copy(shared, 0, own, 0, bytes);
+            f.privates.add(new PrivateMapping(position, own));
             return own;
         }
 
