@@ -34,8 +34,10 @@ import java.util.zip.CRC32C;
  * <p><b>Private pages.</b> Opened with {@code privatePages} (a collection with a redo log), chunks are mapped
  * privately: stores stay in the process's own pages, a process crash loses them (the redo log holds each one, see
  * {@link ShardLog}), and a force writes every dirty block into the file and then forces the file once (see {@link
- * #writeBack}). {@link #writeSlots} also copies into the mappings what they already map. Shared mappings (no log:
- * {@link dev.armdb.Durability#NONE NONE}) keep every store in the page cache.
+ * #writeBack}). {@link #writeSlots} writes through the file, and also copies into the mappings of the chunks stored
+ * into through them: a page of a private mapping that the process never stored into shows the page cache, so later
+ * writes through the file too (Linux's behaviour, which POSIX leaves unspecified; the simulated disk of the tests
+ * models it). Shared mappings (no log: {@link dev.armdb.Durability#NONE NONE}) keep every store in the page cache.
  *
  * <p>Threading: {@link #segment(int)} and {@link #offset(int)} are lock-free and safe for any thread while the
  * file is open; {@link #grow()} and {@link #force()} serialise on this object.

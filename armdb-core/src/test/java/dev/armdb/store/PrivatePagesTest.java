@@ -24,15 +24,20 @@ class PrivatePagesTest {
     @TempDir
     Path dir;
 
-    private final FixedConfig cfg = FixedConfig.builder()
-            .keySize(8)
-            .valueSize(24)
-            .shards(1)
-            .durability(Durability.GROUP)
-            .growthStepBytes(4096)
-            .build();
+    private final FixedConfig cfg = config(4096);
     private final DbMeta meta = DbMeta.create(cfg);
     private final int shift = ShardFile.chunkShiftFor(cfg.growthStepBytes(), meta.slotSize());
+
+    /** One shard of 8-byte keys and 24-byte values under GROUP (so with private pages), growing by {@code step}. */
+    private static FixedConfig config(long step) {
+        return FixedConfig.builder()
+                .keySize(8)
+                .valueSize(24)
+                .shards(1)
+                .durability(Durability.GROUP)
+                .growthStepBytes(step)
+                .build();
+    }
 
     private ShardFile open() {
         return ShardFile.open(dir, meta, 0, shift, 1 << 20, false, MappedShardStorage.OPENER, new FailStop(), true);
@@ -77,13 +82,7 @@ class PrivatePagesTest {
      */
     @Test
     void aForceWritesBackOnlyTheDirtyBlocks() throws IOException {
-        FixedConfig big = FixedConfig.builder()
-                .keySize(8)
-                .valueSize(24)
-                .shards(1)
-                .durability(Durability.GROUP)
-                .growthStepBytes(64 << 10)
-                .build();
+        FixedConfig big = config(64 << 10);
         int bigShift = ShardFile.chunkShiftFor(big.growthStepBytes(), meta.slotSize());
         try (ShardFile file = ShardFile.open(
                 dir, meta, 0, bigShift, 1 << 20, false, MappedShardStorage.OPENER, new FailStop(), true)) {
