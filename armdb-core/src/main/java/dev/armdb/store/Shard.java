@@ -200,7 +200,7 @@ public final class Shard implements ShardView {
             FailStop failStop) {
         int shift = ShardFile.chunkShiftFor(cfg.growthStepBytes(), meta.slotSize());
         // private pages only where the redo log holds every store a process crash must keep (see ShardFile)
-        boolean privatePages = cfg.durability() != Durability.NONE;
+        boolean privatePages = cfg.durability() != Durability.NONE && cfg.privateSlotPages();
         ShardFile file =
                 ShardFile.open(dir, meta, id, shift, cfg.maxSlotsPerShard(), false, opener, failStop, privatePages);
         ShardLogReplay.Opened logged = null;

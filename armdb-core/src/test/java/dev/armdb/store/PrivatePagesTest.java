@@ -13,6 +13,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A slot file opened with private pages, on a real file: stores stay in the process's own pages until a force writes
@@ -100,6 +102,37 @@ class PrivatePagesTest {
                     .as("a clean block of the same chunk")
                     .isZero();
         }
+    }
+
+    /**
+     * Through the public API: under GROUP a put reaches the slot file before any checkpoint only with {@code
+     * privateSlotPages(false)} (shared mappings), and the option survives {@code toBuilder}. Fails if the option is
+     * ignored either way.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void theOptionChoosesPrivateOrSharedSlotPages(boolean privatePages) throws IOException {
+        FixedConfig c = config(4096).toBuilder().privateSlotPages(privatePages).build();
+        assertThat(c.toBuilder().build().privateSlotPages()).isEqualTo(privatePages);
+        byte[] value = new byte[24];
+        java.util.Arrays.fill(value, (byte) 0x6B);
+        Path db = dir.resolve("db-" + privatePages);
+        try (dev.armdb.FixedMap map = dev.armdb.FixedMap.open(db, c)) {
+            map.put(new byte[] {1, 2, 3, 4, 5, 6, 7, 8}, value);
+            byte[] file = java.nio.file.Files.readAllBytes(db.resolve(ShardFileLayout.fileName(0)));
+            boolean inFile = java.util.Collections.indexOfSubList(toList(file), toList(value)) >= 0;
+            assertThat(inFile)
+                    .as("the put in the slot file before any checkpoint")
+                    .isEqualTo(!privatePages);
+        }
+    }
+
+    private static java.util.List<Byte> toList(byte[] bytes) {
+        java.util.List<Byte> out = new java.util.ArrayList<>(bytes.length);
+        for (byte b : bytes) {
+            out.add(b);
+        }
+        return out;
     }
 
     @Test
