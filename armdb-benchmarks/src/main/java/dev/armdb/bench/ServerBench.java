@@ -23,7 +23,8 @@ import java.util.concurrent.TimeUnit;
  * against {@code armdb serve} (default durability, no follower) and against {@code redis-server} with persistence
  * off and with {@code appendfsync everysec}, all on 127.0.0.1 with free ports. Every run starts each server afresh
  * in a new temporary directory, warms it up (not counted), runs every pipeline depth, checks that the SETs were
- * stored, and stops it; the servers take turns within a run so drift spreads evenly. A second phase compares the
+ * stored, and stops it; the servers take turns within a run so drift spreads evenly. Then {@link PairedServerBench}
+ * measures the default armdb against Redis AOF everysec turn by turn, both running at once. A last phase compares the
  * node as users run it: {@code armdb serve} with default settings and one follower process against redis-server
  * with AOF everysec and one replica process, the two taking turns, each measured only once its follower has
  * attached and checked afterwards to have replicated every key. The report gives per-server medians, armdb/Redis
@@ -367,7 +368,7 @@ public final class ServerBench {
     }
 
     /** Fails unless the server holds keys: redis-benchmark counts error replies as answers. */
-    private static void checkStored(ServerProcesses.Server server, String name) throws IOException {
+    static void checkStored(ServerProcesses.Server server, String name) throws IOException {
         try (Resp r = Resp.connect(server.port(), 30_000)) {
             long keys = Long.parseLong(r.callText("DBSIZE"));
             if (keys <= 0) {
@@ -381,7 +382,7 @@ public final class ServerBench {
     }
 
     /** One redis-benchmark call of {@code test}; returns [rps, p50 ms, p99 ms]. */
-    private static double[] benchmark(ServerProcesses.Server server, String test, int requests, int pipeline)
+    static double[] benchmark(ServerProcesses.Server server, String test, int requests, int pipeline)
             throws IOException, InterruptedException {
         List<String> cmd = benchmarkCommand(server.port(), test, requests, pipeline);
         Path outFile = Files.createTempFile("redis-benchmark-", ".csv");
@@ -574,7 +575,7 @@ public final class ServerBench {
     }
 
     /**
-     * Renders the report from the first phase's {@code rows} and the second phase's rendered {@code nodeSection}
+     * Renders the report from the first phase's {@code rows} and the later phases' rendered {@code nodeSection}
      * (empty for none); {@code load} says how busy the machine was (load averages before and after) and
      * {@code revision} which commit was measured; either may be empty.
      */
@@ -914,9 +915,10 @@ public final class ServerBench {
 
     /**
      * Runs the driver: {@code --armdb LAUNCHER --requests N --warmup N --runs R --pipelines 1,16 --node-runs R
-     * --node-requests N1,N16 --pidfile FILE --out FILE --base FILE --command TEXT --revision COMMIT}. With
-     * {@code --runs 0} only the node comparison runs, and the page written is {@code --base} (the page as it was)
-     * with its node section replaced. Needs {@code redis-server} and {@code redis-benchmark} on the PATH.
+     * --node-requests N1,N16 --paired-runs K --pidfile FILE --out FILE --base FILE --command TEXT --revision
+     * COMMIT}. {@code --paired-runs} pairs per test and depth of {@link PairedServerBench} (0 skips it), at the node
+     * phase's {@code -n}. With {@code --runs 0} only the node comparison runs, and the page written is {@code --base}
+     * (the page as it was) with its node section replaced. Needs {@code redis-server} and {@code redis-benchmark} on the PATH.
      */
     public static void main(String[] args) throws Exception {
         String armdb = null;
@@ -925,6 +927,7 @@ public final class ServerBench {
         int runs = 3;
         int[] pipelines = {1, 16};
         int nodeRuns = 5;
+        int pairedRuns = 5;
         int[] nodeRequests = null;
         Path pidFile = null;
         Path out = null;
@@ -940,6 +943,7 @@ public final class ServerBench {
                 case "--pipelines" -> pipelines = ints(args[i + 1]);
                 case "--node-runs" -> nodeRuns = Integer.parseInt(args[i + 1]);
                 case "--node-requests" -> nodeRequests = ints(args[i + 1]);
+                case "--paired-runs" -> pairedRuns = Integer.parseInt(args[i + 1]);
                 case "--pidfile" -> pidFile = Path.of(args[i + 1]);
                 case "--out" -> out = Path.of(args[i + 1]);
                 case "--command" -> command = args[i + 1];
@@ -967,14 +971,25 @@ public final class ServerBench {
         String before = loadAverage();
         List<Row> rows = medians(run(o));
         String middle = loadAverage();
+        List<PairedServerBench.Pair> pairs =
+                runs > 0 && pairedRuns > 0 ? PairedServerBench.run(o, pairedRuns) : List.of();
+        String afterPairs = loadAverage();
         List<Row> nodeRows = medians(runNodes(o));
         String after = loadAverage();
+        String paired = pairs.isEmpty()
+                ? ""
+                : PairedServerBench.markdown(
+                                pairs,
+                                o,
+                                pairedRuns,
+                                provenance(command, revision, "before " + middle + ", after " + afterPairs))
+                        + "\n";
         String node = o.nodeRuns() > 0
                 ? nodeMarkdown(
-                        nodeRows, rows, o, provenance(command, revision, "before " + middle + ", after " + after))
+                        nodeRows, rows, o, provenance(command, revision, "before " + afterPairs + ", after " + after))
                 : "";
         String md = runs > 0
-                ? markdown(rows, node, o, command, "before " + before + ", after " + after, revision)
+                ? markdown(rows, paired + node, o, command, "before " + before + ", after " + after, revision)
                 : splice(base != null && Files.exists(base) ? Files.readString(base) : null, node);
         System.out.print(md);
         if (out != null) {

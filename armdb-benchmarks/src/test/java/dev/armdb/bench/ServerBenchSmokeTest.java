@@ -228,4 +228,80 @@ class ServerBenchSmokeTest {
                     .isBlank();
         }
     }
+
+    @Test
+    void pairsTheDefaultArmdbWithRedisAofTurnByTurnAndLeavesNothingBehind(@TempDir Path tmp) throws Exception {
+        assumeRedis();
+        Path pidFile = tmp.resolve("pids");
+        Path benchDirs = tmp.resolve("dirs");
+        ServerBench.Options o =
+                new ServerBench.Options(launcher(), 1, 500, 1, new int[] {1, 16}, pidFile, 0, new int[] {2_000, 5_000});
+        String before = System.getProperty("armdb.bench.dir");
+        System.setProperty("armdb.bench.dir", benchDirs.toString());
+        List<PairedServerBench.Pair> pairs;
+        try {
+            pairs = PairedServerBench.run(o, 3);
+        } finally {
+            if (before == null) {
+                System.clearProperty("armdb.bench.dir");
+            } else {
+                System.setProperty("armdb.bench.dir", before);
+            }
+        }
+        // per depth and test three pairs, armdb first in the first and third
+        assertThat(pairs).hasSize(2 * 2 * 3);
+        assertThat(pairs)
+                .extracting(PairedServerBench.Pair::armdbFirst)
+                .containsExactly(true, false, true, true, false, true, true, false, true, true, false, true);
+        assertThat(pairs)
+                .extracting(p -> p.test() + " " + p.pipeline() + " " + p.requests())
+                .containsExactly(
+                        "SET 1 2000",
+                        "SET 1 2000",
+                        "SET 1 2000",
+                        "GET 1 2000",
+                        "GET 1 2000",
+                        "GET 1 2000",
+                        "SET 16 5000",
+                        "SET 16 5000",
+                        "SET 16 5000",
+                        "GET 16 5000",
+                        "GET 16 5000",
+                        "GET 16 5000");
+        assertThat(pairs).allSatisfy(p -> {
+            assertThat(p.armdbRps()).isPositive();
+            assertThat(p.redisRps()).isPositive();
+            assertThat(p.armdbCpuMicros()).isNotNegative().isFinite();
+            assertThat(p.redisCpuMicros()).isNotNegative().isFinite();
+        });
+        assertThat(Files.readString(pidFile))
+                .as("pids of servers still running")
+                .isBlank();
+        try (Stream<Path> left = Files.list(benchDirs)) {
+            assertThat(left).as("temporary directories left").isEmpty();
+        }
+    }
+
+    /** The verdict is the median of the pairs' ratios, not the ratio of the medians. */
+    @Test
+    void judgesThePairedTargetByTheMedianOfThePairsRatios() {
+        ServerBench.Options o =
+                new ServerBench.Options(List.of(), 1, 0, 1, new int[] {1, 16}, null, 0, new int[] {200_000, 1_000});
+        List<PairedServerBench.Pair> pairs = List.of(
+                // medians of requests/s: armdb 100, Redis 100 (ratio of medians 1.00); pair ratios 0.50, 1.25, 1.20
+                new PairedServerBench.Pair("SET", 1, 200_000, 50, 100, 20, 18, true),
+                new PairedServerBench.Pair("SET", 1, 200_000, 100, 80, 21, 17, false),
+                new PairedServerBench.Pair("SET", 1, 200_000, 120, 100, 22, 16, true),
+                new PairedServerBench.Pair("SET", 16, 1_000, 90, 100, 3, 4, true),
+                new PairedServerBench.Pair("GET", 16, 1_000, 300, 100, 1, 2, true));
+        String md = PairedServerBench.markdown(pairs, o, 3, "`test` (somewhere).");
+        assertThat(md)
+                .startsWith(PairedServerBench.HEADING + "\n\nMeasured by `test` (somewhere).")
+                .contains("| SET | 1 | 200,000 | 100 | 100 | 0.50, 1.25, 1.20 | 1.20 | 21.0 / 17.0 |")
+                .contains("| GET | 16 | 1,000 | 300 | 100 | 3.00 | 3.00 | 1.0 / 2.0 |")
+                .doesNotContain("| GET | 1 |")
+                .contains("| default durability ≥ Redis AOF everysec | SET | 1 | 1.20 | met (+20% over the bar) |")
+                .contains("| default durability ≥ Redis AOF everysec | SET | 16 | 0.90 | missed by 10% |")
+                .doesNotContain("| default durability ≥ Redis AOF everysec | GET |");
+    }
 }
