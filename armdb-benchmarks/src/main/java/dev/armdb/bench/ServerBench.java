@@ -918,7 +918,8 @@ public final class ServerBench {
      * --node-requests N1,N16 --paired-runs K --pidfile FILE --out FILE --base FILE --command TEXT --revision
      * COMMIT}. {@code --paired-runs} pairs per test and depth of {@link PairedServerBench} (0 skips it), at the node
      * phase's {@code -n}. With {@code --runs 0} only the node comparison runs, and the page written is {@code --base}
-     * (the page as it was) with its node section replaced. Needs {@code redis-server} and {@code redis-benchmark} on the PATH.
+     * (the page as it was) with its node section replaced. Needs {@code redis-server} and {@code redis-benchmark} on
+     * the PATH.
      */
     public static void main(String[] args) throws Exception {
         String armdb = null;
