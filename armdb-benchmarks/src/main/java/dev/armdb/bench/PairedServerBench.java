@@ -7,13 +7,13 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The paired phase of {@code bin/bench server}, run between the first phase and the node comparison: the default {@code armdb serve} against redis-server with AOF
- * everysec, both running at once, measured turn by turn. The first phase's medians compare calls made minutes apart
- * (each server is started, warmed and measured in its own turn), so on a shared machine a drift of the load between
- * turns moves its ratios by ±20%. Here both fresh servers are started and warmed first; then each redis-benchmark
- * call against one is followed at once by the same call against the other, the order swapping from pair to pair,
- * and each pair gives one ratio. The median of those ratios is what the target of issue 10 (default SET ≥ Redis AOF
- * everysec at {@code -P 1} and {@code -P 16}) is judged by.
+ * The paired phase of {@code bin/bench server}, run between the first phase and the node comparison: the default
+ * {@code armdb serve} against redis-server with AOF everysec, both running at once, measured turn by turn. The first
+ * phase's medians compare calls made minutes apart (each server is started, warmed and measured in its own turn), so
+ * on a shared machine a drift of the load between turns moves its ratios by ±20%. Here both fresh servers are
+ * started and warmed first; then each redis-benchmark call against one is followed at once by the same call against
+ * the other, the order swapping from pair to pair, and each pair gives one ratio. The median of those ratios is what
+ * the target of issue 10 (default SET ≥ Redis AOF everysec at {@code -P 1} and {@code -P 16}) is judged by.
  *
  * <p>Used by one thread; it starts and always stops its own child processes.
  */
