@@ -109,6 +109,22 @@ final class ServeCommand implements Callable<Integer> {
             description = "none, group or sync (default ${DEFAULT-VALUE}).")
     Durability durability;
 
+    /** How the slot files are mapped under group and sync durability (none always maps them shared). */
+    enum SlotPages {
+        /** Each written page is the process's own: no force ever write-protects a page a writer stores into. */
+        PRIVATE,
+        /** The page cache's pages: the kernel may evict written pages, at a fault per page a checkpoint wrote. */
+        SHARED
+    }
+
+    @Option(
+            names = "--slot-pages",
+            defaultValue = "private",
+            description = "private or shared: how group and sync durability map the slot files (default"
+                    + " ${DEFAULT-VALUE}; shared for collections whose written part outgrows memory; none always"
+                    + " maps them shared).")
+    SlotPages slotPages;
+
     @Option(names = "--follow", description = "HOST:PORT of a leader's replication server to follow.")
     String follow;
 
@@ -374,8 +390,11 @@ final class ServeCommand implements Callable<Integer> {
         return a.getAddress() != null && a.getAddress().isLoopbackAddress() ? a : null;
     }
 
-    /** The stored configuration with this command's run-time settings, or a new one from the size options. */
-    private FixedConfig config() throws IOException, InterruptedException {
+    /**
+     * The stored configuration with this command's run-time settings, or a new one from the size options. On the
+     * command's thread (tests: after parsing the options).
+     */
+    FixedConfig config() throws IOException, InterruptedException {
         FixedConfig.Builder b;
         boolean exists = Files.exists(dir.resolve("db.meta"));
         if (exists && keySize == null && valueSize == null) {
@@ -398,7 +417,10 @@ final class ServeCommand implements Callable<Integer> {
                     .valueSize(valueSize)
                     .shards(shardsFor(shards, stored, Runtime.getRuntime().availableProcessors()));
         }
-        return b.durability(durability).groupInterval(groupInterval).build();
+        return b.durability(durability)
+                .groupInterval(groupInterval)
+                .privateSlotPages(slotPages == SlotPages.PRIVATE)
+                .build();
     }
 
     /**
