@@ -70,6 +70,21 @@ class ServerBenchSmokeTest {
         }
     }
 
+    /** Runs {@code run} with the drivers' temporary directories under {@code dirs}. */
+    private static <T> T inBenchDirs(Path dirs, java.util.concurrent.Callable<T> run) throws Exception {
+        String before = System.getProperty("armdb.bench.dir");
+        System.setProperty("armdb.bench.dir", dirs.toString());
+        try {
+            return run.call();
+        } finally {
+            if (before == null) {
+                System.clearProperty("armdb.bench.dir");
+            } else {
+                System.setProperty("armdb.bench.dir", before);
+            }
+        }
+    }
+
     /** {@code armdb} run from this JVM's class path. */
     static List<String> launcher() {
         return List.of(
@@ -116,18 +131,7 @@ class ServerBenchSmokeTest {
         Path benchDirs = tmp.resolve("dirs");
         ServerBench.Options o =
                 new ServerBench.Options(launcher(), 1, 500, 0, new int[] {1, 16}, pidFile, 2, new int[] {2_000, 5_000});
-        String before = System.getProperty("armdb.bench.dir");
-        System.setProperty("armdb.bench.dir", benchDirs.toString());
-        List<ServerBench.Sample> samples;
-        try {
-            samples = ServerBench.runNodes(o);
-        } finally {
-            if (before == null) {
-                System.clearProperty("armdb.bench.dir");
-            } else {
-                System.setProperty("armdb.bench.dir", before);
-            }
-        }
+        List<ServerBench.Sample> samples = inBenchDirs(benchDirs, () -> ServerBench.runNodes(o));
         // two tests at two depths per node and run, the nodes taking turns: armdb, redis, armdb, redis
         assertThat(samples).extracting(ServerBench.Sample::server).hasSize(16);
         for (int i = 0; i < samples.size(); i++) {
@@ -236,18 +240,7 @@ class ServerBenchSmokeTest {
         Path benchDirs = tmp.resolve("dirs");
         ServerBench.Options o =
                 new ServerBench.Options(launcher(), 1, 500, 1, new int[] {1, 16}, pidFile, 0, new int[] {2_000, 5_000});
-        String before = System.getProperty("armdb.bench.dir");
-        System.setProperty("armdb.bench.dir", benchDirs.toString());
-        List<PairedServerBench.Pair> pairs;
-        try {
-            pairs = PairedServerBench.run(o, 3);
-        } finally {
-            if (before == null) {
-                System.clearProperty("armdb.bench.dir");
-            } else {
-                System.setProperty("armdb.bench.dir", before);
-            }
-        }
+        List<PairedServerBench.Pair> pairs = inBenchDirs(benchDirs, () -> PairedServerBench.run(o, 3));
         // per depth and test three pairs, armdb first in the first and third
         assertThat(pairs).hasSize(2 * 2 * 3);
         assertThat(pairs)
