@@ -599,6 +599,16 @@ public final class ShardFile implements AutoCloseable {
         return inWord >= 64 ? -1L : (1L << inWord) - 1;
     }
 
+    /** Chunks marked written since their last force (tests). Any thread. */
+    int dirtyChunkCount() {
+        int mapped = chunks.length;
+        int n = 0;
+        for (int w = 0; w < dirtyChunks.length && (w << 6) < mapped; w++) {
+            n += Long.bitCount((long) DIRTY.getVolatile(dirtyChunks, w) & chunkMask(mapped, w));
+        }
+        return n;
+    }
+
     /** True if some chunk was written since its last force (whatever the LSNs written). */
     public boolean isDirty() {
         int mapped = chunks.length;
