@@ -23,6 +23,9 @@ public final class HashIndex implements CurrentSlots {
     private static final long EMPTY = 0L;
     private static final long TOMBSTONE = -1L;
     private static final int MIN_CAPACITY = 16;
+    /** How far {@link #guessSlot} probes: the home entry's cache line and the next. */
+    private static final int GUESS_PROBES = 8;
+
     private static final int MAX_CAPACITY = Integer.MAX_VALUE - 8;
     private static final double MAX_LOAD = 0.8;
     private static final double REBUILD_LOAD = 0.55;
@@ -95,6 +98,40 @@ public final class HashIndex implements CurrentSlots {
             }
             return -1;
         }
+    }
+
+    /**
+     * The slot of the first entry on {@code hash}'s probe path that carries its tag, or -1 if none is within a few
+     * probes: a guess, no key compared, for a writer that wants the table's and that slot's cache lines loaded before
+     * it needs them. Writer only.
+     */
+    public int guessSlot(long hash) {
+        int tg = tag(hash);
+        long[] t = table;
+        int cap = t.length;
+        int i = home(tg, cap);
+        for (int probes = 0; probes < GUESS_PROBES; probes++) {
+            long e = t[i];
+            if (e == EMPTY) {
+                return -1;
+            }
+            if (e != TOMBSTONE && (int) (e >>> 32) == tg) {
+                return (int) e;
+            }
+            if (++i == cap) {
+                i = 0;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * The entry at {@code hash}'s home position, whatever it holds: a load for a writer that wants the table's cache
+     * line loaded before it probes. Writer only.
+     */
+    public long homeEntry(long hash) {
+        long[] t = table;
+        return t[home(tag(hash), t.length)];
     }
 
     /** The slot already indexed with the same key as {@code slot} (whose key hashes to {@code hash}), or -1. Writer only. */

@@ -34,9 +34,17 @@ public final class FileSlotKeys implements SlotKeys {
 
     @Override
     public boolean keysEqual(int slotA, int slotB) {
+        MemorySegment segA = file.segment(slotA);
+        MemorySegment segB = file.segment(slotB);
         long a = file.offset(slotA) + KEY_OFFSET;
         long b = file.offset(slotB) + KEY_OFFSET;
-        return MemorySegment.mismatch(file.segment(slotA), a, a + keySize, file.segment(slotB), b, b + keySize) < 0;
+        int i = 0;
+        for (; i + 8 <= keySize; i += 8) {
+            if (segA.get(LONG_LE_UNALIGNED, a + i) != segB.get(LONG_LE_UNALIGNED, b + i)) {
+                return false;
+            }
+        }
+        return i == keySize || MemorySegment.mismatch(segA, a + i, a + keySize, segB, b + i, b + keySize) < 0;
     }
 
     /** True if the key of the slot at {@code slotOffset} in {@code seg} equals {@code key}. Allocation-free. */

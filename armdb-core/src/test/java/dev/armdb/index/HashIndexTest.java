@@ -67,6 +67,61 @@ class HashIndexTest {
     }
 
     /**
+     * The writer's guesses (no key compared) under churn: a guess names a slot whose key carries the wanted tag, or
+     * none; for an indexed key it is nearly always that key's slot (another key with the same 32-bit tag earlier on
+     * the probe path, or a path longer than the probes looked at, are the only misses); and the home entry is what the
+     * table holds where the key's probe starts. Seed printed, taken back through {@code armdb.seed}.
+     */
+    @Test
+    void guessesNameASlotWithTheWantedTagAndMostlyTheKeysOwn() {
+        long seed = Long.getLong("armdb.seed", System.nanoTime());
+        System.out.println("HashIndexTest guesses seed " + seed);
+        Random rnd = new Random(seed);
+        ArrayKeys slots = new ArrayKeys();
+        HashIndex index = new HashIndex(slots);
+        Map<Integer, Integer> model = new HashMap<>();
+        int nextSlot = 0;
+        int present = 0;
+        int right = 0;
+        for (int op = 0; op < 40_000; op++) {
+            int k = rnd.nextInt(5_000);
+            byte[] key = key(k);
+            long h = KeyHash.hash(key);
+            Integer at = model.get(k);
+            int guess = index.guessSlot(h);
+            if (guess >= 0) {
+                assertThat((int) KeyHash.hash(slots.keys[guess]))
+                        .as("seed %d op %d: the guessed slot's key carries the tag", seed, op)
+                        .isEqualTo((int) h);
+            }
+            if (at != null) {
+                present++;
+                right += guess == at ? 1 : 0;
+                assertThat(index.homeEntry(h)).as("seed %d op %d", seed, op).isNotZero();
+            }
+            int slot = nextSlot++ & 0xFFFF;
+            if (rnd.nextInt(4) == 0 && at != null) {
+                index.remove(h, at);
+                model.remove(k);
+            } else {
+                slots.keys[slot] = key;
+                if (at == null) {
+                    index.insert(h, slot);
+                } else {
+                    index.replace(h, at, slot);
+                }
+                model.put(k, slot);
+            }
+        }
+        assertThat(present).isGreaterThan(10_000);
+        assertThat((double) right / present)
+                .as("seed %d: guesses that named the key's own slot", seed)
+                .isGreaterThan(0.95);
+        assertThat(new HashIndex(slots).guessSlot(KeyHash.hash(key(1)))).isEqualTo(-1);
+        assertThat(new HashIndex(slots).homeEntry(KeyHash.hash(key(1)))).isZero();
+    }
+
+    /**
      * A bulk fill from entries holding up to three copies of each key, in random order, some marked: every key is
      * found at the copy the choice keeps (the highest "LSN"), the others are not indexed, marks come back on the kept
      * entries, and the index takes inserts and removals afterwards. Hashes are spread over the whole range, packed at

@@ -215,6 +215,118 @@ class ReplicaApplyTest {
         }
     }
 
+    /**
+     * Batches of any size apply as the same images one at a time would: two followers take one sequence of images
+     * (a scan shuffled with some slots twice, then the feed, so that slots change keys, tombstones arrive before older
+     * live copies and images come older than their slots), one image by image, the other in batches of 1 to 60 (the
+     * batch path loads each group's cache lines first, see {@code ReplicaApplier#warm}); every slot image, the
+     * contents and the counts come out equal, and equal to the leader's contents. Seed printed, taken back through
+     * {@code armdb.seed}.
+     */
+    @Test
+    void batchesApplyAsTheirImagesOneAtATimeDo() {
+        long seed = Long.getLong("armdb.seed", System.nanoTime());
+        System.out.println("ReplicaApplyTest batches seed " + seed);
+        Random rnd = new Random(seed);
+        Durability d = Durability.NONE;
+        try (FixedMap leader = FixedMap.open(leaderDir.resolve("batches"), config(d));
+                FixedMap single = FixedMap.open(followerDir.resolve("single"), config(d));
+                FixedMap batched = FixedMap.open(followerDir.resolve("batched"), config(d))) {
+            for (FixedMap f : List.of(single, batched)) {
+                f.engine().replica(true);
+                f.engine().persistReplicaMark();
+            }
+            Store ls = leader.engine();
+            int slotSize = ls.meta().slotSize();
+            int stride = Integer.BYTES + slotSize;
+            randomOps(leader, rnd, 4000);
+            List<FeedCursor> cursors = new ArrayList<>();
+            List<List<byte[]>> perShard = new ArrayList<>();
+            for (int s = 0; s < ls.shardCount(); s++) {
+                ShardView view = ls.view(s);
+                cursors.add(view.feed().openCursor(view.lastLsn()));
+                List<byte[]> scan = new ArrayList<>();
+                for (int slot = 0; slot < view.slotCount(); slot++) {
+                    for (int copies = rnd.nextInt(3) == 0 ? 2 : 1; copies > 0; copies--) {
+                        byte[] e = entry(view, slot, stride);
+                        if (e != null) {
+                            scan.add(e);
+                        }
+                    }
+                }
+                Collections.shuffle(scan, rnd);
+                perShard.add(scan);
+            }
+            randomOps(leader, rnd, 4000);
+            for (int s = 0; s < ls.shardCount(); s++) {
+                FeedCursor c = cursors.get(s);
+                for (int slot = c.poll(); slot >= 0; slot = c.poll()) {
+                    byte[] e = entry(ls.view(s), slot, stride);
+                    if (e != null) {
+                        perShard.get(s).add(e);
+                    }
+                }
+                c.close();
+            }
+            for (int s = 0; s < ls.shardCount(); s++) {
+                List<byte[]> entries = perShard.get(s);
+                Shard one = single.engine().shard(s);
+                Shard many = batched.engine().shard(s);
+                int appliedOne = 0;
+                for (byte[] e : entries) {
+                    appliedOne += one.applyImages(e, 0, 1, stride, false);
+                }
+                int appliedMany = 0;
+                for (int i = 0; i < entries.size(); ) {
+                    int n = Math.min(entries.size() - i, 1 + rnd.nextInt(60));
+                    byte[] batch = new byte[n * stride];
+                    for (int j = 0; j < n; j++) {
+                        System.arraycopy(entries.get(i + j), 0, batch, j * stride, stride);
+                    }
+                    appliedMany += many.applyImages(batch, 0, n, stride, false);
+                    i += n;
+                }
+                assertThat(appliedMany)
+                        .as("seed %d shard %d: images newer than their slots", seed, s)
+                        .isEqualTo(appliedOne);
+                ShardView a = single.engine().view(s);
+                ShardView b = batched.engine().view(s);
+                assertThat(b.slotCount()).isEqualTo(a.slotCount());
+                byte[] ia = new byte[slotSize];
+                byte[] ib = new byte[slotSize];
+                for (int slot = 0; slot < a.slotCount(); slot++) {
+                    long la = a.readSlotImage(slot, ia, 0);
+                    long lb = b.readSlotImage(slot, ib, 0);
+                    assertThat(lb).as("seed %d shard %d slot %d", seed, s, slot).isEqualTo(la);
+                    assertThat(ib).as("seed %d shard %d slot %d", seed, s, slot).isEqualTo(ia);
+                }
+                assertThat(many.liveKeys()).as("seed %d shard %d", seed, s).isEqualTo(one.liveKeys());
+            }
+            assertThat(diff(contents(single), contents(batched)))
+                    .as("seed %d", seed)
+                    .isEmpty();
+            assertThat(diff(contents(leader), contents(batched)))
+                    .as("seed %d", seed)
+                    .isEmpty();
+            assertThat(batched.size()).isEqualTo(leader.size());
+            for (int s = 0; s < ls.shardCount(); s++) {
+                assertThat(batched.stats().shards().get(s).deletedSlots())
+                        .as("seed %d shard %d: DELETED slots", seed, s)
+                        .isEqualTo(single.stats().shards().get(s).deletedSlots());
+            }
+        }
+    }
+
+    /** A batch entry (slot id, then its image) of {@code slot} as {@code view} holds it now, or null if it has none. */
+    private static byte[] entry(ShardView view, int slot, int stride) {
+        byte[] e = new byte[stride];
+        if (view.readSlotImage(slot, e, Integer.BYTES) <= 0) {
+            return null;
+        }
+        java.nio.ByteBuffer.wrap(e).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(0, slot);
+        return e;
+    }
+
     /** Images shuffled, some twice: most land below the high-water mark, on the per-slot path. */
     @Test
     void bulkLoadOfAWholeScanThenTheFeedMakesTheFollowerEqual() {
