@@ -31,6 +31,29 @@ class HashIndexTest {
                 .array();
     }
 
+    /**
+     * One step of churn on key {@code k}, in {@code index} and in its {@code model}: one time in four, if present, it is
+     * removed; otherwise it is stored in {@code slot} and indexed there (inserted, or moved from its slot).
+     */
+    private static void churn(
+            Random rnd, HashIndex index, ArrayKeys slots, Map<Integer, Integer> model, int k, int slot) {
+        byte[] key = key(k);
+        long h = KeyHash.hash(key);
+        Integer at = model.get(k);
+        if (rnd.nextInt(4) == 0 && at != null) {
+            index.remove(h, at);
+            model.remove(k);
+        } else {
+            slots.keys[slot] = key;
+            if (at == null) {
+                index.insert(h, slot);
+            } else {
+                index.replace(h, at, slot);
+            }
+            model.put(k, slot);
+        }
+    }
+
     @Test
     void insertReplaceRemoveAgreeWithAModelAndStayUnder16BytesPerKey() {
         long seed = Long.getLong("armdb.seed", System.nanoTime());
@@ -46,19 +69,7 @@ class HashIndexTest {
             long h = KeyHash.hash(key);
             Integer at = model.get(k);
             assertThat(index.find(h, key)).as("seed %d op %d", seed, op).isEqualTo(at == null ? -1 : at);
-            int slot = nextSlot++ & 0xFFFF;
-            if (rnd.nextInt(4) == 0 && at != null) {
-                index.remove(h, at);
-                model.remove(k);
-            } else {
-                slots.keys[slot] = key;
-                if (at == null) {
-                    index.insert(h, slot);
-                } else {
-                    index.replace(h, at, slot);
-                }
-                model.put(k, slot);
-            }
+            churn(rnd, index, slots, model, k, nextSlot++ & 0xFFFF);
         }
         assertThat(index.size()).isEqualTo(model.size());
         model.forEach((k, slot) ->
@@ -99,19 +110,7 @@ class HashIndexTest {
                 right += guess == at ? 1 : 0;
                 assertThat(index.homeEntry(h)).as("seed %d op %d", seed, op).isNotZero();
             }
-            int slot = nextSlot++ & 0xFFFF;
-            if (rnd.nextInt(4) == 0 && at != null) {
-                index.remove(h, at);
-                model.remove(k);
-            } else {
-                slots.keys[slot] = key;
-                if (at == null) {
-                    index.insert(h, slot);
-                } else {
-                    index.replace(h, at, slot);
-                }
-                model.put(k, slot);
-            }
+            churn(rnd, index, slots, model, k, nextSlot++ & 0xFFFF);
         }
         assertThat(present).isGreaterThan(10_000);
         assertThat((double) right / present)
