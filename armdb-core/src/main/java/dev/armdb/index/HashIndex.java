@@ -23,12 +23,12 @@ public final class HashIndex implements CurrentSlots {
     private static final long EMPTY = 0L;
     private static final long TOMBSTONE = -1L;
     private static final int MIN_CAPACITY = 16;
-    /** How far {@link #guessSlot} probes: the home entry's cache line and the next. */
-    private static final int GUESS_PROBES = 8;
-
     private static final int MAX_CAPACITY = Integer.MAX_VALUE - 8;
     private static final double MAX_LOAD = 0.8;
     private static final double REBUILD_LOAD = 0.55;
+    /** How far {@link #guessSlot} probes: a cache line's worth of entries. */
+    private static final int GUESS_PROBES = 8;
+
     private static final VarHandle ENTRY = MethodHandles.arrayElementVarHandle(long[].class);
 
     private final SlotKeys keys;

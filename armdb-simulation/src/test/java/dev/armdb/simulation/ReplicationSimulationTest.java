@@ -24,7 +24,9 @@ import org.junit.jupiter.api.Test;
  * recording an up-to LSN without the consistency rule (drop {@code upTo < shard.lastLsn()} from {@code
  * ShardApplier.advanceTo} and let {@code atConsistentPoint} return true); (2a) acknowledging the recorded LSN while
  * between consistent points ({@code atConsistentPoint} returning true alone); (3) a replica force that skips images
- * older than one already forced ({@code Shard.forceApplied} calling {@code syncTo(lastLsn())}); (4) a follower whose
+ * older than one already forced ({@code Shard.forceApplied} calling {@code syncTo(lastLsn())}: fails within the
+ * default 20,000 seeds, about 14 failing runs in them, so a run of 2,000 misses it about one time in four; {@code
+ * ReplicaForceOrderTest} fails on it every time); (4) a follower whose
  * copy is incomplete asking to continue after its recorded LSN ({@code ShardApplier.connected}); (5) a clean stop
  * recording a consistent point reached before a reset (settle on the connection's {@code copying} flag instead of the
  * durable copy mark, and drop the {@code consistentLsn = -1} of {@code ShardApplier.onShardInfo}: fails within the
