@@ -58,9 +58,18 @@ public final class ServerBench {
 
     /**
      * One redis-benchmark result line of one run, with the CPU time (user and system, every thread) the server's
-     * processes took during the call, per request: a node's leader and follower together.
+     * processes took during the call, per request: a node's leader and follower together, and the leader's alone (the
+     * process the client talks to; the same figure for a server without a follower).
      */
-    record Sample(String server, String test, int pipeline, double rps, double p50ms, double p99ms, double cpuMicros) {}
+    record Sample(
+            String server,
+            String test,
+            int pipeline,
+            double rps,
+            double p50ms,
+            double p99ms,
+            double cpuMicros,
+            double leaderCpuMicros) {}
 
     /** The medians over runs of one server, test and pipeline depth. */
     record Row(
@@ -71,7 +80,8 @@ public final class ServerBench {
             double[] runRps,
             double p50ms,
             double p99ms,
-            double cpuMicros) {}
+            double cpuMicros,
+            double leaderCpuMicros) {}
 
     /** What the tables' CPU column is. */
     static final String CPU_COLUMN = "`CPU µs/request` is the CPU time (user and system, every thread) the server's"
@@ -309,9 +319,11 @@ public final class ServerBench {
             int p = o.pipelines()[i];
             for (String test : TESTS) {
                 long cpuBefore = cpuNanos(charged);
+                long leaderBefore = cpuNanos(List.of(server));
                 double[] v = benchmark(server, test, requests[i], p);
+                double leaderCpuMicros = (cpuNanos(List.of(server)) - leaderBefore) / 1e3 / requests[i];
                 double cpuMicros = (cpuNanos(charged) - cpuBefore) / 1e3 / requests[i];
-                samples.add(new Sample(name, test, p, v[0], v[1], v[2], cpuMicros));
+                samples.add(new Sample(name, test, p, v[0], v[1], v[2], cpuMicros, leaderCpuMicros));
                 System.err.printf(
                         Locale.ROOT,
                         "server bench: run %d %s %s -P %d: %,.0f rps, %.1f µs CPU per request%n",
@@ -475,7 +487,8 @@ public final class ServerBench {
                     rps,
                     median(g.stream().mapToDouble(Sample::p50ms).toArray()),
                     median(g.stream().mapToDouble(Sample::p99ms).toArray()),
-                    median(g.stream().mapToDouble(Sample::cpuMicros).toArray())));
+                    median(g.stream().mapToDouble(Sample::cpuMicros).toArray()),
+                    median(g.stream().mapToDouble(Sample::leaderCpuMicros).toArray())));
         }
         return rows;
     }
@@ -866,7 +879,44 @@ public final class ServerBench {
         }
         if (!sb.isEmpty()) {
             sb.append("\n(Alone: the first phase's `armdb` and `redis (AOF everysec)` rows, measured in the same run;")
-                    .append(" their `-n` may differ from the node phase's.)\n");
+                    .append(" their `-n` may differ from the node phase's.)\n")
+                    .append(leaderOwnCost(nodeRows, aloneRows));
+        }
+        return sb.toString();
+    }
+
+    /**
+     * What the follower costs the leader's own process: its CPU per SET alone and with the follower attached, for
+     * armdb and Redis. Their ratio is the throughput a leader with cores of its own would keep; the follower process
+     * shares this machine's cores, so the measured ratio above is lower by what it takes.
+     */
+    private static String leaderOwnCost(List<Row> nodeRows, List<Row> aloneRows) {
+        StringBuilder sb = new StringBuilder();
+        for (int p : new int[] {16, 1}) {
+            Row an = find(nodeRows, ARMDB_NODE, "SET", p);
+            Row aa = find(aloneRows, "armdb", "SET", p);
+            Row rn = find(nodeRows, REDIS_NODE, "SET", p);
+            Row ra = find(aloneRows, REDIS_AOF, "SET", p);
+            if (an == null || aa == null || rn == null || ra == null) {
+                continue;
+            }
+            if (sb.isEmpty()) {
+                sb.append("\nThe leader's own process (the follower's CPU left out), CPU µs per SET; alone / with is")
+                        .append(" the share of its throughput a leader would keep on cores of its own:\n\n")
+                        .append("| test | -P | armdb alone | armdb with follower | alone / with | Redis alone |")
+                        .append(" Redis with replica | alone / with |\n")
+                        .append("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+            }
+            sb.append(String.format(
+                    Locale.ROOT,
+                    "| SET | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |%n",
+                    p,
+                    aa.leaderCpuMicros(),
+                    an.leaderCpuMicros(),
+                    aa.leaderCpuMicros() / an.leaderCpuMicros(),
+                    ra.leaderCpuMicros(),
+                    rn.leaderCpuMicros(),
+                    ra.leaderCpuMicros() / rn.leaderCpuMicros()));
         }
         return sb.toString();
     }

@@ -150,10 +150,15 @@ class ServerBenchSmokeTest {
             assertThat(r.rps()).isPositive();
             assertThat(r.runRps()).hasSize(2);
             assertThat(r.cpuMicros()).as("CPU per request").isNotNegative().isFinite();
+            // the leader's interval is read inside the node's, and the node's processes include the leader
+            assertThat(r.leaderCpuMicros())
+                    .as("the leader's own CPU per request")
+                    .isNotNegative()
+                    .isLessThanOrEqualTo(r.cpuMicros());
         });
         List<ServerBench.Row> alone = List.of(
-                new ServerBench.Row("armdb", "SET", 16, 100, new double[] {100}, 1, 2, 10),
-                new ServerBench.Row(ServerBench.REDIS_AOF, "SET", 16, 100, new double[] {100}, 1, 2, 8));
+                new ServerBench.Row("armdb", "SET", 16, 100, new double[] {100}, 1, 2, 10, 10),
+                new ServerBench.Row(ServerBench.REDIS_AOF, "SET", 16, 100, new double[] {100}, 1, 2, 8, 8));
         String md = ServerBench.nodeMarkdown(
                 rows, alone, o, ServerBench.provenance("test", "abc1234", "before 1, after 2"));
         assertThat(md)
@@ -173,7 +178,10 @@ class ServerBenchSmokeTest {
                 .containsPattern(
                         "\\| with one follower ≥ 0\\.8× alone and ≥ Redis' ratio \\| SET \\| 16 \\| [0-9.]+ \\|"
                                 + " [0-9.]+ \\| (met|missed)")
-                .doesNotContain("| with one follower ≥ 0.8× alone and ≥ Redis' ratio | SET | 1 |");
+                .doesNotContain("| with one follower ≥ 0.8× alone and ≥ Redis' ratio | SET | 1 |")
+                .contains("The leader's own process (the follower's CPU left out)")
+                .containsPattern(
+                        "\\| SET \\| 16 \\| 10\\.00 \\| [0-9.]+ \\| [0-9.]+ \\| 8\\.00 \\| [0-9.]+ \\| [0-9.]+ \\|");
     }
 
     @Test
