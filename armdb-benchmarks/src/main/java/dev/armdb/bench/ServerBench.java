@@ -846,6 +846,24 @@ public final class ServerBench {
         return sb.toString();
     }
 
+    /** The SET rows at one pipeline depth of both nodes and of the servers they lead, measured alone. */
+    private record SetRows(int pipeline, Row armdbNode, Row armdbAlone, Row redisNode, Row redisAlone) {}
+
+    /** The {@link SetRows} at -P 16, then -P 1, of the depths where all four were measured. */
+    private static List<SetRows> setRows(List<Row> nodeRows, List<Row> aloneRows) {
+        List<SetRows> rows = new ArrayList<>();
+        for (int p : new int[] {16, 1}) {
+            Row an = find(nodeRows, ARMDB_NODE, "SET", p);
+            Row aa = find(aloneRows, "armdb", "SET", p);
+            Row rn = find(nodeRows, REDIS_NODE, "SET", p);
+            Row ra = find(aloneRows, REDIS_AOF, "SET", p);
+            if (an != null && aa != null && rn != null && ra != null) {
+                rows.add(new SetRows(p, an, aa, rn, ra));
+            }
+        }
+        return rows;
+    }
+
     /**
      * The second target of issue 11: SET throughput of a leader with one follower against the same server alone (the
      * first phase's default armdb and Redis AOF everysec), at least 0.8 and at least Redis' own ratio; empty without
@@ -853,14 +871,12 @@ public final class ServerBench {
      */
     private static String followerCost(List<Row> nodeRows, List<Row> aloneRows) {
         StringBuilder sb = new StringBuilder();
-        for (int p : new int[] {16, 1}) {
-            Row an = find(nodeRows, ARMDB_NODE, "SET", p);
-            Row aa = find(aloneRows, "armdb", "SET", p);
-            Row rn = find(nodeRows, REDIS_NODE, "SET", p);
-            Row ra = find(aloneRows, REDIS_AOF, "SET", p);
-            if (an == null || aa == null || rn == null || ra == null) {
-                continue;
-            }
+        for (SetRows r : setRows(nodeRows, aloneRows)) {
+            int p = r.pipeline();
+            Row an = r.armdbNode();
+            Row aa = r.armdbAlone();
+            Row rn = r.redisNode();
+            Row ra = r.redisAlone();
             if (sb.isEmpty()) {
                 sb.append(
                                 "\n| target | test | -P | armdb with follower / alone | Redis with replica / alone | verdict |\n")
@@ -892,14 +908,12 @@ public final class ServerBench {
      */
     private static String leaderOwnCost(List<Row> nodeRows, List<Row> aloneRows) {
         StringBuilder sb = new StringBuilder();
-        for (int p : new int[] {16, 1}) {
-            Row an = find(nodeRows, ARMDB_NODE, "SET", p);
-            Row aa = find(aloneRows, "armdb", "SET", p);
-            Row rn = find(nodeRows, REDIS_NODE, "SET", p);
-            Row ra = find(aloneRows, REDIS_AOF, "SET", p);
-            if (an == null || aa == null || rn == null || ra == null) {
-                continue;
-            }
+        for (SetRows r : setRows(nodeRows, aloneRows)) {
+            int p = r.pipeline();
+            Row an = r.armdbNode();
+            Row aa = r.armdbAlone();
+            Row rn = r.redisNode();
+            Row ra = r.redisAlone();
             if (sb.isEmpty()) {
                 sb.append("\nThe leader's own process (the follower's CPU left out), CPU µs per SET; alone / with is")
                         .append(" the share of its throughput a leader would keep on cores of its own:\n\n")
