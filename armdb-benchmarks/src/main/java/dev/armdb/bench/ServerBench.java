@@ -872,23 +872,18 @@ public final class ServerBench {
     private static String followerCost(List<Row> nodeRows, List<Row> aloneRows) {
         StringBuilder sb = new StringBuilder();
         for (SetRows r : setRows(nodeRows, aloneRows)) {
-            int p = r.pipeline();
-            Row an = r.armdbNode();
-            Row aa = r.armdbAlone();
-            Row rn = r.redisNode();
-            Row ra = r.redisAlone();
             if (sb.isEmpty()) {
                 sb.append(
                                 "\n| target | test | -P | armdb with follower / alone | Redis with replica / alone | verdict |\n")
                         .append("|---|---|---:|---:|---:|---|\n");
             }
-            double armdb = an.rps() / aa.rps();
-            double redis = rn.rps() / ra.rps();
+            double armdb = r.armdbNode().rps() / r.armdbAlone().rps();
+            double redis = r.redisNode().rps() / r.redisAlone().rps();
             double bar = Math.max(0.8, redis);
             sb.append(String.format(
                     Locale.ROOT,
                     "| with one follower ≥ 0.8× alone and ≥ Redis' ratio | SET | %d | %.2f | %.2f | %s |%n",
-                    p,
+                    r.pipeline(),
                     armdb,
                     redis,
                     verdict(armdb, bar)));
@@ -909,11 +904,6 @@ public final class ServerBench {
     private static String leaderOwnCost(List<Row> nodeRows, List<Row> aloneRows) {
         StringBuilder sb = new StringBuilder();
         for (SetRows r : setRows(nodeRows, aloneRows)) {
-            int p = r.pipeline();
-            Row an = r.armdbNode();
-            Row aa = r.armdbAlone();
-            Row rn = r.redisNode();
-            Row ra = r.redisAlone();
             if (sb.isEmpty()) {
                 sb.append("\nThe leader's own process (the follower's CPU left out), CPU µs per SET; alone / with is")
                         .append(" the share of its throughput a leader would keep on cores of its own:\n\n")
@@ -924,13 +914,13 @@ public final class ServerBench {
             sb.append(String.format(
                     Locale.ROOT,
                     "| SET | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |%n",
-                    p,
-                    aa.leaderCpuMicros(),
-                    an.leaderCpuMicros(),
-                    aa.leaderCpuMicros() / an.leaderCpuMicros(),
-                    ra.leaderCpuMicros(),
-                    rn.leaderCpuMicros(),
-                    ra.leaderCpuMicros() / rn.leaderCpuMicros()));
+                    r.pipeline(),
+                    r.armdbAlone().leaderCpuMicros(),
+                    r.armdbNode().leaderCpuMicros(),
+                    r.armdbAlone().leaderCpuMicros() / r.armdbNode().leaderCpuMicros(),
+                    r.redisAlone().leaderCpuMicros(),
+                    r.redisNode().leaderCpuMicros(),
+                    r.redisAlone().leaderCpuMicros() / r.redisNode().leaderCpuMicros()));
         }
         return sb.toString();
     }
