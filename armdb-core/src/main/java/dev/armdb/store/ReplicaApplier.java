@@ -281,6 +281,8 @@ final class ReplicaApplier {
                     + shard.slotCount() + " slots");
         }
         endBulkLoad();
+        // the copy writes every slot through the file from slot 0 on: zeros written ahead of it would be written twice
+        file.beginSparseGrowth();
         bulkLoading = true;
     }
 
@@ -377,6 +379,7 @@ final class ReplicaApplier {
         if (seg.get(INT_LE, off) != 0 && seg.get(LONG_LE, off + LSN_OFFSET) >= lsn) {
             return false;
         }
+        file.fillHolesThrough(slot);
         writer.storeUnlogged(slot, image, offset);
         shard.applied(slot, lsn);
         return true;
@@ -390,6 +393,8 @@ final class ReplicaApplier {
         if (!bulkLoading) {
             return;
         }
+        // no hole may outlive the copy: fill them before it counts as complete
+        file.endSparseGrowth();
         if (keyedCount < 0) {
             noteEverySlot();
         }
@@ -427,6 +432,7 @@ final class ReplicaApplier {
     }
 
     private void endBulkLoad() {
+        file.endSparseGrowth();
         bulkLoading = false;
         run = EMPTY_RUN;
         keyed = new long[0];

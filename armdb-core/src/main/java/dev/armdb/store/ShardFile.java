@@ -23,7 +23,11 @@ import java.util.zip.CRC32C;
  * (the file and its mappings); closing it unmaps everything.
  *
  * <p>The file grows by whole chunks written with zeros (never sparse, so a full disk fails the write that grows
- * the file, not a later store into a mapped hole). Slot {@code s} lives in chunk {@code s >>> chunkShift}.
+ * the file, not a later store into a mapped hole). Slot {@code s} lives in chunk {@code s >>> chunkShift}. The one
+ * exception is a bulk copy's window ({@link #beginSparseGrowth} to {@link #endSparseGrowth}): its growth maps new
+ * chunks without writing them, because the copy's own writes through the file fill them next; holes are then only
+ * past everything written (a write or a store further on first zero-fills the gap), and the window's end zero-fills
+ * them, so the file is dense again before the copy is declared complete.
  *
  * <p>Each block of about a page of slots, and each chunk, has a "dirty since its last force" bit, set by the writer
  * after it stores into the block and independent of LSN order. A force clears a chunk's bit, then its blocks' bits,
@@ -48,6 +52,8 @@ public final class ShardFile implements AutoCloseable {
     private static final int BLOCK_BYTES = 4096;
 
     private static final VarHandle DIRTY = MethodHandles.arrayElementVarHandle(long[].class);
+    /** {@link #writtenEnd} of a file without holes. */
+    private static final long DENSE = Long.MAX_VALUE;
 
     private final Path path;
     private final int shardId;
@@ -81,6 +87,11 @@ public final class ShardFile implements AutoCloseable {
 
     private volatile MemorySegment[] chunks;
     private volatile int capacitySlots;
+    /**
+     * During a bulk copy's sparse growth, the byte up to which every byte of the file was written (data or zeros);
+     * past it the file may hold holes. {@link #DENSE} outside the window. Guarded by this object's monitor.
+     */
+    private long writtenEnd = DENSE;
 
     private ShardFile(
             int shardId,
@@ -327,7 +338,8 @@ public final class ShardFile implements AutoCloseable {
      * chunks dirty. The page cache is shared, so the mapping sees them; unlike stores into the mapping, the write takes
      * no fault per page (on ext4 a page's first store after each writeback runs the file system's page-fault handler).
      * The slots may reach past the capacity: the write itself extends the file (with data, so it stays without holes),
-     * and the growth that follows zero-fills only the rest of the last chunk. For a bulk copy into empty slots that no
+     * and the growth that follows zero-fills only the rest of the last chunk, or, in a sparse-growth window (see the
+     * class comment), leaves it to the next writes; a write that starts past what was written zero-fills the gap. For a bulk copy into empty slots that no
      * reader can see yet: the write is not a seqlock publication. Writer only; serialised with {@link #grow} (so a
      * growth cannot zero-fill the range this write extends the file by, read as unwritten). With private pages, slots
      * in chunks already stored into through their mappings also get the images copied there (a page the process has
@@ -353,10 +365,15 @@ public final class ShardFile implements AutoCloseable {
         if (privatePages) {
             copyIntoTouchedChunks(first, Math.min(count, capacity() - first), images);
         }
+        long start = HEADER_SIZE + (long) first * slotSize;
         try {
-            storage.write(images, HEADER_SIZE + (long) first * slotSize);
+            fillHolesBefore(start);
+            storage.write(images, start);
         } catch (IOException | UncheckedIOException e) {
             throw failStop.failed(path, "write", e);
+        }
+        if (writtenEnd != DENSE) {
+            writtenEnd = Math.max(writtenEnd, start + (long) count * slotSize);
         }
         while (first + count > capacity()) {
             grow(false);
@@ -427,12 +444,14 @@ public final class ShardFile implements AutoCloseable {
         }
         failStop.check();
         long end = fileBytes();
+        boolean sparse = writtenEnd != DENSE;
         try {
             long have = Math.max(end, storage.size());
-            if (have < end + chunkBytes) {
+            if (have < end + chunkBytes && !sparse) {
                 zeroFill(have, end + chunkBytes - have);
             }
-            growMapping(have == end, prefault);
+            // sparse: mapping past the end extends the file without writing it (see the class comment)
+            growMapping(have == end, prefault && !sparse);
         } catch (IOException | UncheckedIOException e) {
             try {
                 storage.truncate(end);
@@ -481,6 +500,61 @@ public final class ShardFile implements AutoCloseable {
             chunk.fill((byte) 0);
         } else {
             MemorySegment.copy(chunk, 0, chunk, 0, chunk.byteSize());
+        }
+    }
+
+    /**
+     * Opens a bulk copy's sparse-growth window (see the class comment): from now on a growth maps its chunk without
+     * writing it, and the file counts as written only up to its header, since a copy interrupted earlier (a crash)
+     * may have left holes anywhere past that. For a bulk copy into an empty shard, whose writes through the file
+     * ({@link #writeSlots}) start at slot 0. Writer only.
+     */
+    synchronized void beginSparseGrowth() {
+        writtenEnd = HEADER_SIZE;
+    }
+
+    /**
+     * Closes the sparse-growth window: zero-fills the file from the end of what was written to its end, so it holds
+     * no hole again. A no-op outside the window. Writer only.
+     *
+     * @throws ArmDbFullException if the disk is full (the collection is then fail-stopped)
+     */
+    synchronized void endSparseGrowth() {
+        if (writtenEnd == DENSE) {
+            return;
+        }
+        try {
+            fillHolesBefore(fileBytes());
+        } catch (IOException | UncheckedIOException e) {
+            ArmDbFullException full = new ArmDbFullException(
+                    "cannot fill shard file " + path + " up to " + fileBytes() + " bytes: " + e.getMessage(), e);
+            failStop.failed(path, "growth", full);
+            throw full;
+        } finally {
+            writtenEnd = DENSE;
+        }
+    }
+
+    /**
+     * Zero-fills the file from the end of what was written up to the end of {@code slot}, if the sparse-growth
+     * window is open, so that a store into the slot's mapping lands in written pages (a store into a hole could
+     * fault on a full disk). Writer only.
+     *
+     * @throws dev.armdb.ArmDbStorageFailedException if the write fails (the collection is then fail-stopped)
+     */
+    synchronized void fillHolesThrough(int slot) {
+        try {
+            fillHolesBefore(HEADER_SIZE + ((long) slot + 1) * slotSize);
+        } catch (IOException | UncheckedIOException e) {
+            throw failStop.failed(path, "write", e);
+        }
+    }
+
+    /** Inside the sparse-growth window, zero-fills from the end of what was written up to {@code position}. */
+    private void fillHolesBefore(long position) throws IOException {
+        if (writtenEnd < position) {
+            zeroFill(writtenEnd, position - writtenEnd);
+            writtenEnd = position;
         }
     }
 
