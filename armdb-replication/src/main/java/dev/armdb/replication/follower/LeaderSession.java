@@ -58,6 +58,8 @@ final class LeaderSession implements SessionWorkers.Session {
     private static final Logger LOG = LoggerFactory.getLogger(LeaderSession.class);
     /** Frames one call hands the applier, so one busy shard cannot starve the other shards of its worker. */
     private static final int FRAMES_PER_PASS = 16;
+    /** How often a worker looks at a running index build if no wake-up came. */
+    private static final long INDEX_BUILD_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
     /** Transport reads one call makes, for the same reason. */
     private static final int READS_PER_PASS = 8;
     /** Inbound staging: many small frames per read; the rest of a large batch is read straight into its array. */
@@ -86,6 +88,11 @@ final class LeaderSession implements SessionWorkers.Session {
         AWAIT_SHARD_INFO("CONNECTING"),
         /** Applying a catch-up up to its CAUGHT_UP. */
         CATCHING_UP("CATCHING_UP"),
+        /**
+         * A first copy arrived whole (its CAUGHT_UP); its index is being built off the worker ({@link IndexBuild}).
+         * The socket is not read meanwhile: what the leader sends next waits in it.
+         */
+        BUILDING_INDEX("CATCHING_UP"),
         /** Caught up; applying the live stream. */
         STREAMING("STREAMING"),
         /**
@@ -104,7 +111,16 @@ final class LeaderSession implements SessionWorkers.Session {
 
         /** True from the transport's readiness to the end of the connection: frames flow. */
         boolean framed() {
-            return this == AWAIT_CHALLENGE || this == AWAIT_SHARD_INFO || this == CATCHING_UP || this == STREAMING;
+            return this == AWAIT_CHALLENGE
+                    || this == AWAIT_SHARD_INFO
+                    || this == CATCHING_UP
+                    || this == BUILDING_INDEX
+                    || this == STREAMING;
+        }
+
+        /** True while frames are read and taken (framed, and no index build holds the shard). */
+        boolean reading() {
+            return framed() && this != BUILDING_INDEX;
         }
 
         /** True for the states no session leaves. */
@@ -142,6 +158,8 @@ final class LeaderSession implements SessionWorkers.Session {
     private long deadlineNanos;
     /** When the next connection attempt is due (BACKING_OFF). */
     private long retryAtNanos;
+    /** A first copy's index build (BUILDING_INDEX); null otherwise. */
+    private IndexBuild indexBuild;
 
     private long backoffNanos;
     /** When the last whole frame arrived. */
@@ -235,6 +253,7 @@ final class LeaderSession implements SessionWorkers.Session {
                 case BACKING_OFF -> nowNs - retryAtNanos >= 0 ? connect(nowNs) : 0;
                 case CONNECTING, TLS_HANDSHAKE -> checkDeadline(nowNs);
                 case AWAIT_CHALLENGE, AWAIT_SHARD_INFO, CATCHING_UP, STREAMING -> stream(nowNs);
+                case BUILDING_INDEX -> indexBuilt(nowNs);
                 case FAILED, STOPPED -> 0;
             };
         } catch (Throwable t) {
@@ -264,6 +283,11 @@ final class LeaderSession implements SessionWorkers.Session {
                         receive(nowNs);
                     }
                 }
+                case BUILDING_INDEX -> {
+                    if (k.isWritable()) {
+                        flush();
+                    }
+                }
                 default -> {
                     // no socket in the other states
                 }
@@ -282,7 +306,24 @@ final class LeaderSession implements SessionWorkers.Session {
             case AWAIT_CHALLENGE -> Math.min(deadlineNanos + 1, quietDeadline());
             case AWAIT_SHARD_INFO, CATCHING_UP, STREAMING ->
                 Math.min(lastHeardNanos + peerTimeoutNanos + 1, quietDeadline());
+            // the build's end wakes the worker (armWakeup); the poll only bounds a wake-up that came too early
+            case BUILDING_INDEX -> nowNs + INDEX_BUILD_POLL_NANOS;
         };
+    }
+
+    /** The worker is about to block: a running index build wakes it when it ends. */
+    @Override
+    public boolean armWakeup(Runnable waker) {
+        IndexBuild b = indexBuild;
+        return b != null && b.armWakeup(waker);
+    }
+
+    @Override
+    public void disarmWakeup(Runnable waker) {
+        IndexBuild b = indexBuild;
+        if (b != null) {
+            b.disarmWakeup(waker);
+        }
     }
 
     @Override
@@ -396,12 +437,12 @@ final class LeaderSession implements SessionWorkers.Session {
      */
     private int receive(long nowNs) throws IOException {
         int frames = 0;
-        for (int reads = 0; state.framed(); reads++) {
-            for (MessageType t; frames < FRAMES_PER_PASS && state.framed() && (t = reader.next()) != null; ) {
+        for (int reads = 0; state.reading(); reads++) {
+            for (MessageType t; frames < FRAMES_PER_PASS && state.reading() && (t = reader.next()) != null; ) {
                 frames++;
                 frame(t, nowNs);
             }
-            if (frames >= FRAMES_PER_PASS || !state.framed() || reads >= READS_PER_PASS) {
+            if (frames >= FRAMES_PER_PASS || !state.reading() || reads >= READS_PER_PASS) {
                 break;
             }
             int n = reader.fill(transport);
@@ -470,8 +511,13 @@ final class LeaderSession implements SessionWorkers.Session {
                         p, reader.payloadArray(), reader.inputPending() || transport.inputBuffered(), nowNs, acks);
             case CAUGHT_UP -> {
                 CaughtUp c = CaughtUp.decode(p);
-                applier.onCaughtUp(c, nowNs, acks);
-                state(State.STREAMING, "caught up to LSN " + c.lsn());
+                if (applier.indexToBuild()) {
+                    indexBuild = IndexBuild.start(shardId, applier::buildIndex, c);
+                    state(State.BUILDING_INDEX, "first copy complete to LSN " + c.lsn() + ", its index building");
+                    interest(writeInterest());
+                } else {
+                    caughtUp(c, nowNs);
+                }
             }
             case HEARTBEAT -> {
                 Heartbeat heartbeat = Heartbeat.decode(p);
@@ -482,6 +528,30 @@ final class LeaderSession implements SessionWorkers.Session {
             case ERROR -> throw leaderError();
             default -> throw new IllegalStateException("the frame reader refuses " + type + " while streaming");
         }
+    }
+
+    private void caughtUp(CaughtUp c, long nowNs) throws IOException {
+        applier.onCaughtUp(c, nowNs, acks);
+        state(State.STREAMING, "caught up to LSN " + c.lsn());
+    }
+
+    /** Takes the CAUGHT_UP that started the index build once the build has ended, and reads the socket again. */
+    private int indexBuilt(long nowNs) throws IOException {
+        IndexBuild b = indexBuild;
+        if (!b.done()) {
+            return 0;
+        }
+        indexBuild = null;
+        if (b.failure() != null) {
+            failed(b.failure(), nowNs);
+            return 1;
+        }
+        // the socket went unread while the index was built: the leader's silence counts from now
+        lastHeardNanos = nowNs;
+        quietFromNanos = nowNs;
+        caughtUp(b.caughtUp(), nowNs);
+        interest(SelectionKey.OP_READ | writeInterest());
+        return 1 + stream(nowNs);
     }
 
     /**
@@ -527,7 +597,11 @@ final class LeaderSession implements SessionWorkers.Session {
             ackPending = false;
         }
         writer.flush(transport);
-        interest(writer.blocked() ? SelectionKey.OP_READ | SelectionKey.OP_WRITE : SelectionKey.OP_READ);
+        interest((state.reading() ? SelectionKey.OP_READ : 0) | writeInterest());
+    }
+
+    private int writeInterest() {
+        return writer.blocked() ? SelectionKey.OP_WRITE : 0;
     }
 
     /** Queues an ERROR frame and writes what the socket takes now; failures are ignored (the connection ends). */
@@ -670,6 +744,11 @@ final class LeaderSession implements SessionWorkers.Session {
     }
 
     private void closeConnection() {
+        if (indexBuild != null) {
+            // the shard is the build's until it ends: a reconnect may wipe it
+            indexBuild.await();
+            indexBuild = null;
+        }
         if (key != null) {
             key.cancel();
             key = null;

@@ -37,6 +37,9 @@ interface ReplicaShard {
     /** Ends a bulk load (a no-op if none is running). */
     void finishBulkLoad();
 
+    /** True between {@link #beginBulkLoad()} and {@link #finishBulkLoad()}. */
+    boolean isBulkLoading();
+
     /**
      * Applies {@code count} CRC-checked images from {@code buf}, each preceded by its slot id.
      *

@@ -250,6 +250,20 @@ final class ShardApplier {
         }
     }
 
+    /** True if the catch-up is a first copy whose index {@link #buildIndex} builds at its CAUGHT_UP. */
+    boolean indexToBuild() {
+        return shard.isBulkLoading();
+    }
+
+    /**
+     * Builds a first copy's index, as {@link #onCaughtUp} would. Unlike the other methods, may run on a thread of
+     * its own (see {@link IndexBuild}) while the session leaves the shard alone; {@link #onCaughtUp} then finds it
+     * built.
+     */
+    void buildIndex() {
+        shard.finishBulkLoad();
+    }
+
     /** Ends the catch-up: builds the index of a first copy, and takes the announced LSN if it is a consistent point. */
     void onCaughtUp(CaughtUp c, long nowNs, AckSink out) throws IOException {
         shard.finishBulkLoad();

@@ -100,6 +100,11 @@ final class StoreReplicaShard implements ReplicaShard {
     }
 
     @Override
+    public boolean isBulkLoading() {
+        return shard.isBulkLoading();
+    }
+
+    @Override
     public void applyImages(byte[] buf, int offset, int count, int stride) {
         shard.applyImages(buf, offset, count, stride, true);
     }

@@ -124,6 +124,11 @@ class GroupAckOffTheWorkerTest {
         public void finishBulkLoad() {}
 
         @Override
+        public boolean isBulkLoading() {
+            return false;
+        }
+
+        @Override
         public void applyImages(byte[] buf, int offset, int count, int stride) {}
 
         @Override
