@@ -40,6 +40,8 @@ final class ReplicaApplier {
      * overlap, few enough that the first entry's lines are still cached when it is applied.
      */
     private static final int WARM_AHEAD = 16;
+    /** Most key notes a bulk load allocates up front (8 MiB): the expected count comes from a peer. */
+    static final int MAX_PRESIZED_NOTES = 1 << 20;
 
     private final Shard shard;
     private final ShardFile file;
@@ -271,16 +273,17 @@ final class ReplicaApplier {
     }
 
     /**
-     * Starts a bulk load (see {@link Shard#beginBulkLoad}).
+     * Starts a bulk load (see {@link Shard#beginBulkLoad(int)}), its key notes sized for {@code expectedSlots}.
      *
      * @throws IllegalStateException if the shard holds any slot
      */
-    void beginBulkLoad() {
+    void beginBulkLoad(int expectedSlots) {
         if (shard.slotCount() != 0 || shard.index().size() != 0) {
             throw new IllegalStateException("bulk load needs an empty shard; shard " + shard.shardId() + " holds "
                     + shard.slotCount() + " slots");
         }
         endBulkLoad();
+        keyed = new long[Math.clamp(expectedSlots, 0, MAX_PRESIZED_NOTES)];
         // the copy writes every slot through the file from slot 0 on: zeros written ahead of it would be written twice
         file.beginSparseGrowth();
         bulkLoading = true;

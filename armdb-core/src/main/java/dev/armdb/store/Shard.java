@@ -508,11 +508,20 @@ public final class Shard implements ShardView {
      * @throws IllegalStateException if the shard holds any slot
      */
     public void beginBulkLoad() {
+        beginBulkLoad(0);
+    }
+
+    /**
+     * As {@link #beginBulkLoad()}, told how many slots the leader said it holds: the copy's key notes are sized for
+     * them up front (at most {@value ReplicaApplier#MAX_PRESIZED_NOTES}; the hint comes from a peer), rather than
+     * grown and copied as they fill.
+     */
+    public void beginBulkLoad(int expectedSlots) {
         lockWriter();
         try {
             checkOpen();
             failStop.check();
-            applier.beginBulkLoad();
+            applier.beginBulkLoad(expectedSlots);
         } finally {
             writeLock.unlock();
         }

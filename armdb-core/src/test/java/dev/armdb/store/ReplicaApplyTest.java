@@ -445,6 +445,27 @@ class ReplicaApplyTest {
         }
     }
 
+    /**
+     * The slot count a bulk load is told comes from the leader's SHARD_INFO: a forged one naming 2^31-1 slots sizes
+     * the load's key notes at {@link ReplicaApplier#MAX_PRESIZED_NOTES} at most, not at 16 GiB. Mutation check:
+     * sizing them by the hint alone fails here.
+     */
+    @Test
+    void aBulkLoadToldOfAbsurdlyManySlotsAllocatesABoundedAmount() {
+        try (FixedMap follower = FixedMap.open(followerDir, config(Durability.NONE))) {
+            follower.engine().replica(true);
+            var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+            long before = threads.getCurrentThreadAllocatedBytes();
+            follower.engine().shard(0).beginBulkLoad(Integer.MAX_VALUE);
+            long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+            assertThat(allocated)
+                    .as("bytes allocated by a bulk load told of 2^31-1 slots")
+                    .isLessThanOrEqualTo(8L * ReplicaApplier.MAX_PRESIZED_NOTES + (1 << 20));
+            follower.engine().shard(0).finishBulkLoad();
+            assertThat(follower.size()).isZero();
+        }
+    }
+
     @Test
     void aReopenedReplicaKeepsTheLeadersLsnsAndStaysReadOnlyUntilPromoted() {
         FixedConfig cfg = FixedConfig.builder()

@@ -31,8 +31,11 @@ interface ReplicaShard {
     /** Empties the shard for a full copy. */
     void wipe();
 
-    /** Starts a first copy: images go straight to their slots, the index is built at {@link #finishBulkLoad()}. */
-    void beginBulkLoad();
+    /**
+     * Starts a first copy: images go straight to their slots, the index is built at {@link #finishBulkLoad()};
+     * {@code expectedSlots} (the leader's slot count, a hint) sizes what the copy collects up front.
+     */
+    void beginBulkLoad(int expectedSlots);
 
     /** Ends a bulk load (a no-op if none is running). */
     void finishBulkLoad();

@@ -166,7 +166,7 @@ final class ShardApplier {
         positions.leaderEpoch(shardId, info.epoch());
         if (applied == 0 && shard.slotCount() == 0 && info.mode() != ShardInfo.CatchUpMode.BACKLOG) {
             // a first copy: images go straight to their slots and the index is built once at CAUGHT_UP
-            shard.beginBulkLoad();
+            shard.beginBulkLoad(info.slotCount());
         }
         moveTo(Phase.CATCHING_UP, "SHARD_INFO announced " + info.mode());
         trackLag(nowNs);

@@ -90,8 +90,8 @@ final class StoreReplicaShard implements ReplicaShard {
     }
 
     @Override
-    public void beginBulkLoad() {
-        shard.beginBulkLoad();
+    public void beginBulkLoad(int expectedSlots) {
+        shard.beginBulkLoad(expectedSlots);
     }
 
     @Override

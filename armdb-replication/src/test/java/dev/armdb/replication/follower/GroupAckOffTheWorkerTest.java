@@ -118,7 +118,7 @@ class GroupAckOffTheWorkerTest {
         }
 
         @Override
-        public void beginBulkLoad() {}
+        public void beginBulkLoad(int expectedSlots) {}
 
         @Override
         public void finishBulkLoad() {}
