@@ -13,14 +13,16 @@ import java.nio.file.Path;
  */
 record HookedStorage(ShardStorage inner, Runnable onForce, Runnable onStored, WriteHook onWrite)
         implements ShardStorage {
-    /** What to run around a positional write: called with the storage and the write's position before it. */
+    /**
+     * What to run around a positional write: called with the storage, the write's position and its length before it.
+     */
     @FunctionalInterface
     interface WriteHook {
         /** Runs before the write; returns what to run after it. */
-        Runnable before(ShardStorage storage, long position);
+        Runnable before(ShardStorage storage, long position, int length);
     }
 
-    private static final WriteHook NO_WRITE_HOOK = (storage, position) -> () -> {};
+    private static final WriteHook NO_WRITE_HOOK = (storage, position, length) -> () -> {};
 
     /** Runs {@code hook} at the start of every force of a mapping. */
     static HookedStorage onForce(ShardStorage inner, Runnable hook) {
@@ -54,7 +56,7 @@ record HookedStorage(ShardStorage inner, Runnable onForce, Runnable onStored, Wr
 
     @Override
     public void write(ByteBuffer src, long position) throws IOException {
-        Runnable after = onWrite.before(inner, position);
+        Runnable after = onWrite.before(inner, position, src.remaining());
         inner.write(src, position);
         after.run();
     }

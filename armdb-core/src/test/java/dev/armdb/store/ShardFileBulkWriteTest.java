@@ -47,7 +47,7 @@ class ShardFileBulkWriteTest {
         }
         images.flip();
         ShardStorage.Opener opener = (path, readOnly) ->
-                HookedStorage.onWrite(MappedShardStorage.OPENER.open(path, readOnly), (self, position) -> {
+                HookedStorage.onWrite(MappedShardStorage.OPENER.open(path, readOnly), (self, position, length) -> {
                     if (Thread.currentThread() == copier[0]) {
                         return () -> copied.countDown();
                     }

@@ -150,68 +150,10 @@ class ShardFileSparseGrowthTest {
         }
 
         ShardStorage wrap(ShardStorage inner) {
-            return new RecordingStorage(inner, this);
-        }
-    }
-
-    /** A storage that tells its {@link Recording} of every write through the file. */
-    private record RecordingStorage(ShardStorage inner, Recording rec) implements ShardStorage {
-        @Override
-        public Path path() {
-            return inner.path();
-        }
-
-        @Override
-        public long size() throws IOException {
-            return inner.size();
-        }
-
-        @Override
-        public void read(ByteBuffer dst, long position) throws IOException {
-            inner.read(dst, position);
-        }
-
-        @Override
-        public void write(ByteBuffer src, long position) throws IOException {
-            int n = src.remaining();
-            inner.write(src, position);
-            rec.written.set((int) position, (int) position + n);
-            rec.bytesWritten += n;
-        }
-
-        @Override
-        public void truncate(long size) throws IOException {
-            inner.truncate(size);
-        }
-
-        @Override
-        public void forceFile() throws IOException {
-            inner.forceFile();
-        }
-
-        @Override
-        public MemorySegment map(long position, long bytes) throws IOException {
-            return inner.map(position, bytes);
-        }
-
-        @Override
-        public MemorySegment mapPrivate(long position, long bytes) throws IOException {
-            return inner.mapPrivate(position, bytes);
-        }
-
-        @Override
-        public void force(MemorySegment mapping) {
-            inner.force(mapping);
-        }
-
-        @Override
-        public void stored() {
-            inner.stored();
-        }
-
-        @Override
-        public void close() {
-            inner.close();
+            return HookedStorage.onWrite(inner, (storage, position, length) -> () -> {
+                written.set((int) position, (int) position + length);
+                bytesWritten += length;
+            });
         }
     }
 }

@@ -242,7 +242,7 @@ class ShardLogTest {
         ShardStorage[] files = new ShardStorage[2];
         for (int i = 0; i < 2; i++) {
             files[i] = HookedStorage.onWrite(
-                    disk.opener().open(DIR.resolve(ShardLogLayout.fileName(0, i)), false), (f, at) -> {
+                    disk.opener().open(DIR.resolve(ShardLogLayout.fileName(0, i)), false), (f, at, length) -> {
                         if (blockIf.test(f, at)) {
                             entered.countDown();
                             awaitUninterruptibly(release);
