@@ -339,13 +339,14 @@ public final class ShardFile implements AutoCloseable {
      * no fault per page (on ext4 a page's first store after each writeback runs the file system's page-fault handler).
      * The slots may reach past the capacity: the write itself extends the file (with data, so it stays without holes),
      * and the growth that follows zero-fills only the rest of the last chunk, or, in a sparse-growth window (see the
-     * class comment), leaves it to the next writes; a write that starts past what was written zero-fills the gap. For a bulk copy into empty slots that no
-     * reader can see yet: the write is not a seqlock publication. Writer only; serialised with {@link #grow} (so a
-     * growth cannot zero-fill the range this write extends the file by, read as unwritten). With private pages, slots
-     * in chunks already stored into through their mappings also get the images copied there (a page the process has
-     * its own copy of would not see the write), and the next force forces the file. Design note: copying every image
-     * into the mappings instead (a page fault, a page of memory and a copy per page) made a full sync of a million
-     * slots into a fresh follower take half as long again; through the file, the page cache has the copy as it goes.
+     * class comment), leaves it to the next writes; a write that starts past what was written zero-fills the gap. For a
+     * bulk copy into empty slots that no reader can see yet: the write is not a seqlock publication. Writer only;
+     * serialised with {@link #grow} (so a growth cannot zero-fill the range this write extends the file by, read as
+     * unwritten). With private pages, slots in chunks already stored into through their mappings also get the images
+     * copied there (a page the process has its own copy of would not see the write), and the next force forces the
+     * file. Design note: copying every image into the mappings instead (a page fault, a page of memory and a copy per
+     * page) made a full sync of a million slots into a fresh follower take half as long again; through the file, the
+     * page cache has the copy as it goes.
      *
      * @throws IllegalArgumentException if {@code first} is past the capacity (a hole would be left) or a slot is past
      *     the shard's slot limit
