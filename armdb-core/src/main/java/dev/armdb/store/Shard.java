@@ -593,6 +593,24 @@ public final class Shard implements ShardView {
     }
 
     /**
+     * Empties a shard whose copy from a leader a dead process left incomplete, as {@link #wipe} does, after writing
+     * zeros over its whole slot file through positional writes: such a copy may have left holes in the file (see
+     * {@link ShardFile#beginSparseGrowth}), and the wipe's stores through the mapping must land in written pages, not
+     * holes (a store into a hole on a full disk would fault). Called by the store's open only.
+     *
+     * @throws ArmDbFullException if the disk is full (the collection is then fail-stopped)
+     */
+    void wipeCutShortCopy() {
+        lockWriter();
+        try {
+            file.fillWithZeros();
+        } finally {
+            writeLock.unlock();
+        }
+        wipe();
+    }
+
+    /**
      * Empties the shard for a full resync from a leader: every slot zeroed, index and counters reset, LSN back to
      * 0. Called by the replication applier only, on a replica.
      */

@@ -537,6 +537,17 @@ public final class ShardFile implements AutoCloseable {
     }
 
     /**
+     * Writes zeros over every slot of the file, from its header to its end, through positional writes, so that it
+     * holds no hole whatever an interrupted copy left; the slots' data is lost. Writer only.
+     *
+     * @throws ArmDbFullException if the disk is full (the collection is then fail-stopped)
+     */
+    synchronized void fillWithZeros() {
+        writtenEnd = HEADER_SIZE;
+        endSparseGrowth();
+    }
+
+    /**
      * Zero-fills the file from the end of what was written up to the end of {@code slot}, if the sparse-growth
      * window is open, so that a store into the slot's mapping lands in written pages (a store into a hole could
      * fault on a full disk). Writer only.

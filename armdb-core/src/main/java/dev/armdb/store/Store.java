@@ -709,7 +709,7 @@ public final class Store implements AutoCloseable {
         for (int i = 0; i < shards.length; i++) {
             if (copyIncomplete(i)) {
                 LOG.warn("{}: shard {} holds an incomplete copy from a leader; emptied, the copy restarts", dir, i);
-                shards[i].wipe();
+                shards[i].wipeCutShortCopy();
             }
         }
     }
