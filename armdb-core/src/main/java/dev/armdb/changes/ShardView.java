@@ -30,6 +30,15 @@ public interface ShardView {
     long readSlotImage(int slot, byte[] out, int offset);
 
     /**
+     * Loads the memory of the first {@code count} slots named in {@code slots}, so that the {@link #readSlotImage}
+     * calls that follow find them in cache: read one by one, each image's cache and TLB misses wait for the last
+     * one's; loaded here first, the loads do not depend on each other and the core overlaps them. Slot ids outside
+     * the file are skipped. Returns a value made of what was loaded, which the caller keeps somewhere (so the
+     * compiler keeps the loads) and otherwise ignores. Any thread; lock-free, allocation-free.
+     */
+    long touchSlots(int[] slots, int count);
+
+    /**
      * True if the image (read from {@code slot} by {@link #readSlotImage}) is a LIVE slot that is no longer its
      * key's current value: an old copy waiting for release after an update or a delete. A scan must not ship
      * such images: applied out of LSN order after the newer tombstone they would resurrect a deleted key. Their

@@ -791,6 +791,11 @@ public final class Shard implements ShardView {
     }
 
     @Override
+    public long touchSlots(int[] slots, int count) {
+        return reader.touch(slots, count);
+    }
+
+    @Override
     public boolean isSuperseded(int slot, byte[] image, int offset) {
         if (status(image[offset + STATE_OFFSET]) != LIVE) {
             return false;

@@ -165,6 +165,24 @@ final class SlotReader {
         return UNSTABLE;
     }
 
+    /**
+     * Loads the first and the last word of each of the first {@code count} slots in {@code slots} that lie inside
+     * the file (a slot may span two cache lines) and returns their sum. Lock-free, allocation-free.
+     */
+    long touch(int[] slots, int count) {
+        int capacity = file.capacity();
+        long sink = 0;
+        for (int i = 0; i < count; i++) {
+            int slot = slots[i];
+            if (slot >= 0 && slot < capacity) {
+                MemorySegment seg = file.segment(slot);
+                long off = file.offset(slot);
+                sink += seg.get(INT_LE, off) + seg.get(INT_LE, off + slotSize - Integer.BYTES);
+            }
+        }
+        return sink;
+    }
+
     /** Copies the whole image of {@code slot} into {@code out} at {@code offset}. Writer lock held. */
     void copyImage(int slot, byte[] out, int offset) {
         MemorySegment.copy(file.segment(slot), ValueLayout.JAVA_BYTE, file.offset(slot), out, offset, slotSize);

@@ -72,6 +72,10 @@ final class ShardStreamer implements AutoCloseable {
     private final int maxEntries;
     private final byte[] batch;
     private final ByteBuffer batchView;
+    /** The slots one {@link #streamStep} polled from the feed. */
+    private final int[] polled;
+    /** Where {@link ShardView#touchSlots} results land; never read. */
+    private long touchSink;
 
     private volatile Phase phase = Phase.CATCHING_UP;
     private volatile long highestSentLsn;
@@ -104,6 +108,7 @@ final class ShardStreamer implements AutoCloseable {
         this.maxEntries = SlotBatchLayout.maxEntries(slotSize, batchBytes);
         this.batch = new byte[SlotBatchLayout.HEADER_SIZE + maxEntries * SlotBatchLayout.entrySize(slotSize)];
         this.batchView = ByteBuffer.wrap(batch).order(ByteOrder.LITTLE_ENDIAN);
+        this.polled = new int[maxEntries];
     }
 
     /**
@@ -224,20 +229,42 @@ final class ShardStreamer implements AutoCloseable {
         return Work.WORKED;
     }
 
+    /**
+     * Sends what the feed published since the last call, as one batch.
+     *
+     * <p>Design note: the feed's slots are polled first and {@link ShardView#touchSlots touched} together before any
+     * image is read. The slots are where the writers' keys hashed, scattered over the file, and each was just written
+     * on another core: read one after another, each image waited for its own cache and TLB misses (measured through
+     * {@code serve} under SET -P 16 with one follower, 2 cores, a million keys: four tenths of this worker's time).
+     * Reading the images later than before is safe: an image is the slot's current one whenever it is read.
+     */
     private Work streamStep(long nowNs, FrameOut out) throws IOException {
-        while (entries < maxEntries) {
+        int polledCount = 0;
+        boolean lapped = false;
+        for (int room = maxEntries - entries; polledCount < room; ) {
             int slot = cursor.poll();
             if (slot == FeedCursor.LAPPED) {
-                return lapped(nowNs, out);
+                lapped = true;
+                break;
             }
             if (slot < 0) {
                 break;
             }
+            polled[polledCount++] = slot;
+        }
+        touchSink += view.touchSlots(polled, polledCount);
+        int sent = 0;
+        for (int i = 0; i < polledCount; i++) {
+            int slot = polled[i];
             int at = batchPos + SlotBatchLayout.ENTRY_HEADER_SIZE;
             if (view.readSlotImage(slot, batch, at) > 0) {
                 append(slot);
-                metrics.streamingEventsSent.increment();
+                sent++;
             }
+        }
+        metrics.streamingEventsSent.add(sent);
+        if (lapped) {
+            return lapped(nowNs, out);
         }
         long upTo = cursor.nextLsn() - 1;
         if (entries > 0 || upTo > sentUpTo) {
