@@ -321,8 +321,8 @@ public final class HashIndex implements CurrentSlots {
             }
             t[at] = e;
             last = at;
-            indexed.set((int) e);
         }
+        indexed.fillAll(entries, kept);
         live = kept;
         used = kept;
         // volatile write publishes the filled array to readers

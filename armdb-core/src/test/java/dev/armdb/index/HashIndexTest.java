@@ -376,4 +376,80 @@ class HashIndexTest {
             assertThat(index.holdsSlot(s)).as("slot %d after clear", s).isFalse();
         }
     }
+
+    /**
+     * {@link HashIndex#fillEmpty} of an index that held keys and was cleared: the slot bits afterwards are exactly the
+     * kept entries' slots, spread over several chunks of {@link IndexedSlots} (none of the bits the index set before
+     * its clear comes back), tombstone marks included; and inserts, moves and removals after the fill keep them exact.
+     * Seed printed, taken back through {@code armdb.seed}.
+     */
+    @Test
+    void slotBitsAfterAFillAreExactlyTheKeptSlots() {
+        long seed = Long.getLong("armdb.seed", System.nanoTime());
+        System.out.println("HashIndexTest fill bits seed " + seed);
+        Random rnd = new Random(seed);
+        int slotSpace = 3 * IndexedSlots.CHUNK_BITS + 77;
+        byte[][] slotKeys = new byte[slotSpace + 10][];
+        SlotKeys keys = new SlotKeys() {
+            @Override
+            public boolean keyEquals(int slot, byte[] key) {
+                return java.util.Arrays.equals(slotKeys[slot], key);
+            }
+
+            @Override
+            public boolean keysEqual(int a, int b) {
+                return java.util.Arrays.equals(slotKeys[a], slotKeys[b]);
+            }
+        };
+        HashIndex index = new HashIndex(keys);
+        for (int i = 0; i < 2_000; i++) {
+            int slot = rnd.nextInt(slotSpace);
+            slotKeys[slot] = key(1_000_000 + i);
+            index.insert(KeyHash.hash(slotKeys[slot]), slot);
+        }
+        index.clear();
+        java.util.BitSet held = new java.util.BitSet();
+        java.util.List<Long> entries = new java.util.ArrayList<>();
+        for (int slot = 0; slot < slotSpace; slot++) {
+            if (rnd.nextInt(7) == 0) {
+                slotKeys[slot] = key(slot);
+                long e = HashIndex.entryOf(KeyHash.hash(slotKeys[slot]), slot);
+                entries.add(rnd.nextBoolean() ? e | 1L << 31 : e);
+                held.set(slot);
+            } else {
+                slotKeys[slot] = null;
+            }
+        }
+        java.util.Collections.shuffle(entries, rnd);
+        long[] arr = entries.stream().mapToLong(Long::longValue).toArray();
+        assertThat(index.fillEmpty(arr, arr.length, (a, b) -> a)).isEqualTo(arr.length);
+        assertBitsExact(index, held, slotSpace, seed, "after the fill");
+
+        for (int op = 0; op < 3_000; op++) {
+            int slot = held.nextSetBit(rnd.nextInt(slotSpace));
+            if (slot < 0) {
+                continue;
+            }
+            long h = KeyHash.hash(slotKeys[slot]);
+            int free = held.nextClearBit(rnd.nextInt(slotSpace));
+            if (rnd.nextBoolean() || free >= slotSpace) {
+                index.remove(h, slot);
+                held.clear(slot);
+            } else {
+                slotKeys[free] = slotKeys[slot];
+                index.replace(h, slot, free);
+                held.clear(slot);
+                held.set(free);
+            }
+        }
+        assertBitsExact(index, held, slotSpace, seed, "after moves and removals");
+    }
+
+    private static void assertBitsExact(HashIndex index, java.util.BitSet held, int slotSpace, long seed, String when) {
+        for (int s = 0; s < slotSpace + IndexedSlots.CHUNK_BITS; s++) {
+            assertThat(index.holdsSlot(s))
+                    .as("seed %d slot %d %s", seed, s, when)
+                    .isEqualTo(held.get(s));
+        }
+    }
 }
