@@ -11,7 +11,15 @@ import org.junit.jupiter.api.Test;
 class HashIndexTest {
     /** Slots hold keys in an array: slot i holds keys[i]. */
     private static final class ArrayKeys implements SlotKeys {
-        final byte[][] keys = new byte[1 << 16][];
+        final byte[][] keys;
+
+        ArrayKeys() {
+            this(1 << 16);
+        }
+
+        ArrayKeys(int slots) {
+            keys = new byte[slots][];
+        }
 
         @Override
         public boolean keyEquals(int slot, byte[] key) {
@@ -389,18 +397,8 @@ class HashIndexTest {
         System.out.println("HashIndexTest fill bits seed " + seed);
         Random rnd = new Random(seed);
         int slotSpace = 3 * IndexedSlots.CHUNK_BITS + 77;
-        byte[][] slotKeys = new byte[slotSpace + 10][];
-        SlotKeys keys = new SlotKeys() {
-            @Override
-            public boolean keyEquals(int slot, byte[] key) {
-                return java.util.Arrays.equals(slotKeys[slot], key);
-            }
-
-            @Override
-            public boolean keysEqual(int a, int b) {
-                return java.util.Arrays.equals(slotKeys[a], slotKeys[b]);
-            }
-        };
+        ArrayKeys keys = new ArrayKeys(slotSpace);
+        byte[][] slotKeys = keys.keys;
         HashIndex index = new HashIndex(keys);
         for (int i = 0; i < 2_000; i++) {
             int slot = rnd.nextInt(slotSpace);

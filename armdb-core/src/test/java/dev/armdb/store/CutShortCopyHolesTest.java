@@ -46,10 +46,7 @@ class CutShortCopyHolesTest {
                 .growthStepBytes(GROWTH_BYTES)
                 .build();
         try (Store store = Store.open(dir, cfg)) {
-            for (int i = 0; i < KEYS; i++) {
-                byte[] key = longBytes(i);
-                store.shard(0).put(key, KeyHash.hash(key), longBytes(~i));
-            }
+            putKeys(store);
             store.flush();
             store.replica(true);
             store.beginCopy(0);
@@ -89,10 +86,7 @@ class CutShortCopyHolesTest {
                 .growthStepBytes(GROWTH_BYTES)
                 .build();
         try (Store store = Store.open(dir, cfg)) {
-            for (int i = 0; i < KEYS; i++) {
-                byte[] key = longBytes(i);
-                store.shard(0).put(key, KeyHash.hash(key), longBytes(~i));
-            }
+            putKeys(store);
             store.replica(true);
         }
         try (Store store = Store.open(dir, null)) {
@@ -118,6 +112,13 @@ class CutShortCopyHolesTest {
             ch.force(true);
             assertThat(ch.size()).isEqualTo(size);
             return size;
+        }
+    }
+
+    private static void putKeys(Store store) {
+        for (int i = 0; i < KEYS; i++) {
+            byte[] key = longBytes(i);
+            store.shard(0).put(key, KeyHash.hash(key), longBytes(~i));
         }
     }
 
