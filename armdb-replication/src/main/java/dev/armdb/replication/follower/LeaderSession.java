@@ -437,12 +437,13 @@ final class LeaderSession implements SessionWorkers.Session {
      */
     private int receive(long nowNs) throws IOException {
         int frames = 0;
+        boolean drained = false;
         for (int reads = 0; state.reading(); reads++) {
             for (MessageType t; frames < FRAMES_PER_PASS && state.reading() && (t = reader.next()) != null; ) {
                 frames++;
                 frame(t, nowNs);
             }
-            if (frames >= FRAMES_PER_PASS || !state.reading() || reads >= READS_PER_PASS) {
+            if (drained || frames >= FRAMES_PER_PASS || !state.reading() || reads >= READS_PER_PASS) {
                 break;
             }
             int n = reader.fill(transport);
@@ -453,6 +454,9 @@ final class LeaderSession implements SessionWorkers.Session {
                 break;
             }
             bytesIn.add(n);
+            // a short read found the socket empty: a read after the frames would find nothing (one more system call
+            // per wake-up), and bytes arriving meanwhile make the selector report the socket again
+            drained = reader.lastFillShort();
         }
         if (!state.framed()) {
             return frames;

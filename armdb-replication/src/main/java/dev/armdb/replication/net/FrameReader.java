@@ -42,6 +42,8 @@ public final class FrameReader {
 
     private int length;
     private int filled;
+    /** See {@link #lastFillShort}. */
+    private boolean lastFillShort;
 
     /**
      * A reader with {@code stagingBytes} of staging (at least a frame header) and a payload array that starts at
@@ -103,18 +105,31 @@ public final class FrameReader {
     public int fill(ByteSource transport) throws IOException {
         if (type != null && !staged.hasRemaining()) {
             payloadFill.limit(length).position(filled);
+            int room = payloadFill.remaining();
             int n = transport.read(payloadFill);
             if (n > 0) {
                 filled += n;
             }
+            lastFillShort = n < room;
             return n;
         }
         staged.compact();
         try {
-            return staged.hasRemaining() ? transport.read(staged) : 0;
+            int room = staged.remaining();
+            int n = room > 0 ? transport.read(staged) : 0;
+            lastFillShort = n < room;
+            return n;
         } finally {
             staged.flip();
         }
+    }
+
+    /**
+     * True if the last {@link #fill} read fewer bytes than it had room for: the transport had no more at that moment,
+     * so another read now would most likely find nothing (a caller may wait for the selector instead).
+     */
+    public boolean lastFillShort() {
+        return lastFillShort;
     }
 
     /**
