@@ -17,9 +17,12 @@ import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -43,8 +46,12 @@ import org.HdrHistogram.Histogram;
  * (it starts its own helpers and child processes and stops them).
  */
 public final class ReplicationBench {
-    /** One measured catch-up. */
-    record CatchUp(int records, double seconds, double slotMBps, double rawMBps) {}
+    /**
+     * One measured catch-up, beside two plain socket copies of the same bytes over loopback: into a reused buffer
+     * ({@code rawMBps}) and into a new file ({@code rawToFileMBps}, what a follower cannot do without: land the bytes
+     * in pages it has not used before).
+     */
+    record CatchUp(int records, double seconds, double slotMBps, double rawMBps, double rawToFileMBps) {}
 
     /** One lag run. */
     record Lag(int rate, int followers, long samples, double p50us, double p99us, double p999us, double maxUs) {}
@@ -112,16 +119,34 @@ public final class ReplicationBench {
 
     /** Bytes per second of a plain Java socket copy of {@code bytes} over loopback, in MB/s. */
     static double rawLoopbackMBps(long bytes) throws Exception {
+        return rawLoopbackMBps(bytes, null);
+    }
+
+    /**
+     * Bytes per second of a plain Java socket copy of {@code bytes} over loopback, in MB/s; with {@code file} not
+     * null, the reader writes what it reads into that new file (not forced: the page cache, as a follower with
+     * durability NONE), and the copy counts as done when the last byte is written.
+     */
+    static double rawLoopbackMBps(long bytes, Path file) throws Exception {
         try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             Thread reader = Thread.ofPlatform().start(() -> {
                 try (Socket s = server.accept();
-                        InputStream in = s.getInputStream()) {
+                        InputStream in = s.getInputStream();
+                        FileChannel out = file == null
+                                ? null
+                                : FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
                     byte[] buf = new byte[256 << 10];
                     long got = 0;
                     while (got < bytes) {
                         int n = in.read(buf);
                         if (n < 0) {
                             break;
+                        }
+                        if (out != null) {
+                            ByteBuffer b = ByteBuffer.wrap(buf, 0, n);
+                            while (b.hasRemaining()) {
+                                out.write(b, got + b.position());
+                            }
                         }
                         got += n;
                     }
@@ -161,7 +186,11 @@ public final class ReplicationBench {
                     ReplicationClientConfig.defaults().withTls(tls))) {
                 awaitAll(leader, List.of(client));
                 double secs = (System.nanoTime() - t0) / 1e9;
-                return new CatchUp(records, secs, slotBytes / secs / 1e6, raw);
+                // after the catch-up, its files still there: this copy too lands in pages not used before
+                Path copy = root.resolve("raw-copy");
+                double rawToFile = rawLoopbackMBps(slotBytes, copy);
+                Files.delete(copy);
+                return new CatchUp(records, secs, slotBytes / secs / 1e6, raw, rawToFile);
             }
         }
     }
@@ -178,7 +207,7 @@ public final class ReplicationBench {
         return ReplicationTls.fromKeyStore(store, password);
     }
 
-    /** {@link #catchUp} {@code runs} times; the run with the median time (raw loopback: its median). */
+    /** {@link #catchUp} {@code runs} times; the run with the median time (raw loopback copies: their medians). */
     static CatchUp catchUpMedian(Path root, int records, int runs, SSLContext tls) throws Exception {
         List<CatchUp> all = new ArrayList<>();
         for (int r = 0; r < runs; r++) {
@@ -193,7 +222,9 @@ public final class ReplicationBench {
         CatchUp mid = all.get(all.size() / 2);
         double raw =
                 ServerBench.median(all.stream().mapToDouble(CatchUp::rawMBps).toArray());
-        return new CatchUp(mid.records(), mid.seconds(), mid.slotMBps(), raw);
+        double rawToFile = ServerBench.median(
+                all.stream().mapToDouble(CatchUp::rawToFileMBps).toArray());
+        return new CatchUp(mid.records(), mid.seconds(), mid.slotMBps(), raw, rawToFile);
     }
 
     /** The value {@link #load} writes for record {@code i} (the rest of {@code v} is left as it is). */
@@ -533,24 +564,30 @@ public final class ReplicationBench {
                 .append(res.runs())
                 .append(" runs; lag and resync are single runs.\n\n");
         sb.append("### Catch-up of an empty follower\n\n");
-        sb.append("Beside the raw loopback bandwidth of a plain Java socket copy of the same bytes, and a Redis full")
+        sb.append("Beside the raw loopback bandwidth of a plain Java socket copy of the same bytes (into a reused")
+                .append(" buffer, and into a new file, as a follower must land them in pages it has not used before:")
+                .append(" on a virtual machine that hands freed memory back to its host, such pages cost far more")
+                .append(" than reused ones), and a Redis full")
                 .append(" sync of the same records (same key and value bytes, loaded into the master with pipelined")
                 .append(" SETs; master and replica `--save '' --appendonly no`, master `repl-diskless-sync-delay 0`,")
                 .append(" the rest Redis' defaults; timed from REPLICAOF until `master_link_status:up` and the")
                 .append(" replica's DBSIZE equals the count).\n\n");
-        sb.append("| records | armdb s | slot MB/s | slots/s | raw loopback MB/s | armdb / raw | Redis full sync s |")
-                .append(" Redis / armdb time |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        sb.append("| records | armdb s | slot MB/s | slots/s | raw loopback MB/s | armdb / raw |")
+                .append(" raw loopback into a new file MB/s | armdb / raw into a file | Redis full sync s |")
+                .append(" Redis / armdb time |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (CatchUp cu : res.catchUps()) {
             RedisSync rs = redisFor(res, cu.records());
             sb.append(String.format(
                     Locale.ROOT,
-                    "| %,d | %.2f | %.1f | %,.0f | %.1f | %.0f%% | %s | %s |%n",
+                    "| %,d | %.2f | %.1f | %,.0f | %.1f | %.0f%% | %.1f | %.0f%% | %s | %s |%n",
                     cu.records(),
                     cu.seconds(),
                     cu.slotMBps(),
                     cu.records() / cu.seconds(),
                     cu.rawMBps(),
                     100 * cu.slotMBps() / cu.rawMBps(),
+                    cu.rawToFileMBps(),
+                    100 * cu.slotMBps() / cu.rawToFileMBps(),
                     rs == null ? "not run" : String.format(Locale.ROOT, "%.2f", rs.seconds()),
                     rs == null ? "–" : String.format(Locale.ROOT, "%.2f×", rs.seconds() / cu.seconds())));
         }

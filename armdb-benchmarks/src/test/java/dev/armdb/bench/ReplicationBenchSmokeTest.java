@@ -22,6 +22,7 @@ class ReplicationBenchSmokeTest {
         assertThat(tls.slotMBps()).isPositive();
         assertThat(cu.slotMBps()).isPositive();
         assertThat(cu.rawMBps()).isPositive();
+        assertThat(cu.rawToFileMBps()).isPositive();
         List<ReplicationBench.Lag> lags = ReplicationBench.lag(tmp, 5_000, new int[] {2_000}, new int[] {1, 2}, 0.25);
         assertThat(lags).hasSize(2).allSatisfy(l -> {
             assertThat(l.samples()).isEqualTo(500);
@@ -71,7 +72,7 @@ class ReplicationBenchSmokeTest {
             assertThat(sync.records()).isEqualTo(5_000);
             assertThat(sync.seconds()).isPositive().isLessThan(600);
         }
-        ReplicationBench.CatchUp cu = new ReplicationBench.CatchUp(5_000, 0.1, 3.2, 100);
+        ReplicationBench.CatchUp cu = new ReplicationBench.CatchUp(5_000, 0.1, 3.2, 100, 50);
         String md = ReplicationBench.markdown(
                 new ReplicationBench.Results(
                         List.of(cu),
