@@ -1,13 +1,17 @@
 package dev.armdb.cli;
 
 import dev.armdb.FixedConfig;
+import dev.armdb.replication.leader.ReplicationServer;
 import dev.armdb.server.Node;
 import dev.armdb.server.NodeConfig;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystem;
+import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
@@ -24,11 +28,13 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code armdb aot-train}: the training run behind the launcher's ahead-of-time cache. A leader {@code serve} process
- * with default settings takes pipelined {@code SET}s over RESP, a fresh follower node in this process makes its first
- * copy of it, live writes and deletes stream to the follower, and the follower answers {@code GET}s. The JVM
- * records the classes loaded and the methods' profiles of this run into the cache ({@code -XX:AOTCacheOutput}, set by
- * the launcher), so later processes start sooner and compile their hot paths earlier; a first copy into a fresh
- * follower process, most of whose time is a cold JVM's, is about a quarter faster with it.
+ * with default settings takes pipelined {@code SET}s over RESP, a fresh node in this process, told {@code REPLICAOF} as
+ * users start a follower, makes its first copy of it, live writes and deletes stream to the follower, and the follower
+ * answers {@code GET}s; then the classes of the leader's side of replication are loaded too, without running them (see
+ * {@link #loadLeaderClasses}). The JVM records the classes loaded and the methods' profiles of this run into the cache
+ * ({@code -XX:AOTCacheOutput}, set by the launcher), so later processes start sooner and compile their hot paths
+ * earlier; a first copy into a fresh follower process, most of whose time is a cold JVM's, is about a quarter faster
+ * with it.
  *
  * <p>Everything happens on loopback ports chosen by the system, in a temporary directory removed at the end.
  */
@@ -67,6 +73,10 @@ final class AotTrainCommand implements Callable<Integer> {
         } finally {
             deleteTree(root);
         }
+        out.printf(
+                Locale.ROOT,
+                "armdb: loaded the leader side's %d classes%n",
+                loadLeaderClasses().size());
         out.printf(Locale.ROOT, "armdb: training run done in %.1f s%n", (System.nanoTime() - t0) / 1e9);
         return 0;
     }
@@ -90,9 +100,17 @@ final class AotTrainCommand implements Callable<Integer> {
             InetSocketAddress any = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
             try (RespLink l = new RespLink(addresses[0], TIMEOUT_MILLIS)) {
                 writes(l, 0, records, false);
-                try (Node follower = Node.start(
-                                new NodeConfig(root.resolve("follower"), cfg, any, any, addresses[1], null));
+                // started as a leader and told REPLICAOF, as users and the benchmarks start a follower: the switch
+                // loads classes of its own (its handshake runs on a virtual thread) that the cache should hold
+                try (Node follower = Node.start(new NodeConfig(root.resolve("follower"), cfg, any, any, null, null));
                         RespLink f = new RespLink(follower.respAddress(), TIMEOUT_MILLIS)) {
+                    Object answer = f.call(
+                            "REPLICAOF",
+                            addresses[1].getAddress().getHostAddress(),
+                            Integer.toString(addresses[1].getPort()));
+                    if (!"+OK".equals(answer)) {
+                        throw new IllegalStateException("REPLICAOF answered " + answer + ", expected +OK");
+                    }
                     awaitSize(f, l.call("DBSIZE"));
                     writes(l, records / 2, records + records / 2, true);
                     awaitSize(f, l.call("DBSIZE"));
@@ -104,6 +122,49 @@ final class AotTrainCommand implements Callable<Integer> {
             if (!leader.waitFor(30, TimeUnit.SECONDS)) {
                 leader.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
             }
+        }
+    }
+
+    /**
+     * Loads and initializes every class of the replication server's package without running its code, so that the
+     * cache holds them while this JVM's profiles stay a follower's (see {@link #train}): a leader process otherwise
+     * loads and verifies them from its jar when its first follower connects, and that follower's handshake waits.
+     *
+     * @return the names of the classes loaded
+     */
+    static List<String> loadLeaderClasses() throws IOException, ClassNotFoundException {
+        Class<?> anchor = ReplicationServer.class;
+        String dir = anchor.getPackageName().replace('.', '/');
+        Path source;
+        try {
+            source = Path.of(
+                    anchor.getProtectionDomain().getCodeSource().getLocation().toURI());
+        } catch (URISyntaxException e) {
+            throw new IOException("cannot locate the classes of " + anchor.getName() + ": " + e.getMessage(), e);
+        }
+        List<String> names;
+        if (Files.isDirectory(source)) {
+            names = classesUnder(source, source.resolve(dir));
+        } else {
+            try (FileSystem jar = FileSystems.newFileSystem(source)) {
+                Path top = jar.getPath("/");
+                names = classesUnder(top, top.resolve(dir));
+            }
+        }
+        for (String name : names) {
+            Class.forName(name, true, anchor.getClassLoader());
+        }
+        return names;
+    }
+
+    /** The binary names of the classes in the directory {@code dir} under the class path root {@code top}. */
+    private static List<String> classesUnder(Path top, Path dir) throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.map(f -> top.relativize(f).toString())
+                    .filter(f -> f.endsWith(".class") && !f.endsWith("module-info.class"))
+                    .map(f -> f.substring(0, f.length() - ".class".length()).replace('/', '.'))
+                    .sorted()
+                    .toList();
         }
     }
 

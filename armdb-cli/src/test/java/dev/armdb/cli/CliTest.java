@@ -40,13 +40,25 @@ class CliTest {
     }
 
     /**
-     * The launcher's training run: a leader child process, a first copy into a follower node in this JVM, live writes
-     * and deletes; it fails (an exception, not exit 0) unless the follower ends with the leader's key count.
+     * The launcher's training run: a leader child process, a first copy into a node of this JVM told REPLICAOF, live
+     * writes and deletes; it fails (an exception, not exit 0) unless the follower ends with the leader's key count.
      */
     @Test
     void aotTrainingRunCopiesAndStreamsToAFollower() {
         assertThat(Main.run("aot-train", "--records", "3000")).isZero();
         assertThat(Main.run("aot-train", "--records", "10")).isNotZero();
+    }
+
+    /** The training run also loads the leader side's classes, which a follower's run never uses. */
+    @Test
+    void aotTrainingLoadsEveryClassOfTheReplicationServersPackage() throws Exception {
+        assertThat(AotTrainCommand.loadLeaderClasses())
+                .contains(
+                        "dev.armdb.replication.leader.ReplicationServer",
+                        "dev.armdb.replication.leader.FollowerSession",
+                        "dev.armdb.replication.leader.ShardStreamer",
+                        "dev.armdb.replication.leader.PooledStream")
+                .allSatisfy(name -> assertThat(name).startsWith("dev.armdb.replication.leader."));
     }
 
     @Test
