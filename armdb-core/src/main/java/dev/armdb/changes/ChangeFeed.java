@@ -88,8 +88,13 @@ public final class ChangeFeed {
     }
 
     void wakeParked() {
+        wakeParked(null);
+    }
+
+    /** Wakes the parked cursors; {@code flushing}: the holder being flushed, which runs safe-point wakers after. */
+    void wakeParked(DeferredWakeups flushing) {
         for (FeedCursor c : cursors) {
-            c.unparkIfParked();
+            c.unparkIfParked(flushing);
         }
     }
 

@@ -20,11 +20,15 @@ package dev.armdb.changes;
 public final class DeferredWakeups {
     /** Feeds held at most between two flushes. */
     public static final int CAPACITY = 1024;
+    /** Distinct safe-point wakers one flush runs at most; any beyond are woken at once. */
+    static final int SAFE_POINT_CAPACITY = 64;
 
     private static final ThreadLocal<DeferredWakeups> CURRENT = new ThreadLocal<>();
 
     private final ChangeFeed[] held = new ChangeFeed[CAPACITY];
     private int count;
+    private final SafePointWaker[] safePoint = new SafePointWaker[SAFE_POINT_CAPACITY];
+    private int safePointCount;
 
     private DeferredWakeups() {}
 
@@ -67,15 +71,40 @@ public final class DeferredWakeups {
         return true;
     }
 
-    /** Wakes the parked readers of every feed published to since the last flush. Allocation-free. */
+    /**
+     * Wakes the parked readers of every feed published to since the last flush, then lets each distinct {@link
+     * SafePointWaker} among them do its owner's work on this thread, once. Allocation-free. The caller holds no store
+     * lock: a safe-point waker may read the store and write to a socket.
+     */
     public void flush() {
         for (int i = 0; i < count; i++) {
             ChangeFeed f = held[i];
             held[i] = null;
             f.heldBy = null;
-            f.wakeParked();
+            f.wakeParked(this);
         }
         count = 0;
+        // after every feed is woken: one run of a waker serves all the feeds its owner reads, of every shard
+        for (int i = 0; i < safePointCount; i++) {
+            SafePointWaker w = safePoint[i];
+            safePoint[i] = null;
+            w.runAtSafePoint();
+        }
+        safePointCount = 0;
+    }
+
+    /** Runs {@code w} at the end of the flush in progress, once however many cursors armed it. */
+    void afterFlush(SafePointWaker w) {
+        for (int i = 0; i < safePointCount; i++) {
+            if (safePoint[i] == w) {
+                return;
+            }
+        }
+        if (safePointCount == safePoint.length) {
+            w.run();
+            return;
+        }
+        safePoint[safePointCount++] = w;
     }
 
     /** Number of feeds whose wake-up is held. */

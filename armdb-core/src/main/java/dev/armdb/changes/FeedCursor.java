@@ -107,8 +107,8 @@ public final class FeedCursor implements AutoCloseable {
     }
 
     /**
-     * Arms {@code waker} to run once, on the publishing thread (or at its held wake-ups' flush), when an entry is
-     * published past this cursor; an armed waker stays armed until it has run or is {@linkplain #disarmWakeup
+     * Arms {@code waker} to run once, on the publishing thread (or at its held wake-ups' flush, where a {@link
+     * SafePointWaker} may do its owner's work), when an entry is published past this cursor; an armed waker stays armed until it has run or is {@linkplain #disarmWakeup
      * disarmed}, so arming again is cheap. For an owner that blocks on something else (a selector): arm, and block
      * only if this returns false. The waker must be cheap and must not block. Owner thread only.
      *
@@ -140,12 +140,22 @@ public final class FeedCursor implements AutoCloseable {
     }
 
     void unparkIfParked() {
+        unparkIfParked(null);
+    }
+
+    /**
+     * Wakes the owner if it waits; a {@link SafePointWaker} is handed to {@code flushing} (a holder being flushed)
+     * to run once the flush has woken every feed, instead of being run here.
+     */
+    void unparkIfParked(DeferredWakeups flushing) {
         Object w = WAITER.getVolatile(this);
         // one wake per wait: the first waker claims the waiter, so a burst of publishes costs one unpark
         if (w != null && WAITER.compareAndSet(this, w, null)) {
             feed.parked(-1);
             if (w instanceof Thread t) {
                 LockSupport.unpark(t);
+            } else if (flushing != null && w instanceof SafePointWaker s) {
+                flushing.afterFlush(s);
             } else {
                 ((Runnable) w).run();
             }

@@ -37,8 +37,9 @@ import org.slf4j.LoggerFactory;
  * length are checked from its header, before any payload is buffered, and a follower silent (no whole frame) for the
  * peer timeout is dropped, however it trickles bytes.
  *
- * <p>Threading: confined to its worker's thread from {@link #register} on; the status it publishes goes through
- * {@link FollowerSession}'s volatile fields.
+ * <p>Threading: from {@link #adopted} on, used under its worker's pass lock only (by the worker, or by a leader's
+ * writer at a safe point, see {@link SessionWorkers}); the status it publishes goes through {@link FollowerSession}'s
+ * volatile fields.
  */
 final class PooledStream implements SessionWorkers.Session {
     private static final Logger LOG = LoggerFactory.getLogger(PooledStream.class);
@@ -232,6 +233,12 @@ final class PooledStream implements SessionWorkers.Session {
     @Override
     public boolean armWakeup(Runnable waker) {
         return state == State.OPEN && feedIdle && streamer.cursor().armWakeup(waker);
+    }
+
+    /** Open, with every byte handed to the socket: it waits for the feed, an ack or its deadline only. */
+    @Override
+    public boolean quiet() {
+        return state == State.OPEN && writer.isEmpty() && !transport.wantsWrite();
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.armdb.replication.net;
 
+import dev.armdb.changes.SafePointWaker;
 import dev.armdb.replication.protocol.ErrorCode;
 import dev.armdb.replication.protocol.ProtocolException;
 import java.io.IOException;
@@ -14,6 +15,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -32,8 +34,9 @@ import org.slf4j.LoggerFactory;
  * sockets and, through its timeout, the earliest deadline of its sessions (heartbeats, timeouts, deferred acks,
  * reconnects), never later than {@link #MAX_WAIT_NANOS}.
  *
- * <p>Threading: {@link #adopt}, {@link #wakeAll} and {@link #close} from any thread; a session's methods only on its
- * worker, from {@link Session#adopted} on.
+ * <p>Threading: {@link #adopt}, {@link #wakeAll} and {@link #close} from any thread; a session's methods only under
+ * its worker's pass lock, from {@link Session#adopted} on: on the worker, or on a writer flushing its held wake-ups
+ * while the worker waits (see {@link Worker}).
  */
 public final class SessionWorkers implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SessionWorkers.class);
@@ -44,7 +47,8 @@ public final class SessionWorkers implements AutoCloseable {
      * One session as a worker drives it: a state machine that does its I/O on non-blocking channels registered with
      * the worker's selector (the session as their attachment) and never blocks on the network.
      *
-     * <p>Threading: every method is called on the session's worker only.
+     * <p>Threading: every method is called by one thread at a time, under its worker's pass lock (on the worker, or
+     * on a writer at a safe point while the worker waits); the lock orders the session's fields between them.
      */
     public interface Session {
         /** The worker took the session: the selector its channels register with (attachment: the session). */
@@ -88,9 +92,21 @@ public final class SessionWorkers implements AutoCloseable {
             return null;
         }
 
+        /**
+         * True if, after {@link #doWork} found nothing to do and {@link #armWakeup} armed its wake-up, the session
+         * waits only for that wake-up or for the events its selector keys already watch: a writer that stepped it
+         * at a safe point may leave the blocked worker asleep. False (the default) makes such a writer wake it.
+         */
+        default boolean quiet() {
+            return false;
+        }
+
         /** The worker is stopping or failed: the session ends now, telling its peer if the socket takes it at once. */
         void shutdown();
     }
+
+    /** {@link Worker#step} result: a session has more to do now. */
+    private static final long BUSY = Long.MIN_VALUE;
 
     private final Worker[] workers;
 
@@ -199,8 +215,20 @@ public final class SessionWorkers implements AutoCloseable {
         }
     }
 
-    /** One worker thread: its selector and the sessions it owns. */
+    /**
+     * One worker thread: its selector and the sessions it owns.
+     *
+     * <p>Design note: the sessions are stepped only under {@link #passLock}, which the worker holds except while it
+     * blocks in its selector. A writer flushing its held wake-ups ({@link SafePointWaker#runAtSafePoint}) that takes
+     * the lock then steps the sessions itself, re-arms their wake-ups and leaves the worker asleep, unless something
+     * is left that only the worker can do (a socket that refused bytes, a session that ended, a newcomer, a deadline
+     * earlier than the worker's). The lock also orders the sessions' plain fields between the two threads. A writer
+     * that finds the lock taken wakes the selector, as before.
+     */
     private static final class Worker {
+        /** Passes a writer at a safe point runs at most before it leaves the rest to the worker. */
+        private static final int SAFE_POINT_PASSES = 4;
+
         private final Selector selector;
         private final Thread thread;
         private final BooleanSupplier ownerClosing;
@@ -209,16 +237,33 @@ public final class SessionWorkers implements AutoCloseable {
         private final AtomicInteger load = new AtomicInteger();
         /** Sessions adopted and not dropped yet, per affinity; counted up by adopt, down by this worker. */
         private final Map<String, Integer> affinities = new ConcurrentHashMap<>();
+        /** Held by whoever steps the sessions: the worker, or a writer at a safe point while the worker waits. */
+        private final ReentrantLock passLock = new ReentrantLock();
+        /** Keys the selector reported while the worker waited without the lock; dispatched once it has it again. */
+        private final List<SelectionKey> readyKeys = new ArrayList<>();
 
-        private final Runnable waker;
+        private final SafePointWaker waker = new SafePointWaker() {
+            @Override
+            public void run() {
+                selector.wakeup();
+            }
+
+            @Override
+            public void runAtSafePoint() {
+                stepFromSafePoint();
+            }
+        };
         private final Consumer<SelectionKey> onReady = this::ready;
+        private final Consumer<SelectionKey> collectReady = readyKeys::add;
+        /** The deadline the blocked worker's selector timeout serves. Guarded by passLock. */
+        private long waitDeadline;
+
         private volatile boolean stopping;
         private volatile boolean dead;
 
         Worker(String name, BooleanSupplier ownerClosing) throws IOException {
             this.selector = Selector.open();
             this.ownerClosing = ownerClosing;
-            this.waker = selector::wakeup;
             this.thread = Thread.ofPlatform().daemon().name(name).unstarted(this::run);
         }
 
@@ -249,6 +294,7 @@ public final class SessionWorkers implements AutoCloseable {
         }
 
         private void run() {
+            passLock.lock();
             try {
                 while (!stopping) {
                     pass();
@@ -258,15 +304,50 @@ public final class SessionWorkers implements AutoCloseable {
                 LOG.error("replication worker {} failed", thread.getName(), t);
             } finally {
                 dead = true;
-                endAll();
+                try {
+                    endAll();
+                } finally {
+                    passLock.unlock();
+                }
             }
         }
 
+        /** One pass of the worker, with {@link #passLock} held: steps the sessions, then polls or waits. */
         private void pass() throws IOException {
             long now = System.nanoTime();
-            for (Session s; (s = incoming.poll()) != null; ) {
-                sessions.add(s);
-                s.adopted(selector, now);
+            long deadline = step(now, true);
+            if (deadline == BUSY) {
+                selector.selectNow(onReady);
+                return;
+            }
+            long waitMs = Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - now + 999_999));
+            waitDeadline = deadline;
+            passLock.unlock();
+            try {
+                selector.select(collectReady, waitMs);
+            } finally {
+                passLock.lock();
+            }
+            for (int i = 0; i < readyKeys.size(); i++) {
+                ready(readyKeys.get(i));
+            }
+            readyKeys.clear();
+        }
+
+        /**
+         * Steps every session once, dropping those that ended; with {@link #passLock} held.
+         *
+         * @param adoptNewcomers take the sessions handed over since the last pass first (the worker only: a channel
+         *     registered while its selector waits is not watched before the selector's next select)
+         * @return {@link #BUSY} if there is more to do at once or a session waits to be adopted; else the earliest
+         *     deadline of the sessions, whose wake-ups are armed
+         */
+        private long step(long now, boolean adoptNewcomers) {
+            if (adoptNewcomers) {
+                for (Session s; (s = incoming.poll()) != null; ) {
+                    sessions.add(s);
+                    s.adopted(selector, now);
+                }
             }
             boolean closing = ownerClosing.getAsBoolean();
             int work = 0;
@@ -281,11 +362,56 @@ public final class SessionWorkers implements AutoCloseable {
                 }
             }
             if (work > 0 || !incoming.isEmpty() || !armWakeups()) {
-                selector.selectNow(onReady);
+                return BUSY;
+            }
+            return deadline;
+        }
+
+        /**
+         * A writer at a safe point found work for this worker's sessions: it steps them itself if the worker waits in
+         * its selector, and wakes the worker only if something is left for it.
+         */
+        private void stepFromSafePoint() {
+            if (!passLock.tryLock()) {
+                selector.wakeup();
                 return;
             }
-            long waitMs = Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - now + 999_999));
-            selector.select(onReady, waitMs);
+            boolean leaveAsleep = false;
+            try {
+                leaveAsleep = !stopping && !dead && stepUntilQuiet();
+            } catch (RuntimeException e) {
+                // not the writer's failure: the worker steps the session again and fails on its own thread
+                LOG.debug("a session failed when stepped at a writer's safe point: {}", e.toString());
+            } finally {
+                passLock.unlock();
+                if (!leaveAsleep) {
+                    selector.wakeup();
+                }
+            }
+        }
+
+        /** Steps the sessions until none has work; true if the waiting worker need not wake for what was done. */
+        private boolean stepUntilQuiet() {
+            int before = sessions.size();
+            for (int pass = 0; pass < SAFE_POINT_PASSES; pass++) {
+                long now = System.nanoTime();
+                long deadline = step(now, false);
+                if (deadline != BUSY) {
+                    // a session that ended here leaves a cancelled key, and its socket's close, to the next select
+                    return sessions.size() == before && deadline >= waitDeadline && allQuiet();
+                }
+            }
+            return false;
+        }
+
+        /** True if every session waits only for its armed wake-up or for what its selector keys watch already. */
+        private boolean allQuiet() {
+            for (Session s : sessions) {
+                if (!s.quiet()) {
+                    return false;
+                }
+            }
+            return true;
         }
 
         /** Arms the sessions' outside wake-ups; false if one has such work already. */
