@@ -39,7 +39,20 @@ class ConfigCopyTest {
     @Test
     void everyServerWithMethodChangesOnlyItsOwnComponents() throws Exception {
         ReplicationServerConfig base = new ReplicationServerConfig(
-                A1, Duration.ofMillis(11), Duration.ofMillis(12), 13, 14, S1, T1, List.of("a:1"), A2, 15, 16, 17, 18);
+                A1,
+                Duration.ofMillis(11),
+                Duration.ofMillis(12),
+                13,
+                14,
+                S1,
+                T1,
+                List.of("a:1"),
+                A2,
+                15,
+                16,
+                17,
+                18,
+                Duration.ofMillis(19));
         List<Case<ReplicationServerConfig>> cases = List.of(
                 new Case<>("withMaxSessions", c -> c.withMaxSessions(27), Map.of("maxSessions", 27)),
                 new Case<>("withBind", c -> c.withBind(A3), Map.of("bind", A3)),
@@ -56,7 +69,11 @@ class ConfigCopyTest {
                         "withUnauthenticatedLimits",
                         c -> c.withUnauthenticatedLimits(25, 26),
                         Map.of("maxUnauthenticated", 25, "maxUnauthenticatedPerSource", 26)),
-                new Case<>("withWorkerThreads", c -> c.withWorkerThreads(28), Map.of("workerThreads", 28)));
+                new Case<>("withWorkerThreads", c -> c.withWorkerThreads(28), Map.of("workerThreads", 28)),
+                new Case<>(
+                        "withAckReadInterval",
+                        c -> c.withAckReadInterval(Duration.ofMillis(29)),
+                        Map.of("ackReadInterval", Duration.ofMillis(29))));
         check(ReplicationServerConfig.class, base, cases);
     }
 

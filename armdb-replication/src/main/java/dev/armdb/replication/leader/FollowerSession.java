@@ -114,7 +114,8 @@ final class FollowerSession implements Runnable, AckedFollowers.Acked {
                     channel.takeBuffered(),
                     () -> streamer.start(info.mode(), req.fromLsn(), info.slotCount(), System.nanoTime()),
                     metrics,
-                    timeoutNanos);
+                    timeoutNanos,
+                    config.ackReadInterval().toNanos());
             state(State.CATCHING_UP, "handed to a worker");
             server.workers().adopt(stream);
             handedOff = true;
@@ -329,6 +330,11 @@ final class FollowerSession implements Runnable, AckedFollowers.Acked {
     /** A whole frame arrived from the follower at {@code nowNs}. */
     void heard(long nowNs) {
         lastHeardNanos = nowNs;
+    }
+
+    /** True while someone waits for acks: the session reads them as they arrive. Any thread. */
+    boolean acksWanted() {
+        return server.acksWanted();
     }
 
     /** The follower acknowledged something: wakes the server's waiters. */

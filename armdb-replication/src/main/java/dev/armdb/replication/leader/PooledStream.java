@@ -67,6 +67,7 @@ final class PooledStream implements SessionWorkers.Session {
     private final ByteTransport transport;
     private final ReplicationMetrics metrics;
     private final long timeoutNanos;
+    private final long ackReadNanos;
     private final int largestFrame;
     private final FrameWriter writer;
     private final ByteBuffer out;
@@ -78,8 +79,14 @@ final class PooledStream implements SessionWorkers.Session {
     private State state = State.OPEN;
     private SelectionKey key;
     private boolean writeInterest;
+    /** The socket is watched for input (acks read as they arrive); else read every {@link #ackReadNanos}. */
+    private boolean readInterest = true;
+    /** The key's interest changed in this {@link #doWork}: a selector waiting since does not watch it yet. */
+    private boolean interestChanged;
+
     private boolean feedIdle;
     private long lastHeardNanos;
+    private long lastReadNanos;
     private long lingerUntilNanos;
     private volatile long bytesOut;
 
@@ -95,7 +102,8 @@ final class PooledStream implements SessionWorkers.Session {
             byte[] leftover,
             Runnable start,
             ReplicationMetrics metrics,
-            long timeoutNanos) {
+            long timeoutNanos,
+            long ackReadNanos) {
         this.session = session;
         this.streamer = streamer;
         this.channel = channel;
@@ -104,6 +112,8 @@ final class PooledStream implements SessionWorkers.Session {
         this.start = start;
         this.metrics = metrics;
         this.timeoutNanos = timeoutNanos;
+        // a follower is heard only when its frames are read: read well within the peer timeout whatever the setting
+        this.ackReadNanos = Math.min(ackReadNanos, timeoutNanos / 2);
         this.largestFrame = FrameLayout.HEADER_SIZE
                 + streamer.largestBatch()
                 + FrameLayout.HEADER_SIZE
@@ -148,6 +158,7 @@ final class PooledStream implements SessionWorkers.Session {
     @Override
     public void adopted(Selector selector, long nowNs) {
         lastHeardNanos = nowNs;
+        lastReadNanos = nowNs;
         try {
             channel.configureBlocking(false);
             key = channel.register(selector, SelectionKey.OP_READ, this);
@@ -194,13 +205,15 @@ final class PooledStream implements SessionWorkers.Session {
                     "follower silent for more than " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms");
         }
         int work = 0;
+        interestChanged = false;
         if (transport.inputBuffered() || reader.frameReady()) {
             // input taken from the socket earlier: no readiness event will announce it
             read(nowNs);
             work++;
-            if (state != State.OPEN) {
-                return work;
-            }
+        }
+        readAcksIfDue(nowNs);
+        if (state != State.OPEN) {
+            return work;
         }
         feedIdle = false;
         while (work < FRAMES_PER_PASS && out.remaining() >= largestFrame + ERROR_ROOM) {
@@ -221,6 +234,29 @@ final class PooledStream implements SessionWorkers.Session {
         return work;
     }
 
+    /**
+     * Chooses how the follower's acks are read, and reads them if due. While someone needs them soon (a catch-up, a
+     * waiter, a full window) the socket is watched and each ack is read as it arrives. Otherwise it is not: the acks
+     * wait in the socket and are read every {@link #ackReadNanos}, or when half the window is unacknowledged as far
+     * as the session knows, so that a stream of writes does not wake the worker for every ack.
+     */
+    private void readAcksIfDue(long nowNs) throws IOException {
+        boolean watch = acksNeededSoon();
+        if (!watch && (nowNs - lastReadNanos >= ackReadNanos || streamer.windowHalfFull())) {
+            read(nowNs);
+            // still full after reading what came: the next ack is awaited on the socket
+            watch = acksNeededSoon();
+        }
+        if (watch != readInterest) {
+            readInterest = watch;
+            updateInterest();
+        }
+    }
+
+    private boolean acksNeededSoon() {
+        return streamer.phase() == ShardStreamer.Phase.CATCHING_UP || streamer.windowFull() || session.acksWanted();
+    }
+
     private int linger(long nowNs) throws IOException {
         flush();
         if ((writer.isEmpty() && !transport.wantsWrite()) || nowNs - lingerUntilNanos > 0) {
@@ -235,10 +271,13 @@ final class PooledStream implements SessionWorkers.Session {
         return state == State.OPEN && feedIdle && streamer.cursor().armWakeup(waker);
     }
 
-    /** Open, with every byte handed to the socket: it waits for the feed, an ack or its deadline only. */
+    /**
+     * Open, with every byte handed to the socket and the key's interest unchanged: it waits for the feed, an ack or
+     * its deadline only.
+     */
     @Override
     public boolean quiet() {
-        return state == State.OPEN && writer.isEmpty() && !transport.wantsWrite();
+        return state == State.OPEN && writer.isEmpty() && !transport.wantsWrite() && !interestChanged;
     }
 
     @Override
@@ -252,6 +291,9 @@ final class PooledStream implements SessionWorkers.Session {
         return switch (state) {
             case OPEN -> {
                 long d = lastHeardNanos + timeoutNanos + 1;
+                if (!readInterest) {
+                    d = Math.min(d, lastReadNanos + ackReadNanos);
+                }
                 yield feedIdle ? Math.min(d, nowNs + streamer.nanosUntilHeartbeat(nowNs)) : d;
             }
             case LINGERING -> lingerUntilNanos + 1;
@@ -276,6 +318,7 @@ final class PooledStream implements SessionWorkers.Session {
 
     /** Reads what the transport has now (a few socket reads at most) and takes the whole frames. */
     private void read(long nowNs) throws IOException {
+        lastReadNanos = nowNs;
         frames(nowNs);
         for (int pass = 0; pass < READS_PER_PASS && state == State.OPEN; pass++) {
             int n = reader.fill(transport);
@@ -333,9 +376,21 @@ final class PooledStream implements SessionWorkers.Session {
             metrics.bytesSent.add(n);
         }
         boolean blocked = writer.blocked();
-        if (blocked != writeInterest && key != null && key.isValid()) {
+        if (blocked != writeInterest) {
             writeInterest = blocked;
-            key.interestOps(blocked ? key.interestOps() | SelectionKey.OP_WRITE : SelectionKey.OP_READ);
+            updateInterest();
+        }
+    }
+
+    /** Sets the key's interest to what the session waits for on the socket. */
+    private void updateInterest() {
+        if (key == null || !key.isValid()) {
+            return;
+        }
+        int ops = (readInterest ? SelectionKey.OP_READ : 0) | (writeInterest ? SelectionKey.OP_WRITE : 0);
+        if (key.interestOps() != ops) {
+            key.interestOps(ops);
+            interestChanged = true;
         }
     }
 

@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -62,6 +63,9 @@ public final class ReplicationServer implements AutoCloseable {
     private final ReplicaLineage lineage;
     private final PeerAddresses addresses;
     private volatile Runnable ackListener;
+    /** Threads in {@link #awaitCount}: while there are any, sessions read acks as they arrive. */
+    private final AtomicInteger ackWaiters = new AtomicInteger();
+
     private volatile boolean closed;
 
     private ReplicationServer(Store store, ReplicationServerConfig config) throws IOException {
@@ -326,6 +330,8 @@ public final class ReplicationServer implements AutoCloseable {
      */
     public void ackListener(Runnable listener) {
         ackListener = listener;
+        // the sessions switch to reading acks as they arrive at their next pass
+        workers.wakeAll();
     }
 
     /**
@@ -338,8 +344,26 @@ public final class ReplicationServer implements AutoCloseable {
         return awaitCount(() -> countAckedAll(lsns), followers, timeout);
     }
 
-    /** Waits until {@code count} reaches {@code followers}, woken by every ACK, or {@code timeout} passed. */
+    /**
+     * Waits until {@code count} reaches {@code followers}, woken by every ACK, or {@code timeout} passed. While it
+     * waits the sessions read acks as they arrive (see {@link #acksWanted}); the first waiter wakes the workers so
+     * that acks already delivered are read at once.
+     */
     private boolean awaitCount(java.util.function.IntSupplier count, int followers, Duration timeout) {
+        if (count.getAsInt() >= followers) {
+            return true;
+        }
+        if (ackWaiters.getAndIncrement() == 0) {
+            workers.wakeAll();
+        }
+        try {
+            return awaitCountWatched(count, followers, timeout);
+        } finally {
+            ackWaiters.decrementAndGet();
+        }
+    }
+
+    private boolean awaitCountWatched(java.util.function.IntSupplier count, int followers, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         synchronized (ackMonitor) {
             while (count.getAsInt() < followers) {
@@ -356,6 +380,14 @@ public final class ReplicationServer implements AutoCloseable {
             }
             return true;
         }
+    }
+
+    /**
+     * True while someone waits for acks ({@link #awaitReplicated} and the like, or an {@link #ackListener}): sessions
+     * then read them as they arrive rather than every {@link ReplicationServerConfig#ackReadInterval}. Any thread.
+     */
+    boolean acksWanted() {
+        return ackWaiters.get() > 0 || ackListener != null;
     }
 
     void acked() {

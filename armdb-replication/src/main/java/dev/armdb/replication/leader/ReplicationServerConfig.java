@@ -31,6 +31,10 @@ import javax.net.ssl.SSLContext;
  * @param maxSessions follower sessions (one per follower per shard) streaming at once, at most; a handshake beyond it
  *     is answered with a transient error (the follower retries), so peers that pass the handshake, which without a
  *     secret is anyone, cannot make the leader hold unbounded threads and buffers
+ * @param workerThreads threads that drive the sessions after their handshake
+ * @param ackReadInterval how often a session reads its follower's acks while nothing waits for them: no {@code
+ *     WAIT}, no ack listener, the stream past its catch-up and its window open (then the leader reads them as they
+ *     arrive)
  */
 public record ReplicationServerConfig(
         InetSocketAddress bind,
@@ -45,7 +49,8 @@ public record ReplicationServerConfig(
         int maxUnauthenticated,
         int maxUnauthenticatedPerSource,
         int maxSessions,
-        int workerThreads) {
+        int workerThreads,
+        Duration ackReadInterval) {
     /** Default of {@link #maxUnauthenticated}. */
     public static final int DEFAULT_MAX_UNAUTHENTICATED = 256;
 
@@ -58,6 +63,12 @@ public record ReplicationServerConfig(
     /** Default of {@link #workerThreads}: one per core, at most four. */
     public static final int DEFAULT_WORKER_THREADS =
             Math.min(4, Runtime.getRuntime().availableProcessors());
+
+    /**
+     * Default of {@link #ackReadInterval}: a follower acknowledges each shard about every millisecond while writes
+     * stream; read as they came, those acks woke a leader thread thousands of times a second for nothing.
+     */
+    public static final Duration DEFAULT_ACK_READ_INTERVAL = Duration.ofMillis(10);
 
     /** Checks the limits and copies the list. */
     public ReplicationServerConfig {
@@ -72,13 +83,17 @@ public record ReplicationServerConfig(
         if (workerThreads < 1) {
             throw new IllegalArgumentException("workerThreads must be >= 1, got " + workerThreads);
         }
+        if (ackReadInterval == null || ackReadInterval.isNegative() || ackReadInterval.isZero()) {
+            throw new IllegalArgumentException("ackReadInterval must be positive, got " + ackReadInterval);
+        }
     }
 
     /**
      * Loopback, ephemeral port, 250 ms heartbeats, 5 s timeout, 16 batches of 256 KiB in flight, no secret, no TLS,
      * nothing advertised, no RESP address, at most {@value #DEFAULT_MAX_UNAUTHENTICATED} connections in their
      * handshake ({@value #DEFAULT_MAX_UNAUTHENTICATED_PER_SOURCE} per source address), at most {@value
-     * #DEFAULT_MAX_SESSIONS} sessions streaming, {@link #DEFAULT_WORKER_THREADS} worker threads.
+     * #DEFAULT_MAX_SESSIONS} sessions streaming, {@link #DEFAULT_WORKER_THREADS} worker threads, acks nobody waits
+     * for read every {@link #DEFAULT_ACK_READ_INTERVAL}.
      */
     public static ReplicationServerConfig defaults() {
         return new ReplicationServerConfig(
@@ -94,7 +109,13 @@ public record ReplicationServerConfig(
                 DEFAULT_MAX_UNAUTHENTICATED,
                 DEFAULT_MAX_UNAUTHENTICATED_PER_SOURCE,
                 DEFAULT_MAX_SESSIONS,
-                DEFAULT_WORKER_THREADS);
+                DEFAULT_WORKER_THREADS,
+                DEFAULT_ACK_READ_INTERVAL);
+    }
+
+    /** The same settings reading acks nobody waits for every {@code interval}. */
+    public ReplicationServerConfig withAckReadInterval(Duration interval) {
+        return with(c -> c.ackReadInterval = interval);
     }
 
     /** The same settings with {@code n} worker threads. */
@@ -178,6 +199,7 @@ public record ReplicationServerConfig(
         private int maxUnauthenticatedPerSource;
         private int maxSessions;
         private int workerThreads;
+        private Duration ackReadInterval;
 
         Components(ReplicationServerConfig from) {
             bind = from.bind;
@@ -193,6 +215,7 @@ public record ReplicationServerConfig(
             maxUnauthenticatedPerSource = from.maxUnauthenticatedPerSource;
             maxSessions = from.maxSessions;
             workerThreads = from.workerThreads;
+            ackReadInterval = from.ackReadInterval;
         }
 
         ReplicationServerConfig build() {
@@ -209,7 +232,8 @@ public record ReplicationServerConfig(
                     maxUnauthenticated,
                     maxUnauthenticatedPerSource,
                     maxSessions,
-                    workerThreads);
+                    workerThreads,
+                    ackReadInterval);
         }
     }
 }

@@ -335,6 +335,11 @@ final class ShardStreamer implements AutoCloseable {
         return seq - ackedSeq >= window;
     }
 
+    /** True while at least half the window's batches are unacknowledged, as far as the acks read so far tell. */
+    boolean windowHalfFull() {
+        return 2 * (seq - ackedSeq) >= window;
+    }
+
     /**
      * Takes the follower's ACK. Driver thread.
      *
