@@ -37,15 +37,10 @@ class LazyAckReadTest extends ClosingTest {
     @Test
     void aWaiterSeesAcksTheLeaderHadLeftUnread() {
         FixedMap leader = track(FixedMap.open(tmp.resolve("leader"), config(32, 1)));
-        ReplicationServer server = track(ReplicationServer.start(
-                leader,
-                ReplicationServerConfig.defaults()
-                        .withTimeouts(Duration.ofMillis(100), PEER_TIMEOUT)
-                        .withAckReadInterval(NEVER)));
         FixedMap follower = track(FixedMap.open(tmp.resolve("follower"), config(32, 1)));
-        ReplicationClient client =
-                track(ReplicationClient.start(follower, server.address(), ReplicationClientConfig.defaults()));
-        awaitConverged(leader, client);
+        ReplicationServer server = startLeader(
+                leader, ReplicationServerConfig.defaults().withTimeouts(Duration.ofMillis(100), PEER_TIMEOUT));
+        ReplicationClient client = followConverged(leader, follower, server);
         // past the catch-up and with no waiter the acks are left in the socket until half the window is unacknowledged
         // or half the peer timeout has passed: the waiter has to make the session read them
         for (int round = 0; round < 20; round++) {
@@ -62,16 +57,13 @@ class LazyAckReadTest extends ClosingTest {
     @Test
     void aWindowFullOfUnreadAcksStillOpens() {
         FixedMap leader = track(FixedMap.open(tmp.resolve("leader"), config(32, 1)));
-        ReplicationServer server = track(ReplicationServer.start(
+        FixedMap follower = track(FixedMap.open(tmp.resolve("follower"), config(32, 1)));
+        ReplicationServer server = startLeader(
                 leader,
                 ReplicationServerConfig.defaults()
                         .withTimeouts(Duration.ofSeconds(1), PEER_TIMEOUT)
-                        .withWindow(2, 4096)
-                        .withAckReadInterval(NEVER)));
-        FixedMap follower = track(FixedMap.open(tmp.resolve("follower"), config(32, 1)));
-        ReplicationClient client =
-                track(ReplicationClient.start(follower, server.address(), ReplicationClientConfig.defaults()));
-        awaitConverged(leader, client);
+                        .withWindow(2, 4096));
+        ReplicationClient client = followConverged(leader, follower, server);
         // one write at a time, each its own batch: far more batches than the window holds, none of them waited for
         for (int i = 0; i < 2_000; i++) {
             leader.put(key(i), value(32, i, 2));
@@ -87,5 +79,18 @@ class LazyAckReadTest extends ClosingTest {
         assertThat(contents(follower)).isEqualTo(contents(leader));
         FollowerStatus st = server.status().getFirst();
         assertThat(st.state()).isEqualTo("STREAMING");
+    }
+
+    /** Serves {@code leader} with {@code config}, reading the acks nobody waits for hourly. */
+    private ReplicationServer startLeader(FixedMap leader, ReplicationServerConfig config) {
+        return track(ReplicationServer.start(leader, config.withAckReadInterval(NEVER)));
+    }
+
+    /** Starts {@code follower} following {@code server}; returns once it has caught up. */
+    private ReplicationClient followConverged(FixedMap leader, FixedMap follower, ReplicationServer server) {
+        ReplicationClient client =
+                track(ReplicationClient.start(follower, server.address(), ReplicationClientConfig.defaults()));
+        awaitConverged(leader, client);
+        return client;
     }
 }
