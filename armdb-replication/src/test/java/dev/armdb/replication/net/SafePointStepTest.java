@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.armdb.changes.ChangeFeed;
 import dev.armdb.changes.DeferredWakeups;
 import dev.armdb.changes.FeedCursor;
-import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -25,7 +24,7 @@ class SafePointStepTest {
     private static final long WAIT = TimeUnit.SECONDS.toNanos(30);
 
     /** Reads one feed and records what it read, and on which thread; flags any overlap with another stepper. */
-    private static final class FeedSession implements SessionWorkers.Session {
+    private static final class FeedSession extends EndableSession {
         private final FeedCursor cursor;
         private final AtomicInteger inside;
         private final AtomicInteger overlaps;
@@ -36,9 +35,9 @@ class SafePointStepTest {
         private volatile int published;
         private volatile Thread worker;
         private final AtomicLong takenOffWorker = new AtomicLong();
-        private volatile boolean done;
 
         FeedSession(ChangeFeed feed, int capacity, AtomicInteger inside, AtomicInteger overlaps) {
+            super("one-worker");
             this.cursor = feed.openCursor(0);
             this.received = new long[capacity];
             this.inside = inside;
@@ -86,26 +85,8 @@ class SafePointStepTest {
         }
 
         @Override
-        public void ready(SelectionKey key, long nowNs) {}
-
-        @Override
         public long deadline(long nowNs) {
             return nowNs + TimeUnit.HOURS.toNanos(1);
-        }
-
-        @Override
-        public boolean isDone() {
-            return done;
-        }
-
-        @Override
-        public void shutdown() {
-            done = true;
-        }
-
-        @Override
-        public String affinity() {
-            return "one-worker";
         }
 
         /** Waits until {@code n} entries were read; then checks they are 1..n in order. */

@@ -2,7 +2,6 @@ package dev.armdb.replication.net;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,14 +16,12 @@ import org.junit.jupiter.api.Test;
  */
 class SessionWorkersTest {
     /** A session that does nothing until told to end; it records the thread that adopted it. */
-    private static final class IdleSession implements SessionWorkers.Session {
-        private final String affinity;
+    private static final class IdleSession extends EndableSession {
         private final CountDownLatch adopted = new CountDownLatch(1);
         private volatile Thread worker;
-        private volatile boolean done;
 
         IdleSession(String affinity) {
-            this.affinity = affinity;
+            super(affinity);
         }
 
         @Override
@@ -39,26 +36,8 @@ class SessionWorkersTest {
         }
 
         @Override
-        public void ready(SelectionKey key, long nowNs) {}
-
-        @Override
         public long deadline(long nowNs) {
             return nowNs + TimeUnit.MILLISECONDS.toNanos(5);
-        }
-
-        @Override
-        public boolean isDone() {
-            return done;
-        }
-
-        @Override
-        public void shutdown() {
-            done = true;
-        }
-
-        @Override
-        public String affinity() {
-            return affinity;
         }
 
         Thread awaitWorker() throws InterruptedException {
