@@ -233,19 +233,23 @@ final class NodeReplicationBench {
      * until each answers its value, recording the time from the write's scheduled start (so a late driver counts
      * against the system, not for it). The sampler pauses {@link #POLL_PAUSE_NANOS} between polls and {@link
      * #SAMPLE_PAUSE_NANOS} between samples, so that on a small machine it does not take the CPU the nodes need (a
-     * tight poll loop took a whole core, from leader and follower alike).
+     * tight poll loop took a whole core, from leader and follower alike). Where the samples' time went (the leader's
+     * reply, the sampler, the follower) goes to standard error, see {@link LagSplit}.
      */
     static Lag lag(Resp leader, List<Resp> followers, int rate, double seconds, int keys) throws Exception {
         int ops = (int) Math.max(1, rate * seconds);
         int perTick = Math.max(1, rate / 1000);
         long tick = 1_000_000_000L * perTick / rate;
         long[] intended = new long[ops];
+        long[] replied = new long[ops];
+        // a sample takes at least the sampler's pause
+        LagSplit split = new LagSplit((int) Math.min(ops, (long) (seconds * 1e9 / SAMPLE_PAUSE_NANOS) + 1));
         AtomicInteger published = new AtomicInteger();
         Histogram h = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
         long t0 = System.nanoTime() + 5_000_000;
         int[] failures = new int[1];
-        Thread sampler =
-                Thread.ofPlatform().start(() -> sample(followers, ops, keys, intended, published, h, failures));
+        Thread sampler = Thread.ofPlatform()
+                .start(() -> sample(followers, ops, keys, intended, replied, published, h, split, failures));
         byte[] k = new byte[KEY];
         byte[] v = new byte[VALUE];
         for (int i = 0; i < ops; i += perTick) {
@@ -268,12 +272,17 @@ final class NodeReplicationBench {
                     throw new IllegalStateException("SET failed: " + reply);
                 }
             }
-            // volatile write: intended[] of this burst is visible to the sampler before its indexes are
+            replied[end - 1] = System.nanoTime();
+            // volatile write: intended[] and replied[] of this burst is visible to the sampler before its indexes are
             published.set(end);
         }
         sampler.join(120_000);
         if (failures[0] > 0) {
             throw new IllegalStateException(failures[0] + " sampled writes never reached every follower");
+        }
+        String parts = split.describe();
+        if (!parts.isEmpty()) {
+            System.err.println("repl node bench: " + parts.replace("\n", "\nrepl node bench: "));
         }
         return new Lag(
                 "",
@@ -291,8 +300,10 @@ final class NodeReplicationBench {
             int ops,
             int keys,
             long[] intended,
+            long[] replied,
             AtomicInteger published,
             Histogram h,
+            LagSplit split,
             int[] failures) {
         byte[] k = new byte[KEY];
         byte[] want = new byte[VALUE];
@@ -308,8 +319,11 @@ final class NodeReplicationBench {
                 stamp(want, newest);
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
                 boolean seen = true;
+                long firstPoll = System.nanoTime();
+                int missed = 0;
                 for (Resp f : followers) {
                     while (!(f.call("GET", k) instanceof byte[] got && Arrays.equals(got, want))) {
+                        missed++;
                         if (System.nanoTime() > deadline) {
                             seen = false;
                             break;
@@ -319,8 +333,9 @@ final class NodeReplicationBench {
                     }
                 }
                 if (seen) {
-                    h.recordValue(
-                            Math.min(h.getHighestTrackableValue(), Math.max(0, System.nanoTime() - intended[newest])));
+                    long lag = System.nanoTime() - intended[newest];
+                    h.recordValue(Math.min(h.getHighestTrackableValue(), Math.max(0, lag)));
+                    split.record(lag, replied[newest] - intended[newest], firstPoll - intended[newest], missed);
                 } else {
                     failures[0]++;
                 }

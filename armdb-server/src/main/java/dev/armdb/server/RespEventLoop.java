@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Queue;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,6 +42,13 @@ final class RespEventLoop implements AutoCloseable {
     private final Set<RespConnection> readAgain = new LinkedHashSet<>();
 
     private final HandshakeDeadlines handshakes = new HandshakeDeadlines(RespTlsTransport.HANDSHAKE_TIMEOUT);
+
+    /**
+     * {@link #dispatch}, bound once: a method reference written in the loop is a new object every pass, and a loop
+     * that polls between requests passes thousands of times a second; on a fresh heap each new page of those objects
+     * cost the loop a page fault.
+     */
+    private final Consumer<SelectionKey> dispatcher = this::dispatch;
 
     private final Thread thread;
     private volatile boolean closed;
@@ -127,8 +135,8 @@ final class RespEventLoop implements AutoCloseable {
             while (!closed) {
                 long now = System.nanoTime();
                 int served = mayBlock(readAgain.isEmpty(), now - lastWork, spinNanos)
-                        ? selector.select(this::dispatch, handshakes.millisToNext(now))
-                        : selector.selectNow(this::dispatch);
+                        ? selector.select(dispatcher, handshakes.millisToNext(now))
+                        : selector.selectNow(dispatcher);
                 if (served > 0) {
                     lastWork = System.nanoTime();
                 }

@@ -406,8 +406,8 @@ public final class SessionWorkers implements AutoCloseable {
 
         /** True if every session waits only for its armed wake-up or for what its selector keys watch already. */
         private boolean allQuiet() {
-            for (Session s : sessions) {
-                if (!s.quiet()) {
+            for (int i = 0; i < sessions.size(); i++) {
+                if (!sessions.get(i).quiet()) {
                     return false;
                 }
             }
@@ -417,8 +417,9 @@ public final class SessionWorkers implements AutoCloseable {
         /** Arms the sessions' outside wake-ups; false if one has such work already. */
         private boolean armWakeups() {
             boolean mayBlock = true;
-            for (Session s : sessions) {
-                if (s.armWakeup(waker)) {
+            // indexed: an iterator would be garbage on every pass
+            for (int i = 0; i < sessions.size(); i++) {
+                if (sessions.get(i).armWakeup(waker)) {
                     mayBlock = false;
                 }
             }
