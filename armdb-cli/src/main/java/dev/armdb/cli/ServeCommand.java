@@ -159,7 +159,8 @@ final class ServeCommand implements Callable<Integer> {
                 "How long an event loop that just served requests polls its sockets before it sleeps, in",
                 "microseconds, 0 to " + NodeConfig.MAX_IO_SPIN_MICROS
                         + " (default ${DEFAULT-VALUE}; 0: it sleeps at once, for",
-                "machines where idle CPU matters more than latency)."
+                "machines where idle CPU matters more than latency). It polls only while requests come",
+                "closer together than that."
             })
     int ioSpinMicros;
 

@@ -49,6 +49,8 @@ final class RespEventLoop implements AutoCloseable {
      * cost the loop a page fault.
      */
     private final Consumer<SelectionKey> dispatcher = this::dispatch;
+    /** When this pass found its first ready socket; 0 until it does. Loop thread only. */
+    private long readyAt;
 
     private final Thread thread;
     private volatile boolean closed;
@@ -132,12 +134,15 @@ final class RespEventLoop implements AutoCloseable {
         try {
             long spinNanos = server.spinNanos();
             long lastWork = System.nanoTime() - spinNanos;
+            long lastGap = Long.MAX_VALUE;
             while (!closed) {
                 long now = System.nanoTime();
-                int served = mayBlock(readAgain.isEmpty(), now - lastWork, spinNanos)
+                readyAt = 0;
+                int served = mayBlock(readAgain.isEmpty(), now - lastWork, lastGap, spinNanos)
                         ? selector.select(dispatcher, handshakes.millisToNext(now))
                         : selector.selectNow(dispatcher);
                 if (served > 0) {
+                    lastGap = readyAt - lastWork;
                     lastWork = System.nanoTime();
                 }
                 runTasks();
@@ -166,16 +171,21 @@ final class RespEventLoop implements AutoCloseable {
     }
 
     /**
-     * True if the loop may sleep in its selector now: no connection has input its transport holds, and the last pass
-     * that found a ready socket ended {@code sinceWork} ago, longer than the polling time {@code spinNanos} (see
-     * {@link NodeConfig#DEFAULT_IO_SPIN_MICROS}). Every pass that served a socket, a sleeping one woken by a request
-     * included, starts the polling time again; tasks and wake-ups do not.
+     * True if the loop may sleep in its selector now: no connection has input its transport holds, and either the last
+     * pass that found a ready socket ended {@code sinceWork} ago, longer than the polling time {@code spinNanos} (see
+     * {@link NodeConfig#DEFAULT_IO_SPIN_MICROS}), or the socket that pass found had become ready {@code lastGap} after
+     * the pass before it, no sooner than the polling time: requests that far apart would not be caught by polling,
+     * which would only take the CPU from the other threads. Every pass that served a socket, a sleeping one woken by a
+     * request included, starts the polling time again; tasks and wake-ups do not.
      */
-    static boolean mayBlock(boolean noBufferedInput, long sinceWork, long spinNanos) {
-        return noBufferedInput && sinceWork >= spinNanos;
+    static boolean mayBlock(boolean noBufferedInput, long sinceWork, long lastGap, long spinNanos) {
+        return noBufferedInput && (sinceWork >= spinNanos || lastGap >= spinNanos);
     }
 
     private void dispatch(SelectionKey k) {
+        if (readyAt == 0) {
+            readyAt = System.nanoTime();
+        }
         RespConnection c = (RespConnection) k.attachment();
         try {
             if (k.isValid() && k.isWritable()) {

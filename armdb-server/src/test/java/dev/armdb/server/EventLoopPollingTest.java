@@ -28,14 +28,24 @@ class EventLoopPollingTest {
     @Test
     void aLoopSleepsOnlyOnceThePollingTimeAfterItsLastServedPassIsOver() {
         long spin = 50 * MICRO;
-        assertThat(RespEventLoop.mayBlock(true, 0, spin)).isFalse();
-        assertThat(RespEventLoop.mayBlock(true, spin - 1, spin)).isFalse();
-        assertThat(RespEventLoop.mayBlock(true, spin, spin)).isTrue();
-        assertThat(RespEventLoop.mayBlock(true, 10 * spin, spin)).isTrue();
+        long close = spin / 2;
+        assertThat(RespEventLoop.mayBlock(true, 0, close, spin)).isFalse();
+        assertThat(RespEventLoop.mayBlock(true, spin - 1, close, spin)).isFalse();
+        assertThat(RespEventLoop.mayBlock(true, spin, close, spin)).isTrue();
+        assertThat(RespEventLoop.mayBlock(true, 10 * spin, close, spin)).isTrue();
         // input a TLS transport holds is never reported by the selector: the loop must not sleep on it
-        assertThat(RespEventLoop.mayBlock(false, 10 * spin, spin)).isFalse();
+        assertThat(RespEventLoop.mayBlock(false, 10 * spin, close, spin)).isFalse();
+        assertThat(RespEventLoop.mayBlock(false, 0, 10 * spin, spin)).isFalse();
         // no polling: a loop sleeps as soon as it finds nothing
-        assertThat(RespEventLoop.mayBlock(true, 0, 0)).isTrue();
+        assertThat(RespEventLoop.mayBlock(true, 0, 0, 0)).isTrue();
+    }
+
+    @Test
+    void aLoopDoesNotPollAfterARequestThatCameLaterThanThePollingTime() {
+        long spin = 50 * MICRO;
+        assertThat(RespEventLoop.mayBlock(true, 0, spin, spin)).isTrue();
+        assertThat(RespEventLoop.mayBlock(true, 0, Long.MAX_VALUE, spin)).isTrue();
+        assertThat(RespEventLoop.mayBlock(true, 0, spin - 1, spin)).isFalse();
     }
 
     @Test
@@ -75,6 +85,32 @@ class EventLoopPollingTest {
                     .as("CPU the idle loop took in %d ms: %d us", wall / 1_000_000, cpu / MICRO)
                     .isLessThan(wall / 10);
             assertThat(c.call("GET", "key10999")).isEqualTo("value123");
+        }
+    }
+
+    /**
+     * Requests further apart than the polling time are never caught by it: a loop that polled after each of them would
+     * take the CPU for the whole polling time per request, from the node's other threads and everything else on the
+     * machine, for nothing. Requests 3 ms apart with the longest polling time (1 ms): the loop's CPU time stays far
+     * below the 1 ms per request that polling after each would take.
+     */
+    @Test
+    void aLoopServingRequestsFurtherApartThanThePollingTimeDoesNotPoll() throws Exception {
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        try (Node n = Node.start(config(NodeConfig.MAX_IO_SPIN_MICROS));
+                RespTestClient c = new RespTestClient(n)) {
+            assertThat(c.call("SET", "key10000", "value123")).isEqualTo("+OK");
+            Thread loop = loopThread();
+            int requests = 100;
+            long cpuBefore = threads.getThreadCpuTime(loop.threadId());
+            for (int i = 0; i < requests; i++) {
+                Thread.sleep(3);
+                assertThat(c.call("GET", "key10000")).isEqualTo("value123");
+            }
+            long cpu = threads.getThreadCpuTime(loop.threadId()) - cpuBefore;
+            assertThat(cpu)
+                    .as("CPU the loop took for %d requests 3 ms apart: %d us", requests, cpu / MICRO)
+                    .isLessThan(requests * NodeConfig.MAX_IO_SPIN_MICROS * MICRO / 4);
         }
     }
 
