@@ -4,16 +4,18 @@ import java.util.Arrays;
 import java.util.Locale;
 
 /**
- * Where the time of a lag run's samples went: for each sample, its whole lag, the part until the leader's reply
- * reached the driver, the part until the sampler's first poll, and how many polls found the write missing. {@link
- * #describe} gives the means of the median tenth of the samples and of the slowest hundredth, so that a slow tail can
- * be told apart as the leader's (its reply late), the sampler's (its first poll late) or the follower's (polls
- * repeated, or a first poll that took long). Sized when made, so the sampler allocates nothing while it records.
+ * Where the time of a lag run's samples went: for each sample, its whole lag and, from the write's scheduled start,
+ * when the driver had sent its burst, when the leader's reply reached the driver, when the sampler polled first, and
+ * how many polls found the write missing. {@link #describe} gives the means of the median tenth of the samples and of
+ * the slowest hundredth, so that a slow tail can be told apart as the driver's (its burst sent late), the leader's (its
+ * reply late), the sampler's (its first poll late) or the follower's (polls repeated, or a first poll that took long).
+ * Sized when made, so the sampler allocates nothing while it records.
  *
  * <p>Threading: one recording thread; {@link #describe} after it stopped.
  */
 final class LagSplit {
     private final long[] total;
+    private final long[] sent;
     private final long[] reply;
     private final long[] firstPoll;
     private final int[] polls;
@@ -22,15 +24,17 @@ final class LagSplit {
     /** Room for {@code capacity} samples; later ones are not kept. */
     LagSplit(int capacity) {
         total = new long[capacity];
+        sent = new long[capacity];
         reply = new long[capacity];
         firstPoll = new long[capacity];
         polls = new int[capacity];
     }
 
     /** Records one sample's parts, in nanoseconds from the write's scheduled start. */
-    void record(long totalNanos, long replyNanos, long firstPollNanos, int missedPolls) {
+    void record(long totalNanos, long sentNanos, long replyNanos, long firstPollNanos, int missedPolls) {
         if (n < total.length) {
             total[n] = totalNanos;
+            sent[n] = sentNanos;
             reply[n] = replyNanos;
             firstPoll[n] = firstPollNanos;
             polls[n] = missedPolls;
@@ -58,10 +62,11 @@ final class LagSplit {
     }
 
     private String part(String name, Integer[] order, int from, int to) {
-        double t = 0, r = 0, f = 0, p = 0;
+        double t = 0, d = 0, r = 0, f = 0, p = 0;
         for (int i = from; i < to; i++) {
             int s = order[i];
             t += total[s];
+            d += sent[s];
             r += reply[s];
             f += firstPoll[s];
             p += polls[s];
@@ -69,12 +74,13 @@ final class LagSplit {
         int c = to - from;
         return String.format(
                 Locale.ROOT,
-                "%s of %d samples: lag %.0f us = leader reply %.0f us + sampler until first poll %.0f us"
-                        + " + follower %.0f us (%.1f polls missed)",
+                "%s of %d samples: lag %.0f us = driver sending %.0f us + leader reply %.0f us"
+                        + " + sampler until first poll %.0f us + follower %.0f us (%.1f polls missed)",
                 name,
                 n,
                 t / c / 1e3,
-                r / c / 1e3,
+                d / c / 1e3,
+                (r - d) / c / 1e3,
                 (f - r) / c / 1e3,
                 (t - f) / c / 1e3,
                 p / c);

@@ -241,6 +241,7 @@ final class NodeReplicationBench {
         int perTick = Math.max(1, rate / 1000);
         long tick = 1_000_000_000L * perTick / rate;
         long[] intended = new long[ops];
+        long[] sent = new long[ops];
         long[] replied = new long[ops];
         // a sample takes at least the sampler's pause
         LagSplit split = new LagSplit((int) Math.min(ops, (long) (seconds * 1e9 / SAMPLE_PAUSE_NANOS) + 1));
@@ -249,7 +250,7 @@ final class NodeReplicationBench {
         long t0 = System.nanoTime() + 5_000_000;
         int[] failures = new int[1];
         Thread sampler = Thread.ofPlatform()
-                .start(() -> sample(followers, ops, keys, intended, replied, published, h, split, failures));
+                .start(() -> sample(followers, ops, keys, intended, sent, replied, published, h, split, failures));
         byte[] k = new byte[KEY];
         byte[] v = new byte[VALUE];
         for (int i = 0; i < ops; i += perTick) {
@@ -266,6 +267,7 @@ final class NodeReplicationBench {
                 intended[j] = start;
             }
             leader.flush();
+            sent[end - 1] = System.nanoTime();
             for (int j = i; j < end; j++) {
                 Object reply = leader.read();
                 if (!"OK".equals(reply)) {
@@ -273,7 +275,8 @@ final class NodeReplicationBench {
                 }
             }
             replied[end - 1] = System.nanoTime();
-            // volatile write: intended[] and replied[] of this burst is visible to the sampler before its indexes are
+            // volatile write: intended[], sent[] and replied[] of this burst are visible to the sampler before its
+            // indexes are
             published.set(end);
         }
         sampler.join(120_000);
@@ -300,6 +303,7 @@ final class NodeReplicationBench {
             int ops,
             int keys,
             long[] intended,
+            long[] sent,
             long[] replied,
             AtomicInteger published,
             Histogram h,
@@ -335,7 +339,12 @@ final class NodeReplicationBench {
                 if (seen) {
                     long lag = System.nanoTime() - intended[newest];
                     h.recordValue(Math.min(h.getHighestTrackableValue(), Math.max(0, lag)));
-                    split.record(lag, replied[newest] - intended[newest], firstPoll - intended[newest], missed);
+                    split.record(
+                            lag,
+                            sent[newest] - intended[newest],
+                            replied[newest] - intended[newest],
+                            firstPoll - intended[newest],
+                            missed);
                 } else {
                     failures[0]++;
                 }
