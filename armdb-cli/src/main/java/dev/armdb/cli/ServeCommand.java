@@ -160,7 +160,7 @@ final class ServeCommand implements Callable<Integer> {
                 "microseconds, 0 to " + NodeConfig.MAX_IO_SPIN_MICROS
                         + " (default ${DEFAULT-VALUE}; 0: it sleeps at once, for",
                 "machines where idle CPU matters more than latency). It polls only while requests come",
-                "closer together than that."
+                "less than twice that apart."
             })
     int ioSpinMicros;
 

@@ -19,7 +19,7 @@ import javax.net.ssl.SSLContext;
  * @param metrics address of the Prometheus {@code /metrics} endpoint, or null for none
  * @param ioThreads RESP event-loop threads (0: one per available processor but one, at least one)
  * @param ioSpinMicros how long, in microseconds, an event loop that just served requests polls its sockets before it
- *     sleeps in the selector (0: it sleeps at once), while requests come closer together than that; see {@link
+ *     sleeps in the selector (0: it sleeps at once), while requests come less than twice that apart; see {@link
  *     #DEFAULT_IO_SPIN_MICROS}
  * @param maxClients RESP connections served at once; more are refused with an error reply
  * @param replicationSecret the secret leader and followers prove to each other at every replication handshake, or

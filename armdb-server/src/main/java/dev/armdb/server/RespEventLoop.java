@@ -174,12 +174,14 @@ final class RespEventLoop implements AutoCloseable {
      * True if the loop may sleep in its selector now: no connection has input its transport holds, and either the last
      * pass that found a ready socket ended {@code sinceWork} ago, longer than the polling time {@code spinNanos} (see
      * {@link NodeConfig#DEFAULT_IO_SPIN_MICROS}), or the socket that pass found had become ready {@code lastGap} after
-     * the pass before it, no sooner than the polling time: requests that far apart would not be caught by polling,
-     * which would only take the CPU from the other threads. Every pass that served a socket, a sleeping one woken by a
-     * request included, starts the polling time again; tasks and wake-ups do not.
+     * the pass before it, at least twice the polling time: requests that far apart would not be caught by polling,
+     * which would only take the CPU from the other threads. Twice, because a gap that a sleeping loop measures
+     * includes its own wake-up, on a virtual machine tens of microseconds: a client that sends its next request as
+     * soon as it has its reply must still find the loop polling. Every pass that served a socket, a sleeping one woken
+     * by a request included, starts the polling time again; tasks and wake-ups do not.
      */
     static boolean mayBlock(boolean noBufferedInput, long sinceWork, long lastGap, long spinNanos) {
-        return noBufferedInput && (sinceWork >= spinNanos || lastGap >= spinNanos);
+        return noBufferedInput && (sinceWork >= spinNanos || lastGap >= 2 * spinNanos);
     }
 
     private void dispatch(SelectionKey k) {
