@@ -233,8 +233,8 @@ final class NodeReplicationBench {
      * until each answers its value, recording the time from the write's scheduled start (so a late driver counts
      * against the system, not for it). The sampler pauses {@link #POLL_PAUSE_NANOS} between polls and {@link
      * #SAMPLE_PAUSE_NANOS} between samples, so that on a small machine it does not take the CPU the nodes need (a
-     * tight poll loop took a whole core, from leader and follower alike). Where the samples' time went (the leader's
-     * reply, the sampler, the follower) goes to standard error, see {@link LagSplit}.
+     * tight poll loop took a whole core, from leader and follower alike). Where the samples' time went (the driver's
+     * sending, the leader's reply, the sampler, the follower) goes to standard error, see {@link LagSplit}.
      */
     static Lag lag(Resp leader, List<Resp> followers, int rate, double seconds, int keys) throws Exception {
         int ops = (int) Math.max(1, rate * seconds);
