@@ -2,6 +2,8 @@ package dev.armdb.bench;
 
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import org.HdrHistogram.Histogram;
 
 /**
  * Where the time of a lag run's samples went: for each sample, its whole lag and, from the write's scheduled start,
@@ -45,6 +47,19 @@ final class LagSplit {
     /** Samples recorded. */
     int samples() {
         return n;
+    }
+
+    /**
+     * The whole lags recorded, as a histogram (up to 60 s, 3 significant digits). Built after the run, so that the
+     * sampler's code has no histogram in it: a fresh histogram's first values take branches that the warm-up run's
+     * compiled code had seen taken only before it was compiled, and recompiling them cost the measured run CPU.
+     */
+    Histogram histogram() {
+        Histogram h = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
+        for (int i = 0; i < n; i++) {
+            h.recordValue(Math.min(h.getHighestTrackableValue(), Math.max(0, total[i])));
+        }
+        return h;
     }
 
     /** Two lines: the means of the median tenth of the samples by lag and of the slowest hundredth; "" under 100. */

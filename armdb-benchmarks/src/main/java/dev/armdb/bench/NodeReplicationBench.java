@@ -240,53 +240,26 @@ final class NodeReplicationBench {
         int ops = (int) Math.max(1, rate * seconds);
         int perTick = Math.max(1, rate / 1000);
         long tick = 1_000_000_000L * perTick / rate;
-        long[] intended = new long[ops];
-        long[] sent = new long[ops];
-        long[] replied = new long[ops];
-        // a sample takes at least the sampler's pause
-        LagSplit split = new LagSplit((int) Math.min(ops, (long) (seconds * 1e9 / SAMPLE_PAUSE_NANOS) + 1));
-        AtomicInteger published = new AtomicInteger();
-        Histogram h = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
+        LagRun run = new LagRun(leader, followers, ops, keys, seconds);
         long t0 = System.nanoTime() + 5_000_000;
-        int[] failures = new int[1];
-        Thread sampler = Thread.ofPlatform()
-                .start(() -> sample(followers, ops, keys, intended, sent, replied, published, h, split, failures));
-        byte[] k = new byte[KEY];
-        byte[] v = new byte[VALUE];
+        Thread sampler = Thread.ofPlatform().start(run::sampleAll);
         for (int i = 0; i < ops; i += perTick) {
             long start = t0 + (i / perTick) * tick;
             long wait = start - System.nanoTime();
             if (wait > 0) {
                 LockSupport.parkNanos(wait);
             }
-            int end = Math.min(ops, i + perTick);
-            for (int j = i; j < end; j++) {
-                ReplicationBench.key(k, id(j, keys));
-                stamp(v, j);
-                leader.write("SET", k, v);
-                intended[j] = start;
-            }
-            leader.flush();
-            sent[end - 1] = System.nanoTime();
-            for (int j = i; j < end; j++) {
-                Object reply = leader.read();
-                if (!"OK".equals(reply)) {
-                    throw new IllegalStateException("SET failed: " + reply);
-                }
-            }
-            replied[end - 1] = System.nanoTime();
-            // volatile write: intended[], sent[] and replied[] of this burst are visible to the sampler before its
-            // indexes are
-            published.set(end);
+            run.burst(i, Math.min(ops, i + perTick), start);
         }
         sampler.join(120_000);
-        if (failures[0] > 0) {
-            throw new IllegalStateException(failures[0] + " sampled writes never reached every follower");
+        if (run.failures > 0) {
+            throw new IllegalStateException(run.failures + " sampled writes never reached every follower");
         }
-        String parts = split.describe();
+        String parts = run.split.describe();
         if (!parts.isEmpty()) {
             System.err.println("repl node bench: " + parts.replace("\n", "\nrepl node bench: "));
         }
+        Histogram h = run.split.histogram();
         return new Lag(
                 "",
                 rate,
@@ -298,61 +271,111 @@ final class NodeReplicationBench {
                 null);
     }
 
-    private static void sample(
-            List<Resp> followers,
-            int ops,
-            int keys,
-            long[] intended,
-            long[] sent,
-            long[] replied,
-            AtomicInteger published,
-            Histogram h,
-            LagSplit split,
-            int[] failures) {
-        byte[] k = new byte[KEY];
-        byte[] want = new byte[VALUE];
-        int last = -1;
-        try {
-            while (last < ops - 1) {
-                int newest = published.get() - 1;
-                if (newest <= last) {
-                    LockSupport.parkNanos(20_000);
-                    continue;
-                }
-                ReplicationBench.key(k, id(newest, keys));
-                stamp(want, newest);
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-                boolean seen = true;
-                long firstPoll = System.nanoTime();
-                int missed = 0;
-                for (Resp f : followers) {
-                    while (!(f.call("GET", k) instanceof byte[] got && Arrays.equals(got, want))) {
-                        missed++;
-                        if (System.nanoTime() > deadline) {
-                            seen = false;
-                            break;
-                        }
-                        // a short pause between polls: a tight GET loop would take a core from the nodes measured
-                        LockSupport.parkNanos(POLL_PAUSE_NANOS);
-                    }
-                }
-                if (seen) {
-                    long lag = System.nanoTime() - intended[newest];
-                    h.recordValue(Math.min(h.getHighestTrackableValue(), Math.max(0, lag)));
-                    split.record(
-                            lag,
-                            sent[newest] - intended[newest],
-                            replied[newest] - intended[newest],
-                            firstPoll - intended[newest],
-                            missed);
-                } else {
-                    failures[0]++;
-                }
-                last = newest;
-                LockSupport.parkNanos(SAMPLE_PAUSE_NANOS);
+    /**
+     * One lag run's state: the driver's bursts and the sampler's samples. A burst and a sample are each a method of
+     * their own, called once per burst or sample, so that the warm-up run compiles them as whole methods and the
+     * measured run starts with that code. As loops inside one long call they were compiled only for that call (on-stack
+     * replacement): each measured run began in slower code and compiled it again meanwhile, taking CPU from the nodes of
+     * whichever system was measured first.
+     *
+     * <p>Threading: {@link #burst} on the driver thread, {@link #sampleAll} on the sampler thread; a burst's times are
+     * published to the sampler through {@link #published}.
+     */
+    private static final class LagRun {
+        private final Resp leader;
+        private final List<Resp> followers;
+        private final int ops;
+        private final int keys;
+        private final long[] intended;
+        private final long[] sent;
+        private final long[] replied;
+        private final AtomicInteger published = new AtomicInteger();
+        private final LagSplit split;
+        private final byte[] key = new byte[KEY];
+        private final byte[] value = new byte[VALUE];
+        private final byte[] sampleKey = new byte[KEY];
+        private final byte[] want = new byte[VALUE];
+        /** Samples that never reached every follower, or a sampler's I/O failure; read after the sampler ended. */
+        private int failures;
+
+        LagRun(Resp leader, List<Resp> followers, int ops, int keys, double seconds) {
+            this.leader = leader;
+            this.followers = followers;
+            this.ops = ops;
+            this.keys = keys;
+            intended = new long[ops];
+            sent = new long[ops];
+            replied = new long[ops];
+            // a sample takes at least the sampler's pause
+            split = new LagSplit((int) Math.min(ops, (long) (seconds * 1e9 / SAMPLE_PAUSE_NANOS) + 1));
+        }
+
+        /** Sends writes {@code from} (inclusive) to {@code to} as one pipelined burst and reads their replies. */
+        void burst(int from, int to, long start) throws IOException {
+            for (int j = from; j < to; j++) {
+                ReplicationBench.key(key, id(j, keys));
+                stamp(value, j);
+                leader.write("SET", key, value);
+                intended[j] = start;
             }
-        } catch (IOException e) {
-            failures[0]++;
+            leader.flush();
+            sent[to - 1] = System.nanoTime();
+            for (int j = from; j < to; j++) {
+                Object reply = leader.read();
+                if (!"OK".equals(reply)) {
+                    throw new IllegalStateException("SET failed: " + reply);
+                }
+            }
+            replied[to - 1] = System.nanoTime();
+            // volatile write: intended[], sent[] and replied[] of this burst are visible to the sampler before its
+            // indexes are
+            published.set(to);
+        }
+
+        /** Samples the newest write published until the last one was sampled. */
+        void sampleAll() {
+            int last = -1;
+            try {
+                while (last < ops - 1) {
+                    int newest = published.get() - 1;
+                    if (newest <= last) {
+                        LockSupport.parkNanos(20_000);
+                        continue;
+                    }
+                    sample(newest);
+                    last = newest;
+                    LockSupport.parkNanos(SAMPLE_PAUSE_NANOS);
+                }
+            } catch (IOException e) {
+                failures++;
+            }
+        }
+
+        /** Polls every follower for write {@code newest} until each answers it, and records its lag. */
+        private void sample(int newest) throws IOException {
+            ReplicationBench.key(sampleKey, id(newest, keys));
+            stamp(want, newest);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            long firstPoll = System.nanoTime();
+            int missed = 0;
+            for (Resp f : followers) {
+                while (!(f.call("GET", sampleKey) instanceof byte[] got && Arrays.equals(got, want))) {
+                    missed++;
+                    if (System.nanoTime() > deadline) {
+                        failures++;
+                        return;
+                    }
+                    // a short pause between polls: a tight GET loop would take a core from the nodes measured
+                    LockSupport.parkNanos(POLL_PAUSE_NANOS);
+                }
+            }
+            long lag = System.nanoTime() - intended[newest];
+            split.record(
+                    lag,
+                    sent[newest] - intended[newest],
+                    replied[newest] - intended[newest],
+                    firstPoll - intended[newest],
+                    missed);
         }
     }
 

@@ -36,5 +36,7 @@ class LagSplitTest {
         }
         assertThat(split.samples()).isEqualTo(99);
         assertThat(split.describe()).isEmpty();
+        assertThat(split.histogram().getTotalCount()).isEqualTo(99);
+        assertThat(split.histogram().getMaxValue()).isEqualTo(98);
     }
 }
