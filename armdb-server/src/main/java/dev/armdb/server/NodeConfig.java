@@ -62,8 +62,7 @@ public record NodeConfig(
      * requests of a busy node keeps it awake while requests keep coming and lets it sleep when they stop. Measured
      * with redis-benchmark SET, 50 clients, on two cores, against 0 in alternating runs: with the node alone, 50 us
      * served 4-10% more requests at {@code -P 1} in most pairs and 3-7% fewer at {@code -P 16} (the polling takes
-     * CPU the client needs); with a follower process, as many at both depths. A loop polls only while the machine
-     * has a processor free for it ({@link SpinGovernor}).
+     * CPU the client needs); with a follower process, as many at both depths.
      */
     public static final int DEFAULT_IO_SPIN_MICROS = 50;
 

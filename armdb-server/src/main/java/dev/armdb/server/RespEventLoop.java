@@ -131,17 +131,14 @@ final class RespEventLoop implements AutoCloseable {
     private void run() {
         // followers' sessions are woken once per pass for all of the pass's writes, not once per write
         DeferredWakeups wakeups = DeferredWakeups.installOnCurrentThread();
-        RunnableTasks runnableTasks = RunnableTasks.open();
         try {
-            SpinGovernor spinGovernor =
-                    new SpinGovernor(runnableTasks, Runtime.getRuntime().availableProcessors());
             long spinNanos = server.spinNanos();
             long lastWork = System.nanoTime() - spinNanos;
             long lastGap = Long.MAX_VALUE;
             while (!closed) {
                 long now = System.nanoTime();
                 readyAt = 0;
-                int served = mayBlock(readAgain.isEmpty(), now - lastWork, lastGap, spinNanos, spinGovernor, now)
+                int served = mayBlock(readAgain.isEmpty(), now - lastWork, lastGap, spinNanos)
                         ? selector.select(dispatcher, handshakes.millisToNext(now))
                         : selector.selectNow(dispatcher);
                 if (served > 0) {
@@ -160,7 +157,6 @@ final class RespEventLoop implements AutoCloseable {
         } finally {
             DeferredWakeups.uninstallFromCurrentThread();
             stopped = true;
-            runnableTasks.close();
             for (RespConnection c : new ArrayList<>(connections)) {
                 c.close();
             }
@@ -182,17 +178,10 @@ final class RespEventLoop implements AutoCloseable {
      * which would only take the CPU from the other threads. Twice, because a gap that a sleeping loop measures
      * includes its own wake-up, on a virtual machine tens of microseconds: a client that sends its next request as
      * soon as it has its reply must still find the loop polling. Every pass that served a socket, a sleeping one woken
-     * by a request included, starts the polling time again; tasks and wake-ups do not. A loop that would poll asks
-     * {@code governor} first, and sleeps while the machine's processors are crowded (see {@link SpinGovernor}).
+     * by a request included, starts the polling time again; tasks and wake-ups do not.
      */
-    static boolean mayBlock(
-            boolean noBufferedInput,
-            long sinceWork,
-            long lastGap,
-            long spinNanos,
-            SpinGovernor governor,
-            long nowNanos) {
-        return noBufferedInput && (sinceWork >= spinNanos || lastGap >= 2 * spinNanos || !governor.maySpin(nowNanos));
+    static boolean mayBlock(boolean noBufferedInput, long sinceWork, long lastGap, long spinNanos) {
+        return noBufferedInput && (sinceWork >= spinNanos || lastGap >= 2 * spinNanos);
     }
 
     private void dispatch(SelectionKey k) {
