@@ -138,9 +138,17 @@ final class RespEventLoop implements AutoCloseable {
             while (!closed) {
                 long now = System.nanoTime();
                 readyAt = 0;
-                int served = mayBlock(readAgain.isEmpty(), now - lastWork, lastGap, spinNanos)
-                        ? selector.select(dispatcher, handshakes.millisToNext(now))
-                        : selector.selectNow(dispatcher);
+                int served;
+                if (mayBlock(readAgain.isEmpty(), now - lastWork, lastGap, spinNanos)) {
+                    served = selector.select(dispatcher, handshakes.millisToNext(now));
+                } else {
+                    served = selector.selectNow(dispatcher);
+                    if (served == 0) {
+                        // an empty poll hands the core to a task waiting for it (a follower process's applier woken
+                        // onto this core, the client): polling then delays no one; alone, the loop goes on at once
+                        Thread.yield();
+                    }
+                }
                 if (served > 0) {
                     lastGap = readyAt - lastWork;
                     lastWork = System.nanoTime();
