@@ -65,7 +65,8 @@ public record NodeConfig(
      * CPU the client needs); with a follower process, as many at both depths. A poll that finds nothing yields the
      * processor to any task waiting for it: with a follower process, SET {@code -P 1} served a median 3.5% more
      * requests (14 alternating pairs, 10 better), as many at {@code -P 16}, alone, and in the replication lag
-     * benchmark. Not polling at all served 11% more with a follower process but 8% fewer alone at {@code -P 1}.
+     * benchmark. Not polling at all served 11% more with a follower process but 8% fewer alone at {@code -P 1}, so a
+     * loop polls only while the machine has a processor free for it ({@link SpinGovernor}).
      */
     public static final int DEFAULT_IO_SPIN_MICROS = 50;
 

@@ -131,7 +131,10 @@ final class RespEventLoop implements AutoCloseable {
     private void run() {
         // followers' sessions are woken once per pass for all of the pass's writes, not once per write
         DeferredWakeups wakeups = DeferredWakeups.installOnCurrentThread();
+        RunnableTasks runnableTasks = RunnableTasks.open();
         try {
+            SpinGovernor spinGovernor =
+                    new SpinGovernor(runnableTasks, Runtime.getRuntime().availableProcessors());
             long spinNanos = server.spinNanos();
             long lastWork = System.nanoTime() - spinNanos;
             long lastGap = Long.MAX_VALUE;
@@ -139,7 +142,7 @@ final class RespEventLoop implements AutoCloseable {
                 long now = System.nanoTime();
                 readyAt = 0;
                 int served;
-                if (mayBlock(readAgain.isEmpty(), now - lastWork, lastGap, spinNanos)) {
+                if (mayBlock(readAgain.isEmpty(), now - lastWork, lastGap, spinNanos, spinGovernor, now)) {
                     served = selector.select(dispatcher, handshakes.millisToNext(now));
                 } else {
                     served = selector.selectNow(dispatcher);
@@ -165,6 +168,7 @@ final class RespEventLoop implements AutoCloseable {
         } finally {
             DeferredWakeups.uninstallFromCurrentThread();
             stopped = true;
+            runnableTasks.close();
             for (RespConnection c : new ArrayList<>(connections)) {
                 c.close();
             }
@@ -186,10 +190,17 @@ final class RespEventLoop implements AutoCloseable {
      * which would only take the CPU from the other threads. Twice, because a gap that a sleeping loop measures
      * includes its own wake-up, on a virtual machine tens of microseconds: a client that sends its next request as
      * soon as it has its reply must still find the loop polling. Every pass that served a socket, a sleeping one woken
-     * by a request included, starts the polling time again; tasks and wake-ups do not.
+     * by a request included, starts the polling time again; tasks and wake-ups do not. A loop that would poll asks
+     * {@code governor} first, and sleeps while the machine's processors are crowded (see {@link SpinGovernor}).
      */
-    static boolean mayBlock(boolean noBufferedInput, long sinceWork, long lastGap, long spinNanos) {
-        return noBufferedInput && (sinceWork >= spinNanos || lastGap >= 2 * spinNanos);
+    static boolean mayBlock(
+            boolean noBufferedInput,
+            long sinceWork,
+            long lastGap,
+            long spinNanos,
+            SpinGovernor governor,
+            long nowNanos) {
+        return noBufferedInput && (sinceWork >= spinNanos || lastGap >= 2 * spinNanos || !governor.maySpin(nowNanos));
     }
 
     private void dispatch(SelectionKey k) {

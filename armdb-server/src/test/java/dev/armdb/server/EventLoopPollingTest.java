@@ -21,6 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class EventLoopPollingTest {
     private static final long MICRO = 1_000;
+    /** A governor on a machine with processors to spare: it never pauses polling. */
+    private static final SpinGovernor FREE = new SpinGovernor(() -> 1, 2);
 
     @TempDir
     Path tmp;
@@ -29,25 +31,47 @@ class EventLoopPollingTest {
     void aLoopSleepsOnlyOnceThePollingTimeAfterItsLastServedPassIsOver() {
         long spin = 50 * MICRO;
         long close = spin / 2;
-        assertThat(RespEventLoop.mayBlock(true, 0, close, spin)).isFalse();
-        assertThat(RespEventLoop.mayBlock(true, spin - 1, close, spin)).isFalse();
-        assertThat(RespEventLoop.mayBlock(true, spin, close, spin)).isTrue();
-        assertThat(RespEventLoop.mayBlock(true, 10 * spin, close, spin)).isTrue();
+        assertThat(RespEventLoop.mayBlock(true, 0, close, spin, FREE, 0)).isFalse();
+        assertThat(RespEventLoop.mayBlock(true, spin - 1, close, spin, FREE, 0)).isFalse();
+        assertThat(RespEventLoop.mayBlock(true, spin, close, spin, FREE, 0)).isTrue();
+        assertThat(RespEventLoop.mayBlock(true, 10 * spin, close, spin, FREE, 0))
+                .isTrue();
         // input a TLS transport holds is never reported by the selector: the loop must not sleep on it
-        assertThat(RespEventLoop.mayBlock(false, 10 * spin, close, spin)).isFalse();
-        assertThat(RespEventLoop.mayBlock(false, 0, 10 * spin, spin)).isFalse();
+        assertThat(RespEventLoop.mayBlock(false, 10 * spin, close, spin, FREE, 0))
+                .isFalse();
+        assertThat(RespEventLoop.mayBlock(false, 0, 10 * spin, spin, FREE, 0)).isFalse();
         // no polling: a loop sleeps as soon as it finds nothing
-        assertThat(RespEventLoop.mayBlock(true, 0, 0, 0)).isTrue();
+        assertThat(RespEventLoop.mayBlock(true, 0, 0, 0, FREE, 0)).isTrue();
     }
 
     @Test
     void aLoopDoesNotPollAfterARequestThatCameTwiceThePollingTimeAfterThePreviousOne() {
         long spin = 50 * MICRO;
-        assertThat(RespEventLoop.mayBlock(true, 0, 2 * spin, spin)).isTrue();
-        assertThat(RespEventLoop.mayBlock(true, 0, Long.MAX_VALUE, spin)).isTrue();
+        assertThat(RespEventLoop.mayBlock(true, 0, 2 * spin, spin, FREE, 0)).isTrue();
+        assertThat(RespEventLoop.mayBlock(true, 0, Long.MAX_VALUE, spin, FREE, 0))
+                .isTrue();
         // a request seen by a loop that slept, its wake-up included: the next one may still come within the time
-        assertThat(RespEventLoop.mayBlock(true, 0, 2 * spin - 1, spin)).isFalse();
-        assertThat(RespEventLoop.mayBlock(true, 0, spin, spin)).isFalse();
+        assertThat(RespEventLoop.mayBlock(true, 0, 2 * spin - 1, spin, FREE, 0)).isFalse();
+        assertThat(RespEventLoop.mayBlock(true, 0, spin, spin, FREE, 0)).isFalse();
+    }
+
+    @Test
+    void aLoopThatWouldPollSleepsInsteadWhileItsGovernorPausesPolling() {
+        long spin = 50 * MICRO;
+        long close = spin / 2;
+        SpinGovernor crowded = new SpinGovernor(() -> 3, 2);
+        long now = 0;
+        for (int i = 1; i < SpinGovernor.SAMPLES_PER_VERDICT; i++, now += SpinGovernor.SAMPLE_INTERVAL_NANOS) {
+            assertThat(RespEventLoop.mayBlock(true, 0, close, spin, crowded, now))
+                    .isFalse();
+        }
+        // the verdict's sample: crowded, so this pass already sleeps
+        assertThat(RespEventLoop.mayBlock(true, 0, close, spin, crowded, now)).isTrue();
+        assertThat(crowded.pauses()).isEqualTo(1);
+        assertThat(RespEventLoop.mayBlock(true, 0, close, spin, crowded, now + 1))
+                .isTrue();
+        // input a TLS transport holds is read whatever the governor says
+        assertThat(RespEventLoop.mayBlock(false, 0, close, spin, crowded, now)).isFalse();
     }
 
     @Test
