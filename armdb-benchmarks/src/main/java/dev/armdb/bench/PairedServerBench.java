@@ -47,7 +47,7 @@ final class PairedServerBench {
 
     /**
      * Starts the default armdb and Redis AOF everysec in fresh temporary directories (removed afterwards), warms
-     * each with {@link ServerBench.Options#warmup} SETs and GETs at {@code -P 16}, then per pipeline depth and test
+     * each ({@link ServerBench#warm}), then per pipeline depth and test
      * makes {@code pairs} pairs of calls ({@link ServerBench.Options#nodeRequests} of the depth), armdb first in the
      * even pairs, and checks that both stored their SETs.
      */
@@ -62,11 +62,7 @@ final class PairedServerBench {
                 ServerProcesses.Server a = armdb.starter().start(procs, armdbDir);
                 ServerProcesses.Server r = redis.starter().start(procs, redisDir)) {
             for (ServerProcesses.Server s : List.of(a, r)) {
-                for (String test : ServerBench.TESTS) {
-                    if (o.warmup() > 0) {
-                        ServerBench.benchmark(s, test, o.warmup(), 16);
-                    }
-                }
+                ServerBench.warm(s, o, o.nodeRequests());
             }
             for (int d = 0; d < o.pipelines().length; d++) {
                 for (String test : ServerBench.TESTS) {

@@ -140,6 +140,9 @@ public final class ServerBench {
     static final String REDIS_AOF = "redis (AOF everysec)";
 
     /** {@code armdb serve} with default settings and one follower process. */
+    /** Pipeline depth of the long warm-up call. */
+    static final int WARMUP_PIPELINE = 16;
+
     static final String ARMDB_NODE = "armdb node";
 
     /** redis-server with AOF everysec and one replica process. */
@@ -298,6 +301,31 @@ public final class ServerBench {
     }
 
     /**
+     * The uncounted warm-up of a fresh server (if {@code o} asks for one): {@code o.warmup()} SETs and GETs at {@code -P
+     * 16}, then one call per test at every other measured depth {@code o.pipelines()[i]} with {@code requests[i]}. Design
+     * note: a JVM warmed at {@code -P 16} alone still compiled during the first measured {@code -P 1} call, whose paths
+     * (a loop that polls and sleeps between requests, a follower taking small batches) the deep warm-up never ran: the
+     * C2 compiler threads took 0.87 us per request in each of a node's two processes in that call and 0.1 us after two
+     * such calls (SET, 50 clients, 2 cores).
+     */
+    static void warm(ServerProcesses.Server server, Options o, int[] requests)
+            throws IOException, InterruptedException {
+        if (o.warmup() <= 0) {
+            return;
+        }
+        for (String test : TESTS) {
+            benchmark(server, test, o.warmup(), WARMUP_PIPELINE);
+        }
+        for (int i = 0; i < o.pipelines().length; i++) {
+            if (o.pipelines()[i] != WARMUP_PIPELINE) {
+                for (String test : TESTS) {
+                    benchmark(server, test, requests[i], o.pipelines()[i]);
+                }
+            }
+        }
+    }
+
+    /**
      * Warms {@code server} up (if asked), then per pipeline depth one redis-benchmark call per test, with the depth's
      * {@code -n}, charging each call the CPU time that {@code charged} (the server's processes) took meanwhile.
      */
@@ -310,11 +338,7 @@ public final class ServerBench {
             int[] requests,
             List<Sample> samples)
             throws IOException, InterruptedException {
-        if (o.warmup() > 0) {
-            for (String test : TESTS) {
-                benchmark(server, test, o.warmup(), 16);
-            }
-        }
+        warm(server, o, requests);
         for (int i = 0; i < o.pipelines().length; i++) {
             int p = o.pipelines()[i];
             for (String test : TESTS) {
@@ -621,8 +645,8 @@ public final class ServerBench {
                 o.warmup() > 0
                         ? String.format(
                                 Locale.ROOT,
-                                "each fresh server is first warmed up with `-n %,d -P 16` (not counted; long enough"
-                                        + " for the JVM to compile its hot paths)",
+                                "each fresh server is first warmed up with `-n %,d -P 16` and then with one call of the measured size at each"
+                                        + " other depth (not counted; long enough for the JVM to compile the hot paths of every depth)",
                                 o.warmup())
                         : "no warm-up",
                 KEYSPACE,
@@ -773,8 +797,8 @@ public final class ServerBench {
                 o.warmup() > 0
                         ? String.format(
                                 Locale.ROOT,
-                                "each fresh node is first warmed up with `-n %,d -P 16` (not counted; long enough"
-                                        + " for the JVM to compile its hot paths)",
+                                "each fresh node is first warmed up with `-n %,d -P 16` and then with one call of the measured size at each"
+                                        + " other depth (not counted; long enough for the JVM to compile the hot paths of every depth)",
                                 o.warmup())
                         : "no warm-up"));
         sb.append("| node | test | -P | -n | requests/s (median) | runs | p50 ms | p99 ms | CPU µs/request |\n");
