@@ -140,13 +140,13 @@ public final class ServerBench {
     static final String REDIS_AOF = "redis (AOF everysec)";
 
     /** {@code armdb serve} with default settings and one follower process. */
-    /** Pipeline depth of the long warm-up call. */
-    static final int WARMUP_PIPELINE = 16;
-
     static final String ARMDB_NODE = "armdb node";
 
     /** redis-server with AOF everysec and one replica process. */
     static final String REDIS_NODE = "redis node";
+
+    /** Pipeline depth of the long warm-up call. */
+    static final int WARMUP_PIPELINE = 16;
 
     /** How long a follower may take to hold every key its leader holds once the writes stopped. */
     static final long CATCH_UP_SECONDS = 60;
