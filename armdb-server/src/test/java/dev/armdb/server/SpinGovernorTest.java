@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntSupplier;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -20,12 +21,7 @@ class SpinGovernorTest {
     @Test
     void aMachineWithAProcessorToSpareNeverPausesPolling() {
         AtomicInteger samples = new AtomicInteger();
-        SpinGovernor g = new SpinGovernor(
-                () -> {
-                    samples.incrementAndGet();
-                    return 2;
-                },
-                2);
+        SpinGovernor g = new SpinGovernor(counting(samples, 2), 2);
         long now = 0;
         for (int i = 0; i < 10 * SpinGovernor.SAMPLES_PER_VERDICT; i++, now += TICK) {
             assertThat(g.maySpin(now)).isTrue();
@@ -37,12 +33,7 @@ class SpinGovernorTest {
     @Test
     void aSampleIsTakenAtMostOncePerInterval() {
         AtomicInteger samples = new AtomicInteger();
-        SpinGovernor g = new SpinGovernor(
-                () -> {
-                    samples.incrementAndGet();
-                    return 1;
-                },
-                2);
+        SpinGovernor g = new SpinGovernor(counting(samples, 1), 2);
         for (long now = 0; now < 10 * TICK; now += TICK / 100) {
             g.maySpin(now);
         }
@@ -103,12 +94,7 @@ class SpinGovernorTest {
     @Test
     void aMachineThatCannotCountItsTasksPollsAsConfiguredAndIsNotAskedAgain() {
         AtomicInteger samples = new AtomicInteger();
-        SpinGovernor g = new SpinGovernor(
-                () -> {
-                    samples.incrementAndGet();
-                    return -1;
-                },
-                2);
+        SpinGovernor g = new SpinGovernor(counting(samples, -1), 2);
         long now = 0;
         for (int i = 0; i < 3 * SpinGovernor.SAMPLES_PER_VERDICT; i++, now += TICK) {
             assertThat(g.maySpin(now)).isTrue();
@@ -161,5 +147,13 @@ class SpinGovernorTest {
 
     private static int parse(String line) {
         return RunnableTasks.parse(ByteBuffer.wrap(line.getBytes(StandardCharsets.US_ASCII)));
+    }
+
+    /** A task count that always answers {@code tasks} and counts its samples in {@code samples}. */
+    private static IntSupplier counting(AtomicInteger samples, int tasks) {
+        return () -> {
+            samples.incrementAndGet();
+            return tasks;
+        };
     }
 }
