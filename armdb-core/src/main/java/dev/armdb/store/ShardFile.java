@@ -81,7 +81,9 @@ public final class ShardFile implements AutoCloseable {
     private volatile boolean writtenThroughFile;
     /**
      * Per chunk, "stored into through its mapping since it was mapped" (so some of its pages may be the process's own
-     * copies, which a write through the file does not reach). Set by {@link #markDirty}, never cleared. Writer only.
+     * copies, which a write through the file does not reach). Set by {@link #markDirty} and by a growth that takes a
+     * private chunk's write faults, never cleared; every setter ORs atomically, because a background growth sets its
+     * bit beside the writer's. Read by the writer.
      */
     private final long[] touchedChunks;
 
@@ -324,7 +326,15 @@ public final class ShardFile implements AutoCloseable {
         int b = (slot & chunkMask) >>> blockShift;
         dirtyBlocks[c][b >>> 6] |= 1L << b;
         dirtyChunks[c >>> 6] |= 1L << c;
-        touchedChunks[c >>> 6] |= 1L << c;
+        markTouched(c);
+    }
+
+    /** Sets chunk {@code c}'s touched bit; an atomic OR, and only the first time (the writer's path reads it). */
+    private void markTouched(int c) {
+        long bit = 1L << c;
+        if ((touchedChunks[c >>> 6] & bit) == 0) {
+            DIRTY.getAndBitwiseOr(touchedChunks, c >>> 6, bit);
+        }
     }
 
     /** Notes a completed store into a mapping (a crash-state boundary for the simulated file layer). Writer only. */
@@ -475,7 +485,7 @@ public final class ShardFile implements AutoCloseable {
         MemorySegment[] next = Arrays.copyOf(old, old.length + 1);
         next[old.length] = mapChunk(old.length, chunkBytes);
         if (prefault) {
-            prefault(next[old.length], zeroed);
+            prefault(old.length, next[old.length], zeroed);
         }
         // volatile writes: the new mapping and its dirty bits are complete before a reader or writer can reach it
         dirtyBlocks = blockBitsFor(next.length, dirtyBlocks);
@@ -484,18 +494,27 @@ public final class ShardFile implements AutoCloseable {
     }
 
     /**
-     * Takes the write fault of every page of a new chunk here (a background grower, usually) rather than on the
-     * writer's path, keeping every byte's value: a chunk known to be all zeros is filled with zeros (one write fault
-     * per page), any other is copied onto itself. One bulk operation rather than a store per page: a per-page loop
-     * runs interpreted in a fresh JVM, where each access costs microseconds. Safe only before the chunk is
+     * Takes the write fault of every page of new chunk {@code c} here (a background grower, usually) rather than on
+     * the writer's path, keeping every byte's value: a chunk known to be all zeros is filled with zeros (one write
+     * fault per page), any other is copied onto itself. One bulk operation rather than a store per page: a per-page
+     * loop runs interpreted in a fresh JVM, where each access costs microseconds. Safe only before the chunk is
      * published, while no other thread can reach it.
+     *
+     * <p>Design note: with private pages this matters most. A page that a read reaches first is mapped read-only onto
+     * the page cache, so the first store after it copies the page and must take the old mapping back from every core
+     * the process runs on (a TLB shoot-down, an interrupt per core, slow on virtual machines); a page whose first touch
+     * is a store is copied with no old mapping to take back. Measured through {@code serve} under SET -P 16 while the
+     * slot files grew (2 cores, one follower process), those shoot-downs took about a twelfth of the follower's
+     * applier and a thirtieth of the leader's event loop. The pages become the process's own, so the chunk counts as
+     * stored into (writes through the file then also copy into it, see {@link #writeSlots}); its memory is what the
+     * writer's stores would have taken anyway, a chunk ahead of them.
      */
-    private void prefault(MemorySegment chunk, boolean zeroed) {
-        if (readOnly || privatePages) {
-            // private pages: a page's first store copies it (a fault and a page of memory); taking those here would
-            // make every page of every new chunk the process's own at once, and hide the chunk from the writes through
-            // the file of a bulk copy (see writeSlots)
+    private void prefault(int c, MemorySegment chunk, boolean zeroed) {
+        if (readOnly) {
             return;
+        }
+        if (privatePages) {
+            markTouched(c);
         }
         if (zeroed) {
             chunk.fill((byte) 0);

@@ -162,4 +162,67 @@ class PrivatePagesTest {
             assertThat(file.isDirty()).as("the copied chunks wait for a force").isTrue();
         }
     }
+
+    /**
+     * A growth takes the write faults of a private chunk's pages before the chunk is published (a page first reached
+     * by a read would cost its writer a copy and a TLB shoot-down at the first store): right after {@code grow()},
+     * the kernel counts the whole new chunk as the process's own memory. Fails if growth leaves private chunks to
+     * fault page by page on the writer's path. Linux only (it reads {@code /proc/self/smaps}).
+     */
+    @Test
+    void aGrowthMakesTheNewPrivateChunkTheProcesssOwnBeforeAnyStore() throws IOException {
+        FixedConfig big = config(64 << 10);
+        int bigShift = ShardFile.chunkShiftFor(big.growthStepBytes(), meta.slotSize());
+        try (ShardFile file = ShardFile.open(
+                dir, meta, 0, bigShift, 1 << 20, false, MappedShardStorage.OPENER, new FailStop(), true)) {
+            int first = file.capacity();
+            file.grow();
+            MemorySegment chunk = file.segment(first);
+            long chunkBytes = (long) file.slotsPerChunk() * meta.slotSize();
+            assertThat(anonymousKiBOfMappingAt(chunk.address()) * 1024)
+                    .as("the process's own bytes in the mapping of the new chunk")
+                    .isGreaterThanOrEqualTo(chunkBytes);
+        }
+    }
+
+    /**
+     * A chunk whose pages a growth made the process's own still gets a bulk copy's images in its mapping, where
+     * readers look: the write through the file does not reach such pages. Fails if the prefaulted chunk is not
+     * counted as stored into.
+     */
+    @Test
+    void aBulkCopyLandsInAChunkAGrowthPrefaulted() {
+        try (ShardFile file = open()) {
+            int first = file.capacity();
+            file.grow();
+            int count = file.slotsPerChunk();
+            ByteBuffer images = ByteBuffer.allocate(count * meta.slotSize());
+            while (images.hasRemaining()) {
+                images.put((byte) 0x3C);
+            }
+            file.writeSlots(first, images.flip());
+            for (int slot = first; slot < first + count; slot++) {
+                assertThat(file.segment(slot).get(ValueLayout.JAVA_BYTE, file.offset(slot) + 7))
+                        .as("byte 7 of copied slot %d", slot)
+                        .isEqualTo((byte) 0x3C);
+            }
+        }
+    }
+
+    /** The {@code Anonymous} KiB that {@code /proc/self/smaps} gives the mapping holding {@code address}. */
+    private static long anonymousKiBOfMappingAt(long address) throws IOException {
+        boolean inside = false;
+        for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/self/smaps"))) {
+            int dash = line.indexOf('-');
+            int space = line.indexOf(' ');
+            if (dash > 0 && space > dash && line.substring(0, dash).matches("[0-9a-f]+")) {
+                long lo = Long.parseUnsignedLong(line.substring(0, dash), 16);
+                long hi = Long.parseUnsignedLong(line.substring(dash + 1, space), 16);
+                inside = Long.compareUnsigned(address, lo) >= 0 && Long.compareUnsigned(address, hi) < 0;
+            } else if (inside && line.startsWith("Anonymous:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        }
+        throw new AssertionError("no mapping in /proc/self/smaps holds address " + Long.toHexString(address));
+    }
 }
