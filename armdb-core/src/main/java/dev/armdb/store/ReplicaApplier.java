@@ -194,7 +194,7 @@ final class ReplicaApplier {
                 MemorySegment seg = file.segment(slot);
                 long off = file.offset(slot);
                 int old = status(seg.get(INT_LE, off));
-                if (old == LIVE || old == DELETED) {
+                if ((old == LIVE || old == DELETED) && index.holdsSlot(slot)) {
                     sink += index.homeEntry(KeyHash.hash(seg, off + KEY_OFFSET, keySize));
                 }
             }
@@ -224,8 +224,11 @@ final class ReplicaApplier {
         HashIndex index = shard.index();
         int oldStatus = oldValid ? status(oldWord) : EMPTY;
         boolean oldKeyed = oldStatus == LIVE || oldStatus == DELETED;
-        long oldHash = oldKeyed ? KeyHash.hash(seg, off + KEY_OFFSET, keySize) : 0;
-        boolean oldIndexed = oldKeyed && index.containsSlot(oldHash, slot);
+        // the index points a key only at a slot holding that key, so a slot it holds is the old key's current slot:
+        // the per-slot bit answers without hashing the key or probing the table (a superseded copy, which a release
+        // overwrites, is not held)
+        boolean oldIndexed = oldKeyed && index.holdsSlot(slot);
+        long oldHash = oldIndexed ? KeyHash.hash(seg, off + KEY_OFFSET, keySize) : 0;
         boolean sameKey = oldIndexed
                 && MemorySegment.mismatch(
                                 seg,
