@@ -45,6 +45,12 @@ class PrivatePagesTest {
         return ShardFile.open(dir, meta, 0, shift, 1 << 20, false, MappedShardStorage.OPENER, new FailStop(), true);
     }
 
+    /** The shard file with private pages, its chunks {@code step} bytes. */
+    private ShardFile openGrowingBy(long step) {
+        int stepShift = ShardFile.chunkShiftFor(config(step).growthStepBytes(), meta.slotSize());
+        return ShardFile.open(dir, meta, 0, stepShift, 1 << 20, false, MappedShardStorage.OPENER, new FailStop(), true);
+    }
+
     /** The byte of the file at slot {@code slot}'s offset {@code at}, read through a channel of its own. */
     private byte fileByte(int slot, int at) throws IOException {
         try (FileChannel ch = FileChannel.open(dir.resolve(ShardFileLayout.fileName(0)), StandardOpenOption.READ)) {
@@ -84,10 +90,7 @@ class PrivatePagesTest {
      */
     @Test
     void aForceWritesBackOnlyTheDirtyBlocks() throws IOException {
-        FixedConfig big = config(64 << 10);
-        int bigShift = ShardFile.chunkShiftFor(big.growthStepBytes(), meta.slotSize());
-        try (ShardFile file = ShardFile.open(
-                dir, meta, 0, bigShift, 1 << 20, false, MappedShardStorage.OPENER, new FailStop(), true)) {
+        try (ShardFile file = openGrowingBy(64 << 10)) {
             int marked = 3;
             int unmarked = file.slotsPerChunk() / 2;
             assertThat((long) (unmarked - marked) * meta.slotSize())
@@ -171,10 +174,7 @@ class PrivatePagesTest {
      */
     @Test
     void aGrowthMakesTheNewPrivateChunkTheProcesssOwnBeforeAnyStore() throws IOException {
-        FixedConfig big = config(64 << 10);
-        int bigShift = ShardFile.chunkShiftFor(big.growthStepBytes(), meta.slotSize());
-        try (ShardFile file = ShardFile.open(
-                dir, meta, 0, bigShift, 1 << 20, false, MappedShardStorage.OPENER, new FailStop(), true)) {
+        try (ShardFile file = openGrowingBy(64 << 10)) {
             int first = file.capacity();
             file.grow();
             MemorySegment chunk = file.segment(first);
