@@ -505,9 +505,10 @@ public final class ShardFile implements AutoCloseable {
      * the process runs on (a TLB shoot-down, an interrupt per core, slow on virtual machines); a page whose first touch
      * is a store is copied with no old mapping to take back. Measured through {@code serve} under SET -P 16 while the
      * slot files grew (2 cores, one follower process), those faults took about 8% of the follower's applier and 4%
-     * of the leader's event loop, and the writers' faults per write halved once growth took them. The pages become the process's own, so the chunk counts as
-     * stored into (writes through the file then also copy into it, see {@link #writeSlots}); its memory is what the
-     * writer's stores would have taken anyway, a chunk ahead of them.
+     * of the leader's event loop, and the writers' faults per write halved once growth took them. The pages become
+     * the process's own, so the chunk counts as stored into (writes through the file then also copy into it, see
+     * {@link #writeSlots}); its memory is what the writer's stores would have taken anyway, at most one chunk (the
+     * growth step, 4 MiB by default) per shard ahead of them.
      */
     private void prefault(int c, MemorySegment chunk, boolean zeroed) {
         if (readOnly) {
