@@ -94,6 +94,8 @@ class ClusterFaultSystemTest {
      * some rounds; in every run so far it was refused in every round.
      */
     private static final int STALE_TERM_ROUNDS = 20;
+    /** Keys per MGET when the values of the load's keys are read. */
+    private static final int MGET_KEYS = 500;
 
     @TempDir
     Path tmp;
@@ -678,19 +680,22 @@ class ClusterFaultSystemTest {
                 staleTerms);
     }
 
-    /** The value of every key of the load on node {@code id} (null: absent), read with one MGET. */
+    /** The value of every key the load wrote, on node {@code id} (null: absent), read with MGETs of a few hundred. */
     private Map<String, String> valuesOn(String id) throws IOException {
         Map<String, String> values = new LinkedHashMap<>();
-        List<String> keys = FaultLoad.keys();
+        List<String> keys = history.keys();
         try (RespLink link = new RespLink(node(id).resp(), 10_000)) {
-            String[] mget = new String[keys.size() + 1];
-            mget[0] = "MGET";
-            for (int i = 0; i < keys.size(); i++) {
-                mget[i + 1] = keys.get(i);
-            }
-            List<?> read = (List<?>) link.call(mget);
-            for (int i = 0; i < keys.size(); i++) {
-                values.put(keys.get(i), (String) read.get(i));
+            for (int from = 0; from < keys.size(); from += MGET_KEYS) {
+                List<String> part = keys.subList(from, Math.min(keys.size(), from + MGET_KEYS));
+                String[] mget = new String[part.size() + 1];
+                mget[0] = "MGET";
+                for (int i = 0; i < part.size(); i++) {
+                    mget[i + 1] = part.get(i);
+                }
+                List<?> read = (List<?>) link.call(mget);
+                for (int i = 0; i < part.size(); i++) {
+                    values.put(part.get(i), (String) read.get(i));
+                }
             }
         }
         return values;

@@ -88,6 +88,11 @@ final class FaultHistory {
         return List.copyOf(windows.values());
     }
 
+    /** Every key written so far, once each, in the order of their first writes. */
+    synchronized List<String> keys() {
+        return writes.stream().map(Write::key).distinct().toList();
+    }
+
     /** The writes acknowledged so far. */
     synchronized long acked() {
         return writes.stream().filter(w -> w.outcome() == Outcome.ACKED).count();

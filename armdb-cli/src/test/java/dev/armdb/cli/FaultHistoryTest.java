@@ -71,6 +71,32 @@ class FaultHistoryTest {
     }
 
     @Test
+    void theKeysToReadBackAreEveryKeyWrittenOnceInOrder() {
+        write(FaultLoad.ownKey(7), "a", 10, 20, "+OK");
+        write(FaultLoad.key(3), "b", 11, 21, "+OK");
+        write(FaultLoad.ownKey(9), "c", 12, 22, null);
+        write(FaultLoad.key(3), "d", 13, 23, "-READONLY You can't");
+        assertThat(h.keys()).containsExactly(FaultLoad.ownKey(7), FaultLoad.key(3), FaultLoad.ownKey(9));
+        // the server's key size
+        assertThat(FaultLoad.ownKey(999_999_999_999L)).hasSize(16);
+        assertThat(FaultLoad.key(FaultLoad.KEYS - 1)).hasSize(16);
+    }
+
+    @Test
+    void anAcknowledgedWriteToAKeyOfItsOwnMustBeThere() {
+        write(FaultLoad.ownKey(1), "a", 10, 20, "+OK");
+        write(FaultLoad.key(0), "b", 12, 22, "+OK");
+        write(FaultLoad.key(0), "c", 30, 40, "+OK");
+        Map<String, String> finals = new HashMap<>();
+        finals.put(FaultLoad.key(0), "c");
+        finals.put(FaultLoad.ownKey(1), null);
+        assertThatThrownBy(() -> h.assertAcknowledgedWritesKept(finals))
+                .hasMessageContaining(FaultLoad.ownKey(1) + ": absent");
+        finals.put(FaultLoad.ownKey(1), "a");
+        assertThat(h.assertAcknowledgedWritesKept(finals)).isEqualTo(3);
+    }
+
+    @Test
     void aRefusedWriteMustNotBeApplied() {
         write("k1", "a", 10, 20, "+OK");
         write("k1", "b", 30, 40, "-TRYAGAIN lease ran out");
