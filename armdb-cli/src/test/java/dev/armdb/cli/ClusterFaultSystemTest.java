@@ -58,11 +58,15 @@ import org.junit.jupiter.api.io.TempDir;
  *   <li>two leaders killed faster than the block period: the second failover waits for the block period, so terms
  *       rise by exactly two;
  *   <li>two of three ZooKeeper servers killed (a quorum lost): the leader's accepts end within its lease, no failover,
- *       the same leader writes again once the servers are back.
+ *       the same leader writes again once the servers are back;
+ *   <li>the same for longer than the session timeout, so that every node's ZooKeeper client gives its session up:
+ *       no write is acknowledged anywhere from a lease after the loss until the servers are back, then a leader
+ *       writes again and the group converges.
  * </ul>
  *
- * <p>The default suite runs each scenario once ({@code -Darmdb.fault.rounds=N}, {@code -Psoak}: 100 rounds); the
- * writers' keys are drawn from a seed printed at the start ({@code -Darmdb.fault.seed=N} repeats it). Every wait is
+ * <p>The default suite runs each scenario once ({@code -Darmdb.fault.rounds=N}, {@code -Psoak}: 200 rounds); half the
+ * writes go to keys no other write sets, the other half to a small shared key space; the writers' keys are drawn
+ * from a seed printed at the start ({@code -Darmdb.fault.seed=N} repeats it). Every wait is
  * bounded; on a failure the end of every node's log is printed.
  */
 class ClusterFaultSystemTest {
@@ -217,6 +221,7 @@ class ClusterFaultSystemTest {
             awaitFormed();
             for (int round = 1; round <= ROUNDS; round++) {
                 quorumLossStopsWritesWithoutFailover(round, specs);
+                longQuorumLossStopsWritesAndConverges(round, specs);
             }
         });
     }
@@ -618,6 +623,80 @@ class ClusterFaultSystemTest {
         awaitHealed();
         check("quorum lost with leader " + leader + ": ZooKeeper servers "
                 + victims.stream().map(InstanceSpec::getServerId).toList() + " killed and restarted");
+    }
+
+    /**
+     * Scenario: two of the three ZooKeeper servers killed for longer than the session timeout, then restarted. Every
+     * node's ZooKeeper client gives its session up meanwhile (Curator reports it lost once the session timeout has
+     * passed without a connection), so the leader stops leading, not only writing; the controller can decide
+     * nothing while the quorum is gone. Once it is back the group must lead and write again, failing over or not,
+     * with the checker's guarantees: never two leaders, no acknowledged write lost, the nodes converged.
+     */
+    private void longQuorumLossStopsWritesAndConverges(int round, List<InstanceSpec> specs) throws Exception {
+        startLoad("ZooKeeper quorum lost for longer than the session timeout, round " + round);
+        GroupState before = awaitState();
+        String leader = before.leader();
+        awaitAcked(leader, System.nanoTime(), 20);
+        int kept = random.nextInt(specs.size());
+        List<InstanceSpec> victims = new ArrayList<>(specs);
+        victims.remove(kept);
+        for (InstanceSpec s : victims) {
+            assertThat(ensemble.killServer(s))
+                    .as("killed ZooKeeper server %d", s.getServerId())
+                    .isTrue();
+        }
+        long lost = System.nanoTime();
+        Thread.sleep(SESSION_MILLIS + LEASE_MILLIS);
+        long lastBeforeRestart = lastAccept(node(leader), before.term());
+        long restored = System.nanoTime();
+        for (InstanceSpec s : victims) {
+            assertThat(ensemble.restartServer(s))
+                    .as("restarted ZooKeeper server %d", s.getServerId())
+                    .isTrue();
+        }
+        System.out.printf(
+                "  killed %s for %d ms; %s's last accept %d ms after the quorum was lost%n",
+                victims.stream().map(InstanceSpec::getServerId).toList(),
+                (restored - lost) / 1_000_000,
+                leader,
+                (lastBeforeRestart - lost) / 1_000_000);
+        assertThat(lastBeforeRestart - lost)
+                .as("%s accepted a write this long after the quorum was lost (lease %d ms)", leader, LEASE_MILLIS)
+                .isLessThan(TimeUnit.MILLISECONDS.toNanos(LEASE_MILLIS));
+        assertThat(history.writes().stream()
+                        .filter(x -> x.start() - lost - TimeUnit.MILLISECONDS.toNanos(LEASE_MILLIS) > 0
+                                && x.end() - restored < 0))
+                .as("writes on any node from a lease after the loss until the restart")
+                .isNotEmpty()
+                .noneMatch(x -> x.outcome() == FaultHistory.Outcome.ACKED);
+        await("a leader acknowledging writes again after the quorum is back", 60, () -> {
+            GroupState s = state();
+            return s != null && !s.leader().isEmpty() && history.ackedOn(s.leader(), restored) >= 20;
+        });
+        GroupState after = awaitState();
+        System.out.printf(
+                "  after the restart: %s leads in term %d (before: %s in term %d), writing again %d ms after it%n",
+                after.leader(),
+                after.term(),
+                leader,
+                before.term(),
+                (firstAckedSince(after.leader(), restored) - restored) / 1_000_000);
+        awaitHealed();
+        check("quorum lost for " + (SESSION_MILLIS + LEASE_MILLIS) + " ms with leader " + leader
+                + ": ZooKeeper servers "
+                + victims.stream().map(InstanceSpec::getServerId).toList()
+                + " killed and restarted");
+    }
+
+    /** When {@code node} answered the first write it acknowledged of those begun after {@code sinceNanos}. */
+    private long firstAckedSince(String node, long sinceNanos) {
+        return history.writes().stream()
+                .filter(w -> w.node().equals(node)
+                        && w.outcome() == FaultHistory.Outcome.ACKED
+                        && w.start() - sinceNanos > 0)
+                .mapToLong(FaultHistory.Write::end)
+                .min()
+                .orElse(sinceNanos);
     }
 
     /** The index of the ensemble server node {@code id}'s session is connected to, -1 if unknown. */
