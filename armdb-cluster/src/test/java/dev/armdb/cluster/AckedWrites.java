@@ -6,52 +6,62 @@ import java.util.function.Function;
 
 /**
  * The log of a test writer that writes in order and retries each write until it is acknowledged: write number {@code
- * s} sets key {@code s / 2} (prefix and 7 digits) to value {@code s} ({@code v} and 7 digits), so every key is written
+ * s} sets key {@code s / 2} (prefix and digits) to value {@code s} ({@code v} and digits), so every key is written
  * twice, the second write overwriting the first. {@link #assertHeldBy} checks that a node holds, for every key written,
  * its last acknowledged value or the later one tried and not acknowledged (which may or may not have been applied).
  *
  * <p>Threading: one writer thread calls {@link #trying()} and {@link #acknowledged()}; others read after it stopped
  * (the fields are volatile, so a progress count read meanwhile is at most one write old).
  */
-final class AckedWrites {
+public final class AckedWrites {
     private final char prefix;
+    private final String keyFormat;
+    private final String valueFormat;
     /** Writes 0 to {@code acked - 1} are acknowledged. */
     private volatile long acked;
     /** Write {@code acked} was tried and not acknowledged (yet). */
     private volatile boolean tried;
 
-    AckedWrites(char prefix) {
+    /** The log of keys starting with {@code prefix}, of 8-byte keys and values. */
+    public AckedWrites(char prefix) {
+        this(prefix, 8, 8);
+    }
+
+    /** The log of keys starting with {@code prefix}, of {@code keySize}-byte keys and {@code valueSize}-byte values. */
+    public AckedWrites(char prefix, int keySize, int valueSize) {
         this.prefix = prefix;
+        this.keyFormat = "%0" + (keySize - 1) + "d";
+        this.valueFormat = "v%0" + (valueSize - 1) + "d";
     }
 
     /** The number of the next write to make (the one to retry after a failed attempt). */
-    long next() {
+    public long next() {
         return acked;
     }
 
     /** The key write {@code seq} sets. */
-    String key(long seq) {
-        return prefix + String.format("%07d", seq / 2);
+    public String key(long seq) {
+        return prefix + String.format(keyFormat, seq / 2);
     }
 
     /** The value write {@code seq} sets. */
-    static String value(long seq) {
-        return String.format("v%07d", seq);
+    public String value(long seq) {
+        return String.format(valueFormat, seq);
     }
 
     /** Write {@link #next()} is about to be tried. */
-    void trying() {
+    public void trying() {
         tried = true;
     }
 
     /** Write {@link #next()} was acknowledged. */
-    void acknowledged() {
+    public void acknowledged() {
         acked++;
         tried = false;
     }
 
     /** How many writes were acknowledged. */
-    long count() {
+    public long count() {
         return acked;
     }
 
@@ -59,7 +69,7 @@ final class AckedWrites {
      * Checks that every key written holds its last acknowledged value, or the value of the write tried after it; {@code
      * get} reads a key's value from the node (null: absent). Returns the number of keys checked.
      */
-    int assertHeldBy(Function<String, String> get, String what) {
+    public int assertHeldBy(Function<String, String> get, String what) {
         long n = acked;
         boolean pending = tried;
         int checked = 0;

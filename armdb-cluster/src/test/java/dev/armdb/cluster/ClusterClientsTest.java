@@ -21,24 +21,13 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.IntPredicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import redis.clients.jedis.DefaultJedisClientConfig;
-import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
-import redis.clients.jedis.JedisClientConfig;
-import redis.clients.jedis.exceptions.JedisConnectionException;
-import redis.clients.jedis.exceptions.JedisDataException;
-import redis.clients.jedis.exceptions.JedisException;
 
 /**
  * Scenario 7 of the failover tests: Jedis and Lettuce, configured as docs/cluster.md ("Clients") recommends for a
@@ -70,14 +59,14 @@ class ClusterClientsTest {
     Path tmp;
 
     private TestGroup group;
-    private final List<Writer> writers = new ArrayList<>();
+    private final List<ClientWriter> writers = new ArrayList<>();
 
     @AfterEach
     void stop() throws InterruptedException {
-        for (Writer w : writers) {
+        for (ClientWriter w : writers) {
             w.stop.set(true);
         }
-        for (Writer w : writers) {
+        for (ClientWriter w : writers) {
             w.thread.join(30_000);
             w.close();
         }
@@ -100,17 +89,17 @@ class ClusterClientsTest {
 
     /** Starts a Jedis and a Lettuce writer against {@code nodes} and waits until each has some writes acknowledged. */
     private void startWriters(List<InetSocketAddress> nodes) throws InterruptedException {
-        writers.add(new JedisWriter(nodes));
+        writers.add(new JedisLeaderWriter(nodes));
         writers.add(new LettuceWriter(nodes));
-        for (Writer w : writers) {
+        for (ClientWriter w : writers) {
             w.thread.start();
         }
-        for (Writer w : writers) {
+        for (ClientWriter w : writers) {
             awaitAcks(w, WRITES_BEFORE, port -> true);
         }
     }
 
-    private void awaitAcks(Writer w, int n, IntPredicate port) throws InterruptedException {
+    private void awaitAcks(ClientWriter w, int n, IntPredicate port) throws InterruptedException {
         TestGroup.await(
                 w.name + " with " + n + " writes acknowledged (errors so far " + w.errors + ")",
                 90,
@@ -137,21 +126,21 @@ class ClusterClientsTest {
     private void assertEveryWriterMovedAndLostNothing(ClusterNode fresh, long sinceNanos, String event)
             throws InterruptedException {
         int freshPort = fresh.node().respAddress().getPort();
-        for (Writer w : writers) {
+        for (ClientWriter w : writers) {
             awaitAcks(w, WRITES_AFTER, port -> port == freshPort);
         }
-        for (Writer w : writers) {
+        for (ClientWriter w : writers) {
             w.stop.set(true);
         }
-        for (Writer w : writers) {
+        for (ClientWriter w : writers) {
             w.thread.join(60_000);
             assertThat(w.thread.isAlive()).as(w.name + " stopped").isFalse();
             assertThat(w.failed.get()).as(w.name).isNull();
         }
-        for (Writer w : writers) {
+        for (ClientWriter w : writers) {
             long first = w.acks.stream()
                     .filter(a -> a.port() == freshPort && a.nanos() - sinceNanos > 0)
-                    .mapToLong(Writer.Ack::nanos)
+                    .mapToLong(ClientWriter.Ack::nanos)
                     .min()
                     .orElseThrow();
             long recoveryMillis = (first - sinceNanos) / 1_000_000;
@@ -169,7 +158,7 @@ class ClusterClientsTest {
         }
     }
 
-    private static void assertNothingLost(ClusterNode leader, Writer w) {
+    private static void assertNothingLost(ClusterNode leader, ClientWriter w) {
         int checked = w.log.assertHeldBy(key -> TestGroup.get(leader, key), w.name);
         assertThat(checked).as("%s: keys checked", w.name).isPositive();
     }
@@ -235,162 +224,19 @@ class ClusterClientsTest {
     }
 
     /**
-     * Writes its client's keys in order as {@link AckedWrites} says, a write retried (same key, same value) until it
-     * is acknowledged. Logs every acknowledgement (when, and which node's RESP port gave it) and counts the errors on
-     * the way by kind.
-     */
-    private abstract static class Writer implements Runnable, AutoCloseable {
-        /** One acknowledged write. */
-        record Ack(long nanos, int port) {}
-
-        final String name;
-        final Thread thread;
-        final AckedWrites log;
-        final List<Ack> acks = new CopyOnWriteArrayList<>();
-        final Map<String, Integer> errors = new ConcurrentHashMap<>();
-        final AtomicBoolean stop = new AtomicBoolean();
-        final AtomicReference<Throwable> failed = new AtomicReference<>();
-
-        Writer(String name, char prefix) {
-            this.name = name;
-            this.log = new AckedWrites(prefix);
-            this.thread = Thread.ofPlatform().name("writer-" + name).unstarted(this);
-        }
-
-        /** Sets {@code key} to {@code value}; returns the RESP port of the node that acknowledged it. */
-        abstract int set(String key, String value);
-
-        /** The kind of a failed attempt, for the log: the RESP error code, or what broke. */
-        abstract String kind(RuntimeException e);
-
-        /** Closes the client. */
-        @Override
-        public abstract void close();
-
-        @Override
-        public void run() {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(300);
-            try {
-                while (!stop.get() && System.nanoTime() - deadline < 0) {
-                    long seq = log.next();
-                    log.trying();
-                    try {
-                        int port = set(log.key(seq), AckedWrites.value(seq));
-                        log.acknowledged();
-                        acks.add(new Ack(System.nanoTime(), port));
-                    } catch (RuntimeException e) {
-                        errors.merge(kind(e), 1, Integer::sum);
-                        Thread.sleep(20);
-                    }
-                }
-            } catch (Throwable e) {
-                failed.set(e);
-            }
-        }
-    }
-
-    /**
-     * Jedis as docs/cluster.md recommends: find the leader by asking each node {@code ROLE}, keep a pooled {@code
-     * RedisClient} to it, and look again when a connection breaks or a write is answered {@code -READONLY};
-     * {@code -TRYAGAIN} and {@code -NOREPLICAS} are retried on the same client. The socket timeout is above the
-     * longest a write's reply may wait for the in-sync followers.
-     */
-    private static final class JedisWriter extends Writer {
-        private final List<InetSocketAddress> nodes;
-        private final JedisClientConfig config = DefaultJedisClientConfig.builder()
-                .connectionTimeoutMillis(2_000)
-                .socketTimeoutMillis(15_000)
-                .build();
-        private final JedisClientConfig probeConfig = DefaultJedisClientConfig.builder()
-                .connectionTimeoutMillis(1_000)
-                .socketTimeoutMillis(1_000)
-                .build();
-        private redis.clients.jedis.RedisClient client;
-        private HostAndPort at;
-
-        JedisWriter(List<InetSocketAddress> nodes) {
-            super("Jedis", 'j');
-            this.nodes = nodes;
-        }
-
-        @Override
-        int set(String key, String value) {
-            if (client == null) {
-                at = findLeader();
-                client = redis.clients.jedis.RedisClient.builder()
-                        .hostAndPort(at)
-                        .clientConfig(config)
-                        .build();
-            }
-            try {
-                String reply = client.set(key, value);
-                if (!"OK".equals(reply)) {
-                    throw new JedisDataException("SET answered " + reply);
-                }
-                return at.getPort();
-            } catch (JedisConnectionException e) {
-                drop();
-                throw e;
-            } catch (JedisDataException e) {
-                if (e.getMessage().startsWith("READONLY")) {
-                    drop();
-                }
-                throw e;
-            }
-        }
-
-        /** The node answering {@code ROLE} with {@code master}, asked in the order given. */
-        private HostAndPort findLeader() {
-            for (InetSocketAddress n : nodes) {
-                HostAndPort hp = new HostAndPort(n.getAddress().getHostAddress(), n.getPort());
-                try (Jedis probe = new Jedis(hp, probeConfig)) {
-                    if ("master".equals(probe.role().getFirst())) {
-                        return hp;
-                    }
-                } catch (JedisException e) {
-                    // down or unreachable: ask the next one
-                }
-            }
-            throw new JedisConnectionException("no node of " + nodes + " answers ROLE with master");
-        }
-
-        private void drop() {
-            if (client != null) {
-                client.close();
-                client = null;
-            }
-        }
-
-        @Override
-        String kind(RuntimeException e) {
-            if (e instanceof JedisConnectionException) {
-                return "connection";
-            }
-            String m = String.valueOf(e.getMessage());
-            int space = m.indexOf(' ');
-            return space < 0 ? m : m.substring(0, space);
-        }
-
-        @Override
-        public void close() {
-            drop();
-        }
-    }
-
-    /**
      * Lettuce as docs/cluster.md recommends: one connection with automatic reconnection (the default), a reconnect
      * delay capped at one second, a command timeout above the longest a write's reply may wait, and a {@link
      * SocketAddressResolver} that finds the leader by asking each node {@code ROLE} on every connect and reconnect.
      * Refused writes are retried on the same connection.
      */
-    private static final class LettuceWriter extends Writer {
+    private static final class LettuceWriter extends ClientWriter {
         private final LeaderResolver resolver;
         private final ClientResources resources;
         private final RedisClient client;
         private final StatefulRedisConnection<String, String> connection;
 
         LettuceWriter(List<InetSocketAddress> nodes) {
-            super("Lettuce", 'l');
+            super("Lettuce", 'l', 8, 8);
             resolver = new LeaderResolver(nodes);
             resources = ClientResources.builder()
                     .socketAddressResolver(resolver)
@@ -416,7 +262,7 @@ class ClusterClientsTest {
         }
 
         @Override
-        int set(String key, String value) {
+        protected int set(String key, String value) {
             String reply = connection.sync().set(key, value);
             if (!"OK".equals(reply)) {
                 throw new RedisException("SET answered " + reply);
@@ -425,7 +271,7 @@ class ClusterClientsTest {
         }
 
         @Override
-        String kind(RuntimeException e) {
+        protected String kind(RuntimeException e) {
             if (e instanceof RedisCommandTimeoutException) {
                 return "timeout";
             }
@@ -433,9 +279,7 @@ class ClusterClientsTest {
                 return "connection";
             }
             if (e instanceof RedisCommandExecutionException) {
-                String m = String.valueOf(e.getMessage());
-                int space = m.indexOf(' ');
-                return space < 0 ? m : m.substring(0, space);
+                return errorCode(e.getMessage());
             }
             return e.getClass().getSimpleName();
         }

@@ -152,7 +152,7 @@ class EmbeddedClusterTest {
                     long seq = log.next();
                     log.trying();
                     try {
-                        m.put(bytes(log.key(seq)), bytes(AckedWrites.value(seq)));
+                        m.put(bytes(log.key(seq)), bytes(log.value(seq)));
                         log.acknowledged();
                         ackedBy.computeIfAbsent(m, x -> new AtomicInteger()).incrementAndGet();
                     } catch (ClusterWriteException e) {
