@@ -45,7 +45,8 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <ul>
  *   <li>the leader SIGSTOPped past its session timeout, then SIGCONT: it refuses the write that waited in its socket,
- *       its accepts ended before the successor's began, it follows the successor and converges;
+ *       its accepts ended before the successor's began, it follows the successor and converges; the follower that
+ *       stayed up resumes from the successor without a full copy;
  *   <li>the leader's replication links to its followers cut, ZooKeeper intact (each node publishes a proxy in front of
  *       its replication port as its replication address; the proxy tells the followers' connections apart by their
  *       processes): one follower cut leaves the ISR before a write is acknowledged without it and writes go on, all on
@@ -233,6 +234,11 @@ class ClusterFaultSystemTest {
         String old = before.leader();
         awaitAcked(old, System.nanoTime(), 20);
         NodeProcess victim = node(old);
+        // where each follower's log stands: the one not named successor must resume without a copy
+        Map<String, Integer> logsBefore = new HashMap<>();
+        for (NodeProcess n : nodes) {
+            logsBefore.put(n.id(), n.log().length());
+        }
         long pausedAt = System.nanoTime();
         victim.pause();
         // a write that waits in the paused leader's socket: the first thing it meets when it resumes
@@ -249,7 +255,36 @@ class ClusterFaultSystemTest {
         awaitHealed();
         assertNoneAckedOn(old, pausedAt);
         assertThat(after.term()).isEqualTo(before.term() + 1);
+        NodeProcess bystander = nodes.stream()
+                .filter(n -> !n.id().equals(old) && !n.id().equals(after.leader()))
+                .findFirst()
+                .orElseThrow();
+        assertResumedWithoutACopy(bystander, logsBefore.get(bystander.id()), after.leader());
         check("paused leader " + old + ", successor " + after.leader());
+    }
+
+    /**
+     * The follower {@code n}, which stayed up through a failover, caught up with the successor on every shard again
+     * without a full copy: it followed the old leader's history, a prefix of the successor's (the failover picks the
+     * in-sync follower with the most applied), so a backlog or a partial scan is enough. Reads its log from {@code
+     * logFrom} on.
+     */
+    private void assertResumedWithoutACopy(NodeProcess n, int logFrom, String successor) throws IOException {
+        String since = n.log().substring(logFrom);
+        long caughtUp =
+                since.lines().filter(l -> l.contains(": caught up to LSN ")).count();
+        System.out.printf(
+                "  %s, which stayed up, caught up with %s on %d shard session(s) since the fault, %d full resync(s)%n",
+                n.id(),
+                successor,
+                caughtUp,
+                since.lines().filter(l -> l.contains(": full resync ")).count());
+        assertThat(caughtUp)
+                .as("%s's shard sessions caught up since the fault", n.id())
+                .isPositive();
+        assertThat(since.lines())
+                .as("%s re-pointed at the successor %s without a full copy", n.id(), successor)
+                .noneMatch(l -> l.contains(": full resync "));
     }
 
     /**

@@ -126,6 +126,11 @@ final class NodeProcess implements AutoCloseable {
         run();
     }
 
+    /** The whole log of the current run so far. */
+    String log() throws IOException {
+        return Files.readString(dir.resolve("node.log"), StandardCharsets.UTF_8);
+    }
+
     /** The last {@code n} lines of the current run's log. */
     String logTail(int n) {
         return process.logTail(n);
