@@ -2,16 +2,12 @@ package dev.armdb.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.armdb.ArmDbException;
 import dev.armdb.cluster.ClientWriter;
-import dev.armdb.cluster.ClusterStatus;
-import dev.armdb.cluster.ClusterStatusReader;
 import dev.armdb.cluster.GroupState;
 import dev.armdb.cluster.JedisLeaderWriter;
 import dev.armdb.cluster.StandaloneZooKeeper;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
@@ -58,7 +54,7 @@ class ClusterClientsProcessTest {
 
     private final List<NodeProcess> nodes = new ArrayList<>();
     private StandaloneZooKeeper zk;
-    private ClusterStatusReader status;
+    private GroupWatch status;
     private ClientWriter writer;
 
     @BeforeAll
@@ -90,7 +86,7 @@ class ClusterClientsProcessTest {
         for (String id : IDS) {
             nodes.add(NodeProcess.start(id, tmp.resolve(id), zk.connectString() + CHROOT, GROUP, OPTIONS));
         }
-        status = ClusterStatusReader.open(zk.connectString() + CHROOT, Duration.ofSeconds(10));
+        status = new GroupWatch(zk.connectString() + CHROOT, GROUP);
         try {
             await("a leader with both followers in its ISR", 120, () -> {
                 GroupState s = state();
@@ -161,17 +157,8 @@ class ClusterClientsProcessTest {
         assertThat(writer.failed.get()).as("the writer's failure").isNull();
     }
 
-    /** The group state, or null if there is none or ZooKeeper cannot be read now. */
     private GroupState state() {
-        try {
-            return status.read().groups().stream()
-                    .filter(g -> g.name().equals(GROUP))
-                    .findFirst()
-                    .map(ClusterStatus.Group::state)
-                    .orElse(null);
-        } catch (ArmDbException e) {
-            return null;
-        }
+        return status.state();
     }
 
     private NodeProcess node(String id) {
@@ -179,12 +166,6 @@ class ClusterClientsProcessTest {
     }
 
     private static void await(String what, long seconds, BooleanSupplier done) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        while (!done.getAsBoolean()) {
-            assertThat(System.nanoTime() - deadline)
-                    .as("waiting %d s for %s", seconds, what)
-                    .isNegative();
-            Thread.sleep(100);
-        }
+        GroupWatch.await(what, seconds, done);
     }
 }

@@ -2,9 +2,7 @@ package dev.armdb.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.armdb.ArmDbException;
 import dev.armdb.cluster.ClusterStatus;
-import dev.armdb.cluster.ClusterStatusReader;
 import dev.armdb.cluster.GroupState;
 import dev.armdb.cluster.StandaloneZooKeeper;
 import java.io.IOException;
@@ -12,7 +10,6 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -112,7 +109,7 @@ class ClusterFaultSystemTest {
     private final Random random = new Random(SEED);
     private StandaloneZooKeeper zk;
     private TestingCluster ensemble;
-    private ClusterStatusReader status;
+    private GroupWatch status;
     private CuratorFramework zkReader;
     private FaultHistory history;
     private FaultLoad load;
@@ -164,7 +161,7 @@ class ClusterFaultSystemTest {
             options.addAll(List.of("--repl-port", "" + replPort, "--repl-advertise", r.connectString()));
             nodes.add(NodeProcess.start(id, tmp.resolve(id), p.connectString() + CHROOT, GROUP, options));
         }
-        status = openStatus(zk.connectString() + CHROOT);
+        status = new GroupWatch(zk.connectString() + CHROOT, GROUP);
         // reads the owner of a node's ephemeral member znode: its session
         zkReader = CuratorFrameworkFactory.newClient(zk.connectString(), new RetryOneTime(100));
         zkReader.start();
@@ -217,7 +214,7 @@ class ClusterFaultSystemTest {
                     + CHROOT;
             nodes.add(NodeProcess.start(id, tmp.resolve(id), connect, GROUP, OPTIONS));
         }
-        status = openStatus(ensemble.getConnectString() + CHROOT);
+        status = new GroupWatch(ensemble.getConnectString() + CHROOT, GROUP);
         guarded(() -> {
             awaitFormed();
             for (int round = 1; round <= ROUNDS; round++) {
@@ -615,35 +612,18 @@ class ClusterFaultSystemTest {
                 leader,
                 server < 0 ? "?" : specs.get(server).getServerId(),
                 victims.stream().map(InstanceSpec::getServerId).toList());
-        long killing = System.nanoTime();
-        for (InstanceSpec s : victims) {
-            assertThat(ensemble.killServer(s))
-                    .as("killed ZooKeeper server %d", s.getServerId())
-                    .isTrue();
-            System.out.printf(
-                    "  killed ZooKeeper server %d %d ms after the first kill began%n",
-                    s.getServerId(), (System.nanoTime() - killing) / 1_000_000);
-        }
-        // the quorum was lost while the second server was being killed, at the latest when that returned
-        long lost = System.nanoTime();
+        long lost = killServers(victims);
         // shorter than the session: the servers come back before any session could expire
         Thread.sleep(LEASE_MILLIS + 500);
         // the leader takes writes again in the same term once the quorum is back: its record is read before
         long lastBeforeRestart = lastAccept(node(leader), before.term());
-        long restored = System.nanoTime();
-        for (InstanceSpec s : victims) {
-            assertThat(ensemble.restartServer(s))
-                    .as("restarted ZooKeeper server %d", s.getServerId())
-                    .isTrue();
-        }
+        long restored = restartServers(victims);
         awaitAcked(leader, restored, 20);
         load.sampleOnce();
         System.out.printf(
                 "  %s's last accept before the restart %d ms after the quorum was lost%n",
                 leader, (lastBeforeRestart - lost) / 1_000_000);
-        assertThat(lastBeforeRestart - lost)
-                .as("%s accepted a write this long after the quorum was lost (lease %d ms)", leader, LEASE_MILLIS)
-                .isLessThan(TimeUnit.MILLISECONDS.toNanos(LEASE_MILLIS));
+        assertStoppedWithinTheLease(leader, lastBeforeRestart, lost);
         assertThat(history.writes().stream()
                         .filter(x -> x.node().equals(leader)
                                 && x.start() - lost - TimeUnit.MILLISECONDS.toNanos(LEASE_MILLIS) > 0
@@ -675,29 +655,14 @@ class ClusterFaultSystemTest {
         int kept = random.nextInt(specs.size());
         List<InstanceSpec> victims = new ArrayList<>(specs);
         victims.remove(kept);
-        for (InstanceSpec s : victims) {
-            assertThat(ensemble.killServer(s))
-                    .as("killed ZooKeeper server %d", s.getServerId())
-                    .isTrue();
-        }
-        long lost = System.nanoTime();
+        long lost = killServers(victims);
         Thread.sleep(SESSION_MILLIS + LEASE_MILLIS);
         long lastBeforeRestart = lastAccept(node(leader), before.term());
-        long restored = System.nanoTime();
-        for (InstanceSpec s : victims) {
-            assertThat(ensemble.restartServer(s))
-                    .as("restarted ZooKeeper server %d", s.getServerId())
-                    .isTrue();
-        }
+        long restored = restartServers(victims);
         System.out.printf(
-                "  killed %s for %d ms; %s's last accept %d ms after the quorum was lost%n",
-                victims.stream().map(InstanceSpec::getServerId).toList(),
-                (restored - lost) / 1_000_000,
-                leader,
-                (lastBeforeRestart - lost) / 1_000_000);
-        assertThat(lastBeforeRestart - lost)
-                .as("%s accepted a write this long after the quorum was lost (lease %d ms)", leader, LEASE_MILLIS)
-                .isLessThan(TimeUnit.MILLISECONDS.toNanos(LEASE_MILLIS));
+                "  ZooKeeper without a quorum for %d ms; %s's last accept %d ms after the quorum was lost%n",
+                (restored - lost) / 1_000_000, leader, (lastBeforeRestart - lost) / 1_000_000);
+        assertStoppedWithinTheLease(leader, lastBeforeRestart, lost);
         assertThat(history.writes().stream()
                         .filter(x -> x.start() - lost - TimeUnit.MILLISECONDS.toNanos(LEASE_MILLIS) > 0
                                 && x.end() - restored < 0))
@@ -723,6 +688,41 @@ class ClusterFaultSystemTest {
                 + " killed and restarted");
     }
 
+    /**
+     * Kills the ensemble servers {@code victims} one after the other; returns when the last kill returned, by when the
+     * quorum was lost (while the second server was being killed, at the latest).
+     */
+    private long killServers(List<InstanceSpec> victims) throws Exception {
+        long killing = System.nanoTime();
+        for (InstanceSpec s : victims) {
+            assertThat(ensemble.killServer(s))
+                    .as("killed ZooKeeper server %d", s.getServerId())
+                    .isTrue();
+            System.out.printf(
+                    "  killed ZooKeeper server %d %d ms after the first kill began%n",
+                    s.getServerId(), (System.nanoTime() - killing) / 1_000_000);
+        }
+        return System.nanoTime();
+    }
+
+    /** Restarts the ensemble servers {@code victims}; returns when the restarts began. */
+    private long restartServers(List<InstanceSpec> victims) throws Exception {
+        long restored = System.nanoTime();
+        for (InstanceSpec s : victims) {
+            assertThat(ensemble.restartServer(s))
+                    .as("restarted ZooKeeper server %d", s.getServerId())
+                    .isTrue();
+        }
+        return restored;
+    }
+
+    /** {@code leader}'s last accept ({@code lastAccept}) came less than a lease after the quorum was lost. */
+    private static void assertStoppedWithinTheLease(String leader, long lastAccept, long lost) {
+        assertThat(lastAccept - lost)
+                .as("%s accepted a write this long after the quorum was lost (lease %d ms)", leader, LEASE_MILLIS)
+                .isLessThan(TimeUnit.MILLISECONDS.toNanos(LEASE_MILLIS));
+    }
+
     /** When {@code node} answered the first write it acknowledged of those begun after {@code sinceNanos}. */
     private long firstAckedSince(String node, long sinceNanos) {
         return history.writes().stream()
@@ -743,19 +743,6 @@ class ClusterFaultSystemTest {
             }
         }
         return -1;
-    }
-
-    /** A status reader of {@code connect}; an ensemble may take a while to elect its leader (at most a minute). */
-    private static ClusterStatusReader openStatus(String connect) {
-        for (int attempt = 1; ; attempt++) {
-            try {
-                return ClusterStatusReader.open(connect, Duration.ofSeconds(10));
-            } catch (ArmDbException e) {
-                if (attempt == 6) {
-                    throw e;
-                }
-            }
-        }
     }
 
     private void startLoad(String scenario) {
@@ -939,21 +926,12 @@ class ClusterFaultSystemTest {
         return s[0];
     }
 
-    /** The group state, or null if there is none or ZooKeeper cannot be read now. */
     private GroupState state() {
-        ClusterStatus.Group g = group();
-        return g == null ? null : g.state();
+        return status.state();
     }
 
     private ClusterStatus.Group group() {
-        try {
-            return status.read().groups().stream()
-                    .filter(g -> g.name().equals(GROUP))
-                    .findFirst()
-                    .orElse(null);
-        } catch (ArmDbException e) {
-            return null;
-        }
+        return status.group();
     }
 
     private NodeProcess node(String id) {
@@ -961,13 +939,7 @@ class ClusterFaultSystemTest {
     }
 
     private static void await(String what, long seconds, BooleanSupplier done) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        while (!done.getAsBoolean()) {
-            assertThat(System.nanoTime() - deadline)
-                    .as("waiting %d s for %s", seconds, what)
-                    .isNegative();
-            Thread.sleep(100);
-        }
+        GroupWatch.await(what, seconds, done);
     }
 
     /** Runs {@code body}; on a failure prints the end of every node's log first. */
