@@ -259,6 +259,47 @@ class LeaderTermTest extends ClosingTest {
     }
 
     /**
+     * A follower whose node has seen a term above its leader's since it accepted that leader (a coordinator named
+     * another leader and re-points the node) tells the leader STALE_TERM as it leaves, once per shard: the replaced
+     * leader learns it from every follower that leaves it. A follower that leaves without such a term says SHUTDOWN,
+     * which counts as no refusal.
+     */
+    @Test
+    void aFollowerLeavingALeaderWhoseTermItHasSeenPassedTellsItStaleTerm() throws Exception {
+        FixedMap a = track(FixedMap.open(tmp.resolve("a"), ReplicationTest.config(32, 1024)));
+        for (int i = 0; i < 200; i++) {
+            a.put(ReplicationTest.key(i), ReplicationTest.value(i, 1));
+        }
+        ReplicationServer serverA = track(ReplicationServer.start(a, ReplicationServerConfig.defaults()));
+        FixedMap b = track(FixedMap.open(tmp.resolve("b"), ReplicationTest.config(32, 1024)));
+        int shards = b.config().shards();
+
+        ReplicationClient plain = ReplicationClient.start(b, serverA.address(), quickRetries());
+        ReplicationFaultTest.awaitConverged(a, plain);
+        plain.close();
+        awaitUntil(
+                () -> "the leader's sessions of the first client ended: " + serverA.status(),
+                WAIT,
+                () -> serverA.status().stream().allMatch(f -> f.state().equals("CLOSED")));
+        assertThat(serverA.metrics().staleTerm.sum())
+                .as("a follower leaving as it was")
+                .isZero();
+
+        ReplicationClient rePointed = ReplicationClient.start(b, serverA.address(), quickRetries());
+        ReplicationFaultTest.awaitConverged(a, rePointed);
+        b.engine().raiseTerm(a.engine().term() + 1);
+        rePointed.close();
+        assertThat(rePointed.metrics().staleTerm.sum())
+                .as("the follower's count: one per shard session")
+                .isEqualTo(shards);
+        awaitUntil(
+                () -> "the replaced leader counts a refusal per shard: "
+                        + serverA.metrics().snapshot(),
+                WAIT,
+                () -> serverA.metrics().staleTerm.sum() == shards);
+    }
+
+    /**
      * The failover the term exists for, with real nodes. Leader A (its term raised to 4, which its follower B records
      * from A's heartbeats) is replaced by B's promotion (term 5); C follows B and records 5. Re-pointed at the old
      * leader A (a different database, whose acceptance would wipe C), C refuses it with STALE_TERM and keeps B's

@@ -169,6 +169,8 @@ final class LeaderSession implements SessionWorkers.Session {
 
     private boolean authenticated;
     private boolean peerError;
+    /** The term the leader announced last (SHARD_INFO, HEARTBEAT) and this node accepted; -1 before any. */
+    private long leaderTerm = -1;
     /** An ACK that found the outbound buffer full (a leader reading nothing); it replaces earlier such ones. */
     private boolean ackPending;
 
@@ -562,9 +564,10 @@ final class LeaderSession implements SessionWorkers.Session {
      * Applies the node's term rule to a leader's term; a refusal (STALE_TERM) is told to the leader in an ERROR frame
      * before it ends the connection.
      */
-    private void checkTerm(long leaderTerm) {
+    private void checkTerm(long announced) {
         try {
-            client.termGuard().check(leaderTerm);
+            client.termGuard().check(announced);
+            leaderTerm = announced;
         } catch (ProtocolException e) {
             if (e.code() == ErrorCode.STALE_TERM) {
                 metrics.staleTerm.increment();
@@ -735,13 +738,26 @@ final class LeaderSession implements SessionWorkers.Session {
         state(State.BACKING_OFF, "retry in " + TimeUnit.NANOSECONDS.toMillis(jittered) + " ms");
     }
 
-    /** The client closed: tells the leader (if the socket takes the frame at once) and ends the session. */
+    /**
+     * The client closed: tells the leader (if the socket takes the frame at once) and ends the session. A node that
+     * has seen a higher term than the leader's since it accepted it (a coordinator named another leader, and the node
+     * is being re-pointed) says STALE_TERM rather than SHUTDOWN: the leader was replaced, and learns it from every
+     * follower that leaves it so, not only from one whose next heartbeat happened to arrive first.
+     */
     private void stop() {
         if (state.ended()) {
             return;
         }
         if (state.framed()) {
-            sendErrorQuietly(ErrorCode.SHUTDOWN, "follower stopping");
+            long seen = client.termGuard().highest();
+            if (leaderTerm >= 0 && seen > leaderTerm) {
+                metrics.staleTerm.increment();
+                sendErrorQuietly(
+                        ErrorCode.STALE_TERM,
+                        "follower leaving: it has seen term " + seen + ", above this leader's term " + leaderTerm);
+            } else {
+                sendErrorQuietly(ErrorCode.SHUTDOWN, "follower stopping");
+            }
         }
         closeConnection();
         state(State.STOPPED, "client closed");

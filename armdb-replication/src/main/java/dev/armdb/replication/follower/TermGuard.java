@@ -32,6 +32,11 @@ final class TermGuard {
         this.raise = raise;
     }
 
+    /** The highest term this node has seen (recorded). */
+    long highest() {
+        return current.getAsLong();
+    }
+
     /**
      * Checks a leader's term: returns if it is at least the highest seen, after recording it durably when higher.
      *
