@@ -169,7 +169,7 @@ final class LeaderSession implements SessionWorkers.Session {
 
     private boolean authenticated;
     private boolean peerError;
-    /** The term the leader announced last (SHARD_INFO, HEARTBEAT) and this node accepted; -1 before any. */
+    /** The term this connection's leader announced last (SHARD_INFO, HEARTBEAT) and this node accepted; -1: none. */
     private long leaderTerm = -1;
     /** An ACK that found the outbound buffer full (a leader reading nothing); it replaces earlier such ones. */
     private boolean ackPending;
@@ -784,6 +784,8 @@ final class LeaderSession implements SessionWorkers.Session {
         }
         transport = null;
         channel = null;
+        // a term belongs to the connection that announced it: the next one announces its own
+        leaderTerm = -1;
     }
 
     /** The one place the session's state changes; {@code reason} goes to the debug log. */
