@@ -13,7 +13,8 @@ import java.util.TreeMap;
  * that every hostile case can be enumerated in a unit test; the controller supplies the clocks.
  *
  * <p>The rules: no change without a ZooKeeper quorum; a group state is created only once the members have been
- * stable for a grace period, naming the writable member with the most data; while the leader is usable the ISR is
+ * stable for a grace period, naming the writable member with the most data (a durable one before one with durability
+ * NONE); while the leader is usable the ISR is
  * the leader's to keep ({@link InSyncReplicas}: it waits for its members' acknowledgements, so only it knows when one
  * may go), and the controller records only a higher term the leader serves; once the leader has been unusable
  * (its member gone, or back from an unclean stop) for the grace period, and no failover happened within the block
@@ -146,10 +147,17 @@ public final class FailoverDecision {
                 "bootstrap");
     }
 
-    /** Bootstrap order: writable before replica, more data, then the smaller node id. */
+    /**
+     * Bootstrap order: writable before replica, a durable node (GROUP or SYNC) before one with durability NONE (whose
+     * data, and the writes it would acknowledge, a crash takes), more data, then the smaller node id.
+     */
     private static boolean better(MemberInfo a, MemberInfo b) {
         if (a.replica() != b.replica()) {
             return !a.replica();
+        }
+        boolean aDurable = a.durability() != Durability.NONE;
+        if (aDurable != (b.durability() != Durability.NONE)) {
+            return aDurable;
         }
         if (a.lsnSum() != b.lsnSum()) {
             return a.lsnSum() > b.lsnSum();

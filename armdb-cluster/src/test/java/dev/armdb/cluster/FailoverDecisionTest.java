@@ -232,6 +232,19 @@ class FailoverDecisionTest {
                 .isEqualTo(Kind.NONE);
     }
 
+    @Test
+    void bootstrapNamesADurableNodeBeforeOneWithDurabilityNoneEvenWithLessData() {
+        MemberInfo volatileOne = with(leader("a", 0, 9), Durability.NONE, false, false, false);
+        List<MemberInfo> m = List.of(volatileOne, leader("b", 0, 1), follower("c", "", 0, 50));
+        Decision d = FailoverDecision.decide(new Input(null, m, NOW, -1, 1_000, true), POLICY);
+        assertThat(d.kind()).isEqualTo(Kind.BOOTSTRAP);
+        assertThat(d.next().leader()).as("writable and durable first").isEqualTo("b");
+        Decision alone = FailoverDecision.decide(new Input(null, List.of(volatileOne), NOW, -1, 1_000, true), POLICY);
+        assertThat(alone.next().leader())
+                .as("a node with durability NONE still bootstraps a group of its own")
+                .isEqualTo("a");
+    }
+
     /**
      * Seeded random tables (re-run one with -Darmdb.cluster.seed=N): a failover names an ISR member eligible by every
      * rule, under a term above all reported, and no eligible candidate holds more on every shard; no failover happens

@@ -4,6 +4,7 @@ import static dev.armdb.cluster.TestGroup.key;
 import static dev.armdb.cluster.TestGroup.value;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.armdb.Durability;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -15,7 +16,8 @@ import org.junit.jupiter.api.io.TempDir;
  * proxy): a write is acknowledged only once every ISR member holds it (checked by reading the members right after the
  * OK); a follower whose link is cut, with ZooKeeper intact, leaves the ISR (written to ZooKeeper before a write is
  * acknowledged without it) and no failover happens; writes go on if {@code minInsync} allows, else get {@code
- * -NOREPLICAS}; after the link heals the follower rejoins.
+ * -NOREPLICAS}; after the link heals the follower rejoins. A follower with durability NONE, caught up and streaming,
+ * never joins the ISR and is never chosen to lead.
  */
 class InSyncReplicasClusterTest {
     @TempDir
@@ -147,6 +149,81 @@ class InSyncReplicasClusterTest {
         try (Resp r = new Resp(leader.node().respAddress())) {
             assertThat(r.call("SET", key(100), value(100))).isEqualTo("+OK");
             group.assertOnIsr(key(100), value(100));
+        }
+    }
+
+    /**
+     * A follower with durability NONE streams every write and is caught up, yet never joins the ISR: with the durable
+     * follower gone the leader refuses writes below min-insync 1 rather than count it, and with the leader gone too no
+     * failover names it, though it holds every acknowledged write.
+     */
+    @Test
+    void aFollowerWithDurabilityNoneNeverJoinsTheIsrNorLeads() throws Exception {
+        group = new TestGroup(tmp);
+        ClusterNode a = group.start("n1", 1);
+        ClusterNode b = group.start("n2", 1);
+        TestGroup.await("one leader and an ISR of one", 60, () -> {
+            GroupState s = group.state();
+            ClusterNode l = s == null ? null : group.node(s.leader());
+            return l != null && l.acceptsWrites() && s.isr().size() == 1;
+        });
+        ClusterNode leader = group.node(group.state().leader());
+        ClusterNode durable = leader == a ? b : a;
+        ClusterNode volatileNode = group.start("n3", 1, Durability.NONE);
+        String volatileId = volatileNode.member().nodeId();
+        int n = 50;
+        try (Resp r = new Resp(leader.node().respAddress())) {
+            for (int i = 0; i < n; i++) {
+                assertThat(r.call("SET", key(i), value(i))).isEqualTo("+OK");
+            }
+        }
+        TestGroup.await("the NONE follower caught up", 60, () -> {
+            for (int i = 0; i < n; i++) {
+                if (!value(i).equals(TestGroup.get(volatileNode, key(i)))) {
+                    return false;
+                }
+            }
+            return true;
+        });
+        assertIsrNeverHolds(volatileId, leader, 1_000);
+        assertThat(group.state().isr()).containsExactly(durable.member().nodeId());
+
+        durable.close();
+        try (Resp r = new Resp(leader.node().respAddress())) {
+            TestGroup.await(
+                    "the durable follower out of the ISR",
+                    60,
+                    () -> group.state().isr().isEmpty());
+            assertThat(r.call("SET", key(n), value(n)))
+                    .as("a caught-up follower with durability NONE does not count towards min-insync 1")
+                    .startsWith("-NOREPLICAS Not enough good replicas to write");
+        }
+        assertIsrNeverHolds(volatileId, leader, 1_000);
+
+        GroupState before = group.state();
+        leader.close();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+        while (System.nanoTime() - deadline < 0) {
+            GroupState s = group.state();
+            assertThat(s.leader()).as("the leader named after the leader left").isNotEqualTo(volatileId);
+            assertThat(s.term()).as("no failover").isEqualTo(before.term());
+            assertThat(volatileNode.acceptsWrites()).isFalse();
+            Thread.sleep(20);
+        }
+        for (int i = 0; i < n; i++) {
+            assertThat(TestGroup.get(volatileNode, key(i)))
+                    .as("it holds %s", key(i))
+                    .isEqualTo(value(i));
+        }
+    }
+
+    /** Checks, for {@code millis}, that neither ZooKeeper's ISR nor {@code leader}'s holds {@code id}. */
+    private void assertIsrNeverHolds(String id, ClusterNode leader, long millis) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        while (System.nanoTime() - deadline < 0) {
+            assertThat(group.state().isr()).as("ISR in ZooKeeper").doesNotContain(id);
+            assertThat(leader.inSyncReplicas()).as("the leader's ISR").doesNotContain(id);
+            Thread.sleep(20);
         }
     }
 }

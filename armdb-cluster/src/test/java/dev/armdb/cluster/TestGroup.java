@@ -67,13 +67,18 @@ final class TestGroup implements AutoCloseable {
         return zk.connectString() + CHROOT;
     }
 
-    /** Starts node {@code id} asking for {@code minInsync} in-sync followers. */
+    /** Starts node {@code id} asking for {@code minInsync} in-sync followers, with durability GROUP. */
     ClusterNode start(String id, int minInsync) {
+        return start(id, minInsync, Durability.GROUP);
+    }
+
+    /** Starts node {@code id} asking for {@code minInsync} in-sync followers, with {@code durability}. */
+    ClusterNode start(String id, int minInsync, Durability durability) {
         FixedConfig cfg = FixedConfig.builder()
                 .keySize(8)
                 .valueSize(8)
                 .shards(2)
-                .durability(Durability.GROUP)
+                .durability(durability)
                 .build();
         NodeConfig nc = new NodeConfig(
                         dir.resolve(id),
