@@ -30,6 +30,9 @@ final class ZooKeeperCommand implements Callable<Integer> {
     @Option(names = "--bind", defaultValue = "127.0.0.1", description = "Client address (default ${DEFAULT-VALUE}).")
     String bind;
 
+    @Option(names = "--exit-with-parent", hidden = true)
+    boolean exitWithParent;
+
     @Override
     public Integer call() throws Exception {
         try (StandaloneZooKeeper zk = StandaloneZooKeeper.start(dir, new InetSocketAddress(bind, port))) {
@@ -38,6 +41,12 @@ final class ZooKeeperCommand implements Callable<Integer> {
             sun.misc.SignalHandler stop = sig -> stopped.countDown();
             sun.misc.Signal.handle(new sun.misc.Signal("TERM"), stop);
             sun.misc.Signal.handle(new sun.misc.Signal("INT"), stop);
+            if (exitWithParent) {
+                // a test's server must not outlive the test JVM, even one ended by SIGKILL
+                ProcessHandle.current()
+                        .parent()
+                        .ifPresentOrElse(p -> p.onExit().thenRun(stopped::countDown), stopped::countDown);
+            }
             System.out.printf("armdb zookeeper: serving %s, data in %s%n", zk.connectString(), dir);
             System.out.flush();
             stopped.await();
