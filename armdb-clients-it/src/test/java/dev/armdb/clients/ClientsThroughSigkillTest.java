@@ -11,10 +11,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-import java.util.function.IntPredicate;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -103,7 +101,7 @@ class ClientsThroughSigkillTest {
                 w.thread.start();
             }
             for (ClientWriter w : writers) {
-                awaitAcks(w, WRITES_BEFORE, port -> true);
+                w.awaitAcks(WRITES_BEFORE, port -> true);
             }
 
             long killed = System.nanoTime();
@@ -113,18 +111,25 @@ class ClientsThroughSigkillTest {
             ClusterNodeProcess fresh = leader(0);
             int freshPort = fresh.resp().getPort();
             for (ClientWriter w : writers) {
-                awaitAcks(w, WRITES_AFTER, port -> port == freshPort);
+                w.awaitAcks(WRITES_AFTER, port -> port == freshPort);
             }
             for (ClientWriter w : writers) {
                 w.stop.set(true);
             }
             for (ClientWriter w : writers) {
-                w.thread.join(60_000);
-                assertThat(w.thread.isAlive()).as("%s stopped", w.name).isFalse();
-                assertThat(w.failed.get()).as(w.name).isNull();
+                w.stopAndJoin();
             }
             for (ClientWriter w : writers) {
-                assertMovedAndLostNothing(w, fresh, killed, leader.id());
+                try (Jedis j = fresh.jedis()) {
+                    w.assertMovedAndLostNothing(
+                            fresh.id(),
+                            freshPort,
+                            killed,
+                            "SIGKILL of " + leader.id(),
+                            RECOVERY_BOUND_SECONDS,
+                            j::get,
+                            WRITES_BEFORE / 2);
+                }
             }
             await(
                     "the two nodes left holding the same data",
@@ -135,34 +140,6 @@ class ClientsThroughSigkillTest {
                 System.out.printf("--- last lines of %s's log ---%n%s%n", n.id(), n.logTail(40));
             }
             throw e;
-        }
-    }
-
-    /**
-     * The writer's first write acknowledged by {@code fresh} came within the bound after the kill, its last write went
-     * there, and every key it wrote holds its last acknowledged value there (or a later one tried).
-     */
-    private static void assertMovedAndLostNothing(ClientWriter w, ClusterNodeProcess fresh, long killed, String old) {
-        int freshPort = fresh.resp().getPort();
-        long first = w.acks.stream()
-                .filter(a -> a.port() == freshPort && a.nanos() - killed > 0)
-                .mapToLong(ClientWriter.Ack::nanos)
-                .min()
-                .orElseThrow();
-        long recoveryMillis = (first - killed) / 1_000_000;
-        System.out.printf(
-                "ClientsThroughSigkillTest: %s: first write acknowledged by the new leader %s %d ms after the SIGKILL"
-                        + " of %s; %d acknowledged in all; errors on the way %s%n",
-                w.name, fresh.id(), recoveryMillis, old, w.acks.size(), new TreeMap<>(w.errors));
-        assertThat(recoveryMillis)
-                .as("%s recovered within the bound", w.name)
-                .isLessThan(TimeUnit.SECONDS.toMillis(RECOVERY_BOUND_SECONDS));
-        assertThat(w.acks.getLast().port())
-                .as("%s writes to the new leader", w.name)
-                .isEqualTo(freshPort);
-        try (Jedis j = fresh.jedis()) {
-            int checked = w.log.assertHeldBy(j::get, w.name + " on " + fresh.id());
-            assertThat(checked).as("%s: keys checked", w.name).isGreaterThan(WRITES_BEFORE / 2);
         }
     }
 
@@ -180,15 +157,6 @@ class ClientsThroughSigkillTest {
             d.put(n.id(), n.digest());
         }
         return d;
-    }
-
-    private static void awaitAcks(ClientWriter w, int n, IntPredicate port) throws InterruptedException {
-        await(
-                w.name + " with " + n + " writes acknowledged",
-                90,
-                () -> w.failed.get() != null
-                        || w.acks.stream().filter(a -> port.test(a.port())).count() >= n);
-        assertThat(w.failed.get()).as(w.name).isNull();
     }
 
     private static void await(String what, long seconds, BooleanSupplier done) throws InterruptedException {

@@ -1,5 +1,7 @@
 package dev.armdb.cluster;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -7,11 +9,14 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+import java.util.function.IntPredicate;
 
 /**
  * A test client that writes its keys in order as {@link AckedWrites} says, a write retried (same key, same value)
  * until it is acknowledged. Logs every acknowledgement (when, and which node's RESP port gave it) and counts the
- * errors on the way by kind. Shared with the process-level client test of armdb-cli (this module's test jar).
+ * errors on the way by kind, and checks what it did once the leader moved. Shared with armdb-clients-it, whose
+ * nodes are processes (this module's test jar).
  *
  * <p>Threading: {@link #run} on {@link #thread}; the other threads read the logs and set {@link #stop}.
  */
@@ -69,6 +74,64 @@ public abstract class ClientWriter implements Runnable, AutoCloseable {
         } catch (Throwable e) {
             failed.set(e);
         }
+    }
+
+    /**
+     * Waits up to 90 s until {@code n} of its writes were acknowledged by nodes whose RESP port passes {@code port};
+     * fails if the writer failed.
+     */
+    public void awaitAcks(int n, IntPredicate port) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+        while (failed.get() == null
+                && acks.stream().filter(a -> port.test(a.port())).count() < n) {
+            assertThat(System.nanoTime() - deadline)
+                    .as("waiting 90 s for %s with %d writes acknowledged; errors so far %s", name, n, errors)
+                    .isNegative();
+            Thread.sleep(20);
+        }
+        assertThat(failed.get()).as(name).isNull();
+    }
+
+    /** Stops it and waits (at most 60 s) until its thread ended; fails if it did not or if the writer failed. */
+    public void stopAndJoin() throws InterruptedException {
+        stop.set(true);
+        thread.join(60_000);
+        assertThat(thread.isAlive()).as("%s stopped", name).isFalse();
+        assertThat(failed.get()).as(name).isNull();
+    }
+
+    /**
+     * After the leader moved, at {@code sinceNanos} ({@code event}), to {@code leader} serving RESP on {@code port}:
+     * its first write acknowledged there came within {@code boundSeconds}, its last write went there, and every key
+     * it wrote holds, read through {@code get}, its last acknowledged value or a later one tried (more than {@code
+     * minChecked} keys). Prints what it saw on the way.
+     */
+    public void assertMovedAndLostNothing(
+            String leader,
+            int port,
+            long sinceNanos,
+            String event,
+            long boundSeconds,
+            Function<String, String> get,
+            int minChecked) {
+        long first = acks.stream()
+                .filter(a -> a.port() == port && a.nanos() - sinceNanos > 0)
+                .mapToLong(Ack::nanos)
+                .min()
+                .orElseThrow();
+        long recoveryMillis = (first - sinceNanos) / 1_000_000;
+        System.out.printf(
+                "%s: first write acknowledged by the new leader %s %d ms after the %s; %d acknowledged in all;"
+                        + " errors on the way %s%n",
+                name, leader, recoveryMillis, event, acks.size(), new java.util.TreeMap<>(errors));
+        assertThat(recoveryMillis)
+                .as("%s recovered within the bound", name)
+                .isLessThan(TimeUnit.SECONDS.toMillis(boundSeconds));
+        assertThat(acks.getLast().port())
+                .as("%s writes to the new leader", name)
+                .isEqualTo(port);
+        int checked = log.assertHeldBy(get, name + " on " + leader);
+        assertThat(checked).as("%s: keys checked", name).isGreaterThan(minChecked);
     }
 
     /** The RESP error code of a message ({@code READONLY ...} gives {@code READONLY}), or the whole message. */

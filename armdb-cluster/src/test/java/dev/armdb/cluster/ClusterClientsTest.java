@@ -7,9 +7,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
-import java.util.function.IntPredicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -82,17 +79,8 @@ class ClusterClientsTest {
             w.thread.start();
         }
         for (ClientWriter w : writers) {
-            awaitAcks(w, WRITES_BEFORE, port -> true);
+            w.awaitAcks(WRITES_BEFORE, port -> true);
         }
-    }
-
-    private void awaitAcks(ClientWriter w, int n, IntPredicate port) throws InterruptedException {
-        TestGroup.await(
-                w.name + " with " + n + " writes acknowledged (errors so far " + w.errors + ")",
-                90,
-                () -> w.failed.get() != null
-                        || w.acks.stream().filter(a -> port.test(a.port())).count() >= n);
-        assertThat(w.failed.get()).as(w.name).isNull();
     }
 
     /** Waits until a node other than {@code old} leads and accepts writes; returns it. */
@@ -114,40 +102,24 @@ class ClusterClientsTest {
             throws InterruptedException {
         int freshPort = fresh.node().respAddress().getPort();
         for (ClientWriter w : writers) {
-            awaitAcks(w, WRITES_AFTER, port -> port == freshPort);
+            w.awaitAcks(WRITES_AFTER, port -> port == freshPort);
         }
         for (ClientWriter w : writers) {
             w.stop.set(true);
         }
         for (ClientWriter w : writers) {
-            w.thread.join(60_000);
-            assertThat(w.thread.isAlive()).as(w.name + " stopped").isFalse();
-            assertThat(w.failed.get()).as(w.name).isNull();
+            w.stopAndJoin();
         }
         for (ClientWriter w : writers) {
-            long first = w.acks.stream()
-                    .filter(a -> a.port() == freshPort && a.nanos() - sinceNanos > 0)
-                    .mapToLong(ClientWriter.Ack::nanos)
-                    .min()
-                    .orElseThrow();
-            long recoveryMillis = (first - sinceNanos) / 1_000_000;
-            System.out.printf(
-                    "%s: %s: first write acknowledged by the new leader %d ms after the %s; %d acknowledged in all;"
-                            + " errors on the way %s%n",
-                    getClass().getSimpleName(), w.name, recoveryMillis, event, w.acks.size(), new TreeMap<>(w.errors));
-            assertThat(recoveryMillis)
-                    .as("%s recovered within the bound", w.name)
-                    .isLessThan(TimeUnit.SECONDS.toMillis(RECOVERY_BOUND_SECONDS));
-            assertThat(w.acks.getLast().port())
-                    .as("%s writes to the new leader", w.name)
-                    .isEqualTo(freshPort);
-            assertNothingLost(fresh, w);
+            w.assertMovedAndLostNothing(
+                    fresh.member().nodeId(),
+                    freshPort,
+                    sinceNanos,
+                    event,
+                    RECOVERY_BOUND_SECONDS,
+                    key -> TestGroup.get(fresh, key),
+                    0);
         }
-    }
-
-    private static void assertNothingLost(ClusterNode leader, ClientWriter w) {
-        int checked = w.log.assertHeldBy(key -> TestGroup.get(leader, key), w.name);
-        assertThat(checked).as("%s: keys checked", w.name).isPositive();
     }
 
     /**
