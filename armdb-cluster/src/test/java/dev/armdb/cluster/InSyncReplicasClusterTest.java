@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.armdb.Durability;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -17,7 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
  * OK); a follower whose link is cut, with ZooKeeper intact, leaves the ISR (written to ZooKeeper before a write is
  * acknowledged without it) and no failover happens; writes go on if {@code minInsync} allows, else get {@code
  * -NOREPLICAS}; after the link heals the follower rejoins. A follower with durability NONE, caught up and streaming,
- * never joins the ISR and is never chosen to lead.
+ * never joins the ISR and is never chosen to lead. A follower that is also the controller dies: the leader drops it
+ * from the ISR itself, writes go on, another node becomes the controller, and no failover happens.
  */
 class InSyncReplicasClusterTest {
     @TempDir
@@ -225,5 +227,80 @@ class InSyncReplicasClusterTest {
             assertThat(leader.inSyncReplicas()).as("the leader's ISR").doesNotContain(id);
             Thread.sleep(20);
         }
+    }
+
+    /**
+     * The controller is a follower (after a switchover if the leader held it) and vanishes as a crashed process does:
+     * its links to ZooKeeper and to the leader drop every byte, so its session, its member znode and its controller
+     * latch linger until the session expires. A client writes one key at a time meanwhile: the leader removes it from
+     * the ISR by its own compare-and-set one lag bound after its last acknowledgement, without waiting for a new
+     * controller, and writes go on with {@code minInsync} 1; another node becomes the controller; the leader and its
+     * term stay.
+     */
+    @Test
+    void aFollowerThatIsTheControllerCrashesAndWritesGoOnWithoutAFailover() throws Exception {
+        group = new TestGroup(tmp, true);
+        ClusterNode leader = group.form(1);
+        ClusterNode controller = controller();
+        if (controller == leader) {
+            ClusterNode target = followerOtherThan(leader, null);
+            Switchover.run(
+                    group.connectString(), TestGroup.GROUP, target.member().nodeId(), Duration.ofSeconds(60), p -> {});
+            TestGroup.await(
+                    "the switchover's target leading with an ISR of two",
+                    60,
+                    () -> target.acceptsWrites() && group.state().isr().size() == 2);
+            leader = target;
+        }
+        GroupState before = group.state();
+        ClusterNode dead = controller;
+        String deadId = dead.member().nodeId();
+        assertThat(before.isr()).contains(deadId);
+        ClusterNode kept = followerOtherThan(leader, dead);
+        try (Resp r = new Resp(leader.node().respAddress())) {
+            assertThat(r.call("SET", key(0), value(0))).isEqualTo("+OK");
+            long crashed = System.nanoTime();
+            group.zooKeeperLinkOf(dead).blackhole();
+            for (LoopbackProxy p : group.linksOf(dead)) {
+                p.blackhole();
+            }
+            for (int i = 1; i < 40; i++) {
+                assertThat(r.call("SET", key(i), value(i)))
+                        .as("write %d after the controller crashed", i)
+                        .isEqualTo("+OK");
+                if (i == 1) {
+                    boolean sessionLingers = group.memberPresent(deadId);
+                    System.out.printf(
+                            "ISR: first write after the controller %s crashed acknowledged %d ms later, its member"
+                                    + " znode (session) %s%n",
+                            deadId,
+                            TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - crashed),
+                            sessionLingers ? "still there" : "gone");
+                    // lag bound 2 s against a session of 3 s: the leader did not wait for ZooKeeper (or a new
+                    // controller) to notice the crash
+                    assertThat(sessionLingers)
+                            .as("the crashed controller's session still open when the leader acknowledged without it")
+                            .isTrue();
+                    assertThat(group.state().isr())
+                            .as("removed from the ISR before a write was acknowledged without it")
+                            .containsExactly(kept.member().nodeId());
+                }
+                assertThat(TestGroup.get(kept, key(i))).isEqualTo(value(i));
+            }
+        }
+        ClusterNode l = leader;
+        TestGroup.await("another node controlling", 60, () -> l.isController() || kept.isController());
+        GroupState after = group.state();
+        assertThat(after.leader()).as("no failover").isEqualTo(before.leader());
+        assertThat(after.term()).as("no failover").isEqualTo(before.term());
+    }
+
+    /** The node that holds the controller latch now (waits for one, bounded). */
+    private ClusterNode controller() throws InterruptedException {
+        TestGroup.await("a controller", 60, () -> group.nodes().stream().anyMatch(ClusterNode::isController));
+        return group.nodes().stream()
+                .filter(ClusterNode::isController)
+                .findFirst()
+                .orElseThrow();
     }
 }

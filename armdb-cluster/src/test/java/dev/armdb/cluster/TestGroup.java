@@ -160,6 +160,15 @@ final class TestGroup implements AutoCloseable {
         }
     }
 
+    /** True if node {@code id}'s member znode exists now (its session has not ended). */
+    boolean memberPresent(String id) {
+        try {
+            return reader.checkExists().forPath(GroupPaths.member(GROUP, id)) != null;
+        } catch (Exception e) {
+            throw new IllegalStateException("reading member " + id + ": " + e, e);
+        }
+    }
+
     /** The value {@code node} holds for {@code key}, or null. */
     static String get(ClusterNode node, String key) {
         byte[] v = node.node().map().get(key.getBytes(StandardCharsets.US_ASCII));
