@@ -14,13 +14,12 @@ import java.util.TreeMap;
  *
  * <p>The rules: no change without a ZooKeeper quorum; a group state is created only once the members have been
  * stable for a grace period, naming the writable member with the most data (a durable one before one with durability
- * NONE); while the leader is usable the ISR is
- * the leader's to keep ({@link InSyncReplicas}: it waits for its members' acknowledgements, so only it knows when one
- * may go), and the controller records only a higher term the leader serves; once the leader has been unusable
- * (its member gone, or back from an unclean stop) for the grace period, and no failover happened within the block
- * period, the new leader is the ISR member with the old leader's lineage (it followed that leader in the recorded
- * term) holding the highest applied LSNs, never a node with durability NONE or one back from an unclean stop. The
- * new term is above every term any member reported.
+ * NONE); while the leader is usable the ISR is the leader's to keep ({@link InSyncReplicas}: it waits for its
+ * members' acknowledgements, so only it knows when one may go), and the controller records only a higher term the
+ * leader serves; once the leader has been unusable (its member gone, or back from an unclean stop) for the grace
+ * period, and no failover happened within the block period, the new leader is the ISR member with the old leader's
+ * lineage (it followed that leader in the recorded term) holding the highest applied LSNs, never a node with
+ * durability NONE or one back from an unclean stop. The new term is above every term any member reported.
  *
  * <p>Threading: stateless.
  */
